@@ -1,0 +1,76 @@
+# Makefile for pg_safebackup (PGXS)
+#
+#   make && make install        build and install the extension and the CLI
+#   make check-unit             build and run the shared core's unit tests
+#   make installcheck           pg_regress and TAP tests (needs make install)
+#
+# PG_CONFIG may be overridden: make PG_CONFIG=/usr/lib/postgresql/18/bin/pg_config
+
+MODULE_big = pg_safebackup
+EXTENSION = pg_safebackup
+DATA = pg_safebackup--1.0.sql
+PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
+
+# shared core: linked into the server module, the CLI and the unit tests
+CORE_OBJS = \
+	core/cluster.o \
+	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
+	core/stanza.o core/wal.o \
+	transport/storage.o transport/posix.o
+
+# server-side glue
+OBJS = \
+	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
+	backend/shmem.o backend/archive.o backend/status.o \
+	worker/launcher.o \
+	$(CORE_OBJS)
+
+CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o
+CLI_PROGRAM = cli/pg_safebackup
+
+UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo
+
+LIBS_CORE = -lcrypto -lz
+SHLIB_LINK = $(LIBS_CORE)
+PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/tests/unit
+PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare -Wno-cast-function-type
+
+REGRESS = guc status archive
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
+TAP_TESTS = 1
+
+EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o \
+	tmp_check results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: $(CLI_PROGRAM)
+
+$(CLI_PROGRAM): $(CLI_OBJS) $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+
+install: install-cli
+install-cli: $(CLI_PROGRAM)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(CLI_PROGRAM) '$(DESTDIR)$(bindir)/pg_safebackup'
+
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/pg_safebackup'
+
+# unit tests of the shared core: no server needed
+UNIT_COMMON = tests/unit/storage_suite.o $(CORE_OBJS)
+tests/unit/test_storage: tests/unit/test_storage.o $(UNIT_COMMON)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_codec: tests/unit/test_codec.o tests/unit/mem_storage.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_repo: tests/unit/test_repo.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+
+
+.PHONY: check-unit install-cli uninstall-cli
+check-unit: $(UNIT_TESTS)
+	@rc=0; for t in $(UNIT_TESTS); do ./$$t || rc=1; done; exit $$rc

@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ *
+ * codec.h
+ *		The one codec pipeline: checksum, compression (and later encryption)
+ *		applied to a stream in a single pass through fixed-size buffers.
+ *
+ * A pipeline is a chain of push filters.  Data written into the head flows
+ * through each filter to a sink; finish() flushes every stage in order.
+ *
+ *   store:  plain -> [sha256 + count] -> compress -> [count] -> storage sink
+ *   fetch:  storage -> decompress -> [sha256 + count] -> sink (fd / buffer)
+ *
+ * Nothing here calls ereport() or palloc(): errors come back as SbStatus
+ * with an SbError filled in.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_CODEC_H
+#define SB_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sb_config.h"
+#include "sb_error.h"
+#include "storage.h"
+
+#define SB_CODEC_BUFSIZE	(256 * 1024)	/* chunk size used by every stage */
+#define SB_SHA256_LEN		32
+#define SB_SHA256_HEX_LEN	64
+
+typedef struct SbFilter SbFilter;
+
+struct SbFilter
+{
+	/* Consume len bytes, pushing any output to next. */
+	SbStatus	(*write) (SbFilter *f, const uint8_t *buf, size_t len, SbError *err);
+	/* Flush remaining output, then finish next.  Called once. */
+	SbStatus	(*finish) (SbFilter *f, SbError *err);
+	/* Free this filter only (not next). */
+	void		(*free) (SbFilter *f);
+	SbFilter   *next;
+};
+
+/* Push through a filter / finish it. */
+extern SbStatus sb_filter_write(SbFilter *f, const void *buf, size_t len,
+								SbError *err);
+extern SbStatus sb_filter_finish(SbFilter *f, SbError *err);
+/* Free a whole chain starting at head. */
+extern void sb_filter_free_chain(SbFilter *head);
+
+/*
+ * Filters.  Constructors return NULL only when out of memory.
+ */
+
+/* Pass-through that hashes (SHA-256) and counts what flows through it. */
+extern SbFilter *sb_filter_digest_new(SbFilter *next);
+/* Valid after finish: hex digest (65 bytes incl. NUL) and byte count. */
+extern void sb_filter_digest_hex(SbFilter *f, char *hex);
+extern uint64_t sb_filter_digest_bytes(SbFilter *f);
+
+/* Pass-through that only counts bytes. */
+extern SbFilter *sb_filter_count_new(SbFilter *next);
+extern uint64_t sb_filter_count_bytes(SbFilter *f);
+
+/* Compression and decompression; SB_COMPRESS_NONE gives a pass-through. */
+extern SbFilter *sb_filter_compress_new(SbCompressType type, int level,
+										SbFilter *next);
+/* Decompression fails with SB_ERR_CORRUPT on bad or truncated input. */
+extern SbFilter *sb_filter_decompress_new(SbCompressType type, SbFilter *next);
+
+/* Sinks (next is NULL). */
+extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);
+extern SbFilter *sb_filter_fd_sink_new(int fd);
+/* Collects into a malloc'd buffer; bounded by max_len (SB_ERR_CORRUPT past it). */
+extern SbFilter *sb_filter_buffer_sink_new(size_t max_len);
+/* Valid after finish: the buffer stays owned by the filter until freed. */
+extern const char *sb_filter_buffer_data(SbFilter *f, size_t *len);
+
+/*
+ * Whole-file helpers used by WAL archiving, backups and restore.
+ */
+typedef struct SbStoreResult
+{
+	uint64_t	plain_size;
+	uint64_t	stored_size;
+	char		sha256[SB_SHA256_HEX_LEN + 1];
+} SbStoreResult;
+
+/*
+ * Read src_fd to its end, encode it with cfg's codec settings, and write it
+ * atomically to path in st (flags as for sb_storage_write_open).  On error
+ * the temporary file is discarded and nothing appears under path.
+ */
+extern SbStatus sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg,
+								  int src_fd, const char *path, int flags,
+								  SbStoreResult *res, SbError *err);
+/* Same, for a buffer in memory. */
+extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
+									  const void *buf, size_t len,
+									  const char *path, int flags,
+									  SbStoreResult *res, SbError *err);
+
+/*
+ * Read path from st, decode it (compress type as stored), push the plain
+ * bytes into sink (finishing it), and verify the SHA-256 (and size, when
+ * expected_size is not UINT64_MAX) of the plain content.  Fails with
+ * SB_ERR_CORRUPT on a mismatch.  expected_sha256 may be NULL to skip the
+ * check; res (may be NULL) receives the measured values.
+ */
+extern SbStatus sb_codec_fetch(SbStorage *st, const char *path,
+							   SbCompressType compress_type, SbFilter *sink,
+							   const char *expected_sha256,
+							   uint64_t expected_size, SbStoreResult *res,
+							   SbError *err);
+
+/* Hex SHA-256 of a buffer (65 bytes with NUL). */
+extern void sb_sha256_hex(const void *buf, size_t len, char *hex);
+
+#endif							/* SB_CODEC_H */

@@ -1,0 +1,55 @@
+/*-------------------------------------------------------------------------
+ *
+ * sb_config.h
+ *		Repository settings shared by the server module and the CLI.
+ *
+ * The server fills this from safebackup.* GUCs, the CLI from its options and
+ * --config file.  Storage drivers and the codec read only this struct.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SB_PATH_MAX		1024
+#define SB_NAME_MAX		64
+
+typedef enum SbRepoType
+{
+	SB_REPO_POSIX = 0,
+	SB_REPO_SFTP,
+	SB_REPO_TLS
+} SbRepoType;
+
+typedef enum SbCompressType
+{
+	SB_COMPRESS_NONE = 0,
+	SB_COMPRESS_ZLIB
+} SbCompressType;
+
+typedef struct SbRepoConfig
+{
+	SbRepoType	repo_type;
+	char		repo_path[SB_PATH_MAX];
+	char		stanza[SB_NAME_MAX];
+	SbCompressType compress_type;
+	int			compress_level;
+	int			io_timeout_ms;	/* network drivers: connect/IO timeout */
+} SbRepoConfig;
+
+/* Defaults: posix, stanza "main", zlib level 6, 60 s timeout. */
+extern void sb_config_init(SbRepoConfig *cfg);
+
+/* Name <-> enum helpers; return false for an unknown name. */
+extern bool sb_repo_type_parse(const char *name, SbRepoType *out);
+extern const char *sb_repo_type_name(SbRepoType type);
+extern bool sb_compress_type_parse(const char *name, SbCompressType *out);
+extern const char *sb_compress_type_name(SbCompressType type);
+
+/* A stanza name is 1-63 characters of [A-Za-z0-9_.-], not starting with '.'. */
+extern bool sb_stanza_name_valid(const char *name);
+
+#endif							/* SB_CONFIG_H */

@@ -1,0 +1,152 @@
+/*-------------------------------------------------------------------------
+ *
+ * storage.h
+ *		The one storage interface every repository driver implements.
+ *
+ * Paths given to a driver are relative to the repository root, use '/'
+ * separators, and never contain "..", empty components or NUL; the entry
+ * points in transport/storage.c check that before calling a driver, so
+ * drivers may trust them.
+ *
+ * Writes are atomic and durable: data goes to a temporary name, is flushed
+ * to stable storage, and only then appears under its final name (rename or
+ * link, then the directory is flushed).  Unless SB_WRITE_REPLACE is given,
+ * committing fails with SB_ERR_EXISTS when the final name already exists and
+ * the existing file is left untouched.
+ *
+ * Every function returns SB_OK or an error status with err filled in.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_STORAGE_H
+#define SB_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sb_config.h"
+#include "sb_error.h"
+
+typedef struct SbStorage SbStorage;
+typedef struct SbWriter SbWriter;
+typedef struct SbReader SbReader;
+
+typedef struct SbStat
+{
+	bool		is_dir;
+	uint64_t	size;
+	int64_t		mtime;			/* seconds since the epoch */
+} SbStat;
+
+/* Write flags */
+#define SB_WRITE_REPLACE	0x01	/* an existing final file may be replaced */
+
+/*
+ * Callback for list(): called once per entry (not "." or ".."), in no
+ * particular order.  Return true to continue, false to stop early.
+ */
+typedef bool (*SbListFn) (const char *name, const SbStat *st, void *arg);
+
+/*
+ * Wait for a socket to become ready, used by network drivers.  The server
+ * module supplies one built on WaitLatchOrSocket() so that shutdown and
+ * reload requests are never stuck behind a dead connection; the CLI uses
+ * poll().  Returns SB_OK when ready, SB_ERR_NETWORK with err set on timeout
+ * or when the process was asked to stop.
+ */
+typedef SbStatus (*SbWaitFn) (int fd, bool for_read, bool for_write,
+							  int timeout_ms, void *arg, SbError *err);
+
+typedef struct SbStorageOps
+{
+	const char *name;
+
+	/* Connect or check the repository root.  Idempotent. */
+	SbStatus	(*open) (SbStorage *st, SbError *err);
+	/* Drop the connection; the storage may be opened again. */
+	void		(*close) (SbStorage *st);
+
+	SbStatus	(*write_open) (SbStorage *st, const char *path, int flags,
+							   SbWriter **w, SbError *err);
+	SbStatus	(*write) (SbWriter *w, const void *buf, size_t len, SbError *err);
+	/* Make durable and publish under the final name; frees w in any case. */
+	SbStatus	(*write_commit) (SbWriter *w, SbError *err);
+	/* Discard the temporary file; frees w. */
+	void		(*write_abort) (SbWriter *w);
+
+	SbStatus	(*read_open) (SbStorage *st, const char *path, SbReader **r,
+							  SbError *err);
+	/* Read up to len bytes; *nread == 0 means end of file. */
+	SbStatus	(*read) (SbReader *r, void *buf, size_t len, size_t *nread,
+						 SbError *err);
+	void		(*read_close) (SbReader *r);
+
+	/* SB_ERR_NOT_FOUND when the path does not exist. */
+	SbStatus	(*stat) (SbStorage *st, const char *path, SbStat *out,
+						 SbError *err);
+	/* SB_ERR_NOT_FOUND when the directory does not exist. */
+	SbStatus	(*list) (SbStorage *st, const char *path, SbListFn fn, void *arg,
+						 SbError *err);
+	/* Remove a file, or a directory and all it holds when recursive. */
+	SbStatus	(*remove) (SbStorage *st, const char *path, bool recursive,
+						   SbError *err);
+	/* Create a directory and its missing parents; existing is fine. */
+	SbStatus	(*mkdir) (SbStorage *st, const char *path, SbError *err);
+
+	/* Free the driver's private state (after close). */
+	void		(*destroy) (SbStorage *st);
+} SbStorageOps;
+
+struct SbStorage
+{
+	const SbStorageOps *ops;
+	SbRepoConfig cfg;			/* copy of the settings it was created with */
+	SbWaitFn	wait;			/* socket wait for network drivers */
+	void	   *wait_arg;
+	void	   *priv;			/* driver state */
+};
+
+/*
+ * Create a storage for cfg->repo_type (not yet opened).  Returns SB_OK and
+ * *out, or an error (unknown type, out of memory).
+ */
+extern SbStatus sb_storage_create(const SbRepoConfig *cfg, SbStorage **out,
+								  SbError *err);
+extern void sb_storage_free(SbStorage *st);
+
+/* Checked entry points: validate the path, then call the driver. */
+extern bool sb_path_valid(const char *path);
+extern SbStatus sb_storage_open(SbStorage *st, SbError *err);
+extern void sb_storage_close(SbStorage *st);
+extern SbStatus sb_storage_write_open(SbStorage *st, const char *path,
+									  int flags, SbWriter **w, SbError *err);
+extern SbStatus sb_storage_write(SbStorage *st, SbWriter *w, const void *buf,
+								 size_t len, SbError *err);
+extern SbStatus sb_storage_write_commit(SbStorage *st, SbWriter *w,
+										SbError *err);
+extern void sb_storage_write_abort(SbStorage *st, SbWriter *w);
+extern SbStatus sb_storage_read_open(SbStorage *st, const char *path,
+									 SbReader **r, SbError *err);
+extern SbStatus sb_storage_read(SbStorage *st, SbReader *r, void *buf,
+								size_t len, size_t *nread, SbError *err);
+extern void sb_storage_read_close(SbStorage *st, SbReader *r);
+extern SbStatus sb_storage_stat(SbStorage *st, const char *path, SbStat *out,
+								SbError *err);
+extern SbStatus sb_storage_list(SbStorage *st, const char *path, SbListFn fn,
+								void *arg, SbError *err);
+extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
+								  bool recursive, SbError *err);
+extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);
+
+/* Convenience: write a whole small buffer / read a whole small file. */
+extern SbStatus sb_storage_put(SbStorage *st, const char *path, int flags,
+							   const void *buf, size_t len, SbError *err);
+/* *buf is malloc'd and NUL-terminated (not counted in *len); max_len bounds it. */
+extern SbStatus sb_storage_get(SbStorage *st, const char *path, size_t max_len,
+							   char **buf, size_t *len, SbError *err);
+
+/* Drivers */
+extern const SbStorageOps sb_posix_ops;
+
+#endif							/* SB_STORAGE_H */
