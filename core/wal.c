@@ -1,0 +1,305 @@
+/*-------------------------------------------------------------------------
+ *
+ * wal.c
+ *		Push, find and get WAL files in the repository; see wal.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "wal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static bool
+all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char) s[i]) || islower((unsigned char) s[i]))
+			return false;
+	return true;
+}
+
+bool
+sb_wal_name_valid(const char *walname)
+{
+	size_t		len = strlen(walname);
+
+	/* 000000010000000000000001 */
+	if (len == 24)
+		return all_hex(walname, 24);
+	/* 000000010000000000000001.partial */
+	if (len == 32 && strcmp(walname + 24, ".partial") == 0)
+		return all_hex(walname, 24);
+	/* 000000010000000000000001.00000028.backup */
+	if (len == 40 && walname[24] == '.' && strcmp(walname + 33, ".backup") == 0)
+		return all_hex(walname, 24) && all_hex(walname + 25, 8);
+	/* 00000002.history */
+	if (len == 16 && strcmp(walname + 8, ".history") == 0)
+		return all_hex(walname, 8);
+	return false;
+}
+
+void
+sb_wal_dir(const char *stanza, const char *walname, char *out)
+{
+	if (strlen(walname) >= 24 && all_hex(walname, 24))
+		snprintf(out, SB_PATH_MAX, "%s/wal/%.16s", stanza, walname);
+	else
+		snprintf(out, SB_PATH_MAX, "%s/wal/history", stanza);
+}
+
+typedef struct FindState
+{
+	const char *walname;
+	size_t		walname_len;
+	int			nfound;
+	SbWalEntry *entry;
+	char		other_sha[SB_SHA256_HEX_LEN + 1];
+} FindState;
+
+static bool
+find_cb(const char *name, const SbStat *st, void *arg)
+{
+	FindState  *fs = arg;
+	const char *p;
+	SbCompressType ct;
+
+	(void) st;
+	if (strncmp(name, fs->walname, fs->walname_len) != 0 ||
+		name[fs->walname_len] != '-')
+		return true;
+	p = name + fs->walname_len + 1;
+	if (strlen(p) < SB_SHA256_HEX_LEN)
+		return true;
+	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
+		if (!isxdigit((unsigned char) p[i]))
+			return true;
+	if (p[SB_SHA256_HEX_LEN] == '\0')
+		ct = SB_COMPRESS_NONE;
+	else if (strcmp(p + SB_SHA256_HEX_LEN, ".gz") == 0)
+		ct = SB_COMPRESS_ZLIB;
+	else
+		return true;
+
+	if (fs->nfound++ == 0)
+	{
+		memcpy(fs->entry->sha256, p, SB_SHA256_HEX_LEN);
+		fs->entry->sha256[SB_SHA256_HEX_LEN] = '\0';
+		fs->entry->compress_type = ct;
+		snprintf(fs->entry->name, sizeof(fs->entry->name), "%s", name);
+	}
+	else if (strncasecmp(fs->entry->sha256, p, SB_SHA256_HEX_LEN) != 0)
+	{
+		memcpy(fs->other_sha, p, SB_SHA256_HEX_LEN);
+		fs->other_sha[SB_SHA256_HEX_LEN] = '\0';
+	}
+	return true;
+}
+
+SbStatus
+sb_wal_find(SbStorage *st, const char *stanza, const char *walname,
+			SbWalEntry *entry, SbError *err)
+{
+	char		dir[SB_PATH_MAX];
+	char		name[SB_PATH_MAX];
+	FindState	fs;
+	SbStatus	rc;
+
+	if (!sb_wal_name_valid(walname))
+	{
+		sb_error_set(err, SB_ERR_CONFIG, "invalid WAL file name \"%s\"", walname);
+		sb_error_hint(err, "Give the name of a WAL segment, history or backup history file, such as 000000010000000000000001.");
+		return SB_ERR_CONFIG;
+	}
+	sb_wal_dir(stanza, walname, dir);
+	memset(&fs, 0, sizeof(fs));
+	fs.walname = walname;
+	fs.walname_len = strlen(walname);
+	fs.entry = entry;
+	rc = sb_storage_list(st, dir, find_cb, &fs, err);
+	if (rc == SB_ERR_NOT_FOUND || (rc == SB_OK && fs.nfound == 0))
+		return sb_error_set(err, SB_ERR_NOT_FOUND,
+							"WAL file \"%s\" is not in the repository", walname);
+	if (rc != SB_OK)
+		return rc;
+	if (fs.other_sha[0] != '\0')
+	{
+		sb_error_set(err, SB_ERR_CORRUPT,
+					 "WAL file \"%s\" is stored more than once with different content",
+					 walname);
+		sb_error_detail(err, "Stored checksums: %s and %s.", entry->sha256, fs.other_sha);
+		return SB_ERR_CORRUPT;
+	}
+	snprintf(name, sizeof(name), "%s/%s", dir, entry->name);
+	snprintf(entry->name, sizeof(entry->name), "%s", name);
+	return SB_OK;
+}
+
+/* SHA-256 and size of a local file, reading it once. */
+static SbStatus
+hash_fd(int fd, const char *path, char *hex, uint64_t *size, SbError *err)
+{
+	SbFilter   *digest = sb_filter_digest_new(NULL);
+	char	   *buf = malloc(SB_CODEC_BUFSIZE);
+	SbStatus	rc = SB_OK;
+
+	if (digest == NULL || buf == NULL)
+		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	while (rc == SB_OK)
+	{
+		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = sb_error_errno(err, errno, "could not read file \"%s\"", path);
+		else if (n == 0)
+			break;
+		else
+			rc = sb_filter_write(digest, buf, n, err);
+	}
+	if (rc == SB_OK)
+		rc = sb_filter_finish(digest, err);
+	if (rc == SB_OK)
+	{
+		sb_filter_digest_hex(digest, hex);
+		*size = sb_filter_digest_bytes(digest);
+	}
+	if (digest)
+		sb_filter_free_chain(digest);
+	free(buf);
+	return rc;
+}
+
+static SbStatus
+conflict_error(const char *walname, const char *stored, const char *local,
+			   SbError *err)
+{
+	sb_error_set(err, SB_ERR_CONFLICT,
+				 "WAL file \"%s\" is already in the repository with different content",
+				 walname);
+	sb_error_detail(err, "Stored checksum %s, local checksum %s.", stored, local);
+	sb_error_hint(err,
+				  "Check that no other cluster archives into this stanza.  The repository copy was not changed.");
+	return SB_ERR_CONFLICT;
+}
+
+SbStatus
+sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
+			const char *src_path, SbWalPushResult *res, SbError *err)
+{
+	SbWalEntry	entry;
+	char		dir[SB_PATH_MAX];
+	char		path[SB_PATH_MAX];
+	char		sha[SB_SHA256_HEX_LEN + 1];
+	uint64_t	size;
+	SbStatus	rc;
+	int			fd;
+
+	memset(res, 0, sizeof(*res));
+	if (!sb_wal_name_valid(walname))
+		return sb_error_set(err, SB_ERR_CONFIG, "invalid WAL file name \"%s\"", walname);
+
+	fd = open(src_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sb_error_errno(err, errno, "could not open file \"%s\"", src_path);
+
+	rc = hash_fd(fd, src_path, sha, &size, err);
+	if (rc != SB_OK)
+		goto done;
+
+	/* already there? */
+	rc = sb_wal_find(st, cfg->stanza, walname, &entry, err);
+	if (rc == SB_OK)
+	{
+		if (strcasecmp(entry.sha256, sha) != 0)
+			rc = conflict_error(walname, entry.sha256, sha, err);
+		else
+		{
+			res->already_stored = true;
+			res->store.plain_size = size;
+			memcpy(res->store.sha256, sha, sizeof(sha));
+		}
+		goto done;
+	}
+	if (rc != SB_ERR_NOT_FOUND)
+		goto done;
+
+	sb_wal_dir(cfg->stanza, walname, dir);
+	rc = sb_storage_mkdir(st, dir, err);
+	if (rc != SB_OK)
+		goto done;
+
+	snprintf(path, sizeof(path), "%s/%s-%s%s", dir, walname, sha,
+			 cfg->compress_type == SB_COMPRESS_ZLIB ? ".gz" : "");
+	if (lseek(fd, 0, SEEK_SET) != 0)
+	{
+		rc = sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
+		goto done;
+	}
+	rc = sb_codec_store_fd(st, cfg, fd, path, 0, &res->store, err);
+	if (rc == SB_ERR_EXISTS)
+	{
+		/* stored concurrently under the same checksum: that is our file */
+		res->already_stored = true;
+		res->store.plain_size = size;
+		memcpy(res->store.sha256, sha, sizeof(sha));
+		rc = SB_OK;
+	}
+	else if (rc == SB_OK && strcasecmp(res->store.sha256, sha) != 0)
+	{
+		/* the file changed while we read it: never leave a wrong name */
+		SbError		ignore;
+
+		sb_storage_remove(st, path, false, &ignore);
+		rc = sb_error_set(err, SB_ERR_IO,
+						  "WAL file \"%s\" changed while it was being archived", src_path);
+	}
+
+done:
+	close(fd);
+	return rc;
+}
+
+SbStatus
+sb_wal_get(SbStorage *st, const char *stanza, const char *walname,
+		   const char *dest_path, SbError *err)
+{
+	SbWalEntry	entry;
+	char		tmp[SB_PATH_MAX];
+	SbFilter   *sink;
+	SbStatus	rc;
+	int			fd;
+
+	rc = sb_wal_find(st, stanza, walname, &entry, err);
+	if (rc != SB_OK)
+		return rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.sbtmp", dest_path) >= (int) sizeof(tmp))
+		return sb_error_set(err, SB_ERR_CONFIG, "path \"%s\" is too long", dest_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sb_error_errno(err, errno, "could not create file \"%s\"", tmp);
+	sink = sb_filter_fd_sink_new(fd);
+	if (sink == NULL)
+		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	else
+		rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
+							entry.sha256, UINT64_MAX, NULL, err);
+	if (sink)
+		sb_filter_free_chain(sink);
+	if (close(fd) != 0 && rc == SB_OK)
+		rc = sb_error_errno(err, errno, "could not close file \"%s\"", tmp);
+	if (rc == SB_OK && rename(tmp, dest_path) != 0)
+		rc = sb_error_errno(err, errno, "could not rename file \"%s\" to \"%s\"",
+							tmp, dest_path);
+	if (rc != SB_OK)
+		unlink(tmp);
+	return rc;
+}
