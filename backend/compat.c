@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.c
+ *		Archive module entry points in the shape each PostgreSQL version
+ *		expects, wrapping the version-neutral functions of archive.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "compat.h"
+
+#if PG_VERSION_NUM < 170000
+/*
+ * Before 17 the archiver only says "archiving is not configured": log why,
+ * so the DBA sees what to fix.
+ */
+static void
+report_not_configured(const char *detail)
+{
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIG_FILE_ERROR),
+			 errmsg("pg_safebackup cannot archive WAL yet"),
+			 errdetail("%s", detail),
+			 errhint("WAL files are kept in pg_wal until archiving succeeds.")));
+}
+#endif
+
+#if PG_VERSION_NUM >= 160000
+
+static bool
+check_configured_cb(ArchiveModuleState *state)
+{
+	char	   *detail = NULL;
+	bool		ok = sb_archive_check_configured(&detail);
+
+#if PG_VERSION_NUM >= 170000
+	if (!ok && detail != NULL)
+		arch_module_check_errdetail("%s", detail);
+#else
+	if (!ok && detail != NULL)
+		report_not_configured(detail);
+#endif
+	return ok;
+}
+
+static bool
+archive_file_cb(ArchiveModuleState *state, const char *file, const char *path)
+{
+	return sb_archive_file(file, path);
+}
+
+static void
+shutdown_cb(ArchiveModuleState *state)
+{
+	sb_archive_shutdown();
+}
+
+static const ArchiveModuleCallbacks sb_archive_callbacks = {
+	.startup_cb = NULL,
+	.check_configured_cb = check_configured_cb,
+	.archive_file_cb = archive_file_cb,
+	.shutdown_cb = shutdown_cb
+};
+
+const ArchiveModuleCallbacks *
+_PG_archive_module_init(void)
+{
+	return &sb_archive_callbacks;
+}
+
+#else							/* PostgreSQL 15 */
+
+static bool
+check_configured_cb(void)
+{
+	char	   *detail = NULL;
+	bool		ok = sb_archive_check_configured(&detail);
+
+	if (!ok && detail != NULL)
+		report_not_configured(detail);
+	return ok;
+}
+
+void
+_PG_archive_module_init(ArchiveModuleCallbacks *cb)
+{
+	cb->check_configured_cb = check_configured_cb;
+	cb->archive_file_cb = sb_archive_file;
+	cb->shutdown_cb = sb_archive_shutdown;
+}
+
+#endif

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Every PostgreSQL version difference the server module depends on.
+ *
+ * The rest of the module is written against version-neutral names; this
+ * header (and compat.c, which holds the archive module entry points) is
+ * the only place with PG_VERSION_NUM tests.  Supported: 15 to 18.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_COMPAT_H
+#define SB_COMPAT_H
+
+#include "postgres.h"
+
+#if PG_VERSION_NUM < 150000
+#error "pg_safebackup requires PostgreSQL 15 or later"
+#endif
+
+#include "fmgr.h"
+
+/* _PG_init is declared by fmgr.h only from 16 on */
+#if PG_VERSION_NUM < 160000
+extern void _PG_init(void);
+#endif
+
+/* 16 moved the archive module API to its own header and added a state */
+#if PG_VERSION_NUM >= 160000
+#include "archive/archive_module.h"
+#else
+#include "postmaster/pgarch.h"
+extern void _PG_archive_module_init(ArchiveModuleCallbacks *cb);
+#endif
+
+/*
+ * Version-neutral archive callbacks (archive.c); compat.c wraps them in the
+ * signatures of the running version.  check_configured may set *detail to
+ * a palloc'd explanation.
+ */
+extern bool sb_archive_check_configured(char **detail);
+extern bool sb_archive_file(const char *file, const char *path);
+extern void sb_archive_shutdown(void);
+
+#endif							/* SB_COMPAT_H */

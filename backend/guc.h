@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.h
+ *		The safebackup.* configuration parameters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_GUC_H
+#define SB_GUC_H
+
+#include "sb_config.h"
+
+extern void sb_define_gucs(void);
+
+/* The repository settings in force in this process (zero-padded copy). */
+extern void sb_guc_repo_config(SbRepoConfig *cfg);
+
+#endif							/* SB_GUC_H */

@@ -1,0 +1,89 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.c
+ *		SQL function safebackup_status(): the launcher's and the archive
+ *		module's state, from shared memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "compat.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(safebackup_status);
+
+#define STATUS_COLS 11
+
+static void
+require_shared_memory(void)
+{
+	if (sb_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_safebackup is not loaded"),
+				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
+}
+
+Datum
+safebackup_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[STATUS_COLS];
+	bool		nulls[STATUS_COLS];
+	SbShared	snap;
+	int			i = 0;
+
+	require_shared_memory();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	memcpy(&snap, sb_shared, sizeof(snap));
+	LWLockRelease(sb_shared->lock);
+
+	memset(nulls, 0, sizeof(nulls));
+
+	if (snap.launcher_pid != 0)
+		values[i++] = Int32GetDatum(snap.launcher_pid);
+	else
+		nulls[i++] = true;
+	values[i++] = CStringGetTextDatum(sb_launcher_state_name(snap.launcher_state));
+
+	if (snap.last_archived_wal[0] != '\0')
+	{
+		values[i++] = CStringGetTextDatum(snap.last_archived_wal);
+		values[i++] = TimestampTzGetDatum(snap.last_archived_time);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+
+	if (snap.last_failed_wal[0] != '\0')
+	{
+		values[i++] = CStringGetTextDatum(snap.last_failed_wal);
+		values[i++] = CStringGetTextDatum(snap.last_error);
+		values[i++] = TimestampTzGetDatum(snap.last_error_time);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+
+	values[i++] = Int64GetDatum(snap.archived_count);
+	values[i++] = Int64GetDatum(snap.failed_count);
+	values[i++] = Int64GetDatum(snap.archived_bytes);
+	values[i++] = Int64GetDatum(snap.stored_bytes);
+	Assert(i == STATUS_COLS);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
