@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install everything pg_safebackup needs to build and test on Debian 12:
+# PostgreSQL 15 server and headers, libssh2, OpenSSL, zlib, the TAP test
+# modules, sshd (for SFTP tests) and debootstrap (for the PostgreSQL 18 root).
+set -euo pipefail
+
+packages=(
+	postgresql-15 postgresql-client-15 postgresql-server-dev-15
+	libssh2-1-dev libssl-dev zlib1g-dev
+	libipc-run-perl openssh-server openssh-client
+	debootstrap make gcc procps
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: must run as root (it calls apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${packages[@]}"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build, install and test pg_safebackup against one PostgreSQL version:
+# unit tests of the shared core, then pg_regress and TAP tests, run as an
+# unprivileged user.  Run as root; PG_CONFIG selects the version.
+#
+#   PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config scripts/run-suite.sh
+#
+# The tree is copied to a scratch directory owned by the test user, so the
+# checkout is never modified.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-pg_config}
+TEST_USER=${TEST_USER:-postgres}
+version=$("$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
+work=${SB_WORK_DIR:-/tmp/pg_safebackup-test-$version}
+
+echo "=== pg_safebackup test suite, PostgreSQL $version ($PG_CONFIG)"
+
+if ! id "$TEST_USER" >/dev/null 2>&1; then
+	useradd --system --create-home "$TEST_USER"
+fi
+
+rm -rf "$work"
+mkdir -p "$work"
+(cd "$src" && tar --exclude=.git --exclude='*.o' --exclude='*.so' \
+	--exclude=tmp_check --exclude=results --exclude=log -cf - .) | (cd "$work" && tar -xf -)
+chown -R "$TEST_USER" "$work"
+
+as_user() { runuser -u "$TEST_USER" -- env PG_CONFIG="$PG_CONFIG" "$@"; }
+
+cd "$work"
+as_user make -s -j2 PG_CONFIG="$PG_CONFIG" PG_CFLAGS_EXTRA=-Werror all
+make -s PG_CONFIG="$PG_CONFIG" install
+
+status=0
+echo "=== unit tests (PostgreSQL $version build)"
+as_user make -s PG_CONFIG="$PG_CONFIG" check-unit || status=1
+
+echo "=== pg_regress and TAP tests (PostgreSQL $version)"
+if ! as_user make -k PG_CONFIG="$PG_CONFIG" installcheck; then
+	status=1
+	for f in regression.diffs tmp_check/log/*; do
+		[ -f "$f" ] && { echo "--- $f"; tail -n 60 "$f"; }
+	done
+fi
+
+if [ $status -eq 0 ]; then
+	echo "=== PostgreSQL $version: all tests passed"
+else
+	echo "=== PostgreSQL $version: FAILED"
+fi
+exit $status

@@ -1,0 +1,31 @@
+--
+-- safebackup.* settings: bad values are refused when set, not replaced
+--
+CREATE EXTENSION pg_safebackup;
+
+SHOW safebackup.repo_type;
+SHOW safebackup.stanza;
+SHOW safebackup.compress_type;
+SHOW safebackup.compress_level;
+
+-- server-wide settings cannot be changed per session
+SET safebackup.repo_path = '/tmp';
+
+-- refused at ALTER SYSTEM time
+ALTER SYSTEM SET safebackup.repo_type = 'ftp';
+ALTER SYSTEM SET safebackup.repo_path = 'relative/dir';
+ALTER SYSTEM SET safebackup.stanza = 'bad/name';
+ALTER SYSTEM SET safebackup.stanza = '.hidden';
+ALTER SYSTEM SET safebackup.stanza = '';
+ALTER SYSTEM SET safebackup.compress_type = 'lz4';
+ALTER SYSTEM SET safebackup.compress_level = 10;
+ALTER SYSTEM SET safebackup.compress_level = -1;
+
+-- the prefix is reserved: a typo is an error, not a silent placeholder
+SET safebackup.repo_pth = '/tmp';
+
+-- good values are accepted
+ALTER SYSTEM SET safebackup.compress_level = 6;
+ALTER SYSTEM SET safebackup.stanza = 'db-1.prod_A';
+ALTER SYSTEM RESET safebackup.compress_level;
+ALTER SYSTEM RESET safebackup.stanza;
