@@ -1,0 +1,120 @@
+/*-------------------------------------------------------------------------
+ *
+ * sb_config.c
+ *		Defaults, name helpers and validation for SbRepoConfig; see
+ *		sb_config.h.
+ *
+ * Shared core: no postgres.h, no ereport() or palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "sb_config.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Table of the repository type names, indexed by SbRepoType. */
+static const char *const repo_type_names[] = {
+	[SB_REPO_POSIX] = "posix",
+	[SB_REPO_SFTP] = "sftp",
+	[SB_REPO_TLS] = "tls"
+};
+
+/* Table of the compression names, indexed by SbCompressType. */
+static const char *const compress_type_names[] = {
+	[SB_COMPRESS_NONE] = "none",
+	[SB_COMPRESS_ZLIB] = "zlib"
+};
+
+#define lengthof(array) (sizeof(array) / sizeof((array)[0]))
+
+void
+sb_config_init(SbRepoConfig *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->repo_type = SB_REPO_POSIX;
+	cfg->repo_path[0] = '\0';
+	strcpy(cfg->stanza, "main");
+	cfg->compress_type = SB_COMPRESS_ZLIB;
+	cfg->compress_level = 6;
+	cfg->io_timeout_ms = 60000;
+}
+
+/*
+ * Names are matched case-insensitively, as PostgreSQL does for the values
+ * of enum GUCs.
+ */
+bool
+sb_repo_type_parse(const char *name, SbRepoType *out)
+{
+	size_t		i;
+
+	if (name == NULL)
+		return false;
+	for (i = 0; i < lengthof(repo_type_names); i++)
+	{
+		if (strcasecmp(name, repo_type_names[i]) == 0)
+		{
+			*out = (SbRepoType) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+sb_repo_type_name(SbRepoType type)
+{
+	if ((unsigned int) type < lengthof(repo_type_names))
+		return repo_type_names[type];
+	return "unknown";
+}
+
+bool
+sb_compress_type_parse(const char *name, SbCompressType *out)
+{
+	size_t		i;
+
+	if (name == NULL)
+		return false;
+	for (i = 0; i < lengthof(compress_type_names); i++)
+	{
+		if (strcasecmp(name, compress_type_names[i]) == 0)
+		{
+			*out = (SbCompressType) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+sb_compress_type_name(SbCompressType type)
+{
+	if ((unsigned int) type < lengthof(compress_type_names))
+		return compress_type_names[type];
+	return "unknown";
+}
+
+bool
+sb_stanza_name_valid(const char *name)
+{
+	size_t		len;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '.')
+		return false;
+
+	for (len = 0; name[len] != '\0'; len++)
+	{
+		char		c = name[len];
+
+		if (len >= SB_NAME_MAX - 1)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') ||
+			  (c >= 'a' && c <= 'z') ||
+			  (c >= '0' && c <= '9') ||
+			  c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}

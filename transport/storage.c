@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * storage.c
+ *		Creating a repository storage, the checked entry points that every
+ *		caller goes through, and the whole-file put/get helpers; see
+ *		core/storage.h.
+ *
+ * The entry points validate relative paths before handing them to the
+ * driver, so drivers never see "..", empty components or absolute paths.
+ *
+ * Shared core: no postgres.h, no ereport() or palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* First buffer size used by sb_storage_get(); it grows as needed. */
+#define SB_GET_INITIAL_SIZE		8192
+
+static SbStatus invalid_path(const char *path, SbError *err);
+
+SbStatus
+sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
+{
+	const SbStorageOps *ops;
+	SbStorage  *st;
+
+	*out = NULL;
+
+	switch (cfg->repo_type)
+	{
+		case SB_REPO_POSIX:
+			ops = &sb_posix_ops;
+			break;
+		case SB_REPO_SFTP:
+		case SB_REPO_TLS:
+			return sb_error_set(err, SB_ERR_CONFIG,
+								"repository type \"%s\" is not supported by this build",
+								sb_repo_type_name(cfg->repo_type));
+		default:
+			return sb_error_set(err, SB_ERR_CONFIG,
+								"unknown repository type %d",
+								(int) cfg->repo_type);
+	}
+
+	st = malloc(sizeof(SbStorage));
+	if (st == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+
+	memset(st, 0, sizeof(SbStorage));
+	st->ops = ops;
+	st->cfg = *cfg;
+	st->wait = NULL;
+	st->wait_arg = NULL;
+	st->priv = NULL;
+
+	*out = st;
+	return SB_OK;
+}
+
+void
+sb_storage_free(SbStorage *st)
+{
+	if (st == NULL)
+		return;
+	if (st->ops != NULL)
+	{
+		st->ops->close(st);
+		st->ops->destroy(st);
+	}
+	free(st);
+}
+
+/*
+ * A valid repository path is relative, non-empty, shorter than SB_PATH_MAX,
+ * and made of non-empty components separated by single '/' characters, none
+ * of which is "." or "..".  A leading or trailing '/' is therefore rejected.
+ */
+bool
+sb_path_valid(const char *path)
+{
+	const char *p;
+	size_t		len;
+
+	if (path == NULL)
+		return false;
+	len = strlen(path);
+	if (len == 0 || len >= SB_PATH_MAX)
+		return false;
+
+	p = path;
+	for (;;)
+	{
+		const char *slash = strchr(p, '/');
+		size_t		complen = slash ? (size_t) (slash - p) : strlen(p);
+
+		/* catches a leading '/', "a//b" and a trailing '/' */
+		if (complen == 0)
+			return false;
+		if (complen == 1 && p[0] == '.')
+			return false;
+		if (complen == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		if (slash == NULL)
+			break;
+		p = slash + 1;
+	}
+	return true;
+}
+
+static SbStatus
+invalid_path(const char *path, SbError *err)
+{
+	return sb_error_set(err, SB_ERR_CONFIG, "invalid repository path \"%s\"",
+						path != NULL ? path : "(null)");
+}
+
+SbStatus
+sb_storage_open(SbStorage *st, SbError *err)
+{
+	return st->ops->open(st, err);
+}
+
+void
+sb_storage_close(SbStorage *st)
+{
+	st->ops->close(st);
+}
+
+SbStatus
+sb_storage_write_open(SbStorage *st, const char *path, int flags,
+					  SbWriter **w, SbError *err)
+{
+	*w = NULL;
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	return st->ops->write_open(st, path, flags, w, err);
+}
+
+SbStatus
+sb_storage_write(SbStorage *st, SbWriter *w, const void *buf, size_t len,
+				 SbError *err)
+{
+	return st->ops->write(w, buf, len, err);
+}
+
+SbStatus
+sb_storage_write_commit(SbStorage *st, SbWriter *w, SbError *err)
+{
+	return st->ops->write_commit(w, err);
+}
+
+void
+sb_storage_write_abort(SbStorage *st, SbWriter *w)
+{
+	if (w != NULL)
+		st->ops->write_abort(w);
+}
+
+SbStatus
+sb_storage_read_open(SbStorage *st, const char *path, SbReader **r,
+					 SbError *err)
+{
+	*r = NULL;
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	return st->ops->read_open(st, path, r, err);
+}
+
+SbStatus
+sb_storage_read(SbStorage *st, SbReader *r, void *buf, size_t len,
+				size_t *nread, SbError *err)
+{
+	return st->ops->read(r, buf, len, nread, err);
+}
+
+void
+sb_storage_read_close(SbStorage *st, SbReader *r)
+{
+	if (r != NULL)
+		st->ops->read_close(r);
+}
+
+SbStatus
+sb_storage_stat(SbStorage *st, const char *path, SbStat *out, SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	return st->ops->stat(st, path, out, err);
+}
+
+SbStatus
+sb_storage_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
+				SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	return st->ops->list(st, path, fn, arg, err);
+}
+
+SbStatus
+sb_storage_remove(SbStorage *st, const char *path, bool recursive,
+				  SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	return st->ops->remove(st, path, recursive, err);
+}
+
+SbStatus
+sb_storage_mkdir(SbStorage *st, const char *path, SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	return st->ops->mkdir(st, path, err);
+}
+
+/*
+ * Write a whole buffer to path atomically.  On error nothing appears under
+ * path (the temporary file is discarded).
+ */
+SbStatus
+sb_storage_put(SbStorage *st, const char *path, int flags, const void *buf,
+			   size_t len, SbError *err)
+{
+	SbWriter   *w;
+	SbStatus	rc;
+
+	rc = sb_storage_write_open(st, path, flags, &w, err);
+	if (rc != SB_OK)
+		return rc;
+
+	if (len > 0)
+	{
+		rc = sb_storage_write(st, w, buf, len, err);
+		if (rc != SB_OK)
+		{
+			sb_storage_write_abort(st, w);
+			return rc;
+		}
+	}
+
+	/* commit frees the writer whether or not it succeeds */
+	return sb_storage_write_commit(st, w, err);
+}
+
+/*
+ * Read the whole of path into a malloc'd buffer, NUL-terminated.  A file
+ * longer than max_len bytes is refused with SB_ERR_CORRUPT: callers use this
+ * only for small metadata files, so an oversized one is not what they expect.
+ * On failure *buf is NULL and *len is 0.
+ */
+SbStatus
+sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
+			   size_t *len, SbError *err)
+{
+	SbReader   *r;
+	SbStatus	rc;
+	char	   *data = NULL;
+	size_t		cap;
+	size_t		used = 0;
+	size_t		limit;
+
+	*buf = NULL;
+	*len = 0;
+
+	/*
+	 * Read at most max_len + 1 bytes: getting that extra byte is how an
+	 * oversized file is detected.  Keep one more byte for the terminator.
+	 */
+	limit = (max_len < SIZE_MAX - 2) ? max_len + 1 : SIZE_MAX - 2;
+
+	rc = sb_storage_read_open(st, path, &r, err);
+	if (rc != SB_OK)
+		return rc;
+
+	cap = (limit < SB_GET_INITIAL_SIZE) ? limit : SB_GET_INITIAL_SIZE;
+	data = malloc(cap + 1);
+	if (data == NULL)
+	{
+		sb_storage_read_close(st, r);
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	}
+
+	for (;;)
+	{
+		size_t		nread;
+
+		if (used == cap)
+		{
+			size_t		newcap;
+			char	   *newdata;
+
+			if (cap >= limit)
+			{
+				sb_storage_read_close(st, r);
+				free(data);
+				return sb_error_set(err, SB_ERR_CORRUPT,
+									"file \"%s\" in the repository is larger than %zu bytes",
+									path, max_len);
+			}
+			newcap = (cap > limit / 2) ? limit : cap * 2;
+			newdata = realloc(data, newcap + 1);
+			if (newdata == NULL)
+			{
+				sb_storage_read_close(st, r);
+				free(data);
+				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			}
+			data = newdata;
+			cap = newcap;
+		}
+
+		rc = sb_storage_read(st, r, data + used, cap - used, &nread, err);
+		if (rc != SB_OK)
+		{
+			sb_storage_read_close(st, r);
+			free(data);
+			return rc;
+		}
+		if (nread == 0)
+			break;
+		used += nread;
+	}
+	sb_storage_read_close(st, r);
+
+	/* we read one byte too many to learn that the file is too long */
+	if (used > max_len)
+	{
+		free(data);
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"file \"%s\" in the repository is larger than %zu bytes",
+							path, max_len);
+	}
+
+	data[used] = '\0';
+	*buf = data;
+	*len = used;
+	return SB_OK;
+}
