@@ -1,0 +1,347 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_repo.c
+ *		Unit tests of the repository layer: info files, the stanza, WAL
+ *		push/find/get, and reading a data directory's identity; run against
+ *		the posix driver in a temporary directory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "info_file.h"
+#include "sb_test.h"
+#include "stanza.h"
+#include "storage.h"
+#include "wal.h"
+
+SB_TEST_DEFINE_COUNTERS;
+
+static char root[256];
+
+static void
+write_local(const char *path, const void *buf, size_t len)
+{
+	FILE	   *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+	{
+		perror(path);
+		exit(2);
+	}
+}
+
+static char *
+read_local(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *buf;
+	long		n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(n + 1);
+	if (fread(buf, 1, n, f) != (size_t) n)
+		n = -1;
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static SbStorage *
+open_repo(SbRepoConfig *cfg)
+{
+	SbStorage  *st;
+	SbError		err;
+
+	sb_config_init(cfg);
+	snprintf(cfg->repo_path, sizeof(cfg->repo_path), "%s/repo", root);
+	mkdir(cfg->repo_path, 0750);
+	if (sb_storage_create(cfg, &st, &err) != SB_OK ||
+		sb_storage_open(st, &err) != SB_OK)
+	{
+		fprintf(stderr, "cannot open repository: %s\n", err.msg);
+		exit(2);
+	}
+	return st;
+}
+
+static void
+test_info_file(SbStorage *st)
+{
+	SbInfoFile	info;
+	SbInfoFile	back;
+	SbError		err;
+	char	   *text;
+	size_t		len;
+	char		path[512];
+
+	sb_info_init(&info);
+	SB_CHECK(sb_info_set(&info, "a", "1"));
+	SB_CHECK(sb_info_set(&info, "b", "two words"));
+	SB_CHECK(sb_info_set(&info, "a", "3"));
+	SB_CHECK(!sb_info_set(&info, "bad=key", "x"));
+	SB_CHECK(!sb_info_set(&info, "k", "line\nbreak"));
+	SB_CHECK(strcmp(sb_info_get(&info, "a"), "3") == 0);
+	SB_CHECK(sb_info_get(&info, "missing") == NULL);
+
+	text = sb_info_render(&info, &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK(sb_info_parse(&back, text, len, "t", &err) == SB_OK);
+	SB_CHECK(back.nkeys == 2 && strcmp(sb_info_get(&back, "b"), "two words") == 0);
+	sb_info_free(&back);
+
+	/* a flipped byte, a truncation and a missing checksum are all refused */
+	text[0] ^= 1;
+	SB_CHECK(sb_info_parse(&back, text, len, "t", &err) == SB_ERR_CORRUPT);
+	text[0] ^= 1;
+	SB_CHECK(sb_info_parse(&back, text, len - 5, "t", &err) == SB_ERR_CORRUPT);
+	SB_CHECK(sb_info_parse(&back, "a=1\n", 4, "t", &err) == SB_ERR_CORRUPT);
+	free(text);
+
+	/* save writes two copies; load falls back to the copy */
+	SB_CHECK(sb_info_save(st, "info-test", 0, &info, &err) == SB_OK);
+	snprintf(path, sizeof(path), "%s/repo/info-test", root);
+	text = read_local(path, &len);
+	SB_REQUIRE(text != NULL);
+	text[2] = 'X';
+	write_local(path, text, len);
+	free(text);
+	SB_CHECK(sb_info_load(st, "info-test", &back, &err) == SB_OK);
+	SB_CHECK(back.nkeys == 2 && strcmp(sb_info_get(&back, "a"), "3") == 0);
+	sb_info_free(&back);
+	unlink(path);
+	SB_CHECK(sb_info_load(st, "info-test", &back, &err) == SB_OK);
+	sb_info_free(&back);
+	snprintf(path, sizeof(path), "%s/repo/info-test.copy", root);
+	unlink(path);
+	SB_CHECK(sb_info_load(st, "info-test", &back, &err) == SB_ERR_NOT_FOUND);
+	/* saving again without REPLACE over an existing file is refused */
+	SB_CHECK(sb_info_save(st, "info-test", 0, &info, &err) == SB_OK);
+	SB_CHECK(sb_info_save(st, "info-test", 0, &info, &err) == SB_ERR_EXISTS);
+	SB_CHECK(sb_info_save(st, "info-test", SB_WRITE_REPLACE, &info, &err) == SB_OK);
+	sb_info_free(&info);
+}
+
+static void
+test_stanza(SbStorage *st)
+{
+	SbStanzaInfo mine = {SB_REPO_FORMAT_VERSION, 7300000000000000001ULL, 15};
+	SbStanzaInfo other = mine;
+	SbStanzaInfo loaded;
+	SbError		err;
+	char		path[512];
+	char	   *text;
+	size_t		len;
+
+	SB_CHECK(sb_stanza_load(st, "s1", &loaded, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(sb_stanza_ensure(st, "s1", &mine, &err) == SB_OK);
+	SB_CHECK(sb_stanza_load(st, "s1", &loaded, &err) == SB_OK);
+	SB_CHECK(loaded.system_identifier == mine.system_identifier);
+	SB_CHECK(loaded.pg_version == 15 && loaded.format_version == SB_REPO_FORMAT_VERSION);
+	SB_CHECK(sb_stanza_ensure(st, "s1", &mine, &err) == SB_OK);
+
+	other.system_identifier++;
+	SB_CHECK(sb_stanza_ensure(st, "s1", &other, &err) == SB_ERR_MISMATCH);
+	SB_CHECK(strstr(err.msg, "belongs to another cluster") != NULL);
+	SB_CHECK(strstr(err.detail, "7300000000000000001") != NULL);
+	SB_CHECK(err.hint[0] != '\0');
+
+	other = mine;
+	other.pg_version = 16;
+	SB_CHECK(sb_stanza_ensure(st, "s1", &other, &err) == SB_ERR_MISMATCH);
+
+	/* a stanza from a newer format is refused, not misread */
+	snprintf(path, sizeof(path), "%s/repo/s1/stanza.info", root);
+	text = read_local(path, &len);
+	SB_REQUIRE(text != NULL);
+	free(text);
+	{
+		SbInfoFile	info;
+
+		sb_info_init(&info);
+		sb_info_set(&info, "format_version", "99");
+		sb_info_set(&info, "system_identifier", "1");
+		sb_info_set(&info, "pg_version", "15");
+		SB_CHECK(sb_storage_mkdir(st, "s2", &err) == SB_OK);
+		SB_CHECK(sb_info_save(st, "s2/stanza.info", 0, &info, &err) == SB_OK);
+		sb_info_free(&info);
+	}
+	SB_CHECK(sb_stanza_load(st, "s2", &loaded, &err) == SB_ERR_CONFIG);
+	SB_CHECK(strstr(err.msg, "newer") != NULL);
+}
+
+static void
+test_wal_names(void)
+{
+	char		dir[SB_PATH_MAX];
+
+	SB_CHECK(sb_wal_name_valid("000000010000000000000001"));
+	SB_CHECK(sb_wal_name_valid("0000000100000000000000FF.partial"));
+	SB_CHECK(sb_wal_name_valid("000000010000000000000002.00000028.backup"));
+	SB_CHECK(sb_wal_name_valid("00000002.history"));
+	SB_CHECK(!sb_wal_name_valid("00000001000000000000000g"));
+	SB_CHECK(!sb_wal_name_valid("0000000100000000000000ff"));
+	SB_CHECK(!sb_wal_name_valid("../../etc/passwd"));
+	SB_CHECK(!sb_wal_name_valid("00000001000000000000000"));
+	SB_CHECK(!sb_wal_name_valid("000000010000000000000001.foo"));
+	SB_CHECK(!sb_wal_name_valid(""));
+	sb_wal_dir("main", "000000010000000200000003", dir);
+	SB_CHECK(strcmp(dir, "main/wal/0000000100000002") == 0);
+	sb_wal_dir("main", "00000002.history", dir);
+	SB_CHECK(strcmp(dir, "main/wal/history") == 0);
+}
+
+static void
+test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
+{
+	const char *seg = "000000010000000000000005";
+	SbWalPushResult res;
+	SbWalEntry	entry;
+	SbError		err;
+	char		src[512];
+	char		dst[512];
+	char		stored[SB_PATH_MAX + 300];
+	char	   *data;
+	char	   *back;
+	size_t		len;
+	const size_t size = 1024 * 1024;
+
+	data = malloc(size);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (char) ((i * 7) % 251);
+	snprintf(src, sizeof(src), "%s/%s", root, seg);
+	write_local(src, data, size);
+	snprintf(cfg->stanza, sizeof(cfg->stanza), "w");
+
+	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK);
+	SB_CHECK(!res.already_stored);
+	SB_CHECK(res.store.plain_size == size);
+	SB_CHECK(res.store.stored_size > 0 && res.store.stored_size < size);
+	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
+	SB_CHECK(strcmp(entry.sha256, res.store.sha256) == 0);
+	SB_CHECK(entry.compress_type == SB_COMPRESS_ZLIB);
+
+	/* identical again: success without writing */
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK);
+	SB_CHECK(res.already_stored);
+
+	/* get it back byte-identical */
+	snprintf(dst, sizeof(dst), "%s/restored", root);
+	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
+	back = read_local(dst, &len);
+	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
+	free(back);
+
+	/* different content under the same name: refused, stored copy kept */
+	data[100] ^= 0x55;
+	write_local(src, data, size);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_ERR_CONFLICT);
+	SB_CHECK(strstr(err.msg, "different content") != NULL);
+	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
+	back = read_local(dst, &len);
+	SB_CHECK(back != NULL && len == size && back[100] != data[100]);
+	free(back);
+
+	/* a damaged stored file is detected, and DESTPATH is not written */
+	unlink(dst);
+	snprintf(stored, sizeof(stored), "%s/repo/%s", root, entry.name);
+	back = read_local(stored, &len);
+	SB_REQUIRE(back != NULL);
+	back[len / 2] ^= 0x01;
+	write_local(stored, back, len);
+	free(back);
+	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(access(dst, F_OK) != 0);
+
+	/* uncompressed storage */
+	cfg->compress_type = SB_COMPRESS_NONE;
+	seg = "000000010000000000000006";
+	snprintf(src, sizeof(src), "%s/%s", root, seg);
+	write_local(src, data, size);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK);
+	SB_CHECK(res.store.stored_size == size);
+	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
+	SB_CHECK(entry.compress_type == SB_COMPRESS_NONE);
+	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
+	back = read_local(dst, &len);
+	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
+	free(back);
+
+	/* missing file, bad names */
+	SB_CHECK(sb_wal_get(st, "w", "000000010000000000000099", dst, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(sb_wal_get(st, "w", "../x", dst, &err) == SB_ERR_CONFIG);
+	SB_CHECK(sb_wal_push(st, cfg, "foo", src, &res, &err) == SB_ERR_CONFIG);
+	snprintf(src, sizeof(src), "%s/does-not-exist", root);
+	SB_CHECK(sb_wal_push(st, cfg, "000000010000000000000007", src, &res, &err) == SB_ERR_NOT_FOUND);
+	free(data);
+}
+
+static void
+test_cluster_info(void)
+{
+	char		pgdata[512];
+	char		path[600];
+	uint64_t	sysid = 7123456789012345678ULL;
+	char		control[8192];
+	SbStanzaInfo info;
+	SbError		err;
+
+	snprintf(pgdata, sizeof(pgdata), "%s/pgdata", root);
+	SB_CHECK(sb_cluster_read_info(pgdata, &info, &err) == SB_ERR_NOT_FOUND);
+	mkdir(pgdata, 0700);
+	snprintf(path, sizeof(path), "%s/global", pgdata);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/PG_VERSION", pgdata);
+	write_local(path, "15\n", 3);
+	memset(control, 0, sizeof(control));
+	memcpy(control, &sysid, sizeof(sysid));
+	snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
+	write_local(path, control, sizeof(control));
+	SB_CHECK(sb_cluster_read_info(pgdata, &info, &err) == SB_OK);
+	SB_CHECK(info.system_identifier == sysid && info.pg_version == 15);
+	snprintf(path, sizeof(path), "%s/PG_VERSION", pgdata);
+	write_local(path, "abc\n", 4);
+	SB_CHECK(sb_cluster_read_info(pgdata, &info, &err) == SB_ERR_CORRUPT);
+}
+
+int
+main(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	const char *tmp = getenv("TMPDIR");
+	char		cmd[600];
+	int			rc;
+
+	snprintf(root, sizeof(root), "%s/sb_repo_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(root) == NULL)
+	{
+		perror("mkdtemp");
+		return 2;
+	}
+	st = open_repo(&cfg);
+
+	test_info_file(st);
+	test_stanza(st);
+	test_wal_names();
+	test_wal_push_get(st, &cfg);
+	test_cluster_info();
+
+	sb_storage_close(st);
+	sb_storage_free(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	rc = system(cmd);
+	(void) rc;
+	return sb_test_summary("repository");
+}
