@@ -107,7 +107,9 @@ extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
  * bytes into sink (finishing it), and verify the SHA-256 (and size, when
  * expected_size is not UINT64_MAX) of the plain content.  Fails with
  * SB_ERR_CORRUPT on a mismatch.  expected_sha256 may be NULL to skip the
- * check; res (may be NULL) receives the measured values.
+ * check; res (may be NULL) receives the measured values.  The sink has
+ * received the data before the checksum could be verified: callers write to
+ * a temporary name and publish it only when this returns SB_OK.
  */
 extern SbStatus sb_codec_fetch(SbStorage *st, const char *path,
 							   SbCompressType compress_type, SbFilter *sink,

@@ -36,7 +36,7 @@ sb_config_init(SbRepoConfig *cfg)
 	cfg->repo_path[0] = '\0';
 	strcpy(cfg->stanza, "main");
 	cfg->compress_type = SB_COMPRESS_ZLIB;
-	cfg->compress_level = 6;
+	cfg->compress_level = 1;
 	cfg->io_timeout_ms = 60000;
 }
 

@@ -40,7 +40,7 @@ typedef struct SbRepoConfig
 	int			io_timeout_ms;	/* network drivers: connect/IO timeout */
 } SbRepoConfig;
 
-/* Defaults: posix, stanza "main", zlib level 6, 60 s timeout. */
+/* Defaults: posix, stanza "main", zlib level 1, 60 s timeout. */
 extern void sb_config_init(SbRepoConfig *cfg);
 
 /* Name <-> enum helpers; return false for an unknown name. */

@@ -44,8 +44,9 @@ extern int	sb_test_failed;
 
 #define SB_REQUIRE(cond) \
 	do { \
-		SB_CHECK(cond); \
-		if (!(cond)) \
+		int			sb_ok_ = (cond) ? 1 : 0; \
+		SB_CHECK(sb_ok_); \
+		if (!sb_ok_) \
 			return; \
 	} while (0)
 

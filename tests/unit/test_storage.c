@@ -51,7 +51,7 @@ test_config(void)
 	SB_CHECK(cfg.repo_path[0] == '\0');
 	SB_CHECK(strcmp(cfg.stanza, "main") == 0);
 	SB_CHECK(cfg.compress_type == SB_COMPRESS_ZLIB);
-	SB_CHECK(cfg.compress_level == 6);
+	SB_CHECK(cfg.compress_level == 1);
 	SB_CHECK(cfg.io_timeout_ms == 60000);
 
 	SB_CHECK(sb_repo_type_parse("posix", &rt) && rt == SB_REPO_POSIX);
