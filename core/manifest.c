@@ -1,0 +1,977 @@
+/*-------------------------------------------------------------------------
+ *
+ * manifest.c
+ *		Backup manifests: building, rendering, parsing, saving and loading
+ *		them, and listing the complete backups of a stanza; see manifest.h.
+ *
+ * The text form is line-based: a magic first line, "key=value" records, and
+ * a last line "checksum=<sha256 of every byte before it>".  Parsing verifies
+ * the checksum before looking at anything else, ignores header keys it does
+ * not know (a newer writer may add some), and checks every path through the
+ * same rules as sb_manifest_add_*(), so a manifest read from a repository
+ * can never name a file outside the directory it is restored into.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "manifest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MANIFEST_MAGIC			"pg_safebackup manifest"
+#define MANIFEST_CHECKSUM_KEY	"checksum="
+#define MANIFEST_FORMAT_VERSION	1
+#define MANIFEST_NAME			"backup.manifest"
+
+/* A manifest larger than this is not something we wrote. */
+#define MANIFEST_MAX_LEN		((size_t) 256 * 1024 * 1024)
+
+/*
+ * Longest relative path accepted in a manifest.  The stored name adds the
+ * stanza, "backup", the label, "data" and ".gz" in front of it and must
+ * still fit in SB_PATH_MAX.
+ */
+#define MANIFEST_PATH_MAX		(SB_PATH_MAX - SB_NAME_MAX - SB_LABEL_LEN - 32)
+
+/* ----------------------------------------------------------------
+ *		Building
+ * ----------------------------------------------------------------
+ */
+
+void
+sb_manifest_init(SbManifest *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->format_version = MANIFEST_FORMAT_VERSION;
+	strcpy(m->type, "full");
+	m->compress_type = SB_COMPRESS_NONE;
+}
+
+void
+sb_manifest_free(SbManifest *m)
+{
+	int			i;
+
+	for (i = 0; i < m->nfiles; i++)
+		free(m->files[i].path);
+	for (i = 0; i < m->ndirs; i++)
+		free(m->dirs[i].path);
+	for (i = 0; i < m->ntablespaces; i++)
+		free(m->tablespaces[i].path);
+	free(m->files);
+	free(m->dirs);
+	free(m->tablespaces);
+	sb_manifest_init(m);
+}
+
+/*
+ * A path inside the data directory: relative, made of non-empty components
+ * other than "." and "..", without tab or newline (the field and record
+ * separators), and short enough to be stored.
+ */
+static bool
+relpath_valid(const char *path)
+{
+	const char *p;
+	size_t		len;
+
+	if (path == NULL)
+		return false;
+	len = strlen(path);
+	if (len == 0 || len >= MANIFEST_PATH_MAX || path[0] == '/')
+		return false;
+	if (strpbrk(path, "\t\n") != NULL)
+		return false;
+
+	p = path;
+	for (;;)
+	{
+		const char *slash = strchr(p, '/');
+		size_t		complen = slash ? (size_t) (slash - p) : strlen(p);
+
+		if (complen == 0)
+			return false;
+		if (complen == 1 && p[0] == '.')
+			return false;
+		if (complen == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		if (slash == NULL)
+			return true;
+		p = slash + 1;
+	}
+}
+
+/* Grow an array of elements of size elsize so that it holds one more. */
+static bool
+grow(void **array, int *cap, int n, size_t elsize)
+{
+	int			newcap;
+	void	   *p;
+
+	if (n < *cap)
+		return true;
+	if (*cap > (1 << 28))
+		return false;
+	newcap = *cap > 0 ? *cap * 2 : 64;
+	p = realloc(*array, (size_t) newcap * elsize);
+	if (p == NULL)
+		return false;
+	*array = p;
+	*cap = newcap;
+	return true;
+}
+
+bool
+sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
+{
+	SbManifestFile *dst;
+	char	   *path;
+
+	if (!relpath_valid(f->path))
+		return false;
+	if (!grow((void **) &m->files, &m->files_cap, m->nfiles,
+			  sizeof(SbManifestFile)))
+		return false;
+	path = strdup(f->path);
+	if (path == NULL)
+		return false;
+	dst = &m->files[m->nfiles++];
+	*dst = *f;
+	dst->path = path;
+	dst->sha256[SB_SHA256_HEX_LEN] = '\0';
+	return true;
+}
+
+bool
+sb_manifest_add_dir(SbManifest *m, const char *path, unsigned int mode)
+{
+	char	   *copy;
+
+	if (!relpath_valid(path))
+		return false;
+	if (!grow((void **) &m->dirs, &m->dirs_cap, m->ndirs,
+			  sizeof(SbManifestDir)))
+		return false;
+	copy = strdup(path);
+	if (copy == NULL)
+		return false;
+	m->dirs[m->ndirs].path = copy;
+	m->dirs[m->ndirs].mode = mode;
+	m->ndirs++;
+	return true;
+}
+
+bool
+sb_manifest_add_tablespace(SbManifest *m, unsigned int oid, const char *path)
+{
+	char	   *copy;
+
+	/* PostgreSQL tablespace locations are absolute */
+	if (oid == 0 || path == NULL || path[0] != '/' ||
+		strlen(path) >= SB_PATH_MAX || strpbrk(path, "\t\n") != NULL)
+		return false;
+	if (!grow((void **) &m->tablespaces, &m->tablespaces_cap,
+			  m->ntablespaces, sizeof(SbManifestTablespace)))
+		return false;
+	copy = strdup(path);
+	if (copy == NULL)
+		return false;
+	m->tablespaces[m->ntablespaces].oid = oid;
+	m->tablespaces[m->ntablespaces].path = copy;
+	m->ntablespaces++;
+	return true;
+}
+
+/* ----------------------------------------------------------------
+ *		Repository paths
+ * ----------------------------------------------------------------
+ */
+
+void
+sb_backup_dir(const char *stanza, const char *label, char *out)
+{
+	snprintf(out, SB_PATH_MAX, "%s/backup/%s", stanza, label);
+}
+
+void
+sb_backup_manifest_path(const char *stanza, const char *label, char *out)
+{
+	snprintf(out, SB_PATH_MAX, "%s/backup/%s/%s", stanza, label,
+			 MANIFEST_NAME);
+}
+
+void
+sb_backup_file_path(const char *stanza, const char *label,
+					const char *relpath, SbCompressType ct, char *out)
+{
+	snprintf(out, SB_PATH_MAX, "%s/backup/%s/data/%s%s", stanza, label,
+			 relpath, ct == SB_COMPRESS_ZLIB ? ".gz" : "");
+}
+
+/* ----------------------------------------------------------------
+ *		Rendering
+ * ----------------------------------------------------------------
+ */
+
+typedef struct StrBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		failed;			/* out of memory: data is freed */
+} StrBuf;
+
+static void
+buf_printf(StrBuf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static void
+buf_printf(StrBuf *b, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	if (b->failed)
+		return;
+	for (;;)
+	{
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			break;
+		if ((size_t) n < b->cap - b->len)
+		{
+			b->len += (size_t) n;
+			return;
+		}
+		else
+		{
+			size_t		newcap = b->cap * 2;
+			char	   *p;
+
+			while (newcap <= b->len + (size_t) n)
+				newcap *= 2;
+			p = realloc(b->data, newcap);
+			if (p == NULL)
+				break;
+			b->data = p;
+			b->cap = newcap;
+		}
+	}
+	free(b->data);
+	b->data = NULL;
+	b->failed = true;
+}
+
+char *
+sb_manifest_render(const SbManifest *m, size_t *len)
+{
+	StrBuf		b;
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	int			i;
+
+	b.cap = 4096 + (size_t) m->nfiles * 128 + (size_t) m->ndirs * 32;
+	b.len = 0;
+	b.failed = false;
+	b.data = malloc(b.cap);
+	if (b.data == NULL)
+		return NULL;
+
+	buf_printf(&b, "%s\n", MANIFEST_MAGIC);
+	buf_printf(&b, "format_version=%d\n", m->format_version);
+	buf_printf(&b, "label=%s\n", m->label);
+	buf_printf(&b, "type=%s\n", m->type);
+	buf_printf(&b, "start_lsn=%s\n", m->start_lsn);
+	buf_printf(&b, "stop_lsn=%s\n", m->stop_lsn);
+	buf_printf(&b, "start_wal=%s\n", m->start_wal);
+	buf_printf(&b, "stop_wal=%s\n", m->stop_wal);
+	buf_printf(&b, "timeline=%u\n", m->timeline);
+	buf_printf(&b, "start_time=%" PRId64 "\n", m->start_time);
+	buf_printf(&b, "stop_time=%" PRId64 "\n", m->stop_time);
+	buf_printf(&b, "system_identifier=%" PRIu64 "\n", m->system_identifier);
+	buf_printf(&b, "pg_version=%d\n", m->pg_version);
+	buf_printf(&b, "compress_type=%s\n", sb_compress_type_name(m->compress_type));
+	buf_printf(&b, "database_size=%" PRIu64 "\n", m->database_size);
+	buf_printf(&b, "stored_size=%" PRIu64 "\n", m->stored_size);
+
+	for (i = 0; i < m->ntablespaces; i++)
+		buf_printf(&b, "tablespace=%u\t%s\n", m->tablespaces[i].oid,
+				   m->tablespaces[i].path);
+	for (i = 0; i < m->ndirs; i++)
+		buf_printf(&b, "dir=%s\t%04o\n", m->dirs[i].path, m->dirs[i].mode);
+	for (i = 0; i < m->nfiles; i++)
+	{
+		const SbManifestFile *f = &m->files[i];
+
+		buf_printf(&b, "file=%s\t%" PRIu64 "\t%" PRId64 "\t%04o\t%s\t%" PRIu64 "\n",
+				   f->path, f->size, f->mtime, f->mode, f->sha256,
+				   f->stored_size);
+	}
+	if (b.failed)
+		return NULL;
+
+	sb_sha256_hex(b.data, b.len, hex);
+	buf_printf(&b, "%s%s\n", MANIFEST_CHECKSUM_KEY, hex);
+	if (b.failed)
+		return NULL;
+	*len = b.len;
+	return b.data;
+}
+
+/* ----------------------------------------------------------------
+ *		Parsing
+ * ----------------------------------------------------------------
+ */
+
+/* Header keys, each required exactly as rendered above. */
+enum
+{
+	H_FORMAT_VERSION,
+	H_LABEL,
+	H_TYPE,
+	H_START_LSN,
+	H_STOP_LSN,
+	H_START_WAL,
+	H_STOP_WAL,
+	H_TIMELINE,
+	H_START_TIME,
+	H_STOP_TIME,
+	H_SYSTEM_IDENTIFIER,
+	H_PG_VERSION,
+	H_COMPRESS_TYPE,
+	H_DATABASE_SIZE,
+	H_STORED_SIZE,
+	H_COUNT
+};
+
+static const char *const header_keys[H_COUNT] = {
+	"format_version", "label", "type", "start_lsn", "stop_lsn", "start_wal",
+	"stop_wal", "timeline", "start_time", "stop_time", "system_identifier",
+	"pg_version", "compress_type", "database_size", "stored_size"
+};
+
+static bool
+parse_u64(const char *s, uint64_t *out)
+{
+	char	   *end;
+
+	if (!isdigit((unsigned char) s[0]))
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+static bool
+parse_i64(const char *s, int64_t *out)
+{
+	char	   *end;
+	long long	v;
+
+	if (!(isdigit((unsigned char) s[0]) ||
+		  (s[0] == '-' && isdigit((unsigned char) s[1]))))
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = (int64_t) v;
+	return true;
+}
+
+static bool
+parse_mode(const char *s, unsigned int *out)
+{
+	char	   *end;
+	unsigned long v;
+
+	if (s[0] < '0' || s[0] > '7')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno != 0 || *end != '\0' || v > 07777)
+		return false;
+	*out = (unsigned int) v;
+	return true;
+}
+
+static bool
+sha256_hex_valid(const char *s)
+{
+	int			i;
+
+	for (i = 0; i < SB_SHA256_HEX_LEN; i++)
+		if (!isxdigit((unsigned char) s[i]))
+			return false;
+	return s[SB_SHA256_HEX_LEN] == '\0';
+}
+
+/* Copy a header value into a fixed field; false when it does not fit. */
+static bool
+copy_field(char *dst, size_t size, const char *value)
+{
+	if (strlen(value) >= size)
+		return false;
+	strcpy(dst, value);
+	return true;
+}
+
+/*
+ * Split line (modified in place) at tabs into exactly n fields.
+ */
+static bool
+split_fields(char *line, char **fields, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		char	   *tab;
+
+		fields[i] = line;
+		tab = strchr(line, '\t');
+		if (i == n - 1)
+			return tab == NULL;
+		if (tab == NULL)
+			return false;
+		*tab = '\0';
+		line = tab + 1;
+	}
+	return true;
+}
+
+static SbStatus
+bad_line(SbError *err, int lineno, const char *what)
+{
+	return sb_error_set(err, SB_ERR_CORRUPT,
+						"invalid backup manifest: line %d: %s", lineno, what);
+}
+
+/* Apply one header key; SB_OK, or an error naming the line. */
+static SbStatus
+parse_header(SbManifest *m, int key, const char *value, int lineno,
+			 SbError *err)
+{
+	uint64_t	u;
+	int64_t		i;
+	uint64_t	lsn;
+
+	switch (key)
+	{
+		case H_FORMAT_VERSION:
+			if (!parse_u64(value, &u) || u == 0 || u > 1000000)
+				return bad_line(err, lineno, "invalid format_version");
+			m->format_version = (int) u;
+			return SB_OK;
+		case H_LABEL:
+			if (value[0] == '\0' || strchr(value, '/') != NULL ||
+				strcmp(value, ".") == 0 || strcmp(value, "..") == 0 ||
+				!copy_field(m->label, sizeof(m->label), value))
+				return bad_line(err, lineno, "invalid label");
+			return SB_OK;
+		case H_TYPE:
+			if (value[0] == '\0' || !copy_field(m->type, sizeof(m->type), value))
+				return bad_line(err, lineno, "invalid type");
+			return SB_OK;
+		case H_START_LSN:
+		case H_STOP_LSN:
+			if (!sb_lsn_parse(value, &lsn) ||
+				!copy_field(key == H_START_LSN ? m->start_lsn : m->stop_lsn,
+							SB_LSN_LEN, value))
+				return bad_line(err, lineno, "invalid LSN");
+			return SB_OK;
+		case H_START_WAL:
+		case H_STOP_WAL:
+			if (!copy_field(key == H_START_WAL ? m->start_wal : m->stop_wal,
+							SB_WALNAME_MAX, value))
+				return bad_line(err, lineno, "invalid WAL file name");
+			return SB_OK;
+		case H_TIMELINE:
+			if (!parse_u64(value, &u) || u > UINT32_MAX)
+				return bad_line(err, lineno, "invalid timeline");
+			m->timeline = (unsigned int) u;
+			return SB_OK;
+		case H_START_TIME:
+		case H_STOP_TIME:
+			if (!parse_i64(value, &i))
+				return bad_line(err, lineno, "invalid time");
+			if (key == H_START_TIME)
+				m->start_time = i;
+			else
+				m->stop_time = i;
+			return SB_OK;
+		case H_SYSTEM_IDENTIFIER:
+			if (!parse_u64(value, &m->system_identifier))
+				return bad_line(err, lineno, "invalid system_identifier");
+			return SB_OK;
+		case H_PG_VERSION:
+			if (!parse_u64(value, &u) || u == 0 || u > 1000)
+				return bad_line(err, lineno, "invalid pg_version");
+			m->pg_version = (int) u;
+			return SB_OK;
+		case H_COMPRESS_TYPE:
+			if (!sb_compress_type_parse(value, &m->compress_type))
+			{
+				sb_error_set(err, SB_ERR_CONFIG,
+							 "backup manifest uses unsupported compression type \"%s\"",
+							 value);
+				sb_error_hint(err, "Upgrade pg_safebackup.");
+				return SB_ERR_CONFIG;
+			}
+			return SB_OK;
+		case H_DATABASE_SIZE:
+			if (!parse_u64(value, &m->database_size))
+				return bad_line(err, lineno, "invalid database_size");
+			return SB_OK;
+		case H_STORED_SIZE:
+			if (!parse_u64(value, &m->stored_size))
+				return bad_line(err, lineno, "invalid stored_size");
+			return SB_OK;
+	}
+	return SB_OK;
+}
+
+static SbStatus
+parse_record(SbManifest *m, const char *key, char *value, int lineno,
+			 bool *seen, SbError *err)
+{
+	char	   *f[6];
+	int			k;
+
+	if (strcmp(key, "file") == 0)
+	{
+		SbManifestFile file;
+
+		if (!split_fields(value, f, 6))
+			return bad_line(err, lineno, "a file record needs 6 fields");
+		memset(&file, 0, sizeof(file));
+		file.path = f[0];
+		if (!relpath_valid(f[0]))
+			return bad_line(err, lineno, "invalid file path");
+		if (!parse_u64(f[1], &file.size) ||
+			!parse_i64(f[2], &file.mtime) ||
+			!parse_mode(f[3], &file.mode) ||
+			!sha256_hex_valid(f[4]) ||
+			!parse_u64(f[5], &file.stored_size))
+			return bad_line(err, lineno, "invalid file record");
+		memcpy(file.sha256, f[4], SB_SHA256_HEX_LEN + 1);
+		if (!sb_manifest_add_file(m, &file))
+			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return SB_OK;
+	}
+	if (strcmp(key, "dir") == 0)
+	{
+		unsigned int mode;
+
+		if (!split_fields(value, f, 2))
+			return bad_line(err, lineno, "a dir record needs 2 fields");
+		if (!relpath_valid(f[0]))
+			return bad_line(err, lineno, "invalid directory path");
+		if (!parse_mode(f[1], &mode))
+			return bad_line(err, lineno, "invalid directory mode");
+		if (!sb_manifest_add_dir(m, f[0], mode))
+			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return SB_OK;
+	}
+	if (strcmp(key, "tablespace") == 0)
+	{
+		uint64_t	oid;
+
+		if (!split_fields(value, f, 2))
+			return bad_line(err, lineno, "a tablespace record needs 2 fields");
+		if (!parse_u64(f[0], &oid) || oid == 0 || oid > UINT32_MAX)
+			return bad_line(err, lineno, "invalid tablespace OID");
+		if (f[1][0] != '/')
+			return bad_line(err, lineno, "invalid tablespace path");
+		for (k = 0; k < m->ntablespaces; k++)
+			if (m->tablespaces[k].oid == (unsigned int) oid)
+				return bad_line(err, lineno, "duplicate tablespace OID");
+		if (!sb_manifest_add_tablespace(m, (unsigned int) oid, f[1]))
+			return bad_line(err, lineno, "invalid tablespace path");
+		return SB_OK;
+	}
+	for (k = 0; k < H_COUNT; k++)
+	{
+		if (strcmp(key, header_keys[k]) == 0)
+		{
+			seen[k] = true;
+			return parse_header(m, k, value, lineno, err);
+		}
+	}
+	/* a key from a newer writer: ignore it */
+	return SB_OK;
+}
+
+SbStatus
+sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
+{
+	const char *sum = NULL;
+	const char *p;
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	bool		seen[H_COUNT];
+	char	   *line = NULL;
+	size_t		line_cap = 0;
+	int			lineno;
+	size_t		magic_len = strlen(MANIFEST_MAGIC);
+	size_t		sum_len = strlen(MANIFEST_CHECKSUM_KEY) + SB_SHA256_HEX_LEN + 1;
+	SbStatus	rc = SB_OK;
+	int			k;
+
+	sb_manifest_init(m);
+	memset(seen, 0, sizeof(seen));
+
+	if (memchr(text, '\0', len) != NULL)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"invalid backup manifest: it contains a NUL byte");
+	if (len < magic_len + 1 || memcmp(text, MANIFEST_MAGIC "\n", magic_len + 1) != 0)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"invalid backup manifest: it does not start with \"%s\"",
+							MANIFEST_MAGIC);
+
+	/* the checksum line is the last line, and it ends the file */
+	if (len >= magic_len + 1 + sum_len)
+	{
+		sum = text + len - sum_len;
+		if (sum[-1] != '\n' ||
+			strncmp(sum, MANIFEST_CHECKSUM_KEY, strlen(MANIFEST_CHECKSUM_KEY)) != 0 ||
+			text[len - 1] != '\n')
+			sum = NULL;
+	}
+	if (sum == NULL)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"invalid backup manifest: no checksum line at its end");
+	sb_sha256_hex(text, (size_t) (sum - text), hex);
+	if (strncasecmp(hex, sum + strlen(MANIFEST_CHECKSUM_KEY), SB_SHA256_HEX_LEN) != 0)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"checksum mismatch in backup manifest");
+
+	lineno = 1;
+	for (p = text + magic_len + 1; p < sum && rc == SB_OK;)
+	{
+		const char *nl = memchr(p, '\n', (size_t) (sum - p));
+		size_t		n = (size_t) (nl - p);
+		char	   *eq;
+
+		lineno++;
+		if (n + 1 > line_cap)
+		{
+			char	   *newline = realloc(line, n + 1);
+
+			if (newline == NULL)
+			{
+				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				break;
+			}
+			line = newline;
+			line_cap = n + 1;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl + 1;
+
+		eq = strchr(line, '=');
+		if (eq == NULL || eq == line)
+		{
+			rc = bad_line(err, lineno, "expected key=value");
+			break;
+		}
+		*eq = '\0';
+		rc = parse_record(m, line, eq + 1, lineno, seen, err);
+	}
+	free(line);
+
+	for (k = 0; k < H_COUNT && rc == SB_OK; k++)
+		if (!seen[k])
+			rc = sb_error_set(err, SB_ERR_CORRUPT,
+							  "invalid backup manifest: key \"%s\" is missing",
+							  header_keys[k]);
+	if (rc == SB_OK && m->format_version > MANIFEST_FORMAT_VERSION)
+	{
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "backup manifest uses format version %d, newer than this build supports",
+					 m->format_version);
+		sb_error_detail(err, "This build supports manifest format version %d.",
+						MANIFEST_FORMAT_VERSION);
+		sb_error_hint(err, "Upgrade pg_safebackup.");
+		rc = SB_ERR_CONFIG;
+	}
+	if (rc != SB_OK)
+		sb_manifest_free(m);
+	return rc;
+}
+
+/* ----------------------------------------------------------------
+ *		Saving and loading
+ * ----------------------------------------------------------------
+ */
+
+static bool
+label_valid(const char *label)
+{
+	return label[0] != '\0' && strlen(label) < SB_LABEL_LEN &&
+		strchr(label, '/') == NULL && sb_path_valid(label);
+}
+
+SbStatus
+sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg, const SbManifest *m,
+				 SbError *err)
+{
+	SbRepoConfig plain = *cfg;
+	char		dir[SB_PATH_MAX];
+	char		path[SB_PATH_MAX];
+	char	   *text;
+	size_t		len;
+	SbStatus	rc;
+
+	if (!label_valid(m->label))
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"invalid backup label \"%s\"", m->label);
+
+	text = sb_manifest_render(m, &len);
+	if (text == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+
+	sb_backup_dir(cfg->stanza, m->label, dir);
+	rc = sb_storage_mkdir(st, dir, err);
+	if (rc == SB_OK)
+	{
+		/* stored as is, so that it can be read without any tool */
+		plain.compress_type = SB_COMPRESS_NONE;
+		sb_backup_manifest_path(cfg->stanza, m->label, path);
+		rc = sb_codec_store_buffer(st, &plain, text, len, path, 0, NULL, err);
+		if (rc == SB_ERR_EXISTS)
+			sb_error_hint(err, "Backup \"%s\" already has a manifest; it is never replaced.",
+						  m->label);
+	}
+	free(text);
+	return rc;
+}
+
+SbStatus
+sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
+				 SbManifest *m, SbError *err)
+{
+	char		path[SB_PATH_MAX];
+	char		dir[SB_PATH_MAX];
+	SbFilter   *sink;
+	const char *data;
+	size_t		len;
+	SbStatus	rc;
+
+	sb_manifest_init(m);
+	if (!label_valid(label))
+		return sb_error_set(err, SB_ERR_NOT_FOUND,
+							"backup \"%s\" does not exist in stanza \"%s\"",
+							label, stanza);
+
+	sb_backup_manifest_path(stanza, label, path);
+	sink = sb_filter_buffer_sink_new(MANIFEST_MAX_LEN);
+	if (sink == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
+						NULL, err);
+	if (rc == SB_ERR_NOT_FOUND)
+	{
+		SbStat		sst;
+		SbError		ignore;
+
+		sb_backup_dir(stanza, label, dir);
+		if (sb_storage_stat(st, dir, &sst, &ignore) == SB_OK && sst.is_dir)
+		{
+			sb_error_set(err, SB_ERR_NOT_FOUND,
+						 "backup \"%s\" of stanza \"%s\" is incomplete", label, stanza);
+			sb_error_detail(err, "It has no manifest: the backup did not finish, or is still running.");
+		}
+		else
+			sb_error_set(err, SB_ERR_NOT_FOUND,
+						 "backup \"%s\" does not exist in stanza \"%s\"",
+						 label, stanza);
+	}
+	else if (rc == SB_OK)
+	{
+		data = sb_filter_buffer_data(sink, &len);
+		rc = sb_manifest_parse(m, data, len, err);
+		if (rc != SB_OK)
+		{
+			char		msg[SB_ERROR_MSG_LEN];
+
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			snprintf(err->msg, sizeof(err->msg),
+					 "could not read manifest of backup \"%s\": %s", label, msg);
+		}
+		else if (strcmp(m->label, label) != 0)
+		{
+			rc = sb_error_set(err, SB_ERR_CORRUPT,
+							  "manifest of backup \"%s\" is for backup \"%s\"",
+							  label, m->label);
+			sb_manifest_free(m);
+		}
+	}
+	sb_filter_free_chain(sink);
+	return rc;
+}
+
+/* ----------------------------------------------------------------
+ *		Listing backups
+ * ----------------------------------------------------------------
+ */
+
+typedef struct ListState
+{
+	char	  **names;
+	int			n;
+	int			cap;
+	bool		oom;
+} ListState;
+
+static bool
+list_cb(const char *name, const SbStat *st, void *arg)
+{
+	ListState  *ls = arg;
+	char	   *copy;
+
+	if (!st->is_dir || !label_valid(name))
+		return true;
+	if (!grow((void **) &ls->names, &ls->cap, ls->n, sizeof(char *)) ||
+		(copy = strdup(name)) == NULL)
+	{
+		ls->oom = true;
+		return false;
+	}
+	ls->names[ls->n++] = copy;
+	return true;
+}
+
+static int
+cmp_labels(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+SbStatus
+sb_backup_list(SbStorage *st, const char *stanza, char ***labels,
+			   int *nlabels, SbError *err)
+{
+	ListState	ls;
+	char		dir[SB_PATH_MAX];
+	char		path[SB_PATH_MAX];
+	SbStatus	rc;
+	int			i;
+	int			kept = 0;
+
+	*labels = NULL;
+	*nlabels = 0;
+	memset(&ls, 0, sizeof(ls));
+
+	snprintf(dir, sizeof(dir), "%s/backup", stanza);
+	rc = sb_storage_list(st, dir, list_cb, &ls, err);
+	if (rc == SB_ERR_NOT_FOUND)
+	{
+		/* no backup was ever started */
+		sb_error_clear(err);
+		return SB_OK;
+	}
+	if (rc == SB_OK && ls.oom)
+		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+
+	/* keep the complete ones: a manifest is written last */
+	for (i = 0; i < ls.n; i++)
+	{
+		SbStat		sst;
+		SbStatus	src = SB_ERR_NOT_FOUND;
+
+		if (rc == SB_OK)
+		{
+			sb_backup_manifest_path(stanza, ls.names[i], path);
+			src = sb_storage_stat(st, path, &sst, err);
+			if (src == SB_OK && sst.is_dir)
+				src = SB_ERR_NOT_FOUND;
+			if (src != SB_OK && src != SB_ERR_NOT_FOUND)
+				rc = src;
+		}
+		if (src == SB_OK)
+			ls.names[kept++] = ls.names[i];
+		else
+			free(ls.names[i]);
+	}
+	if (rc != SB_OK)
+	{
+		sb_backup_list_free(ls.names, kept);
+		return rc;
+	}
+	sb_error_clear(err);
+
+	if (kept > 1)
+		qsort(ls.names, (size_t) kept, sizeof(char *), cmp_labels);
+	if (kept == 0)
+	{
+		free(ls.names);
+		ls.names = NULL;
+	}
+	*labels = ls.names;
+	*nlabels = kept;
+	return SB_OK;
+}
+
+void
+sb_backup_list_free(char **labels, int nlabels)
+{
+	int			i;
+
+	if (labels == NULL)
+		return;
+	for (i = 0; i < nlabels; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+/* ----------------------------------------------------------------
+ *		LSNs
+ * ----------------------------------------------------------------
+ */
+
+/* 1 to 8 hex digits; advances *s. */
+static bool
+parse_hex32(const char **s, uint32_t *out)
+{
+	const char *p = *s;
+	uint32_t	v = 0;
+	int			n = 0;
+
+	while (isxdigit((unsigned char) *p))
+	{
+		int			c = (unsigned char) *p;
+		int			d = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+
+		if (++n > 8)
+			return false;
+		v = (v << 4) | (uint32_t) d;
+		p++;
+	}
+	if (n == 0)
+		return false;
+	*s = p;
+	*out = v;
+	return true;
+}
+
+bool
+sb_lsn_parse(const char *s, uint64_t *lsn)
+{
+	uint32_t	hi;
+	uint32_t	lo;
+
+	if (s == NULL || !parse_hex32(&s, &hi) || *s++ != '/' ||
+		!parse_hex32(&s, &lo) || *s != '\0')
+		return false;
+	*lsn = ((uint64_t) hi << 32) | lo;
+	return true;
+}

@@ -1,0 +1,136 @@
+/*-------------------------------------------------------------------------
+ *
+ * manifest.h
+ *		Backup manifests: what a backup holds, written last.
+ *
+ * A backup lives in <stanza>/backup/<label>/:
+ *
+ *   data/<path>[.gz]       every file of the data directory, by its path
+ *                          relative to the data directory; tablespace files
+ *                          under data/pg_tblspc/<oid>/...; backup_label and
+ *                          tablespace_map as produced by the server
+ *   backup.manifest        this manifest, written last: a backup without a
+ *                          manifest is not a backup
+ *
+ * The manifest is text: a first line "pg_safebackup manifest", then one
+ * record per line, then "checksum=<sha256 of all lines before>":
+ *
+ *   key=value                          header fields (see SbManifest)
+ *   tablespace=<oid>\t<original path>
+ *   dir=<path>\t<mode octal>
+ *   file=<path>\t<size>\t<mtime>\t<mode octal>\t<sha256>\t<stored size>
+ *
+ * Paths never contain tab, newline or "..".  The manifest is stored through
+ * the codec uncompressed, so one tool can read it for inspection.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_MANIFEST_H
+#define SB_MANIFEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "sb_config.h"
+#include "sb_error.h"
+#include "storage.h"
+
+#define SB_LABEL_LEN		32
+#define SB_LSN_LEN			24
+#define SB_WALNAME_MAX		25
+
+typedef struct SbManifestFile
+{
+	char	   *path;			/* relative to the data directory */
+	uint64_t	size;
+	int64_t		mtime;
+	unsigned int mode;
+	char		sha256[SB_SHA256_HEX_LEN + 1];
+	uint64_t	stored_size;
+} SbManifestFile;
+
+typedef struct SbManifestDir
+{
+	char	   *path;
+	unsigned int mode;
+} SbManifestDir;
+
+typedef struct SbManifestTablespace
+{
+	unsigned int oid;
+	char	   *path;			/* link target on the backed-up host */
+} SbManifestTablespace;
+
+typedef struct SbManifest
+{
+	int			format_version;
+	char		label[SB_LABEL_LEN];	/* e.g. 20261123-112437F */
+	char		type[16];		/* "full" */
+	char		start_lsn[SB_LSN_LEN];	/* "0/2000028" */
+	char		stop_lsn[SB_LSN_LEN];
+	char		start_wal[SB_WALNAME_MAX];	/* segment holding start_lsn */
+	char		stop_wal[SB_WALNAME_MAX];	/* segment holding stop_lsn */
+	unsigned int timeline;
+	int64_t		start_time;		/* seconds since the epoch */
+	int64_t		stop_time;
+	uint64_t	system_identifier;
+	int			pg_version;
+	SbCompressType compress_type;	/* of the data files */
+	uint64_t	database_size;	/* sum of file sizes */
+	uint64_t	stored_size;	/* sum of stored sizes */
+
+	int			nfiles;
+	int			files_cap;
+	SbManifestFile *files;
+	int			ndirs;
+	int			dirs_cap;
+	SbManifestDir *dirs;
+	int			ntablespaces;
+	int			tablespaces_cap;
+	SbManifestTablespace *tablespaces;
+} SbManifest;
+
+extern void sb_manifest_init(SbManifest *m);
+extern void sb_manifest_free(SbManifest *m);
+
+/* Append entries (strings are copied); false when out of memory or a path is invalid. */
+extern bool sb_manifest_add_file(SbManifest *m, const SbManifestFile *f);
+extern bool sb_manifest_add_dir(SbManifest *m, const char *path, unsigned int mode);
+extern bool sb_manifest_add_tablespace(SbManifest *m, unsigned int oid,
+									   const char *path);
+
+/* Repository paths of a backup's pieces. */
+extern void sb_backup_dir(const char *stanza, const char *label, char *out);
+extern void sb_backup_manifest_path(const char *stanza, const char *label,
+									char *out);
+/* Stored name of a data file (adds ".gz" for zlib). */
+extern void sb_backup_file_path(const char *stanza, const char *label,
+								const char *relpath, SbCompressType ct,
+								char *out);
+
+/* Render / parse the text form (checksum verified: SB_ERR_CORRUPT). */
+extern char *sb_manifest_render(const SbManifest *m, size_t *len);
+extern SbStatus sb_manifest_parse(SbManifest *m, const char *text, size_t len,
+								  SbError *err);
+
+/* Write the manifest durably (never overwriting) / read it back. */
+extern SbStatus sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg,
+								 const SbManifest *m, SbError *err);
+/* SB_ERR_NOT_FOUND when the backup has no manifest (incomplete). */
+extern SbStatus sb_manifest_load(SbStorage *st, const char *stanza,
+								 const char *label, SbManifest *m,
+								 SbError *err);
+
+/*
+ * List the complete backups of a stanza (those with a manifest), oldest
+ * first.  *labels is a malloc'd array of malloc'd strings.
+ */
+extern SbStatus sb_backup_list(SbStorage *st, const char *stanza,
+							   char ***labels, int *nlabels, SbError *err);
+extern void sb_backup_list_free(char **labels, int nlabels);
+
+/* Parse "X/Y" into a 64-bit LSN; false when malformed. */
+extern bool sb_lsn_parse(const char *s, uint64_t *lsn);
+
+#endif							/* SB_MANIFEST_H */

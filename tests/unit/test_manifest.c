@@ -1,0 +1,655 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_manifest.c
+ *		Unit tests of backup manifests: render/parse round trip, checksum
+ *		and format checks, path rules, save/load through the posix driver,
+ *		listing complete backups, LSN parsing, and the WAL range per
+ *		timeline shown by "info".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "manifest.h"
+#include "repo_info.h"
+#include "sb_test.h"
+#include "storage.h"
+
+SB_TEST_DEFINE_COUNTERS;
+
+static char root[256];
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+rm_tree(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *
+read_local(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *buf;
+	long		n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(n + 1);
+	if (fread(buf, 1, n, f) != (size_t) n)
+		n = 0;
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static void
+write_local(const char *path, const void *buf, size_t len)
+{
+	FILE	   *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+	{
+		perror(path);
+		exit(2);
+	}
+}
+
+/* A manifest with every header field set and n files. */
+static void
+build_manifest(SbManifest *m, const char *label, int n)
+{
+	SbManifestFile f;
+	char		path[128];
+	int			i;
+
+	sb_manifest_init(m);
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	strcpy(m->type, "full");
+	strcpy(m->start_lsn, "0/2000028");
+	strcpy(m->stop_lsn, "1A/B374D848");
+	strcpy(m->start_wal, "000000010000000000000002");
+	strcpy(m->stop_wal, "000000010000001A000000B3");
+	m->timeline = 1;
+	m->start_time = 1795000000;
+	m->stop_time = 1795000123;
+	m->system_identifier = 7300000000000000001ULL;
+	m->pg_version = 15;
+	m->compress_type = SB_COMPRESS_ZLIB;
+
+	SB_CHECK(sb_manifest_add_dir(m, "base", 0700));
+	SB_CHECK(sb_manifest_add_dir(m, "base/1", 0750));
+	SB_CHECK(sb_manifest_add_dir(m, "pg_wal", 0700));
+	SB_CHECK(sb_manifest_add_tablespace(m, 16385, "/srv/ts one"));
+	SB_CHECK(sb_manifest_add_tablespace(m, 16390, "/srv/ts2"));
+	for (i = 0; i < n; i++)
+	{
+		memset(&f, 0, sizeof(f));
+		snprintf(path, sizeof(path), "base/1/%d", 16384 + i);
+		f.path = path;
+		f.size = (uint64_t) i * 8192;
+		f.mtime = 1795000000 - i;
+		f.mode = (i % 2) ? 0600 : 0640;
+		sb_sha256_hex(path, strlen(path), f.sha256);
+		f.stored_size = (uint64_t) i * 100;
+		if (!sb_manifest_add_file(m, &f))
+		{
+			SB_CHECK(false);
+			return;
+		}
+		m->database_size += f.size;
+		m->stored_size += f.stored_size;
+	}
+}
+
+static bool
+manifests_equal(const SbManifest *a, const SbManifest *b)
+{
+	int			i;
+
+	if (a->format_version != b->format_version ||
+		strcmp(a->label, b->label) != 0 || strcmp(a->type, b->type) != 0 ||
+		strcmp(a->start_lsn, b->start_lsn) != 0 ||
+		strcmp(a->stop_lsn, b->stop_lsn) != 0 ||
+		strcmp(a->start_wal, b->start_wal) != 0 ||
+		strcmp(a->stop_wal, b->stop_wal) != 0 ||
+		a->timeline != b->timeline || a->start_time != b->start_time ||
+		a->stop_time != b->stop_time ||
+		a->system_identifier != b->system_identifier ||
+		a->pg_version != b->pg_version ||
+		a->compress_type != b->compress_type ||
+		a->database_size != b->database_size ||
+		a->stored_size != b->stored_size ||
+		a->nfiles != b->nfiles || a->ndirs != b->ndirs ||
+		a->ntablespaces != b->ntablespaces)
+		return false;
+	for (i = 0; i < a->nfiles; i++)
+	{
+		const SbManifestFile *x = &a->files[i];
+		const SbManifestFile *y = &b->files[i];
+
+		if (strcmp(x->path, y->path) != 0 || x->size != y->size ||
+			x->mtime != y->mtime || x->mode != y->mode ||
+			strcmp(x->sha256, y->sha256) != 0 ||
+			x->stored_size != y->stored_size)
+			return false;
+	}
+	for (i = 0; i < a->ndirs; i++)
+		if (strcmp(a->dirs[i].path, b->dirs[i].path) != 0 ||
+			a->dirs[i].mode != b->dirs[i].mode)
+			return false;
+	for (i = 0; i < a->ntablespaces; i++)
+		if (a->tablespaces[i].oid != b->tablespaces[i].oid ||
+			strcmp(a->tablespaces[i].path, b->tablespaces[i].path) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Replace the body of a rendered manifest (everything before its checksum
+ * line) with body, and append a correct checksum line: a manifest that
+ * passes the checksum, to test the checks behind it.
+ */
+static char *
+with_checksum(const char *body, size_t *len)
+{
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	size_t		n = strlen(body);
+	char	   *text = malloc(n + 80);
+
+	sb_sha256_hex(body, n, hex);
+	memcpy(text, body, n);
+	*len = n + (size_t) sprintf(text + n, "checksum=%s\n", hex);
+	return text;
+}
+
+static SbStatus
+parse_body(const char *body)
+{
+	SbManifest	m;
+	SbError		err;
+	size_t		len;
+	char	   *text = with_checksum(body, &len);
+	SbStatus	rc = sb_manifest_parse(&m, text, len, &err);
+
+	sb_manifest_free(&m);
+	free(text);
+	return rc;
+}
+
+#define HEADER \
+	"pg_safebackup manifest\n" \
+	"format_version=1\nlabel=L\ntype=full\nstart_lsn=0/1\nstop_lsn=0/2\n" \
+	"start_wal=000000010000000000000000\nstop_wal=000000010000000000000000\n" \
+	"timeline=1\nstart_time=1\nstop_time=2\nsystem_identifier=42\n" \
+	"pg_version=15\ncompress_type=none\ndatabase_size=0\nstored_size=0\n"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static void
+test_round_trip(void)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbError		err;
+	char	   *text;
+	char	   *again;
+	size_t		len;
+	size_t		len2;
+
+	build_manifest(&m, "20261123-112437F", 5000);
+	SB_REQUIRE(m.nfiles == 5000);
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK(strncmp(text, "pg_safebackup manifest\n", 23) == 0);
+	SB_CHECK(strstr(text, "\ncompress_type=zlib\n") != NULL);
+	SB_CHECK(strstr(text, "\ntablespace=16385\t/srv/ts one\n") != NULL);
+	SB_CHECK(strstr(text, "\ndir=base/1\t0750\n") != NULL);
+	SB_CHECK(strstr(text, "\nfile=base/1/16385\t8192\t1794999999\t0600\t") != NULL);
+	SB_CHECK(strncmp(text + len - 74, "checksum=", 9) == 0);
+
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(manifests_equal(&m, &back));
+	SB_CHECK(back.files_cap >= back.nfiles);
+
+	/* rendering what was parsed gives the same bytes */
+	again = sb_manifest_render(&back, &len2);
+	SB_CHECK(again != NULL && len2 == len && memcmp(again, text, len) == 0);
+	free(again);
+	sb_manifest_free(&back);
+	SB_CHECK(back.nfiles == 0 && back.files == NULL);
+	sb_manifest_free(&back);	/* freeing twice is harmless */
+
+	/* an empty manifest round-trips too */
+	sb_manifest_free(&m);
+	free(text);
+	build_manifest(&m, "E", 0);
+	text = sb_manifest_render(&m, &len);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(manifests_equal(&m, &back));
+	sb_manifest_free(&back);
+	sb_manifest_free(&m);
+	free(text);
+}
+
+static void
+test_corruption(void)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbError		err;
+	char	   *text;
+	size_t		len;
+	size_t		i;
+	int			refused = 0;
+	int			tried = 0;
+
+	build_manifest(&m, "C", 20);
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(text != NULL);
+
+	/* a flipped bit anywhere is refused */
+	for (i = 0; i < len; i += 7)
+	{
+		text[i] ^= 0x04;
+		tried++;
+		if (sb_manifest_parse(&back, text, len, &err) != SB_OK)
+			refused++;
+		sb_manifest_free(&back);
+		text[i] ^= 0x04;
+	}
+	SB_CHECK_MSG(refused == tried, "%d of %d flipped bytes refused", refused, tried);
+	text[40] ^= 1;
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_ERR_CORRUPT);
+	text[40] ^= 1;
+	SB_CHECK(back.nfiles == 0);
+
+	/* truncated anywhere */
+	SB_CHECK(sb_manifest_parse(&back, text, len - 1, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(sb_manifest_parse(&back, text, len - 80, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(sb_manifest_parse(&back, text, len / 2, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(sb_manifest_parse(&back, text, 0, &err) == SB_ERR_CORRUPT);
+	/* checksum line missing */
+	SB_CHECK(sb_manifest_parse(&back, text, len - 74, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.msg, "checksum") != NULL);
+	/* a NUL byte */
+	text[30] = '\0';
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_ERR_CORRUPT);
+	/* and the intact text still parses */
+	free(text);
+	text = sb_manifest_render(&m, &len);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	sb_manifest_free(&back);
+	sb_manifest_free(&m);
+	free(text);
+}
+
+static void
+test_format_checks(void)
+{
+	SbManifest	m;
+	SbError		err;
+	size_t		len;
+	char	   *text;
+
+	SB_CHECK(parse_body(HEADER) == SB_OK);
+	/* unknown keys are ignored: a newer writer may add some */
+	SB_CHECK(parse_body(HEADER "future_key=whatever\nlink=a\tb\n") == SB_OK);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\t0\n") == SB_OK);
+
+	/* the magic line, required keys and record syntax are checked */
+	SB_CHECK(parse_body("format_version=1\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body("pg_safebackup manifest\nformat_version=1\nlabel=L\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "no equals sign\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "timeline=x\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "stop_lsn=12\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "label=a/b\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\tnothex\t0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t-1\t0\t0600\t" SHA_A "\t0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0900\t" SHA_A "\t0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "dir=a\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "tablespace=0\t/x\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "tablespace=5\trelative\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "tablespace=5\t/a\ntablespace=5\t/b\n") == SB_ERR_CORRUPT);
+
+	/* paths read from a repository obey the same rules as added ones */
+	SB_CHECK(parse_body(HEADER "file=../etc/passwd\t0\t0\t0600\t" SHA_A "\t0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=/etc/passwd\t0\t0\t0600\t" SHA_A "\t0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a//b\t0\t0\t0600\t" SHA_A "\t0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "dir=base/../..\t0700\n") == SB_ERR_CORRUPT);
+
+	/* a newer format is a configuration problem, not damage */
+	SB_CHECK(parse_body(HEADER "format_version=2\n") == SB_ERR_CONFIG);
+	/* so is an unknown compression type */
+	SB_CHECK(parse_body(HEADER "compress_type=zstd\n") == SB_ERR_CONFIG);
+
+	/* the parsed values */
+	text = with_checksum(HEADER "tablespace=7\t/t s\tx\n", &len);
+	SB_CHECK(sb_manifest_parse(&m, text, len, &err) == SB_ERR_CORRUPT);
+	free(text);
+	text = with_checksum(HEADER "stop_time=-5\nfile=x y\t3\t-7\t0444\t" SHA_A "\t9\n", &len);
+	SB_CHECK(sb_manifest_parse(&m, text, len, &err) == SB_OK);
+	SB_CHECK(m.stop_time == -5 && m.system_identifier == 42 && m.pg_version == 15);
+	SB_CHECK(m.nfiles == 1 && strcmp(m.files[0].path, "x y") == 0 &&
+			 m.files[0].size == 3 && m.files[0].mtime == -7 &&
+			 m.files[0].mode == 0444 && m.files[0].stored_size == 9);
+	sb_manifest_free(&m);
+	free(text);
+}
+
+static void
+test_paths(void)
+{
+	SbManifest	m;
+	SbManifestFile f;
+	char		out[SB_PATH_MAX];
+	char		longpath[SB_PATH_MAX + 10];
+
+	sb_manifest_init(&m);
+	memset(&f, 0, sizeof(f));
+
+	f.path = "base/1/1259";
+	SB_CHECK(sb_manifest_add_file(&m, &f));
+	f.path = "backup..old";		/* ".." inside a name is fine */
+	SB_CHECK(sb_manifest_add_file(&m, &f));
+	f.path = "/etc/passwd";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "a/../b";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "..";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "a/..";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "a//b";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "a/";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "./a";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "tab\there";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	f.path = "new\nline";
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	f.path = longpath;
+	SB_CHECK(!sb_manifest_add_file(&m, &f));
+	SB_CHECK(m.nfiles == 2);
+
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_wal/archive_status", 0700));
+	SB_CHECK(!sb_manifest_add_dir(&m, "../x", 0700));
+	SB_CHECK(!sb_manifest_add_dir(&m, "/x", 0700));
+	SB_CHECK(!sb_manifest_add_dir(&m, "x\ty", 0700));
+	SB_CHECK(m.ndirs == 1);
+
+	SB_CHECK(sb_manifest_add_tablespace(&m, 16385, "/srv/ts"));
+	SB_CHECK(!sb_manifest_add_tablespace(&m, 0, "/srv/ts"));
+	SB_CHECK(!sb_manifest_add_tablespace(&m, 16386, "srv/ts"));
+	SB_CHECK(!sb_manifest_add_tablespace(&m, 16386, "/srv\nts"));
+	SB_CHECK(m.ntablespaces == 1);
+	sb_manifest_free(&m);
+
+	sb_backup_dir("main", "20261123-112437F", out);
+	SB_CHECK(strcmp(out, "main/backup/20261123-112437F") == 0);
+	sb_backup_manifest_path("main", "20261123-112437F", out);
+	SB_CHECK(strcmp(out, "main/backup/20261123-112437F/backup.manifest") == 0);
+	sb_backup_file_path("main", "L", "base/1/1259", SB_COMPRESS_ZLIB, out);
+	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259.gz") == 0);
+	sb_backup_file_path("main", "L", "base/1/1259", SB_COMPRESS_NONE, out);
+	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259") == 0);
+}
+
+static SbStorage *
+open_repo(SbRepoConfig *cfg)
+{
+	SbStorage  *st;
+	SbError		err;
+
+	sb_config_init(cfg);
+	snprintf(cfg->repo_path, sizeof(cfg->repo_path), "%s/repo", root);
+	mkdir(cfg->repo_path, 0750);
+	if (sb_storage_create(cfg, &st, &err) != SB_OK ||
+		sb_storage_open(st, &err) != SB_OK)
+	{
+		fprintf(stderr, "cannot open repository: %s\n", err.msg);
+		exit(2);
+	}
+	return st;
+}
+
+static void
+test_save_load(SbStorage *st, const SbRepoConfig *cfg)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbManifest	other;
+	SbError		err;
+	char		path[512];
+	char	   *text;
+	char	   *raw;
+	size_t		len;
+	size_t		rawlen;
+
+	build_manifest(&m, "20260101-000000F", 50);
+	SB_CHECK(sb_manifest_load(st, "main", "20260101-000000F", &back, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "does not exist") != NULL);
+
+	SB_CHECK_MSG(sb_manifest_save(st, cfg, &m, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK(sb_manifest_load(st, "main", "20260101-000000F", &back, &err) == SB_OK);
+	SB_CHECK(manifests_equal(&m, &back));
+	sb_manifest_free(&back);
+
+	/* stored as plain text, whatever the configured compression */
+	snprintf(path, sizeof(path), "%s/main/backup/20260101-000000F/backup.manifest", cfg->repo_path);
+	raw = read_local(path, &rawlen);
+	text = sb_manifest_render(&m, &len);
+	SB_CHECK(raw != NULL && text != NULL && rawlen == len && memcmp(raw, text, len) == 0);
+	free(text);
+
+	/* never overwritten */
+	build_manifest(&other, "20260101-000000F", 3);
+	SB_CHECK(sb_manifest_save(st, cfg, &other, &err) == SB_ERR_EXISTS);
+	sb_manifest_free(&other);
+	free(raw);
+	raw = read_local(path, &rawlen);
+	SB_CHECK(raw != NULL && rawlen == len);
+
+	/* damaged on disk */
+	raw[100] ^= 1;
+	write_local(path, raw, rawlen);
+	SB_CHECK(sb_manifest_load(st, "main", "20260101-000000F", &back, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.msg, "20260101-000000F") != NULL);
+	raw[100] ^= 1;
+	write_local(path, raw, rawlen);
+	free(raw);
+
+	/* a manifest under the wrong label */
+	snprintf(path, sizeof(path), "%s/main/backup/20260109-000000F", cfg->repo_path);
+	mkdir(path, 0750);
+	snprintf(path, sizeof(path), "%s/main/backup/20260109-000000F/backup.manifest", cfg->repo_path);
+	text = sb_manifest_render(&m, &len);
+	write_local(path, text, len);
+	free(text);
+	SB_CHECK(sb_manifest_load(st, "main", "20260109-000000F", &back, &err) == SB_ERR_CORRUPT);
+	unlink(path);
+
+	/* a backup directory without manifest is incomplete */
+	SB_CHECK(sb_manifest_load(st, "main", "20260109-000000F", &back, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "incomplete") != NULL);
+	SB_CHECK(sb_manifest_load(st, "main", "../x", &back, &err) == SB_ERR_NOT_FOUND);
+	sb_manifest_free(&m);
+
+	/* an invalid label cannot be saved */
+	build_manifest(&m, "a/b", 1);
+	SB_CHECK(sb_manifest_save(st, cfg, &m, &err) != SB_OK);
+	sb_manifest_free(&m);
+}
+
+static void
+save_label(SbStorage *st, const SbRepoConfig *cfg, const char *label)
+{
+	SbManifest	m;
+	SbError		err;
+
+	build_manifest(&m, label, 1);
+	SB_CHECK_MSG(sb_manifest_save(st, cfg, &m, &err) == SB_OK, "%s", err.msg);
+	sb_manifest_free(&m);
+}
+
+static void
+test_backup_list(SbStorage *st, const SbRepoConfig *cfg)
+{
+	SbRepoConfig c2 = *cfg;
+	char	  **labels;
+	int			n;
+	SbError		err;
+	char		path[512];
+
+	/* a stanza without backup directory has no backups */
+	SB_CHECK(sb_backup_list(st, "nobackups", &labels, &n, &err) == SB_OK);
+	SB_CHECK(n == 0 && labels == NULL);
+	sb_backup_list_free(labels, n);
+
+	strcpy(c2.stanza, "listing");
+	save_label(st, &c2, "20260301-000000F");
+	save_label(st, &c2, "20260105-120000F");
+	save_label(st, &c2, "20260201-000000F");
+	/* incomplete: a directory with data but no manifest */
+	snprintf(path, sizeof(path), "%s/listing/backup/20260401-000000F/data", cfg->repo_path);
+	SB_CHECK(sb_storage_mkdir(st, "listing/backup/20260401-000000F/data", &err) == SB_OK);
+	/* a stray file */
+	snprintf(path, sizeof(path), "%s/listing/backup/notes.txt", cfg->repo_path);
+	write_local(path, "x", 1);
+	/* a directory whose "manifest" is a directory */
+	SB_CHECK(sb_storage_mkdir(st, "listing/backup/20260501-000000F/backup.manifest", &err) == SB_OK);
+
+	SB_CHECK(sb_backup_list(st, "listing", &labels, &n, &err) == SB_OK);
+	SB_REQUIRE(n == 3);
+	SB_CHECK(strcmp(labels[0], "20260105-120000F") == 0);
+	SB_CHECK(strcmp(labels[1], "20260201-000000F") == 0);
+	SB_CHECK(strcmp(labels[2], "20260301-000000F") == 0);
+	sb_backup_list_free(labels, n);
+}
+
+static void
+test_lsn(void)
+{
+	uint64_t	lsn = 0;
+
+	SB_CHECK(sb_lsn_parse("0/0", &lsn) && lsn == 0);
+	SB_CHECK(sb_lsn_parse("0/2000028", &lsn) && lsn == 0x2000028);
+	SB_CHECK(sb_lsn_parse("16/B374D848", &lsn) && lsn == 0x16B374D848ULL);
+	SB_CHECK(sb_lsn_parse("16/b374d848", &lsn) && lsn == 0x16B374D848ULL);
+	SB_CHECK(sb_lsn_parse("FFFFFFFF/FFFFFFFF", &lsn) && lsn == UINT64_MAX);
+	SB_CHECK(!sb_lsn_parse("", &lsn));
+	SB_CHECK(!sb_lsn_parse("0", &lsn));
+	SB_CHECK(!sb_lsn_parse("/1", &lsn));
+	SB_CHECK(!sb_lsn_parse("1/", &lsn));
+	SB_CHECK(!sb_lsn_parse("1/2/3", &lsn));
+	SB_CHECK(!sb_lsn_parse("0x1/2", &lsn));
+	SB_CHECK(!sb_lsn_parse("-1/2", &lsn));
+	SB_CHECK(!sb_lsn_parse(" 1/2", &lsn));
+	SB_CHECK(!sb_lsn_parse("1/2 ", &lsn));
+	SB_CHECK(!sb_lsn_parse("G/1", &lsn));
+	SB_CHECK(!sb_lsn_parse("100000000/0", &lsn));
+	SB_CHECK(!sb_lsn_parse(NULL, &lsn));
+}
+
+static void
+put_wal(SbStorage *st, const char *dir, const char *name)
+{
+	char		path[512];
+	SbError		err;
+
+	snprintf(path, sizeof(path), "wals/wal/%s", dir);
+	SB_CHECK(sb_storage_mkdir(st, path, &err) == SB_OK);
+	snprintf(path, sizeof(path), "wals/wal/%s/%s", dir, name);
+	SB_CHECK(sb_storage_put(st, path, 0, "x", 1, &err) == SB_OK);
+}
+
+static void
+test_wal_ranges(SbStorage *st)
+{
+	SbWalRange *r;
+	int			n;
+	SbError		err;
+
+	SB_CHECK(sb_wal_ranges(st, "wals", &r, &n, &err) == SB_OK);
+	SB_CHECK(n == 0 && r == NULL);
+
+	put_wal(st, "0000000100000000", "000000010000000000000003-" SHA_A ".gz");
+	put_wal(st, "0000000100000000", "000000010000000000000002-" SHA_A);
+	put_wal(st, "0000000100000000", "0000000100000000000000FE-" SHA_A ".gz");
+	put_wal(st, "0000000100000001", "000000010000000100000001-" SHA_A ".gz");
+	put_wal(st, "0000000100000001", "000000010000000100000000-" SHA_A ".gz");
+	/* not counted: partial, backup history, junk, an empty directory */
+	put_wal(st, "0000000100000001", "000000010000000100000009.partial-" SHA_A ".gz");
+	put_wal(st, "0000000100000001", "000000010000000100000001.00000028.backup-" SHA_A ".gz");
+	put_wal(st, "0000000100000001", "notes");
+	put_wal(st, "0000000100000001", "0000000100000001000000099" SHA_A);
+	SB_CHECK(sb_storage_mkdir(st, "wals/wal/0000000100000002", &err) == SB_OK);
+	put_wal(st, "0000000200000001", "000000020000000100000005-" SHA_A ".gz");
+	put_wal(st, "history", "00000002.history-" SHA_A ".gz");
+	SB_CHECK(sb_storage_mkdir(st, "wals/wal/0000000300000000", &err) == SB_OK);
+
+	SB_CHECK(sb_wal_ranges(st, "wals", &r, &n, &err) == SB_OK);
+	SB_REQUIRE(n == 2);
+	SB_CHECK(r[0].timeline == 1);
+	SB_CHECK(strcmp(r[0].first, "000000010000000000000002") == 0);
+	SB_CHECK(strcmp(r[0].last, "000000010000000100000001") == 0);
+	SB_CHECK(r[1].timeline == 2);
+	SB_CHECK(strcmp(r[1].first, "000000020000000100000005") == 0);
+	SB_CHECK(strcmp(r[1].last, "000000020000000100000005") == 0);
+	free(r);
+}
+
+int
+main(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+
+	snprintf(root, sizeof(root), "/tmp/sb_test_manifest.XXXXXX");
+	if (mkdtemp(root) == NULL)
+	{
+		perror("mkdtemp");
+		return 2;
+	}
+
+	test_round_trip();
+	test_corruption();
+	test_format_checks();
+	test_paths();
+	test_lsn();
+
+	st = open_repo(&cfg);
+	test_save_load(st, &cfg);
+	test_backup_list(st, &cfg);
+	test_wal_ranges(st);
+	sb_storage_close(st);
+	sb_storage_free(st);
+
+	rm_tree(root);
+	return sb_test_summary("manifest");
+}
