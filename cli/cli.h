@@ -10,7 +10,10 @@
 #define SB_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "restore.h"
 #include "sb_config.h"
 #include "sb_error.h"
 
@@ -20,6 +23,15 @@
 #define SB_EXIT_USAGE		2	/* bad command line or configuration file */
 #define SB_EXIT_NOT_FOUND	3	/* archive-get: the file is not in the repository */
 
+#define SB_CLI_MAX_CONFIGS		8	/* --config files on one command line */
+#define SB_CLI_MAX_TABLESPACES	64	/* --tablespace-map options */
+
+typedef enum SbOutputFormat
+{
+	SB_OUTPUT_TEXT = 0,
+	SB_OUTPUT_JSON
+} SbOutputFormat;
+
 typedef struct SbCliOptions
 {
 	SbRepoConfig repo;
@@ -27,6 +39,22 @@ typedef struct SbCliOptions
 	const char *command;
 	int			nargs;			/* positional arguments after the command */
 	char	  **args;
+
+	/* --config files read, as absolute paths (for restore_command) */
+	int			nconfigs;
+	char		configs[SB_CLI_MAX_CONFIGS][SB_PATH_MAX];
+
+	/* restore */
+	char		target_dir[SB_PATH_MAX];
+	char		backup_label[SB_LABEL_LEN];
+	SbTargetKind target_kind;
+	char		target_value[SB_PATH_MAX];
+	SbTargetAction target_action;
+	int			ntablespace_map;
+	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
+
+	/* info */
+	SbOutputFormat output;
 } SbCliOptions;
 
 extern const char *progname;
@@ -43,5 +71,14 @@ extern void sb_cli_info(const char *fmt,...) __attribute__((format(printf, 1, 2)
 /* Commands */
 extern int	sb_cmd_archive_get(SbCliOptions *opts);
 extern int	sb_cmd_archive_push(SbCliOptions *opts);
+extern int	sb_cmd_restore(SbCliOptions *opts);
+extern int	sb_cmd_info(SbCliOptions *opts);
+
+/* Shared by restore and info (main.c) */
+extern bool sb_cli_require_repo(SbCliOptions *opts);
+extern SbStorage *sb_cli_open_repository(SbCliOptions *opts);
+extern void sb_cli_close_repository(SbStorage *st);
+extern int	sb_cli_exit_code(SbStatus rc);
+extern void sb_cli_format_size(uint64_t bytes, char *out, size_t len);
 
 #endif							/* SB_CLI_H */

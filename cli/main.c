@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * main.c
- *		The pg_safebackup program: dispatch to a command.
+ *		The pg_safebackup program: dispatch to a command, usage, messages,
+ *		and the repository helpers the commands share.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "sb_version.h"
+#include "storage.h"
 
 const char *progname = "pg_safebackup";
 
@@ -24,6 +26,8 @@ typedef struct SbCommand
 static const SbCommand commands[] = {
 	{"archive-get", sb_cmd_archive_get},
 	{"archive-push", sb_cmd_archive_push},
+	{"restore", sb_cmd_restore},
+	{"info", sb_cmd_info},
 	{NULL, NULL}
 };
 
@@ -61,6 +65,73 @@ sb_cli_info(const char *fmt,...)
 	fputc('\n', stderr);
 }
 
+bool
+sb_cli_require_repo(SbCliOptions *opts)
+{
+	if (opts->repo.repo_path[0] != '\0')
+		return true;
+	sb_cli_error("no repository given");
+	fprintf(stderr, "%s: hint: Use --repo-path or a --config file with repo_path.\n", progname);
+	return false;
+}
+
+/* Create and open the repository; NULL after reporting the error. */
+SbStorage *
+sb_cli_open_repository(SbCliOptions *opts)
+{
+	SbStorage  *st;
+	SbError		err;
+
+	sb_error_clear(&err);
+	if (sb_storage_create(&opts->repo, &st, &err) != SB_OK)
+	{
+		sb_cli_report(&err);
+		return NULL;
+	}
+	if (sb_storage_open(st, &err) != SB_OK)
+	{
+		sb_cli_report(&err);
+		sb_storage_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+sb_cli_close_repository(SbStorage *st)
+{
+	sb_storage_close(st);
+	sb_storage_free(st);
+}
+
+/* Exit code for a failed core call: configuration errors are usage errors. */
+int
+sb_cli_exit_code(SbStatus rc)
+{
+	if (rc == SB_OK)
+		return SB_EXIT_OK;
+	return rc == SB_ERR_CONFIG ? SB_EXIT_USAGE : SB_EXIT_ERROR;
+}
+
+/* "12.3 MB" (units of 1024, as PostgreSQL's pg_size_pretty) */
+void
+sb_cli_format_size(uint64_t bytes, char *out, size_t len)
+{
+	static const char *const units[] = {"bytes", "kB", "MB", "GB", "TB", "PB"};
+	double		v = (double) bytes;
+	int			u = 0;
+
+	while (v >= 1024.0 && u < 5)
+	{
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%llu bytes", (unsigned long long) bytes);
+	else
+		snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
 void
 sb_cli_usage(void)
 {
@@ -70,6 +141,8 @@ sb_cli_usage(void)
 	printf("Commands:\n");
 	printf("  archive-get WALNAME DESTPATH   fetch a WAL file (for restore_command)\n");
 	printf("  archive-push WALPATH           store a WAL file (for archive_command)\n");
+	printf("  restore --target-dir=DIR       restore a backup into a new data directory\n");
+	printf("  info                           show the stanza, its backups and WAL\n");
 	printf("\nRepository options (also in a --config file, without the dashes):\n");
 	printf("  --config=FILE            read options from FILE (key = value lines)\n");
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
@@ -77,6 +150,19 @@ sb_cli_usage(void)
 	printf("  --stanza=NAME            stanza of the cluster (default \"main\")\n");
 	printf("  --compress-type=TYPE     none or zlib (default) for files written\n");
 	printf("  --compress-level=N       0-9 (default 1)\n");
+	printf("\nRestore options (also in a --config file):\n");
+	printf("  --target-dir=DIR         new data directory (missing or empty)\n");
+	printf("  --backup=LABEL           backup to restore (default: the newest that can\n");
+	printf("                           reach the recovery target)\n");
+	printf("  --target-time=TIME       recover up to TIME (\"YYYY-MM-DD HH:MM:SS[+ZZ]\", UTC\n");
+	printf("                           when no zone is given)\n");
+	printf("  --target-lsn=LSN         recover up to a WAL location, such as 0/1A2B3C4\n");
+	printf("  --target-xid=XID         recover up to a transaction\n");
+	printf("  --target-name=NAME       recover up to a restore point\n");
+	printf("  --target-action=ACTION   pause (default), promote or shutdown\n");
+	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
+	printf("\nInfo options:\n");
+	printf("  --output=FORMAT          text (default) or json\n");
 	printf("\nOther options:\n");
 	printf("  -D, --pgdata=DIR         data directory (archive-push; default $PGDATA or .)\n");
 	printf("  -V, --version            output version information, then exit\n");

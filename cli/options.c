@@ -6,13 +6,17 @@
  * Every option can be given as --name=value on the command line or as
  * "name = value" in the configuration file (the same names as the
  * safebackup.* server settings, with "_" or "-", with or without the
- * "safebackup." prefix).  The command line wins over the file.
+ * "safebackup." prefix).  The command line wins over the file: a value
+ * given on the command line replaces the file's, a recovery target given on
+ * the command line replaces the file's target (whatever its kind), and a
+ * --tablespace-map for an OID replaces the file's mapping of that OID.
  *
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,15 @@ typedef enum OptId
 	OPT_STANZA,
 	OPT_COMPRESS_TYPE,
 	OPT_COMPRESS_LEVEL,
+	OPT_TARGET_DIR,
+	OPT_BACKUP,
+	OPT_TARGET_TIME,
+	OPT_TARGET_LSN,
+	OPT_TARGET_XID,
+	OPT_TARGET_NAME,
+	OPT_TARGET_ACTION,
+	OPT_TABLESPACE_MAP,
+	OPT_OUTPUT,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -38,8 +51,106 @@ static const struct option long_options[] = {
 	{"compress-type", required_argument, NULL, OPT_COMPRESS_TYPE},
 	{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
 	{"pgdata", required_argument, NULL, OPT_PGDATA},
+	{"target-dir", required_argument, NULL, OPT_TARGET_DIR},
+	{"backup", required_argument, NULL, OPT_BACKUP},
+	{"target-time", required_argument, NULL, OPT_TARGET_TIME},
+	{"target-lsn", required_argument, NULL, OPT_TARGET_LSN},
+	{"target-xid", required_argument, NULL, OPT_TARGET_XID},
+	{"target-name", required_argument, NULL, OPT_TARGET_NAME},
+	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
+	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
+	{"output", required_argument, NULL, OPT_OUTPUT},
 	{NULL, 0, NULL, 0}
 };
+
+/*
+ * Which pass is applying options: 1 for --config files, 2 for the command
+ * line.  A recovery target set in an earlier pass may be replaced by one of
+ * another kind; two kinds in the same pass are a usage error.
+ */
+static int	current_pass = 0;
+static int	target_pass = 0;
+
+static bool
+apply_target(SbCliOptions *opts, SbTargetKind kind, const char *name,
+			 const char *value)
+{
+	if (opts->target_kind != SB_TARGET_NONE && opts->target_kind != kind &&
+		target_pass == current_pass)
+	{
+		sb_cli_error("only one recovery target can be given (found target_%s and target_%s)",
+					 sb_target_kind_name(opts->target_kind),
+					 sb_target_kind_name(kind));
+		return false;
+	}
+	if (!sb_target_value_valid(kind, value))
+	{
+		sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+		if (kind == SB_TARGET_TIME)
+			fprintf(stderr, "%s: hint: Write the time as \"YYYY-MM-DD HH:MM:SS\", optionally with a fraction of a second and a time zone (\"Z\", \"+02\", \"-05:30\"); without a zone it is UTC.\n", progname);
+		else if (kind == SB_TARGET_LSN)
+			fprintf(stderr, "%s: hint: Write the LSN as two hexadecimal numbers separated by a slash, such as \"0/1A2B3C4\".\n", progname);
+		else if (kind == SB_TARGET_XID)
+			fprintf(stderr, "%s: hint: A transaction ID is a decimal number.\n", progname);
+		else if (kind == SB_TARGET_NAME)
+			fprintf(stderr, "%s: hint: A restore point name is 1 to 63 bytes long.\n", progname);
+		return false;
+	}
+	if (strlen(value) >= sizeof(opts->target_value))
+	{
+		sb_cli_error("value of option \"%s\" is too long", name);
+		return false;
+	}
+	strcpy(opts->target_value, value);
+	opts->target_kind = kind;
+	target_pass = current_pass;
+	return true;
+}
+
+/* "OID=DIR": add, or replace the mapping of the same OID. */
+static bool
+apply_tablespace_map(SbCliOptions *opts, const char *name, const char *value)
+{
+	const char *eq = strchr(value, '=');
+	char	   *end;
+	unsigned long oid;
+	int			i;
+
+	errno = 0;
+	oid = strtoul(value, &end, 10);
+	if (eq == NULL || end != eq || end == value || errno != 0 ||
+		oid == 0 || oid > 4294967295UL || !isdigit((unsigned char) value[0]))
+	{
+		sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+		fprintf(stderr, "%s: hint: Write the mapping as OID=DIRECTORY, such as 16385=/srv/pg/ts1.\n", progname);
+		return false;
+	}
+	if (eq[1] != '/')
+	{
+		sb_cli_error("directory of option \"%s\" must be an absolute path", name);
+		return false;
+	}
+	if (strlen(eq + 1) >= SB_PATH_MAX)
+	{
+		sb_cli_error("value of option \"%s\" is too long", name);
+		return false;
+	}
+	for (i = 0; i < opts->ntablespace_map; i++)
+		if (opts->tablespace_map[i].oid == (unsigned int) oid)
+			break;
+	if (i == opts->ntablespace_map)
+	{
+		if (i == SB_CLI_MAX_TABLESPACES)
+		{
+			sb_cli_error("too many tablespace mappings (at most %d)", SB_CLI_MAX_TABLESPACES);
+			return false;
+		}
+		opts->ntablespace_map++;
+	}
+	opts->tablespace_map[i].oid = (unsigned int) oid;
+	strcpy(opts->tablespace_map[i].dir, eq + 1);
+	return true;
+}
 
 static bool
 copy_value(char *dst, size_t size, const char *value, const char *name)
@@ -105,6 +216,51 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			return true;
 		case OPT_PGDATA:
 			return copy_value(opts->pgdata, sizeof(opts->pgdata), value, name);
+		case OPT_TARGET_DIR:
+			if (value[0] == '\0')
+			{
+				sb_cli_error("option \"%s\" must not be empty", name);
+				return false;
+			}
+			return copy_value(opts->target_dir, sizeof(opts->target_dir), value, name);
+		case OPT_BACKUP:
+			if (strchr(value, '/') != NULL || strcmp(value, ".") == 0 ||
+				strcmp(value, "..") == 0)
+			{
+				sb_cli_error("invalid backup label \"%s\"", value);
+				return false;
+			}
+			return copy_value(opts->backup_label, sizeof(opts->backup_label), value, name);
+		case OPT_TARGET_TIME:
+			return apply_target(opts, SB_TARGET_TIME, name, value);
+		case OPT_TARGET_LSN:
+			return apply_target(opts, SB_TARGET_LSN, name, value);
+		case OPT_TARGET_XID:
+			return apply_target(opts, SB_TARGET_XID, name, value);
+		case OPT_TARGET_NAME:
+			return apply_target(opts, SB_TARGET_NAME, name, value);
+		case OPT_TARGET_ACTION:
+			if (!sb_target_action_parse(value, &opts->target_action))
+			{
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Valid values are \"pause\", \"promote\" and \"shutdown\".\n", progname);
+				return false;
+			}
+			return true;
+		case OPT_TABLESPACE_MAP:
+			return apply_tablespace_map(opts, name, value);
+		case OPT_OUTPUT:
+			if (strcmp(value, "text") == 0)
+				opts->output = SB_OUTPUT_TEXT;
+			else if (strcmp(value, "json") == 0)
+				opts->output = SB_OUTPUT_JSON;
+			else
+			{
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Valid values are \"text\" and \"json\".\n", progname);
+				return false;
+			}
+			return true;
 	}
 	return false;
 }
@@ -144,6 +300,7 @@ static bool
 load_config_file(SbCliOptions *opts, const char *path)
 {
 	FILE	   *f = fopen(path, "r");
+	char		resolved[PATH_MAX];
 	char		line[4096];
 	int			lineno = 0;
 	bool		ok = true;
@@ -153,6 +310,22 @@ load_config_file(SbCliOptions *opts, const char *path)
 		sb_cli_error("could not open configuration file \"%s\": %s", path, strerror(errno));
 		return false;
 	}
+	if (opts->nconfigs == SB_CLI_MAX_CONFIGS)
+	{
+		sb_cli_error("too many configuration files (at most %d)", SB_CLI_MAX_CONFIGS);
+		fclose(f);
+		return false;
+	}
+	/* remembered absolute, for the restore_command that restore writes */
+	errno = 0;
+	if (realpath(path, resolved) == NULL || strlen(resolved) >= SB_PATH_MAX)
+	{
+		sb_cli_error("could not resolve path of configuration file \"%s\": %s",
+					 path, strerror(errno ? errno : ENAMETOOLONG));
+		fclose(f);
+		return false;
+	}
+	strcpy(opts->configs[opts->nconfigs++], resolved);
 	while (ok && fgets(line, sizeof(line), f) != NULL)
 	{
 		char	   *p;
@@ -207,6 +380,8 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 	sb_config_init(&opts->repo);
 
 	/* the config file first, so that the command line overrides it */
+	current_pass = 1;
+	target_pass = 0;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "D:", long_options, &idx)) != -1)
@@ -215,6 +390,7 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 			return SB_EXIT_USAGE;
 	}
 
+	current_pass = 2;
 	opterr = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "D:", long_options, &idx)) != -1)

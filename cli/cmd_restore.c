@@ -1,0 +1,282 @@
+/*-------------------------------------------------------------------------
+ *
+ * cmd_restore.c
+ *		pg_safebackup restore: restore a backup into a new data directory,
+ *		configured for archive recovery through pg_safebackup archive-get.
+ *
+ * The restore_command written into the restored postgresql.auto.conf runs
+ * this very binary (its absolute path) with the repository options in
+ * effect, so the restored server fetches WAL from the same repository and
+ * stanza without any further setup.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "restore.h"
+#include "storage.h"
+
+typedef struct ProgressState
+{
+	bool		tty;			/* show the updating line on stderr */
+	bool		shown;			/* a progress line is on the screen */
+	int			last_len;		/* its length, to blank a longer old one */
+	const char *target_dir;
+	SbRestoreResult *result;
+	struct timespec start;
+} ProgressState;
+
+static double
+seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double) (now.tv_sec - start->tv_sec) +
+		(double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void
+show_progress(uint64_t bytes_done, uint64_t bytes_total, int files_done,
+			  int files_total, void *arg)
+{
+	ProgressState *p = arg;
+	char		done[32];
+	char		total[32];
+	char		eta[32];
+	char		line[256];
+	double		elapsed;
+	double		rate;
+	int			pct;
+	int			len;
+
+	if (!p->tty)
+		return;
+	if (!p->shown)
+		fprintf(stderr, "%s: restoring backup %s into \"%s\"\n", progname,
+				p->result->label, p->target_dir);
+
+	elapsed = seconds_since(&p->start);
+	rate = elapsed > 0.05 ? (double) bytes_done / elapsed : 0.0;
+	if (bytes_done > bytes_total)
+		bytes_done = bytes_total;
+	pct = bytes_total > 0 ? (int) (100.0 * (double) bytes_done / (double) bytes_total) : 100;
+	if (rate > 0.0 && bytes_done > 0)
+	{
+		long		s = (long) ((double) (bytes_total - bytes_done) / rate + 0.5);
+
+		snprintf(eta, sizeof(eta), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+	}
+	else
+		snprintf(eta, sizeof(eta), "--:--:--");
+	sb_cli_format_size(bytes_done, done, sizeof(done));
+	sb_cli_format_size(bytes_total, total, sizeof(total));
+	len = snprintf(line, sizeof(line), "%s of %s (%d%%), %.1f MB/s, ETA %s, %d of %d files",
+				   done, total, pct, rate / (1024.0 * 1024.0), eta,
+				   files_done, files_total);
+	fprintf(stderr, "\r%s%*s", line, p->last_len > len ? p->last_len - len : 0, "");
+	fflush(stderr);
+	p->last_len = len;
+	p->shown = true;
+}
+
+/*
+ * Append arg to buf for /bin/sh, as PostgreSQL runs restore_command: in
+ * single quotes unless it is made of harmless characters only, with every
+ * '%' doubled, since PostgreSQL replaces %f, %p and %r in the command.
+ */
+static void
+append_shell_arg(char *buf, size_t *pos, const char *arg)
+{
+	const char *s;
+	bool		plain = (*arg != '\0');
+
+	for (s = arg; *s && plain; s++)
+		if (!(isalnum((unsigned char) *s) || strchr("_-./=:,+@%", *s) != NULL))
+			plain = false;
+
+	if (*pos > 0)
+		buf[(*pos)++] = ' ';
+	if (!plain)
+		buf[(*pos)++] = '\'';
+	for (s = arg; *s; s++)
+	{
+		if (*s == '%')
+			buf[(*pos)++] = '%';
+		if (*s == '\'')
+		{
+			memcpy(buf + *pos, "'\\''", 4);
+			*pos += 4;
+			continue;
+		}
+		buf[(*pos)++] = *s;
+	}
+	if (!plain)
+		buf[(*pos)++] = '\'';
+	buf[*pos] = '\0';
+}
+
+/* malloc'd restore_command, or NULL after reporting why. */
+static char *
+compose_restore_command(SbCliOptions *opts)
+{
+	char		exe[PATH_MAX];
+	char		arg[SB_PATH_MAX + 32];
+	ssize_t		n;
+	size_t		cap;
+	size_t		pos = 0;
+	char	   *buf;
+	int			i;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+	{
+		sb_cli_error("could not find the path of this program: %s", strerror(errno));
+		return NULL;
+	}
+	exe[n] = '\0';
+
+	/* every character may become four ('\''), plus fixed text */
+	cap = 4 * (strlen(exe) + strlen(opts->repo.repo_path) + 64 +
+			   (size_t) opts->nconfigs * (SB_PATH_MAX + 16)) + 256;
+	buf = malloc(cap);
+	if (buf == NULL)
+	{
+		sb_cli_error("out of memory");
+		return NULL;
+	}
+	buf[0] = '\0';
+	append_shell_arg(buf, &pos, exe);
+	pos += sprintf(buf + pos, " archive-get %%f \"%%p\"");
+	snprintf(arg, sizeof(arg), "--repo-type=%s", sb_repo_type_name(opts->repo.repo_type));
+	append_shell_arg(buf, &pos, arg);
+	snprintf(arg, sizeof(arg), "--repo-path=%s", opts->repo.repo_path);
+	append_shell_arg(buf, &pos, arg);
+	snprintf(arg, sizeof(arg), "--stanza=%s", opts->repo.stanza);
+	append_shell_arg(buf, &pos, arg);
+	for (i = 0; i < opts->nconfigs; i++)
+	{
+		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);
+		append_shell_arg(buf, &pos, arg);
+	}
+	return buf;
+}
+
+/* Make opts->target_dir absolute (the current directory may change later). */
+static bool
+absolute_target_dir(SbCliOptions *opts)
+{
+	char		cwd[PATH_MAX];
+	char		abs[SB_PATH_MAX];
+
+	if (opts->target_dir[0] == '/')
+		return true;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+	{
+		sb_cli_error("could not get the current directory: %s", strerror(errno));
+		return false;
+	}
+	if (snprintf(abs, sizeof(abs), "%s/%s", cwd, opts->target_dir) >= (int) sizeof(abs))
+	{
+		sb_cli_error("target directory path is too long");
+		return false;
+	}
+	strcpy(opts->target_dir, abs);
+	return true;
+}
+
+int
+sb_cmd_restore(SbCliOptions *opts)
+{
+	SbRestoreOptions ro;
+	SbRestoreResult result;
+	ProgressState ps;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	char	   *restore_command;
+	double		elapsed;
+
+	if (opts->nargs != 0)
+	{
+		sb_cli_error("restore takes no argument (found \"%s\")", opts->args[0]);
+		fprintf(stderr, "Usage: %s restore --target-dir=DIR [OPTION]...\n", progname);
+		return SB_EXIT_USAGE;
+	}
+	if (opts->target_dir[0] == '\0')
+	{
+		sb_cli_error("no target directory given");
+		fprintf(stderr, "%s: hint: Use --target-dir=DIR, a new or empty directory.\n", progname);
+		return SB_EXIT_USAGE;
+	}
+	if (!sb_cli_require_repo(opts))
+		return SB_EXIT_USAGE;
+	if (!absolute_target_dir(opts))
+		return SB_EXIT_ERROR;
+
+	if (opts->target_kind == SB_TARGET_TIME)
+	{
+		int64_t		epoch;
+		int			usec;
+		bool		zone;
+
+		if (sb_parse_target_time(opts->target_value, &epoch, &usec, &zone) && !zone)
+			sb_cli_info("recovery target time \"%s\" has no time zone: it is taken as UTC",
+						opts->target_value);
+	}
+	if (geteuid() == 0)
+		sb_cli_info("running as root: give the restored files to the server's operating system user before starting it");
+
+	restore_command = compose_restore_command(opts);
+	if (restore_command == NULL)
+		return SB_EXIT_ERROR;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.stanza = opts->repo.stanza;
+	ro.target_dir = opts->target_dir;
+	ro.backup_label = opts->backup_label;
+	ro.target_kind = opts->target_kind;
+	ro.target_value = opts->target_value;
+	ro.target_action = opts->target_action;
+	ro.ntablespace_map = opts->ntablespace_map;
+	ro.tablespace_map = opts->tablespace_map;
+	ro.restore_command = restore_command;
+	ro.result = &result;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.tty = isatty(STDERR_FILENO);
+	ps.target_dir = opts->target_dir;
+	ps.result = &result;
+	clock_gettime(CLOCK_MONOTONIC, &ps.start);
+
+	st = sb_cli_open_repository(opts);
+	if (st == NULL)
+	{
+		free(restore_command);
+		return SB_EXIT_ERROR;
+	}
+	sb_error_clear(&err);
+	rc = sb_restore(st, &ro, show_progress, &ps, &err);
+	sb_cli_close_repository(st);
+	free(restore_command);
+	if (ps.shown)
+		fputc('\n', stderr);
+
+	if (rc != SB_OK)
+	{
+		sb_cli_report(&err);
+		return sb_cli_exit_code(rc);
+	}
+	elapsed = seconds_since(&ps.start);
+	printf("restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
+		   result.files, (double) result.bytes / (1024.0 * 1024.0), elapsed);
+	return SB_EXIT_OK;
+}

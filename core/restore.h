@@ -1,0 +1,113 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore.h
+ *		Restore a backup from the repository into a new data directory,
+ *		ready for archive recovery.
+ *
+ * sb_restore() chooses a backup (the one named, or the newest that can
+ * reach the recovery target), checks that it belongs to the stanza,
+ * recreates its directories, tablespace links and files (every file's
+ * SHA-256 and size verified while it is written), and finally configures
+ * recovery: restore_command and the recovery target in
+ * postgresql.auto.conf, then recovery.signal.  recovery.signal is written
+ * only when everything before it succeeded, so a failed restore never
+ * leaves a directory that PostgreSQL would start recovering from.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_RESTORE_H
+#define SB_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "sb_config.h"
+#include "sb_error.h"
+#include "storage.h"
+
+typedef enum SbTargetKind
+{
+	SB_TARGET_NONE = 0,			/* recover to the end of the archived WAL */
+	SB_TARGET_TIME,				/* recovery_target_time */
+	SB_TARGET_LSN,				/* recovery_target_lsn */
+	SB_TARGET_XID,				/* recovery_target_xid */
+	SB_TARGET_NAME				/* recovery_target_name (restore point) */
+} SbTargetKind;
+
+typedef enum SbTargetAction
+{
+	SB_ACTION_PAUSE = 0,		/* PostgreSQL's default */
+	SB_ACTION_PROMOTE,
+	SB_ACTION_SHUTDOWN
+} SbTargetAction;
+
+typedef struct SbTablespaceMap
+{
+	unsigned int oid;
+	char		dir[SB_PATH_MAX];	/* absolute directory to restore it into */
+} SbTablespaceMap;
+
+/* What a restore did; filled as far as it got. */
+typedef struct SbRestoreResult
+{
+	char		label[SB_LABEL_LEN];	/* backup chosen ("" before that) */
+	int			files;			/* files written */
+	uint64_t	bytes;			/* bytes written */
+} SbRestoreResult;
+
+typedef struct SbRestoreOptions
+{
+	const char *stanza;
+	const char *target_dir;		/* new data directory */
+	const char *backup_label;	/* NULL or "" to choose */
+	SbTargetKind target_kind;
+	const char *target_value;	/* for every kind but SB_TARGET_NONE */
+	SbTargetAction target_action;
+	int			ntablespace_map;
+	const SbTablespaceMap *tablespace_map;
+	const char *restore_command;	/* written as is into postgresql.auto.conf */
+	SbRestoreResult *result;	/* may be NULL */
+} SbRestoreOptions;
+
+/*
+ * Progress: called at the start, at most about four times a second while
+ * files are written, and once at the end.
+ */
+typedef void (*SbRestoreProgressFn) (uint64_t bytes_done, uint64_t bytes_total,
+									 int files_done, int files_total,
+									 void *arg);
+
+extern SbStatus sb_restore(SbStorage *st, const SbRestoreOptions *o,
+						   SbRestoreProgressFn progress, void *arg,
+						   SbError *err);
+
+/*
+ * Choose the backup sb_restore() would restore for o (backup_label and the
+ * target), and load its manifest into m.  Errors say what exists.
+ */
+extern SbStatus sb_restore_choose_backup(SbStorage *st,
+										 const SbRestoreOptions *o,
+										 SbManifest *m, SbError *err);
+
+/*
+ * A recovery target time: "YYYY-MM-DD HH:MM:SS[.fraction]" (or with 'T'
+ * between date and time), optionally followed by a zone: "Z", "UTC",
+ * "GMT", or a numeric offset "+HH", "+HHMM", "+HH:MM" (or "-").  Without
+ * a zone the time is taken as UTC and *zone_given is false.  On success
+ * *epoch is seconds since 1970-01-01 00:00:00 UTC, *usec the fraction in
+ * microseconds (further digits are dropped).
+ */
+extern bool sb_parse_target_time(const char *s, int64_t *epoch, int *usec,
+								 bool *zone_given);
+
+/* Syntax checks of the other target kinds, as PostgreSQL would accept them. */
+extern bool sb_target_value_valid(SbTargetKind kind, const char *value);
+
+extern const char *sb_target_kind_name(SbTargetKind kind);	/* "time", ... */
+extern const char *sb_target_action_name(SbTargetAction action);
+extern bool sb_target_action_parse(const char *name, SbTargetAction *out);
+
+#endif							/* SB_RESTORE_H */

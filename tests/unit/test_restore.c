@@ -1,0 +1,891 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_restore.c
+ *		Unit tests of sb_restore(): a fake repository is built with the
+ *		posix driver in a temporary directory (stanza, data files stored
+ *		through the codec under their backup paths, manifest), then
+ *		restored and checked file by file: content, modes, mtimes,
+ *		directories, the tablespace link and tablespace_map, and the
+ *		recovery configuration; plus every refusal (non-empty target,
+ *		running server, damaged file, incomplete backup, other cluster) and
+ *		the choice of a backup by recovery target.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "manifest.h"
+#include "restore.h"
+#include "sb_test.h"
+#include "stanza.h"
+#include "storage.h"
+
+SB_TEST_DEFINE_COUNTERS;
+
+#define SYSID		7300000000000000001ULL
+#define TS_OID		16385
+#define BIG_SIZE	(3 * SB_CODEC_BUFSIZE + 12345)
+
+static char root[256];
+static SbRepoConfig cfg;
+static SbStorage *st;
+
+/* ----------------------------------------------------------------
+ *		Helpers
+ * ----------------------------------------------------------------
+ */
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	/* restored files may be read-only: make them removable first */
+	if (flag == FTW_DP)
+		chmod(path, 0700);
+	return remove(path);
+}
+
+static void
+rm_tree(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *
+read_local(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *buf;
+	long		n;
+
+	*len = 0;
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc(n + 1);
+	if (fread(buf, 1, n, f) != (size_t) n)
+		n = 0;
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static void
+write_local(const char *path, const void *buf, size_t len)
+{
+	FILE	   *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+	{
+		perror(path);
+		exit(2);
+	}
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+static char *
+path_in(const char *dir, const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int	next = 0;
+	char	   *p = buf[next++ % 4];
+
+	snprintf(p, PATH_MAX, "%s/%s", dir, rel);
+	return p;
+}
+
+/* Deterministic content of n bytes. */
+static char *
+make_content(size_t n, unsigned int seed)
+{
+	char	   *buf = malloc(n + 1);
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (char) (seed >> 16);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* One file of a fake backup. */
+typedef struct FakeFile
+{
+	const char *path;
+	char	   *data;
+	size_t		len;
+	unsigned int mode;
+	int64_t		mtime;
+} FakeFile;
+
+typedef struct FakeBackup
+{
+	const char *stanza;
+	char		label[SB_LABEL_LEN];
+	SbCompressType ct;
+	int			nfiles;
+	FakeFile	files[16];
+	char		ts_orig[PATH_MAX];	/* original tablespace location */
+} FakeBackup;
+
+static void
+fake_add(FakeBackup *b, const char *path, char *data, size_t len,
+		 unsigned int mode)
+{
+	FakeFile   *f = &b->files[b->nfiles];
+
+	f->path = path;
+	f->data = data;
+	f->len = len;
+	f->mode = mode;
+	f->mtime = 1700000000 + b->nfiles * 100;
+	b->nfiles++;
+}
+
+static void
+fake_free(FakeBackup *b)
+{
+	int			i;
+
+	for (i = 0; i < b->nfiles; i++)
+		free(b->files[i].data);
+	b->nfiles = 0;
+}
+
+/* Store one file under its backup path and add it to m. */
+static void
+store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
+{
+	SbRepoConfig c = cfg;
+	SbManifestFile mf;
+	SbStoreResult res;
+	SbError		err;
+	char		path[SB_PATH_MAX];
+	char	   *slash;
+
+	c.compress_type = b->ct;
+	snprintf(c.stanza, sizeof(c.stanza), "%s", b->stanza);
+	sb_backup_file_path(b->stanza, b->label, f->path, b->ct, path);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	SB_CHECK(sb_storage_mkdir(st, path, &err) == SB_OK);
+	*slash = '/';
+	SB_CHECK_MSG(sb_codec_store_buffer(st, &c, f->data, f->len, path, 0, &res, &err) == SB_OK,
+				 "%s", err.msg);
+
+	memset(&mf, 0, sizeof(mf));
+	mf.path = (char *) f->path;
+	mf.size = f->len;
+	mf.mtime = f->mtime;
+	mf.mode = f->mode;
+	memcpy(mf.sha256, res.sha256, sizeof(mf.sha256));
+	mf.stored_size = res.stored_size;
+	SB_CHECK(sb_manifest_add_file(m, &mf));
+	m->database_size += f->len;
+	m->stored_size += res.stored_size;
+}
+
+/*
+ * A backup like the server writes: files in the top directory, nested
+ * directories, an empty directory, a tablespace, backup_label, a
+ * postgresql.auto.conf without final newline, and server state files that
+ * a restore must skip.
+ */
+static void
+make_backup(FakeBackup *b, const char *stanza, const char *label,
+			SbCompressType ct, int64_t stop_time, const char *stop_lsn,
+			bool with_manifest, uint64_t sysid)
+{
+	SbRepoConfig c = cfg;
+	SbManifest	m;
+	SbError		err;
+	int			i;
+
+	memset(b, 0, sizeof(*b));
+	b->stanza = stanza;
+	snprintf(b->label, sizeof(b->label), "%s", label);
+	b->ct = ct;
+	snprintf(b->ts_orig, sizeof(b->ts_orig), "%s/orig_ts_%s", root, stanza);
+
+	fake_add(b, "PG_VERSION", strdup("15\n"), 3, 0600);
+	fake_add(b, "global/pg_control", make_content(8192, 1), 8192, 0600);
+	fake_add(b, "base/1/1259", make_content(BIG_SIZE, 2), BIG_SIZE, 0600);
+	fake_add(b, "base/1/nested/deep/file", make_content(1000, 3), 1000, 0640);
+	fake_add(b, "empty_file", strdup(""), 0, 0400);
+	fake_add(b, "backup_label", strdup("START WAL LOCATION: 0/2000028\n"), 30, 0600);
+	fake_add(b, "postgresql.auto.conf", strdup("# Do not edit\nwork_mem = '4MB'"), 30, 0600);
+	fake_add(b, "pg_tblspc/16385/PG_15_202209061/5/16390", make_content(70000, 4), 70000, 0600);
+	fake_add(b, "tablespace_map", strdup("16385 /somewhere/else\n"), 22, 0600);
+	fake_add(b, "postmaster.opts", strdup("/usr/lib/postgresql/15/bin/postgres\n"), 36, 0600);
+
+	sb_manifest_init(&m);
+	snprintf(m.label, sizeof(m.label), "%s", label);
+	strcpy(m.start_lsn, "0/2000028");
+	snprintf(m.stop_lsn, sizeof(m.stop_lsn), "%s", stop_lsn);
+	strcpy(m.start_wal, "000000010000000000000002");
+	strcpy(m.stop_wal, "000000010000000000000002");
+	m.timeline = 1;
+	m.start_time = stop_time - 60;
+	m.stop_time = stop_time;
+	m.system_identifier = sysid;
+	m.pg_version = 15;
+	m.compress_type = ct;
+
+	SB_CHECK(sb_manifest_add_dir(&m, "global", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "base", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "base/1", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "base/1/nested", 0750));
+	/* base/1/nested/deep is left out: restore creates missing parents */
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_wal", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_wal/archive_status", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_tblspc", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_tblspc/16385", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_tblspc/16385/PG_15_202209061", 0700));
+	SB_CHECK(sb_manifest_add_dir(&m, "pg_tblspc/16385/PG_15_202209061/5", 0700));
+	SB_CHECK(sb_manifest_add_tablespace(&m, TS_OID, b->ts_orig));
+
+	for (i = 0; i < b->nfiles; i++)
+		store_file(b, &b->files[i], &m);
+
+	c.compress_type = SB_COMPRESS_ZLIB;
+	snprintf(c.stanza, sizeof(c.stanza), "%s", stanza);
+	if (with_manifest)
+		SB_CHECK_MSG(sb_manifest_save(st, &c, &m, &err) == SB_OK, "%s", err.msg);
+	sb_manifest_free(&m);
+}
+
+static void
+make_stanza(const char *stanza)
+{
+	SbStanzaInfo info = {SB_REPO_FORMAT_VERSION, SYSID, 15};
+	SbError		err;
+
+	SB_CHECK_MSG(sb_stanza_ensure(st, stanza, &info, &err) == SB_OK, "%s", err.msg);
+}
+
+typedef struct ProgressLog
+{
+	int			calls;
+	uint64_t	last_done;
+	uint64_t	last_total;
+	int			last_files;
+	int			last_files_total;
+	bool		monotonic;
+} ProgressLog;
+
+static void
+log_progress(uint64_t done, uint64_t total, int files, int files_total,
+			 void *arg)
+{
+	ProgressLog *p = arg;
+
+	if (p->calls > 0 && (done < p->last_done || files < p->last_files))
+		p->monotonic = false;
+	p->calls++;
+	p->last_done = done;
+	p->last_total = total;
+	p->last_files = files;
+	p->last_files_total = files_total;
+}
+
+static void
+init_options(SbRestoreOptions *o, const char *stanza, const char *target)
+{
+	memset(o, 0, sizeof(*o));
+	o->stanza = stanza;
+	o->target_dir = target;
+	o->restore_command = "/usr/bin/pg_safebackup archive-get %f \"%p\" --repo-path='/r'";
+}
+
+static bool
+file_is(const char *path, const void *data, size_t len)
+{
+	size_t		n;
+	char	   *buf = read_local(path, &n);
+	bool		same = buf != NULL && n == len && memcmp(buf, data, len) == 0;
+
+	free(buf);
+	return same;
+}
+
+static unsigned int
+mode_of(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return 0xffff;
+	return sb.st_mode & 07777;
+}
+
+/* ----------------------------------------------------------------
+ *		Tests
+ * ----------------------------------------------------------------
+ */
+
+static void
+test_restore_full(SbCompressType ct, const char *stanza)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbRestoreResult result;
+	SbTablespaceMap map;
+	ProgressLog plog;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		mapped[PATH_MAX];
+	char		expect[PATH_MAX * 2];
+	char		linkbuf[PATH_MAX];
+	char	   *text;
+	size_t		len;
+	ssize_t		n;
+	struct stat sb;
+	int			i;
+	int			restored = 0;
+	uint64_t	bytes = 0;
+
+	make_stanza(stanza);
+	make_backup(&b, stanza, "20261123-112437F", ct, 1795000000, "0/3000100", true, SYSID);
+
+	snprintf(target, sizeof(target), "%s/restore_%s/data", root, stanza);
+	snprintf(mapped, sizeof(mapped), "%s/mapped_%s", root, stanza);
+	init_options(&o, stanza, target);
+	map.oid = TS_OID;
+	snprintf(map.dir, sizeof(map.dir), "%s", mapped);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	o.target_kind = SB_TARGET_TIME;
+	o.target_value = "2026-11-23 12:00:00.25+01:00";
+	o.target_action = SB_ACTION_PROMOTE;
+	o.restore_command = "pg_safebackup archive-get %f \"%p\" --config='/etc/it''s.conf' C:\\x";
+	o.result = &result;
+	memset(&plog, 0, sizeof(plog));
+	plog.monotonic = true;
+
+	SB_REQUIRE(sb_restore(st, &o, log_progress, &plog, &err) == SB_OK ||
+			   (fprintf(stderr, "restore: %s / %s / %s\n", err.msg, err.detail, err.hint), false));
+
+	/* every file byte-identical, with its mode and mtime; state files skipped */
+	for (i = 0; i < b.nfiles; i++)
+	{
+		const FakeFile *f = &b.files[i];
+		const char *p = path_in(target, f->path);
+
+		if (strcmp(f->path, "postmaster.opts") == 0)
+		{
+			SB_CHECK(!exists(p));
+			continue;
+		}
+		if (strcmp(f->path, "tablespace_map") == 0 ||
+			strcmp(f->path, "postgresql.auto.conf") == 0)
+			continue;
+		SB_CHECK_MSG(file_is(p, f->data, f->len), "content of %s", f->path);
+		SB_CHECK_MSG(mode_of(p) == f->mode, "mode of %s: %o", f->path, mode_of(p));
+		SB_CHECK(stat(p, &sb) == 0 && sb.st_mtime == f->mtime);
+		restored++;
+		bytes += f->len;
+	}
+	bytes += strlen("# Do not edit\nwork_mem = '4MB'");
+	restored++;
+	SB_CHECK(result.files == restored + 0 && result.bytes == bytes);
+	SB_CHECK(strcmp(result.label, "20261123-112437F") == 0);
+
+	/* directories, the empty one too, with their modes */
+	SB_CHECK(mode_of(target) == 0700);
+	SB_CHECK(mode_of(path_in(target, "base/1/nested")) == 0750);
+	SB_CHECK(mode_of(path_in(target, "base/1/nested/deep")) == 0700);
+	SB_CHECK(stat(path_in(target, "pg_wal/archive_status"), &sb) == 0 && S_ISDIR(sb.st_mode));
+
+	/* the tablespace: a link to the mapped directory, which holds its files */
+	n = readlink(path_in(target, "pg_tblspc/16385"), linkbuf, sizeof(linkbuf) - 1);
+	SB_CHECK(n > 0 && (size_t) n == strlen(mapped) && memcmp(linkbuf, mapped, n) == 0);
+	SB_CHECK(file_is(path_in(mapped, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	SB_CHECK(!exists(b.ts_orig));
+	snprintf(expect, sizeof(expect), "%u %s\n", TS_OID, mapped);
+	SB_CHECK(file_is(path_in(target, "tablespace_map"), expect, strlen(expect)));
+
+	/* recovery configuration, appended on a new line */
+	text = read_local(path_in(target, "postgresql.auto.conf"), &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK_MSG(strcmp(text,
+						"# Do not edit\nwork_mem = '4MB'\n"
+						"# added by pg_safebackup restore of backup 20261123-112437F\n"
+						"restore_command = 'pg_safebackup archive-get %f \"%p\" --config=''/etc/it''''s.conf'' C:\\\\x'\n"
+						"recovery_target_time = '2026-11-23 11:00:00.250000+00'\n"
+						"recovery_target_action = 'promote'\n") == 0,
+				 "postgresql.auto.conf is:\n%s", text);
+	free(text);
+	SB_CHECK(stat(path_in(target, "recovery.signal"), &sb) == 0 && sb.st_size == 0);
+
+	/* progress: from the start to the end, never backwards */
+	SB_CHECK(plog.calls >= 2 && plog.monotonic);
+	SB_CHECK(plog.last_done == plog.last_total && plog.last_total == bytes);
+	SB_CHECK(plog.last_files == plog.last_files_total && plog.last_files == restored);
+
+	/* restoring again into the same directory is refused */
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
+
+	/* without a mapping the tablespace goes back where it was */
+	snprintf(target, sizeof(target), "%s/restore_%s/data2", root, stanza);
+	o.target_dir = target;
+	o.ntablespace_map = 0;
+	o.target_kind = SB_TARGET_NONE;
+	o.restore_command = "cmd";
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	n = readlink(path_in(target, "pg_tblspc/16385"), linkbuf, sizeof(linkbuf) - 1);
+	SB_CHECK(n > 0 && (size_t) n == strlen(b.ts_orig) && memcmp(linkbuf, b.ts_orig, n) == 0);
+	SB_CHECK(file_is(path_in(b.ts_orig, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	text = read_local(path_in(target, "postgresql.auto.conf"), &len);
+	SB_CHECK(text != NULL && strstr(text, "restore_command = 'cmd'\n") != NULL &&
+			 strstr(text, "recovery_target") == NULL);
+	free(text);
+
+	/* now the original tablespace directory is not empty: refused */
+	snprintf(target, sizeof(target), "%s/restore_%s/data3", root, stanza);
+	o.target_dir = target;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
+	SB_CHECK(strstr(err.msg, "tablespace") != NULL && strstr(err.hint, "16385") != NULL);
+	SB_CHECK(!exists(target));
+
+	/* a mapping of a tablespace the backup does not have */
+	map.oid = 99;
+	o.ntablespace_map = 1;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(!exists(target));
+
+	fake_free(&b);
+}
+
+static void
+test_refusals(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		other[PATH_MAX];
+	SbTablespaceMap map;
+
+	make_stanza("refuse");
+	make_backup(&b, "refuse", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
+	snprintf(other, sizeof(other), "%s/refuse_ts", root);
+	map.oid = TS_OID;
+	snprintf(map.dir, sizeof(map.dir), "%s", other);
+
+	/* a non-empty target */
+	snprintf(target, sizeof(target), "%s/refuse_target", root);
+	mkdir(target, 0700);
+	write_local(path_in(target, "keep"), "mine", 4);
+	init_options(&o, "refuse", target);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
+	SB_CHECK(strstr(err.msg, "not empty") != NULL && err.hint[0] != '\0');
+	SB_CHECK(file_is(path_in(target, "keep"), "mine", 4));
+	SB_CHECK(!exists(path_in(target, "PG_VERSION")));
+	SB_CHECK(!exists(other));
+
+	/* a running server */
+	write_local(path_in(target, "postmaster.pid"), "1234\n", 5);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
+	SB_CHECK(strstr(err.msg, "server seems to be running") != NULL);
+
+	/* a file where the directory should be */
+	o.target_dir = path_in(target, "keep");
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
+
+	/* an empty existing target is fine, and made private */
+	snprintf(target, sizeof(target), "%s/refuse_empty", root);
+	mkdir(target, 0755);
+	o.target_dir = target;
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK(mode_of(target) == 0700);
+	SB_CHECK(exists(path_in(target, "recovery.signal")));
+
+	/* no stanza */
+	snprintf(target, sizeof(target), "%s/refuse_nostanza", root);
+	init_options(&o, "nostanza", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "nostanza") != NULL);
+	SB_CHECK(!exists(target));
+
+	/* no backup at all */
+	make_stanza("nobackup");
+	init_options(&o, "nobackup", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "no complete backup") != NULL);
+	SB_CHECK(!exists(target));
+
+	/* bad options */
+	init_options(&o, "refuse", target);
+	o.target_kind = SB_TARGET_LSN;
+	o.target_value = "12";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	o.target_kind = SB_TARGET_TIME;
+	o.target_value = "yesterday";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	o.target_kind = SB_TARGET_NONE;
+	o.restore_command = "";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	o.restore_command = "a\nb";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(!exists(target));
+
+	fake_free(&b);
+}
+
+static void
+test_corrupt_file(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbTablespaceMap map;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		path[SB_PATH_MAX];
+	char		full[PATH_MAX];
+	char	   *data;
+	size_t		len;
+
+	make_stanza("corrupt");
+	make_backup(&b, "corrupt", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	map.oid = TS_OID;
+	snprintf(map.dir, sizeof(map.dir), "%s/corrupt_ts", root);
+
+	/* one byte changed in a stored file (uncompressed: the checksum catches it) */
+	sb_backup_file_path("corrupt", b.label, "base/1/nested/deep/file", SB_COMPRESS_NONE, path);
+	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
+	data = read_local(full, &len);
+	SB_REQUIRE(data != NULL && len == 1000);
+	data[500] ^= 0x20;
+	write_local(full, data, len);
+
+	snprintf(target, sizeof(target), "%s/corrupt_target", root);
+	init_options(&o, "corrupt", target);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
+	SB_CHECK_MSG(strstr(err.msg, "base/1/nested/deep/file") != NULL, "%s", err.msg);
+	SB_CHECK(strstr(err.detail, "checksum mismatch") != NULL);
+	SB_CHECK_MSG(strstr(err.hint, "another backup") != NULL &&
+				 strstr(err.hint, "is incomplete") != NULL, "%s", err.hint);
+	SB_CHECK(!exists(path_in(target, "recovery.signal")));
+	SB_CHECK(!exists(path_in(target, "base/1/nested/deep/file")));
+
+	/* truncated */
+	data[500] ^= 0x20;
+	write_local(full, data, len - 1);
+	rm_tree(target);
+	rm_tree(map.dir);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.msg, "base/1/nested/deep/file") != NULL);
+	SB_CHECK(!exists(path_in(target, "recovery.signal")));
+
+	/* longer than recorded: stopped before it is all written */
+	{
+		char	   *big = make_content(5000, 9);
+
+		write_local(full, big, 5000);
+		free(big);
+	}
+	rm_tree(target);
+	rm_tree(map.dir);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.detail, "larger than") != NULL);
+	SB_CHECK(!exists(path_in(target, "recovery.signal")));
+
+	/* missing altogether */
+	unlink(full);
+	rm_tree(target);
+	rm_tree(map.dir);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "base/1/nested/deep/file") != NULL);
+	SB_CHECK(strstr(err.hint, "incomplete") != NULL);
+	SB_CHECK(!exists(path_in(target, "recovery.signal")));
+	free(data);
+	fake_free(&b);
+
+	/* damaged compressed file */
+	make_stanza("corruptgz");
+	make_backup(&b, "corruptgz", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
+	sb_backup_file_path("corruptgz", b.label, "global/pg_control", SB_COMPRESS_ZLIB, path);
+	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
+	data = read_local(full, &len);
+	SB_REQUIRE(data != NULL && len > 40);
+	data[len / 2] ^= 0x55;
+	write_local(full, data, len);
+	free(data);
+	rm_tree(target);
+	rm_tree(map.dir);
+	init_options(&o, "corruptgz", target);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.msg, "global/pg_control") != NULL);
+	SB_CHECK(!exists(path_in(target, "recovery.signal")));
+	fake_free(&b);
+}
+
+static void
+test_choice(void)
+{
+	FakeBackup	b1;
+	FakeBackup	b2;
+	FakeBackup	b3;
+	SbRestoreOptions o;
+	SbRestoreResult result;
+	SbManifest	m;
+	SbError		err;
+	SbTablespaceMap map;
+	char		target[PATH_MAX];
+
+	/* b1 ends at 2026-01-01 00:00:00 UTC, LSN 0/3000000; b2 a day later, 0/5000000 */
+	make_stanza("choice");
+	make_backup(&b1, "choice", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
+	make_backup(&b2, "choice", "20260102-000000F", SB_COMPRESS_ZLIB, 1767312000, "0/5000000", true, SYSID);
+	/* b3, newer, never finished */
+	make_backup(&b3, "choice", "20260103-000000F", SB_COMPRESS_ZLIB, 1767398400, "0/7000000", false, SYSID);
+
+	snprintf(target, sizeof(target), "%s/choice_target", root);
+	init_options(&o, "choice", target);
+
+#define CHOOSE(kind, value) \
+	(o.target_kind = (kind), o.target_value = (value), \
+	 sb_restore_choose_backup(st, &o, &m, &err))
+
+	SB_CHECK(CHOOSE(SB_TARGET_NONE, NULL) == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_XID, "1234") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_NAME, "before_upgrade") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+
+	/* by time */
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2026-01-01 12:00:00") == SB_OK && strcmp(m.label, "20260101-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2026-01-01 00:00:00") == SB_OK && strcmp(m.label, "20260101-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2026-01-02 00:00:00Z") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	/* 2026-01-02 01:00:00+02 is 2026-01-01 23:00 UTC: before b2 ended */
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2026-01-02 01:00:00+02") == SB_OK && strcmp(m.label, "20260101-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2026-12-31 23:59:59.999 -05:00") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2025-12-31 23:59:59") == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.detail, "20260101-000000F") != NULL && err.hint[0] != '\0');
+
+	/* by LSN */
+	SB_CHECK(CHOOSE(SB_TARGET_LSN, "0/4000000") == SB_OK && strcmp(m.label, "20260101-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_LSN, "0/5000000") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_LSN, "1/0") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	SB_CHECK(CHOOSE(SB_TARGET_LSN, "0/2FFFFFF") == SB_ERR_NOT_FOUND);
+
+	/* named */
+	o.target_kind = SB_TARGET_NONE;
+	o.backup_label = "20260101-000000F";
+	SB_CHECK(sb_restore_choose_backup(st, &o, &m, &err) == SB_OK && strcmp(m.label, "20260101-000000F") == 0);
+	sb_manifest_free(&m);
+	o.backup_label = "20260103-000000F";
+	SB_CHECK(sb_restore_choose_backup(st, &o, &m, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "incomplete") != NULL);
+	SB_CHECK_MSG(strstr(err.hint, "20260102-000000F, 20260101-000000F") != NULL, "%s", err.hint);
+	o.backup_label = "nosuch";
+	SB_CHECK(sb_restore_choose_backup(st, &o, &m, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(strstr(err.msg, "does not exist") != NULL && strstr(err.hint, "20260101-000000F") != NULL);
+
+	/* a named backup that ended after the target cannot reach it */
+	o.backup_label = "20260102-000000F";
+	SB_CHECK(CHOOSE(SB_TARGET_TIME, "2026-01-01 12:00:00") == SB_ERR_CONFIG);
+	SB_CHECK(strstr(err.msg, "ended after") != NULL && strstr(err.detail, "0/5000000") != NULL);
+	SB_CHECK(CHOOSE(SB_TARGET_LSN, "0/4FFFFFF") == SB_ERR_CONFIG);
+	SB_CHECK(CHOOSE(SB_TARGET_LSN, "0/5000000") == SB_OK && strcmp(m.label, "20260102-000000F") == 0);
+	sb_manifest_free(&m);
+	o.backup_label = "20260101-000000F";
+	SB_CHECK(CHOOSE(SB_TARGET_NAME, "x") == SB_OK && strcmp(m.label, "20260101-000000F") == 0);
+	sb_manifest_free(&m);
+	o.target_kind = SB_TARGET_NONE;
+
+	/* and sb_restore() follows the choice */
+	map.oid = TS_OID;
+	snprintf(map.dir, sizeof(map.dir), "%s/choice_ts", root);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	o.result = &result;
+	o.backup_label = "20260103-000000F";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_NOT_FOUND);
+	SB_CHECK(!exists(target) && !exists(map.dir));
+	o.backup_label = NULL;
+	o.target_kind = SB_TARGET_LSN;
+	o.target_value = "0/4000000";
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK(strcmp(result.label, "20260101-000000F") == 0);
+	rm_tree(target);
+	rm_tree(map.dir);
+	o.target_kind = SB_TARGET_TIME;
+	o.target_value = "2026-01-02 10:00:00";
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK(strcmp(result.label, "20260102-000000F") == 0);
+	{
+		size_t		len;
+		char	   *text = read_local(path_in(target, "postgresql.auto.conf"), &len);
+
+		SB_CHECK(text != NULL && strstr(text, "recovery_target_time = '2026-01-02 10:00:00+00'\n"
+										"recovery_target_action = 'pause'\n") != NULL);
+		free(text);
+	}
+	fake_free(&b1);
+	fake_free(&b2);
+	fake_free(&b3);
+#undef CHOOSE
+}
+
+static void
+test_other_cluster(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbError		err;
+	char		target[PATH_MAX];
+
+	make_stanza("other");
+	make_backup(&b, "other", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID + 1);
+	snprintf(target, sizeof(target), "%s/other_target", root);
+	init_options(&o, "other", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_MISMATCH);
+	SB_CHECK(!exists(target));
+	fake_free(&b);
+}
+
+static void
+test_permission(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbTablespaceMap map;
+	SbError		err;
+	char		parent[PATH_MAX];
+	char		target[PATH_MAX];
+
+	if (geteuid() == 0)
+	{
+		printf("note: running as root, skipping the permission case of the restore tests\n");
+		return;
+	}
+	make_stanza("perm");
+	make_backup(&b, "perm", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
+	snprintf(parent, sizeof(parent), "%s/perm_parent", root);
+	mkdir(parent, 0500);
+	snprintf(target, sizeof(target), "%s/data", parent);
+	init_options(&o, "perm", target);
+	map.oid = TS_OID;
+	snprintf(map.dir, sizeof(map.dir), "%s/perm_ts", root);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_PERMISSION);
+	SB_CHECK(strstr(err.msg, "perm_parent") != NULL);
+	chmod(parent, 0700);
+	fake_free(&b);
+}
+
+static void
+test_target_time(void)
+{
+	int64_t		t;
+	int			us;
+	bool		zone;
+
+	SB_CHECK(sb_parse_target_time("1970-01-01 00:00:00", &t, &us, &zone) && t == 0 && us == 0 && !zone);
+	SB_CHECK(sb_parse_target_time("2026-01-01 00:00:00", &t, &us, &zone) && t == 1767225600);
+	SB_CHECK(sb_parse_target_time("2026-01-01T00:00:00Z", &t, &us, &zone) && t == 1767225600 && zone);
+	SB_CHECK(sb_parse_target_time("2026-01-01 02:00:00+02", &t, &us, &zone) && t == 1767225600 && zone);
+	SB_CHECK(sb_parse_target_time("2026-01-01 02:30:00 +0230", &t, &us, &zone) && t == 1767225600);
+	SB_CHECK(sb_parse_target_time("2025-12-31 18:30:00-05:30", &t, &us, &zone) && t == 1767225600);
+	SB_CHECK(sb_parse_target_time("2026-01-01 00:00:00 UTC", &t, &us, &zone) && t == 1767225600 && zone);
+	SB_CHECK(sb_parse_target_time("2026-01-01 00:00:00.5", &t, &us, &zone) && t == 1767225600 && us == 500000);
+	SB_CHECK(sb_parse_target_time("2026-01-01 00:00:00.1234567", &t, &us, &zone) && us == 123456);
+	SB_CHECK(sb_parse_target_time("2024-02-29 12:00:00", &t, &us, &zone) && t == 1709208000);
+	SB_CHECK(sb_parse_target_time("2000-03-01 00:00:00", &t, &us, &zone) && t == 951868800);
+	SB_CHECK(!sb_parse_target_time("2025-02-29 12:00:00", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-13-01 00:00:00", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01 24:00:00", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01 00:00", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01 00:00:00.", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01 00:00:00 Europe/Paris", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01 00:00:00+1", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("2026-01-01 00:00:00+16", &t, &us, &zone));
+	SB_CHECK(!sb_parse_target_time("", &t, &us, &zone));
+
+	SB_CHECK(sb_target_value_valid(SB_TARGET_XID, "12345"));
+	SB_CHECK(sb_target_value_valid(SB_TARGET_XID, "18446744073709551615"));
+	SB_CHECK(!sb_target_value_valid(SB_TARGET_XID, "18446744073709551616"));
+	SB_CHECK(!sb_target_value_valid(SB_TARGET_XID, "-1"));
+	SB_CHECK(!sb_target_value_valid(SB_TARGET_XID, ""));
+	SB_CHECK(sb_target_value_valid(SB_TARGET_NAME, "before upgrade"));
+	SB_CHECK(!sb_target_value_valid(SB_TARGET_NAME,
+									"0123456789012345678901234567890123456789012345678901234567890123"));
+	SB_CHECK(sb_target_value_valid(SB_TARGET_LSN, "16/B374D848"));
+	SB_CHECK(!sb_target_value_valid(SB_TARGET_LSN, "16-B374D848"));
+}
+
+int
+main(void)
+{
+	SbError		err;
+
+	umask(022);
+	snprintf(root, sizeof(root), "/tmp/sb_test_restore.XXXXXX");
+	if (mkdtemp(root) == NULL)
+	{
+		perror("mkdtemp");
+		return 2;
+	}
+	sb_config_init(&cfg);
+	snprintf(cfg.repo_path, sizeof(cfg.repo_path), "%s/repo", root);
+	mkdir(cfg.repo_path, 0750);
+	if (sb_storage_create(&cfg, &st, &err) != SB_OK ||
+		sb_storage_open(st, &err) != SB_OK)
+	{
+		fprintf(stderr, "cannot open repository: %s\n", err.msg);
+		return 2;
+	}
+
+	test_target_time();
+	test_restore_full(SB_COMPRESS_ZLIB, "fullgz");
+	test_restore_full(SB_COMPRESS_NONE, "fullplain");
+	test_refusals();
+	test_corrupt_file();
+	test_choice();
+	test_other_cluster();
+	test_permission();
+
+	sb_storage_close(st);
+	sb_storage_free(st);
+	rm_tree(root);
+	return sb_test_summary("restore");
+}
