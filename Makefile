@@ -15,20 +15,21 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
-	core/stanza.o core/wal.o \
+	core/stanza.o core/wal.o core/manifest.o core/restore.o core/repo_info.o \
 	transport/storage.o transport/posix.o
 
 # server-side glue
 OBJS = \
 	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
-	backend/shmem.o backend/archive.o backend/status.o \
-	worker/launcher.o \
+	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
+	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
-CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o
+CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o
 CLI_PROGRAM = cli/pg_safebackup
 
-UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo
+UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
+	tests/unit/test_manifest tests/unit/test_restore
 
 LIBS_CORE = -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -36,7 +37,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc status archive
+REGRESS = guc status backup archive
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
@@ -68,6 +69,10 @@ tests/unit/test_storage: tests/unit/test_storage.o $(UNIT_COMMON)
 tests/unit/test_codec: tests/unit/test_codec.o tests/unit/mem_storage.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_repo: tests/unit/test_repo.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_manifest: tests/unit/test_manifest.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_restore: tests/unit/test_restore.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 

@@ -8,6 +8,49 @@
  */
 #include "compat.h"
 
+#include "access/xlog.h"
+#if PG_VERSION_NUM >= 160000
+#include "access/xlogbackup.h"
+#endif
+
+void
+sb_backup_start(const char *label, SbBackupRun *run)
+{
+	run->label_file = makeStringInfo();
+	run->tablespace_map = makeStringInfo();
+#if PG_VERSION_NUM >= 160000
+	{
+		BackupState *state = palloc0(sizeof(BackupState));
+
+		do_pg_backup_start(label, true, NULL, state, run->tablespace_map);
+		run->state = state;
+		run->start_lsn = state->startpoint;
+		run->start_tli = state->starttli;
+	}
+#else
+	run->start_lsn = do_pg_backup_start(label, true, &run->start_tli,
+										run->label_file, NULL,
+										run->tablespace_map);
+	run->state = NULL;
+#endif
+}
+
+void
+sb_backup_stop(SbBackupRun *run)
+{
+#if PG_VERSION_NUM >= 160000
+	BackupState *state = (BackupState *) run->state;
+
+	do_pg_backup_stop(state, true);
+	run->stop_lsn = state->stoppoint;
+	run->stop_tli = state->stoptli;
+	appendStringInfoString(run->label_file, build_backup_content(state, false));
+#else
+	run->stop_lsn = do_pg_backup_stop(run->label_file->data, true,
+									  &run->stop_tli);
+#endif
+}
+
 #if PG_VERSION_NUM < 170000
 /*
  * Before 17 the archiver only says "archiving is not configured": log why,

@@ -33,6 +33,29 @@ extern void _PG_init(void);
 extern void _PG_archive_module_init(ArchiveModuleCallbacks *cb);
 #endif
 
+#include "access/xlogdefs.h"
+#include "lib/stringinfo.h"
+
+/*
+ * Non-exclusive base backup start/stop: 15 returns LSNs and fills label
+ * text; 16+ keep them in a BackupState.  SbBackupRun hides the difference.
+ */
+typedef struct SbBackupRun
+{
+	XLogRecPtr	start_lsn;
+	XLogRecPtr	stop_lsn;
+	TimeLineID	start_tli;
+	TimeLineID	stop_tli;
+	StringInfo	label_file;		/* backup_label content, after stop */
+	StringInfo	tablespace_map; /* tablespace_map content */
+	void	   *state;			/* BackupState on 16+ */
+} SbBackupRun;
+
+/* Start a backup (fast checkpoint); the caller registers the abort handler. */
+extern void sb_backup_start(const char *label, SbBackupRun *run);
+/* Stop it, waiting until the WAL it needs has been archived. */
+extern void sb_backup_stop(SbBackupRun *run);
+
 /*
  * Version-neutral archive callbacks (archive.c); compat.c wraps them in the
  * signatures of the running version.  check_configured may set *detail to

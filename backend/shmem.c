@@ -10,6 +10,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
 #include "shmem.h"
 
@@ -43,6 +44,7 @@ sb_shmem_startup_hook(void)
 	{
 		memset(sb_shared, 0, sizeof(SbShared));
 		sb_shared->lock = &(GetNamedLWLockTranche(SB_TRANCHE_NAME))->lock;
+		ConditionVariableInit(&sb_shared->backup_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -69,4 +71,56 @@ sb_launcher_state_name(SbLauncherState state)
 			return "idle";
 	}
 	return "unknown";
+}
+
+const char *
+sb_backup_phase_name(SbBackupPhase phase)
+{
+	switch (phase)
+	{
+		case SB_BACKUP_NONE:
+			return "none";
+		case SB_BACKUP_STARTING:
+			return "starting";
+		case SB_BACKUP_CHECKPOINT:
+			return "waiting for checkpoint";
+		case SB_BACKUP_COPYING:
+			return "copying files";
+		case SB_BACKUP_WAITING_WAL:
+			return "waiting for WAL archiving";
+		case SB_BACKUP_MANIFEST:
+			return "writing manifest";
+		case SB_BACKUP_DONE:
+			return "done";
+		case SB_BACKUP_FAILED:
+			return "failed";
+		case SB_BACKUP_CANCELED:
+			return "canceled";
+	}
+	return "unknown";
+}
+
+void
+sb_backup_set_phase(SbBackupPhase phase, const char *error)
+{
+	bool		finished = (phase == SB_BACKUP_DONE ||
+							phase == SB_BACKUP_FAILED ||
+							phase == SB_BACKUP_CANCELED);
+
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	/* a canceled backup stays canceled whatever error ended it */
+	if (!(phase == SB_BACKUP_FAILED && sb_shared->backup_cancel))
+		sb_shared->backup_phase = phase;
+	else
+		sb_shared->backup_phase = SB_BACKUP_CANCELED;
+	if (error != NULL)
+		strlcpy(sb_shared->backup_error, error, SB_LAST_ERROR_LEN);
+	if (finished)
+	{
+		sb_shared->backup_running = false;
+		sb_shared->backup_pid = 0;
+		sb_shared->backup_finished = GetCurrentTimestamp();
+	}
+	LWLockRelease(sb_shared->lock);
+	ConditionVariableBroadcast(&sb_shared->backup_cv);
 }

@@ -9,6 +9,7 @@
 #define SB_SHMEM_H
 
 #include "datatype/timestamp.h"
+#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 
 #define SB_WALNAME_LEN	64
@@ -20,6 +21,21 @@ typedef enum SbLauncherState
 	SB_LAUNCHER_STARTING,
 	SB_LAUNCHER_IDLE
 } SbLauncherState;
+
+typedef enum SbBackupPhase
+{
+	SB_BACKUP_NONE = 0,
+	SB_BACKUP_STARTING,			/* worker requested, not yet running */
+	SB_BACKUP_CHECKPOINT,		/* waiting for the backup start checkpoint */
+	SB_BACKUP_COPYING,			/* copying files */
+	SB_BACKUP_WAITING_WAL,		/* waiting for the WAL it needs to be archived */
+	SB_BACKUP_MANIFEST,			/* writing the manifest */
+	SB_BACKUP_DONE,
+	SB_BACKUP_FAILED,
+	SB_BACKUP_CANCELED
+} SbBackupPhase;
+
+#define SB_BACKUP_LABEL_LEN 32
 
 typedef struct SbShared
 {
@@ -40,6 +56,22 @@ typedef struct SbShared
 	int64		failed_count;
 	int64		archived_bytes; /* plain bytes of newly stored files */
 	int64		stored_bytes;	/* bytes written to the repository */
+
+	/* the current or last base backup */
+	bool		backup_running;
+	bool		backup_cancel;	/* safebackup_cancel() asked it to stop */
+	pid_t		backup_pid;
+	uint64		backup_generation;	/* bumped for each backup request */
+	char		backup_label[SB_BACKUP_LABEL_LEN];
+	SbBackupPhase backup_phase;
+	TimestampTz backup_started;
+	TimestampTz backup_finished;
+	int64		backup_bytes_done;
+	int64		backup_bytes_total;
+	int64		backup_files_done;
+	int64		backup_files_total;
+	char		backup_error[SB_LAST_ERROR_LEN];
+	ConditionVariable backup_cv;	/* broadcast on every phase change */
 } SbShared;
 
 /* NULL when the library was not loaded by shared_preload_libraries. */
@@ -48,5 +80,9 @@ extern SbShared *sb_shared;
 extern void sb_shmem_install_hooks(void);
 
 extern const char *sb_launcher_state_name(SbLauncherState state);
+extern const char *sb_backup_phase_name(SbBackupPhase phase);
+
+/* Set the backup phase (and error, for FAILED) and wake waiters. */
+extern void sb_backup_set_phase(SbBackupPhase phase, const char *error);
 
 #endif							/* SB_SHMEM_H */

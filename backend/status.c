@@ -17,7 +17,7 @@
 
 PG_FUNCTION_INFO_V1(safebackup_status);
 
-#define STATUS_COLS 11
+#define STATUS_COLS 20
 
 static void
 require_shared_memory(void)
@@ -82,6 +82,31 @@ safebackup_status(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(snap.failed_count);
 	values[i++] = Int64GetDatum(snap.archived_bytes);
 	values[i++] = Int64GetDatum(snap.stored_bytes);
+
+	/* the current or last base backup */
+	if (snap.backup_phase != SB_BACKUP_NONE)
+	{
+		values[i++] = CStringGetTextDatum(snap.backup_label);
+		values[i++] = CStringGetTextDatum(sb_backup_phase_name(snap.backup_phase));
+		values[i++] = TimestampTzGetDatum(snap.backup_started);
+		if (snap.backup_finished != 0)
+			values[i++] = TimestampTzGetDatum(snap.backup_finished);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatum(snap.backup_bytes_done);
+		values[i++] = Int64GetDatum(snap.backup_bytes_total);
+		values[i++] = Int64GetDatum(snap.backup_files_done);
+		values[i++] = Int64GetDatum(snap.backup_files_total);
+		if (snap.backup_error[0] != '\0')
+			values[i++] = CStringGetTextDatum(snap.backup_error);
+		else
+			nulls[i++] = true;
+	}
+	else
+	{
+		for (int j = 0; j < 9; j++)
+			nulls[i++] = true;
+	}
 	Assert(i == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),

@@ -22,6 +22,7 @@
 #include "utils/wait_event.h"
 
 #include "worker/launcher.h"
+#include "worker/worker.h"
 #include "backend/shmem.h"
 
 #define LAUNCHER_NAP_MS		10000
@@ -31,19 +32,7 @@ sb_launcher_register(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 10;
-	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name),
-			 "pg_safebackup");
-	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name),
-			 "sb_launcher_main");
-	snprintf(worker.bgw_name, sizeof(worker.bgw_name),
-			 "pg_safebackup launcher");
-	snprintf(worker.bgw_type, sizeof(worker.bgw_type),
-			 "pg_safebackup launcher");
+	sb_worker_describe(&worker, "sb_launcher_main", "pg_safebackup launcher", 10);
 	RegisterBackgroundWorker(&worker);
 }
 

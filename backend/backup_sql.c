@@ -1,0 +1,299 @@
+/*-------------------------------------------------------------------------
+ *
+ * backup_sql.c
+ *		SQL functions for base backups: safebackup_start(),
+ *		safebackup_cancel() and safebackup_backups().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "compat.h"
+
+#include <time.h>
+
+#include "access/xlog.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/condition_variable.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "manifest.h"
+#include "report.h"
+#include "shmem.h"
+#include "storage.h"
+#include "worker/backup.h"
+
+PG_FUNCTION_INFO_V1(safebackup_start);
+PG_FUNCTION_INFO_V1(safebackup_cancel);
+PG_FUNCTION_INFO_V1(safebackup_backups);
+
+static void
+require_backup_privilege(void)
+{
+	if (sb_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_safebackup is not loaded"),
+				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
+	/* the same rule as pg_basebackup: superuser or REPLICATION */
+	if (!superuser() && !has_rolreplication(GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to take or cancel a backup"),
+				 errdetail("Only roles with the SUPERUSER or REPLICATION attribute may take backups.")));
+}
+
+static void
+make_label(char *label)
+{
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	gmtime_r(&now, &tm);
+	strftime(label, SB_BACKUP_LABEL_LEN, "%Y%m%d-%H%M%SF", &tm);
+}
+
+/* Wait until the backup of this generation has finished. */
+static SbBackupPhase
+wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
+				char *error)
+{
+	SbBackupPhase phase;
+
+	ConditionVariablePrepareToSleep(&sb_shared->backup_cv);
+	for (;;)
+	{
+		pid_t		pid;
+		bool		done;
+
+		LWLockAcquire(sb_shared->lock, LW_SHARED);
+		done = sb_shared->backup_generation != generation ||
+			!sb_shared->backup_running;
+		phase = sb_shared->backup_phase;
+		strlcpy(error, sb_shared->backup_error, SB_LAST_ERROR_LEN);
+		LWLockRelease(sb_shared->lock);
+		if (done)
+			break;
+		/* a worker that died without saying so (crash, never started) */
+		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+		{
+			sb_backup_set_phase(SB_BACKUP_FAILED,
+								"the backup worker exited before the backup completed");
+			continue;
+		}
+		ConditionVariableTimedSleep(&sb_shared->backup_cv, 1000,
+									PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return phase;
+}
+
+Datum
+safebackup_start(PG_FUNCTION_ARGS)
+{
+	char	   *type = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		wait = PG_GETARG_BOOL(1);
+	char		label[SB_BACKUP_LABEL_LEN];
+	char		running[SB_BACKUP_LABEL_LEN];
+	char		error[SB_LAST_ERROR_LEN];
+	SbRepoConfig cfg;
+	BackgroundWorkerHandle *handle;
+	uint64		generation;
+	bool		busy;
+	SbBackupPhase phase;
+
+	require_backup_privilege();
+	if (strcmp(type, "full") != 0)
+	{
+		if (strcmp(type, "incr") == 0 || strcmp(type, "diff") == 0 ||
+			strcmp(type, "incremental") == 0 || strcmp(type, "differential") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("backup type \"%s\" is not supported yet", type),
+					 errhint("Use type => 'full'.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid backup type \"%s\"", type),
+				 errhint("Valid backup types: full.")));
+	}
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("backups cannot be taken during recovery"),
+				 errhint("Run safebackup_start() on the primary.")));
+	if (!XLogArchivingActive())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("WAL archiving is not enabled"),
+				 errdetail("A backup is usable only with the WAL archived while it ran."),
+				 errhint("Set archive_mode = on and archive_library = 'pg_safebackup', then restart the server.")));
+	sb_guc_repo_config(&cfg);
+	if (cfg.repo_path[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("safebackup.repo_path is not set"),
+				 errhint("Set safebackup.repo_path to the repository directory and reload the configuration.")));
+
+	/* labels have one-second resolution: never reuse the previous one */
+	for (;;)
+	{
+		make_label(label);
+		LWLockAcquire(sb_shared->lock, LW_SHARED);
+		busy = strcmp(sb_shared->backup_label, label) == 0;
+		LWLockRelease(sb_shared->lock);
+		if (!busy)
+			break;
+		pg_usleep(100000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	busy = sb_shared->backup_running;
+	strlcpy(running, sb_shared->backup_label, sizeof(running));
+	if (!busy)
+	{
+		sb_shared->backup_running = true;
+		sb_shared->backup_cancel = false;
+		sb_shared->backup_pid = 0;
+		sb_shared->backup_generation++;
+		generation = sb_shared->backup_generation;
+		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
+		sb_shared->backup_phase = SB_BACKUP_STARTING;
+		sb_shared->backup_started = GetCurrentTimestamp();
+		sb_shared->backup_finished = 0;
+		sb_shared->backup_bytes_done = sb_shared->backup_bytes_total = 0;
+		sb_shared->backup_files_done = sb_shared->backup_files_total = 0;
+		sb_shared->backup_error[0] = '\0';
+	}
+	LWLockRelease(sb_shared->lock);
+	if (busy)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("backup \"%s\" is already running", running),
+				 errhint("Wait for it to finish (see safebackup_status()), or stop it with safebackup_cancel().")));
+
+	if (!sb_backup_launch(&handle))
+	{
+		sb_backup_set_phase(SB_BACKUP_FAILED, "no background worker slot was free");
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start the backup worker"),
+				 errhint("Increase max_worker_processes (it needs one free slot per running backup).")));
+	}
+
+	if (wait)
+	{
+		phase = wait_for_backup(generation, handle, error);
+		if (phase == SB_BACKUP_CANCELED)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("backup \"%s\" was canceled", label)));
+		if (phase != SB_BACKUP_DONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("backup \"%s\" failed: %s", label, error),
+					 errhint("The server log has the details; the incomplete backup is not listed by safebackup_backups().")));
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(label));
+}
+
+Datum
+safebackup_cancel(PG_FUNCTION_ARGS)
+{
+	bool		running;
+	pid_t		pid;
+
+	require_backup_privilege();
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	running = sb_shared->backup_running;
+	pid = sb_shared->backup_pid;
+	if (running)
+		sb_shared->backup_cancel = true;
+	LWLockRelease(sb_shared->lock);
+	if (running && pid != 0)
+		kill(pid, SIGTERM);
+	PG_RETURN_BOOL(running);
+}
+
+static Datum
+time_datum(int64 t)
+{
+	return TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) t));
+}
+
+static Datum
+lsn_datum(const char *text)
+{
+	uint64_t	lsn;
+
+	if (!sb_lsn_parse(text, &lsn))
+		return LSNGetDatum(InvalidXLogRecPtr);
+	return LSNGetDatum((XLogRecPtr) lsn);
+}
+
+#define BACKUPS_COLS 12
+
+Datum
+safebackup_backups(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	char	  **labels = NULL;
+	int			nlabels = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	sb_guc_repo_config(&cfg);
+	if (cfg.repo_path[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("safebackup.repo_path is not set")));
+	if (sb_storage_create(&cfg, &st, &err) != SB_OK)
+		sb_report(ERROR, &err, "could not open the repository", NULL);
+	if (sb_storage_open(st, &err) != SB_OK ||
+		sb_backup_list(st, cfg.stanza, &labels, &nlabels, &err) != SB_OK)
+	{
+		sb_storage_free(st);
+		sb_report(ERROR, &err, "could not list backups", NULL);
+	}
+
+	for (int i = 0; i < nlabels; i++)
+	{
+		SbManifest	m;
+		Datum		values[BACKUPS_COLS];
+		bool		nulls[BACKUPS_COLS];
+		int			c = 0;
+
+		if (sb_manifest_load(st, cfg.stanza, labels[i], &m, &err) != SB_OK)
+		{
+			sb_report(WARNING, &err, "could not read a backup manifest", NULL);
+			continue;
+		}
+		memset(nulls, 0, sizeof(nulls));
+		values[c++] = CStringGetTextDatum(m.label);
+		values[c++] = CStringGetTextDatum(m.type);
+		values[c++] = CStringGetTextDatum("complete");
+		values[c++] = time_datum(m.start_time);
+		values[c++] = time_datum(m.stop_time);
+		values[c++] = lsn_datum(m.start_lsn);
+		values[c++] = lsn_datum(m.stop_lsn);
+		values[c++] = CStringGetTextDatum(m.start_wal);
+		values[c++] = CStringGetTextDatum(m.stop_wal);
+		values[c++] = Int64GetDatum((int64) m.database_size);
+		values[c++] = Int64GetDatum((int64) m.stored_size);
+		values[c++] = Int32GetDatum(m.nfiles);
+		Assert(c == BACKUPS_COLS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		sb_manifest_free(&m);
+	}
+	sb_backup_list_free(labels, nlabels);
+	sb_storage_close(st);
+	sb_storage_free(st);
+	return (Datum) 0;
+}

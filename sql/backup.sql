@@ -1,0 +1,26 @@
+--
+-- safebackup_start(), safebackup_cancel(), safebackup_backups(): argument
+-- errors and privileges (backups themselves are tested by t/002)
+--
+SELECT safebackup_start(type => 'bogus');
+SELECT safebackup_start(type => 'incr');
+SELECT safebackup_cancel();
+
+-- without a repository there is nothing to back up into
+SELECT safebackup_start();
+
+-- EXECUTE is revoked from PUBLIC
+CREATE ROLE sb_backup_user;
+SET ROLE sb_backup_user;
+SELECT safebackup_start();
+SELECT safebackup_cancel();
+SELECT * FROM safebackup_backups();
+RESET ROLE;
+
+-- and the function checks privileges itself: EXECUTE alone is not enough
+GRANT EXECUTE ON FUNCTION safebackup_start(text, boolean) TO sb_backup_user;
+SET ROLE sb_backup_user;
+SELECT safebackup_start();
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION safebackup_start(text, boolean) FROM sb_backup_user;
+DROP ROLE sb_backup_user;

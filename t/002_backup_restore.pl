@@ -1,0 +1,188 @@
+# Whole-system test of base backups and point-in-time restore: a pgbench
+# cluster with a tablespace is backed up by the worker; writes after the
+# backup are recorded with times, an LSN and a named restore point; the
+# backup is restored into new data directories to the latest WAL, a time, an
+# LSN and a restore point; each restored cluster is started and its data
+# compared with what the original held at that moment.  A backup whose
+# worker is terminated, and one interrupted by a server crash, leave no
+# manifest and are not listed; the next backup succeeds.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $repo = PostgreSQL::Test::Utils::tempdir();
+my $tsdir = PostgreSQL::Test::Utils::tempdir();
+
+my $node = PostgreSQL::Test::Cluster->new('primary');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', qq{
+shared_preload_libraries = 'pg_safebackup'
+wal_level = replica
+archive_mode = on
+archive_library = 'pg_safebackup'
+safebackup.repo_path = '$repo'
+restart_after_crash = on
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
+
+sub force_switch_and_wait
+{
+	my ($n) = @_;
+	my $seg = $n->safe_psql('postgres',
+		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
+	$n->safe_psql('postgres',
+		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
+	$n->poll_query_until('postgres',
+		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
+	  or die "timed out waiting for $seg";
+}
+
+my $state_query = q{SELECT count(*) || ':' || coalesce(md5(string_agg(g::text || h, ',' ORDER BY g)), '')
+	FROM t};
+my $bench_query = q{SELECT count(*) || ':' || sum(abalance) FROM pgbench_accounts};
+
+# data: pgbench tables, and table t in a tablespace
+$node->safe_psql('postgres', "CREATE TABLESPACE ts LOCATION '$tsdir'");
+my $ts_oid = $node->safe_psql('postgres', "SELECT oid FROM pg_tablespace WHERE spcname = 'ts'");
+$node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
+$node->safe_psql('postgres',
+	"CREATE TABLE t (g int, h text) TABLESPACE ts;
+	 INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
+$node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '200', 'postgres' ], 'pgbench run');
+
+# --- backup with wait => true
+my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+like($label, qr/^\d{8}-\d{6}F$/, "backup label $label");
+is($node->safe_psql('postgres', "SELECT status || ' ' || type FROM safebackup_backups() WHERE label = '$label'"),
+	'complete full', 'safebackup_backups() lists the backup');
+is($node->safe_psql('postgres', 'SELECT backup_phase, backup_error IS NULL FROM safebackup_status()'),
+	'done|t', 'safebackup_status() shows the finished backup');
+ok(-f "$repo/main/backup/$label/backup.manifest", 'manifest written');
+ok(-f "$repo/main/backup/$label/data/global/pg_control.gz", 'pg_control stored');
+ok(!-e $node->data_dir . '/backup_label', 'no backup_label in the live data directory');
+ok(-f "$repo/main/backup/$label/data/backup_label.gz", 'backup_label stored in the backup');
+
+# --- writes after the backup, with the moments we will restore to
+my %expect;
+$node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1001, 2000) g");
+$expect{time} = $node->safe_psql('postgres', $state_query);
+sleep 1;
+my $target_time = $node->safe_psql('postgres', 'SELECT now()');
+sleep 1;
+$node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(2001, 3000) g");
+$expect{lsn} = $node->safe_psql('postgres', $state_query);
+my $target_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+$node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(3001, 4000) g");
+$expect{name} = $node->safe_psql('postgres', $state_query);
+$node->safe_psql('postgres', "SELECT pg_create_restore_point('before_last_batch')");
+$node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(4001, 5000) g");
+$node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'more pgbench');
+$expect{latest} = $node->safe_psql('postgres', $state_query);
+my $bench_latest = $node->safe_psql('postgres', $bench_query);
+force_switch_and_wait($node);
+
+# --- restore to each target into a new data directory, start, compare
+my %targets = (
+	latest => [],
+	time => [ "--target-time=$target_time" ],
+	lsn => [ "--target-lsn=$target_lsn" ],
+	name => [ '--target-name=before_last_batch' ]);
+foreach my $kind (sort keys %targets)
+{
+	my $restored = PostgreSQL::Test::Cluster->new("restored_$kind");
+	my $newts = PostgreSQL::Test::Utils::tempdir();
+	command_ok(
+		[
+			'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main',
+			'--target-dir=' . $restored->data_dir,
+			"--tablespace-map=$ts_oid=$newts",
+			'--target-action=promote', @{ $targets{$kind} }
+		],
+		"restore to $kind");
+	ok(-f $restored->data_dir . '/recovery.signal', "$kind: recovery.signal written");
+	is(readlink($restored->data_dir . "/pg_tblspc/$ts_oid"), $newts,
+		"$kind: tablespace relocated");
+	$restored->append_conf(
+		'postgresql.conf', qq{
+port = ${\ $restored->port}
+archive_mode = off
+});
+	$restored->start;
+	$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+	  or die "$kind: recovery did not finish";
+	is($restored->safe_psql('postgres', $state_query), $expect{$kind},
+		"$kind: table contents match the original at that moment");
+	if ($kind eq 'latest')
+	{
+		is($restored->safe_psql('postgres', $bench_query), $bench_latest,
+			'latest: pgbench data matches');
+	}
+	$restored->stop;
+}
+
+# restore refuses a non-empty target directory
+my $busy = PostgreSQL::Test::Utils::tempdir();
+open(my $fh, '>', "$busy/somefile") or die;
+close($fh);
+command_fails_like(
+	[ 'pg_safebackup', 'restore', "--repo-path=$repo", "--target-dir=$busy" ],
+	qr/not empty/, 'restore refuses a non-empty directory');
+
+# --- interrupted backups leave no manifest; the next one succeeds
+$node->command_ok([ 'pgbench', '-i', '-s', '10', 'postgres' ], 'bigger database');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET safebackup.compress_level = 9; SELECT pg_reload_conf()');
+
+sub start_and_wait_copying
+{
+	my $l = $node->safe_psql('postgres', 'SELECT safebackup_start()');
+	$node->poll_query_until('postgres',
+		"SELECT backup_phase = 'copying files' AND backup_bytes_done > 0 FROM safebackup_status()")
+	  or die 'backup did not start copying';
+	return $l;
+}
+
+my $killed = start_and_wait_copying();
+my ($stderr);
+$node->psql('postgres', 'SELECT safebackup_start()', stderr => \$stderr);
+like($stderr, qr/backup "$killed" is already running/, 'second backup while one runs is refused');
+is($node->safe_psql('postgres', 'SELECT phase FROM pg_stat_progress_basebackup'),
+	'streaming database files', 'pg_stat_progress_basebackup shows the backup');
+$node->safe_psql('postgres',
+	'SELECT pg_terminate_backend(backup_pid) FROM (SELECT pid AS backup_pid FROM pg_stat_activity WHERE backend_type = \'pg_safebackup backup\') s');
+$node->poll_query_until('postgres', "SELECT backup_phase = 'failed' FROM safebackup_status()")
+  or die 'terminated backup not reported';
+ok(!-e "$repo/main/backup/$killed/backup.manifest", 'terminated backup: no manifest');
+is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$killed'"),
+	'0', 'terminated backup is not listed');
+
+# safebackup_cancel() stops a running backup cleanly
+my $canceled = start_and_wait_copying();
+is($node->safe_psql('postgres', 'SELECT safebackup_cancel()'), 't', 'cancel returns true');
+$node->poll_query_until('postgres', "SELECT backup_phase = 'canceled' FROM safebackup_status()")
+  or die 'canceled backup not reported';
+ok(!-e "$repo/main/backup/$canceled/backup.manifest", 'canceled backup: no manifest');
+
+# a server crash in the middle of a backup
+my $crashed = start_and_wait_copying();
+my $worker_pid = $node->safe_psql('postgres', 'SELECT backup_pid FROM (SELECT pid AS backup_pid FROM pg_stat_activity WHERE backend_type = \'pg_safebackup backup\') s');
+kill 'KILL', $worker_pid;
+$node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
+ok(!-e "$repo/main/backup/$crashed/backup.manifest", 'crashed backup: no manifest');
+is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$crashed'"),
+	'0', 'crashed backup is not listed');
+
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET safebackup.compress_level; SELECT pg_reload_conf()');
+my $next = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup_backups()'),
+	'2', "the next backup ($next) succeeds and is listed with the first");
+
+# info lists the backups without a server
+command_like([ 'pg_safebackup', 'info', "--repo-path=$repo", '--output=json' ],
+	qr/"$next"/, 'info --output=json lists the new backup');
+
+$node->stop;
+done_testing();

@@ -1,0 +1,378 @@
+/*-------------------------------------------------------------------------
+ *
+ * backup.c
+ *		The base backup worker, started by safebackup_start().
+ *
+ * It runs a non-exclusive backup through the server's own start/stop
+ * functions, streams every file through the codec into the repository
+ * (<stanza>/backup/<label>/data/...), global/pg_control last, waits until
+ * the WAL that makes the backup consistent is archived (by our own archive
+ * module: we hold nothing it needs), checks that WAL is in the repository,
+ * and only then writes the manifest.  Anything that stops it earlier leaves
+ * no manifest, so the backup is never listed as usable.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "backend/compat.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_progress.h"
+#include "utils/timestamp.h"
+
+#include "backend/guc.h"
+#include "backend/report.h"
+#include "backend/shmem.h"
+#include "manifest.h"
+#include "stanza.h"
+#include "storage.h"
+#include "wal.h"
+#include "worker/backup.h"
+#include "worker/backup_walk.h"
+#include "worker/worker.h"
+
+bool
+sb_backup_launch(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	sb_worker_describe(&worker, "sb_backup_main", "pg_safebackup backup",
+					   BGW_NEVER_RESTART);
+	worker.bgw_notify_pid = MyProcPid;
+	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+/* Raise the core's error as ERROR, prefixed with what we were doing. */
+static void
+fail(const SbError *err, const char *context)
+{
+	sb_report(ERROR, err, context, NULL);
+}
+
+static void
+check_cancel(void)
+{
+	bool		cancel;
+
+	CHECK_FOR_INTERRUPTS();
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	cancel = sb_shared->backup_cancel;
+	LWLockRelease(sb_shared->lock);
+	if (cancel)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("backup canceled by safebackup_cancel()")));
+}
+
+static void
+set_phase(SbBackupPhase phase, int progress_phase)
+{
+	sb_backup_set_phase(phase, NULL);
+	if (progress_phase > 0)
+		pgstat_progress_update_param(PROGRESS_BASEBACKUP_PHASE, progress_phase);
+}
+
+static void
+lsn_text(XLogRecPtr lsn, char *out, size_t size)
+{
+	snprintf(out, size, "%X/%X", LSN_FORMAT_ARGS(lsn));
+}
+
+/* Every segment from start to stop must be in the repository. */
+static void
+check_wal_stored(SbStorage *st, const char *stanza, const SbBackupRun *run,
+				 SbManifest *m)
+{
+	XLogSegNo	seg;
+	XLogSegNo	start_seg;
+	XLogSegNo	stop_seg;
+
+	XLByteToSeg(run->start_lsn, start_seg, wal_segment_size);
+	XLByteToPrevSeg(run->stop_lsn, stop_seg, wal_segment_size);
+	XLogFileName(m->start_wal, run->start_tli, start_seg, wal_segment_size);
+	XLogFileName(m->stop_wal, run->stop_tli, stop_seg, wal_segment_size);
+
+	for (seg = start_seg; seg <= stop_seg; seg++)
+	{
+		char		walname[MAXFNAMELEN];
+		SbWalEntry	entry;
+		SbError		err;
+
+		/* a timeline switch during the backup is not expected here */
+		XLogFileName(walname, seg == stop_seg ? run->stop_tli : run->start_tli,
+					 seg, wal_segment_size);
+		if (sb_wal_find(st, stanza, walname, &entry, &err) != SB_OK)
+			fail(&err, "WAL needed by the backup is missing from the repository");
+	}
+}
+
+static void
+store_buffer(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
+			 const char *relpath, const char *data, size_t len)
+{
+	char		path[SB_PATH_MAX];
+	SbStoreResult res;
+	SbManifestFile f;
+	SbError		err;
+
+	sb_backup_file_path(cfg->stanza, m->label, relpath, cfg->compress_type, path);
+	if (sb_codec_store_buffer(st, cfg, data, len, path, 0, &res, &err) != SB_OK)
+		fail(&err, "could not store backup file");
+	memset(&f, 0, sizeof(f));
+	f.path = (char *) relpath;
+	f.size = res.plain_size;
+	f.mtime = (int64) time(NULL);
+	f.mode = 0600;
+	memcpy(f.sha256, res.sha256, sizeof(f.sha256));
+	f.stored_size = res.stored_size;
+	if (!sb_manifest_add_file(m, &f))
+		elog(ERROR, "could not add \"%s\" to the manifest", relpath);
+	m->database_size += res.plain_size;
+	m->stored_size += res.stored_size;
+}
+
+static void
+copy_entries(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
+			 List *entries)
+{
+	ListCell   *lc;
+	int64		bytes_done = 0;
+	int64		files_done = 0;
+	char		path[SB_PATH_MAX];
+	SbError		err;
+
+	foreach(lc, entries)
+	{
+		SbWalkEntry *e = lfirst(lc);
+		SbStoreResult res;
+		SbManifestFile f;
+		SbStatus	rc;
+		int			fd;
+
+		check_cancel();
+		if (e->is_dir)
+		{
+			sb_backup_dir(cfg->stanza, m->label, path);
+			strlcat(path, "/data/", sizeof(path));
+			strlcat(path, e->path, sizeof(path));
+			if (sb_storage_mkdir(st, path, &err) != SB_OK)
+				fail(&err, "could not create backup directory");
+			if (!sb_manifest_add_dir(m, e->path, e->mode))
+				elog(ERROR, "could not add \"%s\" to the manifest", e->path);
+			continue;
+		}
+
+		fd = open(e->local_path, O_RDONLY | PG_BINARY | O_CLOEXEC);
+		if (fd < 0)
+		{
+			if (errno == ENOENT)
+				continue;		/* dropped while we copied: WAL replay recreates */
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\": %m", e->local_path)));
+		}
+		sb_backup_file_path(cfg->stanza, m->label, e->path, cfg->compress_type, path);
+		rc = sb_codec_store_fd(st, cfg, fd, path, 0, &res, &err);
+		close(fd);
+		if (rc != SB_OK)
+			fail(&err, "could not store backup file");
+
+		memset(&f, 0, sizeof(f));
+		f.path = e->path;
+		f.size = res.plain_size;
+		f.mtime = e->mtime;
+		f.mode = e->mode;
+		memcpy(f.sha256, res.sha256, sizeof(f.sha256));
+		f.stored_size = res.stored_size;
+		if (!sb_manifest_add_file(m, &f))
+			elog(ERROR, "could not add \"%s\" to the manifest", e->path);
+		m->database_size += res.plain_size;
+		m->stored_size += res.stored_size;
+
+		bytes_done += res.plain_size;
+		files_done++;
+		LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+		sb_shared->backup_bytes_done = bytes_done;
+		sb_shared->backup_files_done = files_done;
+		LWLockRelease(sb_shared->lock);
+		pgstat_progress_update_param(PROGRESS_BASEBACKUP_BACKUP_STREAMED, bytes_done);
+	}
+}
+
+static void
+run_backup(const char *label)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbStanzaInfo mine;
+	SbManifest	m;
+	SbBackupRun run;
+	SbError		err;
+	List	   *entries;
+	List	   *tablespaces = NIL;
+	ListCell   *lc;
+	int64		total = 0;
+	int64		nfiles = 0;
+	TimestampTz started = GetCurrentTimestamp();
+
+	sb_guc_repo_config(&cfg);
+	if (cfg.repo_path[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("safebackup.repo_path is not set")));
+	if (sb_storage_create(&cfg, &st, &err) != SB_OK ||
+		sb_storage_open(st, &err) != SB_OK)
+		fail(&err, "could not open the repository");
+
+	mine.format_version = SB_REPO_FORMAT_VERSION;
+	mine.system_identifier = GetSystemIdentifier();
+	mine.pg_version = PG_VERSION_NUM / 10000;
+	if (sb_stanza_ensure(st, cfg.stanza, &mine, &err) != SB_OK)
+		fail(&err, "could not use the stanza");
+
+	sb_manifest_init(&m);
+	strlcpy(m.label, label, sizeof(m.label));
+	strlcpy(m.type, "full", sizeof(m.type));
+	m.system_identifier = mine.system_identifier;
+	m.pg_version = mine.pg_version;
+	m.compress_type = cfg.compress_type;
+	m.start_time = (int64) time(NULL);
+
+	pgstat_progress_start_command(PROGRESS_COMMAND_BASEBACKUP, InvalidOid);
+	set_phase(SB_BACKUP_CHECKPOINT, PROGRESS_BASEBACKUP_PHASE_WAIT_CHECKPOINT);
+
+	/* on any exit from here on, the server forgets the backup */
+	register_persistent_abort_backup_handler();
+	sb_backup_start(label, &run);
+	m.timeline = run.start_tli;
+	lsn_text(run.start_lsn, m.start_lsn, sizeof(m.start_lsn));
+
+	pgstat_progress_update_param(PROGRESS_BASEBACKUP_PHASE,
+								 PROGRESS_BASEBACKUP_PHASE_ESTIMATE_BACKUP_SIZE);
+	entries = sb_backup_walk(&tablespaces);
+	foreach(lc, entries)
+	{
+		SbWalkEntry *e = lfirst(lc);
+
+		if (!e->is_dir)
+		{
+			total += e->size;
+			nfiles++;
+		}
+	}
+	foreach(lc, tablespaces)
+	{
+		SbWalkTablespace *ts = lfirst(lc);
+
+		if (!sb_manifest_add_tablespace(&m, ts->oid, ts->path))
+			elog(ERROR, "could not add tablespace %u to the manifest", ts->oid);
+	}
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	sb_shared->backup_bytes_total = total;
+	sb_shared->backup_files_total = nfiles;
+	LWLockRelease(sb_shared->lock);
+	{
+		const int	index[] = {PROGRESS_BASEBACKUP_BACKUP_TOTAL,
+			PROGRESS_BASEBACKUP_TBLSPC_TOTAL};
+		const int64 val[] = {total, list_length(tablespaces) + 1};
+
+		pgstat_progress_update_multi_param(2, index, val);
+	}
+
+	set_phase(SB_BACKUP_COPYING, PROGRESS_BASEBACKUP_PHASE_STREAM_BACKUP);
+	copy_entries(st, &cfg, &m, entries);
+	pgstat_progress_update_param(PROGRESS_BASEBACKUP_TBLSPC_STREAMED,
+								 list_length(tablespaces) + 1);
+
+	/* the backup is consistent only with the WAL up to its stop point */
+	set_phase(SB_BACKUP_WAITING_WAL, PROGRESS_BASEBACKUP_PHASE_WAIT_WAL_ARCHIVE);
+	sb_backup_stop(&run);
+	lsn_text(run.stop_lsn, m.stop_lsn, sizeof(m.stop_lsn));
+	m.stop_time = (int64) time(NULL);
+	check_cancel();
+	check_wal_stored(st, cfg.stanza, &run, &m);
+
+	store_buffer(st, &cfg, &m, "backup_label", run.label_file->data,
+				 run.label_file->len);
+	if (run.tablespace_map->len > 0)
+		store_buffer(st, &cfg, &m, "tablespace_map", run.tablespace_map->data,
+					 run.tablespace_map->len);
+
+	/* last: the manifest makes it a backup */
+	check_cancel();
+	set_phase(SB_BACKUP_MANIFEST, -1);
+	if (sb_manifest_save(st, &cfg, &m, &err) != SB_OK)
+		fail(&err, "could not write the backup manifest");
+
+	ereport(LOG,
+			(errmsg("base backup \"%s\" completed: %d files, %lld bytes (%lld stored) in %.1f s",
+					label, m.nfiles, (long long) m.database_size,
+					(long long) m.stored_size,
+					(double) (GetCurrentTimestamp() - started) / 1000000.0),
+			 errdetail("Start %s, stop %s, WAL %s to %s.",
+					   m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal)));
+
+	sb_manifest_free(&m);
+	sb_storage_close(st);
+	sb_storage_free(st);
+	pgstat_progress_end_command();
+}
+
+/* The worker is leaving: whatever happened, no backup is running any more. */
+static void
+backup_worker_exit(int code, Datum arg)
+{
+	bool		mine;
+
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	mine = sb_shared->backup_running && sb_shared->backup_pid == MyProcPid;
+	LWLockRelease(sb_shared->lock);
+	if (mine)
+		sb_backup_set_phase(SB_BACKUP_FAILED, "the backup worker exited before the backup completed");
+}
+
+void
+sb_backup_main(Datum main_arg)
+{
+	char		label[SB_BACKUP_LABEL_LEN];
+	MemoryContext oldcxt;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	sb_shared->backup_pid = MyProcPid;
+	strlcpy(label, sb_shared->backup_label, sizeof(label));
+	LWLockRelease(sb_shared->lock);
+	before_shmem_exit(backup_worker_exit, (Datum) 0);
+
+	ereport(LOG, (errmsg("base backup \"%s\" started", label)));
+	oldcxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		run_backup(label);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		sb_backup_set_phase(SB_BACKUP_FAILED, edata->message);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	sb_backup_set_phase(SB_BACKUP_DONE, NULL);
+	proc_exit(0);
+}

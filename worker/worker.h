@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *		What every pg_safebackup background worker has in common.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_WORKER_H
+#define SB_WORKER_H
+
+#include "postgres.h"
+
+#include "postmaster/bgworker.h"
+
+/*
+ * Describe a worker of this library running function, shown as name in
+ * pg_stat_activity; it attaches to shared memory and may connect.
+ */
+static inline void
+sb_worker_describe(BackgroundWorker *worker, const char *function,
+				   const char *name, int restart_time)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = restart_time;
+	snprintf(worker->bgw_library_name, sizeof(worker->bgw_library_name),
+			 "pg_safebackup");
+	snprintf(worker->bgw_function_name, sizeof(worker->bgw_function_name),
+			 "%s", function);
+	snprintf(worker->bgw_name, sizeof(worker->bgw_name), "%s", name);
+	snprintf(worker->bgw_type, sizeof(worker->bgw_type), "%s", name);
+}
+
+#endif							/* SB_WORKER_H */
