@@ -36,6 +36,12 @@ extern void _PG_archive_module_init(ArchiveModuleCallbacks *cb);
 #include "access/xlogdefs.h"
 #include "lib/stringinfo.h"
 
+/* PG_TEMP_FILE_PREFIX moved from storage/fd.h to common/file_utils.h */
+#include "storage/fd.h"
+#ifndef PG_TEMP_FILE_PREFIX
+#include "common/file_utils.h"
+#endif
+
 /*
  * Non-exclusive base backup start/stop: 15 returns LSNs and fills label
  * text; 16+ keep them in a BackupState.  SbBackupRun hides the difference.

@@ -10,7 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "postgres.h"
+#include "backend/compat.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
