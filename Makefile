@@ -68,11 +68,11 @@ tests/unit/test_storage: tests/unit/test_storage.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_codec: tests/unit/test_codec.o tests/unit/mem_storage.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
-tests/unit/test_repo: tests/unit/test_repo.o $(CORE_OBJS)
+tests/unit/test_repo: tests/unit/test_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
-tests/unit/test_manifest: tests/unit/test_manifest.o $(CORE_OBJS)
+tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
-tests/unit/test_restore: tests/unit/test_restore.o $(CORE_OBJS)
+tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 

@@ -36,35 +36,6 @@ check_nargs(SbCliOptions *opts, int n, const char *usage)
 	return SB_EXIT_OK;
 }
 
-/* Create and open the repository; NULL after reporting the error. */
-static SbStorage *
-open_repository(SbCliOptions *opts)
-{
-	SbStorage  *st;
-	SbError		err;
-
-	sb_error_clear(&err);
-	if (sb_storage_create(&opts->repo, &st, &err) != SB_OK)
-	{
-		sb_cli_report(&err);
-		return NULL;
-	}
-	if (sb_storage_open(st, &err) != SB_OK)
-	{
-		sb_cli_report(&err);
-		sb_storage_free(st);
-		return NULL;
-	}
-	return st;
-}
-
-static void
-close_repository(SbStorage *st)
-{
-	sb_storage_close(st);
-	sb_storage_free(st);
-}
-
 int
 sb_cmd_archive_get(SbCliOptions *opts)
 {
@@ -76,13 +47,13 @@ sb_cmd_archive_get(SbCliOptions *opts)
 	exit_code = check_nargs(opts, 2, "WALNAME DESTPATH");
 	if (exit_code != SB_EXIT_OK)
 		return exit_code;
-	st = open_repository(opts);
+	st = sb_cli_open_repository(opts);
 	if (st == NULL)
 		return SB_EXIT_ERROR;
 
 	sb_error_clear(&err);
 	rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], &err);
-	close_repository(st);
+	sb_cli_close_repository(st);
 	if (rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]))
 	{
 		/* normal at the end of recovery: say it quietly */
@@ -121,14 +92,14 @@ sb_cmd_archive_push(SbCliOptions *opts)
 		sb_cli_report(&err);
 		return SB_EXIT_ERROR;
 	}
-	st = open_repository(opts);
+	st = sb_cli_open_repository(opts);
 	if (st == NULL)
 		return SB_EXIT_ERROR;
 
 	rc = sb_stanza_ensure(st, opts->repo.stanza, &mine, &err);
 	if (rc == SB_OK)
 		rc = sb_wal_push(st, &opts->repo, walname, walpath, &res, &err);
-	close_repository(st);
+	sb_cli_close_repository(st);
 	if (rc != SB_OK)
 	{
 		sb_cli_report(&err);

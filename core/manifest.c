@@ -80,33 +80,8 @@ sb_manifest_free(SbManifest *m)
 static bool
 relpath_valid(const char *path)
 {
-	const char *p;
-	size_t		len;
-
-	if (path == NULL)
-		return false;
-	len = strlen(path);
-	if (len == 0 || len >= MANIFEST_PATH_MAX || path[0] == '/')
-		return false;
-	if (strpbrk(path, "\t\n") != NULL)
-		return false;
-
-	p = path;
-	for (;;)
-	{
-		const char *slash = strchr(p, '/');
-		size_t		complen = slash ? (size_t) (slash - p) : strlen(p);
-
-		if (complen == 0)
-			return false;
-		if (complen == 1 && p[0] == '.')
-			return false;
-		if (complen == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		if (slash == NULL)
-			return true;
-		p = slash + 1;
-	}
+	return sb_path_valid(path) && strlen(path) < MANIFEST_PATH_MAX &&
+		strpbrk(path, "\t\n") == NULL;
 }
 
 /* Grow an array of elements of size elsize so that it holds one more. */

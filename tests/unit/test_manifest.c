@@ -21,56 +21,12 @@
 #include "manifest.h"
 #include "repo_info.h"
 #include "sb_test.h"
+#include "test_files.h"
 #include "storage.h"
 
 SB_TEST_DEFINE_COUNTERS;
 
 static char root[256];
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-read_local(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf;
-	long		n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	if (fread(buf, 1, n, f) != (size_t) n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static void
-write_local(const char *path, const void *buf, size_t len)
-{
-	FILE	   *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-}
 
 /* A manifest with every header field set and n files. */
 static void
@@ -462,7 +418,7 @@ test_save_load(SbStorage *st, const SbRepoConfig *cfg)
 
 	/* stored as plain text, whatever the configured compression */
 	snprintf(path, sizeof(path), "%s/main/backup/20260101-000000F/backup.manifest", cfg->repo_path);
-	raw = read_local(path, &rawlen);
+	raw = sb_test_read_file(path, &rawlen);
 	text = sb_manifest_render(&m, &len);
 	SB_CHECK(raw != NULL && text != NULL && rawlen == len && memcmp(raw, text, len) == 0);
 	free(text);
@@ -472,16 +428,16 @@ test_save_load(SbStorage *st, const SbRepoConfig *cfg)
 	SB_CHECK(sb_manifest_save(st, cfg, &other, &err) == SB_ERR_EXISTS);
 	sb_manifest_free(&other);
 	free(raw);
-	raw = read_local(path, &rawlen);
+	raw = sb_test_read_file(path, &rawlen);
 	SB_CHECK(raw != NULL && rawlen == len);
 
 	/* damaged on disk */
 	raw[100] ^= 1;
-	write_local(path, raw, rawlen);
+	sb_test_write_file(path, raw, rawlen);
 	SB_CHECK(sb_manifest_load(st, "main", "20260101-000000F", &back, &err) == SB_ERR_CORRUPT);
 	SB_CHECK(strstr(err.msg, "20260101-000000F") != NULL);
 	raw[100] ^= 1;
-	write_local(path, raw, rawlen);
+	sb_test_write_file(path, raw, rawlen);
 	free(raw);
 
 	/* a manifest under the wrong label */
@@ -489,7 +445,7 @@ test_save_load(SbStorage *st, const SbRepoConfig *cfg)
 	mkdir(path, 0750);
 	snprintf(path, sizeof(path), "%s/main/backup/20260109-000000F/backup.manifest", cfg->repo_path);
 	text = sb_manifest_render(&m, &len);
-	write_local(path, text, len);
+	sb_test_write_file(path, text, len);
 	free(text);
 	SB_CHECK(sb_manifest_load(st, "main", "20260109-000000F", &back, &err) == SB_ERR_CORRUPT);
 	unlink(path);
@@ -540,7 +496,7 @@ test_backup_list(SbStorage *st, const SbRepoConfig *cfg)
 	SB_CHECK(sb_storage_mkdir(st, "listing/backup/20260401-000000F/data", &err) == SB_OK);
 	/* a stray file */
 	snprintf(path, sizeof(path), "%s/listing/backup/notes.txt", cfg->repo_path);
-	write_local(path, "x", 1);
+	sb_test_write_file(path, "x", 1);
 	/* a directory whose "manifest" is a directory */
 	SB_CHECK(sb_storage_mkdir(st, "listing/backup/20260501-000000F/backup.manifest", &err) == SB_OK);
 
@@ -650,6 +606,6 @@ main(void)
 	sb_storage_close(st);
 	sb_storage_free(st);
 
-	rm_tree(root);
+	sb_test_rm_tree(root);
 	return sb_test_summary("manifest");
 }

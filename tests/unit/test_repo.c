@@ -17,6 +17,7 @@
 #include "cluster.h"
 #include "info_file.h"
 #include "sb_test.h"
+#include "test_files.h"
 #include "stanza.h"
 #include "storage.h"
 #include "wal.h"
@@ -24,38 +25,6 @@
 SB_TEST_DEFINE_COUNTERS;
 
 static char root[256];
-
-static void
-write_local(const char *path, const void *buf, size_t len)
-{
-	FILE	   *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-}
-
-static char *
-read_local(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf;
-	long		n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	if (fread(buf, 1, n, f) != (size_t) n)
-		n = -1;
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
 
 static SbStorage *
 open_repo(SbRepoConfig *cfg)
@@ -111,10 +80,10 @@ test_info_file(SbStorage *st)
 	/* save writes two copies; load falls back to the copy */
 	SB_CHECK(sb_info_save(st, "info-test", 0, &info, &err) == SB_OK);
 	snprintf(path, sizeof(path), "%s/repo/info-test", root);
-	text = read_local(path, &len);
+	text = sb_test_read_file(path, &len);
 	SB_REQUIRE(text != NULL);
 	text[2] = 'X';
-	write_local(path, text, len);
+	sb_test_write_file(path, text, len);
 	free(text);
 	SB_CHECK(sb_info_load(st, "info-test", &back, &err) == SB_OK);
 	SB_CHECK(back.nkeys == 2 && strcmp(sb_info_get(&back, "a"), "3") == 0);
@@ -162,7 +131,7 @@ test_stanza(SbStorage *st)
 
 	/* a stanza from a newer format is refused, not misread */
 	snprintf(path, sizeof(path), "%s/repo/s1/stanza.info", root);
-	text = read_local(path, &len);
+	text = sb_test_read_file(path, &len);
 	SB_REQUIRE(text != NULL);
 	free(text);
 	{
@@ -220,7 +189,7 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	for (size_t i = 0; i < size; i++)
 		data[i] = (char) ((i * 7) % 251);
 	snprintf(src, sizeof(src), "%s/%s", root, seg);
-	write_local(src, data, size);
+	sb_test_write_file(src, data, size);
 	snprintf(cfg->stanza, sizeof(cfg->stanza), "w");
 
 	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_ERR_NOT_FOUND);
@@ -239,27 +208,27 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	/* get it back byte-identical */
 	snprintf(dst, sizeof(dst), "%s/restored", root);
 	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
-	back = read_local(dst, &len);
+	back = sb_test_read_file(dst, &len);
 	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
 	free(back);
 
 	/* different content under the same name: refused, stored copy kept */
 	data[100] ^= 0x55;
-	write_local(src, data, size);
+	sb_test_write_file(src, data, size);
 	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_ERR_CONFLICT);
 	SB_CHECK(strstr(err.msg, "different content") != NULL);
 	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
-	back = read_local(dst, &len);
+	back = sb_test_read_file(dst, &len);
 	SB_CHECK(back != NULL && len == size && back[100] != data[100]);
 	free(back);
 
 	/* a damaged stored file is detected, and DESTPATH is not written */
 	unlink(dst);
 	snprintf(stored, sizeof(stored), "%s/repo/%s", root, entry.name);
-	back = read_local(stored, &len);
+	back = sb_test_read_file(stored, &len);
 	SB_REQUIRE(back != NULL);
 	back[len / 2] ^= 0x01;
-	write_local(stored, back, len);
+	sb_test_write_file(stored, back, len);
 	free(back);
 	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_ERR_CORRUPT);
 	SB_CHECK(access(dst, F_OK) != 0);
@@ -268,13 +237,13 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	cfg->compress_type = SB_COMPRESS_NONE;
 	seg = "000000010000000000000006";
 	snprintf(src, sizeof(src), "%s/%s", root, seg);
-	write_local(src, data, size);
+	sb_test_write_file(src, data, size);
 	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK);
 	SB_CHECK(res.store.stored_size == size);
 	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
 	SB_CHECK(entry.compress_type == SB_COMPRESS_NONE);
 	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
-	back = read_local(dst, &len);
+	back = sb_test_read_file(dst, &len);
 	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
 	free(back);
 
@@ -303,15 +272,15 @@ test_cluster_info(void)
 	snprintf(path, sizeof(path), "%s/global", pgdata);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/PG_VERSION", pgdata);
-	write_local(path, "15\n", 3);
+	sb_test_write_file(path, "15\n", 3);
 	memset(control, 0, sizeof(control));
 	memcpy(control, &sysid, sizeof(sysid));
 	snprintf(path, sizeof(path), "%s/global/pg_control", pgdata);
-	write_local(path, control, sizeof(control));
+	sb_test_write_file(path, control, sizeof(control));
 	SB_CHECK(sb_cluster_read_info(pgdata, &info, &err) == SB_OK);
 	SB_CHECK(info.system_identifier == sysid && info.pg_version == 15);
 	snprintf(path, sizeof(path), "%s/PG_VERSION", pgdata);
-	write_local(path, "abc\n", 4);
+	sb_test_write_file(path, "abc\n", 4);
 	SB_CHECK(sb_cluster_read_info(pgdata, &info, &err) == SB_ERR_CORRUPT);
 }
 

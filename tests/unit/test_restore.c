@@ -27,6 +27,7 @@
 #include "manifest.h"
 #include "restore.h"
 #include "sb_test.h"
+#include "test_files.h"
 #include "stanza.h"
 #include "storage.h"
 
@@ -44,55 +45,6 @@ static SbStorage *st;
  *		Helpers
  * ----------------------------------------------------------------
  */
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	/* restored files may be read-only: make them removable first */
-	if (flag == FTW_DP)
-		chmod(path, 0700);
-	return remove(path);
-}
-
-static void
-rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-read_local(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf;
-	long		n;
-
-	*len = 0;
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	if (fread(buf, 1, n, f) != (size_t) n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static void
-write_local(const char *path, const void *buf, size_t len)
-{
-	FILE	   *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
-	{
-		perror(path);
-		exit(2);
-	}
-}
 
 static bool
 exists(const char *path)
@@ -322,7 +274,7 @@ static bool
 file_is(const char *path, const void *data, size_t len)
 {
 	size_t		n;
-	char	   *buf = read_local(path, &n);
+	char	   *buf = sb_test_read_file(path, &n);
 	bool		same = buf != NULL && n == len && memcmp(buf, data, len) == 0;
 
 	free(buf);
@@ -426,7 +378,7 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	SB_CHECK(file_is(path_in(target, "tablespace_map"), expect, strlen(expect)));
 
 	/* recovery configuration, appended on a new line */
-	text = read_local(path_in(target, "postgresql.auto.conf"), &len);
+	text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 	SB_REQUIRE(text != NULL);
 	SB_CHECK_MSG(strcmp(text,
 						"# Do not edit\nwork_mem = '4MB'\n"
@@ -456,7 +408,7 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	n = readlink(path_in(target, "pg_tblspc/16385"), linkbuf, sizeof(linkbuf) - 1);
 	SB_CHECK(n > 0 && (size_t) n == strlen(b.ts_orig) && memcmp(linkbuf, b.ts_orig, n) == 0);
 	SB_CHECK(file_is(path_in(b.ts_orig, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
-	text = read_local(path_in(target, "postgresql.auto.conf"), &len);
+	text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 	SB_CHECK(text != NULL && strstr(text, "restore_command = 'cmd'\n") != NULL &&
 			 strstr(text, "recovery_target") == NULL);
 	free(text);
@@ -496,7 +448,7 @@ test_refusals(void)
 	/* a non-empty target */
 	snprintf(target, sizeof(target), "%s/refuse_target", root);
 	mkdir(target, 0700);
-	write_local(path_in(target, "keep"), "mine", 4);
+	sb_test_write_file(path_in(target, "keep"), "mine", 4);
 	init_options(&o, "refuse", target);
 	o.ntablespace_map = 1;
 	o.tablespace_map = &map;
@@ -507,7 +459,7 @@ test_refusals(void)
 	SB_CHECK(!exists(other));
 
 	/* a running server */
-	write_local(path_in(target, "postmaster.pid"), "1234\n", 5);
+	sb_test_write_file(path_in(target, "postmaster.pid"), "1234\n", 5);
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
 	SB_CHECK(strstr(err.msg, "server seems to be running") != NULL);
 
@@ -576,10 +528,10 @@ test_corrupt_file(void)
 	/* one byte changed in a stored file (uncompressed: the checksum catches it) */
 	sb_backup_file_path("corrupt", b.label, "base/1/nested/deep/file", SB_COMPRESS_NONE, path);
 	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
-	data = read_local(full, &len);
+	data = sb_test_read_file(full, &len);
 	SB_REQUIRE(data != NULL && len == 1000);
 	data[500] ^= 0x20;
-	write_local(full, data, len);
+	sb_test_write_file(full, data, len);
 
 	snprintf(target, sizeof(target), "%s/corrupt_target", root);
 	init_options(&o, "corrupt", target);
@@ -595,9 +547,9 @@ test_corrupt_file(void)
 
 	/* truncated */
 	data[500] ^= 0x20;
-	write_local(full, data, len - 1);
-	rm_tree(target);
-	rm_tree(map.dir);
+	sb_test_write_file(full, data, len - 1);
+	sb_test_rm_tree(target);
+	sb_test_rm_tree(map.dir);
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
 	SB_CHECK(strstr(err.msg, "base/1/nested/deep/file") != NULL);
 	SB_CHECK(!exists(path_in(target, "recovery.signal")));
@@ -606,19 +558,19 @@ test_corrupt_file(void)
 	{
 		char	   *big = make_content(5000, 9);
 
-		write_local(full, big, 5000);
+		sb_test_write_file(full, big, 5000);
 		free(big);
 	}
-	rm_tree(target);
-	rm_tree(map.dir);
+	sb_test_rm_tree(target);
+	sb_test_rm_tree(map.dir);
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
 	SB_CHECK(strstr(err.detail, "larger than") != NULL);
 	SB_CHECK(!exists(path_in(target, "recovery.signal")));
 
 	/* missing altogether */
 	unlink(full);
-	rm_tree(target);
-	rm_tree(map.dir);
+	sb_test_rm_tree(target);
+	sb_test_rm_tree(map.dir);
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_NOT_FOUND);
 	SB_CHECK(strstr(err.msg, "base/1/nested/deep/file") != NULL);
 	SB_CHECK(strstr(err.hint, "incomplete") != NULL);
@@ -631,13 +583,13 @@ test_corrupt_file(void)
 	make_backup(&b, "corruptgz", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
 	sb_backup_file_path("corruptgz", b.label, "global/pg_control", SB_COMPRESS_ZLIB, path);
 	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
-	data = read_local(full, &len);
+	data = sb_test_read_file(full, &len);
 	SB_REQUIRE(data != NULL && len > 40);
 	data[len / 2] ^= 0x55;
-	write_local(full, data, len);
+	sb_test_write_file(full, data, len);
 	free(data);
-	rm_tree(target);
-	rm_tree(map.dir);
+	sb_test_rm_tree(target);
+	sb_test_rm_tree(map.dir);
 	init_options(&o, "corruptgz", target);
 	o.ntablespace_map = 1;
 	o.tablespace_map = &map;
@@ -744,15 +696,15 @@ test_choice(void)
 	o.target_value = "0/4000000";
 	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
 	SB_CHECK(strcmp(result.label, "20260101-000000F") == 0);
-	rm_tree(target);
-	rm_tree(map.dir);
+	sb_test_rm_tree(target);
+	sb_test_rm_tree(map.dir);
 	o.target_kind = SB_TARGET_TIME;
 	o.target_value = "2026-01-02 10:00:00";
 	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
 	SB_CHECK(strcmp(result.label, "20260102-000000F") == 0);
 	{
 		size_t		len;
-		char	   *text = read_local(path_in(target, "postgresql.auto.conf"), &len);
+		char	   *text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 
 		SB_CHECK(text != NULL && strstr(text, "recovery_target_time = '2026-01-02 10:00:00+00'\n"
 										"recovery_target_action = 'pause'\n") != NULL);
@@ -886,6 +838,6 @@ main(void)
 
 	sb_storage_close(st);
 	sb_storage_free(st);
-	rm_tree(root);
+	sb_test_rm_tree(root);
 	return sb_test_summary("restore");
 }
