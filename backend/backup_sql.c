@@ -58,6 +58,47 @@ make_label(char *label)
 	strftime(label, SB_BACKUP_LABEL_LEN, "%Y%m%d-%H%M%SF", &tm);
 }
 
+/*
+ * Labels have one-second resolution: never reuse the previous label, nor one
+ * whose directory exists in the repository (left by a backup interrupted by
+ * a crash in the same second, which shared memory no longer remembers).
+ */
+static void
+choose_label(const SbRepoConfig *cfg, char *label)
+{
+	SbStorage  *st = NULL;
+	SbError		err;
+	bool		can_look;
+
+	can_look = sb_storage_create(cfg, &st, &err) == SB_OK &&
+		sb_storage_open(st, &err) == SB_OK;
+	for (;;)
+	{
+		char		dir[SB_PATH_MAX];
+		SbStat		sbuf;
+		bool		taken;
+
+		make_label(label);
+		LWLockAcquire(sb_shared->lock, LW_SHARED);
+		taken = strcmp(sb_shared->backup_label, label) == 0;
+		LWLockRelease(sb_shared->lock);
+		if (!taken && can_look)
+		{
+			sb_backup_dir(cfg->stanza, label, dir);
+			taken = sb_storage_stat(st, dir, &sbuf, &err) == SB_OK;
+		}
+		if (!taken)
+			break;
+		pg_usleep(100000L);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (st != NULL)
+	{
+		sb_storage_close(st);
+		sb_storage_free(st);
+	}
+}
+
 /* Wait until the backup of this generation has finished. */
 static SbBackupPhase
 wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
@@ -139,18 +180,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 				 errmsg("safebackup.repo_path is not set"),
 				 errhint("Set safebackup.repo_path to the repository directory and reload the configuration.")));
 
-	/* labels have one-second resolution: never reuse the previous one */
-	for (;;)
-	{
-		make_label(label);
-		LWLockAcquire(sb_shared->lock, LW_SHARED);
-		busy = strcmp(sb_shared->backup_label, label) == 0;
-		LWLockRelease(sb_shared->lock);
-		if (!busy)
-			break;
-		pg_usleep(100000L);
-		CHECK_FOR_INTERRUPTS();
-	}
+	choose_label(&cfg, label);
 
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	busy = sb_shared->backup_running;
