@@ -274,7 +274,7 @@ option_for_key(const char *key)
 
 	if (strncmp(key, "safebackup.", 11) == 0)
 		key += 11;
-	for (i = 0; key[i] != '\0' && i < sizeof(norm) - 1; i++)
+	for (i = 0; i < sizeof(norm) - 1 && key[i] != '\0'; i++)
 		norm[i] = (key[i] == '_') ? '-' : key[i];
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)

@@ -429,7 +429,7 @@ test_save_load(SbStorage *st, const SbRepoConfig *cfg)
 	sb_manifest_free(&other);
 	free(raw);
 	raw = sb_test_read_file(path, &rawlen);
-	SB_CHECK(raw != NULL && rawlen == len);
+	SB_REQUIRE(raw != NULL && rawlen == len);
 
 	/* damaged on disk */
 	raw[100] ^= 1;
