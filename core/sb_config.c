@@ -38,6 +38,7 @@ sb_config_init(SbRepoConfig *cfg)
 	cfg->compress_type = SB_COMPRESS_ZLIB;
 	cfg->compress_level = 1;
 	cfg->io_timeout_ms = 60000;
+	cfg->sftp_port = 22;
 }
 
 /*

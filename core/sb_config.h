@@ -38,6 +38,16 @@ typedef struct SbRepoConfig
 	SbCompressType compress_type;
 	int			compress_level;
 	int			io_timeout_ms;	/* network drivers: connect/IO timeout */
+
+	/* sftp: the repository path is as seen by the SFTP account (chroot) */
+	char		sftp_host[256];
+	int			sftp_port;		/* default 22 */
+	char		sftp_user[SB_NAME_MAX];
+	char		sftp_private_key_file[SB_PATH_MAX];
+	char		sftp_public_key_file[SB_PATH_MAX];	/* optional */
+	char		sftp_private_key_passphrase_file[SB_PATH_MAX];	/* optional */
+	char		sftp_known_hosts_file[SB_PATH_MAX];
+	char		sftp_host_key_fingerprint[128]; /* SHA256:<base64> or hex */
 } SbRepoConfig;
 
 /* Defaults: posix, stanza "main", zlib level 1, 60 s timeout. */
