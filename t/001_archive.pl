@@ -250,6 +250,18 @@ ok($other->log_contains(qr/The repository records system identifier \d+, this cl
 	'second cluster: detail names both system identifiers');
 is(join(',', sort keys %{ stored_files() }), $before_listing,
 	'second cluster wrote nothing into the stanza');
+
+# --- a missing repository is reported by the configuration check
+my $offset = -s $other->logfile;
+$other->append_conf('postgresql.conf', "safebackup.repo_path = '$repo/does-not-exist'");
+$other->reload;
+force_switch($other);
+ok( $other->wait_for_log(
+		qr/pg_safebackup cannot archive WAL yet|archive_mode enabled, yet archiving is not configured/,
+		$offset),
+	'missing repository: archiving reported as not configured');
+ok($other->log_contains(qr/could not access repository directory ".*does-not-exist": No such file or directory/, $offset),
+	'missing repository: the log says which directory is missing');
 $other->stop;
 
 done_testing();
