@@ -42,6 +42,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress
 TAP_TESTS = 1
 
 EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o \
+	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
@@ -49,6 +50,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 all: $(CLI_PROGRAM)
+
+# rebuild objects when a header they include changes
+override CPPFLAGS += -MMD -MP
+-include $(wildcard *.d */*.d tests/unit/*.d)
 
 $(CLI_PROGRAM): $(CLI_OBJS) $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
