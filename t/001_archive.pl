@@ -232,6 +232,21 @@ SKIP:
 	is($missing, 0, 'no segment is missing after catching up');
 }
 
+# --- the launcher reloads on SIGHUP, exits on SIGTERM and is restarted
+my $launcher = $node->safe_psql('postgres', 'SELECT launcher_pid FROM safebackup_status()');
+$log_offset = -s $node->logfile;
+$node->append_conf('postgresql.conf', 'safebackup.compress_level = 2');
+$node->reload;
+$node->wait_for_log(qr/parameter "safebackup.compress_level" changed to "2"/, $log_offset);
+is($node->safe_psql('postgres', 'SELECT launcher_pid FROM safebackup_status()'),
+	$launcher, 'launcher keeps running across a reload');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher)");
+ok($node->poll_query_until('postgres',
+		"SELECT launcher_state = 'idle' AND launcher_pid <> $launcher FROM safebackup_status()"),
+	'a terminated launcher is replaced');
+ok($node->log_contains(qr/pg_safebackup launcher shutting down/, $log_offset),
+	'launcher exits cleanly on SIGTERM');
+
 $node->stop;
 
 # --- a second cluster pointed at the same stanza is refused

@@ -93,6 +93,11 @@ sb_launcher_main(Datum main_arg)
 		}
 	}
 
+	/*
+	 * Exit code 1: if someone terminated us while the server runs, the
+	 * postmaster starts a new launcher after bgw_restart_time; during
+	 * shutdown it does not.
+	 */
 	ereport(LOG, (errmsg("pg_safebackup launcher shutting down")));
-	proc_exit(0);
+	proc_exit(1);
 }
