@@ -16,7 +16,7 @@ CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
 	core/stanza.o core/wal.o core/manifest.o core/restore.o core/repo_info.o \
-	transport/storage.o transport/posix.o
+	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
 
 # server-side glue
 OBJS = \
@@ -31,7 +31,7 @@ CLI_PROGRAM = cli/pg_safebackup
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore
 
-LIBS_CORE = -lcrypto -lz
+LIBS_CORE = -lssh2 -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -78,6 +78,9 @@ tests/unit/test_repo: tests/unit/test_repo.o tests/unit/test_files.o $(CORE_OBJS
 tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# needs a running sshd: see tests/sftp/sshd-harness.sh
+tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 

@@ -37,6 +37,18 @@ status=0
 echo "=== unit tests (PostgreSQL $version build)"
 as_user make -s PG_CONFIG="$PG_CONFIG" check-unit || status=1
 
+echo "=== SFTP storage driver tests (real sshd, chrooted internal-sftp account)"
+harness="$work/sftp-harness"
+if as_user make -s PG_CONFIG="$PG_CONFIG" tests/unit/test_sftp &&
+	TEST_USER="$TEST_USER" tests/sftp/sshd-harness.sh start "$harness" >/dev/null; then
+	# shellcheck disable=SC2046
+	as_user env $(cat "$harness/env") ./tests/unit/test_sftp || status=1
+	tests/sftp/sshd-harness.sh stop "$harness" >/dev/null || true
+else
+	echo "could not build the SFTP test or start its sshd"
+	status=1
+fi
+
 echo "=== pg_regress and TAP tests (PostgreSQL $version)"
 if ! as_user make -k PG_CONFIG="$PG_CONFIG" installcheck; then
 	status=1

@@ -36,6 +36,8 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 			ops = &sb_posix_ops;
 			break;
 		case SB_REPO_SFTP:
+			ops = &sb_sftp_ops;
+			break;
 		case SB_REPO_TLS:
 			return sb_error_set(err, SB_ERR_CONFIG,
 								"repository type \"%s\" is not supported by this build",

@@ -1,0 +1,242 @@
+#!/bin/sh
+#-------------------------------------------------------------------------
+#
+# sshd-harness.sh
+#		Start or stop a private OpenSSH server for the SFTP driver tests.
+#
+#	tests/sftp/sshd-harness.sh start|stop|restart DIR	(run as root)
+#
+# start builds, under DIR, a chroot tree owned by root, a system account
+# (SFTP_ACCOUNT, default sbsftp, group sbsftpusers, no shell) confined to
+# "ForceCommand internal-sftp" in that chroot, an Ed25519 client key owned
+# by TEST_USER (default postgres), host keys, known_hosts files (plain and
+# hashed, "[127.0.0.1]:port" form) and an sshd_config listening on a free
+# high port of 127.0.0.1 only; then it starts sshd and writes DIR/env with
+# SFTP_HOST, SFTP_PORT, SFTP_USER, SFTP_KEY, SFTP_KEY_ENCRYPTED and
+# SFTP_PASSPHRASE_FILE (a second, passphrase-protected key), SFTP_KNOWN_HOSTS,
+# SFTP_KNOWN_HOSTS_HASHED, SFTP_FINGERPRINT, SFTP_REPO and SFTP_BACKING.
+# stop kills that sshd; restart stops and starts it again (same keys and
+# port).  The account and group are left in place for the next run.
+#
+#-------------------------------------------------------------------------
+set -eu
+
+ACCOUNT=${SFTP_ACCOUNT:-sbsftp}
+GROUP=${SFTP_GROUP:-sbsftpusers}
+TEST_USER=${TEST_USER:-postgres}
+
+usage()
+{
+	echo "usage: $0 start|stop|restart DIR" >&2
+	exit 2
+}
+
+[ $# -eq 2 ] || usage
+CMD=$1
+DIR=$2
+case "$DIR" in
+	/*) ;;
+	*) DIR=$(pwd)/$DIR ;;
+esac
+
+stop_sshd()
+{
+	if [ -f "$DIR/sshd.pid" ]; then
+		pid=$(cat "$DIR/sshd.pid")
+		if kill "$pid" 2>/dev/null; then
+			i=0
+			while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+		fi
+		rm -f "$DIR/sshd.pid"
+	fi
+}
+
+start_sshd()
+{
+	mkdir -p /run/sshd
+	chmod 0755 /run/sshd
+	/usr/sbin/sshd -t -f "$DIR/sshd_config"
+	/usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
+	i=0
+	while [ ! -s "$DIR/sshd.pid" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -s "$DIR/sshd.pid" ] || { echo "sshd did not start, see $DIR/sshd.log" >&2; exit 1; }
+}
+
+free_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null && return
+	# no python: pick a random high port that nothing listens on
+	while :; do
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 40000 ))
+		if ! ss -ltn 2>/dev/null | grep -q ":$p "; then
+			echo $p
+			return
+		fi
+	done
+}
+
+do_start()
+{
+	[ "$(id -u)" -eq 0 ] || { echo "$0: must run as root" >&2; exit 1; }
+	id "$TEST_USER" >/dev/null 2>&1 || { echo "$0: no user \"$TEST_USER\"" >&2; exit 1; }
+	[ -f "$DIR/sshd.pid" ] && stop_sshd
+
+	getent group "$GROUP" >/dev/null || groupadd --system "$GROUP"
+	if ! id "$ACCOUNT" >/dev/null 2>&1; then
+		useradd --system --gid "$GROUP" --no-create-home \
+			--home-dir /upload --shell /usr/sbin/nologin "$ACCOUNT"
+	fi
+	# sshd refuses a locked account ("!" in shadow) even for keys
+	usermod -p '*' "$ACCOUNT"
+
+	# Every component of the ChrootDirectory path (and, with StrictModes, of
+	# the AuthorizedKeysFile path) must be owned by root and not group/world
+	# writable.  DIR is often below /tmp (mode 1777): then both live in
+	# /var/lib/sbsftp-harness/<hash of DIR>, and DIR/chroot and
+	# DIR/authorized_keys are symbolic links to them.
+	mkdir -p "$DIR"
+	chown root:root "$DIR"
+	chmod 0755 "$DIR"
+	SAFE=$DIR
+	CHROOT=$DIR/chroot
+	p=$DIR
+	while [ "$p" != "/" ]; do
+		p=$(dirname "$p")
+		if [ "$(stat -c %u "$p")" != 0 ] || [ $((0$(stat -c %a "$p") & 022)) -ne 0 ]; then
+			SAFE=/var/lib/sbsftp-harness/$(printf '%s' "$DIR" | md5sum | cut -c1-12)
+			CHROOT=$SAFE/chroot
+			break
+		fi
+	done
+	rm -rf "$DIR/chroot"
+	if [ "$CHROOT" != "$DIR/chroot" ]; then
+		mkdir -p /var/lib/sbsftp-harness
+		chmod 0755 /var/lib/sbsftp-harness
+		rm -rf "$SAFE"
+		mkdir -p "$SAFE"
+		chmod 0755 "$SAFE"
+		ln -s "$CHROOT" "$DIR/chroot"
+	fi
+	mkdir -p "$CHROOT/upload"
+	chown root:root "$CHROOT"
+	chmod 0755 "$CHROOT"
+	chown "$ACCOUNT:$GROUP" "$CHROOT/upload"
+	chmod 0750 "$CHROOT/upload"
+
+	# host keys
+	for t in ed25519 rsa; do
+		[ -f "$DIR/ssh_host_${t}_key" ] || \
+			ssh-keygen -q -t $t -N '' -C "sbsftp-host" -f "$DIR/ssh_host_${t}_key"
+	done
+	chmod 0600 "$DIR"/ssh_host_*_key
+
+	# client key of the test user
+	mkdir -p "$DIR/client"
+	chown "$TEST_USER" "$DIR/client"
+	chmod 0700 "$DIR/client"
+	if [ ! -f "$DIR/client/id_ed25519" ]; then
+		runuser -u "$TEST_USER" -- ssh-keygen -q -t ed25519 -N '' -C "sbsftp-test" \
+			-f "$DIR/client/id_ed25519"
+	fi
+
+	# a second client key, encrypted, and its passphrase file
+	if [ ! -f "$DIR/client/id_ed25519_pp" ]; then
+		printf 'sb test passphrase\n' > "$DIR/client/passphrase"
+		chown "$TEST_USER" "$DIR/client/passphrase"
+		chmod 0600 "$DIR/client/passphrase"
+		runuser -u "$TEST_USER" -- ssh-keygen -q -t ed25519 -N 'sb test passphrase' \
+			-C "sbsftp-test-pp" -f "$DIR/client/id_ed25519_pp"
+	fi
+
+	# authorized keys: root-owned, outside the chroot
+	cat "$DIR/client/id_ed25519.pub" "$DIR/client/id_ed25519_pp.pub" > "$SAFE/authorized_keys"
+	chown root:root "$SAFE/authorized_keys"
+	chmod 0644 "$SAFE/authorized_keys"
+	[ "$SAFE" = "$DIR" ] || ln -sf "$SAFE/authorized_keys" "$DIR/authorized_keys"
+
+	if [ -f "$DIR/port" ]; then
+		PORT=$(cat "$DIR/port")
+	else
+		PORT=$(free_port)
+		echo "$PORT" > "$DIR/port"
+	fi
+
+	cat > "$DIR/sshd_config" <<CONF
+# private sshd for the pg_safebackup SFTP tests (generated)
+Port $PORT
+ListenAddress 127.0.0.1
+PidFile $DIR/sshd.pid
+HostKey $DIR/ssh_host_ed25519_key
+HostKey $DIR/ssh_host_rsa_key
+AuthorizedKeysFile $SAFE/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+UsePAM no
+AllowUsers $ACCOUNT
+StrictModes yes
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+
+Match Group $GROUP
+	ChrootDirectory $CHROOT
+	ForceCommand internal-sftp
+	AllowTcpForwarding no
+	AllowAgentForwarding no
+	PermitTunnel no
+	X11Forwarding no
+CONF
+
+	# known_hosts: plain and hashed, "[127.0.0.1]:port" form
+	rm -f "$DIR/known_hosts" "$DIR/known_hosts_hashed"
+	for t in ed25519 rsa; do
+		echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 "$DIR/ssh_host_${t}_key.pub")" >> "$DIR/known_hosts"
+	done
+	cp "$DIR/known_hosts" "$DIR/known_hosts_hashed"
+	ssh-keygen -q -H -f "$DIR/known_hosts_hashed" >/dev/null 2>&1
+	rm -f "$DIR/known_hosts_hashed.old"
+	chmod 0644 "$DIR/known_hosts" "$DIR/known_hosts_hashed"
+
+	FP=$(ssh-keygen -lf "$DIR/ssh_host_ed25519_key.pub" | cut -d' ' -f2)
+
+	start_sshd
+
+	cat > "$DIR/env" <<ENV
+SFTP_HOST=127.0.0.1
+SFTP_PORT=$PORT
+SFTP_USER=$ACCOUNT
+SFTP_KEY=$DIR/client/id_ed25519
+SFTP_KEY_ENCRYPTED=$DIR/client/id_ed25519_pp
+SFTP_PASSPHRASE_FILE=$DIR/client/passphrase
+SFTP_KNOWN_HOSTS=$DIR/known_hosts
+SFTP_KNOWN_HOSTS_HASHED=$DIR/known_hosts_hashed
+SFTP_FINGERPRINT=$FP
+SFTP_REPO=/upload
+SFTP_BACKING=$CHROOT/upload
+ENV
+	chmod 0644 "$DIR/env"
+	echo "sshd listening on 127.0.0.1:$PORT (pid $(cat "$DIR/sshd.pid")), settings in $DIR/env"
+}
+
+case "$CMD" in
+	start)
+		do_start
+		;;
+	stop)
+		stop_sshd
+		;;
+	restart)
+		stop_sshd
+		start_sshd
+		;;
+	*)
+		usage
+		;;
+esac
