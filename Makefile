@@ -15,7 +15,10 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
-	core/stanza.o core/wal.o core/manifest.o core/restore.o core/repo_info.o \
+	core/filter_digest.o core/filter_zlib.o core/filter_sink.o \
+	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
+	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
+	core/restore_write.o core/restore_recovery.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
 
 # server-side glue

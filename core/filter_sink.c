@@ -1,0 +1,221 @@
+/*-------------------------------------------------------------------------
+ *
+ * filter_sink.c
+ *		The sinks that end a filter chain: into a storage writer, into a
+ *		file descriptor, or into a growing memory buffer.
+ *
+ * Only the buffer sink grows, bounded by the max_len its creator chose.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "codec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ----------------------------------------------------------------
+ *		Sinks
+ * ----------------------------------------------------------------
+ */
+
+typedef struct StorageSink
+{
+	SbFilter	base;
+	SbStorage  *st;
+	SbWriter   *w;
+} StorageSink;
+
+static SbStatus
+storage_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	StorageSink *s = (StorageSink *) f;
+
+	return sb_storage_write(s->st, s->w, buf, len, err);
+}
+
+/* The caller commits or aborts the writer; nothing to do here. */
+static SbStatus
+sink_finish_noop(SbFilter *f, SbError *err)
+{
+	(void) f;
+	(void) err;
+	return SB_OK;
+}
+
+static void
+sink_free_plain(SbFilter *f)
+{
+	free(f);
+}
+
+SbFilter *
+sb_filter_storage_sink_new(SbStorage *st, SbWriter *w)
+{
+	StorageSink *s;
+
+	s = calloc(1, sizeof(StorageSink));
+	if (s == NULL)
+		return NULL;
+	s->st = st;
+	s->w = w;
+	s->base.write = storage_sink_write;
+	s->base.finish = sink_finish_noop;
+	s->base.free = sink_free_plain;
+	s->base.next = NULL;
+	return &s->base;
+}
+
+typedef struct FdSink
+{
+	SbFilter	base;
+	int			fd;
+} FdSink;
+
+static SbStatus
+fd_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	FdSink	   *s = (FdSink *) f;
+
+	while (len > 0)
+	{
+		size_t		chunk = len < (size_t) SSIZE_MAX ? len : (size_t) SSIZE_MAX;
+		ssize_t		n;
+
+		errno = 0;
+		n = write(s->fd, buf, chunk);
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			return sb_error_errno(err, errno,
+								  "could not write to file descriptor %d",
+								  s->fd);
+		}
+		if (n == 0)
+		{
+			/* a write that makes no progress and sets no errno: disk full */
+			return sb_error_errno(err, errno ? errno : ENOSPC,
+								  "could not write to file descriptor %d",
+								  s->fd);
+		}
+		buf += n;
+		len -= (size_t) n;
+	}
+	return SB_OK;
+}
+
+SbFilter *
+sb_filter_fd_sink_new(int fd)
+{
+	FdSink	   *s;
+
+	s = calloc(1, sizeof(FdSink));
+	if (s == NULL)
+		return NULL;
+	s->fd = fd;
+	s->base.write = fd_sink_write;
+	s->base.finish = sink_finish_noop;
+	s->base.free = sink_free_plain;
+	s->base.next = NULL;
+	return &s->base;
+}
+
+typedef struct BufferSink
+{
+	SbFilter	base;
+	size_t		max_len;
+	char	   *data;			/* NUL-terminated, not counted in len */
+	size_t		len;
+	size_t		cap;			/* allocated bytes, including the NUL */
+} BufferSink;
+
+static SbStatus
+buffer_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	BufferSink *s = (BufferSink *) f;
+
+	if (len > s->max_len - s->len)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"file is larger than %zu bytes", s->max_len);
+	if (s->len + len == SIZE_MAX)	/* no room for the NUL (max_len SIZE_MAX) */
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+
+	if (s->len + len + 1 > s->cap)
+	{
+		size_t		want = s->len + len + 1;
+		size_t		newcap = s->cap ? s->cap : 8192;
+		char	   *p;
+
+		while (newcap < want)
+		{
+			if (newcap > SIZE_MAX / 2)
+			{
+				newcap = want;
+				break;
+			}
+			newcap *= 2;
+		}
+		/* never allocate beyond what max_len allows */
+		if (s->max_len < SIZE_MAX && newcap > s->max_len + 1)
+			newcap = s->max_len + 1;
+		if (newcap < want)
+			newcap = want;
+		p = realloc(s->data, newcap);
+		if (p == NULL)
+			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		s->data = p;
+		s->cap = newcap;
+	}
+	memcpy(s->data + s->len, buf, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+	return SB_OK;
+}
+
+static void
+buffer_sink_free(SbFilter *f)
+{
+	BufferSink *s = (BufferSink *) f;
+
+	if (s == NULL)
+		return;
+	free(s->data);
+	free(s);
+}
+
+SbFilter *
+sb_filter_buffer_sink_new(size_t max_len)
+{
+	BufferSink *s;
+
+	s = calloc(1, sizeof(BufferSink));
+	if (s == NULL)
+		return NULL;
+	s->max_len = max_len;
+	s->base.write = buffer_sink_write;
+	s->base.finish = sink_finish_noop;
+	s->base.free = buffer_sink_free;
+	s->base.next = NULL;
+	return &s->base;
+}
+
+const char *
+sb_filter_buffer_data(SbFilter *f, size_t *len)
+{
+	BufferSink *s = (BufferSink *) f;
+
+	if (f == NULL || f->write != buffer_sink_write)
+	{
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = s->len;
+	return s->data != NULL ? s->data : "";
+}

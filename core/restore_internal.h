@@ -1,0 +1,74 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore_internal.h
+ *		What the files of the restore share: the state of one restore and
+ *		the steps sb_restore() runs; not part of the public API in restore.h.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_RESTORE_INTERNAL_H
+#define SB_RESTORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "restore.h"
+
+/* room for a target directory joined with a relative path */
+#define RESTORE_PATH_LEN		(2 * SB_PATH_MAX + 64)
+
+/* The state of one restore, shared by its steps */
+typedef struct Restore
+{
+	SbStorage  *st;
+	const SbRestoreOptions *o;
+	SbManifest	m;
+	char		target[SB_PATH_MAX];	/* target dir, no trailing '/' */
+	char	   *ts_dirs;		/* final dir of each tablespace, SB_PATH_MAX each */
+
+	SbRestoreProgressFn progress;
+	void	   *progress_arg;
+	uint64_t	bytes_total;
+	uint64_t	bytes_done;
+	int			files_total;
+	int			files_done;
+	struct timespec last_report;
+	SbRestoreResult dummy_result;
+	SbRestoreResult *result;
+} Restore;
+
+#define TS_DIR(r, i)	((r)->ts_dirs + (size_t) (i) * SB_PATH_MAX)
+
+/* restore_fs.c: local file system helpers */
+extern SbStatus sb_restore_join_path(char *out, const char *dir, const char *rel,
+									 SbError *err);
+extern SbStatus sb_restore_mkdir_p(const char *path, mode_t mode, SbError *err);
+extern SbStatus sb_restore_fsync_path(const char *path, bool is_dir, SbError *err);
+extern SbStatus sb_restore_fsync_parent(const char *path, SbError *err);
+extern SbStatus sb_restore_fsync_dirs(char *path, SbError *err);
+extern SbStatus sb_restore_check_empty_dir(const char *dir, const char *what,
+										   bool check_pid, bool *exists,
+										   SbError *err);
+extern SbStatus sb_restore_write_local_file(const char *path, const char *data,
+											size_t len, bool append,
+											SbError *err);
+
+/* restore_write.c: progress, tablespaces, directories and files */
+extern void sb_restore_report_progress(Restore *r, bool force);
+extern bool sb_restore_file_skipped(const Restore *r, const char *path);
+extern SbStatus sb_restore_check_tablespaces(Restore *r, SbError *err);
+extern SbStatus sb_restore_create_tablespaces(Restore *r, SbError *err);
+extern SbStatus sb_restore_create_dirs(Restore *r, SbError *err);
+extern SbStatus sb_restore_one_file(Restore *r, const SbManifestFile *f,
+									SbError *err);
+extern SbStatus sb_restore_write_tablespace_map(Restore *r, SbError *err);
+extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
+
+/* restore_recovery.c: postgresql.auto.conf */
+extern SbStatus sb_restore_write_recovery_conf(Restore *r, SbError *err);
+
+#endif							/* SB_RESTORE_INTERNAL_H */

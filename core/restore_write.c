@@ -1,0 +1,462 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore_write.c
+ *		Writing the backup into the target: tablespace directories and their
+ *		links, the directories of the manifest, every file through the codec
+ *		(verified, with progress reports), tablespace_map and the directory
+ *		modes.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "restore.h"
+#include "restore_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+
+/* smallest interval between two progress reports */
+#define PROGRESS_INTERVAL_MS	250
+
+/* Files of a backup that are never restored: server state and our marker. */
+static const char *const skipped_files[] = {
+	"postmaster.pid",
+	"postmaster.opts",
+	"recovery.signal",
+	"standby.signal",
+	NULL
+};
+
+/* ----------------------------------------------------------------
+ *		Progress
+ * ----------------------------------------------------------------
+ */
+
+void
+sb_restore_report_progress(Restore *r, bool force)
+{
+	struct timespec now;
+	int64_t		elapsed_ms;
+
+	if (r->progress == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed_ms = (int64_t) (now.tv_sec - r->last_report.tv_sec) * 1000 +
+		(now.tv_nsec - r->last_report.tv_nsec) / 1000000;
+	if (!force && elapsed_ms < PROGRESS_INTERVAL_MS)
+		return;
+	r->last_report = now;
+	r->progress(r->bytes_done, r->bytes_total, r->files_done, r->files_total,
+				r->progress_arg);
+}
+
+/*
+ * A pass-through filter in front of the fd sink: counts the bytes written
+ * for the progress report, refuses a file growing past its recorded size
+ * (so a damaged stream cannot fill the disk), and tells local write errors
+ * apart from repository ones.
+ */
+typedef struct ProgressFilter
+{
+	SbFilter	base;
+	Restore    *r;
+	uint64_t	written;
+	uint64_t	expected;
+	bool		write_failed;
+} ProgressFilter;
+
+static SbStatus
+progress_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	ProgressFilter *p = (ProgressFilter *) f;
+	SbStatus	rc;
+
+	if (len > p->expected - p->written)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"content is larger than the %" PRIu64 " bytes recorded in the manifest",
+							p->expected);
+	rc = sb_filter_write(f->next, buf, len, err);
+	if (rc != SB_OK)
+	{
+		p->write_failed = true;
+		return rc;
+	}
+	p->written += len;
+	p->r->bytes_done += len;
+	if (p->r->result != NULL)
+		p->r->result->bytes = p->r->bytes_done;
+	sb_restore_report_progress(p->r, false);
+	return SB_OK;
+}
+
+static SbStatus
+progress_finish(SbFilter *f, SbError *err)
+{
+	return sb_filter_finish(f->next, err);
+}
+
+static void
+progress_free(SbFilter *f)
+{
+	free(f);
+}
+
+/* ----------------------------------------------------------------
+ *		Restoring
+ * ----------------------------------------------------------------
+ */
+
+bool
+sb_restore_file_skipped(const Restore *r, const char *path)
+{
+	int			i;
+
+	for (i = 0; skipped_files[i] != NULL; i++)
+		if (strcmp(path, skipped_files[i]) == 0)
+			return true;
+	/* we write our own, naming the directories the tablespaces go to */
+	if (r->m.ntablespaces > 0 && strcmp(path, "tablespace_map") == 0)
+		return true;
+	return false;
+}
+
+/* Is path "pg_tblspc/<oid>" of a tablespace of the backup (made a link)? */
+static bool
+is_tablespace_link(const Restore *r, const char *path)
+{
+	char		name[32];
+	int			i;
+
+	for (i = 0; i < r->m.ntablespaces; i++)
+	{
+		snprintf(name, sizeof(name), "pg_tblspc/%u", r->m.tablespaces[i].oid);
+		if (strcmp(path, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Resolve and check every tablespace's final directory. */
+SbStatus
+sb_restore_check_tablespaces(Restore *r, SbError *err)
+{
+	const SbRestoreOptions *o = r->o;
+	int			i,
+				j;
+	bool		exists;
+	SbStatus	rc;
+
+	for (i = 0; i < o->ntablespace_map; i++)
+	{
+		const SbTablespaceMap *map = &o->tablespace_map[i];
+		bool		found = false;
+
+		for (j = 0; j < r->m.ntablespaces; j++)
+			if (r->m.tablespaces[j].oid == map->oid)
+				found = true;
+		if (!found)
+		{
+			sb_error_set(err, SB_ERR_CONFIG,
+						 "backup \"%s\" has no tablespace with OID %u",
+						 r->m.label, map->oid);
+			if (r->m.ntablespaces == 0)
+				sb_error_hint(err, "The backup has no tablespace besides the data directory.");
+			else
+			{
+				char		list[256] = "";
+				size_t		pos = 0;
+
+				for (j = 0; j < r->m.ntablespaces && pos < sizeof(list) - 16; j++)
+					pos += snprintf(list + pos, sizeof(list) - pos, "%s%u",
+									j > 0 ? ", " : "", r->m.tablespaces[j].oid);
+				sb_error_hint(err, "Tablespace OIDs in the backup: %s.", list);
+			}
+			return SB_ERR_CONFIG;
+		}
+		for (j = 0; j < i; j++)
+			if (o->tablespace_map[j].oid == map->oid)
+				return sb_error_set(err, SB_ERR_CONFIG,
+									"tablespace %u is mapped more than once", map->oid);
+		if (map->dir[0] != '/' || strpbrk(map->dir, "\t\n\r") != NULL)
+			return sb_error_set(err, SB_ERR_CONFIG,
+								"tablespace directory \"%s\" is not an absolute path",
+								map->dir);
+	}
+
+	if (r->m.ntablespaces == 0)
+		return SB_OK;
+	r->ts_dirs = calloc((size_t) r->m.ntablespaces, SB_PATH_MAX);
+	if (r->ts_dirs == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+
+	for (i = 0; i < r->m.ntablespaces; i++)
+	{
+		const char *dir = r->m.tablespaces[i].path;
+		size_t		len;
+
+		for (j = 0; j < o->ntablespace_map; j++)
+			if (o->tablespace_map[j].oid == r->m.tablespaces[i].oid)
+				dir = o->tablespace_map[j].dir;
+		snprintf(TS_DIR(r, i), SB_PATH_MAX, "%s", dir);
+		len = strlen(TS_DIR(r, i));
+		while (len > 1 && TS_DIR(r, i)[len - 1] == '/')
+			TS_DIR(r, i)[--len] = '\0';
+
+		if (strcmp(TS_DIR(r, i), r->target) == 0)
+			return sb_error_set(err, SB_ERR_CONFIG,
+								"tablespace %u cannot be restored into the target directory itself",
+								r->m.tablespaces[i].oid);
+		for (j = 0; j < i; j++)
+			if (strcmp(TS_DIR(r, i), TS_DIR(r, j)) == 0)
+				return sb_error_set(err, SB_ERR_CONFIG,
+									"tablespaces %u and %u would both be restored into \"%s\"",
+									r->m.tablespaces[j].oid,
+									r->m.tablespaces[i].oid, TS_DIR(r, i));
+
+		rc = sb_restore_check_empty_dir(TS_DIR(r, i), "tablespace directory",
+										false, &exists, err);
+		if (rc == SB_ERR_EXISTS)
+			sb_error_hint(err, "Restore tablespace %u into another directory with a tablespace mapping (--tablespace-map=%u=DIR).",
+						  r->m.tablespaces[i].oid, r->m.tablespaces[i].oid);
+		if (rc != SB_OK)
+			return rc;
+	}
+	return SB_OK;
+}
+
+/* Tablespace directories and the links pg_tblspc/<oid> to them. */
+SbStatus
+sb_restore_create_tablespaces(Restore *r, SbError *err)
+{
+	char		link[RESTORE_PATH_LEN];
+	char		rel[32];
+	SbStatus	rc;
+	int			i;
+
+	if (r->m.ntablespaces == 0)
+		return SB_OK;
+	rc = sb_restore_join_path(link, r->target, "pg_tblspc", err);
+	if (rc == SB_OK)
+		rc = sb_restore_mkdir_p(link, 0700, err);
+	for (i = 0; i < r->m.ntablespaces && rc == SB_OK; i++)
+	{
+		rc = sb_restore_mkdir_p(TS_DIR(r, i), 0700, err);
+		if (rc != SB_OK)
+			break;
+		snprintf(rel, sizeof(rel), "pg_tblspc/%u", r->m.tablespaces[i].oid);
+		rc = sb_restore_join_path(link, r->target, rel, err);
+		if (rc == SB_OK && symlink(TS_DIR(r, i), link) != 0)
+			rc = sb_error_errno(err, errno,
+								"could not create symbolic link \"%s\" to \"%s\"",
+								link, TS_DIR(r, i));
+	}
+	return rc;
+}
+
+SbStatus
+sb_restore_create_dirs(Restore *r, SbError *err)
+{
+	char		full[RESTORE_PATH_LEN];
+	SbStatus	rc = SB_OK;
+	int			i;
+
+	for (i = 0; i < r->m.ndirs && rc == SB_OK; i++)
+	{
+		if (is_tablespace_link(r, r->m.dirs[i].path))
+			continue;
+		rc = sb_restore_join_path(full, r->target, r->m.dirs[i].path, err);
+		if (rc == SB_OK)
+			rc = sb_restore_mkdir_p(full, 0700, err);
+	}
+	return rc;
+}
+
+/* Reword an error of fetching file f into its local path full. */
+static void
+file_error(Restore *r, const SbManifestFile *f, const char *full,
+		   bool write_failed, SbError *err)
+{
+	char		msg[SB_ERROR_MSG_LEN];
+
+	if (write_failed)
+	{
+		sb_error_errno(err, err->sys_errno ? err->sys_errno : EIO,
+					   "could not write file \"%s\"", full);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	if (err->status == SB_ERR_CORRUPT)
+	{
+		sb_error_set(err, SB_ERR_CORRUPT,
+					 "file \"%s\" of backup \"%s\" is damaged in the repository",
+					 f->path, r->m.label);
+		sb_error_detail(err, "%s", msg);
+		sb_error_hint(err, "This backup cannot be restored as it is: restore another backup, and check the repository's storage.");
+	}
+	else
+		snprintf(err->msg, sizeof(err->msg), "could not restore file \"%s\": %s",
+				 f->path, msg);
+}
+
+SbStatus
+sb_restore_one_file(Restore *r, const SbManifestFile *f, SbError *err)
+{
+	char		full[RESTORE_PATH_LEN];
+	char		repo_path[SB_PATH_MAX];
+	ProgressFilter *pf;
+	SbFilter   *sink;
+	struct timespec times[2];
+	SbStatus	rc;
+	int			fd;
+
+	rc = sb_restore_join_path(full, r->target, f->path, err);
+	if (rc != SB_OK)
+		return rc;
+	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT)
+	{
+		/* a parent the manifest does not list: create it */
+		char	   *slash = strrchr(full, '/');
+
+		*slash = '\0';
+		rc = sb_restore_mkdir_p(full, 0700, err);
+		*slash = '/';
+		if (rc != SB_OK)
+			return rc;
+		fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (fd < 0)
+		return sb_error_errno(err, errno, "could not create file \"%s\"", full);
+
+	sink = sb_filter_fd_sink_new(fd);
+	pf = calloc(1, sizeof(ProgressFilter));
+	if (sink == NULL || pf == NULL)
+	{
+		if (sink != NULL)
+			sb_filter_free_chain(sink);
+		free(pf);
+		close(fd);
+		unlink(full);
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	}
+	pf->base.write = progress_write;
+	pf->base.finish = progress_finish;
+	pf->base.free = progress_free;
+	pf->base.next = sink;
+	pf->r = r;
+	pf->expected = f->size;
+
+	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
+						repo_path);
+	rc = sb_codec_fetch(r->st, repo_path, r->m.compress_type, &pf->base,
+						f->sha256, f->size, NULL, err);
+	if (rc != SB_OK)
+		file_error(r, f, full, pf->write_failed, err);
+	sb_filter_free_chain(&pf->base);
+
+	if (rc == SB_OK && fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
+		rc = sb_error_errno(err, errno, "could not set permissions of file \"%s\"", full);
+	if (rc == SB_OK)
+	{
+		times[0].tv_sec = 0;
+		times[0].tv_nsec = UTIME_OMIT;
+		times[1].tv_sec = (time_t) f->mtime;
+		times[1].tv_nsec = 0;
+		if (futimens(fd, times) != 0)
+			rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
+	}
+	if (rc == SB_OK && fsync(fd) != 0)
+		rc = sb_error_errno(err, errno, "could not fsync file \"%s\"", full);
+	if (close(fd) != 0 && rc == SB_OK)
+		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
+	if (rc != SB_OK)
+		unlink(full);
+	return rc;
+}
+
+/* tablespace_map: "<oid> <directory>" lines, escaped as PostgreSQL does. */
+SbStatus
+sb_restore_write_tablespace_map(Restore *r, SbError *err)
+{
+	char		path[RESTORE_PATH_LEN];
+	char	   *text;
+	size_t		pos = 0;
+	size_t		cap = 0;
+	SbStatus	rc;
+	int			i;
+
+	if (r->m.ntablespaces == 0)
+		return SB_OK;
+	for (i = 0; i < r->m.ntablespaces; i++)
+		cap += 16 + 2 * strlen(TS_DIR(r, i));
+	text = malloc(cap + 1);
+	if (text == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	for (i = 0; i < r->m.ntablespaces; i++)
+	{
+		const char *s;
+
+		pos += sprintf(text + pos, "%u ", r->m.tablespaces[i].oid);
+		for (s = TS_DIR(r, i); *s; s++)
+		{
+			if (*s == '\\' || *s == '\n' || *s == '\r')
+				text[pos++] = '\\';
+			text[pos++] = *s;
+		}
+		text[pos++] = '\n';
+	}
+	rc = sb_restore_join_path(path, r->target, "tablespace_map", err);
+	if (rc == SB_OK)
+		rc = sb_restore_write_local_file(path, text, pos, false, err);
+	free(text);
+	return rc;
+}
+
+/* Apply the manifest's directory modes, deepest first. */
+static int
+cmp_dirs_desc(const void *a, const void *b)
+{
+	return -strcmp((*(SbManifestDir *const *) a)->path,
+				   (*(SbManifestDir *const *) b)->path);
+}
+
+SbStatus
+sb_restore_set_dir_modes(Restore *r, SbError *err)
+{
+	SbManifestDir **dirs;
+	char		full[RESTORE_PATH_LEN];
+	SbStatus	rc = SB_OK;
+	int			i;
+
+	if (r->m.ndirs == 0)
+		return SB_OK;
+	dirs = malloc(sizeof(SbManifestDir *) * (size_t) r->m.ndirs);
+	if (dirs == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	for (i = 0; i < r->m.ndirs; i++)
+		dirs[i] = &r->m.dirs[i];
+	qsort(dirs, (size_t) r->m.ndirs, sizeof(SbManifestDir *), cmp_dirs_desc);
+	for (i = 0; i < r->m.ndirs && rc == SB_OK; i++)
+	{
+		if (is_tablespace_link(r, dirs[i]->path))
+			continue;
+		rc = sb_restore_join_path(full, r->target, dirs[i]->path, err);
+		if (rc == SB_OK && chmod(full, (mode_t) (dirs[i]->mode & 07777)) != 0)
+			rc = sb_error_errno(err, errno,
+								"could not set permissions of directory \"%s\"", full);
+	}
+	free(dirs);
+	return rc;
+}
+
+/* Append value to buf quoted for a PostgreSQL configuration file. */
