@@ -167,6 +167,13 @@ do_start()
 		echo "$PORT" > "$DIR/port"
 	fi
 
+	# OpenSSH 9.8+ throttles a source after failed logins; the tests fail
+	# logins on purpose, all from 127.0.0.1
+	PENALTIES=
+	if /usr/sbin/sshd -G -f /dev/null -o PerSourcePenalties=no >/dev/null 2>&1; then
+		PENALTIES="PerSourcePenalties no"
+	fi
+
 	cat > "$DIR/sshd_config" <<CONF
 # private sshd for the pg_safebackup SFTP tests (generated)
 Port $PORT
@@ -183,7 +190,9 @@ UsePAM no
 AllowUsers $ACCOUNT
 StrictModes yes
 LogLevel VERBOSE
+MaxStartups 100
 Subsystem sftp internal-sftp
+$PENALTIES
 
 Match Group $GROUP
 	ChrootDirectory $CHROOT
