@@ -272,7 +272,7 @@ $other->append_conf('postgresql.conf', "safebackup.repo_path = '$repo/does-not-e
 $other->reload;
 force_switch($other);
 ok( $other->wait_for_log(
-		qr/pg_safebackup cannot archive WAL yet|archive_mode enabled, yet archiving is not configured/,
+		qr/pg_safebackup cannot archive WAL yet|"?archive_mode"? enabled, yet archiving is not configured/,
 		$offset),
 	'missing repository: archiving reported as not configured');
 ok($other->log_contains(qr/could not access repository directory ".*does-not-exist": No such file or directory/, $offset),
