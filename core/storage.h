@@ -117,6 +117,8 @@ extern void sb_storage_free(SbStorage *st);
 
 /* Checked entry points: validate the path, then call the driver. */
 extern bool sb_path_valid(const char *path);
+/* Temporary names drivers write to: "<final>.tmp.<pid>.<n>"; list() hides them. */
+extern bool sb_storage_is_temp_name(const char *name);
 extern SbStatus sb_storage_open(SbStorage *st, SbError *err);
 extern void sb_storage_close(SbStorage *st);
 extern SbStatus sb_storage_write_open(SbStorage *st, const char *path,

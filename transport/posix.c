@@ -193,35 +193,6 @@ posix_fsync_parent(const char *path, SbError *err)
 	return posix_fsync_dir(dir, err);
 }
 
-/*
- * Is name one of our in-progress temporary files, "<name>.tmp.<pid>.<n>"?
- */
-static bool
-posix_is_temp_name(const char *name)
-{
-	const char *p = strstr(name, ".tmp.");
-
-	while (p != NULL)
-	{
-		const char *q = p + 5;
-		const char *digits = q;
-
-		while (*q >= '0' && *q <= '9')
-			q++;
-		if (q > digits && *q == '.')
-		{
-			q++;
-			digits = q;
-			while (*q >= '0' && *q <= '9')
-				q++;
-			if (q > digits && *q == '\0')
-				return true;
-		}
-		p = strstr(p + 1, ".tmp.");
-	}
-	return false;
-}
-
 
 /* ---------------------------------------------------------------------
  * Open and close
@@ -636,7 +607,7 @@ posix_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (posix_is_temp_name(de->d_name))
+		if (sb_storage_is_temp_name(de->d_name))
 			continue;
 
 		if (fstatat(dirfd(dir), de->d_name, &sb, 0) != 0)

@@ -970,33 +970,6 @@ sftp_full_path(SbStorage *st, const char *relpath, char *buf, SbError *err)
 	return SB_OK;
 }
 
-/* Is name one of our in-progress temporary files, "<name>.tmp.<pid>.<n>"? */
-static bool
-sftp_is_temp_name(const char *name)
-{
-	const char *p = strstr(name, ".tmp.");
-
-	while (p != NULL)
-	{
-		const char *q = p + 5;
-		const char *digits = q;
-
-		while (*q >= '0' && *q <= '9')
-			q++;
-		if (q > digits && *q == '.')
-		{
-			q++;
-			digits = q;
-			while (*q >= '0' && *q <= '9')
-				q++;
-			if (q > digits && *q == '\0')
-				return true;
-		}
-		p = strstr(p + 1, ".tmp.");
-	}
-	return false;
-}
-
 /* Open a remote file or directory; *h is NULL on failure. */
 static SbStatus
 sftp_open_handle(SbStorage *st, const char *path, unsigned long flags,
@@ -1731,7 +1704,7 @@ sftp_list_full(SbStorage *st, const char *full, bool with_temp, SbListFn fn,
 
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
-		if (!with_temp && sftp_is_temp_name(name))
+		if (!with_temp && sb_storage_is_temp_name(name))
 			continue;
 
 		sftp_fill_stat(&attrs, &entry);

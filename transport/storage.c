@@ -343,3 +343,33 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 	*len = used;
 	return SB_OK;
 }
+
+/*
+ * Is name one of the drivers' in-progress temporary files,
+ * "<final name>.tmp.<pid>.<n>"?  list() hides them.
+ */
+bool
+sb_storage_is_temp_name(const char *name)
+{
+	const char *p = strstr(name, ".tmp.");
+
+	while (p != NULL)
+	{
+		const char *q = p + 5;
+		const char *digits = q;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > digits && *q == '.')
+		{
+			q++;
+			digits = q;
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (q > digits && *q == '\0')
+				return true;
+		}
+		p = strstr(p + 1, ".tmp.");
+	}
+	return false;
+}
