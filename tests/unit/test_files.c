@@ -61,3 +61,21 @@ sb_test_rm_tree(const char *path)
 {
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+SbStorage *
+sb_test_open_repo(const char *root, SbRepoConfig *cfg)
+{
+	SbStorage  *st;
+	SbError		err;
+
+	sb_config_init(cfg);
+	snprintf(cfg->repo_path, sizeof(cfg->repo_path), "%s/repo", root);
+	mkdir(cfg->repo_path, 0750);
+	if (sb_storage_create(cfg, &st, &err) != SB_OK ||
+		sb_storage_open(st, &err) != SB_OK)
+	{
+		fprintf(stderr, "cannot open repository: %s\n", err.msg);
+		exit(2);
+	}
+	return st;
+}

@@ -376,24 +376,6 @@ test_paths(void)
 	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259") == 0);
 }
 
-static SbStorage *
-open_repo(SbRepoConfig *cfg)
-{
-	SbStorage  *st;
-	SbError		err;
-
-	sb_config_init(cfg);
-	snprintf(cfg->repo_path, sizeof(cfg->repo_path), "%s/repo", root);
-	mkdir(cfg->repo_path, 0750);
-	if (sb_storage_create(cfg, &st, &err) != SB_OK ||
-		sb_storage_open(st, &err) != SB_OK)
-	{
-		fprintf(stderr, "cannot open repository: %s\n", err.msg);
-		exit(2);
-	}
-	return st;
-}
-
 static void
 test_save_load(SbStorage *st, const SbRepoConfig *cfg)
 {
@@ -599,7 +581,7 @@ main(void)
 	test_paths();
 	test_lsn();
 
-	st = open_repo(&cfg);
+	st = sb_test_open_repo(root, &cfg);
 	test_save_load(st, &cfg);
 	test_backup_list(st, &cfg);
 	test_wal_ranges(st);

@@ -26,24 +26,6 @@ SB_TEST_DEFINE_COUNTERS;
 
 static char root[256];
 
-static SbStorage *
-open_repo(SbRepoConfig *cfg)
-{
-	SbStorage  *st;
-	SbError		err;
-
-	sb_config_init(cfg);
-	snprintf(cfg->repo_path, sizeof(cfg->repo_path), "%s/repo", root);
-	mkdir(cfg->repo_path, 0750);
-	if (sb_storage_create(cfg, &st, &err) != SB_OK ||
-		sb_storage_open(st, &err) != SB_OK)
-	{
-		fprintf(stderr, "cannot open repository: %s\n", err.msg);
-		exit(2);
-	}
-	return st;
-}
-
 static void
 test_info_file(SbStorage *st)
 {
@@ -299,7 +281,7 @@ main(void)
 		perror("mkdtemp");
 		return 2;
 	}
-	st = open_repo(&cfg);
+	st = sb_test_open_repo(root, &cfg);
 
 	test_info_file(st);
 	test_stanza(st);
