@@ -17,6 +17,11 @@ work=${SB_WORK_DIR:-/tmp/pg_safebackup-test-$version}
 
 echo "=== pg_safebackup test suite, PostgreSQL $version ($PG_CONFIG)"
 
+# One suite per PostgreSQL installation at a time: "make install" replaces the
+# installed module, so concurrent runs from several checkouts would mix builds.
+exec 9>"/var/lock/pg_safebackup-suite-$version.lock"
+flock 9
+
 if ! id "$TEST_USER" >/dev/null 2>&1; then
 	useradd --system --create-home "$TEST_USER"
 fi
