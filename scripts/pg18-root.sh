@@ -155,6 +155,9 @@ do_run() {
   src=${SRC_DIR:-$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null ||
                    dirname "$SCRIPT_DIR")}
   [[ -d $src ]] || die "source tree $src not found"
+  # one run per root at a time: the build directory inside it is shared
+  exec 8>"$root.lock"
+  flock 8
   umount_stale "$root"
   rm -rf --one-file-system "$root$BUILD_DIR"
   mkdir -p "$root$BUILD_DIR"
