@@ -31,21 +31,6 @@ static const struct config_enum_entry compress_type_options[] = {
 	{NULL, 0, false}
 };
 
-/* The sftp and tls drivers are not configurable from the server yet. */
-static bool
-check_repo_type(int *newval, void **extra, GucSource source)
-{
-	if (*newval != SB_REPO_POSIX)
-	{
-		GUC_check_errcode(ERRCODE_FEATURE_NOT_SUPPORTED);
-		GUC_check_errmsg("repository type \"%s\" is not available yet",
-						 sb_repo_type_name((SbRepoType) *newval));
-		GUC_check_errhint("Use safebackup.repo_type = 'posix' (a local or mounted directory).");
-		return false;
-	}
-	return true;
-}
-
 static bool
 check_repo_path(char **newval, void **extra, GucSource source)
 {
@@ -92,7 +77,7 @@ sb_define_gucs(void)
 							 repo_type_options,
 							 PGC_SIGHUP,
 							 0,
-							 check_repo_type, NULL, NULL);
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("safebackup.repo_path",
 							   "Absolute path of the repository directory.",

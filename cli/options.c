@@ -180,12 +180,6 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				fprintf(stderr, "%s: hint: Valid values are \"posix\", \"sftp\" and \"tls\".\n", progname);
 				return false;
 			}
-			if (opts->repo.repo_type != SB_REPO_POSIX)
-			{
-				sb_cli_error("repository type \"%s\" is not available yet", value);
-				fprintf(stderr, "%s: hint: Use --repo-type=posix.\n", progname);
-				return false;
-			}
 			return true;
 		case OPT_REPO_PATH:
 			if (value[0] != '/')

@@ -13,7 +13,6 @@ SET safebackup.repo_path = '/tmp';
 
 -- refused at ALTER SYSTEM time
 ALTER SYSTEM SET safebackup.repo_type = 'ftp';
-ALTER SYSTEM SET safebackup.repo_type = 'sftp';
 ALTER SYSTEM SET safebackup.repo_path = 'relative/dir';
 ALTER SYSTEM SET safebackup.stanza = 'bad/name';
 ALTER SYSTEM SET safebackup.stanza = '.hidden';
