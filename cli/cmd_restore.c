@@ -147,6 +147,8 @@ compose_restore_command(SbCliOptions *opts)
 	/* every character may become four ('\''), plus fixed text */
 	cap = 4 * (strlen(exe) + strlen(opts->repo.repo_path) + 64 +
 			   (size_t) opts->nconfigs * (SB_PATH_MAX + 16)) + 256;
+	for (i = 0; i < opts->nrepo_args; i++)
+		cap += 4 * strlen(opts->repo_args[i]) + 4;
 	buf = malloc(cap);
 	if (buf == NULL)
 	{
@@ -166,6 +168,17 @@ compose_restore_command(SbCliOptions *opts)
 	{
 		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);
 		append_shell_arg(buf, &pos, arg);
+	}
+	/* the other repository options given on the command line (sftp, ...) */
+	for (i = 0; i < opts->nrepo_args; i++)
+	{
+		const char *a = opts->repo_args[i];
+
+		if (strncmp(a, "--repo-type=", 12) == 0 ||
+			strncmp(a, "--repo-path=", 12) == 0 ||
+			strncmp(a, "--stanza=", 9) == 0)
+			continue;
+		append_shell_arg(buf, &pos, a);
 	}
 	return buf;
 }

@@ -150,6 +150,16 @@ sb_cli_usage(void)
 	printf("  --stanza=NAME            stanza of the cluster (default \"main\")\n");
 	printf("  --compress-type=TYPE     none or zlib (default) for files written\n");
 	printf("  --compress-level=N       0-9 (default 1)\n");
+	printf("  --io-timeout=TIME        network connect/wait limit (default 60s)\n");
+	printf("\nSFTP repository options (--repo-type=sftp):\n");
+	printf("  --sftp-host=HOST         SFTP server host name or address\n");
+	printf("  --sftp-port=PORT         SFTP server port (default 22)\n");
+	printf("  --sftp-user=USER         SFTP account\n");
+	printf("  --sftp-private-key-file=FILE    private key (mode 0600 or stricter)\n");
+	printf("  --sftp-public-key-file=FILE     public key (optional)\n");
+	printf("  --sftp-private-key-passphrase-file=FILE  passphrase of the key (optional)\n");
+	printf("  --sftp-known-hosts-file=FILE    known_hosts file with the server's host key\n");
+	printf("  --sftp-host-key-fingerprint=FP  pinned host key, SHA256:... as ssh-keygen -lf\n");
 	printf("\nRestore options (also in a --config file):\n");
 	printf("  --target-dir=DIR         new data directory (missing or empty)\n");
 	printf("  --backup=LABEL           backup to restore (default: the newest that can\n");
