@@ -5,10 +5,21 @@
 # archiver takes to store all of them.  Run as root after "make install":
 #
 #   bench/wal_drain.sh [SEGMENTS] [COMPRESS_LEVEL]      (default 64, 1)
+#
+# REPO_TYPE=posix (default) stores into a local directory; REPO_TYPE=sftp
+# starts a private sshd on 127.0.0.1 (tests/sftp/sshd-harness.sh, chrooted
+# internal-sftp account) and drains into it; REPO_TYPE="posix sftp" runs
+# both on the same backlog size, one after the other.
 set -euo pipefail
 
 NSEG=${1:-64}
 LEVEL=${2:-1}
+if [[ ${REPO_TYPE:-posix} == *" "* ]]; then
+	for t in $REPO_TYPE; do REPO_TYPE=$t "$0" "$NSEG" "$LEVEL"; done
+	exit 0
+fi
+REPO_TYPE=${REPO_TYPE:-posix}
+here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bin=$("$PG_CONFIG" --bindir)
 dir=${BENCH_DIR:-/tmp/sb-drain}
@@ -18,6 +29,27 @@ psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p $port -d postgres "$@"; }
 now() { date +%s.%N; }
 
 rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
+harness=$dir/sftp-harness
+cleanup()
+{
+	as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+	[ "$REPO_TYPE" = sftp ] && "$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+settings="safebackup.repo_path = '$dir/repo'"
+if [ "$REPO_TYPE" = sftp ]; then
+	"$here/tests/sftp/sshd-harness.sh" start "$harness" >/dev/null
+	# shellcheck disable=SC1091
+	. "$harness/env"
+	settings="safebackup.repo_type = 'sftp'
+safebackup.repo_path = '$SFTP_REPO'
+safebackup.sftp_host = '$SFTP_HOST'
+safebackup.sftp_port = $SFTP_PORT
+safebackup.sftp_user = '$SFTP_USER'
+safebackup.sftp_private_key_file = '$SFTP_KEY'
+safebackup.sftp_known_hosts_file = '$SFTP_KNOWN_HOSTS'"
+fi
 as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
 cat >> "$dir/data/postgresql.conf" <<CONF
 port = $port
@@ -31,7 +63,6 @@ safebackup.compress_type = ${COMPRESS_TYPE:-zlib}
 max_wal_size = 8GB
 CONF
 as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
-trap 'as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
 # fill the backlog with pgbench data and updates (realistic, compressible
 # about as well as production WAL), until NSEG segments are ready
@@ -42,10 +73,16 @@ while [ "$(ready)" -lt "$NSEG" ]; do
 done
 n=$(ready)
 
+# the repository settings, appended to the configuration while it drains
 t=$(now)
-psql_b -c "ALTER SYSTEM SET safebackup.repo_path = '$dir/repo'" -c "SELECT pg_reload_conf()" >/dev/null
+printf '%s\n' "$settings" >> "$dir/data/postgresql.conf"
+psql_b -c "SELECT pg_reload_conf()" >/dev/null
 until [ "$(ready)" = 0 ]; do sleep 0.2; done
 secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
-stored=$(du -sm "$dir/repo" | cut -f1)
-awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" \
-	'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (posix, zlib level %d, %d MB stored)\n", n, s, n / s, l, st }'
+if [ "$REPO_TYPE" = sftp ]; then
+	stored=$(du -sm "$SFTP_BACKING" | cut -f1)
+else
+	stored=$(du -sm "$dir/repo" | cut -f1)
+fi
+awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v t="$REPO_TYPE" -v c="${COMPRESS_TYPE:-zlib}" \
+	'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, %s level %d, %d MB stored)\n", n, s, n / s, t, c, l, st }'
