@@ -211,6 +211,26 @@ copy_path_value(char *dst, size_t size, const char *value, const char *name)
 	return true;
 }
 
+/* A decimal integer between min and max; false after saying why. */
+static bool
+parse_int_option(const char *value, const char *name, long min, long max,
+				 int *out)
+{
+	char	   *end;
+	long		n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < min || n > max)
+	{
+		sb_cli_error("option \"%s\" must be an integer between %ld and %ld",
+					 name, min, max);
+		return false;
+	}
+	*out = (int) n;
+	return true;
+}
+
 /* "N" milliseconds, or N with a unit: ms, s, min. */
 static bool
 parse_duration_ms(const char *value, int *out)
@@ -239,8 +259,6 @@ parse_duration_ms(const char *value, int *out)
 static bool
 apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 {
-	char	   *end;
-	long		level;
 
 	switch (id)
 	{
@@ -276,15 +294,7 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			}
 			return true;
 		case OPT_COMPRESS_LEVEL:
-			errno = 0;
-			level = strtol(value, &end, 10);
-			if (errno != 0 || end == value || *end != '\0' || level < 0 || level > 9)
-			{
-				sb_cli_error("option \"%s\" must be an integer between 0 and 9", name);
-				return false;
-			}
-			opts->repo.compress_level = (int) level;
-			return true;
+			return parse_int_option(value, name, 0, 9, &opts->repo.compress_level);
 		case OPT_IO_TIMEOUT:
 			if (!parse_duration_ms(value, &opts->repo.io_timeout_ms) ||
 				opts->repo.io_timeout_ms < 1000)
@@ -297,15 +307,7 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 		case OPT_SFTP_HOST:
 			return copy_value(opts->repo.sftp_host, sizeof(opts->repo.sftp_host), value, name);
 		case OPT_SFTP_PORT:
-			errno = 0;
-			level = strtol(value, &end, 10);
-			if (errno != 0 || end == value || *end != '\0' || level < 1 || level > 65535)
-			{
-				sb_cli_error("option \"%s\" must be a port number between 1 and 65535", name);
-				return false;
-			}
-			opts->repo.sftp_port = (int) level;
-			return true;
+			return parse_int_option(value, name, 1, 65535, &opts->repo.sftp_port);
 		case OPT_SFTP_USER:
 			return copy_value(opts->repo.sftp_user, sizeof(opts->repo.sftp_user), value, name);
 		case OPT_SFTP_PRIVATE_KEY_FILE:
