@@ -259,7 +259,6 @@ parse_duration_ms(const char *value, int *out)
 static bool
 apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 {
-
 	switch (id)
 	{
 		case OPT_REPO_TYPE:
