@@ -19,6 +19,7 @@ CORE_OBJS = \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
+	core/cron.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
 
 # server-side glue
@@ -33,6 +34,7 @@ CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore
+UNIT_TESTS += tests/unit/test_cron
 
 LIBS_CORE = -lssh2 -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -82,6 +84,8 @@ tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(C
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
