@@ -26,6 +26,7 @@ CORE_OBJS = \
 OBJS = \
 	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
+	backend/schedule.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
@@ -42,7 +43,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc status backup archive
+REGRESS = guc status backup archive schedule
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 

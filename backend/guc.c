@@ -10,6 +10,7 @@
 
 #include "utils/guc.h"
 
+#include "cron.h"
 #include "guc.h"
 
 static int	sb_repo_type = SB_REPO_POSIX;
@@ -17,6 +18,7 @@ static char *sb_repo_path = NULL;
 static char *sb_stanza = NULL;
 static int	sb_compress_type = SB_COMPRESS_ZLIB;
 static int	sb_compress_level = 1;
+static char *sb_backup_schedule = NULL;
 
 static const struct config_enum_entry repo_type_options[] = {
 	{"posix", SB_REPO_POSIX, false},
@@ -61,6 +63,27 @@ check_stanza(char **newval, void **extra, GucSource source)
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("invalid stanza name \"%s\"", *newval ? *newval : "");
 		GUC_check_errdetail("A stanza name is 1 to 63 letters, digits, \"_\", \"-\" or \".\", not starting with \".\".");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_backup_schedule(char **newval, void **extra, GucSource source)
+{
+	SbCron		cron;
+	SbError		err;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;			/* empty: no scheduled backups */
+	if (sb_cron_parse(*newval, &cron, &err) != SB_OK)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for parameter \"safebackup.backup_schedule\": %s",
+						 err.msg);
+		if (err.detail[0] != '\0')
+			GUC_check_errdetail("%s", err.detail);
+		GUC_check_errhint("Give five fields: minute hour day-of-month month day-of-week, for example \"0 2 * * *\" for 02:00 every day; an empty string turns scheduled backups off.");
 		return false;
 	}
 	return true;
@@ -116,6 +139,15 @@ sb_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomStringVariable("safebackup.backup_schedule",
+							   "When the launcher takes full backups, in cron syntax; empty means never.",
+							   "Five fields: minute hour day-of-month month day-of-week, in the time zone of the server's timezone setting.",
+							   &sb_backup_schedule,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   check_backup_schedule, NULL, NULL);
+
 	MarkGUCPrefixReserved("safebackup");
 }
 
@@ -129,4 +161,10 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	strlcpy(cfg->stanza, sb_stanza ? sb_stanza : "main", sizeof(cfg->stanza));
 	cfg->compress_type = (SbCompressType) sb_compress_type;
 	cfg->compress_level = sb_compress_level;
+}
+
+const char *
+sb_guc_backup_schedule(void)
+{
+	return sb_backup_schedule ? sb_backup_schedule : "";
 }
