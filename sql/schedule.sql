@@ -2,7 +2,7 @@
 -- safebackup.backup_schedule: bad schedules are refused, the next run time
 -- is shown by safebackup_status() in the server's time zone
 --
-SHOW safebackup.backup_schedule;
+SELECT current_setting('safebackup.backup_schedule') = '' AS empty_by_default;
 
 -- no schedule: no next run
 SELECT next_scheduled_backup IS NULL AS off FROM safebackup_status();
