@@ -111,7 +111,7 @@ is($node->safe_psql('postgres',
 
 # --- turned off again
 $node->safe_psql('postgres',
-	'ALTER SYSTEM RESET safebackup.backup_schedule; SELECT pg_reload_conf()');
+	"ALTER SYSTEM SET safebackup.backup_schedule = ''; SELECT pg_reload_conf()");
 ok( $node->poll_query_until('postgres',
 		'SELECT next_scheduled_backup IS NULL FROM safebackup_status()'),
 	'an empty schedule turns scheduled backups off');
