@@ -19,6 +19,7 @@ CORE_OBJS = \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
+	core/cron.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
 
 # server-side glue
@@ -26,6 +27,7 @@ OBJS = \
 	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
 	backend/storage_wait.o \
+	backend/schedule.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
@@ -34,6 +36,7 @@ CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore
+UNIT_TESTS += tests/unit/test_cron
 
 LIBS_CORE = -lssh2 -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -41,7 +44,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc status backup archive
+REGRESS = guc status backup archive schedule
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
@@ -83,6 +86,8 @@ tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(C
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@

@@ -23,13 +23,14 @@ CREATE FUNCTION safebackup_status(
 	OUT backup_bytes_total bigint,
 	OUT backup_files_done bigint,
 	OUT backup_files_total bigint,
-	OUT backup_error text)
+	OUT backup_error text,
+	OUT next_scheduled_backup timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
 LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION safebackup_status() IS
-	'state of the pg_safebackup launcher, of WAL archiving since server start, and of the current or last base backup';
+	'state of the pg_safebackup launcher, of WAL archiving since server start, of the current or last base backup, and the next scheduled backup';
 
 REVOKE EXECUTE ON FUNCTION safebackup_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION safebackup_status() TO pg_monitor;

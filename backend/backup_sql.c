@@ -2,7 +2,8 @@
  *
  * backup_sql.c
  *		SQL functions for base backups: safebackup_start(),
- *		safebackup_cancel() and safebackup_backups().
+ *		safebackup_cancel() and safebackup_backups(), and the backup
+ *		request they share with scheduled backups (backup_request.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +22,7 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
+#include "backup_request.h"
 #include "guc.h"
 #include "manifest.h"
 #include "report.h"
@@ -135,6 +137,83 @@ wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
 	return phase;
 }
 
+/*
+ * Claim the backup slot in shared memory and start a backup worker: the one
+ * code path of safebackup_start() and of scheduled backups.  Problems that
+ * prevent a backup are reported at elevel (ERROR from SQL; LOG from the
+ * launcher, and then SB_REQUEST_FAILED is returned).  A backup already
+ * running is not reported: SB_REQUEST_BUSY, with its label in running.
+ */
+SbBackupRequestResult
+sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
+				  BackgroundWorkerHandle **handle)
+{
+	SbRepoConfig cfg;
+	bool		busy;
+
+	if (RecoveryInProgress())
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("backups cannot be taken during recovery"),
+				 errhint("Run safebackup_start() on the primary.")));
+		return SB_REQUEST_FAILED;
+	}
+	if (!XLogArchivingActive())
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("WAL archiving is not enabled"),
+				 errdetail("A backup is usable only with the WAL archived while it ran."),
+				 errhint("Set archive_mode = on and archive_library = 'pg_safebackup', then restart the server.")));
+		return SB_REQUEST_FAILED;
+	}
+	sb_guc_repo_config(&cfg);
+	if (cfg.repo_path[0] == '\0')
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("safebackup.repo_path is not set"),
+				 errhint("Set safebackup.repo_path to the repository directory and reload the configuration.")));
+		return SB_REQUEST_FAILED;
+	}
+
+	choose_label(&cfg, label);
+
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	busy = sb_shared->backup_running;
+	strlcpy(running, sb_shared->backup_label, SB_BACKUP_LABEL_LEN);
+	if (!busy)
+	{
+		sb_shared->backup_running = true;
+		sb_shared->backup_cancel = false;
+		sb_shared->backup_pid = 0;
+		sb_shared->backup_generation++;
+		*generation = sb_shared->backup_generation;
+		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
+		sb_shared->backup_phase = SB_BACKUP_STARTING;
+		sb_shared->backup_started = GetCurrentTimestamp();
+		sb_shared->backup_finished = 0;
+		sb_shared->backup_bytes_done = sb_shared->backup_bytes_total = 0;
+		sb_shared->backup_files_done = sb_shared->backup_files_total = 0;
+		sb_shared->backup_error[0] = '\0';
+	}
+	LWLockRelease(sb_shared->lock);
+	if (busy)
+		return SB_REQUEST_BUSY;
+
+	if (!sb_backup_launch(handle))
+	{
+		sb_backup_set_phase(SB_BACKUP_FAILED, "no background worker slot was free");
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start the backup worker"),
+				 errhint("Increase max_worker_processes (it needs one free slot per running backup).")));
+		return SB_REQUEST_FAILED;
+	}
+	return SB_REQUEST_STARTED;
+}
+
 Datum
 safebackup_start(PG_FUNCTION_ARGS)
 {
@@ -143,10 +222,8 @@ safebackup_start(PG_FUNCTION_ARGS)
 	char		label[SB_BACKUP_LABEL_LEN];
 	char		running[SB_BACKUP_LABEL_LEN];
 	char		error[SB_LAST_ERROR_LEN];
-	SbRepoConfig cfg;
 	BackgroundWorkerHandle *handle;
 	uint64		generation;
-	bool		busy;
 	SbBackupPhase phase;
 
 	require_backup_privilege();
@@ -163,59 +240,13 @@ safebackup_start(PG_FUNCTION_ARGS)
 				 errmsg("invalid backup type \"%s\"", type),
 				 errhint("Valid backup types: full.")));
 	}
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("backups cannot be taken during recovery"),
-				 errhint("Run safebackup_start() on the primary.")));
-	if (!XLogArchivingActive())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("WAL archiving is not enabled"),
-				 errdetail("A backup is usable only with the WAL archived while it ran."),
-				 errhint("Set archive_mode = on and archive_library = 'pg_safebackup', then restart the server.")));
-	sb_guc_repo_config(&cfg);
-	if (cfg.repo_path[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("safebackup.repo_path is not set"),
-				 errhint("Set safebackup.repo_path to the repository directory and reload the configuration.")));
 
-	choose_label(&cfg, label);
-
-	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
-	busy = sb_shared->backup_running;
-	strlcpy(running, sb_shared->backup_label, sizeof(running));
-	if (!busy)
-	{
-		sb_shared->backup_running = true;
-		sb_shared->backup_cancel = false;
-		sb_shared->backup_pid = 0;
-		sb_shared->backup_generation++;
-		generation = sb_shared->backup_generation;
-		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
-		sb_shared->backup_phase = SB_BACKUP_STARTING;
-		sb_shared->backup_started = GetCurrentTimestamp();
-		sb_shared->backup_finished = 0;
-		sb_shared->backup_bytes_done = sb_shared->backup_bytes_total = 0;
-		sb_shared->backup_files_done = sb_shared->backup_files_total = 0;
-		sb_shared->backup_error[0] = '\0';
-	}
-	LWLockRelease(sb_shared->lock);
-	if (busy)
+	if (sb_backup_request(ERROR, label, running, &generation, &handle) ==
+		SB_REQUEST_BUSY)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("backup \"%s\" is already running", running),
 				 errhint("Wait for it to finish (see safebackup_status()), or stop it with safebackup_cancel().")));
-
-	if (!sb_backup_launch(&handle))
-	{
-		sb_backup_set_phase(SB_BACKUP_FAILED, "no background worker slot was free");
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start the backup worker"),
-				 errhint("Increase max_worker_processes (it needs one free slot per running backup).")));
-	}
 
 	if (wait)
 	{

@@ -10,6 +10,7 @@
 
 #include "utils/guc.h"
 
+#include "cron.h"
 #include "guc.h"
 #include "sftp_hostkey.h"
 
@@ -29,6 +30,7 @@ static char *sb_sftp_public_key_file = NULL;
 static char *sb_sftp_private_key_passphrase_file = NULL;
 static char *sb_sftp_known_hosts_file = NULL;
 static char *sb_sftp_host_key_fingerprint = NULL;
+static char *sb_backup_schedule = NULL;
 
 static const struct config_enum_entry repo_type_options[] = {
 	{"posix", SB_REPO_POSIX, false},
@@ -90,6 +92,27 @@ check_sftp_host_key_fingerprint(char **newval, void **extra, GucSource source)
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("invalid SSH host key fingerprint \"%s\"", *newval);
 		GUC_check_errhint("Give the fingerprint as \"ssh-keygen -lf\" prints it (\"SHA256:\" followed by 43 base64 characters) or as 64 hexadecimal digits.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_backup_schedule(char **newval, void **extra, GucSource source)
+{
+	SbCron		cron;
+	SbError		err;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;			/* empty: no scheduled backups */
+	if (sb_cron_parse(*newval, &cron, &err) != SB_OK)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for parameter \"safebackup.backup_schedule\": %s",
+						 err.msg);
+		if (err.detail[0] != '\0')
+			GUC_check_errdetail("%s", err.detail);
+		GUC_check_errhint("Give five fields: minute hour day-of-month month day-of-week, for example \"0 2 * * *\" for 02:00 every day; an empty string turns scheduled backups off.");
 		return false;
 	}
 	return true;
@@ -200,6 +223,15 @@ sb_define_gucs(void)
 					   &sb_sftp_host_key_fingerprint,
 					   check_sftp_host_key_fingerprint);
 
+	DefineCustomStringVariable("safebackup.backup_schedule",
+							   "When the launcher takes full backups, in cron syntax; empty means never.",
+							   "Five fields: minute hour day-of-month month day-of-week, in the time zone of the server's timezone setting.",
+							   &sb_backup_schedule,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   check_backup_schedule, NULL, NULL);
+
 	MarkGUCPrefixReserved("safebackup");
 }
 
@@ -226,4 +258,10 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	COPY_SETTING(sftp_known_hosts_file, sb_sftp_known_hosts_file);
 	COPY_SETTING(sftp_host_key_fingerprint, sb_sftp_host_key_fingerprint);
 #undef COPY_SETTING
+}
+
+const char *
+sb_guc_backup_schedule(void)
+{
+	return sb_backup_schedule ? sb_backup_schedule : "";
 }

@@ -15,4 +15,7 @@ extern void sb_define_gucs(void);
 /* The repository settings in force in this process (zero-padded copy). */
 extern void sb_guc_repo_config(SbRepoConfig *cfg);
 
+/* safebackup.backup_schedule in force in this process ("" = off). */
+extern const char *sb_guc_backup_schedule(void);
+
 #endif							/* SB_GUC_H */

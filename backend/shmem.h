@@ -72,6 +72,9 @@ typedef struct SbShared
 	int64		backup_files_total;
 	char		backup_error[SB_LAST_ERROR_LEN];
 	ConditionVariable backup_cv;	/* broadcast on every phase change */
+
+	/* safebackup.backup_schedule: when the launcher starts the next backup */
+	TimestampTz next_scheduled_backup;	/* 0 when no schedule is set */
 } SbShared;
 
 /* NULL when the library was not loaded by shared_preload_libraries. */

@@ -2,7 +2,7 @@
  *
  * status.c
  *		SQL function safebackup_status(): the launcher's and the archive
- *		module's state, from shared memory.
+ *		module's state and the next scheduled backup, from shared memory.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,7 +17,7 @@
 
 PG_FUNCTION_INFO_V1(safebackup_status);
 
-#define STATUS_COLS 20
+#define STATUS_COLS 21
 
 static void
 require_shared_memory(void)
@@ -107,6 +107,11 @@ safebackup_status(PG_FUNCTION_ARGS)
 		for (int j = 0; j < 9; j++)
 			nulls[i++] = true;
 	}
+
+	if (snap.next_scheduled_backup != 0)
+		values[i++] = TimestampTzGetDatum(snap.next_scheduled_backup);
+	else
+		nulls[i++] = true;
 	Assert(i == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),

@@ -2,9 +2,18 @@
  *
  * launcher.c
  *		The launcher background worker: one per cluster, started with the
- *		server.  It will run base backups, schedules and WAL push-ahead;
- *		for now it publishes its state and idles correctly: SIGHUP reloads
- *		the configuration, SIGTERM and postmaster death make it exit.
+ *		server.  It publishes its state, reloads the configuration on
+ *		SIGHUP, exits on SIGTERM and postmaster death, and starts the
+ *		backups of safebackup.backup_schedule (see below).
+ *
+ * Scheduled backups: the next run time is computed in the server's time
+ * zone when the launcher starts, when a reload changes the schedule or
+ * the timezone setting, and after each run; it is published in shared
+ * memory (safebackup_status().next_scheduled_backup).  At that time the
+ * launcher requests a backup exactly as safebackup_start() does; if one
+ * is already running, the run is skipped with a LOG line.  Runs missed
+ * while the server was down, or by more than SCHEDULE_LATE_MS, are not
+ * made up for: only the next future time counts.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,20 +21,37 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "pgtime.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "worker/launcher.h"
 #include "worker/worker.h"
+#include "backend/backup_request.h"
+#include "backend/guc.h"
+#include "backend/report.h"
+#include "backend/schedule.h"
 #include "backend/shmem.h"
+#include "cron.h"
 
 #define LAUNCHER_NAP_MS		10000
+
+/* a scheduled run this late is skipped rather than started */
+#define SCHEDULE_LATE_MS	60000
+
+/* the schedule in force, and the time zone it was computed in */
+static char *schedule_text = NULL;
+static char *schedule_tz = NULL;
+static bool schedule_on = false;
+static SbCron schedule;
+static TimestampTz next_run = 0;	/* 0: no schedule */
 
 void
 sb_launcher_register(void)
@@ -51,10 +77,157 @@ set_state(SbLauncherState state)
 }
 
 static void
+publish_next_run(void)
+{
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	sb_shared->next_scheduled_backup = next_run;
+	LWLockRelease(sb_shared->lock);
+}
+
+static void
 launcher_exit(int code, Datum arg)
 {
 	if (sb_shared != NULL)
+	{
 		set_state(SB_LAUNCHER_STOPPED);
+		next_run = 0;
+		publish_next_run();
+	}
+}
+
+/*
+ * Take the schedule and time zone now in force; true when either differs
+ * from the ones the next run time was computed with.
+ */
+static bool
+load_schedule(void)
+{
+	const char *spec = sb_guc_backup_schedule();
+	const char *tz = pg_get_timezone_name(session_timezone);
+	SbError		err;
+
+	if (tz == NULL)
+		tz = "";
+	if (schedule_text != NULL && strcmp(schedule_text, spec) == 0 &&
+		strcmp(schedule_tz, tz) == 0)
+		return false;
+
+	if (schedule_text != NULL)
+		pfree(schedule_text);
+	if (schedule_tz != NULL)
+		pfree(schedule_tz);
+	schedule_text = MemoryContextStrdup(TopMemoryContext, spec);
+	schedule_tz = MemoryContextStrdup(TopMemoryContext, tz);
+
+	schedule_on = false;
+	if (spec[0] == '\0')
+		return true;
+	/* the check hook refused bad values: this is only a safety net */
+	if (sb_cron_parse(spec, &schedule, &err) != SB_OK)
+	{
+		sb_report(LOG, &err, "scheduled backups are off", NULL);
+		return true;
+	}
+	schedule_on = true;
+	return true;
+}
+
+/* Compute and publish the first scheduled time after "after". */
+static void
+plan_next_run(TimestampTz after)
+{
+	next_run = 0;
+	if (schedule_on && !sb_schedule_next(&schedule, after, &next_run))
+	{
+		next_run = 0;
+		ereport(LOG,
+				(errmsg("safebackup.backup_schedule \"%s\" has no next run time; scheduled backups are off",
+						schedule_text)));
+	}
+	publish_next_run();
+}
+
+static void
+log_plan(const char *why)
+{
+	if (next_run != 0)
+		ereport(LOG,
+				(errmsg("%s: next scheduled backup at %s (safebackup.backup_schedule \"%s\", time zone %s)",
+						why, timestamptz_to_str(next_run), schedule_text,
+						schedule_tz)));
+	else
+		ereport(LOG, (errmsg("%s: no scheduled backups", why)));
+}
+
+static void
+schedule_error_context(void *arg)
+{
+	errcontext("scheduled backup of %s", timestamptz_to_str(*(TimestampTz *) arg));
+}
+
+/* Start the backup due at "due", the same way safebackup_start() does. */
+static void
+start_scheduled_backup(TimestampTz due)
+{
+	char		label[SB_BACKUP_LABEL_LEN];
+	char		running[SB_BACKUP_LABEL_LEN];
+	uint64		generation;
+	BackgroundWorkerHandle *handle = NULL;
+	ErrorContextCallback callback;
+	SbBackupRequestResult result;
+
+	callback.callback = schedule_error_context;
+	callback.arg = &due;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+	result = sb_backup_request(LOG, label, running, &generation, &handle);
+	error_context_stack = callback.previous;
+
+	switch (result)
+	{
+		case SB_REQUEST_STARTED:
+			ereport(LOG,
+					(errmsg("scheduled backup \"%s\" started", label)));
+			break;
+		case SB_REQUEST_BUSY:
+			ereport(LOG,
+					(errmsg("skipping the scheduled backup of %s: backup \"%s\" is already running",
+							timestamptz_to_str(due), running)));
+			break;
+		case SB_REQUEST_FAILED:
+			/* the reason was logged with the schedule as context */
+			break;
+	}
+	if (handle != NULL)
+		pfree(handle);
+}
+
+/* The scheduled time has come: run (or skip, if late), plan the next. */
+static void
+run_due(TimestampTz now)
+{
+	long		late_ms = TimestampDifferenceMilliseconds(next_run, now);
+
+	if (late_ms > SCHEDULE_LATE_MS)
+		ereport(LOG,
+				(errmsg("skipping the scheduled backup of %s: it is %ld s late",
+						timestamptz_to_str(next_run), late_ms / 1000),
+				 errdetail("Missed scheduled backups are not made up for; the next one runs at its own time.")));
+	else
+		start_scheduled_backup(next_run);
+	plan_next_run(GetCurrentTimestamp());
+}
+
+/* How long to sleep: until the next run, at most LAUNCHER_NAP_MS. */
+static long
+nap_ms(TimestampTz now)
+{
+	long		ms;
+
+	if (next_run == 0)
+		return LAUNCHER_NAP_MS;
+	ms = TimestampDifferenceMilliseconds(now, next_run) + 1;
+	return Min(ms, LAUNCHER_NAP_MS);
 }
 
 void
@@ -75,13 +248,27 @@ sb_launcher_main(Datum main_arg)
 	before_shmem_exit(launcher_exit, (Datum) 0);
 	set_state(SB_LAUNCHER_STARTING);
 	ereport(LOG, (errmsg("pg_safebackup launcher started")));
+
+	/* a run missed while the server was down is not made up for */
+	(void) load_schedule();
+	plan_next_run(GetCurrentTimestamp());
+	if (schedule_on)
+		log_plan("pg_safebackup launcher");
 	set_state(SB_LAUNCHER_IDLE);
 
 	while (!ShutdownRequestPending)
 	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (next_run != 0 && now >= next_run)
+		{
+			run_due(now);
+			continue;
+		}
+
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 LAUNCHER_NAP_MS,
+						 nap_ms(now),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -90,6 +277,11 @@ sb_launcher_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (load_schedule())
+			{
+				plan_next_run(GetCurrentTimestamp());
+				log_plan("backup schedule changed");
+			}
 		}
 	}
 

@@ -1,0 +1,33 @@
+/*-------------------------------------------------------------------------
+ *
+ * backup_request.h
+ *		Starting a base backup worker: shared by safebackup_start() and the
+ *		launcher's scheduled backups (implemented in backup_sql.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_BACKUP_REQUEST_H
+#define SB_BACKUP_REQUEST_H
+
+#include "postgres.h"
+
+#include "postmaster/bgworker.h"
+
+typedef enum SbBackupRequestResult
+{
+	SB_REQUEST_STARTED,			/* the worker was asked to start */
+	SB_REQUEST_BUSY,			/* another backup is running */
+	SB_REQUEST_FAILED			/* reported at elevel (< ERROR) */
+} SbBackupRequestResult;
+
+/*
+ * Start a full backup.  label (and running, for SB_REQUEST_BUSY) must hold
+ * SB_BACKUP_LABEL_LEN bytes; generation and handle identify the backup for
+ * waiting.  Problems that prevent a backup are reported at elevel.
+ */
+extern SbBackupRequestResult sb_backup_request(int elevel, char *label,
+											   char *running,
+											   uint64 *generation,
+											   BackgroundWorkerHandle **handle);
+
+#endif							/* SB_BACKUP_REQUEST_H */
