@@ -19,6 +19,7 @@ CORE_OBJS = \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
+	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
 
 # server-side glue
