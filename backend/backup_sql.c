@@ -27,13 +27,14 @@
 #include "shmem.h"
 #include "storage.h"
 #include "worker/backup.h"
+#include "backup_sql.h"
 
 PG_FUNCTION_INFO_V1(safebackup_start);
 PG_FUNCTION_INFO_V1(safebackup_cancel);
 PG_FUNCTION_INFO_V1(safebackup_backups);
 
-static void
-require_backup_privilege(void)
+void
+sb_require_backup_privilege(void)
 {
 	if (sb_shared == NULL)
 		ereport(ERROR,
@@ -148,7 +149,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 	bool		busy;
 	SbBackupPhase phase;
 
-	require_backup_privilege();
+	sb_require_backup_privilege();
 	if (strcmp(type, "full") != 0)
 	{
 		if (strcmp(type, "incr") == 0 || strcmp(type, "diff") == 0 ||
@@ -238,7 +239,7 @@ safebackup_cancel(PG_FUNCTION_ARGS)
 	bool		running;
 	pid_t		pid;
 
-	require_backup_privilege();
+	sb_require_backup_privilege();
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	running = sb_shared->backup_running;
 	pid = sb_shared->backup_pid;

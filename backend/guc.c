@@ -17,6 +17,7 @@ static char *sb_repo_path = NULL;
 static char *sb_stanza = NULL;
 static int	sb_compress_type = SB_COMPRESS_ZLIB;
 static int	sb_compress_level = 1;
+static int	sb_retention_full = 0;
 
 static const struct config_enum_entry repo_type_options[] = {
 	{"posix", SB_REPO_POSIX, false},
@@ -116,6 +117,15 @@ sb_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("safebackup.retention_full",
+							"Number of full backups to keep; older backups and the WAL only they need are removed.",
+							"0 keeps every backup and all WAL (expire then only removes the leftovers of interrupted backups).",
+							&sb_retention_full,
+							0, 0, 9999,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("safebackup");
 }
 
@@ -129,4 +139,5 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	strlcpy(cfg->stanza, sb_stanza ? sb_stanza : "main", sizeof(cfg->stanza));
 	cfg->compress_type = (SbCompressType) sb_compress_type;
 	cfg->compress_level = sb_compress_level;
+	cfg->retention_full = sb_retention_full;
 }
