@@ -27,14 +27,13 @@
 #include "shmem.h"
 #include "storage.h"
 #include "worker/backup.h"
-#include "backup_sql.h"
 
 PG_FUNCTION_INFO_V1(safebackup_start);
 PG_FUNCTION_INFO_V1(safebackup_cancel);
 PG_FUNCTION_INFO_V1(safebackup_backups);
 
-void
-sb_require_backup_privilege(void)
+static void
+require_backup_privilege(void)
 {
 	if (sb_shared == NULL)
 		ereport(ERROR,
@@ -149,7 +148,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 	bool		busy;
 	SbBackupPhase phase;
 
-	sb_require_backup_privilege();
+	require_backup_privilege();
 	if (strcmp(type, "full") != 0)
 	{
 		if (strcmp(type, "incr") == 0 || strcmp(type, "diff") == 0 ||
@@ -239,7 +238,7 @@ safebackup_cancel(PG_FUNCTION_ARGS)
 	bool		running;
 	pid_t		pid;
 
-	sb_require_backup_privilege();
+	require_backup_privilege();
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	running = sb_shared->backup_running;
 	pid = sb_shared->backup_pid;
