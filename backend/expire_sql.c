@@ -24,23 +24,34 @@
 
 PG_FUNCTION_INFO_V1(safebackup_expire);
 
+/*
+ * Is this backup running now?  Asked by expire after it listed the backup
+ * directories: a backup's label is in shared memory before its directory
+ * is created, and only one runs at a time.
+ */
+static bool
+backup_running(const char *label, void *arg)
+{
+	bool		running;
+
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	running = sb_shared->backup_running &&
+		strcmp(sb_shared->backup_label, label) == 0;
+	LWLockRelease(sb_shared->lock);
+	return running;
+}
+
 SbStatus
 sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 				 SbError *err)
 {
 	SbExpireOptions o;
-	char		running[SB_BACKUP_LABEL_LEN] = "";
 	SbStatus	rc;
-
-	LWLockAcquire(sb_shared->lock, LW_SHARED);
-	if (sb_shared->backup_running)
-		strlcpy(running, sb_shared->backup_label, sizeof(running));
-	LWLockRelease(sb_shared->lock);
 
 	memset(&o, 0, sizeof(o));
 	o.stanza = cfg->stanza;
 	o.retention_full = cfg->retention_full;
-	o.running_label = running;
+	o.is_running = backup_running;
 	rc = sb_expire(st, &o, res, err);
 	if (rc != SB_OK)
 		return rc;

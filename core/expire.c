@@ -450,13 +450,29 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	{
 		const char *l = incomplete.v[i];
 
+		char		path[SB_PATH_MAX];
+		SbStat		sst;
+		SbStatus	src;
+
 		if ((o->running_label != NULL && strcmp(l, o->running_label) == 0) ||
+			(o->is_running != NULL && o->is_running(l, o->is_running_arg)) ||
 			(o->running_unknown &&
 			 (nlabels == 0 || strcmp(l, heads[nlabels - 1].label) > 0)))
 		{
 			res->nskipped++;
 			continue;
 		}
+		/* not running now: if it has a manifest now, it completed meanwhile */
+		sb_backup_manifest_path(o->stanza, l, path);
+		src = sb_storage_stat(st, path, &sst, err);
+		if (src == SB_OK)
+			continue;
+		if (src != SB_ERR_NOT_FOUND)
+		{
+			rc = src;
+			break;
+		}
+		sb_error_clear(err);
 		if (!o->dry_run)
 			rc = remove_backup(st, o->stanza, l, false, err);
 		if (rc == SB_OK && !add_label(&res->leftovers, &res->nleftovers, l))

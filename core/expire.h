@@ -20,6 +20,8 @@
  *   may belong to a backup in progress: the server passes the label of the
  *   running backup (from shared memory); the CLI cannot know, so it never
  *   removes an incomplete directory newer than the newest complete backup.
+ *   The manifest is looked for once more just before removing, so a backup
+ *   that completed meanwhile is never taken for a leftover.
  * - Any manifest that cannot be read stops expire before it removes
  *   anything: it cannot tell what that backup needs.
  *
@@ -41,8 +43,14 @@ typedef struct SbExpireOptions
 {
 	const char *stanza;
 	int			retention_full; /* full backups to keep; 0 = keep all */
-	/* server: the backup in progress ("" or NULL when none) */
+	/* the backup in progress ("" or NULL when none or unknown) */
 	const char *running_label;
+	/*
+	 * Server: asked about each incomplete directory after the listing (so a
+	 * backup started meanwhile is seen); true when that backup is running.
+	 */
+	bool		(*is_running) (const char *label, void *arg);
+	void	   *is_running_arg;
 	/* CLI: which backup runs is unknown; spare the newest incomplete dirs */
 	bool		running_unknown;
 	bool		dry_run;		/* report, remove nothing */

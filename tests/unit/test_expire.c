@@ -216,6 +216,63 @@ timeline_repo(FakeRepo *r, const char *name)
 	fake_backup(r, "20261104-010000F", 2, 8, 8, true);
 }
 
+/* The server's question, answered for a test: "Y" runs; "C" completes when asked. */
+typedef struct RunningProbe
+{
+	FakeRepo   *r;
+	int			calls;
+	char		hidden[2 * SB_PATH_MAX];	/* manifest moved aside */
+	char		manifest[2 * SB_PATH_MAX];
+} RunningProbe;
+
+static bool
+probe_running(const char *label, void *arg)
+{
+	RunningProbe *p = arg;
+
+	p->calls++;
+	if (strcmp(label, "20261102-120000F") == 0)
+		return true;
+	if (strcmp(label, "20261103-120000F") == 0)
+		SB_CHECK(rename(p->hidden, p->manifest) == 0);	/* it just completed */
+	return false;
+}
+
+static void
+test_running_probe(void)
+{
+	FakeRepo	r;
+	SbExpireOptions o;
+	SbExpireResult res;
+	SbError		err;
+	RunningProbe probe;
+	char		path[SB_PATH_MAX];
+
+	four_backups(&r, "expire_probe");
+	fake_backup(&r, "20261102-120000F", 1, 5, 5, false);	/* running */
+	fake_backup(&r, "20261103-120000F", 1, 7, 7, true);	/* completes during expire */
+	fake_backup(&r, "20261101-120000F", 1, 3, 3, false);	/* leftover */
+	memset(&probe, 0, sizeof(probe));
+	probe.r = &r;
+	sb_backup_manifest_path("main", "20261103-120000F", path);
+	snprintf(probe.manifest, sizeof(probe.manifest), "%s", fake_local(&r, path));
+	snprintf(probe.hidden, sizeof(probe.hidden), "%s.aside", probe.manifest);
+	SB_REQUIRE(rename(probe.manifest, probe.hidden) == 0);
+
+	init_opts(&o, 0);
+	o.is_running = probe_running;
+	o.is_running_arg = &probe;
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(probe.calls == 3);
+	SB_CHECK(res.nleftovers == 1 && strcmp(res.leftovers[0], "20261101-120000F") == 0);
+	SB_CHECK(res.nskipped == 1);
+	SB_CHECK(backup_there(&r, "20261102-120000F"));
+	SB_CHECK(backup_there(&r, "20261103-120000F") && fake_exists(&r, path));
+	SB_CHECK(!backup_there(&r, "20261101-120000F"));
+	sb_expire_result_free(&res);
+	fake_repo_free(&r);
+}
+
 static void
 test_timelines(void)
 {
@@ -308,6 +365,7 @@ main(void)
 	test_names();
 	test_retention();
 	test_retention_off_and_leftovers();
+	test_running_probe();
 	test_timelines();
 	test_damaged_manifest();
 	return sb_test_summary("test_expire");
