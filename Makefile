@@ -20,6 +20,7 @@ CORE_OBJS = \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
 	core/cron.o \
+	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
 
 # server-side glue
@@ -28,15 +29,17 @@ OBJS = \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
 	backend/storage_wait.o \
 	backend/schedule.o \
+	backend/expire_sql.o backend/verify_sql.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
-CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o
+CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
+	cli/json.o cli/cmd_expire.o cli/cmd_verify.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
-	tests/unit/test_manifest tests/unit/test_restore
-UNIT_TESTS += tests/unit/test_cron
+	tests/unit/test_manifest tests/unit/test_restore \
+	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron
 
 LIBS_CORE = -lssh2 -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -44,7 +47,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc status backup archive schedule
+REGRESS = guc status backup expire_verify archive schedule
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
@@ -88,6 +91,10 @@ tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(COR
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@

@@ -75,3 +75,40 @@ REVOKE EXECUTE ON FUNCTION safebackup_start(text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION safebackup_cancel() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION safebackup_backups() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION safebackup_backups() TO pg_monitor;
+
+CREATE FUNCTION safebackup_expire(
+	OUT retention_full integer,
+	OUT backups_kept integer,
+	OUT expired_backups text[],
+	OUT removed_incomplete text[],
+	OUT wal_removed bigint,
+	OUT wal_first_removed text,
+	OUT wal_last_removed text,
+	OUT wal_kept_from text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'safebackup_expire'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION safebackup_expire() IS
+	'remove backups beyond safebackup.retention_full, the WAL only they needed, and leftovers of interrupted backups';
+
+REVOKE EXECUTE ON FUNCTION safebackup_expire() FROM PUBLIC;
+
+CREATE FUNCTION safebackup_verify(
+	label text DEFAULT NULL,
+	OUT backup_label text,
+	OUT status text,
+	OUT detail text,
+	OUT files_checked integer,
+	OUT bytes_checked bigint,
+	OUT wal_first text,
+	OUT wal_last text,
+	OUT wal_checked integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'safebackup_verify'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+COMMENT ON FUNCTION safebackup_verify(text) IS
+	're-read every file of the backups (all, or the one labeled) and their WAL, and report per backup ok or what is wrong';
+
+REVOKE EXECUTE ON FUNCTION safebackup_verify(text) FROM PUBLIC;

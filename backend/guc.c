@@ -31,6 +31,7 @@ static char *sb_sftp_private_key_passphrase_file = NULL;
 static char *sb_sftp_known_hosts_file = NULL;
 static char *sb_sftp_host_key_fingerprint = NULL;
 static char *sb_backup_schedule = NULL;
+static int	sb_retention_full = 0;
 
 static const struct config_enum_entry repo_type_options[] = {
 	{"posix", SB_REPO_POSIX, false},
@@ -232,6 +233,15 @@ sb_define_gucs(void)
 							   0,
 							   check_backup_schedule, NULL, NULL);
 
+	DefineCustomIntVariable("safebackup.retention_full",
+							"Number of full backups to keep; older backups and the WAL only they need are removed.",
+							"0 keeps every backup and all WAL (expire then only removes the leftovers of interrupted backups).",
+							&sb_retention_full,
+							0, 0, 9999,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("safebackup");
 }
 
@@ -258,6 +268,7 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	COPY_SETTING(sftp_known_hosts_file, sb_sftp_known_hosts_file);
 	COPY_SETTING(sftp_host_key_fingerprint, sb_sftp_host_key_fingerprint);
 #undef COPY_SETTING
+	cfg->retention_full = sb_retention_full;
 }
 
 const char *

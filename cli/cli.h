@@ -58,8 +58,11 @@ typedef struct SbCliOptions
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
 
-	/* info */
+	/* info, verify */
 	SbOutputFormat output;
+
+	/* expire */
+	bool		dry_run;
 } SbCliOptions;
 
 extern const char *progname;
@@ -78,6 +81,12 @@ extern int	sb_cmd_archive_get(SbCliOptions *opts);
 extern int	sb_cmd_archive_push(SbCliOptions *opts);
 extern int	sb_cmd_restore(SbCliOptions *opts);
 extern int	sb_cmd_info(SbCliOptions *opts);
+extern int	sb_cmd_expire(SbCliOptions *opts);
+extern int	sb_cmd_verify(SbCliOptions *opts);
+
+/* JSON output (json.c): an escaped string literal; ",\n" + indent + "key": */
+extern void json_string(const char *s);
+extern void json_key(const char *indent, const char *key, bool first);
 
 /* Shared by restore and info (main.c) */
 extern bool sb_cli_require_repo(SbCliOptions *opts);

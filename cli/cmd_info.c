@@ -54,39 +54,6 @@ iso_time(int64_t t, char *out, size_t len)
 		snprintf(out, len, "%" PRId64, t);
 }
 
-/* A JSON string literal, escaped. */
-static void
-json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c == '\r')
-			fputs("\\r", stdout);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void
-json_key(const char *indent, const char *key, bool first)
-{
-	printf("%s%s", first ? "" : ",\n", indent);
-	json_string(key);
-	fputs(": ", stdout);
-}
-
 static void
 print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,

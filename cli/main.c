@@ -28,6 +28,8 @@ static const SbCommand commands[] = {
 	{"archive-push", sb_cmd_archive_push},
 	{"restore", sb_cmd_restore},
 	{"info", sb_cmd_info},
+	{"expire", sb_cmd_expire},
+	{"verify", sb_cmd_verify},
 	{NULL, NULL}
 };
 
@@ -143,6 +145,10 @@ sb_cli_usage(void)
 	printf("  archive-push WALPATH           store a WAL file (for archive_command)\n");
 	printf("  restore --target-dir=DIR       restore a backup into a new data directory\n");
 	printf("  info                           show the stanza, its backups and WAL\n");
+	printf("  expire                         remove backups beyond --retention-full, the WAL\n");
+	printf("                                 they needed, and interrupted backups\n");
+	printf("  verify                         re-read every backup file and WAL segment and\n");
+	printf("                                 check them against manifests and checksums\n");
 	printf("\nRepository options (also in a --config file, without the dashes):\n");
 	printf("  --config=FILE            read options from FILE (key = value lines)\n");
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
@@ -171,13 +177,17 @@ sb_cli_usage(void)
 	printf("  --target-name=NAME       recover up to a restore point\n");
 	printf("  --target-action=ACTION   pause (default), promote or shutdown\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
-	printf("\nInfo options:\n");
+	printf("\nInfo and verify options:\n");
 	printf("  --output=FORMAT          text (default) or json\n");
+	printf("  --backup=LABEL           verify: this backup only (default: all)\n");
+	printf("\nExpire options:\n");
+	printf("  --retention-full=N       full backups to keep (default 0: keep all)\n");
+	printf("  --dry-run                show what would be removed, remove nothing\n");
 	printf("\nOther options:\n");
 	printf("  -D, --pgdata=DIR         data directory (archive-push; default $PGDATA or .)\n");
 	printf("  -V, --version            output version information, then exit\n");
 	printf("  -?, --help               show this help, then exit\n");
-	printf("\nExit status: 0 success, 1 error, 2 usage error, 3 WAL file not in the repository.\n");
+	printf("\nExit status: 0 success, 1 error (verify: a backup has problems), 2 usage\nerror, 3 WAL file not in the repository.\n");
 }
 
 int

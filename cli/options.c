@@ -54,6 +54,8 @@ typedef enum OptId
 	OPT_TARGET_ACTION,
 	OPT_TABLESPACE_MAP,
 	OPT_OUTPUT,
+	OPT_RETENTION_FULL,
+	OPT_DRY_RUN,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -83,6 +85,8 @@ static const struct option long_options[] = {
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"retention-full", required_argument, NULL, OPT_RETENTION_FULL},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{NULL, 0, NULL, 0}
 };
 
@@ -381,6 +385,11 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return false;
 			}
 			return true;
+		case OPT_RETENTION_FULL:
+			return parse_int_option(value, name, 0, 9999, &opts->repo.retention_full);
+		case OPT_DRY_RUN:
+			opts->dry_run = true;
+			return true;
 	}
 	return false;
 }
@@ -398,7 +407,8 @@ option_for_key(const char *key)
 		norm[i] = (key[i] == '_') ? '-' : key[i];
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
-		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG)
+		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
+			o->val != OPT_DRY_RUN)
 			return o->val;
 	return -1;
 }

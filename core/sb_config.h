@@ -38,6 +38,7 @@ typedef struct SbRepoConfig
 	SbCompressType compress_type;
 	int			compress_level;
 	int			io_timeout_ms;	/* network drivers: connect/IO timeout */
+	int			retention_full; /* full backups expire keeps; 0 = keep all */
 
 	/* sftp: the repository path is as seen by the SFTP account (chroot) */
 	char		sftp_host[256];

@@ -29,6 +29,7 @@
 #include "utils/backend_progress.h"
 #include "utils/timestamp.h"
 
+#include "backend/expire_sql.h"
 #include "backend/guc.h"
 #include "backend/report.h"
 #include "backend/shmem.h"
@@ -321,6 +322,15 @@ run_backup(const char *label)
 					(double) (GetCurrentTimestamp() - started) / 1000000.0),
 			 errdetail("Start %s, stop %s, WAL %s to %s.",
 					   m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal)));
+
+	/* retention: a failure here leaves this backup complete and usable */
+	{
+		SbExpireResult res;
+
+		if (sb_server_expire(st, &cfg, &res, &err) != SB_OK)
+			sb_report(WARNING, &err, "could not expire old backups", NULL);
+		sb_expire_result_free(&res);
+	}
 
 	sb_manifest_free(&m);
 	sb_storage_close(st);
