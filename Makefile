@@ -17,6 +17,7 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_zlib.o core/filter_sink.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
+	core/cipher.o core/filter_cipher.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
@@ -28,7 +29,8 @@ OBJS = \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
-CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o
+CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
+	cli/cmd_rekey.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \

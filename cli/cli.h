@@ -55,6 +55,9 @@ typedef struct SbCliOptions
 
 	/* info */
 	SbOutputFormat output;
+
+	/* rekey */
+	char		new_cipher_pass_file[SB_PATH_MAX];
 } SbCliOptions;
 
 extern const char *progname;
@@ -73,6 +76,7 @@ extern int	sb_cmd_archive_get(SbCliOptions *opts);
 extern int	sb_cmd_archive_push(SbCliOptions *opts);
 extern int	sb_cmd_restore(SbCliOptions *opts);
 extern int	sb_cmd_info(SbCliOptions *opts);
+extern int	sb_cmd_rekey(SbCliOptions *opts);
 
 /* Shared by restore and info (main.c) */
 extern bool sb_cli_require_repo(SbCliOptions *opts);

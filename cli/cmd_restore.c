@@ -146,6 +146,7 @@ compose_restore_command(SbCliOptions *opts)
 
 	/* every character may become four ('\''), plus fixed text */
 	cap = 4 * (strlen(exe) + strlen(opts->repo.repo_path) + 64 +
+			   strlen(opts->repo.cipher_pass_file) + 64 +
 			   (size_t) opts->nconfigs * (SB_PATH_MAX + 16)) + 256;
 	buf = malloc(cap);
 	if (buf == NULL)
@@ -162,6 +163,14 @@ compose_restore_command(SbCliOptions *opts)
 	append_shell_arg(buf, &pos, arg);
 	snprintf(arg, sizeof(arg), "--stanza=%s", opts->repo.stanza);
 	append_shell_arg(buf, &pos, arg);
+	if (opts->repo.cipher_type != SB_CIPHER_NONE)
+	{
+		snprintf(arg, sizeof(arg), "--cipher-type=%s",
+				 sb_cipher_type_name(opts->repo.cipher_type));
+		append_shell_arg(buf, &pos, arg);
+		snprintf(arg, sizeof(arg), "--cipher-pass-file=%s", opts->repo.cipher_pass_file);
+		append_shell_arg(buf, &pos, arg);
+	}
 	for (i = 0; i < opts->nconfigs; i++)
 	{
 		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);

@@ -28,6 +28,7 @@ static const SbCommand commands[] = {
 	{"archive-push", sb_cmd_archive_push},
 	{"restore", sb_cmd_restore},
 	{"info", sb_cmd_info},
+	{"rekey", sb_cmd_rekey},
 	{NULL, NULL}
 };
 
@@ -143,6 +144,8 @@ sb_cli_usage(void)
 	printf("  archive-push WALPATH           store a WAL file (for archive_command)\n");
 	printf("  restore --target-dir=DIR       restore a backup into a new data directory\n");
 	printf("  info                           show the stanza, its backups and WAL\n");
+	printf("  rekey --new-cipher-pass-file=FILE\n");
+	printf("                                 change the passphrase of an encrypted stanza\n");
 	printf("\nRepository options (also in a --config file, without the dashes):\n");
 	printf("  --config=FILE            read options from FILE (key = value lines)\n");
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
@@ -150,6 +153,8 @@ sb_cli_usage(void)
 	printf("  --stanza=NAME            stanza of the cluster (default \"main\")\n");
 	printf("  --compress-type=TYPE     none or zlib (default) for files written\n");
 	printf("  --compress-level=N       0-9 (default 1)\n");
+	printf("  --cipher-type=TYPE       none (default) or aes-256-gcm\n");
+	printf("  --cipher-pass-file=FILE  file holding the encryption passphrase (mode 0600)\n");
 	printf("\nRestore options (also in a --config file):\n");
 	printf("  --target-dir=DIR         new data directory (missing or empty)\n");
 	printf("  --backup=LABEL           backup to restore (default: the newest that can\n");

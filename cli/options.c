@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -40,6 +41,9 @@ typedef enum OptId
 	OPT_TARGET_ACTION,
 	OPT_TABLESPACE_MAP,
 	OPT_OUTPUT,
+	OPT_CIPHER_TYPE,
+	OPT_CIPHER_PASS_FILE,
+	OPT_NEW_CIPHER_PASS_FILE,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -60,6 +64,9 @@ static const struct option long_options[] = {
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"cipher-type", required_argument, NULL, OPT_CIPHER_TYPE},
+	{"cipher-pass-file", required_argument, NULL, OPT_CIPHER_PASS_FILE},
+	{"new-cipher-pass-file", required_argument, NULL, OPT_NEW_CIPHER_PASS_FILE},
 	{NULL, 0, NULL, 0}
 };
 
@@ -164,6 +171,35 @@ copy_value(char *dst, size_t size, const char *value, const char *name)
 	return true;
 }
 
+/*
+ * A file name made absolute against the current directory, so that it still
+ * names the same file in the restore_command that restore writes.
+ */
+static bool
+copy_abs_path(char *dst, size_t size, const char *value, const char *name)
+{
+	char		cwd[PATH_MAX];
+
+	if (value[0] == '\0')
+	{
+		sb_cli_error("option \"%s\" must not be empty", name);
+		return false;
+	}
+	if (value[0] == '/')
+		return copy_value(dst, size, value, name);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+	{
+		sb_cli_error("could not get the current directory: %s", strerror(errno));
+		return false;
+	}
+	if (snprintf(dst, size, "%s/%s", cwd, value) >= (int) size)
+	{
+		sb_cli_error("value of option \"%s\" is too long", name);
+		return false;
+	}
+	return true;
+}
+
 /* Apply one option; returns false (after printing why) on a bad value. */
 static bool
 apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
@@ -214,6 +250,20 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			}
 			opts->repo.compress_level = (int) level;
 			return true;
+		case OPT_CIPHER_TYPE:
+			if (!sb_cipher_type_parse(value, &opts->repo.cipher_type))
+			{
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Valid values are \"none\" and \"aes-256-gcm\".\n", progname);
+				return false;
+			}
+			return true;
+		case OPT_CIPHER_PASS_FILE:
+			return copy_abs_path(opts->repo.cipher_pass_file,
+								 sizeof(opts->repo.cipher_pass_file), value, name);
+		case OPT_NEW_CIPHER_PASS_FILE:
+			return copy_abs_path(opts->new_cipher_pass_file,
+								 sizeof(opts->new_cipher_pass_file), value, name);
 		case OPT_PGDATA:
 			return copy_value(opts->pgdata, sizeof(opts->pgdata), value, name);
 		case OPT_TARGET_DIR:
