@@ -34,7 +34,8 @@ CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
-	tests/unit/test_manifest tests/unit/test_restore
+	tests/unit/test_manifest tests/unit/test_restore \
+	tests/unit/test_cipher
 
 LIBS_CORE = -lssh2 -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -83,6 +84,8 @@ tests/unit/test_repo: tests/unit/test_repo.o tests/unit/test_files.o $(CORE_OBJS
 tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/unit/mem_storage.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
