@@ -118,12 +118,13 @@ reconfigure({ stanza => 'plain', cipher_type => 'aes-256-gcm', cipher_pass_file 
 my ($stdout, $stderr);
 $node->psql('postgres', 'SELECT safebackup_start(wait => true)', stderr => \$stderr);
 like($stderr, qr/stanza "plain" is not encrypted/, 'backup into an unencrypted stanza with encryption on is refused');
-like($stderr, qr/new stanza/, 'the hint says to start a new stanza');
 $node->safe_psql('postgres', "SELECT pg_logical_emit_message(false, 'sb', 'y'); SELECT pg_switch_wal()");
 $node->poll_query_until('postgres',
 	"SELECT last_error LIKE '%stanza \"plain\" is not encrypted%' FROM safebackup_status()")
   or die 'archiving into the unencrypted stanza was not refused';
 pass('archiving into an unencrypted stanza with encryption on is refused');
+like(slurp_file($node->logfile), qr/HINT:  Encryption cannot be turned on for an existing stanza: start a new stanza/,
+	'the hint says to start a new stanza');
 
 # --- an encrypted stanza
 reconfigure({ stanza => 'enc', cipher_type => 'aes-256-gcm', cipher_pass_file => $pass1 });
@@ -301,14 +302,15 @@ restore_fails_like([ @enc, "--cipher-pass-file=$pass1" ], qr/could not decrypt r
 swap($big, $other);
 # WAL files: swap the contents, keep the names
 copy($wal_path_a, "$tmp/wal_a") or die;
-copy($wal_path_b, $wal_path_a) or die;
+copy($wal_path_b, "$tmp/wal_b") or die;
+copy("$tmp/wal_b", $wal_path_a) or die;
 copy("$tmp/wal_a", $wal_path_b) or die;
 ($ok, $err) = archive_get($segs[-2], $pass1);
 ok(!$ok && $err =~ /could not decrypt repository file/, 'archive-get refuses swapped WAL files (first)');
 ($ok, $err) = archive_get($segs[-1], $pass1);
 ok(!$ok && $err =~ /could not decrypt repository file/, 'archive-get refuses swapped WAL files (second)');
-copy($wal_path_b, $wal_path_a) or die;
-copy("$tmp/wal_a", $wal_path_b) or die;
+copy("$tmp/wal_a", $wal_path_a) or die;
+copy("$tmp/wal_b", $wal_path_b) or die;
 ($ok, $err) = archive_get($segs[-1], $pass1);
 ok($ok, 'archive-get works again once the files are back') or diag($err);
 
