@@ -12,6 +12,7 @@
 # turned on for an unencrypted stanza nor off for an encrypted one.
 use strict;
 use warnings;
+use Digest::SHA qw(sha256_hex);
 use File::Copy;
 use File::Find;
 use PostgreSQL::Test::Cluster;
@@ -165,7 +166,6 @@ ok($nfiles > 100, "the stanza holds $nfiles files");
 is(scalar(@clear), 0, 'every file but the stanza info is in the encrypted format')
   or diag("not encrypted: @clear");
 
-# WAL names carry a MAC, not the SHA-256 of the content
 my $stanza_info = slurp_file("$repo/enc/stanza.info");
 like($stanza_info, qr/^cipher_type=aes-256-gcm$/m, 'stanza info records the cipher');
 like($stanza_info, qr/^cipher_kdf=scrypt$/m, 'and the KDF');
@@ -235,6 +235,14 @@ sub archive_get
 }
 my ($ok, $err) = archive_get($segs[-2], $pass1);
 ok($ok, 'archive-get with the right passphrase') or diag($err);
+ok(slurp_file("$tmp/$segs[-2]") eq slurp_file($node->data_dir . "/pg_wal/$segs[-2]"),
+	'the segment comes back identical to the one in pg_wal');
+# its name carries a MAC, not the SHA-256 of its content
+my $plain_sha = sha256_hex(slurp_file($node->data_dir . "/pg_wal/$segs[-2]"));
+ok($wal{ $segs[-2] } !~ /\Q$plain_sha\E/, 'the stored name does not reveal the SHA-256 of the segment');
+
+command_like([ 'pg_safebackup', 'info', @enc, "--cipher-pass-file=$pass1" ],
+	qr/encryption: aes-256-gcm.*\Q$label\E \(full\)/s, 'info reads the encrypted manifests');
 ($ok, $err) = archive_get($segs[-2], $wrong);
 ok(!$ok && $err =~ /wrong passphrase/, 'archive-get with a wrong passphrase is refused');
 
