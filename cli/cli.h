@@ -58,6 +58,7 @@ typedef struct SbCliOptions
 
 	/* rekey */
 	char		new_cipher_pass_file[SB_PATH_MAX];
+	int			cipher_kdf_log2n;	/* 0: keep the stanza's */
 } SbCliOptions;
 
 extern const char *progname;

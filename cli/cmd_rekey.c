@@ -5,8 +5,10 @@
  *
  * The stanza's data key is unwrapped with the current passphrase
  * (--cipher-pass-file) and wrapped again under one derived from the new
- * passphrase (--new-cipher-pass-file).  Only the stanza info file changes;
- * backups and WAL stay as they are, encrypted with the same data key.
+ * passphrase (--new-cipher-pass-file; it may be the same file, to change
+ * only the salt or, with --cipher-kdf-log2n, the cost of the derivation).
+ * Only the stanza info file changes; backups and WAL stay as they are,
+ * encrypted with the same data key.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,17 +46,13 @@ sb_cmd_rekey(SbCliOptions *opts)
 		fprintf(stderr, "%s: hint: Use --new-cipher-pass-file=FILE, a file of mode 0600 holding the new passphrase.\n", progname);
 		return SB_EXIT_USAGE;
 	}
-	if (strcmp(opts->new_cipher_pass_file, opts->repo.cipher_pass_file) == 0)
-	{
-		sb_cli_error("the new passphrase file is the current one");
-		return SB_EXIT_USAGE;
-	}
 
 	st = sb_cli_open_repository(opts);
 	if (st == NULL)
 		return SB_EXIT_ERROR;
 	sb_error_clear(&err);
-	rc = sb_stanza_rekey(st, opts->repo.stanza, opts->new_cipher_pass_file, &err);
+	rc = sb_stanza_rekey(st, opts->repo.stanza, opts->new_cipher_pass_file,
+						 opts->cipher_kdf_log2n, &err);
 	sb_cli_close_repository(st);
 	if (rc != SB_OK)
 	{

@@ -146,6 +146,7 @@ sb_cli_usage(void)
 	printf("  info                           show the stanza, its backups and WAL\n");
 	printf("  rekey --new-cipher-pass-file=FILE\n");
 	printf("                                 change the passphrase of an encrypted stanza\n");
+	printf("                                 (--cipher-kdf-log2n=N: scrypt cost 2^N, 10-22)\n");
 	printf("\nRepository options (also in a --config file, without the dashes):\n");
 	printf("  --config=FILE            read options from FILE (key = value lines)\n");
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");

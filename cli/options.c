@@ -44,6 +44,7 @@ typedef enum OptId
 	OPT_CIPHER_TYPE,
 	OPT_CIPHER_PASS_FILE,
 	OPT_NEW_CIPHER_PASS_FILE,
+	OPT_CIPHER_KDF_LOG2N,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -67,6 +68,7 @@ static const struct option long_options[] = {
 	{"cipher-type", required_argument, NULL, OPT_CIPHER_TYPE},
 	{"cipher-pass-file", required_argument, NULL, OPT_CIPHER_PASS_FILE},
 	{"new-cipher-pass-file", required_argument, NULL, OPT_NEW_CIPHER_PASS_FILE},
+	{"cipher-kdf-log2n", required_argument, NULL, OPT_CIPHER_KDF_LOG2N},
 	{NULL, 0, NULL, 0}
 };
 
@@ -264,6 +266,16 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 		case OPT_NEW_CIPHER_PASS_FILE:
 			return copy_abs_path(opts->new_cipher_pass_file,
 								 sizeof(opts->new_cipher_pass_file), value, name);
+		case OPT_CIPHER_KDF_LOG2N:
+			errno = 0;
+			level = strtol(value, &end, 10);
+			if (errno != 0 || end == value || *end != '\0' || level < 10 || level > 22)
+			{
+				sb_cli_error("option \"%s\" must be an integer between 10 and 22", name);
+				return false;
+			}
+			opts->cipher_kdf_log2n = (int) level;
+			return true;
 		case OPT_PGDATA:
 			return copy_value(opts->pgdata, sizeof(opts->pgdata), value, name);
 		case OPT_TARGET_DIR:

@@ -22,8 +22,8 @@
 #include <openssl/rand.h>
 
 /* bounds on stored scrypt parameters: at most 1 GiB of memory */
-#define KDF_MIN_LOG2N		10
-#define KDF_MAX_LOG2N		22
+#define KDF_MIN_LOG2N		SB_KDF_MIN_LOG2N
+#define KDF_MAX_LOG2N		SB_KDF_MAX_LOG2N
 #define KDF_MAX_R			32
 #define KDF_MAX_P			16
 #define KDF_MAX_MEM			((uint64_t) 1 << 30)

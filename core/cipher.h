@@ -36,8 +36,14 @@
 /* Wrapped data key: nonce || encrypted key || tag */
 #define SB_CIPHER_WRAPPED_LEN	(SB_CIPHER_NONCE_LEN + SB_CIPHER_KEY_LEN + SB_CIPHER_TAG_LEN)
 
-/* scrypt parameters of a new stanza: 32 MiB of memory, about 0.1 s */
-#define SB_KDF_DEFAULT_LOG2N	15
+/*
+ * scrypt parameters of a new stanza: 16 MiB of memory, some 50 to 100 ms of
+ * CPU, paid once per repository session (so once per archive-get during
+ * recovery).  "pg_safebackup rekey --cipher-kdf-log2n" changes N.
+ */
+#define SB_KDF_DEFAULT_LOG2N	14
+#define SB_KDF_MIN_LOG2N		10
+#define SB_KDF_MAX_LOG2N		22
 #define SB_KDF_DEFAULT_R		8
 #define SB_KDF_DEFAULT_P		1
 

@@ -429,8 +429,10 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 
 SbStatus
 sb_stanza_rekey(SbStorage *st, const char *stanza, const char *new_pass_file,
-				SbError *err)
+				int kdf_log2n, SbError *err)
 {
+	SbKdfParams old;
+	uint8_t		old_wrapped[SB_CIPHER_WRAPPED_LEN];
 	SbStanzaInfo loaded;
 	SbInfoFile	info;
 	SbKdfParams params;
@@ -455,11 +457,30 @@ sb_stanza_rekey(SbStorage *st, const char *stanza, const char *new_pass_file,
 	if (rc != SB_OK)
 		return rc;
 
+	if (kdf_log2n != 0 &&
+		(kdf_log2n < SB_KDF_MIN_LOG2N || kdf_log2n > SB_KDF_MAX_LOG2N))
+		return sb_error_set(err, SB_ERR_CONFIG,
+							"scrypt cost 2^%d is out of range (2^%d to 2^%d)",
+							kdf_log2n, SB_KDF_MIN_LOG2N, SB_KDF_MAX_LOG2N);
+
 	info_path(stanza, path);
 	rc = sb_info_load_raw(st, path, &info, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = sb_kdf_params_new(&params, err);
+	/* same cost as before unless asked otherwise; always a new salt */
+	rc = get_key_fields(&info, stanza, &old, old_wrapped, err);
+	if (rc == SB_OK)
+		rc = sb_kdf_params_new(&params, err);
+	if (rc == SB_OK)
+	{
+		params.n = kdf_log2n != 0 ? (uint64_t) 1 << kdf_log2n : old.n;
+		params.r = old.r;
+		params.p = old.p;
+		if (!sb_kdf_params_valid(&params))
+			rc = sb_error_set(err, SB_ERR_CONFIG,
+							  "scrypt parameters N=%llu, r=%u, p=%u are out of range",
+							  (unsigned long long) params.n, params.r, params.p);
+	}
 	if (rc == SB_OK)
 		rc = derive_kek(new_pass_file, &params, kek, err);
 	if (rc == SB_OK)

@@ -53,8 +53,10 @@ extern SbStatus sb_stanza_ensure(SbStorage *st, const char *stanza,
  * st's cipher_pass_file, wrap it again under a key derived (new salt) from
  * the passphrase in new_pass_file, and replace both copies of the stanza
  * info file (the copy first).  Nothing else in the stanza is touched.
+ * kdf_log2n sets the scrypt cost N = 2^kdf_log2n (0: keep the stanza's).
  */
 extern SbStatus sb_stanza_rekey(SbStorage *st, const char *stanza,
-								const char *new_pass_file, SbError *err);
+								const char *new_pass_file, int kdf_log2n,
+								SbError *err);
 
 #endif							/* SB_STANZA_H */

@@ -668,7 +668,7 @@ test_stanza_keys(void)
 	SB_REQUIRE(info_text != NULL);
 	SB_CHECK(strstr(info_text, "cipher_type=aes-256-gcm\n") != NULL);
 	SB_CHECK(strstr(info_text, "cipher_kdf=scrypt\n") != NULL);
-	SB_CHECK(strstr(info_text, "cipher_kdf_n=32768\n") != NULL);
+	SB_CHECK(strstr(info_text, "cipher_kdf_n=16384\n") != NULL);
 	SB_CHECK(strstr(info_text, "cipher_kdf_salt=") != NULL);
 	SB_CHECK(strstr(info_text, "cipher_key=") != NULL);
 	free(info_text);
@@ -777,10 +777,10 @@ test_stanza_keys(void)
 
 	/* rekey: the old passphrase stops working, the new one reads old data */
 	st = open_repo(SB_CIPHER_AES_256_GCM, bad);
-	SB_CHECK(sb_stanza_rekey(st, "enc", pass2, &err) == SB_ERR_AUTH);
+	SB_CHECK(sb_stanza_rekey(st, "enc", pass2, 0, &err) == SB_ERR_AUTH);
 	sb_storage_free(st);
 	st = open_repo(SB_CIPHER_AES_256_GCM, pass1);
-	SB_CHECK_MSG(sb_stanza_rekey(st, "enc", pass2, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK_MSG(sb_stanza_rekey(st, "enc", pass2, 0, &err) == SB_OK, "%s", err.msg);
 	sb_storage_free(st);
 	st = open_repo(SB_CIPHER_AES_256_GCM, pass1);
 	SB_CHECK(sb_stanza_load(st, "enc", &loaded, &err) == SB_ERR_AUTH);
@@ -797,6 +797,22 @@ test_stanza_keys(void)
 	unlink(path);
 	st = open_repo(SB_CIPHER_AES_256_GCM, pass2);
 	SB_CHECK(sb_stanza_load(st, "enc", &loaded, &err) == SB_OK);
+	sb_storage_free(st);
+
+	/* rekey with the same passphrase to change the scrypt cost */
+	st = open_repo(SB_CIPHER_AES_256_GCM, pass2);
+	SB_CHECK(sb_stanza_rekey(st, "enc", pass2, 9, &err) == SB_ERR_CONFIG);
+	SB_CHECK(sb_stanza_rekey(st, "enc", pass2, 23, &err) == SB_ERR_CONFIG);
+	SB_CHECK_MSG(sb_stanza_rekey(st, "enc", pass2, 12, &err) == SB_OK, "%s", err.msg);
+	sb_storage_free(st);
+	info_text = sb_test_read_file(path, &len);
+	SB_CHECK(info_text != NULL && strstr(info_text, "cipher_kdf_n=4096\n") != NULL);
+	free(info_text);
+	st = open_repo(SB_CIPHER_AES_256_GCM, pass2);
+	SB_CHECK(sb_stanza_load(st, "enc", &loaded, &err) == SB_OK);
+	snprintf(path, sizeof(path), "%s/walback", root);
+	unlink(path);
+	SB_CHECK_MSG(sb_wal_get(st, "enc", "000000010000000000000001", path, &err) == SB_OK, "%s", err.msg);
 	sb_storage_free(st);
 
 	free(wal);
