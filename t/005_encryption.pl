@@ -107,6 +107,12 @@ sub reconfigure
 	  or die 'reload not seen';
 }
 
+# bad values are refused when set
+$node->psql('postgres', "ALTER SYSTEM SET safebackup.cipher_type = 'aes-128-cbc'", stderr => \my $e1);
+like($e1, qr/invalid value for parameter "safebackup.cipher_type"/, 'unknown cipher refused');
+$node->psql('postgres', "ALTER SYSTEM SET safebackup.cipher_pass_file = 'relative/pass'", stderr => \my $e2);
+like($e2, qr/cipher_pass_file must be an absolute path/, 'relative passphrase file refused');
+
 # --- control: without encryption the marker is visible in the repository
 $node->safe_psql('postgres',
 	"CREATE TABLE secret (id int, v text); INSERT INTO secret VALUES (1, '$marker')");
