@@ -358,6 +358,28 @@ check_same_cluster(const char *stanza, const SbStanzaInfo *repo,
 	return SB_OK;
 }
 
+/* SB_ERR_EXISTS when <stanza>/wal or <stanza>/backup exists. */
+static SbStatus
+check_no_content(SbStorage *st, const char *stanza, SbError *err)
+{
+	static const char *const dirs[] = {"wal", "backup"};
+	char		path[SB_PATH_MAX];
+	SbStat		sst;
+	SbStatus	rc;
+
+	for (int i = 0; i < 2; i++)
+	{
+		snprintf(path, sizeof(path), "%s/%s", stanza, dirs[i]);
+		rc = sb_storage_stat(st, path, &sst, err);
+		if (rc == SB_OK)
+			return SB_ERR_EXISTS;
+		if (rc != SB_ERR_NOT_FOUND)
+			return rc;
+	}
+	sb_error_clear(err);
+	return SB_OK;
+}
+
 SbStatus
 sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 				 SbError *err)
@@ -375,7 +397,31 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	if (rc != SB_ERR_NOT_FOUND)
 		return rc;
 
-	/* first use: create the stanza */
+	/*
+	 * First use: create the stanza, unless it already holds WAL or backups.
+	 * Then its info file was lost, and a new one would not be the stanza's:
+	 * for an encrypted stanza it would hold a new data key, and everything
+	 * stored before could never be read again.
+	 */
+	rc = check_no_content(st, stanza, err);
+	if (rc == SB_ERR_EXISTS)
+	{
+		/* or another process created it since we looked */
+		rc = sb_stanza_load(st, stanza, &repo, err);
+		if (rc == SB_OK)
+			return check_same_cluster(stanza, &repo, mine, err);
+		if (rc == SB_ERR_NOT_FOUND)
+		{
+			sb_error_set(err, SB_ERR_CORRUPT,
+						 "stanza \"%s\" holds WAL or backups but has no stanza info file", stanza);
+			sb_error_detail(err, "Both \"%s/stanza.info\" and \"%s/stanza.info.copy\" are missing.",
+							stanza, stanza);
+			sb_error_hint(err, "Put back a copy of stanza.info (for an encrypted stanza it holds the wrapped data key, without which nothing can be decrypted), or archive into a new stanza.");
+			return SB_ERR_CORRUPT;
+		}
+	}
+	if (rc != SB_OK)
+		return rc;
 	rc = sb_storage_mkdir(st, stanza, err);
 	if (rc != SB_OK)
 		return rc;

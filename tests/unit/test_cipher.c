@@ -815,6 +815,18 @@ test_stanza_keys(void)
 	SB_CHECK_MSG(sb_wal_get(st, "enc", "000000010000000000000001", path, &err) == SB_OK, "%s", err.msg);
 	sb_storage_free(st);
 
+	/* losing both info files does not make a new key over old data */
+	snprintf(path, sizeof(path), "%s/repo/enc/stanza.info", root);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/repo/enc/stanza.info.copy", root);
+	unlink(path);
+	st = open_repo(SB_CIPHER_AES_256_GCM, pass2);
+	SB_CHECK(sb_stanza_ensure(st, "enc", &mine, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.msg, "has no stanza info file") != NULL && err.hint[0] != '\0');
+	SB_CHECK(st->cipher == NULL);
+	sb_storage_free(st);
+	SB_CHECK(access(path, F_OK) != 0);
+
 	free(wal);
 	unlink(pass1);
 	unlink(pass2);
