@@ -255,9 +255,41 @@ check_cipher_type(SbStorage *st, const char *stanza, SbCipherType repo,
  * ----------------------------------------------------------------
  */
 
-SbStatus
-sb_stanza_load(SbStorage *st, const char *stanza, SbStanzaInfo *out,
-			   SbError *err)
+static SbStatus
+check_same_cluster(const char *stanza, const SbStanzaInfo *repo,
+				   const SbStanzaInfo *mine, SbError *err)
+{
+	if (repo->system_identifier != mine->system_identifier)
+	{
+		sb_error_set(err, SB_ERR_MISMATCH,
+					 "stanza \"%s\" belongs to another cluster", stanza);
+		sb_error_detail(err,
+						"The repository records system identifier %" PRIu64 ", this cluster has %" PRIu64 ".",
+						repo->system_identifier, mine->system_identifier);
+		sb_error_hint(err,
+					  "Set safebackup.stanza to a stanza name of its own for each cluster.");
+		return SB_ERR_MISMATCH;
+	}
+	if (repo->pg_version != mine->pg_version)
+	{
+		sb_error_set(err, SB_ERR_MISMATCH,
+					 "stanza \"%s\" was created for PostgreSQL %d, this cluster runs PostgreSQL %d",
+					 stanza, repo->pg_version, mine->pg_version);
+		sb_error_hint(err,
+					  "After a major version upgrade, back up into a new stanza.");
+		return SB_ERR_MISMATCH;
+	}
+	return SB_OK;
+}
+
+/*
+ * Load the stanza info file; when mine is given, check that the stanza
+ * belongs to that cluster before anything else (a stanza of another cluster
+ * is reported as such, not as a cipher mismatch or a wrong passphrase).
+ */
+static SbStatus
+load_stanza(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
+			SbStanzaInfo *out, SbError *err)
 {
 	char		path[SB_PATH_MAX];
 	SbInfoFile	info;
@@ -323,6 +355,8 @@ sb_stanza_load(SbStorage *st, const char *stanza, SbStanzaInfo *out,
 			rc = SB_ERR_CONFIG;
 		}
 	}
+	if (rc == SB_OK && mine != NULL)
+		rc = check_same_cluster(stanza, out, mine, err);
 	if (rc == SB_OK)
 		rc = check_cipher_type(st, stanza, out->cipher_type, err);
 	if (rc == SB_OK && out->cipher_type != SB_CIPHER_NONE)
@@ -331,31 +365,11 @@ sb_stanza_load(SbStorage *st, const char *stanza, SbStanzaInfo *out,
 	return rc;
 }
 
-static SbStatus
-check_same_cluster(const char *stanza, const SbStanzaInfo *repo,
-				   const SbStanzaInfo *mine, SbError *err)
+SbStatus
+sb_stanza_load(SbStorage *st, const char *stanza, SbStanzaInfo *out,
+			   SbError *err)
 {
-	if (repo->system_identifier != mine->system_identifier)
-	{
-		sb_error_set(err, SB_ERR_MISMATCH,
-					 "stanza \"%s\" belongs to another cluster", stanza);
-		sb_error_detail(err,
-						"The repository records system identifier %" PRIu64 ", this cluster has %" PRIu64 ".",
-						repo->system_identifier, mine->system_identifier);
-		sb_error_hint(err,
-					  "Set safebackup.stanza to a stanza name of its own for each cluster.");
-		return SB_ERR_MISMATCH;
-	}
-	if (repo->pg_version != mine->pg_version)
-	{
-		sb_error_set(err, SB_ERR_MISMATCH,
-					 "stanza \"%s\" was created for PostgreSQL %d, this cluster runs PostgreSQL %d",
-					 stanza, repo->pg_version, mine->pg_version);
-		sb_error_hint(err,
-					  "After a major version upgrade, back up into a new stanza.");
-		return SB_ERR_MISMATCH;
-	}
-	return SB_OK;
+	return load_stanza(st, stanza, NULL, out, err);
 }
 
 /* SB_ERR_EXISTS when <stanza>/wal or <stanza>/backup exists. */
@@ -391,9 +405,7 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	SbStatus	rc;
 	bool		ok;
 
-	rc = sb_stanza_load(st, stanza, &repo, err);
-	if (rc == SB_OK)
-		return check_same_cluster(stanza, &repo, mine, err);
+	rc = load_stanza(st, stanza, mine, &repo, err);
 	if (rc != SB_ERR_NOT_FOUND)
 		return rc;
 
@@ -407,18 +419,15 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	if (rc == SB_ERR_EXISTS)
 	{
 		/* or another process created it since we looked */
-		rc = sb_stanza_load(st, stanza, &repo, err);
-		if (rc == SB_OK)
-			return check_same_cluster(stanza, &repo, mine, err);
-		if (rc == SB_ERR_NOT_FOUND)
-		{
-			sb_error_set(err, SB_ERR_CORRUPT,
-						 "stanza \"%s\" holds WAL or backups but has no stanza info file", stanza);
-			sb_error_detail(err, "Both \"%s/stanza.info\" and \"%s/stanza.info.copy\" are missing.",
-							stanza, stanza);
-			sb_error_hint(err, "Put back a copy of stanza.info (for an encrypted stanza it holds the wrapped data key, without which nothing can be decrypted), or archive into a new stanza.");
-			return SB_ERR_CORRUPT;
-		}
+		rc = load_stanza(st, stanza, mine, &repo, err);
+		if (rc != SB_ERR_NOT_FOUND)
+			return rc;
+		sb_error_set(err, SB_ERR_CORRUPT,
+					 "stanza \"%s\" holds WAL or backups but has no stanza info file", stanza);
+		sb_error_detail(err, "Both \"%s/stanza.info\" and \"%s/stanza.info.copy\" are missing.",
+						stanza, stanza);
+		sb_error_hint(err, "Put back a copy of stanza.info (for an encrypted stanza it holds the wrapped data key, without which nothing can be decrypted), or archive into a new stanza.");
+		return SB_ERR_CORRUPT;
 	}
 	if (rc != SB_OK)
 		return rc;
@@ -460,11 +469,7 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 
 	/* somebody else created it at the same moment: check theirs */
 	if (rc == SB_ERR_EXISTS)
-	{
-		rc = sb_stanza_load(st, stanza, &repo, err);
-		if (rc == SB_OK)
-			rc = check_same_cluster(stanza, &repo, mine, err);
-	}
+		rc = load_stanza(st, stanza, mine, &repo, err);
 	return rc;
 }
 

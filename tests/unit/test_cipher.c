@@ -751,6 +751,14 @@ test_stanza_keys(void)
 	SB_CHECK(strstr(err.msg, "wrong passphrase") != NULL && err.hint[0] != '\0');
 	SB_CHECK(st->cipher == NULL);
 	SB_CHECK(sb_stanza_ensure(st, "enc", &mine, &err) == SB_ERR_AUTH);
+	/* another cluster is told so, before any passphrase question */
+	{
+		SbStanzaInfo other = mine;
+
+		other.system_identifier++;
+		SB_CHECK(sb_stanza_ensure(st, "enc", &other, &err) == SB_ERR_MISMATCH);
+		SB_CHECK(strstr(err.msg, "belongs to another cluster") != NULL);
+	}
 	SB_CHECK(sb_wal_get(st, "enc", "000000010000000000000001", path, &err) == SB_ERR_AUTH);
 	sb_storage_free(st);
 
