@@ -249,6 +249,12 @@ ok($wal{ $segs[-2] } !~ /\Q$plain_sha\E/, 'the stored name does not reveal the S
 
 command_like([ 'pg_safebackup', 'info', @enc, "--cipher-pass-file=$pass1" ],
 	qr/encryption: aes-256-gcm.*\Q$label\E \(full\)/s, 'info reads the encrypted manifests');
+# the same settings from a --config file
+open(my $cf, '>', "$tmp/sb.conf") or die;
+print $cf "repo_path = $repo\nstanza = enc\ncipher_type = aes-256-gcm\ncipher_pass_file = $pass1\n";
+close($cf);
+command_like([ 'pg_safebackup', 'info', "--config=$tmp/sb.conf" ],
+	qr/encryption: aes-256-gcm.*\Q$label\E \(full\)/s, 'encryption settings in a --config file');
 ($ok, $err) = archive_get($segs[-2], $wrong);
 ok(!$ok && $err =~ /wrong passphrase/, 'archive-get with a wrong passphrase is refused');
 
