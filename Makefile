@@ -17,6 +17,7 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_zlib.o core/filter_sink.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
+	core/cipher.o core/filter_cipher.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
 	core/cron.o \
@@ -34,12 +35,14 @@ OBJS = \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
-	cli/json.o cli/cmd_expire.o cli/cmd_verify.o
+	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
+	cli/cmd_rekey.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore \
-	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron
+	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
+	tests/unit/test_cipher
 
 LIBS_CORE = -lssh2 -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -94,6 +97,8 @@ tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
 tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/unit/mem_storage.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)

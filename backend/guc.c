@@ -32,6 +32,8 @@ static char *sb_sftp_known_hosts_file = NULL;
 static char *sb_sftp_host_key_fingerprint = NULL;
 static char *sb_backup_schedule = NULL;
 static int	sb_retention_full = 0;
+static int	sb_cipher_type = SB_CIPHER_NONE;
+static char *sb_cipher_pass_file = NULL;
 
 static const struct config_enum_entry repo_type_options[] = {
 	{"posix", SB_REPO_POSIX, false},
@@ -45,6 +47,33 @@ static const struct config_enum_entry compress_type_options[] = {
 	{"zlib", SB_COMPRESS_ZLIB, false},
 	{NULL, 0, false}
 };
+
+static const struct config_enum_entry cipher_type_options[] = {
+	{"none", SB_CIPHER_NONE, false},
+	{"aes-256-gcm", SB_CIPHER_AES_256_GCM, false},
+	{NULL, 0, false}
+};
+
+/* The file's permissions are checked when it is read, not here. */
+static bool
+check_cipher_pass_file(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if ((*newval)[0] != '/')
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("safebackup.cipher_pass_file must be an absolute path");
+		return false;
+	}
+	if (strlen(*newval) >= SB_PATH_MAX)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("safebackup.cipher_pass_file is too long");
+		return false;
+	}
+	return true;
+}
 
 static bool
 check_repo_path(char **newval, void **extra, GucSource source)
@@ -242,6 +271,25 @@ sb_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomEnumVariable("safebackup.cipher_type",
+							 "Encryption of the repository: none or aes-256-gcm.",
+							 "Fixed when the stanza is created; it cannot be changed for an existing stanza.",
+							 &sb_cipher_type,
+							 SB_CIPHER_NONE,
+							 cipher_type_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("safebackup.cipher_pass_file",
+							   "File holding the repository encryption passphrase.",
+							   "It must be owned by the server's operating system user and readable by it only (0600).",
+							   &sb_cipher_pass_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   check_cipher_pass_file, NULL, NULL);
+
 	MarkGUCPrefixReserved("safebackup");
 }
 
@@ -269,6 +317,9 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	COPY_SETTING(sftp_host_key_fingerprint, sb_sftp_host_key_fingerprint);
 #undef COPY_SETTING
 	cfg->retention_full = sb_retention_full;
+	cfg->cipher_type = (SbCipherType) sb_cipher_type;
+	strlcpy(cfg->cipher_pass_file, sb_cipher_pass_file ? sb_cipher_pass_file : "",
+			sizeof(cfg->cipher_pass_file));
 }
 
 const char *

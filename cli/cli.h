@@ -63,6 +63,9 @@ typedef struct SbCliOptions
 
 	/* expire */
 	bool		dry_run;
+	/* rekey */
+	char		new_cipher_pass_file[SB_PATH_MAX];
+	int			cipher_kdf_log2n;	/* 0: keep the stanza's */
 } SbCliOptions;
 
 extern const char *progname;
@@ -87,6 +90,7 @@ extern int	sb_cmd_verify(SbCliOptions *opts);
 /* JSON output (json.c): an escaped string literal; ",\n" + indent + "key": */
 extern void json_string(const char *s);
 extern void json_key(const char *indent, const char *key, bool first);
+extern int	sb_cmd_rekey(SbCliOptions *opts);
 
 /* Shared by restore and info (main.c) */
 extern bool sb_cli_require_repo(SbCliOptions *opts);

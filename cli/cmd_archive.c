@@ -39,6 +39,7 @@ check_nargs(SbCliOptions *opts, int n, const char *usage)
 int
 sb_cmd_archive_get(SbCliOptions *opts)
 {
+	SbStanzaInfo stanza;
 	SbStorage  *st;
 	SbError		err;
 	SbStatus	rc;
@@ -52,7 +53,10 @@ sb_cmd_archive_get(SbCliOptions *opts)
 		return SB_EXIT_ERROR;
 
 	sb_error_clear(&err);
-	rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], &err);
+	/* checks the stanza's encryption against ours and loads its key */
+	rc = sb_stanza_load(st, opts->repo.stanza, &stanza, &err);
+	if (rc == SB_OK)
+		rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], &err);
 	sb_cli_close_repository(st);
 	if (rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]))
 	{

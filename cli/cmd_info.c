@@ -77,6 +77,8 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 	printf("%d", stanza->pg_version);
 	json_key("  ", "format_version", false);
 	printf("%d", stanza->format_version);
+	json_key("  ", "cipher_type", false);
+	json_string(sb_cipher_type_name(stanza->cipher_type));
 
 	json_key("  ", "backups", false);
 	fputs("[", stdout);
@@ -154,6 +156,7 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 	printf("    system identifier: %" PRIu64 "\n", stanza->system_identifier);
 	printf("    PostgreSQL version: %d\n", stanza->pg_version);
 	printf("    repository format: %d\n", stanza->format_version);
+	printf("    encryption: %s\n", sb_cipher_type_name(stanza->cipher_type));
 
 	if (nbackups == 0)
 		printf("\nbackups: none\n");

@@ -169,7 +169,7 @@ compose_restore_command(SbCliOptions *opts)
 		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);
 		append_shell_arg(buf, &pos, arg);
 	}
-	/* the other repository options given on the command line (sftp, ...) */
+	/* the other repository options given on the command line (sftp, cipher...) */
 	for (i = 0; i < opts->nrepo_args; i++)
 	{
 		const char *a = opts->repo_args[i];

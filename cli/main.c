@@ -30,6 +30,7 @@ static const SbCommand commands[] = {
 	{"info", sb_cmd_info},
 	{"expire", sb_cmd_expire},
 	{"verify", sb_cmd_verify},
+	{"rekey", sb_cmd_rekey},
 	{NULL, NULL}
 };
 
@@ -149,6 +150,9 @@ sb_cli_usage(void)
 	printf("                                 they needed, and interrupted backups\n");
 	printf("  verify                         re-read every backup file and WAL segment and\n");
 	printf("                                 check them against manifests and checksums\n");
+	printf("  rekey --new-cipher-pass-file=FILE\n");
+	printf("                                 change the passphrase of an encrypted stanza\n");
+	printf("                                 (--cipher-kdf-log2n=N: scrypt cost 2^N, 10-22)\n");
 	printf("\nRepository options (also in a --config file, without the dashes):\n");
 	printf("  --config=FILE            read options from FILE (key = value lines)\n");
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
@@ -157,6 +161,8 @@ sb_cli_usage(void)
 	printf("  --compress-type=TYPE     none or zlib (default) for files written\n");
 	printf("  --compress-level=N       0-9 (default 1)\n");
 	printf("  --io-timeout=TIME        network connect/wait limit (default 60s)\n");
+	printf("  --cipher-type=TYPE       none (default) or aes-256-gcm\n");
+	printf("  --cipher-pass-file=FILE  file holding the encryption passphrase (mode 0600)\n");
 	printf("\nSFTP repository options (--repo-type=sftp):\n");
 	printf("  --sftp-host=HOST         SFTP server host name or address\n");
 	printf("  --sftp-port=PORT         SFTP server port (default 22)\n");

@@ -43,6 +43,8 @@ typedef enum OptId
 	OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE,
 	OPT_SFTP_KNOWN_HOSTS_FILE,
 	OPT_SFTP_HOST_KEY_FINGERPRINT,
+	OPT_CIPHER_TYPE,
+	OPT_CIPHER_PASS_FILE,
 	OPT_END_REPO_OPTIONS,		/* add repository options above this line */
 	/* options of one command */
 	OPT_TARGET_DIR,
@@ -56,6 +58,8 @@ typedef enum OptId
 	OPT_OUTPUT,
 	OPT_RETENTION_FULL,
 	OPT_DRY_RUN,
+	OPT_NEW_CIPHER_PASS_FILE,
+	OPT_CIPHER_KDF_LOG2N,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -87,6 +91,10 @@ static const struct option long_options[] = {
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"retention-full", required_argument, NULL, OPT_RETENTION_FULL},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"cipher-type", required_argument, NULL, OPT_CIPHER_TYPE},
+	{"cipher-pass-file", required_argument, NULL, OPT_CIPHER_PASS_FILE},
+	{"new-cipher-pass-file", required_argument, NULL, OPT_NEW_CIPHER_PASS_FILE},
+	{"cipher-kdf-log2n", required_argument, NULL, OPT_CIPHER_KDF_LOG2N},
 	{NULL, 0, NULL, 0}
 };
 
@@ -338,6 +346,22 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return copy_value(opts->repo.sftp_host_key_fingerprint,
 								  sizeof(opts->repo.sftp_host_key_fingerprint), value, name);
 			}
+		case OPT_CIPHER_TYPE:
+			if (!sb_cipher_type_parse(value, &opts->repo.cipher_type))
+			{
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Valid values are \"none\" and \"aes-256-gcm\".\n", progname);
+				return false;
+			}
+			return true;
+		case OPT_CIPHER_PASS_FILE:
+			return copy_path_value(opts->repo.cipher_pass_file,
+								 sizeof(opts->repo.cipher_pass_file), value, name);
+		case OPT_NEW_CIPHER_PASS_FILE:
+			return copy_path_value(opts->new_cipher_pass_file,
+								 sizeof(opts->new_cipher_pass_file), value, name);
+		case OPT_CIPHER_KDF_LOG2N:
+			return parse_int_option(value, name, 10, 22, &opts->cipher_kdf_log2n);
 		case OPT_PGDATA:
 			return copy_value(opts->pgdata, sizeof(opts->pgdata), value, name);
 		case OPT_TARGET_DIR:
@@ -509,6 +533,7 @@ option_is_path(int id)
 		case OPT_SFTP_PUBLIC_KEY_FILE:
 		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
 		case OPT_SFTP_KNOWN_HOSTS_FILE:
+		case OPT_CIPHER_PASS_FILE:
 			return true;
 		default:
 			return false;

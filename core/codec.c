@@ -11,7 +11,8 @@
  * the max_len its creator chose.
  *
  * Compressed files are single-member gzip streams, so a repository file can
- * be checked by hand with "gzip -dc".
+ * be checked by hand with "gzip -dc" (unless the stanza is encrypted: then
+ * the gzip stream is inside the encrypted format of filter_cipher.c).
  *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
@@ -19,6 +20,8 @@
  */
 #include "codec.h"
 #include "codec_internal.h"
+#include "cipher.h"
+#include "stanza.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -116,7 +119,10 @@ store_abort(SbStorage *st, StorePipe *p)
 	p->stored = NULL;
 }
 
-/* Open the writer and build digest -> compress -> count -> storage sink. */
+/*
+ * Open the writer and build digest -> compress -> [encrypt] -> count ->
+ * storage sink.
+ */
 static SbStatus
 store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 			int flags, StorePipe *p, SbError *err)
@@ -128,6 +134,9 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	memset(p, 0, sizeof(StorePipe));
 
 	rc = check_codec_config(cfg, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = sb_codec_ready(st, err);
 	if (rc != SB_OK)
 		return rc;
 
@@ -147,12 +156,19 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	if (p->stored == NULL)
 		goto oom;
 	p->head = p->stored;
+	if (st->cipher != NULL)
+	{
+		compress = sb_filter_encrypt_new(st->cipher, path, p->head);
+		if (compress == NULL)
+			goto oom;
+		p->head = compress;
+	}
 	compress = sb_filter_compress_new(cfg->compress_type, cfg->compress_level,
-									  p->stored);
+									  p->head);
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
-	compress = sb_filter_digest_new(compress);
+	compress = sb_codec_digest_new(st, compress);
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
@@ -296,11 +312,14 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	SbReader   *r = NULL;
 	SbFilter   *digest = NULL;
 	SbFilter   *decomp = NULL;
+	SbFilter   *decrypt = NULL;
+	SbFilter   *head;
 	uint8_t    *buf = NULL;
 	SbStatus	rc;
 	char		hex[SB_SHA256_HEX_LEN + 1];
 	uint64_t	plain_size;
 	uint64_t	stored_size = 0;
+	bool		looks_encrypted = false;
 
 	if (sink == NULL)
 		return sb_error_set(err, SB_ERR_INTERNAL,
@@ -310,11 +329,18 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 							"unsupported compression type %d for file \"%s\"",
 							(int) compress_type, path);
 
+	rc = sb_codec_ready(st, err);
+	if (rc != SB_OK)
+		return rc;
+
 	buf = malloc(SB_CODEC_BUFSIZE);
-	digest = sb_filter_digest_new(sink);
+	digest = sb_codec_digest_new(st, sink);
 	if (digest != NULL)
 		decomp = sb_filter_decompress_new(compress_type, digest);
-	if (buf == NULL || digest == NULL || decomp == NULL)
+	head = decomp;
+	if (decomp != NULL && st->cipher != NULL)
+		head = decrypt = sb_filter_decrypt_new(st->cipher, path, decomp);
+	if (buf == NULL || digest == NULL || decomp == NULL || head == NULL)
 	{
 		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 		goto done;
@@ -337,13 +363,15 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 			goto done;
 		if (nread == 0)
 			break;
+		if (stored_size == 0 && st->cipher == NULL)
+			looks_encrypted = sb_cipher_header_present(buf, nread);
 		stored_size += nread;
-		rc = sb_filter_write(decomp, buf, nread, err);
+		rc = sb_filter_write(head, buf, nread, err);
 		if (rc != SB_OK)
 			goto done;
 	}
 
-	rc = sb_filter_finish(decomp, err);
+	rc = sb_filter_finish(head, err);
 	if (rc != SB_OK)
 		goto done;
 
@@ -376,13 +404,48 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	rc = SB_OK;
 
 done:
+	if (rc != SB_OK && rc != SB_ERR_NOT_FOUND && looks_encrypted)
+	{
+		/* what went wrong is that we are reading without the key */
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "repository file \"%s\" is encrypted, but encryption is not configured",
+					 path);
+		sb_error_hint(err, "Set cipher_type = aes-256-gcm and cipher_pass_file to the file holding the stanza's passphrase.");
+		rc = SB_ERR_CONFIG;
+	}
 	if (r != NULL)
 		sb_storage_read_close(st, r);
 	/* free our own filters one by one: the sink belongs to the caller */
+	if (decrypt != NULL)
+		decrypt->free(decrypt);
 	if (decomp != NULL)
 		decomp->free(decomp);
 	if (digest != NULL)
 		digest->free(digest);
 	free(buf);
 	return rc;
+}
+
+/* ----------------------------------------------------------------
+ *		Encryption state of a storage
+ * ----------------------------------------------------------------
+ */
+
+SbStatus
+sb_codec_ready(SbStorage *st, SbError *err)
+{
+	SbStanzaInfo info;
+
+	if (st->cfg.cipher_type == SB_CIPHER_NONE || st->cipher != NULL)
+		return SB_OK;
+	/* loading the stanza checks its encryption and attaches the key */
+	return sb_stanza_load(st, st->cfg.stanza, &info, err);
+}
+
+SbFilter *
+sb_codec_digest_new(SbStorage *st, SbFilter *next)
+{
+	if (st != NULL && st->cipher != NULL)
+		return sb_filter_hmac_new(st->cipher->name_key, SB_CIPHER_KEY_LEN, next);
+	return sb_filter_digest_new(next);
 }

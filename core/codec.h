@@ -7,8 +7,16 @@
  * A pipeline is a chain of push filters.  Data written into the head flows
  * through each filter to a sink; finish() flushes every stage in order.
  *
- *   store:  plain -> [sha256 + count] -> compress -> [count] -> storage sink
- *   fetch:  storage -> decompress -> [sha256 + count] -> sink (fd / buffer)
+ *   store:  plain -> [sha256 + count] -> compress -> encrypt -> [count]
+ *           -> storage sink
+ *   fetch:  storage -> decrypt -> decompress -> [sha256 + count]
+ *           -> sink (fd / buffer)
+ *
+ * Encryption is on when the storage's settings ask for it (cipher_type):
+ * the stanza's key is then loaded on first use and kept on the storage
+ * (SbStorage.cipher), and the checksums become HMAC-SHA256 keyed with a key
+ * derived from the stanza's data key, so that nothing stored in clear
+ * (file names) reveals a plain hash of the content.
  *
  * Nothing here calls ereport() or palloc(): errors come back as SbStatus
  * with an SbError filled in.
@@ -29,6 +37,7 @@
 #define SB_CODEC_BUFSIZE	(256 * 1024)	/* chunk size used by every stage */
 #define SB_SHA256_LEN		32
 #define SB_SHA256_HEX_LEN	64
+#define SB_CIPHER_CHUNK_SIZE	(64 * 1024)	/* plain bytes per encrypted chunk */
 
 typedef struct SbFilter SbFilter;
 
@@ -60,6 +69,10 @@ extern SbFilter *sb_filter_digest_new(SbFilter *next);
 extern void sb_filter_digest_hex(SbFilter *f, char *hex);
 extern uint64_t sb_filter_digest_bytes(SbFilter *f);
 
+/* Same with HMAC-SHA256 under key (the digest is then a MAC). */
+extern SbFilter *sb_filter_hmac_new(const uint8_t *key, size_t keylen,
+									SbFilter *next);
+
 /* Pass-through that only counts bytes. */
 extern SbFilter *sb_filter_count_new(SbFilter *next);
 extern uint64_t sb_filter_count_bytes(SbFilter *f);
@@ -69,6 +82,20 @@ extern SbFilter *sb_filter_compress_new(SbCompressType type, int level,
 										SbFilter *next);
 /* Decompression fails with SB_ERR_CORRUPT on bad or truncated input. */
 extern SbFilter *sb_filter_decompress_new(SbCompressType type, SbFilter *next);
+
+/*
+ * Authenticated encryption of one repository file (filter_cipher.c); path
+ * is the file's repository path, bound into every chunk.  key must outlive
+ * the filter.  Decryption fails with SB_ERR_CORRUPT naming path when the
+ * data was modified, truncated, reordered, moved or sealed with another key.
+ */
+struct SbCipherKey;
+extern SbFilter *sb_filter_encrypt_new(const struct SbCipherKey *key,
+									   const char *path, SbFilter *next);
+extern SbFilter *sb_filter_decrypt_new(const struct SbCipherKey *key,
+									   const char *path, SbFilter *next);
+/* Does buf start like an encrypted repository file? */
+extern bool sb_cipher_header_present(const void *buf, size_t len);
 
 /* Sinks (next is NULL). */
 extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);
@@ -116,6 +143,18 @@ extern SbStatus sb_codec_fetch(SbStorage *st, const char *path,
 							   const char *expected_sha256,
 							   uint64_t expected_size, SbStoreResult *res,
 							   SbError *err);
+
+/*
+ * Make st ready for the codec: when its settings ask for encryption, load
+ * the stanza's key (sb_stanza_load) unless it is loaded already.
+ */
+extern SbStatus sb_codec_ready(SbStorage *st, SbError *err);
+
+/*
+ * The digest filter the codec uses for st: SHA-256, or HMAC-SHA256 under
+ * the stanza's name key when st is encrypted (call sb_codec_ready first).
+ */
+extern SbFilter *sb_codec_digest_new(SbStorage *st, SbFilter *next);
 
 /* Hex SHA-256 of a buffer (65 bytes with NUL). */
 extern void sb_sha256_hex(const void *buf, size_t len, char *hex);

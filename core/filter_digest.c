@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 static void
 to_hex(const unsigned char *md, size_t len, char *hex)
@@ -40,6 +42,7 @@ typedef struct DigestFilter
 {
 	SbFilter	base;
 	EVP_MD_CTX *ctx;
+	EVP_MAC_CTX *mac;			/* HMAC-SHA256 instead of SHA-256 when set */
 	bool		init_ok;		/* EVP_DigestInit_ex succeeded */
 	bool		finished;
 	uint64_t	bytes;
@@ -57,7 +60,8 @@ digest_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	if (!d->init_ok)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not initialize SHA-256 context");
-	if (EVP_DigestUpdate(d->ctx, buf, len) != 1)
+	if (d->mac != NULL ? EVP_MAC_update(d->mac, buf, len) != 1 :
+		EVP_DigestUpdate(d->ctx, buf, len) != 1)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not update SHA-256 context");
 	d->bytes += len;
@@ -70,6 +74,7 @@ digest_finish(SbFilter *f, SbError *err)
 	DigestFilter *d = (DigestFilter *) f;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	size_t		maclen = 0;
 
 	if (d->finished)
 		return sb_error_set(err, SB_ERR_INTERNAL,
@@ -78,7 +83,15 @@ digest_finish(SbFilter *f, SbError *err)
 	if (!d->init_ok)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not initialize SHA-256 context");
-	if (EVP_DigestFinal_ex(d->ctx, md, &mdlen) != 1 || mdlen != SB_SHA256_LEN)
+	if (d->mac != NULL)
+	{
+		if (EVP_MAC_final(d->mac, md, &maclen, sizeof(md)) != 1)
+			maclen = 0;
+		mdlen = (unsigned int) maclen;
+	}
+	else if (EVP_DigestFinal_ex(d->ctx, md, &mdlen) != 1)
+		mdlen = 0;
+	if (mdlen != SB_SHA256_LEN)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not finalize SHA-256 context");
 	to_hex(md, SB_SHA256_LEN, d->hex);
@@ -93,6 +106,7 @@ digest_free(SbFilter *f)
 	if (d == NULL)
 		return;
 	EVP_MD_CTX_free(d->ctx);
+	EVP_MAC_CTX_free(d->mac);
 	free(d);
 }
 
@@ -112,6 +126,36 @@ sb_filter_digest_new(SbFilter *next)
 	}
 	/* an initialization failure is reported by the first write or finish */
 	d->init_ok = (EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) == 1);
+	d->base.write = digest_write;
+	d->base.finish = digest_finish;
+	d->base.free = digest_free;
+	d->base.next = next;
+	return &d->base;
+}
+
+SbFilter *
+sb_filter_hmac_new(const uint8_t *key, size_t keylen, SbFilter *next)
+{
+	DigestFilter *d;
+	EVP_MAC    *mac;
+	OSSL_PARAM	params[2];
+
+	d = calloc(1, sizeof(DigestFilter));
+	if (d == NULL)
+		return NULL;
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	d->mac = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac);
+	if (d->mac == NULL)
+	{
+		free(d);
+		return NULL;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+												 (char *) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	/* an initialization failure is reported by the first write or finish */
+	d->init_ok = (EVP_MAC_init(d->mac, key, keylen, params) == 1);
 	d->base.write = digest_write;
 	d->base.finish = digest_finish;
 	d->base.free = digest_free;

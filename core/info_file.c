@@ -164,37 +164,57 @@ sb_info_parse(SbInfoFile *info, const char *text, size_t len,
 	return SB_OK;
 }
 
+/* Read one file, through the codec unless raw. */
 static SbStatus
-load_one(SbStorage *st, const char *path, SbInfoFile *info, SbError *err)
+load_one(SbStorage *st, const char *path, bool raw, SbInfoFile *info,
+		 SbError *err)
 {
 	char	   *buf;
+	const char *data;
 	size_t		len;
+	SbFilter   *sink;
 	SbStatus	rc;
 
-	rc = sb_storage_get(st, path, SB_INFO_MAX_LEN, &buf, &len, err);
-	if (rc != SB_OK)
+	if (raw)
+	{
+		rc = sb_storage_get(st, path, SB_INFO_MAX_LEN, &buf, &len, err);
+		if (rc != SB_OK)
+			return rc;
+		rc = sb_info_parse(info, buf, len, path, err);
+		free(buf);
 		return rc;
-	rc = sb_info_parse(info, buf, len, path, err);
-	free(buf);
+	}
+	sink = sb_filter_buffer_sink_new(SB_INFO_MAX_LEN);
+	if (sink == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
+						NULL, err);
+	if (rc == SB_OK)
+	{
+		data = sb_filter_buffer_data(sink, &len);
+		rc = sb_info_parse(info, data ? data : "", len, path, err);
+	}
+	sb_filter_free_chain(sink);
 	return rc;
 }
 
-SbStatus
-sb_info_load(SbStorage *st, const char *path, SbInfoFile *info, SbError *err)
+static SbStatus
+load_both(SbStorage *st, const char *path, bool raw, SbInfoFile *info,
+		  SbError *err)
 {
 	char		copy[SB_PATH_MAX];
 	SbError		err2;
 	SbStatus	rc;
 	SbStatus	rc2;
 
-	rc = load_one(st, path, info, err);
+	rc = load_one(st, path, raw, info, err);
 	if (rc == SB_OK)
 		return SB_OK;
 	if (rc != SB_ERR_NOT_FOUND && rc != SB_ERR_CORRUPT)
 		return rc;
 
 	snprintf(copy, sizeof(copy), "%s.copy", path);
-	rc2 = load_one(st, copy, info, &err2);
+	rc2 = load_one(st, copy, raw, info, &err2);
 	if (rc2 == SB_OK)
 		return SB_OK;
 	/* report the main file's problem unless only the copy says more */
@@ -204,8 +224,34 @@ sb_info_load(SbStorage *st, const char *path, SbInfoFile *info, SbError *err)
 }
 
 SbStatus
-sb_info_save(SbStorage *st, const char *path, int flags,
-			 const SbInfoFile *info, SbError *err)
+sb_info_load(SbStorage *st, const char *path, SbInfoFile *info, SbError *err)
+{
+	return load_both(st, path, false, info, err);
+}
+
+SbStatus
+sb_info_load_raw(SbStorage *st, const char *path, SbInfoFile *info,
+				 SbError *err)
+{
+	return load_both(st, path, true, info, err);
+}
+
+static SbStatus
+put_one(SbStorage *st, const char *path, int flags, bool raw,
+		const char *buf, size_t len, SbError *err)
+{
+	SbRepoConfig cfg;
+
+	if (raw)
+		return sb_storage_put(st, path, flags, buf, len, err);
+	cfg = st->cfg;
+	cfg.compress_type = SB_COMPRESS_NONE;
+	return sb_codec_store_buffer(st, &cfg, buf, len, path, flags, NULL, err);
+}
+
+static SbStatus
+save_both(SbStorage *st, const char *path, int flags, bool raw,
+		  const SbInfoFile *info, SbError *err)
 {
 	char		copy[SB_PATH_MAX];
 	char	   *buf;
@@ -215,12 +261,42 @@ sb_info_save(SbStorage *st, const char *path, int flags,
 	buf = sb_info_render(info, &len);
 	if (buf == NULL)
 		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
-	rc = sb_storage_put(st, path, flags, buf, len, err);
+	rc = put_one(st, path, flags, raw, buf, len, err);
 	if (rc == SB_OK)
 	{
 		snprintf(copy, sizeof(copy), "%s.copy", path);
-		rc = sb_storage_put(st, copy, flags, buf, len, err);
+		rc = put_one(st, copy, flags, raw, buf, len, err);
 	}
+	free(buf);
+	return rc;
+}
+
+SbStatus
+sb_info_save(SbStorage *st, const char *path, int flags,
+			 const SbInfoFile *info, SbError *err)
+{
+	return save_both(st, path, flags, false, info, err);
+}
+
+SbStatus
+sb_info_save_raw(SbStorage *st, const char *path, int flags,
+				 const SbInfoFile *info, SbError *err)
+{
+	return save_both(st, path, flags, true, info, err);
+}
+
+SbStatus
+sb_info_put_raw(SbStorage *st, const char *path, int flags,
+				const SbInfoFile *info, SbError *err)
+{
+	char	   *buf;
+	size_t		len;
+	SbStatus	rc;
+
+	buf = sb_info_render(info, &len);
+	if (buf == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	rc = put_one(st, path, flags, true, buf, len, err);
 	free(buf);
 	return rc;
 }

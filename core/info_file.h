@@ -9,6 +9,12 @@
  * NAME and NAME.copy; loading verifies the checksum and falls back to the
  * copy when the main file is missing or damaged.
  *
+ * sb_info_load/sb_info_save go through the codec (uncompressed), so in an
+ * encrypted stanza the files are encrypted like everything else.  The _raw
+ * variants read and write the text as is: only for the stanza info file,
+ * which holds the (wrapped) key material and is read before the key is
+ * known.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef SB_INFO_FILE_H
@@ -48,5 +54,14 @@ extern SbStatus sb_info_load(SbStorage *st, const char *path, SbInfoFile *info,
 /* Write path and path.copy; flags as for sb_storage_write_open. */
 extern SbStatus sb_info_save(SbStorage *st, const char *path, int flags,
 							 const SbInfoFile *info, SbError *err);
+
+/* The same, never encrypted (the stanza info file only). */
+extern SbStatus sb_info_load_raw(SbStorage *st, const char *path,
+								 SbInfoFile *info, SbError *err);
+extern SbStatus sb_info_save_raw(SbStorage *st, const char *path, int flags,
+								 const SbInfoFile *info, SbError *err);
+/* Write one file (no .copy), never encrypted. */
+extern SbStatus sb_info_put_raw(SbStorage *st, const char *path, int flags,
+								const SbInfoFile *info, SbError *err);
 
 #endif							/* SB_INFO_FILE_H */

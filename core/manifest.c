@@ -774,7 +774,17 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 	{
 		data = sb_filter_buffer_data(sink, &len);
 		rc = sb_manifest_parse(m, data, len, err);
-		if (rc != SB_OK)
+		if (rc != SB_OK && st->cipher == NULL &&
+			sb_cipher_header_present(data, len))
+		{
+			/* an encrypted manifest read without the key */
+			sb_error_set(err, SB_ERR_CONFIG,
+						 "manifest of backup \"%s\" is encrypted, but encryption is not configured",
+						 label);
+			sb_error_hint(err, "Set cipher_type = aes-256-gcm and cipher_pass_file to the file holding the stanza's passphrase.");
+			rc = SB_ERR_CONFIG;
+		}
+		else if (rc != SB_OK)
 		{
 			char		msg[SB_ERROR_MSG_LEN];
 

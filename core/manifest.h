@@ -21,7 +21,8 @@
  *   file=<path>\t<size>\t<mtime>\t<mode octal>\t<sha256>\t<stored size>
  *
  * Paths never contain tab, newline or "..".  The manifest is stored through
- * the codec uncompressed, so one tool can read it for inspection.
+ * the codec uncompressed, so one tool can read it for inspection (in an
+ * encrypted stanza it is encrypted like every other file).
  *
  *-------------------------------------------------------------------------
  */

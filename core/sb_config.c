@@ -26,6 +26,12 @@ static const char *const compress_type_names[] = {
 	[SB_COMPRESS_ZLIB] = "zlib"
 };
 
+/* Table of the cipher names, indexed by SbCipherType. */
+static const char *const cipher_type_names[] = {
+	[SB_CIPHER_NONE] = "none",
+	[SB_CIPHER_AES_256_GCM] = "aes-256-gcm"
+};
+
 #define lengthof(array) (sizeof(array) / sizeof((array)[0]))
 
 void
@@ -94,6 +100,32 @@ sb_compress_type_name(SbCompressType type)
 {
 	if ((unsigned int) type < lengthof(compress_type_names))
 		return compress_type_names[type];
+	return "unknown";
+}
+
+bool
+sb_cipher_type_parse(const char *name, SbCipherType *out)
+{
+	size_t		i;
+
+	if (name == NULL)
+		return false;
+	for (i = 0; i < lengthof(cipher_type_names); i++)
+	{
+		if (strcasecmp(name, cipher_type_names[i]) == 0)
+		{
+			*out = (SbCipherType) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+sb_cipher_type_name(SbCipherType type)
+{
+	if ((unsigned int) type < lengthof(cipher_type_names))
+		return cipher_type_names[type];
 	return "unknown";
 }
 

@@ -30,6 +30,12 @@ typedef enum SbCompressType
 	SB_COMPRESS_ZLIB
 } SbCompressType;
 
+typedef enum SbCipherType
+{
+	SB_CIPHER_NONE = 0,
+	SB_CIPHER_AES_256_GCM
+} SbCipherType;
+
 typedef struct SbRepoConfig
 {
 	SbRepoType	repo_type;
@@ -49,6 +55,10 @@ typedef struct SbRepoConfig
 	char		sftp_private_key_passphrase_file[SB_PATH_MAX];	/* optional */
 	char		sftp_known_hosts_file[SB_PATH_MAX];
 	char		sftp_host_key_fingerprint[128]; /* SHA256:<base64> or hex */
+
+	/* encryption: the passphrase file must be 0600 (or stricter) and ours */
+	SbCipherType cipher_type;
+	char		cipher_pass_file[SB_PATH_MAX];
 } SbRepoConfig;
 
 /* Defaults: posix, stanza "main", zlib level 1, 60 s timeout. */
@@ -59,6 +69,9 @@ extern bool sb_repo_type_parse(const char *name, SbRepoType *out);
 extern const char *sb_repo_type_name(SbRepoType type);
 extern bool sb_compress_type_parse(const char *name, SbCompressType *out);
 extern const char *sb_compress_type_name(SbCompressType type);
+
+extern bool sb_cipher_type_parse(const char *name, SbCipherType *out);
+extern const char *sb_cipher_type_name(SbCipherType type);
 
 /* A stanza name is 1-63 characters of [A-Za-z0-9_.-], not starting with '.'. */
 extern bool sb_stanza_name_valid(const char *name);

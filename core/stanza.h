@@ -8,6 +8,15 @@
  * It is written on first use; afterwards every writer checks that it is the
  * same cluster, so two clusters' WAL can never be mixed in one stanza.
  *
+ * It also records whether the stanza is encrypted and, if so, the KDF
+ * parameters and the wrapped data key (cipher.h).  Loading a stanza checks
+ * that the storage's cipher_type matches the stanza's (encryption can be
+ * neither turned on nor off for an existing stanza) and, when encrypted,
+ * unwraps the data key with the passphrase of cipher_pass_file and attaches
+ * it to the storage (SbStorage.cipher), so that the codec encrypts and
+ * decrypts everything else.  The file itself stays in clear: it must be
+ * readable before the key is known.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef SB_STANZA_H
@@ -25,6 +34,7 @@ typedef struct SbStanzaInfo
 	int			format_version;
 	uint64_t	system_identifier;
 	int			pg_version;		/* major version, e.g. 15 */
+	SbCipherType cipher_type;	/* set by sb_stanza_load; ignored by ensure */
 } SbStanzaInfo;
 
 /* SB_ERR_NOT_FOUND when the stanza has not been created. */
@@ -37,5 +47,16 @@ extern SbStatus sb_stanza_load(SbStorage *st, const char *stanza,
  */
 extern SbStatus sb_stanza_ensure(SbStorage *st, const char *stanza,
 								 const SbStanzaInfo *mine, SbError *err);
+
+/*
+ * Change the passphrase of an encrypted stanza: unwrap the data key with
+ * st's cipher_pass_file, wrap it again under a key derived (new salt) from
+ * the passphrase in new_pass_file, and replace both copies of the stanza
+ * info file (the copy first).  Nothing else in the stanza is touched.
+ * kdf_log2n sets the scrypt cost N = 2^kdf_log2n (0: keep the stanza's).
+ */
+extern SbStatus sb_stanza_rekey(SbStorage *st, const char *stanza,
+								const char *new_pass_file, int kdf_log2n,
+								SbError *err);
 
 #endif							/* SB_STANZA_H */

@@ -105,6 +105,8 @@ struct SbStorage
 	SbWaitFn	wait;			/* socket wait for network drivers */
 	void	   *wait_arg;
 	void	   *priv;			/* driver state */
+	/* the stanza's unwrapped key when encrypted (see codec.h); wiped when freed */
+	struct SbCipherKey *cipher;
 };
 
 /*

@@ -141,11 +141,16 @@ sb_wal_find(SbStorage *st, const char *stanza, const char *walname,
 	return SB_OK;
 }
 
-/* SHA-256 and size of a local file, reading it once. */
+/*
+ * Digest and size of a local file, reading it once: SHA-256, or
+ * HMAC-SHA256 under the stanza's name key when st is encrypted (the name
+ * is visible in the repository: it must not reveal a plain hash).
+ */
 static SbStatus
-hash_fd(int fd, const char *path, char *hex, uint64_t *size, SbError *err)
+hash_fd(SbStorage *st, int fd, const char *path, char *hex, uint64_t *size,
+		SbError *err)
 {
-	SbFilter   *digest = sb_filter_digest_new(NULL);
+	SbFilter   *digest = sb_codec_digest_new(st, NULL);
 	char	   *buf = malloc(SB_CODEC_BUFSIZE);
 	SbStatus	rc = SB_OK;
 
@@ -210,7 +215,9 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 	if (fd < 0)
 		return sb_error_errno(err, errno, "could not open file \"%s\"", src_path);
 
-	rc = hash_fd(fd, src_path, sha, &size, err);
+	rc = sb_codec_ready(st, err);
+	if (rc == SB_OK)
+		rc = hash_fd(st, fd, src_path, sha, &size, err);
 	if (rc != SB_OK)
 		goto done;
 

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cipher.h"
+
 /* First buffer size used by sb_storage_get(); it grows as needed. */
 #define SB_GET_INITIAL_SIZE		8192
 
@@ -73,6 +75,7 @@ sb_storage_free(SbStorage *st)
 		st->ops->close(st);
 		st->ops->destroy(st);
 	}
+	sb_cipher_key_free(st->cipher);
 	free(st);
 }
 
