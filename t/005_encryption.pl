@@ -258,6 +258,20 @@ command_like([ 'pg_safebackup', 'info', "--config=$tmp/sb.conf" ],
 ($ok, $err) = archive_get($segs[-2], $wrong);
 ok(!$ok && $err =~ /wrong passphrase/, 'archive-get with a wrong passphrase is refused');
 
+# verify reads the encrypted repository: healthy, then damaged below
+command_like([ 'pg_safebackup', 'verify', @enc, "--cipher-pass-file=$pass1" ],
+	qr/^\Q$label\E: ok /m, 'verify: the encrypted backup and its WAL are ok');
+command_fails_like([ 'pg_safebackup', 'verify', @enc, "--cipher-pass-file=$wrong" ],
+	qr/wrong passphrase/, 'verify with a wrong passphrase is refused');
+sub verify_reports
+{
+	my ($re, $what) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'pg_safebackup', 'verify', @enc, "--cipher-pass-file=$pass1" ],
+		'>', \$out, '2>', \$err);
+	ok($? >> 8 == 1 && "$out$err" =~ $re, $what) or diag("$out$err");
+}
+
 # --- damaged repository files are refused by restore and archive-get
 # the largest data file of the backup (several chunks)
 my ($big) = sort { -s $b <=> -s $a } grep { m{/data/base/} } all_files("$repo/enc/backup/$label/data");
@@ -285,6 +299,7 @@ save($big);
 flip_byte($big, int((-s $big) / 2));
 restore_fails_like([ @enc, "--cipher-pass-file=$pass1" ], qr/could not decrypt repository file ".*\Q$label\E.*failed authentication/,
 	'restore refuses a backup file with a flipped byte');
+verify_reports(qr/^\Q$label\E: error .*\n(?s:.*)(?:decrypt|authentication)/m, 'verify reports the flipped byte');
 put_back($big);
 my $wal_path_a = $wal{ $segs[-2] };
 my $wal_path_b = $wal{ $segs[-1] };
@@ -300,6 +315,7 @@ save($big);
 truncate($big, 44 + 2 * 65552) or die;
 restore_fails_like([ @enc, "--cipher-pass-file=$pass1" ], qr/failed authentication|truncated/,
 	'restore refuses a truncated backup file');
+verify_reports(qr/^\Q$label\E: error .*\n(?s:.*)(?:truncated|size|authentication)/m, 'verify reports the truncated file');
 put_back($big);
 save($wal_path_a);
 truncate($wal_path_a, (-s $wal_path_a) - 100) or die;
@@ -319,6 +335,7 @@ sub swap
 swap($big, $other);
 restore_fails_like([ @enc, "--cipher-pass-file=$pass1" ], qr/could not decrypt repository file/,
 	'restore refuses two swapped backup files');
+verify_reports(qr/^\Q$label\E: error .*\n(?s:.*)(?:decrypt|authentication|size)/m, 'verify reports the swapped files');
 swap($big, $other);
 # WAL files: swap the contents, keep the names
 copy($wal_path_a, "$tmp/wal_a") or die;
