@@ -19,7 +19,9 @@
 # (same keys and port), dropping every open connection; drop kills the open
 # sessions only.  watch serves requests of the unprivileged test user until
 # stop: creating DIR/control/restart (or .../drop) makes it restart sshd
-# (or drop the sessions); DIR/control/list makes it write the repository's
+# (or drop the sessions); DIR/control/freeze stops sshd and its sessions
+# with SIGSTOP (connections hang), DIR/control/thaw lets them go on;
+# DIR/control/list makes it write the repository's
 # listing (type, size, path per line) to DIR/control/listing.  The request
 # file disappears when that is done.  The
 # account and group are left in place for the next run.
@@ -292,6 +294,19 @@ case "$CMD" in
 			if [ -e "$DIR/control/drop" ]; then
 				drop_sessions
 				rm -f "$DIR/control/drop"
+			fi
+			if [ -e "$DIR/control/freeze" ]; then
+				# a server that accepts TCP connections but never answers
+				pid=$(cat "$DIR/sshd.pid")
+				# shellcheck disable=SC2046
+				kill -STOP "$pid" $(descendants "$pid") 2>/dev/null || true
+				rm -f "$DIR/control/freeze"
+			fi
+			if [ -e "$DIR/control/thaw" ]; then
+				pid=$(cat "$DIR/sshd.pid")
+				# shellcheck disable=SC2046
+				kill -CONT "$pid" $(descendants "$pid") 2>/dev/null || true
+				rm -f "$DIR/control/thaw"
 			fi
 			if [ -e "$DIR/control/list" ]; then
 				# the repository is private to the SFTP account
