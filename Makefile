@@ -19,7 +19,8 @@ CORE_OBJS = \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
-	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
+	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o \
+	transport/tls_proto.o transport/tls.o
 
 # server-side glue
 OBJS = \
@@ -28,13 +29,17 @@ OBJS = \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
-CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o
+CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
+	cli/cmd_server.o $(SERVER_OBJS)
+# the repository server, run by "pg_safebackup server"
+SERVER_OBJS = server/config.o server/auth.o server/log.o server/tls_ctx.o \
+	server/listen.o server/conn.o server/server.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
-	tests/unit/test_manifest tests/unit/test_restore
+	tests/unit/test_manifest tests/unit/test_restore tests/unit/test_tls
 
-LIBS_CORE = -lssh2 -lcrypto -lz
+LIBS_CORE = -lssh2 -lssl -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -81,6 +86,9 @@ tests/unit/test_repo: tests/unit/test_repo.o tests/unit/test_files.o $(CORE_OBJS
 tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# starts cli/pg_safebackup server with a throwaway CA (openssl command)
+tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)

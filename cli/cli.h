@@ -73,6 +73,7 @@ extern int	sb_cmd_archive_get(SbCliOptions *opts);
 extern int	sb_cmd_archive_push(SbCliOptions *opts);
 extern int	sb_cmd_restore(SbCliOptions *opts);
 extern int	sb_cmd_info(SbCliOptions *opts);
+extern int	sb_cmd_server(int argc, char **argv);
 
 /* Shared by restore and info (main.c) */
 extern bool sb_cli_require_repo(SbCliOptions *opts);

@@ -40,6 +40,12 @@ typedef enum OptId
 	OPT_TARGET_ACTION,
 	OPT_TABLESPACE_MAP,
 	OPT_OUTPUT,
+	OPT_TLS_HOST,
+	OPT_TLS_PORT,
+	OPT_TLS_CERT_FILE,
+	OPT_TLS_KEY_FILE,
+	OPT_TLS_CA_FILE,
+	OPT_TLS_SERVER_NAME,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -60,6 +66,12 @@ static const struct option long_options[] = {
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"output", required_argument, NULL, OPT_OUTPUT},
+	{"tls-host", required_argument, NULL, OPT_TLS_HOST},
+	{"tls-port", required_argument, NULL, OPT_TLS_PORT},
+	{"tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE},
+	{"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
+	{"tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE},
+	{"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
 	{NULL, 0, NULL, 0}
 };
 
@@ -261,6 +273,26 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return false;
 			}
 			return true;
+		case OPT_TLS_HOST:
+			return copy_value(opts->repo.tls_host, sizeof(opts->repo.tls_host), value, name);
+		case OPT_TLS_PORT:
+			errno = 0;
+			level = strtol(value, &end, 10);
+			if (errno != 0 || end == value || *end != '\0' || level < 1 || level > 65535)
+			{
+				sb_cli_error("option \"%s\" must be a port number between 1 and 65535", name);
+				return false;
+			}
+			opts->repo.tls_port = (int) level;
+			return true;
+		case OPT_TLS_CERT_FILE:
+			return copy_value(opts->repo.tls_cert_file, sizeof(opts->repo.tls_cert_file), value, name);
+		case OPT_TLS_KEY_FILE:
+			return copy_value(opts->repo.tls_key_file, sizeof(opts->repo.tls_key_file), value, name);
+		case OPT_TLS_CA_FILE:
+			return copy_value(opts->repo.tls_ca_file, sizeof(opts->repo.tls_ca_file), value, name);
+		case OPT_TLS_SERVER_NAME:
+			return copy_value(opts->repo.tls_server_name, sizeof(opts->repo.tls_server_name), value, name);
 	}
 	return false;
 }
