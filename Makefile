@@ -37,7 +37,7 @@ SERVER_OBJS = server/config.o server/auth.o server/log.o server/tls_ctx.o \
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
-	tests/unit/test_manifest tests/unit/test_restore tests/unit/test_tls
+	tests/unit/test_manifest tests/unit/test_restore
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -49,7 +49,7 @@ REGRESS = guc status backup archive
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
-EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o \
+EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
@@ -95,6 +95,10 @@ tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 
-.PHONY: check-unit install-cli uninstall-cli
+.PHONY: check-unit check-tls install-cli uninstall-cli
+# the TLS driver against a real "pg_safebackup server" (needs the openssl command)
+check-tls: tests/unit/test_tls $(CLI_PROGRAM)
+	./tests/unit/test_tls
+
 check-unit: $(UNIT_TESTS)
 	@rc=0; for t in $(UNIT_TESTS); do ./$$t || rc=1; done; exit $$rc

@@ -147,6 +147,8 @@ compose_restore_command(SbCliOptions *opts)
 	/* every character may become four ('\''), plus fixed text */
 	cap = 4 * (strlen(exe) + strlen(opts->repo.repo_path) + 64 +
 			   (size_t) opts->nconfigs * (SB_PATH_MAX + 16)) + 256;
+	if (opts->repo.repo_type == SB_REPO_TLS)
+		cap += 4 * 6 * (SB_PATH_MAX + 32);
 	buf = malloc(cap);
 	if (buf == NULL)
 	{
@@ -162,6 +164,24 @@ compose_restore_command(SbCliOptions *opts)
 	append_shell_arg(buf, &pos, arg);
 	snprintf(arg, sizeof(arg), "--stanza=%s", opts->repo.stanza);
 	append_shell_arg(buf, &pos, arg);
+	if (opts->repo.repo_type == SB_REPO_TLS)
+	{
+		const SbRepoConfig *r = &opts->repo;
+		const char *names[] = {"tls-host", "tls-cert-file", "tls-key-file",
+		"tls-ca-file", "tls-server-name"};
+		const char *values[] = {r->tls_host, r->tls_cert_file, r->tls_key_file,
+		r->tls_ca_file, r->tls_server_name};
+
+		for (i = 0; i < 5; i++)
+		{
+			if (values[i][0] == '\0')
+				continue;
+			snprintf(arg, sizeof(arg), "--%s=%s", names[i], values[i]);
+			append_shell_arg(buf, &pos, arg);
+		}
+		snprintf(arg, sizeof(arg), "--tls-port=%d", r->tls_port);
+		append_shell_arg(buf, &pos, arg);
+	}
 	for (i = 0; i < opts->nconfigs; i++)
 	{
 		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);
