@@ -50,6 +50,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress
 TAP_TESTS = 1
 
 EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
+	tests/fuzz/fuzz_request tests/fuzz/work \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
@@ -95,7 +96,22 @@ tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 
-.PHONY: check-unit check-tls install-cli uninstall-cli
+# libFuzzer target for the server's request parser (clang, libclang-rt-14-dev):
+#   make fuzz FUZZ_SECONDS=30
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_SRCS = tests/fuzz/fuzz_request.c transport/tls_proto.c transport/storage.c \
+	transport/posix.c transport/sftp.c transport/sftp_hostkey.c transport/tls.c \
+	core/sb_error.c core/sb_config.c
+tests/fuzz/fuzz_request: $(FUZZ_SRCS) transport/tls_proto.h
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I$(srcdir)/core -I$(srcdir)/transport $(FUZZ_SRCS) $(LIBS_CORE) -o $@
+fuzz: tests/fuzz/fuzz_request
+	@mkdir -p tests/fuzz/work
+	./tests/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 tests/fuzz/work tests/fuzz/corpus
+
+.PHONY: check-unit check-tls fuzz install-cli uninstall-cli
 # the TLS driver against a real "pg_safebackup server" (needs the openssl command)
 check-tls: tests/unit/test_tls $(CLI_PROGRAM)
 	./tests/unit/test_tls
