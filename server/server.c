@@ -106,9 +106,18 @@ format_peer(const struct sockaddr_storage *ss, char *buf, size_t size)
 	{
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) ss;
 
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
 		port = ntohs(a->sin6_port);
-		snprintf(buf, size, "[%s]:%d", host, port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+		{
+			/* an IPv4 client of a dual-stack "*" listener */
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(buf, size, "%s:%d", host, port);
+		}
+		else
+		{
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			snprintf(buf, size, "[%s]:%d", host, port);
+		}
 	}
 	else
 		snprintf(buf, size, "unknown");

@@ -685,11 +685,20 @@ tls_hello(SbStorage *st, SbError *err)
 	rc = tls_call(st, &b, SB_TLS_HELLO_OK, err);
 	if (rc != SB_OK)
 	{
-		/* a refused client certificate shows up as an alert here (TLS 1.3) */
-		if (rc == SB_ERR_NETWORK && strstr(err->msg, "alert") != NULL)
+		/*
+		 * With TLS 1.3 the server checks our certificate after our side of
+		 * the handshake is done: a refusal shows up here, as an alert or as
+		 * the connection being reset.
+		 */
+		if (rc == SB_ERR_NETWORK)
 		{
-			err->status = SB_ERR_AUTH;
-			sb_error_hint(err, "The repository server refused this client certificate: check safebackup.tls_cert_file and that it is signed by the CA the server trusts and not expired.");
+			char		reason[SB_ERROR_MSG_LEN];
+
+			snprintf(reason, sizeof(reason), "%s", err->msg);
+			sb_error_set(err, SB_ERR_AUTH,
+						 "repository server \"%s\" refused this client: %s",
+						 st->cfg.tls_host, reason);
+			sb_error_hint(err, "The server refuses client certificates not signed by its CA, expired ones, and ones without a common name; check safebackup.tls_cert_file, and the server's log for the reason.");
 			return SB_ERR_AUTH;
 		}
 		/* the server closes the connection after refusing a hello */
