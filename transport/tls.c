@@ -23,9 +23,11 @@
  * caller set one (the server module's is built on WaitLatchOrSocket()),
  * else poll(), with cfg.io_timeout_ms as the limit of each wait.  One
  * connection stays open across calls.  A transport failure marks it broken:
- * the next operation reconnects, and stat(), list(), mkdir() and
- * read_open() are retried once after reconnecting; writes never are (a
- * writer or reader of a lost connection fails with SB_ERR_NETWORK).
+ * the next operation reconnects, and stat(), list(), mkdir(), read_open()
+ * and write_open() are retried once after reconnecting (the server discards
+ * the open files of a connection that ends, so repeating an open is safe);
+ * remove() is not, nor is anything on an open writer or reader, which
+ * fails with SB_ERR_NETWORK once its connection is lost.
  *
  * File data is streamed: a writer sends WRITE_DATA frames of up to
  * SB_TLS_CHUNK bytes without waiting for replies; a reader asks for one
@@ -944,6 +946,17 @@ tls_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 	rc = tls_path_call(st, SB_TLS_WRITE_OPEN, path,
 					   (flags & SB_WRITE_REPLACE) ? SB_TLS_WFLAG_REPLACE : 0,
 					   SB_TLS_OK, err);
+
+	/*
+	 * Safe to repeat on a new connection: the server discards the files of
+	 * a connection that ends, so a temporary file created by a request whose
+	 * reply we lost is gone.  This is what makes a server-side idle timeout
+	 * invisible to the archiver.
+	 */
+	if (tls_retry_after(st, rc))
+		rc = tls_path_call(st, SB_TLS_WRITE_OPEN, path,
+						   (flags & SB_WRITE_REPLACE) ? SB_TLS_WFLAG_REPLACE : 0,
+						   SB_TLS_OK, err);
 	if (rc != SB_OK)
 		return rc;
 	sb_tls_cursor_init(&c, ts->in, ts->in_len);

@@ -55,6 +55,7 @@ static char repo[300];
 static char conf[300];
 static char logfile[300];
 static int	port;
+static int	idle_timeout = 30;
 static pid_t server_pid = -1;
 
 #define CHECK_RC(rc, expected, err) \
@@ -102,9 +103,9 @@ write_config(const char *auth)
 	}
 	fprintf(f, "listen = 127.0.0.1\nport = %d\nrepo_path = %s\n"
 			"cert_file = %s/server.crt\nkey_file = %s/server.key\nca_file = %s/ca.crt\n"
-			"log_level = debug\nlog_file = %s\nidle_timeout = 30\nio_timeout = 10\n"
+			"log_level = debug\nlog_file = %s\nidle_timeout = %d\nio_timeout = 10\n"
 			"[auth]\n%s",
-			port, repo, pki, pki, pki, logfile, auth);
+			port, repo, pki, pki, pki, logfile, idle_timeout, auth);
 	fclose(f);
 }
 
@@ -704,6 +705,45 @@ test_lifecycle(void)
 	sb_storage_free(st);
 }
 
+/* The server closing an idle connection is invisible to the client. */
+static void
+test_idle(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	SbStat		sst;
+
+	idle_timeout = 1;
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+
+	client_config(&cfg, "pg1");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_mkdir(st, "main", &err);
+		CHECK_RC(rc, SB_OK, err);
+		sleep(2);
+		rc = sb_storage_put(st, "main/after-idle", 0, "x", 1, &err);
+		CHECK_RC(rc, SB_OK, err);
+		sleep(2);
+		rc = sb_storage_stat(st, "main/after-idle", &sst, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_remove(st, "main", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+	SB_CHECK(log_contains("s idle"));
+	idle_timeout = 30;
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -753,6 +793,7 @@ main(int argc, char **argv)
 	test_symlink();
 	test_crafted();
 	test_lifecycle();
+	test_idle();
 
 	stop_server(SIGTERM);
 	if (sb_test_failed > 0)
