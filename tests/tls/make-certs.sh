@@ -7,7 +7,7 @@
 #   ca.crt                  the test CA (signs the server and the clients)
 #   server.crt/.key         CN=localhost, SAN DNS:localhost, IP:127.0.0.1
 #   pg1.crt/.key, pg2.crt/.key, intruder.crt/.key     clients by CN
-#   expired.crt/.key        CN=pg1, expired yesterday
+#   expired.crt/.key        CN=pg1, expired (in the past)
 #   otherca.crt/.key        CN=pg1, signed by another CA
 #   chain.crt/.key          CN=pg1, signed by an intermediate CA; chain.crt
 #                           holds the client certificate then the intermediate
@@ -33,12 +33,21 @@ ca() {	# name subject [signer]
 			-days 30 -extfile "$1.ext" -out "$1.crt" 2>/dev/null
 	fi
 }
-leaf() {	# name subject signer days extfile-lines
+leaf() {	# name subject signer days extfile-lines; days "expired": in 2020
+	local validity=(-days "$4")
 	key "$1.key"
 	openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
 	printf '%b' "$5" >"$1.ext"
+	if [ "$4" = expired ]; then
+		# OpenSSL 3.4+ has -not_after; older ones take a negative -days
+		if openssl x509 -help 2>&1 | grep -q not_after; then
+			validity=(-not_before 20200101000000Z -not_after 20200102000000Z)
+		else
+			validity=(-days -1)
+		fi
+	fi
 	openssl x509 -req -in "$1.csr" -CA "$3.crt" -CAkey "$3.key" -CAcreateserial \
-		-days "$4" -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+		"${validity[@]}" -extfile "$1.ext" -out "$1.crt" 2>/dev/null
 }
 client_ext='basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n'
 server_ext='basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n'
@@ -51,7 +60,7 @@ leaf wronghost "/CN=elsewhere.invalid" ca 30 'basicConstraints=CA:FALSE\nextende
 for cn in pg1 pg2 intruder; do
 	leaf "$cn" "/CN=$cn" ca 30 "$client_ext"
 done
-leaf expired "/CN=pg1" ca -1 "$client_ext"
+leaf expired "/CN=pg1" ca expired "$client_ext"
 leaf otherca "/CN=pg1" otherca-root 30 "$client_ext"
 leaf chain "/CN=pg1" inter 30 "$client_ext"
 cat inter.crt >>chain.crt
