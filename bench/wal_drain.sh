@@ -21,8 +21,8 @@ REPO_TYPES=${REPO_TYPE:-posix}
 bin=$("$PG_CONFIG" --bindir)
 src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${BENCH_DIR:-/tmp/sb-drain}
-port=54398
-tls_port=54399
+port=${BENCH_PORT:-54398}
+tls_port=$((port + 1))
 as_pg() { runuser -u postgres -- "$@"; }
 psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p $port -d postgres "$@"; }
 now() { date +%s.%N; }

@@ -648,7 +648,7 @@ conn_start(Conn *c, SSL_CTX *ctx)
 		conn_exit(c, 0);
 	}
 
-	cert = SSL_get_peer_certificate(c->ssl);
+	cert = SSL_get1_peer_certificate(c->ssl);
 	if (cert != NULL)
 	{
 		X509_NAME  *name = X509_get_subject_name(cert);
