@@ -95,8 +95,8 @@ CONF
 	until [ "$(ready)" = 0 ]; do sleep 0.2; done
 	secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 	stored=$(du -sm "$dir/repo" | cut -f1)
-	awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v ty="$type" \
-		'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, zlib level %d, %d MB stored)\n", n, s, n / s, ty, l, st }'
+	awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v ty="$type" -v c="${COMPRESS_TYPE:-zlib}" \
+		'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, %s level %d, %d MB stored)\n", n, s, n / s, ty, c, l, st }'
 }
 
 for type in $REPO_TYPES; do
