@@ -240,7 +240,8 @@ scrub(char *s, const char *root)
 	size_t		rl = strlen(root);
 	char	   *p;
 
-	if (rl == 0)
+	/* a root of "/" is no secret, and removing every '/' would garble */
+	if (rl <= 1)
 		return;
 	while ((p = strstr(s, root)) != NULL)
 	{
@@ -402,6 +403,7 @@ do_list(Conn *c, const char *path)
 }
 
 /* Protocol violation on a request without reply: log and hang up. */
+static void conn_violation(Conn *c, const char *what) __attribute__((noreturn));
 static void
 conn_violation(Conn *c, const char *what)
 {
