@@ -705,6 +705,87 @@ test_lifecycle(void)
 	sb_storage_free(st);
 }
 
+/* Run the server with a configuration file holding text; its exit status. */
+static int
+server_with(const char *text, char *out, size_t outlen)
+{
+	char		path[400];
+	char		cmd[1200];
+	FILE	   *f;
+	FILE	   *p;
+	size_t		n;
+	int			status;
+
+	snprintf(path, sizeof(path), "%s/bad.conf", workdir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "timeout 10 cli/pg_safebackup server --config '%s' 2>&1", path);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Bad server configurations: refused at start with a clear message. */
+static void
+test_server_config(void)
+{
+	char		text[4096];
+	char		out[4096];
+	char		key[400];
+	int			code;
+
+	code = server_with("port = 1\n[auth]\npg1 = main\n", out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "repo_path is not set") != NULL,
+				 "exit %d: %s", code, out);
+
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\nbogus = 1\n",
+			 repo, pki, pki, pki, free_port());
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "unrecognized setting \"bogus\"") != NULL,
+				 "exit %d: %s", code, out);
+
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\n[auth]\npg1 = ../x\n",
+			 repo, pki, pki, pki, free_port());
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "invalid stanza name \"../x\"") != NULL,
+				 "exit %d: %s", code, out);
+
+	/* the server's key must not be readable by others */
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	SB_REQUIRE(chmod(key, 0644) == 0);
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\n",
+			 repo, pki, pki, pki, free_port());
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "group or world access") != NULL,
+				 "exit %d: %s", code, out);
+	SB_CHECK(chmod(key, 0600) == 0);
+
+	/* the port is taken: by our running server */
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\n",
+			 repo, pki, pki, pki, port);
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "could not listen") != NULL,
+				 "exit %d: %s", code, out);
+
+	code = system("cli/pg_safebackup server >/dev/null 2>&1");
+	SB_CHECK(WIFEXITED(code) && WEXITSTATUS(code) == 2);
+}
+
 /* The server closing an idle connection is invisible to the client. */
 static void
 test_idle(void)
@@ -794,6 +875,7 @@ main(int argc, char **argv)
 	test_crafted();
 	test_lifecycle();
 	test_idle();
+	test_server_config();
 
 	stop_server(SIGTERM);
 	if (sb_test_failed > 0)
