@@ -11,6 +11,8 @@
 #   otherca.crt/.key        CN=pg1, signed by another CA
 #   chain.crt/.key          CN=pg1, signed by an intermediate CA; chain.crt
 #                           holds the client certificate then the intermediate
+#   server-chain.crt/.key   like server.crt, signed by the intermediate CA;
+#                           the file holds the certificate then the intermediate
 #   wronghost.crt/.key      server certificate for CN/SAN "elsewhere.invalid"
 set -euo pipefail
 
@@ -64,6 +66,8 @@ leaf expired "/CN=pg1" ca expired "$client_ext"
 leaf otherca "/CN=pg1" otherca-root 30 "$client_ext"
 leaf chain "/CN=pg1" inter 30 "$client_ext"
 cat inter.crt >>chain.crt
+leaf server-chain "/CN=localhost" inter 30 "$server_ext"
+cat inter.crt >>server-chain.crt
 rm -f ./*.csr ./*.ext ./*.srl
 chmod 600 ./*.key
 chmod 644 ./*.crt

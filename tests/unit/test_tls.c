@@ -56,6 +56,7 @@ static char conf[300];
 static char logfile[300];
 static int	port;
 static int	idle_timeout = 30;
+static const char *server_cert = "server";
 static pid_t server_pid = -1;
 
 #define CHECK_RC(rc, expected, err) \
@@ -102,10 +103,11 @@ write_config(const char *auth)
 		exit(1);
 	}
 	fprintf(f, "listen = 127.0.0.1\nport = %d\nrepo_path = %s\n"
-			"cert_file = %s/server.crt\nkey_file = %s/server.key\nca_file = %s/ca.crt\n"
+			"cert_file = %s/%s.crt\nkey_file = %s/%s.key\nca_file = %s/ca.crt\n"
 			"log_level = debug\nlog_file = %s\nidle_timeout = %d\nio_timeout = 10\n"
 			"[auth]\n%s",
-			port, repo, pki, pki, pki, logfile, idle_timeout, auth);
+			port, repo, pki, server_cert, pki, server_cert, pki, logfile,
+			idle_timeout, auth);
 	fclose(f);
 }
 
@@ -681,6 +683,43 @@ test_lifecycle(void)
 		CHECK_RC(rc, SB_OK, err);
 		sb_storage_free(st2);
 	}
+	/*
+	 * SIGHUP re-reads certificates too: a server certificate signed by an
+	 * intermediate CA (sent along) still verifies against the root alone.
+	 */
+	server_cert = "server-chain";
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+	{
+		SbRepoConfig cfg2;
+		SbStorage  *st2;
+
+		client_config(&cfg2, "pg2");
+		rc = try_open(&cfg2, &st2, &err);
+		CHECK_RC(rc, SB_OK, err);
+		if (rc == SB_OK)
+		{
+			rc = sb_storage_stat(st2, "main/one", &sst, &err);
+			CHECK_RC(rc, SB_OK, err);
+		}
+		sb_storage_free(st2);
+	}
+	{
+		Raw			r;
+
+		if (raw_connect(&r, "pg2"))
+		{
+			STACK_OF(X509) *chain = SSL_get_peer_cert_chain(r.ssl);
+
+			SB_CHECK_MSG(chain != NULL && sk_X509_num(chain) == 2,
+						 "server sent %d certificates", chain ? sk_X509_num(chain) : -1);
+		}
+		else
+			SB_CHECK(!"raw connection after reload");
+		raw_close(&r);
+	}
+	server_cert = "server";
 	write_config("pg1 = main\npg2 = *\n");
 	kill(server_pid, SIGHUP);
 	usleep(300000);
