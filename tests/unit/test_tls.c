@@ -825,6 +825,83 @@ test_server_config(void)
 	SB_CHECK(WIFEXITED(code) && WEXITSTATUS(code) == 2);
 }
 
+/*
+ * Many clients at once, each streaming a file larger than a frame in
+ * interleaved pieces; every file arrives whole.
+ */
+#define NCLIENTS	8
+static void
+test_many(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st[NCLIENTS];
+	SbWriter   *w[NCLIENTS];
+	SbError		err;
+	SbStatus	rc;
+	char	   *piece = malloc(100000);
+	int			i,
+				round;
+
+	SB_REQUIRE(piece != NULL);
+	client_config(&cfg, "pg2");
+	for (i = 0; i < NCLIENTS; i++)
+	{
+		st[i] = NULL;
+		w[i] = NULL;
+		rc = try_open(&cfg, &st[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	if (st[0] != NULL)
+	{
+		rc = sb_storage_mkdir(st[0], "many", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	for (i = 0; i < NCLIENTS; i++)
+	{
+		char		p[64];
+
+		snprintf(p, sizeof(p), "many/file%d", i);
+		rc = sb_storage_write_open(st[i], p, 0, &w[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	for (round = 0; round < 10; round++)
+		for (i = 0; i < NCLIENTS; i++)
+		{
+			if (w[i] == NULL)
+				continue;
+			memset(piece, 'a' + i, 100000);
+			rc = sb_storage_write(st[i], w[i], piece, 100000, &err);
+			CHECK_RC(rc, SB_OK, err);
+		}
+	for (i = 0; i < NCLIENTS; i++)
+	{
+		char		p[64];
+		char	   *buf = NULL;
+		size_t		len = 0;
+		bool		same = true;
+
+		if (w[i] == NULL)
+			continue;
+		rc = sb_storage_write_commit(st[i], w[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+		snprintf(p, sizeof(p), "many/file%d", i);
+		rc = sb_storage_get(st[(i + 1) % NCLIENTS], p, 2000000, &buf, &len, &err);
+		CHECK_RC(rc, SB_OK, err);
+		for (size_t k = 0; k < len && same; k++)
+			same = buf[k] == 'a' + i;
+		SB_CHECK_MSG(len == 1000000 && same, "file%d: %zu bytes", i, len);
+		free(buf);
+	}
+	if (st[0] != NULL)
+	{
+		rc = sb_storage_remove(st[0], "many", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	for (i = 0; i < NCLIENTS; i++)
+		sb_storage_free(st[i]);
+	free(piece);
+}
+
 /* The server closing an idle connection is invisible to the client. */
 static void
 test_idle(void)
@@ -909,6 +986,7 @@ main(int argc, char **argv)
 	}
 
 	test_suite();
+	test_many();
 	test_refused();
 	test_symlink();
 	test_crafted();
