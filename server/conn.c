@@ -273,9 +273,12 @@ conn_ok(Conn *c)
 	conn_send(c, &b);
 }
 
-/* Receive one frame.  false: the client left, or a stop/idle limit hit. */
+/*
+ * Receive one frame, waiting up to timeout_s for it to begin.  false: the
+ * client left, or a stop/idle limit hit.
+ */
 static bool
-conn_recv(Conn *c)
+conn_recv(Conn *c, int timeout_s)
 {
 	uint8_t		hdr[SB_TLS_HEADER_LEN];
 	SbError		err;
@@ -283,8 +286,7 @@ conn_recv(Conn *c)
 	bool		idle_ok = open_handles(c) == 0;
 
 	/* an idle connection may be stopped by SIGTERM; one with files open not */
-	if (!conn_io(c, hdr, sizeof(hdr), true, idle_ok,
-				 c->cfg->idle_timeout, &stopped))
+	if (!conn_io(c, hdr, sizeof(hdr), true, idle_ok, timeout_s, &stopped))
 		return false;
 	sb_error_clear(&err);
 	if (sb_tls_parse_header(hdr, &c->in_type, &c->in_len, &err) != SB_OK)
@@ -667,8 +669,8 @@ conn_start(Conn *c, SSL_CTX *ctx)
 		conn_exit(c, 0);
 	}
 
-	/* HELLO */
-	if (!conn_recv(c))
+	/* HELLO, which must come promptly: no idling unauthenticated */
+	if (!conn_recv(c, c->cfg->io_timeout))
 		conn_exit(c, 0);
 	sb_error_clear(&err);
 	if (c->in_type != SB_TLS_HELLO ||
@@ -765,7 +767,7 @@ srv_conn_run(const SrvConfig *cfg, SSL_CTX *ctx, int fd, const char *peer)
 
 	conn_start(c, ctx);
 
-	while (conn_recv(c))
+	while (conn_recv(c, c->cfg->idle_timeout))
 	{
 		handle_request(c);
 		if (stop_requested && open_handles(c) == 0)
