@@ -26,6 +26,7 @@ CORE_OBJS = \
 OBJS = \
 	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
+	backend/storage_wait.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
 
@@ -41,7 +42,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
-PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/tests/unit
+PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 

@@ -23,6 +23,7 @@
 #include "shmem.h"
 #include "stanza.h"
 #include "storage.h"
+#include "storage_wait.h"
 #include "wal.h"
 
 #define RETRY_HINT "The file stays in pg_wal and archiving will be retried."
@@ -62,7 +63,7 @@ ensure_session(const SbRepoConfig *cfg, SbError *err)
 		sb_error_hint(err, "Set safebackup.repo_path to the repository directory and reload the configuration.");
 		return SB_ERR_CONFIG;
 	}
-	rc = sb_storage_create(cfg, &session, err);
+	rc = sb_backend_storage_create(cfg, &session, err);
 	if (rc != SB_OK)
 		return rc;
 	rc = sb_storage_open(session, err);
@@ -198,12 +199,22 @@ sb_archive_check_configured(char **detail)
 
 	sb_error_clear(&err);
 	sb_guc_repo_config(&cfg);
-	if (ensure_session(&cfg, &err) != SB_OK)
-	{
-		*detail = psprintf("The repository is not usable: %s.", err.msg);
-		return false;
-	}
-	return true;
+	if (ensure_session(&cfg, &err) == SB_OK)
+		return true;
+
+	/*
+	 * Settings that are missing or wrong make archiving "not configured".
+	 * A repository that cannot be reached right now (network, host key,
+	 * authentication) is a failure of each archive attempt instead, so it
+	 * is counted in pg_stat_archiver and retried like any other.
+	 */
+	if (err.status != SB_ERR_CONFIG && err.status != SB_ERR_NOT_FOUND)
+		return true;
+	*detail = psprintf("The repository is not usable: %s.%s%s%s%s",
+					   err.msg,
+					   err.detail[0] ? " " : "", err.detail,
+					   err.hint[0] ? " " : "", err.hint);
+	return false;
 }
 
 void

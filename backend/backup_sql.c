@@ -26,6 +26,7 @@
 #include "report.h"
 #include "shmem.h"
 #include "storage.h"
+#include "storage_wait.h"
 #include "worker/backup.h"
 
 PG_FUNCTION_INFO_V1(safebackup_start);
@@ -70,7 +71,7 @@ choose_label(const SbRepoConfig *cfg, char *label)
 	SbError		err;
 	bool		can_look;
 
-	can_look = sb_storage_create(cfg, &st, &err) == SB_OK &&
+	can_look = sb_backend_storage_create(cfg, &st, &err) == SB_OK &&
 		sb_storage_open(st, &err) == SB_OK;
 	for (;;)
 	{
@@ -284,7 +285,7 @@ safebackup_backups(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("safebackup.repo_path is not set")));
-	if (sb_storage_create(&cfg, &st, &err) != SB_OK)
+	if (sb_backend_storage_create(&cfg, &st, &err) != SB_OK)
 		sb_report(ERROR, &err, "could not open the repository", NULL);
 	if (sb_storage_open(st, &err) != SB_OK ||
 		sb_backup_list(st, cfg.stanza, &labels, &nlabels, &err) != SB_OK)

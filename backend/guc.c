@@ -11,18 +11,32 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "sftp_hostkey.h"
 
 static int	sb_repo_type = SB_REPO_POSIX;
 static char *sb_repo_path = NULL;
 static char *sb_stanza = NULL;
 static int	sb_compress_type = SB_COMPRESS_ZLIB;
 static int	sb_compress_level = 1;
+static int	sb_io_timeout = 60000;
+
+/* tls repository (pg_safebackup server) */
 static char *sb_tls_host = NULL;
 static int	sb_tls_port = SB_TLS_DEFAULT_PORT;
 static char *sb_tls_cert_file = NULL;
 static char *sb_tls_key_file = NULL;
 static char *sb_tls_ca_file = NULL;
 static char *sb_tls_server_name = NULL;
+
+/* sftp repository */
+static char *sb_sftp_host = NULL;
+static int	sb_sftp_port = 22;
+static char *sb_sftp_user = NULL;
+static char *sb_sftp_private_key_file = NULL;
+static char *sb_sftp_public_key_file = NULL;
+static char *sb_sftp_private_key_passphrase_file = NULL;
+static char *sb_sftp_known_hosts_file = NULL;
+static char *sb_sftp_host_key_fingerprint = NULL;
 
 static const struct config_enum_entry repo_type_options[] = {
 	{"posix", SB_REPO_POSIX, false},
@@ -67,6 +81,23 @@ check_stanza(char **newval, void **extra, GucSource source)
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("invalid stanza name \"%s\"", *newval ? *newval : "");
 		GUC_check_errdetail("A stanza name is 1 to 63 letters, digits, \"_\", \"-\" or \".\", not starting with \".\".");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_sftp_host_key_fingerprint(char **newval, void **extra, GucSource source)
+{
+	unsigned char digest[32];
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;			/* unset: known_hosts is used */
+	if (!sb_sftp_parse_fingerprint(*newval, digest))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid SSH host key fingerprint \"%s\"", *newval);
+		GUC_check_errhint("Give the fingerprint as \"ssh-keygen -lf\" prints it (\"SHA256:\" followed by 43 base64 characters) or as 64 hexadecimal digits.");
 		return false;
 	}
 	return true;
@@ -128,6 +159,16 @@ sb_define_tls_gucs(void)
 							   check_tls_name, NULL, NULL);
 }
 
+/* Define one string setting of the sftp repository (reloadable, no hook). */
+static void
+define_sftp_string(const char *name, const char *short_desc,
+				   const char *long_desc, char **var,
+				   GucStringCheckHook check)
+{
+	DefineCustomStringVariable(name, short_desc, long_desc, var, "",
+							   PGC_SIGHUP, 0, check, NULL, NULL);
+}
+
 void
 sb_define_gucs(void)
 {
@@ -178,6 +219,51 @@ sb_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("safebackup.io_timeout",
+							"Time limit of a connection attempt or of one network wait of a remote repository.",
+							NULL,
+							&sb_io_timeout,
+							60000, 1000, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	define_sftp_string("safebackup.sftp_host",
+					   "Host name or IP address of the SFTP repository server.",
+					   NULL, &sb_sftp_host, NULL);
+	DefineCustomIntVariable("safebackup.sftp_port",
+							"TCP port of the SFTP repository server.",
+							NULL,
+							&sb_sftp_port,
+							22, 1, 65535,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+	define_sftp_string("safebackup.sftp_user",
+					   "User name of the SFTP account.",
+					   NULL, &sb_sftp_user, NULL);
+	define_sftp_string("safebackup.sftp_private_key_file",
+					   "Private key file used to authenticate to the SFTP server.",
+					   "It must not be readable by other users (mode 0600 or stricter).",
+					   &sb_sftp_private_key_file, NULL);
+	define_sftp_string("safebackup.sftp_public_key_file",
+					   "Public key file matching the private key (optional).",
+					   "When empty, the public key is derived from the private key.",
+					   &sb_sftp_public_key_file, NULL);
+	define_sftp_string("safebackup.sftp_private_key_passphrase_file",
+					   "File holding the passphrase of an encrypted private key (optional).",
+					   "It must not be readable by other users (mode 0600 or stricter).",
+					   &sb_sftp_private_key_passphrase_file, NULL);
+	define_sftp_string("safebackup.sftp_known_hosts_file",
+					   "OpenSSH known_hosts file that holds the SFTP server's host key.",
+					   "Used when safebackup.sftp_host_key_fingerprint is empty.",
+					   &sb_sftp_known_hosts_file, NULL);
+	define_sftp_string("safebackup.sftp_host_key_fingerprint",
+					   "Pinned SHA-256 fingerprint of the SFTP server's host key.",
+					   "As \"ssh-keygen -lf\" prints it (SHA256:...), or 64 hexadecimal digits.",
+					   &sb_sftp_host_key_fingerprint,
+					   check_sftp_host_key_fingerprint);
+
 	sb_define_tls_gucs();
 
 	MarkGUCPrefixReserved("safebackup");
@@ -193,6 +279,20 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	strlcpy(cfg->stanza, sb_stanza ? sb_stanza : "main", sizeof(cfg->stanza));
 	cfg->compress_type = (SbCompressType) sb_compress_type;
 	cfg->compress_level = sb_compress_level;
+	cfg->io_timeout_ms = sb_io_timeout;
+
+#define COPY_SETTING(field, var) \
+	strlcpy(cfg->field, (var) ? (var) : "", sizeof(cfg->field))
+	COPY_SETTING(sftp_host, sb_sftp_host);
+	cfg->sftp_port = sb_sftp_port;
+	COPY_SETTING(sftp_user, sb_sftp_user);
+	COPY_SETTING(sftp_private_key_file, sb_sftp_private_key_file);
+	COPY_SETTING(sftp_public_key_file, sb_sftp_public_key_file);
+	COPY_SETTING(sftp_private_key_passphrase_file, sb_sftp_private_key_passphrase_file);
+	COPY_SETTING(sftp_known_hosts_file, sb_sftp_known_hosts_file);
+	COPY_SETTING(sftp_host_key_fingerprint, sb_sftp_host_key_fingerprint);
+#undef COPY_SETTING
+
 	strlcpy(cfg->tls_host, sb_tls_host ? sb_tls_host : "", sizeof(cfg->tls_host));
 	cfg->tls_port = sb_tls_port;
 	strlcpy(cfg->tls_cert_file, sb_tls_cert_file ? sb_tls_cert_file : "", sizeof(cfg->tls_cert_file));

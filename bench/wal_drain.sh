@@ -1,59 +1,64 @@
 #!/usr/bin/env bash
-# Benchmark: how fast the archive module drains a WAL backlog.  NSEG segments
+# Benchmark: how fast the archive module drains a WAL backlog.  64 segments
 # of pgbench WAL are produced while archiving has no repository (so they
-# queue in pg_wal), then the repository is configured and we time how long
-# the archiver takes to store all of them.  Run as root after "make install":
+# queue in pg_wal), then safebackup.repo_path is set and we time how long the
+# archiver takes to store all of them.  Run as root after "make install":
 #
 #   bench/wal_drain.sh [SEGMENTS] [COMPRESS_LEVEL]      (default 64, 1)
 #
-# REPO_TYPE selects the repository, or several in turn, each with a fresh
-# cluster and the same amount of WAL (default "posix"):
-#   posix   a local directory
-#   tls     "pg_safebackup server" on 127.0.0.1 with a throwaway CA
-#           (tests/tls/make-certs.sh), repository on the same disk
-#   REPO_TYPE="posix tls" bench/wal_drain.sh     prints both figures
+# REPO_TYPE=posix (default) stores into a local directory; REPO_TYPE=sftp
+# starts a private sshd on 127.0.0.1 (tests/sftp/sshd-harness.sh, chrooted
+# internal-sftp account) and drains into it; REPO_TYPE="posix sftp" runs
+# both on the same backlog size, one after the other.  REPO_TYPE=tls starts
+# "pg_safebackup server" on 127.0.0.1 with a throwaway CA
+# (tests/tls/make-certs.sh) and drains through it; REPO_TYPE="posix tls"
+# prints both figures.
 set -euo pipefail
 
 NSEG=${1:-64}
 LEVEL=${2:-1}
+if [[ ${REPO_TYPE:-posix} == *" "* ]]; then
+	for t in $REPO_TYPE; do REPO_TYPE=$t "$0" "$NSEG" "$LEVEL"; done
+	exit 0
+fi
+REPO_TYPE=${REPO_TYPE:-posix}
+here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-REPO_TYPES=${REPO_TYPE:-posix}
 bin=$("$PG_CONFIG" --bindir)
-src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${BENCH_DIR:-/tmp/sb-drain}
 port=${BENCH_PORT:-54398}
 tls_port=$((port + 1))
+server_pid=
 as_pg() { runuser -u postgres -- "$@"; }
 psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p $port -d postgres "$@"; }
 now() { date +%s.%N; }
-server_pid=
-cleanup() {
+
+rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
+harness=$dir/sftp-harness
+cleanup()
+{
 	as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-	server_pid=
+	[ "$REPO_TYPE" = sftp ] && "$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-
-run_one() {
-	local type=$1
-	cleanup
-	mkdir -p "$dir/repo"; chown -R postgres "$dir"
-	as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
-	cat >> "$dir/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$dir'
-listen_addresses = ''
-shared_preload_libraries = 'pg_safebackup'
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.compress_level = $LEVEL
-safebackup.compress_type = ${COMPRESS_TYPE:-zlib}
-max_wal_size = 8GB
-CONF
-	if [ "$type" = tls ]; then
-		as_pg "$src/tests/tls/make-certs.sh" "$dir/pki" >/dev/null
-		cat > "$dir/server.conf" <<CONF
+settings="safebackup.repo_path = '$dir/repo'"
+if [ "$REPO_TYPE" = sftp ]; then
+	"$here/tests/sftp/sshd-harness.sh" start "$harness" >/dev/null
+	# shellcheck disable=SC1091
+	. "$harness/env"
+	settings="safebackup.repo_type = 'sftp'
+safebackup.repo_path = '$SFTP_REPO'
+safebackup.sftp_host = '$SFTP_HOST'
+safebackup.sftp_port = $SFTP_PORT
+safebackup.sftp_user = '$SFTP_USER'
+safebackup.sftp_private_key_file = '$SFTP_KEY'
+safebackup.sftp_known_hosts_file = '$SFTP_KNOWN_HOSTS'"
+fi
+if [ "$REPO_TYPE" = tls ]; then
+	as_pg "$here/tests/tls/make-certs.sh" "$dir/pki" >/dev/null
+	cat > "$dir/server.conf" <<CONF
 listen = 127.0.0.1
 port = $tls_port
 repo_path = $dir/repo
@@ -64,44 +69,49 @@ log_file = $dir/server.log
 [auth]
 pg1 = main
 CONF
-		chown postgres "$dir/server.conf"
-		runuser -u postgres -- "$bin/pg_safebackup" server --config "$dir/server.conf" &
-		server_pid=$!
-	fi
-	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
+	chown postgres "$dir/server.conf"
+	runuser -u postgres -- "$bin/pg_safebackup" server --config "$dir/server.conf" &
+	server_pid=$!
+	settings="safebackup.repo_type = 'tls'
+safebackup.tls_host = '127.0.0.1'
+safebackup.tls_port = $tls_port
+safebackup.tls_cert_file = '$dir/pki/pg1.crt'
+safebackup.tls_key_file = '$dir/pki/pg1.key'
+safebackup.tls_ca_file = '$dir/pki/ca.crt'"
+fi
+as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
+cat >> "$dir/data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$dir'
+listen_addresses = ''
+shared_preload_libraries = 'pg_safebackup'
+archive_mode = on
+archive_library = 'pg_safebackup'
+safebackup.compress_level = $LEVEL
+safebackup.compress_type = ${COMPRESS_TYPE:-zlib}
+max_wal_size = 8GB
+CONF
+as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
 
-	# fill the backlog with pgbench data and updates (realistic, compressible
-	# about as well as production WAL), until NSEG segments are ready
-	ready() { psql_b -Atc "SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'"; }
-	as_pg "$bin/pgbench" -q -i -s 10 -h "$dir" -p $port postgres >/dev/null 2>&1
-	while [ "$(ready)" -lt "$NSEG" ]; do
-		psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 3 = 0"
-	done
-	local n t secs stored
-	n=$(ready)
-
-	t=$(now)
-	if [ "$type" = tls ]; then
-		psql_b -c "ALTER SYSTEM SET safebackup.tls_host = '127.0.0.1'" \
-			-c "ALTER SYSTEM SET safebackup.tls_port = $tls_port" \
-			-c "ALTER SYSTEM SET safebackup.tls_cert_file = '$dir/pki/pg1.crt'" \
-			-c "ALTER SYSTEM SET safebackup.tls_key_file = '$dir/pki/pg1.key'" \
-			-c "ALTER SYSTEM SET safebackup.tls_ca_file = '$dir/pki/ca.crt'" \
-			-c "ALTER SYSTEM SET safebackup.repo_type = 'tls'" \
-			-c "SELECT pg_reload_conf()" >/dev/null
-	else
-		psql_b -c "ALTER SYSTEM SET safebackup.repo_path = '$dir/repo'" -c "SELECT pg_reload_conf()" >/dev/null
-	fi
-	until [ "$(ready)" = 0 ]; do sleep 0.2; done
-	secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
-	stored=$(du -sm "$dir/repo" | cut -f1)
-	awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v ty="$type" -v c="${COMPRESS_TYPE:-zlib}" \
-		'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, %s level %d, %d MB stored)\n", n, s, n / s, ty, c, l, st }'
-}
-
-for type in $REPO_TYPES; do
-	case "$type" in
-		posix|tls) run_one "$type" ;;
-		*) echo "wal_drain.sh: unknown REPO_TYPE \"$type\" (posix or tls)" >&2; exit 2 ;;
-	esac
+# fill the backlog with pgbench data and updates (realistic, compressible
+# about as well as production WAL), until NSEG segments are ready
+ready() { psql_b -Atc "SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'"; }
+as_pg "$bin/pgbench" -q -i -s 10 -h "$dir" -p $port postgres >/dev/null 2>&1
+while [ "$(ready)" -lt "$NSEG" ]; do
+	psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 3 = 0"
 done
+n=$(ready)
+
+# the repository settings, appended to the configuration while it drains
+t=$(now)
+printf '%s\n' "$settings" >> "$dir/data/postgresql.conf"
+psql_b -c "SELECT pg_reload_conf()" >/dev/null
+until [ "$(ready)" = 0 ]; do sleep 0.2; done
+secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+if [ "$REPO_TYPE" = sftp ]; then
+	stored=$(du -sm "$SFTP_BACKING" | cut -f1)
+else
+	stored=$(du -sm "$dir/repo" | cut -f1)
+fi
+awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v t="$REPO_TYPE" -v c="${COMPRESS_TYPE:-zlib}" \
+	'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, %s level %d, %d MB stored)\n", n, s, n / s, t, c, l, st }'

@@ -24,6 +24,7 @@
 #define SB_EXIT_NOT_FOUND	3	/* archive-get: the file is not in the repository */
 
 #define SB_CLI_MAX_CONFIGS		8	/* --config files on one command line */
+#define SB_CLI_MAX_REPO_ARGS	64	/* repository options on one command line */
 #define SB_CLI_MAX_TABLESPACES	64	/* --tablespace-map options */
 
 typedef enum SbOutputFormat
@@ -43,6 +44,10 @@ typedef struct SbCliOptions
 	/* --config files read, as absolute paths (for restore_command) */
 	int			nconfigs;
 	char		configs[SB_CLI_MAX_CONFIGS][SB_PATH_MAX];
+
+	/* repository options given on the command line, as "--name=value" */
+	int			nrepo_args;
+	char	   *repo_args[SB_CLI_MAX_REPO_ARGS];
 
 	/* restore */
 	char		target_dir[SB_PATH_MAX];

@@ -147,8 +147,8 @@ compose_restore_command(SbCliOptions *opts)
 	/* every character may become four ('\''), plus fixed text */
 	cap = 4 * (strlen(exe) + strlen(opts->repo.repo_path) + 64 +
 			   (size_t) opts->nconfigs * (SB_PATH_MAX + 16)) + 256;
-	if (opts->repo.repo_type == SB_REPO_TLS)
-		cap += 4 * 6 * (SB_PATH_MAX + 32);
+	for (i = 0; i < opts->nrepo_args; i++)
+		cap += 4 * strlen(opts->repo_args[i]) + 4;
 	buf = malloc(cap);
 	if (buf == NULL)
 	{
@@ -164,28 +164,21 @@ compose_restore_command(SbCliOptions *opts)
 	append_shell_arg(buf, &pos, arg);
 	snprintf(arg, sizeof(arg), "--stanza=%s", opts->repo.stanza);
 	append_shell_arg(buf, &pos, arg);
-	if (opts->repo.repo_type == SB_REPO_TLS)
-	{
-		const SbRepoConfig *r = &opts->repo;
-		const char *names[] = {"tls-host", "tls-cert-file", "tls-key-file",
-		"tls-ca-file", "tls-server-name"};
-		const char *values[] = {r->tls_host, r->tls_cert_file, r->tls_key_file,
-		r->tls_ca_file, r->tls_server_name};
-
-		for (i = 0; i < 5; i++)
-		{
-			if (values[i][0] == '\0')
-				continue;
-			snprintf(arg, sizeof(arg), "--%s=%s", names[i], values[i]);
-			append_shell_arg(buf, &pos, arg);
-		}
-		snprintf(arg, sizeof(arg), "--tls-port=%d", r->tls_port);
-		append_shell_arg(buf, &pos, arg);
-	}
 	for (i = 0; i < opts->nconfigs; i++)
 	{
 		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);
 		append_shell_arg(buf, &pos, arg);
+	}
+	/* the other repository options given on the command line (sftp, ...) */
+	for (i = 0; i < opts->nrepo_args; i++)
+	{
+		const char *a = opts->repo_args[i];
+
+		if (strncmp(a, "--repo-type=", 12) == 0 ||
+			strncmp(a, "--repo-path=", 12) == 0 ||
+			strncmp(a, "--stanza=", 9) == 0)
+			continue;
+		append_shell_arg(buf, &pos, a);
 	}
 	return buf;
 }

@@ -157,6 +157,17 @@ sb_cli_usage(void)
 	printf("  --stanza=NAME            stanza of the cluster (default \"main\")\n");
 	printf("  --compress-type=TYPE     none or zlib (default) for files written\n");
 	printf("  --compress-level=N       0-9 (default 1)\n");
+	printf("  --io-timeout=TIME        network connect/wait limit (default 60s)\n");
+	printf("\nSFTP repository options (--repo-type=sftp):\n");
+	printf("  --sftp-host=HOST         SFTP server host name or address\n");
+	printf("  --sftp-port=PORT         SFTP server port (default 22)\n");
+	printf("  --sftp-user=USER         SFTP account\n");
+	printf("  --sftp-private-key-file=FILE    private key (mode 0600 or stricter)\n");
+	printf("  --sftp-public-key-file=FILE     public key (optional)\n");
+	printf("  --sftp-private-key-passphrase-file=FILE  passphrase of the key (optional)\n");
+	printf("  --sftp-known-hosts-file=FILE    known_hosts file with the server's host key\n");
+	printf("  --sftp-host-key-fingerprint=FP  pinned host key, SHA256:... as ssh-keygen -lf\n");
+	printf("\nTLS repository options (--repo-type=tls; see \"server\" for the server):\n");
 	printf("  --tls-host=HOST          repository server (repo-type tls)\n");
 	printf("  --tls-port=PORT          its port (default 8432)\n");
 	printf("  --tls-cert-file=FILE     client certificate (with intermediates)\n");

@@ -20,17 +20,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "sftp_hostkey.h"
 
 typedef enum OptId
 {
 	OPT_CONFIG = 256,
+	/* repository options: the ones restore passes on in restore_command */
 	OPT_REPO_TYPE,
 	OPT_REPO_PATH,
 	OPT_STANZA,
 	OPT_COMPRESS_TYPE,
 	OPT_COMPRESS_LEVEL,
+	OPT_IO_TIMEOUT,
+	OPT_SFTP_HOST,
+	OPT_SFTP_PORT,
+	OPT_SFTP_USER,
+	OPT_SFTP_PRIVATE_KEY_FILE,
+	OPT_SFTP_PUBLIC_KEY_FILE,
+	OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE,
+	OPT_SFTP_KNOWN_HOSTS_FILE,
+	OPT_SFTP_HOST_KEY_FINGERPRINT,
+	OPT_TLS_HOST,
+	OPT_TLS_PORT,
+	OPT_TLS_CERT_FILE,
+	OPT_TLS_KEY_FILE,
+	OPT_TLS_CA_FILE,
+	OPT_TLS_SERVER_NAME,
+	OPT_END_REPO_OPTIONS,		/* add repository options above this line */
+	/* options of one command */
 	OPT_TARGET_DIR,
 	OPT_BACKUP,
 	OPT_TARGET_TIME,
@@ -40,12 +60,6 @@ typedef enum OptId
 	OPT_TARGET_ACTION,
 	OPT_TABLESPACE_MAP,
 	OPT_OUTPUT,
-	OPT_TLS_HOST,
-	OPT_TLS_PORT,
-	OPT_TLS_CERT_FILE,
-	OPT_TLS_KEY_FILE,
-	OPT_TLS_CA_FILE,
-	OPT_TLS_SERVER_NAME,
 	OPT_PGDATA = 'D'
 } OptId;
 
@@ -56,6 +70,15 @@ static const struct option long_options[] = {
 	{"stanza", required_argument, NULL, OPT_STANZA},
 	{"compress-type", required_argument, NULL, OPT_COMPRESS_TYPE},
 	{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
+	{"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
+	{"sftp-host", required_argument, NULL, OPT_SFTP_HOST},
+	{"sftp-port", required_argument, NULL, OPT_SFTP_PORT},
+	{"sftp-user", required_argument, NULL, OPT_SFTP_USER},
+	{"sftp-private-key-file", required_argument, NULL, OPT_SFTP_PRIVATE_KEY_FILE},
+	{"sftp-public-key-file", required_argument, NULL, OPT_SFTP_PUBLIC_KEY_FILE},
+	{"sftp-private-key-passphrase-file", required_argument, NULL, OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE},
+	{"sftp-known-hosts-file", required_argument, NULL, OPT_SFTP_KNOWN_HOSTS_FILE},
+	{"sftp-host-key-fingerprint", required_argument, NULL, OPT_SFTP_HOST_KEY_FINGERPRINT},
 	{"pgdata", required_argument, NULL, OPT_PGDATA},
 	{"target-dir", required_argument, NULL, OPT_TARGET_DIR},
 	{"backup", required_argument, NULL, OPT_BACKUP},
@@ -176,13 +199,78 @@ copy_value(char *dst, size_t size, const char *value, const char *name)
 	return true;
 }
 
+/*
+ * A file path option: made absolute, since restore passes it on to a
+ * restore_command that runs in another directory.
+ */
+static bool
+copy_path_value(char *dst, size_t size, const char *value, const char *name)
+{
+	char		cwd[PATH_MAX];
+
+	if (value[0] == '/' || value[0] == '\0')
+		return copy_value(dst, size, value, name);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+	{
+		sb_cli_error("could not get the current directory: %s", strerror(errno));
+		return false;
+	}
+	if ((size_t) snprintf(dst, size, "%s/%s", cwd, value) >= size)
+	{
+		sb_cli_error("value of option \"%s\" is too long", name);
+		return false;
+	}
+	return true;
+}
+
+/* A decimal integer between min and max; false after saying why. */
+static bool
+parse_int_option(const char *value, const char *name, long min, long max,
+				 int *out)
+{
+	char	   *end;
+	long		n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < min || n > max)
+	{
+		sb_cli_error("option \"%s\" must be an integer between %ld and %ld",
+					 name, min, max);
+		return false;
+	}
+	*out = (int) n;
+	return true;
+}
+
+/* "N" milliseconds, or N with a unit: ms, s, min. */
+static bool
+parse_duration_ms(const char *value, int *out)
+{
+	char	   *end;
+	long		n;
+	long		scale = 1;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno != 0 || end == value || n < 0)
+		return false;
+	if (strcmp(end, "s") == 0)
+		scale = 1000;
+	else if (strcmp(end, "min") == 0)
+		scale = 60000;
+	else if (*end != '\0' && strcmp(end, "ms") != 0)
+		return false;
+	if (n > 3600000 / scale)
+		return false;
+	*out = (int) (n * scale);
+	return true;
+}
+
 /* Apply one option; returns false (after printing why) on a bad value. */
 static bool
 apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 {
-	char	   *end;
-	long		level;
-
 	switch (id)
 	{
 		case OPT_REPO_TYPE:
@@ -217,15 +305,47 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			}
 			return true;
 		case OPT_COMPRESS_LEVEL:
-			errno = 0;
-			level = strtol(value, &end, 10);
-			if (errno != 0 || end == value || *end != '\0' || level < 0 || level > 9)
+			return parse_int_option(value, name, 0, 9, &opts->repo.compress_level);
+		case OPT_IO_TIMEOUT:
+			if (!parse_duration_ms(value, &opts->repo.io_timeout_ms) ||
+				opts->repo.io_timeout_ms < 1000)
 			{
-				sb_cli_error("option \"%s\" must be an integer between 0 and 9", name);
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Give a time between 1s and 60min, such as \"30s\" or \"60000\" (milliseconds).\n", progname);
 				return false;
 			}
-			opts->repo.compress_level = (int) level;
 			return true;
+		case OPT_SFTP_HOST:
+			return copy_value(opts->repo.sftp_host, sizeof(opts->repo.sftp_host), value, name);
+		case OPT_SFTP_PORT:
+			return parse_int_option(value, name, 1, 65535, &opts->repo.sftp_port);
+		case OPT_SFTP_USER:
+			return copy_value(opts->repo.sftp_user, sizeof(opts->repo.sftp_user), value, name);
+		case OPT_SFTP_PRIVATE_KEY_FILE:
+			return copy_path_value(opts->repo.sftp_private_key_file,
+							  sizeof(opts->repo.sftp_private_key_file), value, name);
+		case OPT_SFTP_PUBLIC_KEY_FILE:
+			return copy_path_value(opts->repo.sftp_public_key_file,
+							  sizeof(opts->repo.sftp_public_key_file), value, name);
+		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
+			return copy_path_value(opts->repo.sftp_private_key_passphrase_file,
+							  sizeof(opts->repo.sftp_private_key_passphrase_file), value, name);
+		case OPT_SFTP_KNOWN_HOSTS_FILE:
+			return copy_path_value(opts->repo.sftp_known_hosts_file,
+							  sizeof(opts->repo.sftp_known_hosts_file), value, name);
+		case OPT_SFTP_HOST_KEY_FINGERPRINT:
+			{
+				unsigned char digest[32];
+
+				if (value[0] != '\0' && !sb_sftp_parse_fingerprint(value, digest))
+				{
+					sb_cli_error("invalid SSH host key fingerprint \"%s\"", value);
+					fprintf(stderr, "%s: hint: Give the fingerprint as \"ssh-keygen -lf\" prints it (\"SHA256:\" followed by 43 base64 characters) or as 64 hexadecimal digits.\n", progname);
+					return false;
+				}
+				return copy_value(opts->repo.sftp_host_key_fingerprint,
+								  sizeof(opts->repo.sftp_host_key_fingerprint), value, name);
+			}
 		case OPT_PGDATA:
 			return copy_value(opts->pgdata, sizeof(opts->pgdata), value, name);
 		case OPT_TARGET_DIR:
@@ -276,21 +396,13 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 		case OPT_TLS_HOST:
 			return copy_value(opts->repo.tls_host, sizeof(opts->repo.tls_host), value, name);
 		case OPT_TLS_PORT:
-			errno = 0;
-			level = strtol(value, &end, 10);
-			if (errno != 0 || end == value || *end != '\0' || level < 1 || level > 65535)
-			{
-				sb_cli_error("option \"%s\" must be a port number between 1 and 65535", name);
-				return false;
-			}
-			opts->repo.tls_port = (int) level;
-			return true;
+			return parse_int_option(value, name, 1, 65535, &opts->repo.tls_port);
 		case OPT_TLS_CERT_FILE:
-			return copy_value(opts->repo.tls_cert_file, sizeof(opts->repo.tls_cert_file), value, name);
+			return copy_path_value(opts->repo.tls_cert_file, sizeof(opts->repo.tls_cert_file), value, name);
 		case OPT_TLS_KEY_FILE:
-			return copy_value(opts->repo.tls_key_file, sizeof(opts->repo.tls_key_file), value, name);
+			return copy_path_value(opts->repo.tls_key_file, sizeof(opts->repo.tls_key_file), value, name);
 		case OPT_TLS_CA_FILE:
-			return copy_value(opts->repo.tls_ca_file, sizeof(opts->repo.tls_ca_file), value, name);
+			return copy_path_value(opts->repo.tls_ca_file, sizeof(opts->repo.tls_ca_file), value, name);
 		case OPT_TLS_SERVER_NAME:
 			return copy_value(opts->repo.tls_server_name, sizeof(opts->repo.tls_server_name), value, name);
 	}
@@ -401,6 +513,51 @@ load_config_file(SbCliOptions *opts, const char *path)
 	return ok;
 }
 
+/* Options whose value is a file name (made absolute when applied). */
+static bool
+option_is_path(int id)
+{
+	switch (id)
+	{
+		case OPT_SFTP_PRIVATE_KEY_FILE:
+		case OPT_SFTP_PUBLIC_KEY_FILE:
+		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
+		case OPT_SFTP_KNOWN_HOSTS_FILE:
+		case OPT_TLS_CERT_FILE:
+		case OPT_TLS_KEY_FILE:
+		case OPT_TLS_CA_FILE:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Keep "--name=value" of a repository option given on the command line, so
+ * that restore can pass it on in the restore_command it writes.
+ */
+static bool
+remember_repo_option(SbCliOptions *opts, const char *name, const char *value)
+{
+	size_t		len = strlen(name) + strlen(value) + 4;
+	char	   *arg;
+
+	if (opts->nrepo_args == SB_CLI_MAX_REPO_ARGS)
+	{
+		sb_cli_error("too many repository options (at most %d)", SB_CLI_MAX_REPO_ARGS);
+		return false;
+	}
+	arg = malloc(len);
+	if (arg == NULL)
+	{
+		sb_cli_error("out of memory");
+		return false;
+	}
+	snprintf(arg, len, "--%s=%s", name, value);
+	opts->repo_args[opts->nrepo_args++] = arg;
+	return true;
+}
+
 int
 sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 {
@@ -442,6 +599,20 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 			snprintf(name, sizeof(name), "--%s", long_options[idx].name);
 		if (!apply_option(opts, c, name, optarg))
 			return SB_EXIT_USAGE;
+		if (c > OPT_CONFIG && c < OPT_END_REPO_OPTIONS)
+		{
+			char		abs[SB_PATH_MAX];
+			const char *v = optarg;
+
+			if (option_is_path(c))
+			{
+				if (!copy_path_value(abs, sizeof(abs), optarg, name))
+					return SB_EXIT_USAGE;
+				v = abs;
+			}
+			if (!remember_repo_option(opts, long_options[idx].name, v))
+				return SB_EXIT_USAGE;
+		}
 	}
 
 	if (optind >= argc)

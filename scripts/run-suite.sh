@@ -19,7 +19,7 @@ echo "=== pg_safebackup test suite, PostgreSQL $version ($PG_CONFIG)"
 
 # One suite per PostgreSQL installation at a time: "make install" replaces the
 # installed module, so concurrent runs from several checkouts would mix builds.
-exec 9>"/var/lock/pg_safebackup-suite-$version.lock"
+exec 9>"/var/lock/pg_safebackup-suite-$version-$(realpath "$(command -v "$PG_CONFIG")" | md5sum | cut -c1-8).lock"
 flock 9
 
 if ! id "$TEST_USER" >/dev/null 2>&1; then
@@ -32,7 +32,7 @@ mkdir -p "$work"
 	--exclude=tmp_check --exclude=results --exclude=log -cf - .) | (cd "$work" && tar -xf -)
 chown -R "$TEST_USER" "$work"
 
-as_user() { runuser -u "$TEST_USER" -- env PG_CONFIG="$PG_CONFIG" "$@"; }
+as_user() { runuser -u "$TEST_USER" -- env PG_CONFIG="$PG_CONFIG" SB_SFTP_HARNESS="${SB_SFTP_HARNESS:-}" "$@"; }
 
 cd "$work"
 as_user make -s -j2 PG_CONFIG="$PG_CONFIG" PG_CFLAGS_EXTRA=-Werror all
@@ -44,15 +44,25 @@ as_user make -s PG_CONFIG="$PG_CONFIG" check-unit || status=1
 
 echo "=== SFTP storage driver tests (real sshd, chrooted internal-sftp account)"
 harness="$work/sftp-harness"
+watcher=
 if as_user make -s PG_CONFIG="$PG_CONFIG" tests/unit/test_sftp &&
 	TEST_USER="$TEST_USER" tests/sftp/sshd-harness.sh start "$harness" >/dev/null; then
 	# shellcheck disable=SC2046
 	as_user env $(cat "$harness/env") ./tests/unit/test_sftp || status=1
-	tests/sftp/sshd-harness.sh stop "$harness" >/dev/null || true
+	# the TAP tests use the same sshd, and ask the watcher to restart it
+	TEST_USER="$TEST_USER" tests/sftp/sshd-harness.sh watch "$harness" &
+	watcher=$!
+	export SB_SFTP_HARNESS="$harness"
 else
 	echo "could not build the SFTP test or start its sshd"
 	status=1
 fi
+stop_harness()
+{
+	tests/sftp/sshd-harness.sh stop "$harness" >/dev/null 2>&1 || true
+	[ -n "$watcher" ] && wait "$watcher" 2>/dev/null || true
+}
+trap stop_harness EXIT
 
 echo "=== TLS storage driver tests (real pg_safebackup server, throwaway CA)"
 as_user make -s PG_CONFIG="$PG_CONFIG" check-tls || status=1

@@ -32,6 +32,7 @@
 #include "backend/guc.h"
 #include "backend/report.h"
 #include "backend/shmem.h"
+#include "backend/storage_wait.h"
 #include "manifest.h"
 #include "stanza.h"
 #include "storage.h"
@@ -229,7 +230,7 @@ run_backup(const char *label)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("safebackup.repo_path is not set")));
-	if (sb_storage_create(&cfg, &st, &err) != SB_OK ||
+	if (sb_backend_storage_create(&cfg, &st, &err) != SB_OK ||
 		sb_storage_open(st, &err) != SB_OK)
 		fail(&err, "could not open the repository");
 

@@ -4,7 +4,7 @@
 # sshd-harness.sh
 #		Start or stop a private OpenSSH server for the SFTP driver tests.
 #
-#	tests/sftp/sshd-harness.sh start|stop|restart DIR	(run as root)
+#	tests/sftp/sshd-harness.sh start|stop|restart|drop|watch DIR	(as root)
 #
 # start builds, under DIR, a chroot tree owned by root, a system account
 # (SFTP_ACCOUNT, default sbsftp, group sbsftpusers, no shell) confined to
@@ -15,8 +15,14 @@
 # SFTP_HOST, SFTP_PORT, SFTP_USER, SFTP_KEY, SFTP_KEY_ENCRYPTED and
 # SFTP_PASSPHRASE_FILE (a second, passphrase-protected key), SFTP_KNOWN_HOSTS,
 # SFTP_KNOWN_HOSTS_HASHED, SFTP_FINGERPRINT, SFTP_REPO and SFTP_BACKING.
-# stop kills that sshd; restart stops and starts it again (same keys and
-# port).  The account and group are left in place for the next run.
+# stop kills that sshd and its sessions; restart stops and starts it again
+# (same keys and port), dropping every open connection; drop kills the open
+# sessions only.  watch serves requests of the unprivileged test user until
+# stop: creating DIR/control/restart (or .../drop) makes it restart sshd
+# (or drop the sessions); DIR/control/list makes it write the repository's
+# listing (type, size, path per line) to DIR/control/listing.  The request
+# file disappears when that is done.  The
+# account and group are left in place for the next run.
 #
 #-------------------------------------------------------------------------
 set -eu
@@ -27,7 +33,7 @@ TEST_USER=${TEST_USER:-postgres}
 
 usage()
 {
-	echo "usage: $0 start|stop|restart DIR" >&2
+	echo "usage: $0 start|stop|restart|drop|watch DIR" >&2
 	exit 2
 }
 
@@ -39,8 +45,27 @@ case "$DIR" in
 	*) DIR=$(pwd)/$DIR ;;
 esac
 
+# every descendant of a process (sshd's per-connection processes)
+descendants()
+{
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# kill the whole tree at once, so that nothing is orphaned half-alive
+drop_sessions()
+{
+	[ -f "$DIR/sshd.pid" ] || return 0
+	pids=$(descendants "$(cat "$DIR/sshd.pid")")
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+}
+
 stop_sshd()
 {
+	drop_sessions
 	if [ -f "$DIR/sshd.pid" ]; then
 		pid=$(cat "$DIR/sshd.pid")
 		if kill "$pid" 2>/dev/null; then
@@ -59,6 +84,9 @@ start_sshd()
 	mkdir -p /run/sshd
 	chmod 0755 /run/sshd
 	/usr/sbin/sshd -t -f "$DIR/sshd_config"
+	# readable by the test user, which counts logins
+	touch "$DIR/sshd.log"
+	chmod 0644 "$DIR/sshd.log"
 	/usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
 	i=0
 	while [ ! -s "$DIR/sshd.pid" ] && [ $i -lt 50 ]; do
@@ -128,6 +156,11 @@ do_start()
 	chmod 0755 "$CHROOT"
 	chown "$ACCOUNT:$GROUP" "$CHROOT/upload"
 	chmod 0750 "$CHROOT/upload"
+
+	# requests of the test user to the watch loop
+	rm -rf "$DIR/control"
+	mkdir -p "$DIR/control"
+	chown "$TEST_USER" "$DIR/control"
 
 	# host keys
 	for t in ed25519 rsa; do
@@ -239,11 +272,38 @@ case "$CMD" in
 		do_start
 		;;
 	stop)
+		rm -rf "$DIR/control"
 		stop_sshd
 		;;
 	restart)
 		stop_sshd
 		start_sshd
+		;;
+	drop)
+		drop_sessions
+		;;
+	watch)
+		while [ -d "$DIR/control" ]; do
+			if [ -e "$DIR/control/restart" ]; then
+				stop_sshd
+				start_sshd
+				rm -f "$DIR/control/restart"
+			fi
+			if [ -e "$DIR/control/drop" ]; then
+				drop_sessions
+				rm -f "$DIR/control/drop"
+			fi
+			if [ -e "$DIR/control/list" ]; then
+				# the repository is private to the SFTP account
+				backing=$(sed -n 's/^SFTP_BACKING=//p' "$DIR/env")
+				(cd "$backing" && find . -mindepth 1 -printf '%y %s %P\n' | sort) \
+					> "$DIR/control/listing.tmp"
+				chown "$TEST_USER" "$DIR/control/listing.tmp"
+				mv "$DIR/control/listing.tmp" "$DIR/control/listing"
+				rm -f "$DIR/control/list"
+			fi
+			sleep 0.1
+		done
 		;;
 	*)
 		usage

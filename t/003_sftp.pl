@@ -1,0 +1,317 @@
+# Whole-system test of the SFTP repository against a real sshd with the
+# hardened setup the README describes: a chrooted "ForceCommand
+# internal-sftp" account reached with an Ed25519 key, host key checked
+# against a hashed known_hosts file.  The account gets no shell; a wrong
+# pinned fingerprint, an unknown host and a changed known_hosts key are
+# refused with nothing written; WAL is archived under load while sshd is
+# restarted and its sessions dropped, and every segment arrives exactly once
+# and intact; a base backup is taken and restored through SFTP, and the
+# restored cluster holds the same data.
+#
+# The sshd is started (as root) by scripts/run-suite.sh, which passes its
+# directory in SB_SFTP_HARNESS; see tests/sftp/sshd-harness.sh.
+use strict;
+use warnings;
+use File::Compare;
+use IPC::Run;
+use MIME::Base64;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $harness = $ENV{SB_SFTP_HARNESS} // '';
+plan skip_all => 'no SFTP test server (scripts/run-suite.sh starts one)'
+  unless $harness ne '' && -f "$harness/env";
+
+my %sftp;
+open(my $envfh, '<', "$harness/env") or die "could not open $harness/env: $!";
+while (<$envfh>)
+{
+	chomp;
+	$sftp{$1} = $2 if /^(\w+)=(.*)$/;
+}
+close($envfh);
+
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+
+# Ask the root-side watcher of the harness for something and wait for it.
+sub harness_request
+{
+	my ($what) = @_;
+	my $req = "$harness/control/$what";
+	open(my $fh, '>', $req) or die "could not create $req: $!";
+	close($fh);
+	for (my $i = 0; $i < 600 && -e $req; $i++)
+	{
+		usleep(100_000);
+	}
+	die "the SFTP harness did not serve \"$what\"" if -e $req;
+}
+
+# The repository as the SFTP account sees it: { path => size } of files.
+sub repo_files
+{
+	harness_request('list');
+	my %files;
+	open(my $fh, '<', "$harness/control/listing") or die;
+	while (<$fh>)
+	{
+		chomp;
+		my ($type, $size, $path) = split(/ /, $_, 3);
+		$files{$path} = $size if $type eq 'f';
+	}
+	close($fh);
+	return \%files;
+}
+
+# Options that reach the repository through SFTP, for the CLI.
+my @cli_sftp = (
+	'--repo-type=sftp', "--repo-path=$sftp{SFTP_REPO}",
+	"--sftp-host=$sftp{SFTP_HOST}", "--sftp-port=$sftp{SFTP_PORT}",
+	"--sftp-user=$sftp{SFTP_USER}", "--sftp-private-key-file=$sftp{SFTP_KEY}");
+
+sub sftp_conf
+{
+	my ($node, $stanza, $hostkey) = @_;
+	$node->append_conf(
+		'postgresql.conf', qq{
+shared_preload_libraries = 'pg_safebackup'
+wal_level = replica
+archive_mode = on
+archive_library = 'pg_safebackup'
+wal_keep_size = '1GB'
+safebackup.stanza = '$stanza'
+safebackup.repo_type = 'sftp'
+safebackup.repo_path = '$sftp{SFTP_REPO}'
+safebackup.sftp_host = '$sftp{SFTP_HOST}'
+safebackup.sftp_port = $sftp{SFTP_PORT}
+safebackup.sftp_user = '$sftp{SFTP_USER}'
+safebackup.sftp_private_key_file = '$sftp{SFTP_KEY}'
+safebackup.io_timeout = '20s'
+$hostkey
+});
+}
+
+sub current_segment
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
+}
+
+sub switch_and_wait
+{
+	my ($node) = @_;
+	my $seg = current_segment($node);
+	$node->safe_psql('postgres',
+		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
+	$node->poll_query_until('postgres',
+		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
+	  or die "timed out waiting for $seg to be archived";
+	return $seg;
+}
+
+# --- the account is SFTP only, chrooted
+my ($out, $err) = ('', '');
+my @ssh_opts = (
+	'-F', '/dev/null', '-i', $sftp{SFTP_KEY},
+	'-o', "UserKnownHostsFile=$sftp{SFTP_KNOWN_HOSTS}",
+	'-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+	'-o', 'IdentitiesOnly=yes');
+IPC::Run::run(
+	[
+		'ssh', '-n', @ssh_opts, '-p', $sftp{SFTP_PORT},
+		"$sftp{SFTP_USER}\@$sftp{SFTP_HOST}", 'echo SHELL_MARKER_$((6*7))'
+	],
+	'>', \$out, '2>', \$err);
+unlike($out, qr/SHELL_MARKER_42/, 'ssh to the SFTP account runs no command');
+my $batch = "$tmp/sftp-batch";
+open(my $bfh, '>', $batch) or die;
+print $bfh "pwd\n";
+close($bfh);
+($out, $err) = ('', '');
+IPC::Run::run(
+	[
+		'sftp', @ssh_opts, '-P', $sftp{SFTP_PORT}, '-b', $batch,
+		"$sftp{SFTP_USER}\@$sftp{SFTP_HOST}"
+	],
+	'>', \$out, '2>', \$err);
+like($out, qr{Remote working directory: /upload\b},
+	'the same key gets an SFTP session, in the chroot');
+
+# --- host keys: wrong pinned fingerprint, unknown host, changed key
+my $rsa_fp = `ssh-keygen -lf $harness/ssh_host_rsa_key.pub`;
+$rsa_fp = (split(/ /, $rsa_fp))[1];
+like($rsa_fp, qr/^SHA256:/, 'fingerprint of the other host key');
+
+my $bad = PostgreSQL::Test::Cluster->new('wrong_fingerprint');
+$bad->init(extra => ['--wal-segsize=1']);
+sftp_conf($bad, 'wrongfp', "safebackup.sftp_host_key_fingerprint = '$rsa_fp'");
+$bad->start;
+$bad->safe_psql('postgres',
+	"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
+ok( $bad->poll_query_until(
+		'postgres', 'SELECT failed_count > 0 FROM pg_stat_archiver'),
+	'wrong pinned fingerprint: archiving fails');
+ok( $bad->log_contains(
+		qr/host key for ".*" has changed/),
+	'wrong pinned fingerprint: the log says the host key has changed');
+ok($bad->log_contains(qr/\Q$sftp{SFTP_FINGERPRINT}\E/),
+	'wrong pinned fingerprint: the offered key\'s fingerprint is shown');
+$bad->stop('immediate');
+
+# unknown host: a known_hosts file without this host
+my $empty_kh = "$tmp/known_hosts_other";
+open(my $kfh, '>', $empty_kh) or die;
+my $pub = `cat $harness/ssh_host_ed25519_key.pub`;
+my ($ktype, $kdata) = split(/ /, $pub);
+print $kfh "[127.0.0.2]:$sftp{SFTP_PORT} $ktype $kdata\n";
+close($kfh);
+command_fails_like(
+	[ 'pg_safebackup', 'info', @cli_sftp, '--stanza=unknownhost',
+		"--sftp-known-hosts-file=$empty_kh" ],
+	qr/host key for ".*" is not known.*\n(?s:.*)\Q$sftp{SFTP_FINGERPRINT}\E/,
+	'unknown host: refused, the offered fingerprint is shown');
+
+# changed key: known_hosts holds another Ed25519 key for this host
+system('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', "$tmp/other_host_key") == 0
+  or die "ssh-keygen failed";
+my $other_pub = `cat $tmp/other_host_key.pub`;
+($ktype, $kdata) = split(/ /, $other_pub);
+my $changed_kh = "$tmp/known_hosts_changed";
+open($kfh, '>', $changed_kh) or die;
+print $kfh "[127.0.0.1]:$sftp{SFTP_PORT} $ktype $kdata\n";
+close($kfh);
+command_fails_like(
+	[ 'pg_safebackup', 'info', @cli_sftp, '--stanza=changedkey',
+		"--sftp-known-hosts-file=$changed_kh" ],
+	qr/host key for ".*" has changed/,
+	'changed host key: refused');
+
+my $files = repo_files();
+is_deeply([ grep { m{^(wrongfp|unknownhost|changedkey)(/|$)} } keys %$files ],
+	[], 'nothing was written for the refused connections');
+
+# --- archive under load through SFTP, while sshd restarts
+my $node = PostgreSQL::Test::Cluster->new('primary');
+$node->init(extra => ['--wal-segsize=1']);
+sftp_conf($node, 'main',
+	"safebackup.sftp_known_hosts_file = '$sftp{SFTP_KNOWN_HOSTS_HASHED}'");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
+my $first = current_segment($node);
+$node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
+
+# logins seen by sshd (only the archiver connects while pgbench runs)
+sub sshd_logins
+{
+	my $log = slurp_file("$harness/sshd.log");
+	my @logins = ($log =~ /Accepted publickey for \Q$sftp{SFTP_USER}\E/g);
+	return scalar(@logins);
+}
+my $logins_before = sshd_logins();
+{
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	my $bench = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', '2', '-T', '8', 'postgres' ],
+		'>', \$out, '2>', \$err);
+	sleep 2;
+	harness_request('restart');
+	sleep 2;
+	harness_request('drop');
+	sleep 2;
+	harness_request('restart');
+	$bench->finish;
+	is($bench->result(0), 0, 'pgbench ran while sshd restarted');
+}
+my $last = switch_and_wait($node);
+cmp_ok($last, 'gt', $first, "segments $first to $last archived");
+# (a drop and a restart close together may need one reconnection only)
+cmp_ok(sshd_logins() - $logins_before, '>=', 2,
+	'the archiver reconnected after sshd dropped it');
+# every segment from first to last exactly once under a final name
+$files = repo_files();
+my %stored;
+foreach my $path (keys %$files)
+{
+	next unless $path =~ m{^main/wal/[0-9A-F]{16}/([0-9A-F]{24})-[0-9a-f]{64}(?:\.gz)?$};
+	$stored{$1}++;
+}
+# 1 MB segments: 4096 per "log" number (last 8 hex digits count within it)
+sub segno { my ($n) = @_; return hex(substr($n, 8, 8)) * 4096 + hex(substr($n, 16, 8)); }
+my @want;
+for (my $s = segno($first); $s <= segno($last); $s++)
+{
+	push @want, sprintf('%s%08X%08X', substr($first, 0, 8), int($s / 4096), $s % 4096);
+}
+my @missing = grep { !$stored{$_} } @want;
+my @twice = grep { $stored{$_} > 1 } keys %stored;
+is_deeply(\@missing, [], scalar(@want) . ' segments all in the repository');
+is_deeply(\@twice, [], 'no segment stored twice');
+
+# intact: each comes back through SFTP (checksum verified) identical to pg_wal
+my $bad_count = 0;
+foreach my $seg (@want)
+{
+	my $dest = "$tmp/fetched";
+	unlink $dest;
+	my $rc = system('pg_safebackup', 'archive-get', @cli_sftp, '--stanza=main',
+		"--sftp-known-hosts-file=$sftp{SFTP_KNOWN_HOSTS}", $seg, $dest);
+	my $orig = $node->data_dir . "/pg_wal/$seg";
+	$bad_count++ if $rc != 0 || (-f $orig && compare($orig, $dest) != 0);
+}
+is($bad_count, 0, 'every archived segment is intact');
+
+# the right pinned fingerprint is accepted, as ssh-keygen prints it and in hex
+command_ok(
+	[ 'pg_safebackup', 'info', @cli_sftp, '--stanza=main',
+		"--sftp-host-key-fingerprint=$sftp{SFTP_FINGERPRINT}" ],
+	'pinned SHA256 fingerprint accepted');
+my $b64 = substr($sftp{SFTP_FINGERPRINT}, 7);
+$b64 .= '=' x ((4 - length($b64) % 4) % 4);
+my $hexfp = unpack('H*', MIME::Base64::decode_base64($b64));
+is(length($hexfp), 64, 'hex form of the fingerprint');
+command_ok(
+	[ 'pg_safebackup', 'info', @cli_sftp, '--stanza=main',
+		"--sftp-host-key-fingerprint=$hexfp" ],
+	'pinned hex fingerprint accepted');
+
+# --- base backup through SFTP, more writes, restore through SFTP
+my $state_query = q{SELECT (SELECT count(*) || ':' || sum(abalance) FROM pgbench_accounts)
+	|| ':' || (SELECT sum(g) FROM after_backup)};
+my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+like($label, qr/^\d{8}-\d{6}F$/, "backup $label taken through SFTP");
+$files = repo_files();
+ok(exists $files->{"main/backup/$label/backup.manifest"}, 'manifest stored on the SFTP server');
+$node->safe_psql('postgres', 'CREATE TABLE after_backup AS SELECT g FROM generate_series(1, 5000) g');
+$node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'writes after the backup');
+my $expect = $node->safe_psql('postgres', $state_query);
+switch_and_wait($node);
+
+my $restored = PostgreSQL::Test::Cluster->new('restored');
+command_ok(
+	[
+		'pg_safebackup', 'restore', @cli_sftp, '--stanza=main',
+		"--sftp-known-hosts-file=$sftp{SFTP_KNOWN_HOSTS_HASHED}",
+		'--target-dir=' . $restored->data_dir, '--target-action=promote'
+	],
+	'restore through SFTP');
+like(slurp_file($restored->data_dir . '/postgresql.auto.conf'),
+	qr/restore_command = .*--sftp-host=127\.0\.0\.1.*--sftp-known-hosts-file=/,
+	'restore_command reaches the same SFTP repository');
+$restored->append_conf(
+	'postgresql.conf', qq{
+port = ${\ $restored->port}
+archive_mode = off
+});
+$restored->start;
+$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+  or die 'recovery did not finish';
+is($restored->safe_psql('postgres', $state_query), $expect,
+	'restored cluster matches the original (WAL replayed from SFTP)');
+$restored->stop;
+$node->stop;
+
+done_testing();
