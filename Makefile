@@ -22,7 +22,8 @@ CORE_OBJS = \
 	core/restore_write.o core/restore_recovery.o \
 	core/cron.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
-	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
+	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o \
+	transport/tls_proto.o transport/tls.o
 
 # server-side glue
 OBJS = \
@@ -36,7 +37,10 @@ OBJS = \
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
 	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
-	cli/cmd_rekey.o
+	cli/cmd_rekey.o cli/cmd_server.o $(SERVER_OBJS)
+# the repository server, run by "pg_safebackup server"
+SERVER_OBJS = server/config.o server/auth.o server/log.o server/tls_ctx.o \
+	server/listen.o server/conn.o server/server.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
@@ -44,17 +48,18 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher
 
-LIBS_CORE = -lssh2 -lcrypto -lz
+LIBS_CORE = -lssh2 -lssl -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc status backup expire_verify archive schedule
+REGRESS = guc guc_tls status backup expire_verify archive schedule
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
-EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o \
+EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
+	tests/fuzz/fuzz_request tests/fuzz/work \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
@@ -100,11 +105,33 @@ tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/un
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/unit/mem_storage.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# starts cli/pg_safebackup server with a throwaway CA (openssl command)
+tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 
-.PHONY: check-unit install-cli uninstall-cli
+# libFuzzer target for the server's request parser (clang, libclang-rt-14-dev):
+#   make fuzz FUZZ_SECONDS=30
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_SRCS = tests/fuzz/fuzz_request.c transport/tls_proto.c transport/storage.c \
+	transport/posix.c transport/sftp.c transport/sftp_hostkey.c transport/tls.c \
+	core/sb_error.c core/sb_config.c
+tests/fuzz/fuzz_request: $(FUZZ_SRCS) transport/tls_proto.h
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I$(srcdir)/core -I$(srcdir)/transport $(FUZZ_SRCS) $(LIBS_CORE) -o $@
+fuzz: tests/fuzz/fuzz_request
+	@mkdir -p tests/fuzz/work
+	./tests/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 tests/fuzz/work tests/fuzz/corpus
+
+.PHONY: check-unit check-tls fuzz install-cli uninstall-cli
+# the TLS driver against a real "pg_safebackup server" (needs the openssl command)
+check-tls: tests/unit/test_tls $(CLI_PROGRAM)
+	./tests/unit/test_tls
+
 check-unit: $(UNIT_TESTS)
 	@rc=0; for t in $(UNIT_TESTS); do ./$$t || rc=1; done; exit $$rc

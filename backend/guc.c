@@ -21,6 +21,14 @@ static int	sb_compress_type = SB_COMPRESS_ZLIB;
 static int	sb_compress_level = 1;
 static int	sb_io_timeout = 60000;
 
+/* tls repository (pg_safebackup server) */
+static char *sb_tls_host = NULL;
+static int	sb_tls_port = SB_TLS_DEFAULT_PORT;
+static char *sb_tls_cert_file = NULL;
+static char *sb_tls_key_file = NULL;
+static char *sb_tls_ca_file = NULL;
+static char *sb_tls_server_name = NULL;
+
 /* sftp repository */
 static char *sb_sftp_host = NULL;
 static int	sb_sftp_port = 22;
@@ -146,6 +154,62 @@ check_backup_schedule(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/* A TLS setting must fit its SbRepoConfig field. */
+static bool
+check_tls_string(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) >= SB_PATH_MAX)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("value is too long");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_tls_name(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) >= 256)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("host name is too long");
+		GUC_check_errdetail("The limit is 255 bytes.");
+		return false;
+	}
+	return true;
+}
+
+/* safebackup.tls_*: the client side of repo_type = 'tls' */
+static void
+sb_define_tls_gucs(void)
+{
+	DefineCustomStringVariable("safebackup.tls_host",
+							   "Host name or address of the pg_safebackup repository server (repo_type tls).",
+							   NULL, &sb_tls_host, "", PGC_SIGHUP, 0,
+							   check_tls_name, NULL, NULL);
+	DefineCustomIntVariable("safebackup.tls_port",
+							"TCP port of the pg_safebackup repository server.",
+							NULL, &sb_tls_port, SB_TLS_DEFAULT_PORT, 1, 65535,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("safebackup.tls_cert_file",
+							   "Client certificate presented to the repository server (PEM, intermediates after it).",
+							   NULL, &sb_tls_cert_file, "", PGC_SIGHUP, 0,
+							   check_tls_string, NULL, NULL);
+	DefineCustomStringVariable("safebackup.tls_key_file",
+							   "Private key of the client certificate; must have permissions 0600 or less.",
+							   NULL, &sb_tls_key_file, "", PGC_SIGHUP, 0,
+							   check_tls_string, NULL, NULL);
+	DefineCustomStringVariable("safebackup.tls_ca_file",
+							   "CA certificate(s) that the repository server's certificate must chain to.",
+							   NULL, &sb_tls_ca_file, "", PGC_SIGHUP, 0,
+							   check_tls_string, NULL, NULL);
+	DefineCustomStringVariable("safebackup.tls_server_name",
+							   "Name verified in the repository server's certificate (default: tls_host).",
+							   NULL, &sb_tls_server_name, "", PGC_SIGHUP, 0,
+							   check_tls_name, NULL, NULL);
 }
 
 /* Define one string setting of the sftp repository (reloadable, no hook). */
@@ -290,6 +354,8 @@ sb_define_gucs(void)
 							   GUC_SUPERUSER_ONLY,
 							   check_cipher_pass_file, NULL, NULL);
 
+	sb_define_tls_gucs();
+
 	MarkGUCPrefixReserved("safebackup");
 }
 
@@ -315,11 +381,21 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 	COPY_SETTING(sftp_private_key_passphrase_file, sb_sftp_private_key_passphrase_file);
 	COPY_SETTING(sftp_known_hosts_file, sb_sftp_known_hosts_file);
 	COPY_SETTING(sftp_host_key_fingerprint, sb_sftp_host_key_fingerprint);
-#undef COPY_SETTING
 	cfg->retention_full = sb_retention_full;
 	cfg->cipher_type = (SbCipherType) sb_cipher_type;
-	strlcpy(cfg->cipher_pass_file, sb_cipher_pass_file ? sb_cipher_pass_file : "",
-			sizeof(cfg->cipher_pass_file));
+	COPY_SETTING(cipher_pass_file, sb_cipher_pass_file);
+	COPY_SETTING(tls_host, sb_tls_host);
+	cfg->tls_port = sb_tls_port;
+	COPY_SETTING(tls_cert_file, sb_tls_cert_file);
+	COPY_SETTING(tls_key_file, sb_tls_key_file);
+	COPY_SETTING(tls_ca_file, sb_tls_ca_file);
+	COPY_SETTING(tls_server_name, sb_tls_server_name);
+#undef COPY_SETTING
+
+	/* tls: repo_path is on the server, its repository root unless set */
+	if (cfg->repo_type == SB_REPO_TLS && cfg->repo_path[0] == '\0' &&
+		cfg->tls_host[0] != '\0')
+		strlcpy(cfg->repo_path, "/", sizeof(cfg->repo_path));
 }
 
 const char *

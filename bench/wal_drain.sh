@@ -9,7 +9,10 @@
 # REPO_TYPE=posix (default) stores into a local directory; REPO_TYPE=sftp
 # starts a private sshd on 127.0.0.1 (tests/sftp/sshd-harness.sh, chrooted
 # internal-sftp account) and drains into it; REPO_TYPE="posix sftp" runs
-# both on the same backlog size, one after the other.
+# both on the same backlog size, one after the other.  REPO_TYPE=tls starts
+# "pg_safebackup server" on 127.0.0.1 with a throwaway CA
+# (tests/tls/make-certs.sh) and drains through it; REPO_TYPE="posix tls"
+# prints both figures.
 set -euo pipefail
 
 NSEG=${1:-64}
@@ -23,7 +26,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bin=$("$PG_CONFIG" --bindir)
 dir=${BENCH_DIR:-/tmp/sb-drain}
-port=54398
+port=${BENCH_PORT:-54398}
+tls_port=$((port + 1))
+server_pid=
 as_pg() { runuser -u postgres -- "$@"; }
 psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p $port -d postgres "$@"; }
 now() { date +%s.%N; }
@@ -34,6 +39,7 @@ cleanup()
 {
 	as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
 	[ "$REPO_TYPE" = sftp ] && "$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -49,6 +55,29 @@ safebackup.sftp_port = $SFTP_PORT
 safebackup.sftp_user = '$SFTP_USER'
 safebackup.sftp_private_key_file = '$SFTP_KEY'
 safebackup.sftp_known_hosts_file = '$SFTP_KNOWN_HOSTS'"
+fi
+if [ "$REPO_TYPE" = tls ]; then
+	as_pg "$here/tests/tls/make-certs.sh" "$dir/pki" >/dev/null
+	cat > "$dir/server.conf" <<CONF
+listen = 127.0.0.1
+port = $tls_port
+repo_path = $dir/repo
+cert_file = $dir/pki/server.crt
+key_file = $dir/pki/server.key
+ca_file = $dir/pki/ca.crt
+log_file = $dir/server.log
+[auth]
+pg1 = main
+CONF
+	chown postgres "$dir/server.conf"
+	runuser -u postgres -- "$bin/pg_safebackup" server --config "$dir/server.conf" &
+	server_pid=$!
+	settings="safebackup.repo_type = 'tls'
+safebackup.tls_host = '127.0.0.1'
+safebackup.tls_port = $tls_port
+safebackup.tls_cert_file = '$dir/pki/pg1.crt'
+safebackup.tls_key_file = '$dir/pki/pg1.key'
+safebackup.tls_ca_file = '$dir/pki/ca.crt'"
 fi
 as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
 cat >> "$dir/data/postgresql.conf" <<CONF

@@ -91,6 +91,7 @@ extern int	sb_cmd_verify(SbCliOptions *opts);
 extern void json_string(const char *s);
 extern void json_key(const char *indent, const char *key, bool first);
 extern int	sb_cmd_rekey(SbCliOptions *opts);
+extern int	sb_cmd_server(int argc, char **argv);
 
 /* Shared by restore and info (main.c) */
 extern bool sb_cli_require_repo(SbCliOptions *opts);

@@ -27,12 +27,8 @@ check_nargs(SbCliOptions *opts, int n, const char *usage)
 		fprintf(stderr, "Usage: %s %s %s [OPTION]...\n", progname, opts->command, usage);
 		return SB_EXIT_USAGE;
 	}
-	if (opts->repo.repo_path[0] == '\0')
-	{
-		sb_cli_error("no repository given");
-		fprintf(stderr, "%s: hint: Use --repo-path or a --config file with repo_path.\n", progname);
+	if (!sb_cli_require_repo(opts))
 		return SB_EXIT_USAGE;
-	}
 	return SB_EXIT_OK;
 }
 

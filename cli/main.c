@@ -73,6 +73,12 @@ sb_cli_require_repo(SbCliOptions *opts)
 {
 	if (opts->repo.repo_path[0] != '\0')
 		return true;
+	/* tls: the path is on the server, its repository root by default */
+	if (opts->repo.repo_type == SB_REPO_TLS)
+	{
+		strcpy(opts->repo.repo_path, "/");
+		return true;
+	}
 	sb_cli_error("no repository given");
 	fprintf(stderr, "%s: hint: Use --repo-path or a --config file with repo_path.\n", progname);
 	return false;
@@ -153,6 +159,7 @@ sb_cli_usage(void)
 	printf("  rekey --new-cipher-pass-file=FILE\n");
 	printf("                                 change the passphrase of an encrypted stanza\n");
 	printf("                                 (--cipher-kdf-log2n=N: scrypt cost 2^N, 10-22)\n");
+	printf("  server --config=FILE           run the mutual-TLS repository server\n");
 	printf("\nRepository options (also in a --config file, without the dashes):\n");
 	printf("  --config=FILE            read options from FILE (key = value lines)\n");
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
@@ -172,6 +179,13 @@ sb_cli_usage(void)
 	printf("  --sftp-private-key-passphrase-file=FILE  passphrase of the key (optional)\n");
 	printf("  --sftp-known-hosts-file=FILE    known_hosts file with the server's host key\n");
 	printf("  --sftp-host-key-fingerprint=FP  pinned host key, SHA256:... as ssh-keygen -lf\n");
+	printf("\nTLS repository options (--repo-type=tls; see \"server\" for the server):\n");
+	printf("  --tls-host=HOST          repository server (repo-type tls)\n");
+	printf("  --tls-port=PORT          its port (default 8432)\n");
+	printf("  --tls-cert-file=FILE     client certificate (with intermediates)\n");
+	printf("  --tls-key-file=FILE      its private key (mode 0600)\n");
+	printf("  --tls-ca-file=FILE       CA that signed the server certificate\n");
+	printf("  --tls-server-name=NAME   name to verify (default: the host)\n");
 	printf("\nRestore options (also in a --config file):\n");
 	printf("  --target-dir=DIR         new data directory (missing or empty)\n");
 	printf("  --backup=LABEL           backup to restore (default: the newest that can\n");
@@ -216,6 +230,10 @@ main(int argc, char **argv)
 			return SB_EXIT_OK;
 		}
 	}
+
+	/* the server has its own configuration file format */
+	if (argc > 1 && strcmp(argv[1], "server") == 0)
+		return sb_cmd_server(argc - 1, argv + 1);
 
 	rc = sb_cli_parse(argc, argv, &opts);
 	if (rc != SB_EXIT_OK)

@@ -45,6 +45,12 @@ typedef enum OptId
 	OPT_SFTP_HOST_KEY_FINGERPRINT,
 	OPT_CIPHER_TYPE,
 	OPT_CIPHER_PASS_FILE,
+	OPT_TLS_HOST,
+	OPT_TLS_PORT,
+	OPT_TLS_CERT_FILE,
+	OPT_TLS_KEY_FILE,
+	OPT_TLS_CA_FILE,
+	OPT_TLS_SERVER_NAME,
 	OPT_END_REPO_OPTIONS,		/* add repository options above this line */
 	/* options of one command */
 	OPT_TARGET_DIR,
@@ -95,6 +101,12 @@ static const struct option long_options[] = {
 	{"cipher-pass-file", required_argument, NULL, OPT_CIPHER_PASS_FILE},
 	{"new-cipher-pass-file", required_argument, NULL, OPT_NEW_CIPHER_PASS_FILE},
 	{"cipher-kdf-log2n", required_argument, NULL, OPT_CIPHER_KDF_LOG2N},
+	{"tls-host", required_argument, NULL, OPT_TLS_HOST},
+	{"tls-port", required_argument, NULL, OPT_TLS_PORT},
+	{"tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE},
+	{"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
+	{"tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE},
+	{"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
 	{NULL, 0, NULL, 0}
 };
 
@@ -414,6 +426,18 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 		case OPT_DRY_RUN:
 			opts->dry_run = true;
 			return true;
+		case OPT_TLS_HOST:
+			return copy_value(opts->repo.tls_host, sizeof(opts->repo.tls_host), value, name);
+		case OPT_TLS_PORT:
+			return parse_int_option(value, name, 1, 65535, &opts->repo.tls_port);
+		case OPT_TLS_CERT_FILE:
+			return copy_path_value(opts->repo.tls_cert_file, sizeof(opts->repo.tls_cert_file), value, name);
+		case OPT_TLS_KEY_FILE:
+			return copy_path_value(opts->repo.tls_key_file, sizeof(opts->repo.tls_key_file), value, name);
+		case OPT_TLS_CA_FILE:
+			return copy_path_value(opts->repo.tls_ca_file, sizeof(opts->repo.tls_ca_file), value, name);
+		case OPT_TLS_SERVER_NAME:
+			return copy_value(opts->repo.tls_server_name, sizeof(opts->repo.tls_server_name), value, name);
 	}
 	return false;
 }
@@ -534,6 +558,9 @@ option_is_path(int id)
 		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
 		case OPT_SFTP_KNOWN_HOSTS_FILE:
 		case OPT_CIPHER_PASS_FILE:
+		case OPT_TLS_CERT_FILE:
+		case OPT_TLS_KEY_FILE:
+		case OPT_TLS_CA_FILE:
 			return true;
 		default:
 			return false;

@@ -45,6 +45,7 @@ sb_config_init(SbRepoConfig *cfg)
 	cfg->compress_level = 1;
 	cfg->io_timeout_ms = 60000;
 	cfg->sftp_port = 22;
+	cfg->tls_port = SB_TLS_DEFAULT_PORT;
 }
 
 /*

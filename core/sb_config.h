@@ -59,7 +59,20 @@ typedef struct SbRepoConfig
 	/* encryption: the passphrase file must be 0600 (or stricter) and ours */
 	SbCipherType cipher_type;
 	char		cipher_pass_file[SB_PATH_MAX];
+	/*
+	 * tls: the pg_safebackup repository server (mutual TLS).  repo_path is a
+	 * directory under the server's repository root, "/" for the root itself
+	 * (the default when it is empty).
+	 */
+	char		tls_host[256];
+	int			tls_port;		/* default 8432 */
+	char		tls_cert_file[SB_PATH_MAX]; /* client certificate (chain) */
+	char		tls_key_file[SB_PATH_MAX];	/* its key, 0600 */
+	char		tls_ca_file[SB_PATH_MAX];	/* CA that signed the server's cert */
+	char		tls_server_name[256];	/* name to verify; default tls_host */
 } SbRepoConfig;
+
+#define SB_TLS_DEFAULT_PORT		8432
 
 /* Defaults: posix, stanza "main", zlib level 1, 60 s timeout. */
 extern void sb_config_init(SbRepoConfig *cfg);

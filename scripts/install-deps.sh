@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything pg_safebackup needs to build and test on Debian 12:
 # PostgreSQL 15 server and headers, libssh2, OpenSSL, zlib, the TAP test
-# modules, sshd (for SFTP tests) and debootstrap (for the PostgreSQL 18 root).
+# modules, sshd (for SFTP tests), the openssl command (throwaway CA of the TLS
+# tests), clang + libFuzzer (make fuzz) and debootstrap (for the PostgreSQL 18
+# root).
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,7 @@ packages=(
 	libssh2-1-dev libssl-dev zlib1g-dev
 	libipc-run-perl openssh-server openssh-client
 	debootstrap make gcc procps
+	openssl clang libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

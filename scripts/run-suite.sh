@@ -64,6 +64,9 @@ stop_harness()
 }
 trap stop_harness EXIT
 
+echo "=== TLS storage driver tests (real pg_safebackup server, throwaway CA)"
+as_user make -s PG_CONFIG="$PG_CONFIG" check-tls || status=1
+
 echo "=== pg_regress and TAP tests (PostgreSQL $version)"
 if ! as_user make -k PG_CONFIG="$PG_CONFIG" installcheck; then
 	status=1

@@ -41,9 +41,8 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 			ops = &sb_sftp_ops;
 			break;
 		case SB_REPO_TLS:
-			return sb_error_set(err, SB_ERR_CONFIG,
-								"repository type \"%s\" is not supported by this build",
-								sb_repo_type_name(cfg->repo_type));
+			ops = &sb_tls_ops;
+			break;
 		default:
 			return sb_error_set(err, SB_ERR_CONFIG,
 								"unknown repository type %d",

@@ -1,0 +1,329 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.c
+ *		Read the repository server's configuration file.
+ *
+ * "name = value" lines, '#' comments, then an "[auth]" section mapping a
+ * client certificate's common name to the stanzas it may use:
+ *
+ *		listen = 127.0.0.1, ::1		(or "*" for every interface)
+ *		port = 8432
+ *		repo_path = /srv/pg_safebackup
+ *		cert_file = ..., key_file = ..., ca_file = ...
+ *		log_level = info			(error, warning, info, debug)
+ *		log_file = stderr			(or a file, appended to)
+ *		idle_timeout = 600			(seconds)
+ *		io_timeout = 60				(seconds)
+ *		max_connections = 100
+ *		[auth]
+ *		pg1 = main
+ *		pg2 = main, reports
+ *		admin = *
+ *
+ * Everything is checked before the configuration is used, so that a reload
+ * with a bad file keeps the old one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server.h"
+
+static char *
+trim(char *s)
+{
+	char	   *e;
+
+	while (isspace((unsigned char) *s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char) e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static bool fail(char *errbuf, size_t errlen, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+
+static bool
+fail(char *errbuf, size_t errlen, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool
+copy_value(char *dst, size_t size, const char *value)
+{
+	if (strlen(value) >= size)
+		return false;
+	strcpy(dst, value);
+	return true;
+}
+
+static bool
+parse_int(const char *value, int min, int max, int *out)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+		return false;
+	*out = (int) v;
+	return true;
+}
+
+/* "a, b, c" -> the listen list */
+static bool
+parse_listen(SrvConfig *cfg, char *value)
+{
+	char	   *save = NULL;
+
+	cfg->nlisten = 0;
+	for (char *tok = strtok_r(value, ",", &save); tok != NULL;
+		 tok = strtok_r(NULL, ",", &save))
+	{
+		tok = trim(tok);
+		if (*tok == '\0')
+			continue;
+		if (cfg->nlisten == SRV_MAX_LISTEN ||
+			!copy_value(cfg->listen[cfg->nlisten], sizeof(cfg->listen[0]), tok))
+			return false;
+		cfg->nlisten++;
+	}
+	return cfg->nlisten > 0;
+}
+
+static bool
+parse_auth(SrvConfig *cfg, const char *cn, char *value, char *errbuf,
+		   size_t errlen, const char *file, int lineno)
+{
+	SrvAuthRule *rule;
+	char	   *save = NULL;
+
+	if (*cn == '\0' || strlen(cn) >= SRV_CN_MAX)
+		return fail(errbuf, errlen, "invalid common name in file \"%s\" line %d",
+					file, lineno);
+	if (srv_auth_find(cfg, cn) != NULL)
+		return fail(errbuf, errlen, "common name \"%s\" is mapped twice in file \"%s\" line %d",
+					cn, file, lineno);
+	if (cfg->nauth == SRV_MAX_AUTH)
+		return fail(errbuf, errlen, "too many authorization rules (at most %d)",
+					SRV_MAX_AUTH);
+	rule = &cfg->auth[cfg->nauth];
+	memset(rule, 0, sizeof(*rule));
+	strcpy(rule->cn, cn);
+
+	for (char *tok = strtok_r(value, ",", &save); tok != NULL;
+		 tok = strtok_r(NULL, ",", &save))
+	{
+		tok = trim(tok);
+		if (strcmp(tok, "*") == 0)
+		{
+			rule->all = true;
+			continue;
+		}
+		if (!sb_stanza_name_valid(tok))
+			return fail(errbuf, errlen, "invalid stanza name \"%s\" in file \"%s\" line %d",
+						tok, file, lineno);
+		if (rule->nstanzas == SRV_MAX_STANZAS)
+			return fail(errbuf, errlen, "too many stanzas for \"%s\" in file \"%s\" line %d (at most %d)",
+						cn, file, lineno, SRV_MAX_STANZAS);
+		strcpy(rule->stanzas[rule->nstanzas++], tok);
+	}
+	if (!rule->all && rule->nstanzas == 0)
+		return fail(errbuf, errlen, "no stanza given for \"%s\" in file \"%s\" line %d",
+					cn, file, lineno);
+	cfg->nauth++;
+	return true;
+}
+
+static bool
+check_file(const char *what, const char *path, char *errbuf, size_t errlen)
+{
+	if (path[0] == '\0')
+		return fail(errbuf, errlen, "%s is not set", what);
+	if (access(path, R_OK) != 0)
+		return fail(errbuf, errlen, "could not read %s \"%s\": %s", what, path,
+					strerror(errno));
+	return true;
+}
+
+/*
+ * The key must be a regular file that is ours with no group or world
+ * access, or root's with no world access (a root-managed key shared with a
+ * group, as PostgreSQL allows for its server key).
+ */
+static bool
+check_key_file(const char *path, char *errbuf, size_t errlen)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return fail(errbuf, errlen, "could not access key file \"%s\": %s", path,
+					strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return fail(errbuf, errlen, "key file \"%s\" is not a regular file", path);
+	if (sb.st_uid == geteuid() && (sb.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return true;
+	if (sb.st_uid == 0 && (sb.st_mode & S_IRWXO) == 0)
+		return true;
+	return fail(errbuf, errlen,
+				"key file \"%s\" has group or world access (permissions %04o): it must be owned by the server's user with permissions 0600 or less, or by root with 0640 or less",
+				path, (unsigned int) (sb.st_mode & 07777));
+}
+
+bool
+srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
+{
+	FILE	   *f;
+	char		line[4096];
+	int			lineno = 0;
+	bool		in_auth = false;
+	struct stat sb;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = SB_TLS_DEFAULT_PORT;
+	cfg->log_level = SRV_LOG_INFO;
+	cfg->idle_timeout = 600;
+	cfg->io_timeout = 60;
+	cfg->max_connections = 100;
+	if (!copy_value(cfg->file, sizeof(cfg->file), file))
+		return fail(errbuf, errlen, "configuration file name is too long");
+
+	f = fopen(file, "r");
+	if (f == NULL)
+		return fail(errbuf, errlen, "could not open configuration file \"%s\": %s",
+					file, strerror(errno));
+
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		char	   *p;
+		char	   *key;
+		char	   *value;
+		bool		ok = true;
+
+		lineno++;
+		p = trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strcmp(p, "[auth]") == 0)
+		{
+			in_auth = true;
+			continue;
+		}
+		if (*p == '[')
+		{
+			fclose(f);
+			return fail(errbuf, errlen, "unknown section %s in file \"%s\" line %d",
+						p, file, lineno);
+		}
+		value = strchr(p, '=');
+		if (value == NULL)
+		{
+			fclose(f);
+			return fail(errbuf, errlen, "syntax error in file \"%s\" line %d: expected \"name = value\"",
+						file, lineno);
+		}
+		*value++ = '\0';
+		key = trim(p);
+		value = trim(value);
+		if ((value[0] == '\'' || value[0] == '"') && strlen(value) >= 2 &&
+			value[strlen(value) - 1] == value[0])
+		{
+			value[strlen(value) - 1] = '\0';
+			value++;
+		}
+
+		if (in_auth)
+		{
+			if (!parse_auth(cfg, key, value, errbuf, errlen, file, lineno))
+			{
+				fclose(f);
+				return false;
+			}
+			continue;
+		}
+
+		for (char *k = key; *k; k++)
+			if (*k == '-')
+				*k = '_';
+		if (strcmp(key, "listen") == 0)
+			ok = parse_listen(cfg, value);
+		else if (strcmp(key, "port") == 0)
+			ok = parse_int(value, 1, 65535, &cfg->port);
+		else if (strcmp(key, "repo_path") == 0)
+			ok = value[0] == '/' && copy_value(cfg->repo_path, sizeof(cfg->repo_path), value);
+		else if (strcmp(key, "cert_file") == 0)
+			ok = copy_value(cfg->cert_file, sizeof(cfg->cert_file), value);
+		else if (strcmp(key, "key_file") == 0)
+			ok = copy_value(cfg->key_file, sizeof(cfg->key_file), value);
+		else if (strcmp(key, "ca_file") == 0)
+			ok = copy_value(cfg->ca_file, sizeof(cfg->ca_file), value);
+		else if (strcmp(key, "log_file") == 0)
+			ok = copy_value(cfg->log_file, sizeof(cfg->log_file), value);
+		else if (strcmp(key, "log_level") == 0)
+		{
+			if (strcmp(value, "error") == 0)
+				cfg->log_level = SRV_LOG_ERROR;
+			else if (strcmp(value, "warning") == 0)
+				cfg->log_level = SRV_LOG_WARNING;
+			else if (strcmp(value, "info") == 0)
+				cfg->log_level = SRV_LOG_INFO;
+			else if (strcmp(value, "debug") == 0)
+				cfg->log_level = SRV_LOG_DEBUG;
+			else
+				ok = false;
+		}
+		else if (strcmp(key, "idle_timeout") == 0)
+			ok = parse_int(value, 1, 86400, &cfg->idle_timeout);
+		else if (strcmp(key, "io_timeout") == 0)
+			ok = parse_int(value, 1, 3600, &cfg->io_timeout);
+		else if (strcmp(key, "max_connections") == 0)
+			ok = parse_int(value, 1, SRV_MAX_CHILDREN, &cfg->max_connections);
+		else
+		{
+			fclose(f);
+			return fail(errbuf, errlen, "unrecognized setting \"%s\" in file \"%s\" line %d",
+						key, file, lineno);
+		}
+		if (!ok)
+		{
+			fclose(f);
+			return fail(errbuf, errlen, "invalid value \"%s\" for \"%s\" in file \"%s\" line %d",
+						value, key, file, lineno);
+		}
+	}
+	fclose(f);
+
+	if (cfg->nlisten == 0)
+	{
+		strcpy(cfg->listen[0], "*");
+		cfg->nlisten = 1;
+	}
+	if (cfg->repo_path[0] == '\0')
+		return fail(errbuf, errlen, "repo_path is not set in file \"%s\"", file);
+	if (stat(cfg->repo_path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return fail(errbuf, errlen, "repository directory \"%s\" does not exist or is not a directory",
+					cfg->repo_path);
+	if (!check_file("cert_file", cfg->cert_file, errbuf, errlen) ||
+		!check_file("key_file", cfg->key_file, errbuf, errlen) ||
+		!check_file("ca_file", cfg->ca_file, errbuf, errlen) ||
+		!check_key_file(cfg->key_file, errbuf, errlen))
+		return false;
+	return true;
+}

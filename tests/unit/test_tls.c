@@ -1,0 +1,1010 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_tls.c
+ *		Tests of the TLS storage driver against the real repository server.
+ *
+ * Makes a throwaway PKI with tests/tls/make-certs.sh (the openssl command),
+ * starts "cli/pg_safebackup server" on 127.0.0.1 and a free port with a
+ * scratch repository, then runs the shared storage suite through the TLS
+ * driver, and checks of its own: refused certificates (other CA, expired,
+ * CN not in the map, stanza not allowed), server name verification, key
+ * file permissions, an intermediate CA chain, symbolic links escaping a
+ * stanza, crafted frames (../ and absolute paths, NUL bytes, oversized
+ * frames) from a raw TLS client, the caller's wait function, reconnection
+ * after a server restart, SIGHUP reloading the authorization map, and
+ * SIGTERM / SIGINT exit codes.
+ *
+ * Run from the top of the source tree (make check-unit does): it needs
+ * cli/pg_safebackup and tests/tls/make-certs.sh.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "sb_config.h"
+#include "sb_error.h"
+#include "sb_test.h"
+#include "storage.h"
+#include "storage_suite.h"
+#include "../../transport/tls_proto.h"
+
+SB_TEST_DEFINE_COUNTERS;
+
+static char workdir[256];
+static char pki[300];
+static char repo[300];
+static char conf[300];
+static char logfile[300];
+static int	port;
+static int	idle_timeout = 30;
+static const char *server_cert = "server";
+static pid_t server_pid = -1;
+
+#define CHECK_RC(rc, expected, err) \
+	SB_CHECK_MSG((rc) == (expected), "got \"%s\" (%s), expected \"%s\"", \
+				 sb_status_name(rc), (rc) != SB_OK ? (err).msg : "no error", \
+				 sb_status_name(expected))
+
+
+/* ---------------------------------------------------------------------
+ * Server management
+ * ---------------------------------------------------------------------
+ */
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t	len = sizeof(a);
+	int			fd = socket(AF_INET, SOCK_STREAM, 0);
+	int			p;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) != 0 ||
+		getsockname(fd, (struct sockaddr *) &a, &len) != 0)
+	{
+		perror("free port");
+		exit(1);
+	}
+	p = ntohs(a.sin_port);
+	close(fd);
+	return p;
+}
+
+static void
+write_config(const char *auth)
+{
+	FILE	   *f = fopen(conf, "w");
+
+	if (f == NULL)
+	{
+		perror(conf);
+		exit(1);
+	}
+	fprintf(f, "listen = 127.0.0.1\nport = %d\nrepo_path = %s\n"
+			"cert_file = %s/%s.crt\nkey_file = %s/%s.key\nca_file = %s/ca.crt\n"
+			"log_level = debug\nlog_file = %s\nidle_timeout = %d\nio_timeout = 10\n"
+			"[auth]\n%s",
+			port, repo, pki, server_cert, pki, server_cert, pki, logfile,
+			idle_timeout, auth);
+	fclose(f);
+}
+
+static bool
+port_open(void)
+{
+	struct sockaddr_in a;
+	int			fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool		ok;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t) port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static bool
+start_server(void)
+{
+	pid_t		pid = fork();
+
+	if (pid == 0)
+	{
+		execl("cli/pg_safebackup", "pg_safebackup", "server", "--config", conf,
+			  (char *) NULL);
+		perror("exec cli/pg_safebackup");
+		_exit(127);
+	}
+	server_pid = pid;
+	for (int i = 0; i < 200; i++)
+	{
+		int			status;
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+		{
+			server_pid = -1;
+			return false;
+		}
+		if (port_open())
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Send sig to the server and return its exit status (-1: still running). */
+static int
+stop_server(int sig)
+{
+	int			status;
+
+	if (server_pid < 0)
+		return -1;
+	kill(server_pid, sig);
+	for (int i = 0; i < 500; i++)
+	{
+		if (waitpid(server_pid, &status, WNOHANG) == server_pid)
+		{
+			server_pid = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(20000);
+	}
+	kill(server_pid, SIGKILL);
+	waitpid(server_pid, &status, 0);
+	server_pid = -1;
+	return -1;
+}
+
+static bool
+log_contains(const char *needle)
+{
+	FILE	   *f = fopen(logfile, "r");
+	char		line[4096];
+	bool		found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void
+client_config(SbRepoConfig *cfg, const char *who)
+{
+	sb_config_init(cfg);
+	cfg->repo_type = SB_REPO_TLS;
+	cfg->io_timeout_ms = 10000;
+	strcpy(cfg->repo_path, "/");
+	strcpy(cfg->tls_host, "127.0.0.1");
+	cfg->tls_port = port;
+	snprintf(cfg->tls_cert_file, sizeof(cfg->tls_cert_file), "%s/%s.crt", pki, who);
+	snprintf(cfg->tls_key_file, sizeof(cfg->tls_key_file), "%s/%s.key", pki, who);
+	snprintf(cfg->tls_ca_file, sizeof(cfg->tls_ca_file), "%s/ca.crt", pki);
+}
+
+static SbStatus
+try_open(const SbRepoConfig *cfg, SbStorage **st, SbError *err)
+{
+	sb_error_clear(err);
+	*st = NULL;
+	if (sb_storage_create(cfg, st, err) != SB_OK)
+		return err->status;
+	return sb_storage_open(*st, err);
+}
+
+static int
+count_entries(const char *dir)
+{
+	char		cmd[600];
+	FILE	   *p;
+	int			n = -1;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 1 | wc -l", dir);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Tests
+ * ---------------------------------------------------------------------
+ */
+
+static void
+test_suite(void)
+{
+	SbRepoConfig cfg;
+
+	client_config(&cfg, "pg2");
+	SB_CHECK(sb_storage_suite_run(&cfg, repo) == 0);
+
+	/* the same through a certificate signed by an intermediate CA */
+	client_config(&cfg, "chain");
+	{
+		SbStorage  *st;
+		SbError		err;
+		SbStatus	rc = try_open(&cfg, &st, &err);
+
+		CHECK_RC(rc, SB_OK, err);
+		if (rc == SB_OK)
+		{
+			rc = sb_storage_mkdir(st, "main", &err);
+			CHECK_RC(rc, SB_OK, err);
+			rc = sb_storage_put(st, "main/chain-test", 0, "x", 1, &err);
+			CHECK_RC(rc, SB_OK, err);
+			rc = sb_storage_remove(st, "main", true, &err);
+			CHECK_RC(rc, SB_OK, err);
+		}
+		sb_storage_free(st);
+	}
+}
+
+/* Each refused client: the error, and nothing written in the repository. */
+static void
+test_refused(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	int			before = count_entries(repo);
+
+	client_config(&cfg, "intruder");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strcmp(err.msg, "access denied to stanza main for CN intruder") == 0,
+				 "message \"%s\"", err.msg);
+	sb_storage_free(st);
+	SB_CHECK(log_contains("common name not in the authorization map"));
+
+	client_config(&cfg, "otherca");
+	rc = try_open(&cfg, &st, &err);
+	SB_CHECK_MSG(rc == SB_ERR_AUTH || rc == SB_ERR_NETWORK, "got %s: %s",
+				 sb_status_name(rc), err.msg);
+	sb_storage_free(st);
+
+	client_config(&cfg, "expired");
+	rc = try_open(&cfg, &st, &err);
+	SB_CHECK_MSG(rc == SB_ERR_AUTH || rc == SB_ERR_NETWORK, "got %s: %s",
+				 sb_status_name(rc), err.msg);
+	sb_storage_free(st);
+	usleep(200000);
+	SB_CHECK(log_contains("certificate has expired"));
+	SB_CHECK(log_contains("unable to get local issuer certificate"));
+
+	/* pg1 may use "main" only */
+	client_config(&cfg, "pg1");
+	strcpy(cfg.stanza, "reports");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strcmp(err.msg, "access denied to stanza reports for CN pg1") == 0,
+				 "message \"%s\"", err.msg);
+	sb_storage_free(st);
+
+	strcpy(cfg.stanza, "main");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_put(st, "reports/x", 0, "x", 1, &err);
+		CHECK_RC(rc, SB_ERR_AUTH, err);
+		SB_CHECK(strstr(err.msg, "access denied to stanza reports for CN pg1") != NULL);
+		rc = sb_storage_mkdir(st, "reports", &err);
+		CHECK_RC(rc, SB_ERR_AUTH, err);
+		/* the connection is still usable */
+		rc = sb_storage_mkdir(st, "main", &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_remove(st, "main", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+	SB_CHECK_MSG(count_entries(repo) == before, "%d entries, %d before",
+				 count_entries(repo), before);
+
+	/* the server's name must match: verify-full */
+	client_config(&cfg, "pg1");
+	strcpy(cfg.tls_server_name, "elsewhere.invalid");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK(strstr(err.msg, "could not verify the certificate") != NULL);
+	sb_storage_free(st);
+	client_config(&cfg, "pg1");
+	strcpy(cfg.tls_host, "localhost");	/* DNS name in the SAN */
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	sb_storage_free(st);
+
+	/* a CA that did not sign the server */
+	client_config(&cfg, "pg1");
+	snprintf(cfg.tls_ca_file, sizeof(cfg.tls_ca_file), "%s/otherca-root.crt", pki);
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	sb_storage_free(st);
+
+	/* key file permissions */
+	{
+		char		key[400];
+
+		client_config(&cfg, "pg1");
+		snprintf(key, sizeof(key), "%s/pg1.key", pki);
+		SB_REQUIRE(chmod(key, 0640) == 0);
+		rc = try_open(&cfg, &st, &err);
+		CHECK_RC(rc, SB_ERR_CONFIG, err);
+		SB_CHECK(strstr(err.msg, "group or world access") != NULL);
+		sb_storage_free(st);
+		SB_CHECK(chmod(key, 0600) == 0);
+	}
+
+	/* nothing listening */
+	client_config(&cfg, "pg1");
+	cfg.tls_port = free_port();
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_NETWORK, err);
+	sb_storage_free(st);
+}
+
+static void
+test_symlink(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	char		path[600];
+	char		outside[600];
+	SbStat		sst;
+
+	snprintf(outside, sizeof(outside), "%s/outside", workdir);
+	mkdir(outside, 0700);
+	snprintf(path, sizeof(path), "%s/main", repo);
+	mkdir(path, 0750);
+	snprintf(path, sizeof(path), "%s/main/escape", repo);
+	SB_REQUIRE(symlink(outside, path) == 0);
+
+	client_config(&cfg, "pg1");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_put(st, "main/escape/file", 0, "x", 1, &err);
+		CHECK_RC(rc, SB_ERR_PERMISSION, err);
+		rc = sb_storage_stat(st, "main/escape", &sst, &err);
+		CHECK_RC(rc, SB_ERR_PERMISSION, err);
+		rc = sb_storage_mkdir(st, "main/escape/sub", &err);
+		CHECK_RC(rc, SB_ERR_PERMISSION, err);
+		/* server paths are not shown to clients */
+		rc = sb_storage_stat(st, "main/nothing", &sst, &err);
+		CHECK_RC(rc, SB_ERR_NOT_FOUND, err);
+		SB_CHECK_MSG(strstr(err.msg, repo) == NULL, "message \"%s\"", err.msg);
+	}
+	sb_storage_free(st);
+	SB_CHECK(count_entries(outside) == 0);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/main", repo);
+	rmdir(path);
+}
+
+/* A raw TLS client that sends frames of our choosing. */
+typedef struct Raw
+{
+	SSL_CTX    *ctx;
+	SSL		   *ssl;
+	int			fd;
+} Raw;
+
+static bool
+raw_connect(Raw *r, const char *who)
+{
+	struct sockaddr_in a;
+	char		path[400];
+	struct timeval tv = {10, 0};
+
+	memset(r, 0, sizeof(*r));
+	r->ctx = SSL_CTX_new(TLS_client_method());
+	snprintf(path, sizeof(path), "%s/ca.crt", pki);
+	SSL_CTX_load_verify_locations(r->ctx, path, NULL);
+	snprintf(path, sizeof(path), "%s/%s.crt", pki, who);
+	SSL_CTX_use_certificate_chain_file(r->ctx, path);
+	snprintf(path, sizeof(path), "%s/%s.key", pki, who);
+	SSL_CTX_use_PrivateKey_file(r->ctx, path, SSL_FILETYPE_PEM);
+	r->fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t) port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(r->fd, (struct sockaddr *) &a, sizeof(a)) != 0)
+		return false;
+	r->ssl = SSL_new(r->ctx);
+	SSL_set_fd(r->ssl, r->fd);
+	return SSL_connect(r->ssl) == 1;
+}
+
+static void
+raw_close(Raw *r)
+{
+	if (r->ssl)
+		SSL_free(r->ssl);
+	if (r->fd >= 0)
+		close(r->fd);
+	SSL_CTX_free(r->ctx);
+}
+
+static bool
+raw_send(Raw *r, const uint8_t *p, size_t len)
+{
+	return SSL_write(r->ssl, p, (int) len) == (int) len;
+}
+
+/* Read one reply frame; its type, or -1 when the connection is closed. */
+static int
+raw_reply(Raw *r, uint8_t *payload, size_t cap, uint32_t *plen)
+{
+	uint8_t		hdr[SB_TLS_HEADER_LEN];
+	size_t		got = 0;
+	uint8_t		type;
+	SbError		err;
+
+	while (got < sizeof(hdr))
+	{
+		int			n = SSL_read(r->ssl, hdr + got, (int) (sizeof(hdr) - got));
+
+		if (n <= 0)
+			return -1;
+		got += (size_t) n;
+	}
+	if (sb_tls_parse_header(hdr, &type, plen, &err) != SB_OK || *plen > cap)
+		return -1;
+	got = 0;
+	while (got < *plen)
+	{
+		int			n = SSL_read(r->ssl, payload + got, (int) (*plen - got));
+
+		if (n <= 0)
+			return -1;
+		got += (size_t) n;
+	}
+	return type;
+}
+
+static bool
+raw_hello(Raw *r)
+{
+	uint8_t		buf[256];
+	uint8_t		reply[1024];
+	uint32_t	plen;
+	SbTlsBuf	b;
+
+	sb_tls_frame_begin(&b, buf, sizeof(buf), SB_TLS_HELLO);
+	sb_tls_put_u16(&b, SB_TLS_PROTO_VERSION);
+	sb_tls_put_str(&b, "");
+	sb_tls_frame_end(&b);
+	return raw_send(r, buf, b.len) &&
+		raw_reply(r, reply, sizeof(reply), &plen) == SB_TLS_HELLO_OK;
+}
+
+/* Send a STAT for a raw path (len bytes, may hold NUL); the reply type. */
+static int
+raw_stat(Raw *r, const char *path, size_t len, SbError *err)
+{
+	uint8_t		buf[4096];
+	uint8_t		reply[4096];
+	uint32_t	plen;
+	SbTlsBuf	b;
+	int			type;
+
+	sb_tls_frame_begin(&b, buf, sizeof(buf), SB_TLS_STAT);
+	sb_tls_put_u16(&b, (uint16_t) len);
+	sb_tls_put_bytes(&b, path, len);
+	sb_tls_frame_end(&b);
+	if (!raw_send(r, buf, b.len))
+		return -1;
+	type = raw_reply(r, reply, sizeof(reply), &plen);
+	if (type == SB_TLS_ERROR)
+		sb_tls_parse_error(reply, plen, err);
+	return type;
+}
+
+static void
+test_crafted(void)
+{
+	Raw			r;
+	SbError		err;
+	int			type;
+	char		outside[600];
+	uint8_t		hdr[SB_TLS_HEADER_LEN] = {0x7f, 0xff, 0xff, 0xff, SB_TLS_STAT, 0, 0, 0};
+	uint8_t		reply[4096];
+	uint32_t	plen;
+
+	SB_REQUIRE(raw_connect(&r, "pg2"));
+	SB_REQUIRE(raw_hello(&r));
+
+	type = raw_stat(&r, "../etc", 6, &err);
+	SB_CHECK(type == SB_TLS_ERROR && err.status == SB_ERR_PERMISSION);
+	type = raw_stat(&r, "main/../../etc/passwd", 21, &err);
+	SB_CHECK(type == SB_TLS_ERROR && err.status == SB_ERR_PERMISSION);
+	type = raw_stat(&r, "/etc/passwd", 11, &err);
+	SB_CHECK(type == SB_TLS_ERROR && err.status == SB_ERR_PERMISSION);
+	type = raw_stat(&r, "..", 2, &err);
+	SB_CHECK(type == SB_TLS_ERROR && err.status == SB_ERR_PERMISSION);
+	/* the connection survives refused paths */
+	type = raw_stat(&r, "main", 4, &err);
+	SB_CHECK(type == SB_TLS_ERROR && err.status == SB_ERR_NOT_FOUND);
+	/* a NUL byte makes the frame malformed: an error, then the server hangs up */
+	type = raw_stat(&r, "main/a\0b", 8, &err);
+	SB_CHECK(type == SB_TLS_ERROR);
+	SB_CHECK(raw_reply(&r, reply, sizeof(reply), &plen) == -1);
+	raw_close(&r);
+
+	/* an oversized frame: an error, then the server hangs up */
+	SB_REQUIRE(raw_connect(&r, "pg2"));
+	SB_REQUIRE(raw_hello(&r));
+	SB_CHECK(raw_send(&r, hdr, sizeof(hdr)));
+	type = raw_reply(&r, reply, sizeof(reply), &plen);
+	SB_CHECK(type == SB_TLS_ERROR);
+	SB_CHECK(raw_reply(&r, reply, sizeof(reply), &plen) == -1);
+	raw_close(&r);
+
+	/* a request before HELLO */
+	SB_REQUIRE(raw_connect(&r, "pg2"));
+	type = raw_stat(&r, "main", 4, &err);
+	SB_CHECK(type == SB_TLS_ERROR);
+	raw_close(&r);
+
+	/* the server still serves others */
+	SB_REQUIRE(raw_connect(&r, "pg2"));
+	SB_CHECK(raw_hello(&r));
+	raw_close(&r);
+	snprintf(outside, sizeof(outside), "%s/etc", workdir);
+	SB_CHECK(access(outside, F_OK) != 0);
+	SB_CHECK(log_contains("exceeds the limit"));
+}
+
+static int	wait_calls = 0;
+
+static SbStatus
+counting_wait(int fd, bool for_read, bool for_write, int timeout_ms,
+			  void *arg, SbError *err)
+{
+	struct timeval tv;
+	fd_set		rs,
+				ws;
+	int			n;
+
+	wait_calls++;
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	if (for_read)
+		FD_SET(fd, &rs);
+	if (for_write)
+		FD_SET(fd, &ws);
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	n = select(fd + 1, &rs, &ws, NULL, &tv);
+	if (n <= 0)
+		return sb_error_set(err, SB_ERR_NETWORK, "wait failed");
+	return SB_OK;
+}
+
+/* The caller's wait function, reconnection, SIGHUP and signals. */
+static void
+test_lifecycle(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	SbStat		sst;
+	SbWriter   *w;
+	int			code;
+
+	client_config(&cfg, "pg1");
+	sb_error_clear(&err);
+	rc = sb_storage_create(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc != SB_OK)
+		return;
+	st->wait = counting_wait;
+	rc = sb_storage_open(st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK(wait_calls > 0);
+	rc = sb_storage_mkdir(st, "main", &err);
+	CHECK_RC(rc, SB_OK, err);
+	rc = sb_storage_put(st, "main/one", 0, "1", 1, &err);
+	CHECK_RC(rc, SB_OK, err);
+
+	/* SIGTERM: the idle connection is let go, the server exits 0 */
+	code = stop_server(SIGTERM);
+	SB_CHECK_MSG(code == 0, "exit code %d", code);
+	SB_REQUIRE(start_server());
+
+	/* stat and mkdir reconnect transparently */
+	rc = sb_storage_stat(st, "main/one", &sst, &err);
+	CHECK_RC(rc, SB_OK, err);
+
+	/* SIGHUP with pg1 removed: new connections are refused */
+	write_config("pg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+	SB_CHECK(log_contains("configuration reloaded"));
+	{
+		SbStorage  *st2;
+
+		rc = try_open(&cfg, &st2, &err);
+		CHECK_RC(rc, SB_ERR_AUTH, err);
+		sb_storage_free(st2);
+	}
+	/* ... while the established one keeps working */
+	rc = sb_storage_stat(st, "main/one", &sst, &err);
+	CHECK_RC(rc, SB_OK, err);
+
+	/* a bad configuration is refused and the old one stays */
+	write_config("pg2 = not a stanza!\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+	SB_CHECK(log_contains("reload failed"));
+	{
+		SbRepoConfig cfg2;
+		SbStorage  *st2;
+
+		client_config(&cfg2, "pg2");
+		rc = try_open(&cfg2, &st2, &err);
+		CHECK_RC(rc, SB_OK, err);
+		sb_storage_free(st2);
+	}
+	/*
+	 * SIGHUP re-reads certificates too: a server certificate signed by an
+	 * intermediate CA (sent along) still verifies against the root alone.
+	 */
+	server_cert = "server-chain";
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+	{
+		SbRepoConfig cfg2;
+		SbStorage  *st2;
+
+		client_config(&cfg2, "pg2");
+		rc = try_open(&cfg2, &st2, &err);
+		CHECK_RC(rc, SB_OK, err);
+		if (rc == SB_OK)
+		{
+			rc = sb_storage_stat(st2, "main/one", &sst, &err);
+			CHECK_RC(rc, SB_OK, err);
+		}
+		sb_storage_free(st2);
+	}
+	{
+		Raw			r;
+
+		if (raw_connect(&r, "pg2"))
+		{
+			STACK_OF(X509) *chain = SSL_get_peer_cert_chain(r.ssl);
+
+			SB_CHECK_MSG(chain != NULL && sk_X509_num(chain) == 2,
+						 "server sent %d certificates", chain ? sk_X509_num(chain) : -1);
+		}
+		else
+			SB_CHECK(!"raw connection after reload");
+		raw_close(&r);
+	}
+	server_cert = "server";
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+
+	/* SIGINT while a file is being written: exit 4, nothing published */
+	rc = sb_storage_write_open(st, "main/cut", 0, &w, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_write(st, w, "partial", 7, &err);
+		CHECK_RC(rc, SB_OK, err);
+		code = stop_server(SIGINT);
+		SB_CHECK_MSG(code == 4, "exit code %d", code);
+		SB_REQUIRE(start_server());
+		rc = sb_storage_write_commit(st, w, &err);
+		SB_CHECK(rc == SB_ERR_NETWORK);
+		rc = sb_storage_stat(st, "main/cut", &sst, &err);
+		CHECK_RC(rc, SB_ERR_NOT_FOUND, err);
+	}
+	rc = sb_storage_remove(st, "main", true, &err);
+	CHECK_RC(rc, SB_OK, err);
+	sb_storage_free(st);
+}
+
+/* Run the server with a configuration file holding text; its exit status. */
+static int
+server_with(const char *text, char *out, size_t outlen)
+{
+	char		path[400];
+	char		cmd[1200];
+	FILE	   *f;
+	FILE	   *p;
+	size_t		n;
+	int			status;
+
+	snprintf(path, sizeof(path), "%s/bad.conf", workdir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "timeout 10 cli/pg_safebackup server --config '%s' 2>&1", path);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Bad server configurations: refused at start with a clear message. */
+static void
+test_server_config(void)
+{
+	char		text[4096];
+	char		out[4096];
+	char		key[400];
+	int			code;
+
+	code = server_with("port = 1\n[auth]\npg1 = main\n", out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "repo_path is not set") != NULL,
+				 "exit %d: %s", code, out);
+
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\nbogus = 1\n",
+			 repo, pki, pki, pki, free_port());
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "unrecognized setting \"bogus\"") != NULL,
+				 "exit %d: %s", code, out);
+
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\n[auth]\npg1 = ../x\n",
+			 repo, pki, pki, pki, free_port());
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "invalid stanza name \"../x\"") != NULL,
+				 "exit %d: %s", code, out);
+
+	/* the server's key must not be readable by others */
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	SB_REQUIRE(chmod(key, 0644) == 0);
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\n",
+			 repo, pki, pki, pki, free_port());
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "group or world access") != NULL,
+				 "exit %d: %s", code, out);
+	SB_CHECK(chmod(key, 0600) == 0);
+
+	/* the port is taken: by our running server */
+	snprintf(text, sizeof(text),
+			 "repo_path = %s\ncert_file = %s/server.crt\nkey_file = %s/server.key\n"
+			 "ca_file = %s/ca.crt\nlisten = 127.0.0.1\nport = %d\n",
+			 repo, pki, pki, pki, port);
+	code = server_with(text, out, sizeof(out));
+	SB_CHECK_MSG(code == 1 && strstr(out, "could not listen") != NULL,
+				 "exit %d: %s", code, out);
+
+	code = system("cli/pg_safebackup server >/dev/null 2>&1");
+	SB_CHECK(WIFEXITED(code) && WEXITSTATUS(code) == 2);
+}
+
+/*
+ * Many clients at once, each streaming a file larger than a frame in
+ * interleaved pieces; every file arrives whole.
+ */
+#define NCLIENTS	8
+static void
+test_many(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st[NCLIENTS];
+	SbWriter   *w[NCLIENTS];
+	SbError		err;
+	SbStatus	rc;
+	char	   *piece = malloc(100000);
+	int			i,
+				round;
+
+	SB_REQUIRE(piece != NULL);
+	client_config(&cfg, "pg2");
+	for (i = 0; i < NCLIENTS; i++)
+	{
+		st[i] = NULL;
+		w[i] = NULL;
+		rc = try_open(&cfg, &st[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	if (st[0] != NULL)
+	{
+		rc = sb_storage_mkdir(st[0], "many", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	for (i = 0; i < NCLIENTS; i++)
+	{
+		char		p[64];
+
+		snprintf(p, sizeof(p), "many/file%d", i);
+		rc = sb_storage_write_open(st[i], p, 0, &w[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	for (round = 0; round < 10; round++)
+		for (i = 0; i < NCLIENTS; i++)
+		{
+			if (w[i] == NULL)
+				continue;
+			memset(piece, 'a' + i, 100000);
+			rc = sb_storage_write(st[i], w[i], piece, 100000, &err);
+			CHECK_RC(rc, SB_OK, err);
+		}
+	for (i = 0; i < NCLIENTS; i++)
+	{
+		char		p[64];
+		char	   *buf = NULL;
+		size_t		len = 0;
+		bool		same = true;
+
+		if (w[i] == NULL)
+			continue;
+		rc = sb_storage_write_commit(st[i], w[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+		snprintf(p, sizeof(p), "many/file%d", i);
+		rc = sb_storage_get(st[(i + 1) % NCLIENTS], p, 2000000, &buf, &len, &err);
+		CHECK_RC(rc, SB_OK, err);
+		for (size_t k = 0; k < len && same; k++)
+			same = buf[k] == 'a' + i;
+		SB_CHECK_MSG(len == 1000000 && same, "file%d: %zu bytes", i, len);
+		free(buf);
+	}
+	if (st[0] != NULL)
+	{
+		rc = sb_storage_remove(st[0], "many", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	for (i = 0; i < NCLIENTS; i++)
+		sb_storage_free(st[i]);
+	free(piece);
+}
+
+/* The server closing an idle connection is invisible to the client. */
+static void
+test_idle(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	SbStat		sst;
+
+	idle_timeout = 1;
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+
+	client_config(&cfg, "pg1");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_mkdir(st, "main", &err);
+		CHECK_RC(rc, SB_OK, err);
+		sleep(2);
+		rc = sb_storage_put(st, "main/after-idle", 0, "x", 1, &err);
+		CHECK_RC(rc, SB_OK, err);
+		sleep(2);
+		rc = sb_storage_stat(st, "main/after-idle", &sst, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_remove(st, "main", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+	SB_CHECK(log_contains("s idle"));
+	idle_timeout = 30;
+	write_config("pg1 = main\npg2 = *\n");
+	kill(server_pid, SIGHUP);
+	usleep(300000);
+}
+
+int
+main(int argc, char **argv)
+{
+	char		cmd[600];
+
+	if (access("cli/pg_safebackup", X_OK) != 0 ||
+		access("tests/tls/make-certs.sh", X_OK) != 0)
+	{
+		printf("test_tls: run from the source tree after building cli/pg_safebackup\n");
+		return 1;
+	}
+	if (system("openssl version >/dev/null 2>&1") != 0)
+	{
+		printf("test_tls: the openssl command is missing\n");
+		return 1;
+	}
+	strcpy(workdir, "/tmp/sb-tls-XXXXXX");
+	if (mkdtemp(workdir) == NULL)
+	{
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(pki, sizeof(pki), "%s/pki", workdir);
+	snprintf(repo, sizeof(repo), "%s/repo", workdir);
+	snprintf(conf, sizeof(conf), "%s/server.conf", workdir);
+	snprintf(logfile, sizeof(logfile), "%s/server.log", workdir);
+	mkdir(repo, 0750);
+	snprintf(cmd, sizeof(cmd), "tests/tls/make-certs.sh '%s'", pki);
+	if (system(cmd) != 0)
+	{
+		printf("test_tls: could not make certificates\n");
+		return 1;
+	}
+	port = free_port();
+	write_config("pg1 = main\npg2 = *\n");
+	if (!start_server())
+	{
+		printf("test_tls: could not start the server; log:\n");
+		snprintf(cmd, sizeof(cmd), "cat '%s'", logfile);
+		if (system(cmd) != 0)
+			fprintf(stderr, "command failed: %s\n", cmd);
+		return 1;
+	}
+
+	test_suite();
+	test_many();
+	test_refused();
+	test_symlink();
+	test_crafted();
+	test_lifecycle();
+	test_idle();
+	test_server_config();
+
+	stop_server(SIGTERM);
+	if (sb_test_failed > 0)
+	{
+		snprintf(cmd, sizeof(cmd), "tail -n 40 '%s'", logfile);
+		if (system(cmd) != 0)
+			fprintf(stderr, "command failed: %s\n", cmd);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	if (system(cmd) != 0)
+			fprintf(stderr, "command failed: %s\n", cmd);
+	(void) argc;
+	(void) argv;
+	return sb_test_summary("test_tls");
+}
