@@ -19,7 +19,10 @@ CORE_OBJS = \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
-	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o
+	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o \
+	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
+	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
+	transport/sftp_dirs.o
 
 # server-side glue
 OBJS = \
