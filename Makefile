@@ -23,6 +23,9 @@ CORE_OBJS = \
 	core/cron.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o \
+	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
+	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
+	transport/sftp_dirs.o \
 	transport/tls_proto.o transport/tls.o
 
 # server-side glue
