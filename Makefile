@@ -120,9 +120,8 @@ tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 #   make fuzz FUZZ_SECONDS=30
 FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
-FUZZ_SRCS = tests/fuzz/fuzz_request.c transport/tls_proto.c transport/storage.c \
-	transport/posix.c transport/sftp.c transport/sftp_hostkey.c transport/tls.c \
-	core/sb_error.c core/sb_config.c
+# the whole shared core, built with the sanitizers
+FUZZ_SRCS = tests/fuzz/fuzz_request.c $(CORE_OBJS:.o=.c)
 tests/fuzz/fuzz_request: $(FUZZ_SRCS) transport/tls_proto.h
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I$(srcdir)/core -I$(srcdir)/transport $(FUZZ_SRCS) $(LIBS_CORE) -o $@

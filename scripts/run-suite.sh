@@ -67,6 +67,14 @@ trap stop_harness EXIT
 echo "=== TLS storage driver tests (real pg_safebackup server, throwaway CA)"
 as_user make -s PG_CONFIG="$PG_CONFIG" check-tls || status=1
 
+# the server's request parser under libFuzzer, briefly (where clang exists)
+if command -v clang >/dev/null 2>&1; then
+	echo "=== fuzzing the repository server's request parser (${SB_FUZZ_SECONDS:-20} s)"
+	as_user make -s PG_CONFIG="$PG_CONFIG" fuzz FUZZ_SECONDS="${SB_FUZZ_SECONDS:-20}" \
+		> fuzz.log 2>&1 || { status=1; tail -n 40 fuzz.log; }
+	grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' fuzz.log || true
+fi
+
 echo "=== pg_regress and TAP tests (PostgreSQL $version)"
 if ! as_user make -k PG_CONFIG="$PG_CONFIG" installcheck; then
 	status=1
