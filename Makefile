@@ -70,6 +70,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# the TAP tests' shared helpers (tests/perl/SbTest.pm): on prove's include
+# path (PGXS sets PG_PROVE_FLAGS; PROVE_FLAGS stays free for --verbose etc.)
+PG_PROVE_FLAGS += -I $(abspath $(srcdir))/tests/perl
+
 all: $(CLI_PROGRAM)
 
 # rebuild objects when a header they include changes

@@ -11,93 +11,31 @@ use File::Copy;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SbTest;
 
 my $repo = PostgreSQL::Test::Utils::tempdir();
 my $tmp = PostgreSQL::Test::Utils::tempdir();
-
-sub repo_conf
-{
-	my ($node) = @_;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_path = '$repo'
-wal_keep_size = '1GB'
-});
-}
 
 # every stored WAL file, as { walname => repository path }
 sub stored_files
 {
 	my %files;
-	my $root = "$repo/main/wal";
-	return \%files unless -d $root;
-	opendir(my $dh, $root) or die "could not open $root: $!";
-	foreach my $dir (grep { !/^\./ } readdir($dh))
+	foreach my $w (SbTest::wal_files($repo))
 	{
-		opendir(my $sub, "$root/$dir") or die;
-		foreach my $f (grep { !/^\./ } readdir($sub))
-		{
-			next unless $f =~ /^([0-9A-F]{24}(?:\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)-[0-9a-f]{64}(\.gz)?$/;
-			die "$1 stored twice" if exists $files{$1};
-			$files{$1} = "$root/$dir/$f";
-		}
-		closedir($sub);
+		die "$w->[0] stored twice" if exists $files{ $w->[0] };
+		$files{ $w->[0] } = $w->[1];
 	}
-	closedir($dh);
 	return \%files;
 }
 
-# the segment the next WAL record goes into (pg_walfile_name() of a
-# position exactly on a segment boundary names the previous segment)
-sub current_segment
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-}
-
-# write a record and switch, so that a new segment is always completed
-# (this also wakes the archiver)
-sub force_switch
-{
-	my ($node) = @_;
-	$node->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-}
-
-sub switch_and_wait
-{
-	my ($node) = @_;
-	my $seg = current_segment($node);
-	force_switch($node);
-	$node->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg to be archived";
-	return $seg;
-}
-
-sub archiver_failures
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres',
-		'SELECT failed_count FROM pg_stat_archiver');
-}
-
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(extra => ['--wal-segsize=1']);
-repo_conf($node);
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
+my @repo_settings = ('safebackup.repo_path' => $repo, wal_keep_size => '1GB');
+my $node = SbTest::new_node('primary', wal_segsize => 1, settings => \@repo_settings);
 
 # --- many segments under load, fetched back byte-identical
 $node->command_ok([ 'pgbench', '-i', '-s', '3', 'postgres' ], 'pgbench init');
 $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '300', 'postgres' ],
 	'pgbench run');
-my $last = switch_and_wait($node);
+my $last = SbTest::switch_and_wait($node);
 
 my $pgwal = $node->data_dir . '/pg_wal';
 my @done = sort map { /^([0-9A-F]{24})\.done$/ ? $1 : () }
@@ -136,10 +74,10 @@ ok(!-e "$tmp/none", 'nothing written for a missing segment');
 
 # --- identical re-archive (as after a crash) succeeds
 my $log_offset = -s $node->logfile;
-my $failed_before = archiver_failures($node);
+my $failed_before = SbTest::failed_count($node);
 rename("$pgwal/archive_status/$one.done", "$pgwal/archive_status/$one.ready")
   or die;
-force_switch($node);
+SbTest::force_switch($node);
 ok( $node->poll_query_until(
 		'postgres',
 		"SELECT count(*) = 0 FROM pg_ls_dir('pg_wal/archive_status') f WHERE f = '$one.ready'"
@@ -147,7 +85,7 @@ ok( $node->poll_query_until(
 	'identical re-archive succeeds');
 ok($node->log_contains(qr/WAL file "$one" was already in the repository with identical content/, $log_offset),
 	'identical re-archive is logged');
-is(archiver_failures($node), $failed_before, 'identical re-archive is not a failure');
+is(SbTest::failed_count($node), $failed_before, 'identical re-archive is not a failure');
 
 # the CLI does the same
 command_ok([ 'pg_safebackup', 'archive-push', "$pgwal/$one", '-D', $node->data_dir,
@@ -164,9 +102,8 @@ close($fh);
 $log_offset = -s $node->logfile;
 rename("$pgwal/archive_status/$one.done", "$pgwal/archive_status/$one.ready")
   or die;
-force_switch($node);
-ok( $node->poll_query_until(
-		'postgres', "SELECT failed_count > $failed_before FROM pg_stat_archiver"),
+SbTest::force_switch($node);
+ok(SbTest::wait_for_failure($node, $failed_before),
 	'conflicting content counts as an archive failure');
 ok($node->log_contains(qr/WAL file "$one" is already in the repository with different content/, $log_offset),
 	'conflict is logged with a clear message');
@@ -182,7 +119,7 @@ command_fails_like([ 'pg_safebackup', 'archive-push', "$pgwal/$one", '-D', $node
 
 # put the original back: archiving resumes
 copy("$tmp/original", "$pgwal/$one") or die;
-force_switch($node);
+SbTest::force_switch($node);
 ok( $node->poll_query_until(
 		'postgres',
 		"SELECT count(*) = 0 FROM pg_ls_dir('pg_wal/archive_status') f WHERE f = '$one.ready'"
@@ -194,16 +131,15 @@ SKIP:
 {
 	skip 'permission tests need a non-root user', 6 if $> == 0;
 
-	my $before = switch_and_wait($node);
-	$failed_before = archiver_failures($node);
+	my $before = SbTest::switch_and_wait($node);
+	$failed_before = SbTest::failed_count($node);
 	my @dirs = ("$repo/main/wal", glob("$repo/main/wal/*"));
 	chmod 0500, @dirs;
-	my $first_blocked = current_segment($node);
+	my $first_blocked = SbTest::current_segment($node);
 	$node->safe_psql('postgres', 'CREATE TABLE blocked AS SELECT generate_series(1, 50000) g');
-	force_switch($node);
-	my $blocked_last = current_segment($node);
-	ok( $node->poll_query_until(
-			'postgres', "SELECT failed_count > $failed_before FROM pg_stat_archiver"),
+	SbTest::force_switch($node);
+	my $blocked_last = SbTest::current_segment($node);
+	ok(SbTest::wait_for_failure($node, $failed_before),
 		'archiving fails while the repository is unwritable');
 	ok(-f "$pgwal/archive_status/$first_blocked.ready", 'blocked segment is kept ready in pg_wal');
 	ok(-f "$pgwal/$first_blocked", 'blocked segment file is still in pg_wal');
@@ -211,7 +147,7 @@ SKIP:
 		qr/Permission denied/, 'the status names the cause');
 
 	chmod 0750, @dirs;
-	force_switch($node);
+	SbTest::force_switch($node);
 	ok( $node->poll_query_until(
 			'postgres',
 			"SELECT last_archived_wal >= '$blocked_last' FROM pg_stat_archiver"),
@@ -220,15 +156,8 @@ SKIP:
 	# no gap: every segment from the first archived to the last is stored
 	my $all = stored_files();
 	my @segs = sort grep { /^[0-9A-F]{24}$/ } keys %$all;
-	# 1 MB segments: 4096 per "log" number
-	my $segno = sub { hex(substr($_[0], 8, 8)) * 4096 + hex(substr($_[0], 16, 8)) };
-	my $tli = substr($segs[0], 0, 8);
-	my $missing = 0;
-	for (my $i = $segno->($segs[0]); $i <= $segno->($blocked_last); $i++)
-	{
-		my $name = sprintf('%s%08X%08X', $tli, int($i / 4096), $i % 4096);
-		$missing++ unless exists $all->{$name};
-	}
+	my $missing = grep { !exists $all->{$_} }
+	  SbTest::segments_between($segs[0], $blocked_last, 1);
 	is($missing, 0, 'no segment is missing after catching up');
 }
 
@@ -251,14 +180,11 @@ $node->stop;
 
 # --- a second cluster pointed at the same stanza is refused
 my $before_listing = join(',', sort keys %{ stored_files() });
-my $other = PostgreSQL::Test::Cluster->new('other');
-$other->init(extra => ['--wal-segsize=1']);
-repo_conf($other);
+my $other = SbTest::new_node('other', wal_segsize => 1, settings => \@repo_settings,
+	start => 0);
 $other->start;
-force_switch($other);
-ok( $other->poll_query_until('postgres',
-		'SELECT failed_count > 0 FROM pg_stat_archiver'),
-	'second cluster: archiving fails');
+SbTest::force_switch($other);
+ok(SbTest::wait_for_failure($other), 'second cluster: archiving fails');
 ok($other->log_contains(qr/stanza "main" belongs to another cluster/),
 	'second cluster: clear error');
 ok($other->log_contains(qr/The repository records system identifier \d+, this cluster has \d+/),
@@ -270,7 +196,7 @@ is(join(',', sort keys %{ stored_files() }), $before_listing,
 my $offset = -s $other->logfile;
 $other->append_conf('postgresql.conf', "safebackup.repo_path = '$repo/does-not-exist'");
 $other->reload;
-force_switch($other);
+SbTest::force_switch($other);
 ok( $other->wait_for_log(
 		qr/pg_safebackup cannot archive WAL yet|"?archive_mode"? enabled, yet archiving is not configured/,
 		$offset),

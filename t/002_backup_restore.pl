@@ -11,35 +11,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SbTest;
 
 my $repo = PostgreSQL::Test::Utils::tempdir();
 my $tsdir = PostgreSQL::Test::Utils::tempdir();
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_path = '$repo'
-restart_after_crash = on
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
-
-sub force_switch_and_wait
-{
-	my ($n) = @_;
-	my $seg = $n->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-	$n->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-	$n->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg";
-}
+my $node = SbTest::new_node('primary',
+	settings => [ 'safebackup.repo_path' => $repo, restart_after_crash => 'on' ]);
 
 my $state_query = q{SELECT count(*) || ':' || coalesce(md5(string_agg(g::text || h, ',' ORDER BY g)), '')
 	FROM t};
@@ -83,7 +61,7 @@ $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate
 $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'more pgbench');
 $expect{latest} = $node->safe_psql('postgres', $state_query);
 my $bench_latest = $node->safe_psql('postgres', $bench_query);
-force_switch_and_wait($node);
+SbTest::switch_and_wait($node);
 
 # --- restore to each target into a new data directory, start, compare
 my %targets = (
@@ -95,25 +73,17 @@ foreach my $kind (sort keys %targets)
 {
 	my $restored = PostgreSQL::Test::Cluster->new("restored_$kind");
 	my $newts = PostgreSQL::Test::Utils::tempdir();
-	command_ok(
+	SbTest::restore_ok(
+		$restored,
 		[
-			'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main',
-			'--target-dir=' . $restored->data_dir,
-			"--tablespace-map=$ts_oid=$newts",
-			'--target-action=promote', @{ $targets{$kind} }
+			"--repo-path=$repo", '--stanza=main',
+			"--tablespace-map=$ts_oid=$newts", @{ $targets{$kind} }
 		],
 		"restore to $kind");
 	ok(-f $restored->data_dir . '/recovery.signal', "$kind: recovery.signal written");
 	is(readlink($restored->data_dir . "/pg_tblspc/$ts_oid"), $newts,
 		"$kind: tablespace relocated");
-	$restored->append_conf(
-		'postgresql.conf', qq{
-port = ${\ $restored->port}
-archive_mode = off
-});
-	$restored->start;
-	$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
-	  or die "$kind: recovery did not finish";
+	SbTest::start_restored($restored, $kind);
 	is($restored->safe_psql('postgres', $state_query), $expect{$kind},
 		"$kind: table contents match the original at that moment");
 	if ($kind eq 'latest')

@@ -18,6 +18,7 @@ use MIME::Base64;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SbTest;
 use Time::HiRes qw(usleep);
 
 my $harness = $ENV{SB_SFTP_HARNESS} // '';
@@ -71,45 +72,28 @@ my @cli_sftp = (
 	"--sftp-host=$sftp{SFTP_HOST}", "--sftp-port=$sftp{SFTP_PORT}",
 	"--sftp-user=$sftp{SFTP_USER}", "--sftp-private-key-file=$sftp{SFTP_KEY}");
 
-sub sftp_conf
+# A cluster (1 MB segments) archiving into STANZA through SFTP, with the
+# host key setting given; started with the extension created unless
+# start => 0.
+sub sftp_node
 {
-	my ($node, $stanza, $hostkey) = @_;
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-wal_keep_size = '1GB'
-safebackup.stanza = '$stanza'
-safebackup.repo_type = 'sftp'
-safebackup.repo_path = '$sftp{SFTP_REPO}'
-safebackup.sftp_host = '$sftp{SFTP_HOST}'
-safebackup.sftp_port = $sftp{SFTP_PORT}
-safebackup.sftp_user = '$sftp{SFTP_USER}'
-safebackup.sftp_private_key_file = '$sftp{SFTP_KEY}'
-safebackup.io_timeout = '20s'
-$hostkey
-});
-}
-
-sub current_segment
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-}
-
-sub switch_and_wait
-{
-	my ($node) = @_;
-	my $seg = current_segment($node);
-	$node->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-	$node->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg to be archived";
-	return $seg;
+	my ($name, $stanza, $hostkey_setting, $hostkey_value, %opts) = @_;
+	return SbTest::new_node(
+		$name,
+		wal_segsize => 1,
+		start => $opts{start},
+		settings => [
+			wal_keep_size => '1GB',
+			'safebackup.stanza' => $stanza,
+			'safebackup.repo_type' => 'sftp',
+			'safebackup.repo_path' => $sftp{SFTP_REPO},
+			'safebackup.sftp_host' => $sftp{SFTP_HOST},
+			'safebackup.sftp_port' => $sftp{SFTP_PORT},
+			'safebackup.sftp_user' => $sftp{SFTP_USER},
+			'safebackup.sftp_private_key_file' => $sftp{SFTP_KEY},
+			'safebackup.io_timeout' => '20s',
+			$hostkey_setting => $hostkey_value
+		]);
 }
 
 # --- the account is SFTP only, chrooted
@@ -145,15 +129,11 @@ my $rsa_fp = `ssh-keygen -lf $harness/ssh_host_rsa_key.pub`;
 $rsa_fp = (split(/ /, $rsa_fp))[1];
 like($rsa_fp, qr/^SHA256:/, 'fingerprint of the other host key');
 
-my $bad = PostgreSQL::Test::Cluster->new('wrong_fingerprint');
-$bad->init(extra => ['--wal-segsize=1']);
-sftp_conf($bad, 'wrongfp', "safebackup.sftp_host_key_fingerprint = '$rsa_fp'");
+my $bad = sftp_node('wrong_fingerprint', 'wrongfp',
+	'safebackup.sftp_host_key_fingerprint' => $rsa_fp, start => 0);
 $bad->start;
-$bad->safe_psql('postgres',
-	"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-ok( $bad->poll_query_until(
-		'postgres', 'SELECT failed_count > 0 FROM pg_stat_archiver'),
-	'wrong pinned fingerprint: archiving fails');
+SbTest::force_switch($bad);
+ok(SbTest::wait_for_failure($bad), 'wrong pinned fingerprint: archiving fails');
 ok( $bad->log_contains(
 		qr/host key for ".*" has changed/),
 	'wrong pinned fingerprint: the log says the host key has changed');
@@ -194,13 +174,9 @@ is_deeply([ grep { m{^(wrongfp|unknownhost|changedkey)(/|$)} } keys %$files ],
 	[], 'nothing was written for the refused connections');
 
 # --- archive under load through SFTP, while sshd restarts
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(extra => ['--wal-segsize=1']);
-sftp_conf($node, 'main',
-	"safebackup.sftp_known_hosts_file = '$sftp{SFTP_KNOWN_HOSTS_HASHED}'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
-my $first = current_segment($node);
+my $node = sftp_node('primary', 'main',
+	'safebackup.sftp_known_hosts_file' => $sftp{SFTP_KNOWN_HOSTS_HASHED});
+my $first = SbTest::current_segment($node);
 $node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
 
 # logins seen by sshd (only the archiver connects while pgbench runs)
@@ -226,7 +202,7 @@ my $logins_before = sshd_logins();
 	$bench->finish;
 	is($bench->result(0), 0, 'pgbench ran while sshd restarted');
 }
-my $last = switch_and_wait($node);
+my $last = SbTest::switch_and_wait($node);
 cmp_ok($last, 'gt', $first, "segments $first to $last archived");
 # (a drop and a restart close together may need one reconnection only)
 cmp_ok(sshd_logins() - $logins_before, '>=', 2,
@@ -239,13 +215,7 @@ foreach my $path (keys %$files)
 	next unless $path =~ m{^main/wal/[0-9A-F]{16}/([0-9A-F]{24})-[0-9a-f]{64}(?:\.gz)?$};
 	$stored{$1}++;
 }
-# 1 MB segments: 4096 per "log" number (last 8 hex digits count within it)
-sub segno { my ($n) = @_; return hex(substr($n, 8, 8)) * 4096 + hex(substr($n, 16, 8)); }
-my @want;
-for (my $s = segno($first); $s <= segno($last); $s++)
-{
-	push @want, sprintf('%s%08X%08X', substr($first, 0, 8), int($s / 4096), $s % 4096);
-}
+my @want = SbTest::segments_between($first, $last, 1);
 my @missing = grep { !$stored{$_} } @want;
 my @twice = grep { $stored{$_} > 1 } keys %stored;
 is_deeply(\@missing, [], scalar(@want) . ' segments all in the repository');
@@ -288,27 +258,20 @@ ok(exists $files->{"main/backup/$label/backup.manifest"}, 'manifest stored on th
 $node->safe_psql('postgres', 'CREATE TABLE after_backup AS SELECT g FROM generate_series(1, 5000) g');
 $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'writes after the backup');
 my $expect = $node->safe_psql('postgres', $state_query);
-switch_and_wait($node);
+SbTest::switch_and_wait($node);
 
 my $restored = PostgreSQL::Test::Cluster->new('restored');
-command_ok(
+SbTest::restore_ok(
+	$restored,
 	[
-		'pg_safebackup', 'restore', @cli_sftp, '--stanza=main',
-		"--sftp-known-hosts-file=$sftp{SFTP_KNOWN_HOSTS_HASHED}",
-		'--target-dir=' . $restored->data_dir, '--target-action=promote'
+		@cli_sftp, '--stanza=main',
+		"--sftp-known-hosts-file=$sftp{SFTP_KNOWN_HOSTS_HASHED}"
 	],
 	'restore through SFTP');
 like(slurp_file($restored->data_dir . '/postgresql.auto.conf'),
 	qr/restore_command = .*--sftp-host=127\.0\.0\.1.*--sftp-known-hosts-file=/,
 	'restore_command reaches the same SFTP repository');
-$restored->append_conf(
-	'postgresql.conf', qq{
-port = ${\ $restored->port}
-archive_mode = off
-});
-$restored->start;
-$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
-  or die 'recovery did not finish';
+SbTest::start_restored($restored);
 is($restored->safe_psql('postgres', $state_query), $expect,
 	'restored cluster matches the original (WAL replayed from SFTP)');
 $restored->stop;

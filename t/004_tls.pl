@@ -17,6 +17,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SbTest;
 
 my $work = PostgreSQL::Test::Utils::tempdir();
 my $repo = "$work/repo";
@@ -81,24 +82,17 @@ write_server_conf("pg1 = main\n");
 start_server();
 
 # the client side: five settings, plus repo_type
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_type = 'tls'
-safebackup.tls_host = '127.0.0.1'
-safebackup.tls_port = $port
-safebackup.tls_cert_file = '$pki/pg1.crt'
-safebackup.tls_key_file = '$pki/pg1.key'
-safebackup.tls_ca_file = '$pki/ca.crt'
-wal_keep_size = '1GB'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
+my $node = SbTest::new_node(
+	'primary',
+	settings => [
+		'safebackup.repo_type' => 'tls',
+		'safebackup.tls_host' => '127.0.0.1',
+		'safebackup.tls_port' => $port,
+		'safebackup.tls_cert_file' => "$pki/pg1.crt",
+		'safebackup.tls_key_file' => "$pki/pg1.key",
+		'safebackup.tls_ca_file' => "$pki/ca.crt",
+		wal_keep_size => '1GB'
+	]);
 
 sub tls_opts
 {
@@ -109,25 +103,8 @@ sub tls_opts
 		"--tls-ca-file=$pki/ca.crt");
 }
 
-# every stored WAL file name, with the number of times it is stored
-sub stored
-{
-	my %files;
-	my $root = "$repo/main/wal";
-	return \%files unless -d $root;
-	opendir(my $dh, $root) or die;
-	foreach my $dir (grep { /^[0-9A-F]{16}$/ } readdir($dh))
-	{
-		opendir(my $sub, "$root/$dir") or die;
-		foreach my $f (readdir($sub))
-		{
-			$files{$1}++ if $f =~ /^([0-9A-F]{24})-[0-9a-f]{64}(\.gz)?$/;
-		}
-		closedir($sub);
-	}
-	closedir($dh);
-	return \%files;
-}
+# every stored WAL segment name, with the number of times it is stored
+sub stored { return SbTest::segment_counts($repo); }
 
 sub all_repo_files
 {
@@ -146,29 +123,17 @@ sub all_repo_files
 	return join("\n", sort @all);
 }
 
-sub switch_and_wait
-{
-	my $seg = $node->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-	$node->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-	$node->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg to be archived";
-	return $seg;
-}
-
 # --- archive under load, back up, restore through TLS
 $node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
 my $bg = IPC::Run::start([ 'pgbench', '-n', '-c', '4', '-T', '4', '-h', $node->host,
 	'-p', $node->port, 'postgres' ], '>', \my $bg_out, '2>', \my $bg_err);
 for (1 .. 6) { $node->safe_psql('postgres', 'SELECT pg_switch_wal()'); sleep 0.5; }
 $bg->finish;
-my $last = switch_and_wait();
+my $last = SbTest::switch_and_wait($node);
 my $files = stored();
 ok(exists $files->{$last}, "segment $last archived through TLS");
 ok(scalar(keys %$files) >= 5, scalar(keys %$files) . ' segments stored');
-is($node->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver'), '0',
+is(SbTest::failed_count($node), '0',
 	'no archive failure');
 like(slurp_log(), qr/authenticated as CN "pg1", stanza main/, 'server logged the archiver connection');
 
@@ -176,25 +141,17 @@ my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)'
 like($label, qr/^\d{8}-\d{6}F$/, "backup $label taken through TLS");
 ok(-f "$repo/main/backup/$label/backup.manifest", 'manifest stored on the server');
 $node->safe_psql('postgres', 'CREATE TABLE after_backup AS SELECT g FROM generate_series(1, 1000) g');
-my $query = 'SELECT count(*) || \':\' || sum(abalance) FROM pgbench_accounts';
-my $expect = $node->safe_psql('postgres', $query) . '/' .
-  $node->safe_psql('postgres', 'SELECT sum(g) FROM after_backup');
-switch_and_wait();
+my @queries = ('SELECT count(*) || \':\' || sum(abalance) FROM pgbench_accounts',
+	'SELECT sum(g) FROM after_backup');
+my $expect = SbTest::query_state($node, @queries);
+SbTest::switch_and_wait($node);
 
 command_like([ 'pg_safebackup', 'info', tls_opts() ], qr/$label/, 'info lists the backup through TLS');
 
 my $restored = PostgreSQL::Test::Cluster->new('restored');
-command_ok([ 'pg_safebackup', 'restore', tls_opts(), '--target-dir=' . $restored->data_dir,
-	'--target-action=promote' ], 'restore through TLS');
-$restored->append_conf('postgresql.conf', qq{
-port = ${\ $restored->port}
-archive_mode = off
-});
-$restored->start;
-$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
-  or die 'recovery did not finish';
-is($restored->safe_psql('postgres', $query) . '/' .
-	$restored->safe_psql('postgres', 'SELECT sum(g) FROM after_backup'),
+SbTest::restore_ok($restored, [ tls_opts() ], 'restore through TLS');
+SbTest::start_restored($restored);
+is(SbTest::query_state($restored, @queries),
 	$expect, 'restored data (backup + WAL through archive-get) matches');
 $restored->stop;
 
@@ -241,7 +198,7 @@ like($craft_out, qr/exceeds the limit/, 'oversized frame refused');
 ok(!-e "$work/escape" && !-e "$repo/../escape", 'nothing written outside the repository');
 like(slurp_log(), qr/refused frame from 127\.0\.0\.1:\d+ \(CN "pg1"\): frame of 2147483647 bytes exceeds/,
 	'server logged the oversized frame');
-$last = switch_and_wait();
+$last = SbTest::switch_and_wait($node);
 ok(stored()->{$last}, 'the server keeps serving the archiver');
 
 # --- SIGHUP: an edited authorization map applies to new connections
@@ -253,7 +210,7 @@ my $reloaded = 0;
 for (1 .. 100) { if (slurp_log() =~ /configuration reloaded/) { $reloaded = 1; last; } select(undef, undef, undef, 0.05); }
 ok($reloaded, 'server reloaded on SIGHUP');
 command_like([ 'pg_safebackup', 'info', tls_opts('pg2') ], qr/$label/, 'pg2 allowed after the reload');
-$last = switch_and_wait();
+$last = SbTest::switch_and_wait($node);
 ok(stored()->{$last}, 'archiving continues across the reload');
 
 # --- kill -9 while segments are being archived, restart: exactly once, intact
@@ -261,7 +218,7 @@ ok(stored()->{$last}, 'archiving continues across the reload');
 # crash of the repository host's service, while pgbench writes and WAL is
 # switched every 0.2 s; the server comes back about a second later.
 my $first = $node->safe_psql('postgres', 'SELECT pg_walfile_name(pg_current_wal_insert_lsn())');
-my $failed_before = $node->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver');
+my $failed_before = SbTest::failed_count($node);
 $bg = IPC::Run::start([ 'pgbench', '-n', '-c', '2', '-T', '5', '-h', $node->host,
 	'-p', $node->port, 'postgres' ], '>', \$bg_out, '2>', \$bg_err);
 for my $i (1 .. 20)
@@ -277,20 +234,14 @@ for my $i (1 .. 20)
 	start_server() if $i == 14;	# down for about 1.2 s of WAL switches
 }
 $bg->finish;
-$last = switch_and_wait();
+$last = SbTest::switch_and_wait($node);
 $files = stored();
 my ($missing, $twice) = (0, 0);
 my @segs = sort grep { $_ ge $first && $_ le $last } keys %$files;
 foreach my $seg (@segs) { $twice++ if $files->{$seg} != 1; }
 # every segment name between first and last (same timeline, 16 MB segments)
-my ($tli, $lo) = (substr($first, 0, 8), hex(substr($first, 8, 8)) * 256 + hex(substr($first, 16, 8)));
-my $hi = hex(substr($last, 8, 8)) * 256 + hex(substr($last, 16, 8));
-for my $n ($lo .. $hi)
-{
-	my $name = sprintf('%s%08X%08X', $tli, int($n / 256), $n % 256);
-	$missing++ unless $files->{$name};
-}
-ok($node->safe_psql('postgres', 'SELECT failed_count FROM pg_stat_archiver') > $failed_before,
+$missing = grep { !$files->{$_} } SbTest::segments_between($first, $last);
+ok(SbTest::failed_count($node) > $failed_before,
 	'the archiver saw the outage (archiving failed while the server was down)');
 is($missing, 0, "no segment missing from $first to $last after kill -9 and restart");
 is($twice, 0, 'no segment stored twice');

@@ -17,51 +17,12 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SbTest;
 
 my $repo = PostgreSQL::Test::Utils::tempdir();
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_path = '$repo'
-safebackup.retention_full = 2
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
-
-sub switch_and_wait
-{
-	my $seg = $node->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-	$node->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-	$node->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg";
-}
-
-# every WAL segment stored (names only), sorted
-sub stored_segments
-{
-	my @segs;
-	foreach my $f (glob("$repo/main/wal/*/*"))
-	{
-		push @segs, $1 if $f =~ m{/([0-9A-F]{24})-[0-9a-f]{64}(\.gz)?$};
-	}
-	return sort @segs;
-}
-
-sub stored_wal_file
-{
-	my ($seg) = @_;
-	my @f = glob("$repo/main/wal/" . substr($seg, 0, 16) . "/$seg-*");
-	return $f[0];
-}
+my $node = SbTest::new_node('primary',
+	settings => [ 'safebackup.repo_path' => $repo, 'safebackup.retention_full' => 2 ]);
 
 my $state_query = q{SELECT count(*) || ':' || md5(string_agg(g::text || h, ',' ORDER BY g)) FROM t};
 $node->safe_psql('postgres', 'CREATE TABLE t (g int, h text)');
@@ -72,21 +33,21 @@ foreach my $i (1 .. 4)
 {
 	$node->safe_psql('postgres',
 		"INSERT INTO t SELECT g, md5(g::text) FROM generate_series($i * 1000 + 1, $i * 1000 + 1000) g");
-	switch_and_wait();
+	SbTest::switch_and_wait($node);
 	if ($i == 4)
 	{
 		# the moment to restore to, after the third backup
 		$expect_at_target = $node->safe_psql('postgres', $state_query);
 		$target_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 		$node->safe_psql('postgres', "INSERT INTO t VALUES (-1, 'after the target')");
-		switch_and_wait();
+		SbTest::switch_and_wait($node);
 		# an interrupted backup's leftover: a directory without a manifest
 		make_path("$repo/main/backup/20200101-000000F/data/base");
 		open(my $fh, '>', "$repo/main/backup/20200101-000000F/data/PG_VERSION.gz") or die;
 		close($fh);
 	}
 	push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
-	switch_and_wait();
+	SbTest::switch_and_wait($node);
 }
 my %start;
 foreach my $row (split /\n/, $node->safe_psql('postgres',
@@ -102,11 +63,11 @@ is(join(',', sort keys %start), "$labels[2],$labels[3]",
 ok(!-e "$repo/main/backup/$labels[0]" && !-e "$repo/main/backup/$labels[1]",
 	'the two oldest backup directories are gone');
 ok(!-e "$repo/main/backup/20200101-000000F", 'the interrupted backup leftover is gone');
-my @segs = stored_segments();
+my @segs = SbTest::stored_segments($repo);
 my $keep = $start{ $labels[2] };
 ok(scalar(grep { substr($_, 8) lt substr($keep, 8) } @segs) == 0,
 	"no WAL segment older than $keep (oldest kept backup's start) remains");
-ok(defined stored_wal_file($keep), "the oldest kept backup's start segment $keep remains");
+ok(defined SbTest::stored_path($repo, $keep), "the oldest kept backup's start segment $keep remains");
 my $prev = '';
 my $contiguous = 1;
 foreach my $s (grep { $_ ge $keep } @segs)
@@ -120,20 +81,10 @@ ok($node->log_contains('pg_safebackup expire removed 1 backups, 1 incomplete bac
 
 # --- point-in-time restore from the oldest kept backup
 my $restored = PostgreSQL::Test::Cluster->new('restored');
-command_ok(
-	[
-		'pg_safebackup', 'restore', "--repo-path=$repo", "--backup=$labels[2]",
-		'--target-dir=' . $restored->data_dir, "--target-lsn=$target_lsn",
-		'--target-action=promote'
-	],
+SbTest::restore_ok($restored,
+	[ "--repo-path=$repo", "--backup=$labels[2]", "--target-lsn=$target_lsn" ],
 	'restore the oldest kept backup to an LSN');
-$restored->append_conf('postgresql.conf', qq{
-port = ${\ $restored->port}
-archive_mode = off
-});
-$restored->start;
-$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
-  or die 'recovery did not finish';
+SbTest::start_restored($restored);
 is($restored->safe_psql('postgres', $state_query), $expect_at_target,
 	'restored data matches the original at the target LSN');
 $restored->stop;
@@ -181,9 +132,9 @@ my $cfile = $node->safe_psql('postgres', "SELECT pg_relation_filepath('pg_class'
 truncate("$dir/$cfile.gz", 40) or die "truncate: $!";
 unlink("$dir/PG_VERSION.gz") or die "unlink: $!";
 # a WAL segment in the middle: after the third backup's start, before the fourth's
-my ($gap) = grep { $_ gt $start{ $labels[2] } && $_ lt $start{ $labels[3] } } stored_segments();
+my ($gap) = grep { $_ gt $start{ $labels[2] } && $_ lt $start{ $labels[3] } } SbTest::stored_segments($repo);
 ok(defined $gap, "a segment between the two backups' starts ($gap)");
-unlink(stored_wal_file($gap)) or die "unlink: $!";
+unlink(SbTest::stored_path($repo, $gap)) or die "unlink: $!";
 
 my $detail = $node->safe_psql('postgres',
 	"SELECT detail FROM safebackup_verify() WHERE backup_label = '$labels[2]'");

@@ -12,6 +12,7 @@ use POSIX qw(floor);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SbTest;
 
 my $repo = PostgreSQL::Test::Utils::tempdir();
 # a half-hour offset: local minute and hour fields differ from UTC's
@@ -24,19 +25,8 @@ my $can_hold = $> != 0;
 sub start_node
 {
 	my ($name, $dir) = @_;
-	my $n = PostgreSQL::Test::Cluster->new($name);
-	$n->init;
-	$n->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_path = '$dir'
-timezone = '$zone'
-});
-	$n->start;
-	$n->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
+	my $n = SbTest::new_node($name,
+		settings => [ 'safebackup.repo_path' => $dir, timezone => $zone ]);
 	$n->poll_query_until('postgres',
 		"SELECT launcher_state = 'idle' FROM safebackup_status()")
 	  or die 'launcher not idle';
@@ -64,13 +54,7 @@ my $busy = start_node('busy', $repo_busy);
 # made read-only so that its backup waits for WAL archiving
 if ($can_hold)
 {
-	my $seg = $busy->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-	$busy->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-	$busy->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg";
+	SbTest::switch_and_wait($busy);
 }
 
 is($node->safe_psql('postgres',
@@ -182,8 +166,7 @@ SKIP:
 		"$busy_label|waiting for WAL archiving", 'the running backup is untouched');
 	wal_dirs_mode($repo_busy, 0700);
 	# a new segment wakes the archiver at once
-	$busy->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'y'); SELECT pg_switch_wal()");
+	SbTest::force_switch($busy, 'y');
 	ok( $busy->poll_query_until('postgres',
 			"SELECT backup_phase = 'done' FROM safebackup_status()"),
 		'the held backup completes once WAL can be archived');
