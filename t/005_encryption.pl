@@ -17,6 +17,7 @@ use File::Copy;
 use File::Find;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use SbTest;
 use Test::More;
 
 my $repo = PostgreSQL::Test::Utils::tempdir();
@@ -68,32 +69,14 @@ sub all_files
 	return sort @files;
 }
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'pg_safebackup'
-wal_level = replica
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_path = '$repo'
-safebackup.stanza = 'plain'
-safebackup.compress_type = none
-wal_keep_size = '1GB'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
-
-sub switch_and_wait
-{
-	my $seg = $node->safe_psql('postgres',
-		'SELECT pg_walfile_name(pg_current_wal_insert_lsn() + 1)');
-	$node->safe_psql('postgres',
-		"SELECT pg_logical_emit_message(false, 'sb', 'x'); SELECT pg_switch_wal()");
-	$node->poll_query_until('postgres',
-		"SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")
-	  or die "timed out waiting for $seg";
-}
+my $node = SbTest::new_node(
+	'primary',
+	settings => [
+		'safebackup.repo_path' => $repo,
+		'safebackup.stanza' => 'plain',
+		'safebackup.compress_type' => 'none',
+		wal_keep_size => '1GB'
+	]);
 
 sub reconfigure
 {
@@ -116,7 +99,7 @@ like($e2, qr/cipher_pass_file must be an absolute path/, 'relative passphrase fi
 # --- control: without encryption the marker is visible in the repository
 $node->safe_psql('postgres',
 	"CREATE TABLE secret (id int, v text); INSERT INTO secret VALUES (1, '$marker')");
-switch_and_wait();
+SbTest::switch_and_wait($node);
 ok(scalar(files_containing("$repo/plain", $marker)) > 0,
 	'without encryption the marker is found in the repository (the search works)');
 
@@ -125,7 +108,7 @@ reconfigure({ stanza => 'plain', cipher_type => 'aes-256-gcm', cipher_pass_file 
 my ($stdout, $stderr);
 $node->psql('postgres', 'SELECT safebackup_start(wait => true)', stderr => \$stderr);
 like($stderr, qr/stanza "plain" is not encrypted/, 'backup into an unencrypted stanza with encryption on is refused');
-$node->safe_psql('postgres', "SELECT pg_logical_emit_message(false, 'sb', 'y'); SELECT pg_switch_wal()");
+SbTest::force_switch($node, 'y');
 $node->poll_query_until('postgres',
 	"SELECT last_error LIKE '%stanza \"plain\" is not encrypted%' FROM safebackup_status()")
   or die 'archiving into the unencrypted stanza was not refused';
@@ -135,7 +118,7 @@ like(slurp_file($node->logfile), qr/HINT:  Encryption cannot be turned on for an
 
 # --- an encrypted stanza
 reconfigure({ stanza => 'enc', cipher_type => 'aes-256-gcm', cipher_pass_file => $pass1 });
-switch_and_wait();
+SbTest::switch_and_wait($node);
 ok(-f "$repo/enc/stanza.info", 'encrypted stanza created');
 $node->safe_psql('postgres',
 	"INSERT INTO secret SELECT g, '$marker' || g FROM generate_series(2, 5000) g");
@@ -144,7 +127,7 @@ like($label, qr/^\d{8}-\d{6}F$/, "encrypted backup $label");
 $node->safe_psql('postgres', "INSERT INTO secret VALUES (5001, '$marker-after-backup')");
 my $expected = $node->safe_psql('postgres',
 	'SELECT count(*) || \':\' || md5(string_agg(id || v, \',\' ORDER BY id)) FROM secret');
-switch_and_wait();
+SbTest::switch_and_wait($node);
 $node->safe_psql('postgres', 'CHECKPOINT');
 
 # the marker did reach the WAL and the data files
@@ -190,10 +173,7 @@ sub restore_and_check
 			'--target-dir=' . $restored->data_dir, '--target-action=promote'
 		],
 		"$name: restore with the right passphrase");
-	$restored->append_conf('postgresql.conf', "port = ${\ $restored->port}\narchive_mode = off\n");
-	$restored->start;
-	$restored->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
-	  or die "$name: recovery did not finish";
+	SbTest::start_restored($restored, $name);
 	is($restored->safe_psql('postgres',
 			'SELECT count(*) || \':\' || md5(string_agg(id || v, \',\' ORDER BY id)) FROM secret'),
 		$expected, "$name: restored data (backup plus archived WAL) matches");
@@ -360,7 +340,7 @@ restore_and_check('restored2', $pass2);
 
 # the server keeps archiving once pointed at the new passphrase file
 reconfigure({ stanza => 'enc', cipher_type => 'aes-256-gcm', cipher_pass_file => $pass2 });
-switch_and_wait();
+SbTest::switch_and_wait($node);
 pass('archiving continues after rekey with the new passphrase file');
 
 # --- encryption cannot be turned off for the encrypted stanza
