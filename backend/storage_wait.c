@@ -28,12 +28,23 @@ stop_requested(void)
 	return ShutdownRequestPending || ProcDiePending || QueryCancelPending;
 }
 
+static void
+timed_out(int timeout_ms, SbError *err)
+{
+	sb_error_set(err, SB_ERR_NETWORK,
+				 "timed out after %d ms waiting for the repository host",
+				 timeout_ms);
+	sb_error_hint(err, "Check that the repository host is reachable, or raise safebackup.io_timeout.");
+}
+
 static SbStatus
 backend_wait(int fd, bool for_read, bool for_write, int timeout_ms,
 			 void *arg, SbError *err)
 {
 	int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
 	TimestampTz deadline = 0;
+	bool		woken = false;
+	SbStatus	rc = SB_ERR_NETWORK;
 
 	if (for_read)
 		events |= WL_SOCKET_READABLE;
@@ -48,37 +59,52 @@ backend_wait(int fd, bool for_read, bool for_write, int timeout_ms,
 	for (;;)
 	{
 		long		remaining = -1;
-		int			rc;
+		int			events_seen;
 
 		if (stop_requested())
 		{
 			sb_error_set(err, SB_ERR_NETWORK,
 						 "repository operation interrupted: the process was asked to stop");
 			sb_error_hint(err, "The operation is retried when the process runs again.");
-			return SB_ERR_NETWORK;
+			break;
 		}
 		if (timeout_ms >= 0)
 		{
 			remaining = (long) ((deadline - GetCurrentTimestamp()) / 1000);
 			if (remaining <= 0)
+			{
+				timed_out(timeout_ms, err);
 				break;
+			}
 		}
 
-		rc = WaitLatchOrSocket(MyLatch, events, fd, remaining,
-							   PG_WAIT_EXTENSION);
-		if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
-			return SB_OK;
-		if (rc & WL_LATCH_SET)
-			ResetLatch(MyLatch);
-		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET))
+		events_seen = WaitLatchOrSocket(MyLatch, events, fd, remaining,
+										PG_WAIT_EXTENSION);
+		if (events_seen & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+		{
+			rc = SB_OK;
 			break;
+		}
+		if (events_seen & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			woken = true;
+		}
+		else if (events_seen & WL_TIMEOUT)
+		{
+			timed_out(timeout_ms, err);
+			break;
+		}
 	}
 
-	sb_error_set(err, SB_ERR_NETWORK,
-				 "timed out after %d ms waiting for the repository host",
-				 timeout_ms);
-	sb_error_hint(err, "Check that the repository host is reachable, or raise safebackup.io_timeout.");
-	return SB_ERR_NETWORK;
+	/*
+	 * A wake-up that came while we waited (the archiver's stop request, a
+	 * reload, new WAL to archive) belongs to the caller's own wait loop: set
+	 * the latch again, or the caller would sleep through it.
+	 */
+	if (woken)
+		SetLatch(MyLatch);
+	return rc;
 }
 
 SbStatus
