@@ -17,7 +17,7 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_zlib.o core/filter_sink.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
-	core/cipher.o core/filter_cipher.o \
+	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
 	core/cron.o \
@@ -26,7 +26,7 @@ CORE_OBJS = \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
-	transport/tls_proto.o transport/tls.o
+	transport/tls_proto.o transport/tls.o transport/net.o
 
 # server-side glue
 OBJS = \
