@@ -121,8 +121,8 @@ tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_SRCS = tests/fuzz/fuzz_request.c transport/tls_proto.c transport/storage.c \
-	transport/posix.c transport/sftp.c transport/sftp_hostkey.c transport/tls.c \
-	core/sb_error.c core/sb_config.c
+	transport/posix.c $(wildcard $(srcdir)/transport/sftp*.c) transport/tls.c \
+	transport/net.c core/sb_error.c core/sb_config.c core/secret_file.c core/cipher.c
 tests/fuzz/fuzz_request: $(FUZZ_SRCS) transport/tls_proto.h
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-I$(srcdir)/core -I$(srcdir)/transport $(FUZZ_SRCS) $(LIBS_CORE) -o $@
