@@ -49,7 +49,7 @@ CLI_PROGRAM = cli/pg_safebackup
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
-	tests/unit/test_cipher
+	tests/unit/test_cipher tests/unit/test_net
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -107,6 +107,8 @@ tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/un
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/unit/mem_storage.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # starts cli/pg_safebackup server with a throwaway CA (openssl command)
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
