@@ -17,7 +17,7 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_zlib.o core/filter_sink.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
-	core/cipher.o core/filter_cipher.o \
+	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
 	core/cron.o \
@@ -26,7 +26,7 @@ CORE_OBJS = \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
-	transport/tls_proto.o transport/tls.o
+	transport/tls_proto.o transport/tls.o transport/net.o
 
 # server-side glue
 OBJS = \
@@ -49,7 +49,7 @@ CLI_PROGRAM = cli/pg_safebackup
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
-	tests/unit/test_cipher
+	tests/unit/test_cipher tests/unit/test_net
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz
 SHLIB_LINK = $(LIBS_CORE)
@@ -111,6 +111,8 @@ tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/un
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/unit/mem_storage.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # starts cli/pg_safebackup server with a throwaway CA (openssl command)
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)

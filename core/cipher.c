@@ -13,13 +13,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
+
+#include "secret_file.h"
 
 /* bounds on stored scrypt parameters: at most 1 GiB of memory */
 #define KDF_MIN_LOG2N		SB_KDF_MIN_LOG2N
@@ -39,7 +40,6 @@ SbStatus
 sb_cipher_read_pass_file(const char *path, char *pass, size_t *len,
 						 SbError *err)
 {
-	struct stat sb;
 	ssize_t		n;
 	size_t		used = 0;
 	int			fd;
@@ -55,37 +55,11 @@ sb_cipher_read_pass_file(const char *path, char *pass, size_t *len,
 	if (fd < 0)
 		return sb_error_errno(err, errno, "could not open passphrase file \"%s\"", path);
 	/* check the file we opened, not the name */
-	if (fstat(fd, &sb) != 0)
-	{
-		int			save = errno;
-
-		close(fd);
-		return sb_error_errno(err, save, "could not stat passphrase file \"%s\"", path);
-	}
-	if (!S_ISREG(sb.st_mode))
+	if (sb_secret_file_check(path, fd, "passphrase file", SB_ERR_PERMISSION,
+							 err) != SB_OK)
 	{
 		close(fd);
-		return sb_error_set(err, SB_ERR_CONFIG,
-							"passphrase file \"%s\" is not a regular file", path);
-	}
-	if (sb.st_uid != geteuid())
-	{
-		close(fd);
-		sb_error_set(err, SB_ERR_PERMISSION,
-					 "passphrase file \"%s\" is not owned by the current user", path);
-		sb_error_detail(err, "The file is owned by user ID %u, this process runs as user ID %u.",
-						(unsigned int) sb.st_uid, (unsigned int) geteuid());
-		sb_error_hint(err, "Give the file to the operating system user that runs pg_safebackup and make it readable only by that user (chmod 0600).");
-		return SB_ERR_PERMISSION;
-	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-	{
-		close(fd);
-		sb_error_set(err, SB_ERR_PERMISSION,
-					 "passphrase file \"%s\" has group or world access", path);
-		sb_error_detail(err, "Its permissions are %04o.", (unsigned int) (sb.st_mode & 07777));
-		sb_error_hint(err, "Make it readable only by its owner: chmod 0600 \"%s\".", path);
-		return SB_ERR_PERMISSION;
+		return err->status;
 	}
 
 	for (;;)

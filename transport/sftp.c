@@ -64,6 +64,15 @@ sftp_open(SbStorage *st, SbError *err)
 		if (ss == NULL)
 			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 		memset(ss, 0, sizeof(SftpStorage));
+		ss->peer = (SbNetPeer) {
+			.kind = "SFTP server",
+			.host = st->cfg.sftp_host,
+			.port = st->cfg.sftp_port > 0 ? st->cfg.sftp_port : 22,
+			.host_setting = "safebackup.sftp_host",
+			.port_setting = "safebackup.sftp_port",
+			.service = "the SSH server",
+			.broken = &ss->broken
+		};
 		ss->sock = -1;
 		st->priv = ss;
 	}

@@ -2,8 +2,8 @@
  *
  * sftp_config.c
  *		Checks the SFTP driver makes before connecting: the settings a
- *		connection needs, and the permissions of the private key and
- *		passphrase files.
+ *		connection needs, the permissions of the private key and passphrase
+ *		files (core/secret_file.h), and reading the passphrase.
  *
  * Shared core: no postgres.h, no ereport() or palloc().
  *
@@ -13,47 +13,8 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
-/*
- * Check that a key or passphrase file is a regular file owned by the
- * current user that neither group nor others can access, as ssh does.
- */
-static SbStatus
-sftp_check_secret_file(const char *path, const char *what, SbError *err)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) != 0)
-	{
-		(void) sb_error_errno(err, errno, "could not access %s \"%s\"", what,
-							  path);
-		err->status = SB_ERR_CONFIG;
-		return SB_ERR_CONFIG;
-	}
-	if (!S_ISREG(sb.st_mode))
-		return sb_error_set(err, SB_ERR_CONFIG, "%s \"%s\" is not a regular file",
-							what, path);
-	if (sb.st_uid != geteuid())
-	{
-		sb_error_set(err, SB_ERR_CONFIG,
-					 "%s \"%s\" is not owned by the current user", what, path);
-		sb_error_hint(err, "The file must be owned by the operating system user running pg_safebackup.");
-		return SB_ERR_CONFIG;
-	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-	{
-		sb_error_set(err, SB_ERR_CONFIG, "%s \"%s\" has group or world access",
-					 what, path);
-		sb_error_detail(err, "Its permissions are %04o.",
-						(unsigned int) (sb.st_mode & 07777));
-		sb_error_hint(err, "Remove them with \"chmod 600 %s\".", path);
-		return SB_ERR_CONFIG;
-	}
-	return SB_OK;
-}
+#include "secret_file.h"
 
 /* Read the passphrase file into buf, without its trailing newline. */
 SbStatus
@@ -64,7 +25,7 @@ sb_sftp_read_passphrase(const char *path, char *buf, size_t bufsize,
 	FILE	   *f;
 	size_t		n;
 
-	rc = sftp_check_secret_file(path, "passphrase file", err);
+	rc = sb_secret_file_check(path, -1, "passphrase file", SB_ERR_CONFIG, err);
 	if (rc != SB_OK)
 		return rc;
 	f = fopen(path, "r");
@@ -141,6 +102,6 @@ sb_sftp_check_config(SbStorage *st, SbError *err)
 		sb_error_hint(err, "Set safebackup.sftp_known_hosts_file or safebackup.sftp_host_key_fingerprint.");
 		return SB_ERR_CONFIG;
 	}
-	return sftp_check_secret_file(cfg->sftp_private_key_file,
-								  "private key file", err);
+	return sb_secret_file_check(cfg->sftp_private_key_file, -1,
+								"private key file", SB_ERR_CONFIG, err);
 }

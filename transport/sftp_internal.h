@@ -9,7 +9,7 @@
  * the driver's files share:
  *
  *	sftp.c			the operations table, open, close and destroy
- *	sftp_wait.c		waiting on the socket, mapping failures to SbError
+ *	sftp_wait.c		waiting on the socket (net.h), mapping failures to SbError
  *	sftp_config.c	checks of the settings and of the secret files
  *	sftp_session.c	connecting, authenticating, reconnecting
  *	sftp_handles.c	remote paths, open handles, single-request primitives
@@ -25,6 +25,7 @@
 #ifndef SB_SFTP_INTERNAL_H
 #define SB_SFTP_INTERNAL_H
 
+#include "net.h"
 #include "storage.h"
 
 #include <libssh2.h>
@@ -41,6 +42,7 @@
 
 typedef struct SftpStorage
 {
+	SbNetPeer	peer;			/* the server, for waits and messages */
 	int			sock;
 	LIBSSH2_SESSION *session;
 	LIBSSH2_SFTP *sftp;
@@ -79,8 +81,6 @@ struct SbReader
 };
 
 /* sftp_wait.c */
-extern SbStatus sb_sftp_wait_fd(SbStorage *st, int fd, bool for_read,
-								bool for_write, SbError *err);
 extern SbStatus sb_sftp_wait(SbStorage *st, SbError *err);
 extern SbStatus sb_sftp_error(SbStorage *st, int rc, SbError *err,
 							  const char *fmt,...)

@@ -12,14 +12,9 @@
 #include "sftp_internal.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 #include "sftp_hostkey.h"
@@ -37,102 +32,6 @@
 	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521"
 
 static bool sftp_lib_initialized = false;
-
-/* Open a non-blocking TCP connection to the server, with a timeout. */
-static SbStatus
-sftp_tcp_connect(SbStorage *st, SbError *err)
-{
-	SftpStorage *ss = (SftpStorage *) st->priv;
-	const SbRepoConfig *cfg = &st->cfg;
-	int			port = cfg->sftp_port > 0 ? cfg->sftp_port : 22;
-	struct addrinfo hints;
-	struct addrinfo *res = NULL;
-	struct addrinfo *ai;
-	char		portstr[16];
-	int			gai;
-	int			last_errno = ECONNREFUSED;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-
-	gai = getaddrinfo(cfg->sftp_host, portstr, &hints, &res);
-	if (gai != 0)
-	{
-		sb_error_set(err, SB_ERR_NETWORK,
-					 "could not resolve host name \"%s\": %s",
-					 cfg->sftp_host, gai_strerror(gai));
-		sb_error_hint(err, "Check safebackup.sftp_host.");
-		return SB_ERR_NETWORK;
-	}
-
-	for (ai = res; ai != NULL; ai = ai->ai_next)
-	{
-		int			fd;
-		int			one = 1;
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-					ai->ai_protocol);
-		if (fd < 0)
-		{
-			last_errno = errno;
-			continue;
-		}
-		(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-		{
-			if (errno == EINPROGRESS)
-			{
-				SbError		werr;
-				int			soerr = 0;
-				socklen_t	slen = sizeof(soerr);
-
-				ss->sock = fd;
-				if (sb_sftp_wait_fd(st, fd, false, true, &werr) != SB_OK)
-				{
-					close(fd);
-					ss->sock = -1;
-					freeaddrinfo(res);
-					sb_error_set(err, SB_ERR_NETWORK,
-								 "could not connect to SFTP server \"%s\" port %d: %s",
-								 cfg->sftp_host, port, werr.msg);
-					sb_error_hint(err, "Check safebackup.sftp_host and safebackup.sftp_port, and that the SSH server is running and reachable from this machine.");
-					return SB_ERR_NETWORK;
-				}
-				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) != 0)
-					soerr = errno;
-				if (soerr == 0)
-				{
-					ss->broken = false;
-					break;
-				}
-				last_errno = soerr;
-			}
-			else
-				last_errno = errno;
-			close(fd);
-			ss->sock = -1;
-			continue;
-		}
-		ss->sock = fd;
-		break;
-	}
-	freeaddrinfo(res);
-
-	if (ss->sock < 0)
-	{
-		sb_error_set(err, SB_ERR_NETWORK,
-					 "could not connect to SFTP server \"%s\" port %d: %s",
-					 cfg->sftp_host, port, strerror(last_errno));
-		err->sys_errno = last_errno;
-		sb_error_hint(err, "Check safebackup.sftp_host and safebackup.sftp_port, and that the SSH server is running and reachable from this machine.");
-		return SB_ERR_NETWORK;
-	}
-	return SB_OK;
-}
 
 /*
  * Drop the connection.  A broken one is not shut down politely: the socket
@@ -234,7 +133,7 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	memcpy(ss->root, cfg->repo_path, len);
 	ss->root[len] = '\0';
 
-	rc = sftp_tcp_connect(st, err);
+	rc = sb_net_connect(st, &ss->peer, &ss->sock, err);
 	if (rc != SB_OK)
 		goto fail;
 

@@ -4,11 +4,9 @@
  *		Waiting on the SFTP driver's socket, and turning failed libssh2 calls
  *		into storage errors.
  *
- * The socket and the libssh2 session are non-blocking.  Every wait goes
- * through st->wait when the caller set one (the server module's is built on
- * WaitLatchOrSocket(), so a dead server never blocks shutdown), else
- * poll(), with cfg.io_timeout_ms as the limit of each wait.  A failed wait
- * or a transport failure marks the connection broken.
+ * The socket and the libssh2 session are non-blocking; waits go through
+ * sb_net_wait() (st->wait or poll(), see net.h).  A failed wait or a
+ * transport failure marks the connection broken.
  *
  * Shared core: no postgres.h, no ereport() or palloc().
  *
@@ -17,66 +15,8 @@
 #include "sftp_internal.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-
-static int
-sftp_timeout_ms(SbStorage *st)
-{
-	return st->cfg.io_timeout_ms > 0 ? st->cfg.io_timeout_ms : 60000;
-}
-
-/*
- * Wait until fd is ready in the given directions, through st->wait when
- * set, else poll().  On failure the connection is marked broken.
- */
-SbStatus
-sb_sftp_wait_fd(SbStorage *st, int fd, bool for_read, bool for_write,
-				SbError *err)
-{
-	SftpStorage *ss = (SftpStorage *) st->priv;
-	int			timeout = sftp_timeout_ms(st);
-	struct pollfd pfd;
-	int			n;
-
-	if (st->wait != NULL)
-	{
-		SbStatus	rc;
-
-		rc = st->wait(fd, for_read, for_write, timeout, st->wait_arg, err);
-		if (rc != SB_OK)
-			ss->broken = true;
-		return rc;
-	}
-
-	pfd.fd = fd;
-	pfd.events = (short) ((for_read ? POLLIN : 0) | (for_write ? POLLOUT : 0));
-	pfd.revents = 0;
-	do
-	{
-		n = poll(&pfd, 1, timeout);
-	} while (n < 0 && errno == EINTR);
-
-	if (n < 0)
-	{
-		ss->broken = true;
-		sb_error_errno(err, errno, "could not wait for SFTP server \"%s\"",
-					   st->cfg.sftp_host);
-		err->status = SB_ERR_NETWORK;
-		return SB_ERR_NETWORK;
-	}
-	if (n == 0)
-	{
-		ss->broken = true;
-		sb_error_set(err, SB_ERR_NETWORK,
-					 "timed out after %d ms waiting for SFTP server \"%s\"",
-					 timeout, st->cfg.sftp_host);
-		sb_error_hint(err, "Check that the server is reachable, or raise the I/O timeout.");
-		return SB_ERR_NETWORK;
-	}
-	return SB_OK;
-}
 
 /* Wait for the directions libssh2 is blocked on. */
 SbStatus
@@ -89,7 +29,7 @@ sb_sftp_wait(SbStorage *st, SbError *err)
 
 	if (!rd && !wr)
 		rd = true;
-	return sb_sftp_wait_fd(st, ss->sock, rd, wr, err);
+	return sb_net_wait(st, &ss->peer, ss->sock, rd, wr, err);
 }
 
 /* English text of an SFTP status code, and the storage status it maps to. */

@@ -19,15 +19,15 @@
  * and writes files durably (temporary name, fsync, rename, directory fsync)
  * before it acknowledges WRITE_COMMIT.
  *
- * The socket is non-blocking.  Every wait goes through st->wait when the
- * caller set one (the server module's is built on WaitLatchOrSocket()),
- * else poll(), with cfg.io_timeout_ms as the limit of each wait.  One
- * connection stays open across calls.  A transport failure marks it broken:
- * the next operation reconnects, and stat(), list(), mkdir(), read_open()
- * and write_open() are retried once after reconnecting (the server discards
- * the open files of a connection that ends, so repeating an open is safe);
- * remove() is not, nor is anything on an open writer or reader, which
- * fails with SB_ERR_NETWORK once its connection is lost.
+ * The socket is non-blocking; connecting and every wait go through
+ * transport/net.h (st->wait or poll(), with cfg.io_timeout_ms as the limit
+ * of each wait).  One connection stays open across calls.  A transport
+ * failure marks it broken: the next operation reconnects, and stat(),
+ * list(), mkdir(), read_open() and write_open() are retried once after
+ * reconnecting (the server discards the open files of a connection that
+ * ends, so repeating an open is safe); remove() is not, nor is anything on
+ * an open writer or reader, which fails with SB_ERR_NETWORK once its
+ * connection is lost.
  *
  * File data is streamed: a writer sends WRITE_DATA frames of up to
  * SB_TLS_CHUNK bytes without waiting for replies; a reader asks for one
@@ -45,16 +45,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -62,12 +58,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "net.h"
+#include "secret_file.h"
 #include "tls_proto.h"
 
 #define TLS_FRAME_BUF	(SB_TLS_HEADER_LEN + SB_TLS_MAX_PAYLOAD)
 
 typedef struct TlsStorage
 {
+	SbNetPeer	peer;			/* the server, for waits and messages */
 	SSL_CTX    *ctx;
 	SSL		   *ssl;
 	int			sock;
@@ -151,63 +150,9 @@ const SbStorageOps sb_tls_ops = {
  */
 
 static int
-tls_timeout_ms(SbStorage *st)
-{
-	return st->cfg.io_timeout_ms > 0 ? st->cfg.io_timeout_ms : 60000;
-}
-
-static int
 tls_port(SbStorage *st)
 {
 	return st->cfg.tls_port > 0 ? st->cfg.tls_port : SB_TLS_DEFAULT_PORT;
-}
-
-/* Wait for fd through st->wait or poll(); the connection breaks on failure. */
-static SbStatus
-tls_wait_fd(SbStorage *st, int fd, bool for_read, bool for_write,
-			SbError *err)
-{
-	TlsStorage *ts = (TlsStorage *) st->priv;
-	int			timeout = tls_timeout_ms(st);
-	struct pollfd pfd;
-	int			n;
-
-	if (st->wait != NULL)
-	{
-		SbStatus	rc;
-
-		rc = st->wait(fd, for_read, for_write, timeout, st->wait_arg, err);
-		if (rc != SB_OK)
-			ts->broken = true;
-		return rc;
-	}
-
-	pfd.fd = fd;
-	pfd.events = (short) ((for_read ? POLLIN : 0) | (for_write ? POLLOUT : 0));
-	pfd.revents = 0;
-	do
-	{
-		n = poll(&pfd, 1, timeout);
-	} while (n < 0 && errno == EINTR);
-
-	if (n < 0)
-	{
-		ts->broken = true;
-		sb_error_errno(err, errno, "could not wait for repository server \"%s\"",
-					   st->cfg.tls_host);
-		err->status = SB_ERR_NETWORK;
-		return SB_ERR_NETWORK;
-	}
-	if (n == 0)
-	{
-		ts->broken = true;
-		sb_error_set(err, SB_ERR_NETWORK,
-					 "timed out after %d ms waiting for repository server \"%s\"",
-					 timeout, st->cfg.tls_host);
-		sb_error_hint(err, "Check that the server is reachable, or raise the I/O timeout.");
-		return SB_ERR_NETWORK;
-	}
-	return SB_OK;
 }
 
 /* Text of the first queued OpenSSL error (the queue is cleared). */
@@ -245,9 +190,9 @@ tls_ssl_retry(SbStorage *st, int ret, const char *what, SbError *err)
 	char		reason[256];
 
 	if (code == SSL_ERROR_WANT_READ)
-		return tls_wait_fd(st, ts->sock, true, false, err);
+		return sb_net_wait(st, &ts->peer, ts->sock, true, false, err);
 	if (code == SSL_ERROR_WANT_WRITE)
-		return tls_wait_fd(st, ts->sock, false, true, err);
+		return sb_net_wait(st, &ts->peer, ts->sock, false, true, err);
 
 	ts->broken = true;
 	if (code == SSL_ERROR_ZERO_RETURN)
@@ -375,41 +320,6 @@ tls_call(SbStorage *st, SbTlsBuf *b, uint8_t expected, SbError *err)
  * ---------------------------------------------------------------------
  */
 
-/* A key file must be a regular file owned by us, no group/world access. */
-static SbStatus
-tls_check_key_file(const char *path, SbError *err)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) != 0)
-	{
-		(void) sb_error_errno(err, errno, "could not access TLS key file \"%s\"",
-							  path);
-		err->status = SB_ERR_CONFIG;
-		return SB_ERR_CONFIG;
-	}
-	if (!S_ISREG(sb.st_mode))
-		return sb_error_set(err, SB_ERR_CONFIG,
-							"TLS key file \"%s\" is not a regular file", path);
-	if (sb.st_uid != geteuid())
-	{
-		sb_error_set(err, SB_ERR_CONFIG,
-					 "TLS key file \"%s\" is not owned by the current user", path);
-		sb_error_hint(err, "The file must be owned by the operating system user running pg_safebackup.");
-		return SB_ERR_CONFIG;
-	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-	{
-		sb_error_set(err, SB_ERR_CONFIG,
-					 "TLS key file \"%s\" has group or world access", path);
-		sb_error_detail(err, "Its permissions are %04o.",
-						(unsigned int) (sb.st_mode & 07777));
-		sb_error_hint(err, "Remove them with \"chmod 600 %s\".", path);
-		return SB_ERR_CONFIG;
-	}
-	return SB_OK;
-}
-
 static SbStatus
 tls_check_config(SbStorage *st, SbError *err)
 {
@@ -436,7 +346,9 @@ tls_check_config(SbStorage *st, SbError *err)
 					 cfg->repo_path);
 		return SB_ERR_CONFIG;
 	}
-	return tls_check_key_file(cfg->tls_key_file, err);
+	/* a regular file owned by us without group or world access */
+	return sb_secret_file_check(cfg->tls_key_file, -1, "TLS key file",
+								SB_ERR_CONFIG, err);
 }
 
 static SbStatus
@@ -493,98 +405,6 @@ tls_make_ctx(SbStorage *st, SbError *err)
 	if (ts->ctx)
 		SSL_CTX_free(ts->ctx);
 	ts->ctx = ctx;
-	return SB_OK;
-}
-
-/* Open a non-blocking TCP connection to the server, with a timeout. */
-static SbStatus
-tls_tcp_connect(SbStorage *st, SbError *err)
-{
-	TlsStorage *ts = (TlsStorage *) st->priv;
-	const SbRepoConfig *cfg = &st->cfg;
-	int			port = tls_port(st);
-	struct addrinfo hints;
-	struct addrinfo *res = NULL;
-	struct addrinfo *ai;
-	char		portstr[16];
-	int			gai;
-	int			last_errno = ECONNREFUSED;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-
-	gai = getaddrinfo(cfg->tls_host, portstr, &hints, &res);
-	if (gai != 0)
-	{
-		sb_error_set(err, SB_ERR_NETWORK,
-					 "could not resolve host name \"%s\": %s",
-					 cfg->tls_host, gai_strerror(gai));
-		sb_error_hint(err, "Check safebackup.tls_host.");
-		return SB_ERR_NETWORK;
-	}
-
-	for (ai = res; ai != NULL; ai = ai->ai_next)
-	{
-		int			fd;
-		int			one = 1;
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-					ai->ai_protocol);
-		if (fd < 0)
-		{
-			last_errno = errno;
-			continue;
-		}
-		(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		{
-			ts->sock = fd;
-			break;
-		}
-		if (errno == EINPROGRESS)
-		{
-			SbError		werr;
-			int			soerr = 0;
-			socklen_t	slen = sizeof(soerr);
-
-			if (tls_wait_fd(st, fd, false, true, &werr) != SB_OK)
-			{
-				close(fd);
-				freeaddrinfo(res);
-				sb_error_set(err, SB_ERR_NETWORK,
-							 "could not connect to repository server \"%s\" port %d: %s",
-							 cfg->tls_host, port, werr.msg);
-				sb_error_hint(err, "Check safebackup.tls_host and safebackup.tls_port, and that \"pg_safebackup server\" is running and reachable from this machine.");
-				return SB_ERR_NETWORK;
-			}
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) != 0)
-				soerr = errno;
-			if (soerr == 0)
-			{
-				ts->sock = fd;
-				break;
-			}
-			last_errno = soerr;
-		}
-		else
-			last_errno = errno;
-		close(fd);
-	}
-	freeaddrinfo(res);
-
-	if (ts->sock < 0)
-	{
-		sb_error_set(err, SB_ERR_NETWORK,
-					 "could not connect to repository server \"%s\" port %d: %s",
-					 cfg->tls_host, port, strerror(last_errno));
-		err->sys_errno = last_errno;
-		sb_error_hint(err, "Check safebackup.tls_host and safebackup.tls_port, and that \"pg_safebackup server\" is running and reachable from this machine.");
-		return SB_ERR_NETWORK;
-	}
 	return SB_OK;
 }
 
@@ -649,7 +469,7 @@ tls_handshake(SbStorage *st, SbError *err)
 		code = SSL_get_error(ts->ssl, ret);
 		if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE)
 		{
-			if (tls_wait_fd(st, ts->sock, code == SSL_ERROR_WANT_READ,
+			if (sb_net_wait(st, &ts->peer, ts->sock, code == SSL_ERROR_WANT_READ,
 							code == SSL_ERROR_WANT_WRITE, err) != SB_OK)
 				return err->status;
 			continue;
@@ -728,7 +548,7 @@ tls_connect(SbStorage *st, SbError *err)
 		return err->status;
 	if (tls_make_ctx(st, err) != SB_OK)
 		return err->status;
-	if (tls_tcp_connect(st, err) != SB_OK ||
+	if (sb_net_connect(st, &ts->peer, &ts->sock, err) != SB_OK ||
 		tls_handshake(st, err) != SB_OK)
 	{
 		SbStatus	rc = err->status;
@@ -830,6 +650,15 @@ tls_open(SbStorage *st, SbError *err)
 		if (ts == NULL)
 			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 		memset(ts, 0, sizeof(TlsStorage));
+		ts->peer = (SbNetPeer) {
+			.kind = "repository server",
+			.host = st->cfg.tls_host,
+			.port = tls_port(st),
+			.host_setting = "safebackup.tls_host",
+			.port_setting = "safebackup.tls_port",
+			.service = "\"pg_safebackup server\"",
+			.broken = &ts->broken
+		};
 		ts->sock = -1;
 		ts->out = malloc(TLS_FRAME_BUF);
 		ts->in = malloc(SB_TLS_MAX_PAYLOAD);
