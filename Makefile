@@ -76,8 +76,9 @@ PG_PROVE_FLAGS += -I $(abspath $(srcdir))/tests/perl
 
 all: $(CLI_PROGRAM)
 
-# rebuild objects when a header they include changes
-override CPPFLAGS += -MMD -MP
+# rebuild objects when a header they include changes (in CFLAGS, not
+# CPPFLAGS: the bitcode rule would write the same .d files for the .bc)
+override CFLAGS += -MMD -MP
 -include $(wildcard *.d */*.d tests/unit/*.d)
 
 $(CLI_PROGRAM): $(CLI_OBJS) $(CORE_OBJS)
