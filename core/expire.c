@@ -22,52 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_list.h"
 #include "wal.h"
 
 #define WAL_DIR_LEN		16
 #define WAL_SEG_LEN		24
 
-typedef struct Names
-{
-	char	  **v;
-	int			n;
-	int			cap;
-	bool		oom;
-} Names;
-
-static bool
-names_add(Names *l, const char *name)
-{
-	if (l->n == l->cap)
-	{
-		int			cap = l->cap ? l->cap * 2 : 32;
-		char	  **p = realloc(l->v, sizeof(char *) * (size_t) cap);
-
-		if (p == NULL)
-			return false;
-		l->v = p;
-		l->cap = cap;
-	}
-	if ((l->v[l->n] = strdup(name)) == NULL)
-		return false;
-	l->n++;
-	return true;
-}
-
-static void
-names_free(Names *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
 
 static bool
 upper_hex(const char *s, size_t n)
@@ -125,9 +85,9 @@ typedef struct BackupHead
 static bool
 dir_cb(const char *name, const SbStat *st, void *arg)
 {
-	Names	   *l = arg;
+	SbNameList *l = arg;
 
-	if (st->is_dir && sb_expire_label_like(name) && !names_add(l, name))
+	if (st->is_dir && sb_expire_label_like(name) && !sb_name_list_add(l, name))
 	{
 		l->oom = true;
 		return false;
@@ -137,9 +97,9 @@ dir_cb(const char *name, const SbStat *st, void *arg)
 
 /* Backup directories without a manifest, sorted. */
 static SbStatus
-list_incomplete(SbStorage *st, const char *stanza, Names *out, SbError *err)
+list_incomplete(SbStorage *st, const char *stanza, SbNameList *out, SbError *err)
 {
-	Names		all;
+	SbNameList	all;
 	char		path[SB_PATH_MAX];
 	SbStatus	rc;
 
@@ -158,20 +118,20 @@ list_incomplete(SbStorage *st, const char *stanza, Names *out, SbError *err)
 		SbStat		sst;
 		SbStatus	src;
 
-		sb_backup_manifest_path(stanza, all.v[i], path);
+		sb_backup_manifest_path(stanza, all.names[i], path);
 		src = sb_storage_stat(st, path, &sst, err);
 		if (src == SB_ERR_NOT_FOUND)
 		{
 			sb_error_clear(err);
-			if (!names_add(out, all.v[i]))
+			if (!sb_name_list_add(out, all.names[i]))
 				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 		}
 		else if (src != SB_OK)
 			rc = src;
 	}
-	names_free(&all);
+	sb_name_list_free(&all);
 	if (rc == SB_OK && out->n > 1)
-		qsort(out->v, (size_t) out->n, sizeof(char *), cmp_str);
+		sb_name_list_sort(out);
 	return rc;
 }
 
@@ -220,10 +180,10 @@ remove_backup(SbStorage *st, const char *stanza, const char *label,
 static bool
 wal_dir_cb(const char *name, const SbStat *st, void *arg)
 {
-	Names	   *l = arg;
+	SbNameList *l = arg;
 
 	if (st->is_dir && strlen(name) == WAL_DIR_LEN && upper_hex(name, WAL_DIR_LEN) &&
-		!names_add(l, name))
+		!sb_name_list_add(l, name))
 	{
 		l->oom = true;
 		return false;
@@ -235,7 +195,7 @@ typedef struct WalDirScan
 {
 	const char *keep_from;
 	unsigned int min_tli;
-	Names		remove;			/* file names to remove */
+	SbNameList	remove;			/* file names to remove */
 	int			others;			/* entries that stay */
 	bool		oom;
 } WalDirScan;
@@ -260,7 +220,7 @@ wal_file_cb(const char *name, const SbStat *st, void *arg)
 		s->others++;
 		return true;
 	}
-	if (!names_add(&s->remove, name))
+	if (!sb_name_list_add(&s->remove, name))
 	{
 		s->oom = true;
 		return false;
@@ -282,7 +242,7 @@ static SbStatus
 expire_wal(SbStorage *st, const SbExpireOptions *o, const char *keep_from,
 		   unsigned int min_tli, SbExpireResult *res, SbError *err)
 {
-	Names		dirs;
+	SbNameList	dirs;
 	char		path[SB_PATH_MAX];
 	SbStatus	rc;
 
@@ -297,11 +257,11 @@ expire_wal(SbStorage *st, const SbExpireOptions *o, const char *keep_from,
 	if (rc == SB_OK && dirs.oom)
 		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 	if (rc == SB_OK && dirs.n > 1)
-		qsort(dirs.v, (size_t) dirs.n, sizeof(char *), cmp_str);
+		sb_name_list_sort(&dirs);
 
 	for (int i = 0; i < dirs.n && rc == SB_OK; i++)
 	{
-		const char *d = dirs.v[i];
+		const char *d = dirs.names[i];
 		char		tlihex[9];
 		WalDirScan	s;
 
@@ -321,20 +281,20 @@ expire_wal(SbStorage *st, const SbExpireOptions *o, const char *keep_from,
 		{
 			sb_error_clear(err);
 			rc = SB_OK;
-			names_free(&s.remove);
+			sb_name_list_free(&s.remove);
 			continue;
 		}
 		if (rc == SB_OK && s.oom)
 			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 		if (rc == SB_OK && s.remove.n > 1)
-			qsort(s.remove.v, (size_t) s.remove.n, sizeof(char *), cmp_str);
+			sb_name_list_sort(&s.remove);
 		for (int j = 0; j < s.remove.n && rc == SB_OK; j++)
 		{
-			snprintf(path, sizeof(path), "%s/wal/%s/%s", o->stanza, d, s.remove.v[j]);
+			snprintf(path, sizeof(path), "%s/wal/%s/%s", o->stanza, d, s.remove.names[j]);
 			if (!o->dry_run)
 				rc = remove_path(st, path, false, err);
 			if (rc == SB_OK)
-				note_wal(res, s.remove.v[j]);
+				note_wal(res, s.remove.names[j]);
 		}
 		if (rc == SB_OK && !o->dry_run && s.others == 0 && s.remove.n > 0)
 		{
@@ -344,9 +304,9 @@ expire_wal(SbStorage *st, const SbExpireOptions *o, const char *keep_from,
 			snprintf(path, sizeof(path), "%s/wal/%s", o->stanza, d);
 			sb_storage_remove(st, path, false, &ignore);
 		}
-		names_free(&s.remove);
+		sb_name_list_free(&s.remove);
 	}
-	names_free(&dirs);
+	sb_name_list_free(&dirs);
 	return rc;
 }
 
@@ -376,7 +336,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	char	  **labels = NULL;
 	int			nlabels = 0;
 	BackupHead *heads = NULL;
-	Names		incomplete;
+	SbNameList	incomplete;
 	int			first_kept = 0;
 	char		keep_from[SB_WALNAME_MAX] = "";
 	unsigned int min_tli = 0;
@@ -448,7 +408,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 
 	for (i = 0; i < incomplete.n && rc == SB_OK; i++)
 	{
-		const char *l = incomplete.v[i];
+		const char *l = incomplete.names[i];
 
 		char		path[SB_PATH_MAX];
 		SbStat		sst;
@@ -495,7 +455,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	}
 
 done:
-	names_free(&incomplete);
+	sb_name_list_free(&incomplete);
 	sb_backup_list_free(labels, nlabels);
 	free(heads);
 	return rc;

@@ -21,17 +21,11 @@
 #include <string.h>
 
 #include "codec.h"
+#include "name_list.h"
 
 #define WAL_DIR_LEN		16
 #define WAL_SEG_LEN		24
 
-typedef struct NameList
-{
-	char	  **names;
-	int			n;
-	int			cap;
-	bool		oom;
-} NameList;
 
 static bool
 upper_hex(const char *s, size_t n)
@@ -45,44 +39,13 @@ upper_hex(const char *s, size_t n)
 }
 
 static bool
-add_name(NameList *l, const char *name)
-{
-	if (l->n == l->cap)
-	{
-		int			newcap = l->cap ? l->cap * 2 : 64;
-		char	  **p = realloc(l->names, sizeof(char *) * (size_t) newcap);
-
-		if (p == NULL)
-			return false;
-		l->names = p;
-		l->cap = newcap;
-	}
-	l->names[l->n] = strdup(name);
-	if (l->names[l->n] == NULL)
-		return false;
-	l->n++;
-	return true;
-}
-
-static void
-free_names(NameList *l)
-{
-	int			i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->names[i]);
-	free(l->names);
-	memset(l, 0, sizeof(*l));
-}
-
-static bool
 wal_dir_cb(const char *name, const SbStat *st, void *arg)
 {
-	NameList   *l = arg;
+	SbNameList *l = arg;
 
 	if (!st->is_dir || strlen(name) != WAL_DIR_LEN || !upper_hex(name, WAL_DIR_LEN))
 		return true;
-	if (!add_name(l, name))
+	if (!sb_name_list_add(l, name))
 	{
 		l->oom = true;
 		return false;
@@ -148,17 +111,12 @@ scan_dir(SbStorage *st, const char *stanza, const char *dir, SegScan *s,
 	return rc;
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
 
 SbStatus
 sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 			  int *nranges, SbError *err)
 {
-	NameList	dirs;
+	SbNameList	dirs;
 	SbWalRange *out = NULL;
 	int			nout = 0;
 	char		path[SB_PATH_MAX];
@@ -179,11 +137,11 @@ sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
 	if (rc != SB_OK)
 	{
-		free_names(&dirs);
+		sb_name_list_free(&dirs);
 		return rc;
 	}
 	if (dirs.n > 1)
-		qsort(dirs.names, (size_t) dirs.n, sizeof(char *), cmp_names);
+		sb_name_list_sort(&dirs);
 
 	/* one group of directories per timeline (first 8 digits) */
 	for (start = 0; start < dirs.n && rc == SB_OK;)
@@ -239,7 +197,7 @@ sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 		}
 		start = end;
 	}
-	free_names(&dirs);
+	sb_name_list_free(&dirs);
 	if (rc != SB_OK)
 	{
 		free(out);
