@@ -24,7 +24,9 @@ CREATE FUNCTION safebackup_status(
 	OUT backup_files_done bigint,
 	OUT backup_files_total bigint,
 	OUT backup_error text,
-	OUT next_scheduled_backup timestamptz)
+	OUT next_scheduled_backup timestamptz,
+	OUT wal_gaps_repaired bigint,
+	OUT last_wal_gap text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
 LANGUAGE C STRICT VOLATILE;

@@ -3,8 +3,10 @@
  * launcher.c
  *		The launcher background worker: one per cluster, started with the
  *		server.  It publishes its state, reloads the configuration on
- *		SIGHUP, exits on SIGTERM and postmaster death, and starts the
- *		backups of safebackup.backup_schedule (see below).
+ *		SIGHUP, exits on SIGTERM and postmaster death, starts the backups
+ *		of safebackup.backup_schedule (see below), and every
+ *		WAL_GAP_SCAN_MS queues for archiving the completed WAL segments
+ *		PostgreSQL left without archive status (backend/wal_gaps.c).
  *
  * Scheduled backups: the next run time is computed in the server's time
  * zone when the launcher starts, when a reload changes the schedule or
@@ -39,9 +41,13 @@
 #include "backend/report.h"
 #include "backend/schedule.h"
 #include "backend/shmem.h"
+#include "backend/wal_gaps.h"
 #include "cron.h"
 
 #define LAUNCHER_NAP_MS		10000
+
+/* how often completed WAL segments without archive status are looked for */
+#define WAL_GAP_SCAN_MS		10000
 
 /* a scheduled run this late is skipped rather than started */
 #define SCHEDULE_LATE_MS	60000
@@ -233,6 +239,8 @@ nap_ms(TimestampTz now)
 void
 sb_launcher_main(Datum main_arg)
 {
+	TimestampTz last_gap_scan = 0;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
@@ -259,6 +267,12 @@ sb_launcher_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		TimestampTz now = GetCurrentTimestamp();
+
+		if (TimestampDifferenceExceeds(last_gap_scan, now, WAL_GAP_SCAN_MS))
+		{
+			(void) sb_wal_gaps_repair();
+			last_gap_scan = now;
+		}
 
 		if (next_run != 0 && now >= next_run)
 		{
