@@ -86,7 +86,8 @@ CREATE FUNCTION safebackup_expire(
 	OUT wal_removed bigint,
 	OUT wal_first_removed text,
 	OUT wal_last_removed text,
-	OUT wal_kept_from text)
+	OUT wal_kept_from text,
+	OUT temp_files_removed integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_expire'
 LANGUAGE C STRICT VOLATILE;

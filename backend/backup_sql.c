@@ -51,23 +51,26 @@ require_backup_privilege(void)
 				 errdetail("Only roles with the SUPERUSER or REPLICATION attribute may take backups.")));
 }
 
+/* The label of a backup requested at "when": its UTC time to the second. */
 static void
-make_label(char *label)
+make_label(TimestampTz when, char *label)
 {
-	time_t		now = time(NULL);
+	time_t		t = timestamptz_to_time_t(when);
 	struct tm	tm;
 
-	gmtime_r(&now, &tm);
+	gmtime_r(&t, &tm);
 	strftime(label, SB_BACKUP_LABEL_LEN, "%Y%m%d-%H%M%SF", &tm);
 }
 
 /*
  * Labels have one-second resolution: never reuse the previous label, nor one
  * whose directory exists in the repository (left by a backup interrupted by
- * a crash in the same second, which shared memory no longer remembers).
+ * a crash in the same second, which shared memory no longer remembers).  The
+ * label is made from *when; when that one is taken, *when moves on to the
+ * time of a free one.
  */
 static void
-choose_label(const SbRepoConfig *cfg, char *label)
+choose_label(const SbRepoConfig *cfg, TimestampTz *when, char *label)
 {
 	SbStorage  *st = NULL;
 	SbError		err;
@@ -81,7 +84,7 @@ choose_label(const SbRepoConfig *cfg, char *label)
 		SbStat		sbuf;
 		bool		taken;
 
-		make_label(label);
+		make_label(*when, label);
 		LWLockAcquire(sb_shared->lock, LW_SHARED);
 		taken = strcmp(sb_shared->backup_label, label) == 0;
 		LWLockRelease(sb_shared->lock);
@@ -94,6 +97,7 @@ choose_label(const SbRepoConfig *cfg, char *label)
 			break;
 		pg_usleep(100000L);
 		CHECK_FOR_INTERRUPTS();
+		*when = GetCurrentTimestamp();
 	}
 	if (st != NULL)
 	{
@@ -145,8 +149,8 @@ wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
  * running is not reported: SB_REQUEST_BUSY, with its label in running.
  */
 SbBackupRequestResult
-sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
-				  BackgroundWorkerHandle **handle)
+sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
+				  uint64 *generation, BackgroundWorkerHandle **handle)
 {
 	SbRepoConfig cfg;
 	bool		busy;
@@ -178,7 +182,7 @@ sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
 		return SB_REQUEST_FAILED;
 	}
 
-	choose_label(&cfg, label);
+	choose_label(&cfg, &when, label);
 
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	busy = sb_shared->backup_running;
@@ -192,7 +196,8 @@ sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
 		*generation = sb_shared->backup_generation;
 		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
 		sb_shared->backup_phase = SB_BACKUP_STARTING;
-		sb_shared->backup_started = GetCurrentTimestamp();
+		/* one time for the label, the status and the manifest */
+		sb_shared->backup_started = when;
 		sb_shared->backup_finished = 0;
 		sb_shared->backup_bytes_done = sb_shared->backup_bytes_total = 0;
 		sb_shared->backup_files_done = sb_shared->backup_files_total = 0;
@@ -241,7 +246,8 @@ safebackup_start(PG_FUNCTION_ARGS)
 				 errhint("Valid backup types: full.")));
 	}
 
-	if (sb_backup_request(ERROR, label, running, &generation, &handle) ==
+	if (sb_backup_request(ERROR, GetCurrentTimestamp(), label, running,
+						  &generation, &handle) ==
 		SB_REQUEST_BUSY)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),

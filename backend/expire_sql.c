@@ -56,6 +56,14 @@ sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 	if (rc != SB_OK)
 		return rc;
 
+	if (res->temp.removed > 0)
+		ereport(LOG,
+				(errmsg_plural("pg_safebackup expire removed %d temporary file left by an interrupted write",
+							   "pg_safebackup expire removed %d temporary files left by interrupted writes",
+							   res->temp.removed, res->temp.removed),
+				 errdetail("Writers that die (a process killed in the middle of a write) leave them; they are removed once %d hours old.",
+						   SB_TEMP_SAFE_AGE_S / 3600)));
+
 	if (res->nexpired > 0 || res->nleftovers > 0 || res->wal_removed > 0)
 		ereport(LOG,
 				(errmsg("pg_safebackup expire removed %d backups, %d incomplete backups and %llu WAL files",
@@ -96,7 +104,7 @@ labels_datum(char **labels, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-#define EXPIRE_COLS 8
+#define EXPIRE_COLS 9
 
 Datum
 safebackup_expire(PG_FUNCTION_ARGS)
@@ -155,6 +163,7 @@ safebackup_expire(PG_FUNCTION_ARGS)
 		values[c++] = CStringGetTextDatum(res.wal_keep_from);
 	else
 		nulls[c++] = true;
+	values[c++] = Int32GetDatum(res.temp.removed);
 	Assert(c == EXPIRE_COLS);
 	sb_expire_result_free(&res);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));

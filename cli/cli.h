@@ -107,5 +107,11 @@ extern SbStorage *sb_cli_open_repository(SbCliOptions *opts);
 extern void sb_cli_close_repository(SbStorage *st);
 extern int	sb_cli_exit_code(SbStatus rc);
 extern void sb_cli_format_size(uint64_t bytes, char *out, size_t len);
+/* "2026-11-23T11:24:37Z" (UTC) */
+extern void sb_cli_iso_time(int64_t t, char *out, size_t len);
+
+struct SbTempFiles;
+/* info and verify: the temporary files left by interrupted writes, if any */
+extern void sb_cli_print_temp_files(const struct SbTempFiles *t);
 
 #endif							/* SB_CLI_H */

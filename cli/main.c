@@ -6,14 +6,17 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "sb_version.h"
 #include "storage.h"
+#include "temp_files.h"
 
 const char *progname = "pg_safebackup";
 
@@ -120,6 +123,33 @@ sb_cli_exit_code(SbStatus rc)
 	if (rc == SB_OK)
 		return SB_EXIT_OK;
 	return rc == SB_ERR_CONFIG ? SB_EXIT_USAGE : SB_EXIT_ERROR;
+}
+
+void
+sb_cli_iso_time(int64_t t, char *out, size_t len)
+{
+	time_t		tt = (time_t) t;
+	struct tm	tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+		strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "%" PRId64, t);
+}
+
+void
+sb_cli_print_temp_files(const SbTempFiles *t)
+{
+	char		oldest[64];
+
+	if (t->found == 0)
+		return;
+	sb_cli_iso_time(t->oldest_mtime, oldest, sizeof(oldest));
+	printf(t->found == 1 ?
+		   "\n%d temporary file left by an interrupted write (last modified %s);\n" :
+		   "\n%d temporary files left by interrupted writes (oldest modified %s);\n",
+		   t->found, oldest);
+	printf("    %d old enough for expire to remove them (%d hours without a change)\n",
+		   t->old, SB_TEMP_SAFE_AGE_S / 3600);
 }
 
 /* "12.3 MB" (units of 1024, as PostgreSQL's pg_size_pretty) */

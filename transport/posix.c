@@ -82,7 +82,8 @@ static SbStatus posix_read(SbReader *r, void *buf, size_t len, size_t *nread,
 static void posix_read_close(SbReader *r);
 static SbStatus posix_stat(SbStorage *st, const char *path, SbStat *out,
 						   SbError *err);
-static SbStatus posix_list(SbStorage *st, const char *path, SbListFn fn,
+static SbStatus posix_list(SbStorage *st, const char *path, int flags,
+						   SbListFn fn,
 						   void *arg, SbError *err);
 static SbStatus posix_remove(SbStorage *st, const char *path, bool recursive,
 							 SbError *err);
@@ -569,7 +570,7 @@ posix_stat(SbStorage *st, const char *path, SbStat *out, SbError *err)
 }
 
 static SbStatus
-posix_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
+posix_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 		   SbError *err)
 {
 	char		full[POSIX_PATH_LEN];
@@ -607,7 +608,7 @@ posix_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (sb_storage_is_temp_name(de->d_name))
+		if (!(flags & SB_LIST_TEMP) && sb_storage_is_temp_name(de->d_name))
 			continue;
 
 		if (fstatat(dirfd(dir), de->d_name, &sb, 0) != 0)

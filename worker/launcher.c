@@ -171,9 +171,13 @@ schedule_error_context(void *arg)
 	errcontext("scheduled backup of %s", timestamptz_to_str(*(TimestampTz *) arg));
 }
 
-/* Start the backup due at "due", the same way safebackup_start() does. */
+/*
+ * Start the backup due at "due", the same way safebackup_start() does; now
+ * is the time the launcher decided it was due, which the label is made
+ * from (never a clock read again, which could lag into the second before).
+ */
 static void
-start_scheduled_backup(TimestampTz due)
+start_scheduled_backup(TimestampTz due, TimestampTz now)
 {
 	char		label[SB_BACKUP_LABEL_LEN];
 	char		running[SB_BACKUP_LABEL_LEN];
@@ -186,7 +190,8 @@ start_scheduled_backup(TimestampTz due)
 	callback.arg = &due;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
-	result = sb_backup_request(LOG, label, running, &generation, &handle);
+	result = sb_backup_request(LOG, Max(now, due), label, running, &generation,
+							   &handle);
 	error_context_stack = callback.previous;
 
 	switch (result)
@@ -220,7 +225,7 @@ run_due(TimestampTz now)
 						timestamptz_to_str(next_run), late_ms / 1000),
 				 errdetail("Missed scheduled backups are not made up for; the next one runs at its own time.")));
 	else
-		start_scheduled_backup(next_run);
+		start_scheduled_backup(next_run, now);
 	plan_next_run(GetCurrentTimestamp());
 }
 
