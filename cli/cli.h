@@ -57,6 +57,7 @@ typedef struct SbCliOptions
 	SbTargetAction target_action;
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
+	bool		accept_tablespace_locations;	/* command line only */
 
 	/* info, verify */
 	SbOutputFormat output;

@@ -197,6 +197,9 @@ sb_cli_usage(void)
 	printf("  --target-name=NAME       recover up to a restore point\n");
 	printf("  --target-action=ACTION   pause (default), promote or shutdown\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
+	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
+	printf("                           locations the backup records, even outside the\n");
+	printf("                           target directory (command line only)\n");
 	printf("\nInfo and verify options:\n");
 	printf("  --output=FORMAT          text (default) or json\n");
 	printf("  --backup=LABEL           verify: this backup only (default: all)\n");

@@ -61,6 +61,7 @@ typedef enum OptId
 	OPT_TARGET_NAME,
 	OPT_TARGET_ACTION,
 	OPT_TABLESPACE_MAP,
+	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
 	OPT_RETENTION_FULL,
 	OPT_DRY_RUN,
@@ -94,6 +95,7 @@ static const struct option long_options[] = {
 	{"target-name", required_argument, NULL, OPT_TARGET_NAME},
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
+	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"retention-full", required_argument, NULL, OPT_RETENTION_FULL},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -409,6 +411,9 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			return true;
 		case OPT_TABLESPACE_MAP:
 			return apply_tablespace_map(opts, name, value);
+		case OPT_ACCEPT_TABLESPACE_LOCATIONS:
+			opts->accept_tablespace_locations = true;
+			return true;
 		case OPT_OUTPUT:
 			if (strcmp(value, "text") == 0)
 				opts->output = SB_OUTPUT_TEXT;
@@ -456,7 +461,7 @@ option_for_key(const char *key)
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
 		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN)
+			o->val != OPT_DRY_RUN && o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
 			return o->val;
 	return -1;
 }
