@@ -284,6 +284,62 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	free(data);
 }
 
+/*
+ * The limits of the string settings (core/sb_config.c): the longest value
+ * is stored whole, one byte more is refused with its length and the limit.
+ */
+static void
+test_setting_limits(void)
+{
+	static const struct
+	{
+		const char *name;
+		size_t		max;
+		size_t		field;		/* size of its SbRepoConfig field */
+	}			cases[] = {
+		{"repo_path", SB_PATH_MAX - 257, sizeof(((SbRepoConfig *) 0)->repo_path)},
+		{"stanza", 63, sizeof(((SbRepoConfig *) 0)->stanza)},
+		{"sftp_host", 255, sizeof(((SbRepoConfig *) 0)->sftp_host)},
+		{"sftp_user", 63, sizeof(((SbRepoConfig *) 0)->sftp_user)},
+		{"sftp_known_hosts_file", 1023, sizeof(((SbRepoConfig *) 0)->sftp_known_hosts_file)},
+		{"sftp_host_key_fingerprint", 127, sizeof(((SbRepoConfig *) 0)->sftp_host_key_fingerprint)},
+		{"cipher_pass_file", 1023, sizeof(((SbRepoConfig *) 0)->cipher_pass_file)},
+		{"tls_server_name", 255, sizeof(((SbRepoConfig *) 0)->tls_server_name)},
+	};
+	SbRepoConfig c;
+	SbError		err;
+	char		value[2048];
+	char		expect[200];
+	size_t		i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const SbStringSetting *s = sb_string_setting(cases[i].name);
+
+		SB_REQUIRE(s != NULL);
+		SB_CHECK_MSG(s->max_len == cases[i].max && s->max_len < cases[i].field,
+					 "%s: %zu", cases[i].name, s->max_len);
+		sb_config_init(&c);
+		memset(value, 'v', cases[i].max);
+		value[cases[i].max] = '\0';
+		SB_CHECK_MSG(sb_string_setting_set(&c, cases[i].name, "shown", value, &err) == SB_OK,
+					 "%s", err.msg);
+		SB_CHECK(strcmp((char *) &c + s->offset, value) == 0);
+		value[cases[i].max] = 'v';
+		value[cases[i].max + 1] = '\0';
+		SB_CHECK(sb_string_setting_set(&c, cases[i].name, "shown", value, &err) == SB_ERR_CONFIG);
+		SB_CHECK_MSG(strcmp(err.msg, "value of \"shown\" is too long") == 0, "%s", err.msg);
+		snprintf(expect, sizeof(expect), "The value is %zu bytes long; the limit is %zu bytes.",
+				 cases[i].max + 1, cases[i].max);
+		SB_CHECK_MSG(strcmp(err.detail, expect) == 0, "%s", err.detail);
+		/* the stored value is unchanged */
+		value[cases[i].max] = '\0';
+		SB_CHECK(strcmp((char *) &c + s->offset, value) == 0);
+	}
+	SB_CHECK(sb_string_setting("no_such_setting") == NULL);
+	SB_CHECK(sb_string_setting_check("no_such_setting", "x", "", &err) == SB_ERR_INTERNAL);
+}
+
 /* the shared "create a new temporary file" helper (core/temp_file.h) */
 static void
 test_temp_file(void)
@@ -374,6 +430,7 @@ main(void)
 	test_wal_names();
 	test_wal_push_get(st, &cfg);
 	test_temp_file();
+	test_setting_limits();
 	test_cluster_info();
 
 	sb_storage_close(st);
