@@ -22,6 +22,12 @@
 #define SB_EXIT_ERROR		1	/* the command failed; the message says why */
 #define SB_EXIT_USAGE		2	/* bad command line or configuration file */
 #define SB_EXIT_NOT_FOUND	3	/* archive-get: the file is not in the repository */
+/*
+ * archive-get: any other failure.  PostgreSQL stops recovery when
+ * restore_command exits with a code above 125, instead of taking the file
+ * as the end of the archive.
+ */
+#define SB_EXIT_STOP_RECOVERY	255
 
 #define SB_CLI_MAX_CONFIGS		8	/* --config files on one command line */
 #define SB_CLI_MAX_REPO_ARGS	64	/* repository options on one command line */
@@ -55,6 +61,8 @@ typedef struct SbCliOptions
 	SbTargetKind target_kind;
 	char		target_value[SB_PATH_MAX];
 	SbTargetAction target_action;
+	char		target_timeline[16];	/* "" means latest */
+	bool		standby;
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
 	bool		accept_tablespace_locations;	/* command line only */

@@ -196,6 +196,8 @@ sb_cli_usage(void)
 	printf("  --target-xid=XID         recover up to a transaction\n");
 	printf("  --target-name=NAME       recover up to a restore point\n");
 	printf("  --target-action=ACTION   pause (default), promote or shutdown\n");
+	printf("  --target-timeline=TLI    latest (default), current or a timeline ID\n");
+	printf("  --standby                set up a log-shipping standby (standby.signal)\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
 	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
 	printf("                           locations the backup records, even outside the\n");
@@ -210,7 +212,7 @@ sb_cli_usage(void)
 	printf("  -D, --pgdata=DIR         data directory (archive-push; default $PGDATA or .)\n");
 	printf("  -V, --version            output version information, then exit\n");
 	printf("  -?, --help               show this help, then exit\n");
-	printf("\nExit status: 0 success, 1 error (verify: a backup has problems), 2 usage\nerror, 3 WAL file not in the repository.\n");
+	printf("\nExit status: 0 success, 1 error (verify: a backup has problems), 2 usage\nerror, 3 WAL file not in the repository; archive-get exits with 255 on any\nother failure, so that PostgreSQL stops recovery instead of ending it early.\n");
 }
 
 int
@@ -240,7 +242,16 @@ main(int argc, char **argv)
 
 	rc = sb_cli_parse(argc, argv, &opts);
 	if (rc != SB_EXIT_OK)
+	{
+		/*
+		 * A restore_command with a mistyped option must stop recovery, not
+		 * end it as if the archive were exhausted (see SB_EXIT_STOP_RECOVERY).
+		 */
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "archive-get") == 0)
+				return SB_EXIT_STOP_RECOVERY;
 		return rc;
+	}
 
 	for (const SbCommand *c = commands; c->name != NULL; c++)
 		if (strcmp(c->name, opts.command) == 0)

@@ -60,6 +60,8 @@ typedef enum OptId
 	OPT_TARGET_XID,
 	OPT_TARGET_NAME,
 	OPT_TARGET_ACTION,
+	OPT_TARGET_TIMELINE,
+	OPT_STANDBY,
 	OPT_TABLESPACE_MAP,
 	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
@@ -94,6 +96,8 @@ static const struct option long_options[] = {
 	{"target-xid", required_argument, NULL, OPT_TARGET_XID},
 	{"target-name", required_argument, NULL, OPT_TARGET_NAME},
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
+	{"target-timeline", required_argument, NULL, OPT_TARGET_TIMELINE},
+	{"standby", no_argument, NULL, OPT_STANDBY},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
@@ -449,6 +453,17 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return false;
 			}
 			return true;
+		case OPT_TARGET_TIMELINE:
+			if (!sb_target_timeline_valid(value))
+			{
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Use \"latest\" (the default), \"current\" or a timeline ID such as 2.\n", progname);
+				return false;
+			}
+			return copy_value(opts->target_timeline, sizeof(opts->target_timeline), value, name);
+		case OPT_STANDBY:
+			opts->standby = true;
+			return true;
 		case OPT_TABLESPACE_MAP:
 			return apply_tablespace_map(opts, name, value);
 		case OPT_ACCEPT_TABLESPACE_LOCATIONS:
@@ -501,7 +516,8 @@ option_for_key(const char *key)
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
 		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN && o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
+			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY &&
+			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
 			return o->val;
 	return -1;
 }

@@ -59,6 +59,14 @@ typedef struct SbRestoreResult
 	char		label[SB_LABEL_LEN];	/* backup chosen ("" before that) */
 	int			files;			/* files written */
 	uint64_t	bytes;			/* bytes written */
+
+	/*
+	 * Recovery settings of an earlier restore found in the backup's
+	 * postgresql.auto.conf and removed: one line each, '\n'-terminated (cut
+	 * at the buffer's end, nremoved still counts them all).
+	 */
+	int			nremoved;
+	char		removed[2048];
 } SbRestoreResult;
 
 /* A line for the user (the CLI prints it on stdout) */
@@ -72,6 +80,8 @@ typedef struct SbRestoreOptions
 	SbTargetKind target_kind;
 	const char *target_value;	/* for every kind but SB_TARGET_NONE */
 	SbTargetAction target_action;
+	const char *target_timeline;	/* "latest" (NULL or ""), "current" or an ID */
+	bool		standby;		/* standby.signal instead of recovery.signal */
 	int			ntablespace_map;
 	const SbTablespaceMap *tablespace_map;
 
@@ -118,6 +128,9 @@ extern SbStatus sb_restore_choose_backup(SbStorage *st,
  */
 extern bool sb_parse_target_time(const char *s, int64_t *epoch, int *usec,
 								 bool *zone_given);
+
+/* "latest", "current" or a timeline ID (decimal, 1 to 2^32-1). */
+extern bool sb_target_timeline_valid(const char *value);
 
 /* Syntax checks of the other target kinds, as PostgreSQL would accept them. */
 extern bool sb_target_value_valid(SbTargetKind kind, const char *value);

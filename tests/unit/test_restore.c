@@ -32,6 +32,18 @@
 #include "stanza.h"
 #include "storage.h"
 
+/*
+ * The backup's postgresql.auto.conf: a cluster that was itself restored,
+ * with the settings of that restore (removed by the next one).
+ */
+#define AUTO_CONF \
+	"# Do not edit\nwork_mem = '4MB'\n" \
+	"# added by pg_safebackup restore of backup 20201231-000000F\n" \
+	"restore_command = 'old'\n" \
+	"recovery_target_time = '2020-01-01 00:00:00+00'\n" \
+	"  Recovery_Target_Inclusive=off\n" \
+	"recovery_min_apply_delay = 0"
+
 SB_TEST_DEFINE_COUNTERS;
 
 #define SYSID		7300000000000000001ULL
@@ -194,7 +206,7 @@ make_backup(FakeBackup *b, const char *stanza, const char *label,
 	fake_add(b, "base/1/nested/deep/file", make_content(1000, 3), 1000, 0640);
 	fake_add(b, "empty_file", strdup(""), 0, 0400);
 	fake_add(b, "backup_label", strdup("START WAL LOCATION: 0/2000028\n"), 30, 0600);
-	fake_add(b, "postgresql.auto.conf", strdup("# Do not edit\nwork_mem = '4MB'"), 30, 0600);
+	fake_add(b, "postgresql.auto.conf", strdup(AUTO_CONF), strlen(AUTO_CONF), 0600);
 	fake_add(b, "pg_tblspc/16385/PG_15_202209061/5/16390", make_content(70000, 4), 70000, 0600);
 	fake_add(b, "tablespace_map", strdup("16385 /somewhere/else\n"), 22, 0600);
 	fake_add(b, "postmaster.opts", strdup("/usr/lib/postgresql/15/bin/postgres\n"), 36, 0600);
@@ -366,7 +378,7 @@ test_restore_full(SbCompressType ct, const char *stanza)
 		restored++;
 		bytes += f->len;
 	}
-	bytes += strlen("# Do not edit\nwork_mem = '4MB'");
+	bytes += strlen(AUTO_CONF);
 	restored++;
 	SB_CHECK(result.files == restored + 0 && result.bytes == bytes);
 	SB_CHECK(strcmp(result.label, "20261123-112437F") == 0);
@@ -385,17 +397,33 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	snprintf(expect, sizeof(expect), "%u %s\n", TS_OID, mapped);
 	SB_CHECK(file_is(path_in(target, "tablespace_map"), expect, strlen(expect)));
 
-	/* recovery configuration, appended on a new line */
+	/*
+	 * recovery configuration: the earlier restore's settings removed (and
+	 * reported), the other lines kept, ours appended on a new line
+	 */
 	text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 	SB_REQUIRE(text != NULL);
 	SB_CHECK_MSG(strcmp(text,
 						"# Do not edit\nwork_mem = '4MB'\n"
-						"# added by pg_safebackup restore of backup 20261123-112437F\n"
+						"recovery_min_apply_delay = 0\n"
+						"# recovery settings written by pg_safebackup restore of backup 20261123-112437F\n"
 						"restore_command = 'pg_safebackup archive-get %f \"%p\" --config=''/etc/it''''s.conf'' C:\\\\x'\n"
+						"recovery_target = ''\n"
+						"recovery_target_lsn = ''\n"
+						"recovery_target_name = ''\n"
+						"recovery_target_xid = ''\n"
 						"recovery_target_time = '2026-11-23 11:00:00.250000+00'\n"
-						"recovery_target_action = 'promote'\n") == 0,
+						"recovery_target_action = 'promote'\n"
+						"recovery_target_timeline = 'latest'\n") == 0,
 				 "postgresql.auto.conf is:\n%s", text);
 	free(text);
+	SB_CHECK(result.nremoved == 4);
+	SB_CHECK_MSG(strcmp(result.removed,
+						"# added by pg_safebackup restore of backup 20201231-000000F\n"
+						"restore_command = 'old'\n"
+						"recovery_target_time = '2020-01-01 00:00:00+00'\n"
+						"  Recovery_Target_Inclusive=off\n") == 0,
+				 "removed: %s", result.removed);
 	SB_CHECK(stat(path_in(target, "recovery.signal"), &sb) == 0 && sb.st_size == 0);
 
 	/* progress: from the start to the end, never backwards */
@@ -424,7 +452,9 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	SB_CHECK(file_is(path_in(b.ts_orig, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
 	text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 	SB_CHECK(text != NULL && strstr(text, "restore_command = 'cmd'\n") != NULL &&
-			 strstr(text, "recovery_target") == NULL);
+			 strstr(text, "recovery_target_action") == NULL &&
+			 strstr(text, "recovery_target_time = ''\n") != NULL &&
+			 strstr(text, "restore_command = 'old'") == NULL);
 	free(text);
 
 	/* now the original tablespace directory is not empty: refused */
