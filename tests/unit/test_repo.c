@@ -238,6 +238,14 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 		SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
 		free(back);
 		SB_CHECK(access(tmp, F_OK) != 0);
+
+		/*
+		 * a destination in a missing directory: an error, but not "not in
+		 * the repository" (archive-get would exit 3, the end of the archive)
+		 */
+		snprintf(tmp, sizeof(tmp), "%s/no-such-dir/restored", root);
+		SB_CHECK(sb_wal_get(st, "w", seg, tmp, &err) == SB_ERR_IO);
+		SB_CHECK_MSG(strstr(err.msg, "could not create file") != NULL, "%s", err.msg);
 	}
 
 	/* different content under the same name: refused, stored copy kept */
