@@ -17,7 +17,6 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/condition_variable.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -35,20 +34,19 @@ PG_FUNCTION_INFO_V1(safebackup_start);
 PG_FUNCTION_INFO_V1(safebackup_cancel);
 PG_FUNCTION_INFO_V1(safebackup_backups);
 
+/*
+ * Who may call these functions is decided by EXECUTE alone, as for
+ * PostgreSQL's own pg_backup_start(): revoked from PUBLIC by the
+ * extension script, granted by the administrator (see README.md).
+ */
 static void
-require_backup_privilege(void)
+require_loaded(void)
 {
 	if (sb_shared == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_safebackup is not loaded"),
 				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-	/* the same rule as pg_basebackup: superuser or REPLICATION */
-	if (!superuser() && !has_rolreplication(GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to take or cancel a backup"),
-				 errdetail("Only roles with the SUPERUSER or REPLICATION attribute may take backups.")));
 }
 
 /* The label of a backup requested at "when": its UTC time to the second. */
@@ -231,7 +229,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 	uint64		generation;
 	SbBackupPhase phase;
 
-	require_backup_privilege();
+	require_loaded();
 	if (strcmp(type, "full") != 0)
 	{
 		if (strcmp(type, "incr") == 0 || strcmp(type, "diff") == 0 ||
@@ -276,7 +274,7 @@ safebackup_cancel(PG_FUNCTION_ARGS)
 	bool		running;
 	pid_t		pid;
 
-	require_backup_privilege();
+	require_loaded();
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	running = sb_shared->backup_running;
 	pid = sb_shared->backup_pid;

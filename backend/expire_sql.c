@@ -13,7 +13,6 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -78,20 +77,18 @@ sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 	return SB_OK;
 }
 
-/* Removing backups takes what taking them takes: SUPERUSER or REPLICATION. */
+/*
+ * Who may remove backups is decided by EXECUTE on safebackup_expire()
+ * alone (revoked from PUBLIC by the extension script).
+ */
 static void
-require_expire_privilege(void)
+require_loaded(void)
 {
 	if (sb_shared == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_safebackup is not loaded"),
 				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-	if (!superuser() && !has_rolreplication(GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to expire backups"),
-				 errdetail("Only roles with the SUPERUSER or REPLICATION attribute may remove backups.")));
 }
 
 static Datum
@@ -119,7 +116,7 @@ safebackup_expire(PG_FUNCTION_ARGS)
 	bool		nulls[EXPIRE_COLS];
 	int			c = 0;
 
-	require_expire_privilege();
+	require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	sb_guc_repo_config(&cfg);

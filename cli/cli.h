@@ -65,6 +65,7 @@ typedef struct SbCliOptions
 	bool		standby;
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
+	bool		accept_tablespace_locations;	/* command line only */
 
 	/* info, verify */
 	SbOutputFormat output;
@@ -110,8 +111,8 @@ extern void sb_cli_format_size(uint64_t bytes, char *out, size_t len);
 /* "2026-11-23T11:24:37Z" (UTC) */
 extern void sb_cli_iso_time(int64_t t, char *out, size_t len);
 
-struct SbTempFiles;
+struct SbTempLeftovers;
 /* info and verify: the temporary files left by interrupted writes, if any */
-extern void sb_cli_print_temp_files(const struct SbTempFiles *t);
+extern void sb_cli_print_temp_files(const struct SbTempLeftovers *t);
 
 #endif							/* SB_CLI_H */

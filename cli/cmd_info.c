@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "temp_files.h"
+#include "temp_leftovers.h"
 #include "manifest.h"
 #include "repo_info.h"
 #include "stanza.h"
@@ -48,7 +48,7 @@ typedef struct BackupSummary
 static void
 print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,
-		   const SbWalRange *ranges, int nranges, const SbTempFiles *temp)
+		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp)
 {
 	char		buf[64];
 	int			i;
@@ -137,7 +137,7 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 static void
 print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,
-		   const SbWalRange *ranges, int nranges, const SbTempFiles *temp)
+		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp)
 {
 	char		t1[64];
 	char		s1[32];
@@ -199,7 +199,7 @@ sb_cmd_info(SbCliOptions *opts)
 	BackupSummary *backups = NULL;
 	SbWalRange *ranges = NULL;
 	int			nranges = 0;
-	SbTempFiles temp;
+	SbTempLeftovers temp;
 	int			exit_code = SB_EXIT_OK;
 	int			i;
 
@@ -258,7 +258,7 @@ sb_cmd_info(SbCliOptions *opts)
 	if (rc == SB_OK)
 		rc = sb_wal_ranges(st, opts->repo.stanza, &ranges, &nranges, &err);
 	if (rc == SB_OK)
-		rc = sb_temp_files_scan(st, opts->repo.stanza, (int64_t) time(NULL),
+		rc = sb_temp_leftovers_scan(st, opts->repo.stanza, (int64_t) time(NULL),
 								SB_TEMP_SAFE_AGE_S, false, &temp, &err);
 	sb_cli_close_repository(st);
 

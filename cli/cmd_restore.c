@@ -88,6 +88,14 @@ show_progress(uint64_t bytes_done, uint64_t bytes_total, int files_done,
 	p->shown = true;
 }
 
+/* Where each tablespace goes: always said, on stdout. */
+static void
+show_notice(const char *msg, void *arg)
+{
+	printf("%s\n", msg);
+	fflush(stdout);
+}
+
 /*
  * Append arg to buf for /bin/sh, as PostgreSQL runs restore_command: in
  * single quotes unless it is made of harmless characters only, with every
@@ -293,6 +301,8 @@ sb_cmd_restore(SbCliOptions *opts)
 	ro.standby = opts->standby;
 	ro.ntablespace_map = opts->ntablespace_map;
 	ro.tablespace_map = opts->tablespace_map;
+	ro.accept_tablespace_locations = opts->accept_tablespace_locations;
+	ro.notice = show_notice;
 	ro.restore_command = restore_command;
 	ro.result = &result;
 

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "temp_files.h"
+#include "temp_leftovers.h"
 #include "stanza.h"
 #include "storage.h"
 #include "verify.h"
@@ -90,7 +90,7 @@ sb_cmd_verify(SbCliOptions *opts)
 	SbStatus	rc;
 	int			nchecked = 0;
 	int			nbad = 0;
-	SbTempFiles temp = {0};
+	SbTempLeftovers temp = {0};
 	bool		json = opts->output == SB_OUTPUT_JSON;
 	bool		opened = false;
 
@@ -130,7 +130,7 @@ sb_cmd_verify(SbCliOptions *opts)
 	if (rc == SB_OK)
 		rc = sb_verify(st, &o, &nchecked, &nbad, &err);
 	if (rc == SB_OK)
-		rc = sb_temp_files_scan(st, opts->repo.stanza, (int64_t) time(NULL),
+		rc = sb_temp_leftovers_scan(st, opts->repo.stanza, (int64_t) time(NULL),
 								SB_TEMP_SAFE_AGE_S, false, &temp, &err);
 	sb_cli_close_repository(st);
 	if (opened)

@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "sb_version.h"
 #include "storage.h"
-#include "temp_files.h"
+#include "temp_leftovers.h"
 
 const char *progname = "pg_safebackup";
 
@@ -137,7 +137,7 @@ sb_cli_iso_time(int64_t t, char *out, size_t len)
 }
 
 void
-sb_cli_print_temp_files(const SbTempFiles *t)
+sb_cli_print_temp_files(const SbTempLeftovers *t)
 {
 	char		oldest[64];
 
@@ -229,6 +229,9 @@ sb_cli_usage(void)
 	printf("  --target-timeline=TLI    latest (default), current or a timeline ID\n");
 	printf("  --standby                set up a log-shipping standby (standby.signal)\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
+	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
+	printf("                           locations the backup records, even outside the\n");
+	printf("                           target directory (command line only)\n");
 	printf("\nInfo and verify options:\n");
 	printf("  --output=FORMAT          text (default) or json\n");
 	printf("  --backup=LABEL           verify: this backup only (default: all)\n");

@@ -16,7 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include "expire.h"
-#include "temp_files.h"
+#include "temp_leftovers.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -458,7 +458,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 
 	/* temporary files of writers that died, whatever the retention */
 	if (rc == SB_OK)
-		rc = sb_temp_files_scan(st, o->stanza, (int64_t) time(NULL),
+		rc = sb_temp_leftovers_scan(st, o->stanza, (int64_t) time(NULL),
 								SB_TEMP_SAFE_AGE_S, !o->dry_run, &res->temp, err);
 
 done:

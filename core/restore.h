@@ -6,8 +6,11 @@
  *
  * sb_restore() chooses a backup (the one named, or the newest that can
  * reach the recovery target), checks that it belongs to the stanza,
- * recreates its directories, tablespace links and files (every file's
- * SHA-256 and size verified while it is written), and finally configures
+ * checks every tablespace location (one outside the target directory only
+ * when mapped or accepted: see accept_tablespace_locations) and reports it
+ * through notice, recreates its directories, tablespace links and files
+ * (every file's SHA-256 and size verified while it is written), and
+ * finally configures
  * recovery: restore_command and the recovery target in
  * postgresql.auto.conf, then recovery.signal.  recovery.signal is written
  * only when everything before it succeeded, so a failed restore never
@@ -66,6 +69,9 @@ typedef struct SbRestoreResult
 	char		removed[2048];
 } SbRestoreResult;
 
+/* A line for the user (the CLI prints it on stdout) */
+typedef void (*SbRestoreNoticeFn) (const char *msg, void *arg);
+
 typedef struct SbRestoreOptions
 {
 	const char *stanza;
@@ -78,6 +84,16 @@ typedef struct SbRestoreOptions
 	bool		standby;		/* standby.signal instead of recovery.signal */
 	int			ntablespace_map;
 	const SbTablespaceMap *tablespace_map;
+
+	/*
+	 * Restore tablespaces that are not mapped to the location the backup
+	 * records even when it is outside target_dir.  Without it, such a
+	 * tablespace is refused: whoever can write to the repository chooses
+	 * those locations.
+	 */
+	bool		accept_tablespace_locations;
+	SbRestoreNoticeFn notice;	/* may be NULL: every tablespace location */
+	void	   *notice_arg;
 	const char *restore_command;	/* written as is into postgresql.auto.conf */
 	SbRestoreResult *result;	/* may be NULL */
 } SbRestoreOptions;

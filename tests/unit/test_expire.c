@@ -231,7 +231,7 @@ test_temp_files(void)
 	FakeRepo	r;
 	SbExpireOptions o;
 	SbExpireResult res;
-	SbTempFiles t;
+	SbTempLeftovers t;
 	SbError		err;
 	char		walfile[SB_PATH_MAX];
 	const char *old_wal = "main/wal/0000000100000000/000000010000000000000003-aa.gz.tmp.4242.1";
@@ -247,7 +247,7 @@ test_temp_files(void)
 	snprintf(walfile, sizeof(walfile), "%s", fake_wal_file(&r, "000000010000000000000003"));
 
 	/* counted, without removing, as verify and info do */
-	SB_REQUIRE(sb_temp_files_scan(r.st, "main", 0, 0, false, &t, &err) == SB_OK);
+	SB_REQUIRE(sb_temp_leftovers_scan(r.st, "main", 0, 0, false, &t, &err) == SB_OK);
 	SB_CHECK(t.found == 3 && t.removed == 0 && t.young == 0);
 	SB_CHECK(t.oldest_mtime > 0 && t.oldest_mtime <= (int64_t) time(NULL) - SB_TEMP_SAFE_AGE_S - 3600);
 
@@ -272,7 +272,7 @@ test_temp_files(void)
 	SB_CHECK(wal_stored(&r, 1, 3) && wal_stored(&r, 1, 4));
 	sb_expire_result_free(&res);
 
-	SB_REQUIRE(sb_temp_files_scan(r.st, "main", 0, 0, false, &t, &err) == SB_OK);
+	SB_REQUIRE(sb_temp_leftovers_scan(r.st, "main", 0, 0, false, &t, &err) == SB_OK);
 	SB_CHECK(t.found == 1);
 	fake_repo_free(&r);
 }

@@ -7,7 +7,8 @@
  *		restored and checked file by file: content, modes, mtimes,
  *		directories, the tablespace link and tablespace_map, and the
  *		recovery configuration; plus every refusal (non-empty target,
- *		running server, damaged file, incomplete backup, other cluster) and
+ *		running server, damaged file, incomplete backup, other cluster,
+ *		a tablespace location outside the target that was not asked for) and
  *		the choice of a backup by recovery target.
  *
  *-------------------------------------------------------------------------
@@ -113,6 +114,9 @@ typedef struct FakeBackup
 	char		ts_orig[PATH_MAX];	/* original tablespace location */
 } FakeBackup;
 
+/* the tablespace location the next make_backup() records, if not NULL */
+static const char *next_ts_location;
+
 static void
 fake_add(FakeBackup *b, const char *path, char *data, size_t len,
 		 unsigned int mode)
@@ -190,7 +194,11 @@ make_backup(FakeBackup *b, const char *stanza, const char *label,
 	b->stanza = stanza;
 	snprintf(b->label, sizeof(b->label), "%s", label);
 	b->ct = ct;
-	snprintf(b->ts_orig, sizeof(b->ts_orig), "%s/orig_ts_%s", root, stanza);
+	if (next_ts_location != NULL)
+		snprintf(b->ts_orig, sizeof(b->ts_orig), "%s", next_ts_location);
+	else
+		snprintf(b->ts_orig, sizeof(b->ts_orig), "%s/orig_ts_%s", root, stanza);
+	next_ts_location = NULL;
 
 	fake_add(b, "PG_VERSION", strdup("15\n"), 3, 0600);
 	fake_add(b, "global/pg_control", make_content(8192, 1), 8192, 0600);
@@ -426,12 +434,18 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	/* restoring again into the same directory is refused */
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
 
-	/* without a mapping the tablespace goes back where it was */
+	/*
+	 * without a mapping the tablespace goes back where it was, outside the
+	 * target: only when the recorded locations are accepted
+	 */
 	snprintf(target, sizeof(target), "%s/restore_%s/data2", root, stanza);
 	o.target_dir = target;
 	o.ntablespace_map = 0;
 	o.target_kind = SB_TARGET_NONE;
 	o.restore_command = "cmd";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(!exists(target) && !exists(b.ts_orig));
+	o.accept_tablespace_locations = true;
 	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
 	n = readlink(path_in(target, "pg_tblspc/16385"), linkbuf, sizeof(linkbuf) - 1);
 	SB_CHECK(n > 0 && (size_t) n == strlen(b.ts_orig) && memcmp(linkbuf, b.ts_orig, n) == 0);
@@ -746,6 +760,121 @@ test_choice(void)
 #undef CHOOSE
 }
 
+/* notices of a restore, one line each */
+static void
+log_notice(const char *msg, void *arg)
+{
+	char	   *log = arg;
+
+	strncat(log, msg, 4000 - strlen(log) - 2);
+	strcat(log, "\n");
+}
+
+/*
+ * A hostile repository records tablespace locations anywhere: restore
+ * refuses one outside the target directory unless it is mapped or the
+ * recorded locations are accepted, and names every location it uses.
+ */
+static void
+test_tablespace_locations(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbTablespaceMap map;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		evil[PATH_MAX];
+	char		inside[PATH_MAX];
+	char		expect[PATH_MAX + 200];
+	char		log[4000];
+
+	/* an absolute location outside the target: refused, nothing created */
+	snprintf(evil, sizeof(evil), "%s/etc_cron_d", root);
+	next_ts_location = evil;
+	make_stanza("tsloc");
+	make_backup(&b, "tsloc", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target", root);
+	init_options(&o, "tsloc", target);
+	log[0] = '\0';
+	o.notice = log_notice;
+	o.notice_arg = log;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385 would be restored outside the target directory, into \"%s\"", evil);
+	SB_CHECK_MSG(strcmp(err.msg, expect) == 0, "%s", err.msg);
+	SB_CHECK_MSG(strstr(err.detail, "Whoever can write to the repository") != NULL, "%s", err.detail);
+	SB_CHECK_MSG(strstr(err.hint, "--tablespace-map=16385=DIR") != NULL &&
+				 strstr(err.hint, "--accept-tablespace-locations") != NULL, "%s", err.hint);
+	SB_CHECK(!exists(evil) && !exists(target));
+	SB_CHECK(log[0] == '\0');
+
+	/* mapped: restored there, and said so */
+	snprintf(map.dir, sizeof(map.dir), "%s/tsloc_mapped", root);
+	map.oid = TS_OID;
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385: restoring into \"%s\" (given with --tablespace-map)\n", map.dir);
+	SB_CHECK_MSG(strcmp(log, expect) == 0, "%s", log);
+	SB_CHECK(!exists(evil));
+	SB_CHECK(file_is(path_in(map.dir, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	sb_test_rm_tree(target);
+
+	/* accepted: restored to the recorded location, and said so */
+	o.ntablespace_map = 0;
+	o.accept_tablespace_locations = true;
+	log[0] = '\0';
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385: restoring into \"%s\" (recorded in the backup, accepted with --accept-tablespace-locations)\n", evil);
+	SB_CHECK_MSG(strcmp(log, expect) == 0, "%s", log);
+	SB_CHECK(file_is(path_in(evil, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	sb_test_rm_tree(target);
+	fake_free(&b);
+
+	/* a location inside the target directory needs neither */
+	snprintf(inside, sizeof(inside), "%s/tsloc_target2/ts/one", root);
+	next_ts_location = inside;
+	make_stanza("tsin");
+	make_backup(&b, "tsin", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target2", root);
+	init_options(&o, "tsin", target);
+	log[0] = '\0';
+	o.notice = log_notice;
+	o.notice_arg = log;
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385: restoring into \"%s\" (recorded in the backup, inside the target directory)\n", inside);
+	SB_CHECK_MSG(strcmp(log, expect) == 0, "%s", log);
+	SB_CHECK(file_is(path_in(inside, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	sb_test_rm_tree(target);
+	fake_free(&b);
+
+	/* ".." leads out of it: refused */
+	snprintf(inside, sizeof(inside), "%s/tsloc_target3/../escaped", root);
+	next_ts_location = inside;
+	make_stanza("tsdots");
+	make_backup(&b, "tsdots", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target3", root);
+	init_options(&o, "tsdots", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK_MSG(strstr(err.msg, "outside the target directory") != NULL, "%s", err.msg);
+	SB_CHECK(!exists(target) && !exists(path_in(root, "escaped")));
+	fake_free(&b);
+
+	/* a name that only starts like the target is outside it */
+	snprintf(inside, sizeof(inside), "%s/tsloc_target4x/ts", root);
+	next_ts_location = inside;
+	make_stanza("tsprefix");
+	make_backup(&b, "tsprefix", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target4", root);
+	init_options(&o, "tsprefix", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(!exists(target) && !exists(inside));
+	fake_free(&b);
+}
+
 static void
 test_other_cluster(void)
 {
@@ -863,6 +992,7 @@ main(void)
 	test_refusals();
 	test_corrupt_file();
 	test_choice();
+	test_tablespace_locations();
 	test_other_cluster();
 	test_permission();
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * temp_files.c
+ * temp_leftovers.c
  *		Find (and, for expire, remove) the temporary files of writers that
- *		died in a stanza; see temp_files.h.
+ *		died in a stanza; see temp_leftovers.h.
  *
  * Every driver writes "<final>.tmp.<pid>.<n>" and publishes it by rename or
  * link; a writer killed before that leaves the temporary file behind, and
@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "temp_files.h"
+#include "temp_leftovers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +29,7 @@ typedef struct ScanState
 	int64_t		now;
 	int64_t		min_age;
 	bool		remove;
-	SbTempFiles *out;
+	SbTempLeftovers *out;
 	SbNameList	subdirs;		/* WAL directories, when scanning <stanza>/wal */
 	bool		want_subdirs;
 	SbNameList	stale;			/* temporary files old enough to remove */
@@ -102,8 +102,8 @@ scan_dir(ScanState *s, const char *dir, bool want_subdirs, SbError *err)
 }
 
 SbStatus
-sb_temp_files_scan(SbStorage *st, const char *stanza, int64_t now,
-				   int64_t min_age, bool remove, SbTempFiles *out,
+sb_temp_leftovers_scan(SbStorage *st, const char *stanza, int64_t now,
+				   int64_t min_age, bool remove, SbTempLeftovers *out,
 				   SbError *err)
 {
 	ScanState	s;

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * temp_files.h
+ * temp_leftovers.h
  *		Temporary files left in a stanza by writers that died (an archiver
  *		or a repository server connection killed with SIGKILL in the middle
  *		of a write): counted for verify and info, removed by expire once
@@ -10,8 +10,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef SB_TEMP_FILES_H
-#define SB_TEMP_FILES_H
+#ifndef SB_TEMP_LEFTOVERS_H
+#define SB_TEMP_LEFTOVERS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,14 +26,14 @@
  */
 #define SB_TEMP_SAFE_AGE_S		(2 * 3600)
 
-typedef struct SbTempFiles
+typedef struct SbTempLeftovers
 {
 	int			found;			/* temporary files seen */
 	int			old;			/* of those, at least min_age seconds old */
 	int			young;			/* of those, more recent (never removed) */
 	int			removed;		/* of the old ones, removed */
 	int64_t		oldest_mtime;	/* of those seen; 0 when none */
-} SbTempFiles;
+} SbTempLeftovers;
 
 /*
  * Look for temporary files in the stanza's own directory and its WAL
@@ -41,8 +41,8 @@ typedef struct SbTempFiles
  * min_age seconds before now are removed.  Files that vanish meanwhile are
  * not errors.
  */
-extern SbStatus sb_temp_files_scan(SbStorage *st, const char *stanza,
+extern SbStatus sb_temp_leftovers_scan(SbStorage *st, const char *stanza,
 								   int64_t now, int64_t min_age, bool remove,
-								   SbTempFiles *out, SbError *err);
+								   SbTempLeftovers *out, SbError *err);
 
-#endif							/* SB_TEMP_FILES_H */
+#endif							/* SB_TEMP_LEFTOVERS_H */
