@@ -18,6 +18,9 @@
 #include "sb_error.h"
 
 /* Exit codes (documented in README.md) */
+/* restore --jobs: at most this many threads */
+#define SB_CLI_MAX_JOBS		32
+
 #define SB_EXIT_OK			0
 #define SB_EXIT_ERROR		1	/* the command failed; the message says why */
 #define SB_EXIT_USAGE		2	/* bad command line or configuration file */
@@ -63,6 +66,7 @@ typedef struct SbCliOptions
 	SbTargetAction target_action;
 	char		target_timeline[16];	/* "" means latest */
 	bool		standby;
+	int			jobs;			/* 0: the default (cores, at most 4) */
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
 	bool		accept_tablespace_locations;	/* command line only */

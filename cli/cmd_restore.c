@@ -214,6 +214,17 @@ absolute_target_dir(SbCliOptions *opts)
 	return true;
 }
 
+/* The default of --jobs: one per core, at most 4. */
+static int
+default_jobs(void)
+{
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cores < 1)
+		return 1;
+	return cores > 4 ? 4 : (int) cores;
+}
+
 /*
  * Say which recovery settings of an earlier restore were removed from the
  * backup's postgresql.auto.conf: they would otherwise have steered this
@@ -299,6 +310,7 @@ sb_cmd_restore(SbCliOptions *opts)
 	ro.target_action = opts->target_action;
 	ro.target_timeline = opts->target_timeline;
 	ro.standby = opts->standby;
+	ro.jobs = opts->jobs > 0 ? opts->jobs : default_jobs();
 	ro.ntablespace_map = opts->ntablespace_map;
 	ro.tablespace_map = opts->tablespace_map;
 	ro.accept_tablespace_locations = opts->accept_tablespace_locations;

@@ -62,6 +62,7 @@ typedef enum OptId
 	OPT_TARGET_ACTION,
 	OPT_TARGET_TIMELINE,
 	OPT_STANDBY,
+	OPT_JOBS,
 	OPT_TABLESPACE_MAP,
 	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
@@ -98,6 +99,7 @@ static const struct option long_options[] = {
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
 	{"target-timeline", required_argument, NULL, OPT_TARGET_TIMELINE},
 	{"standby", no_argument, NULL, OPT_STANDBY},
+	{"jobs", required_argument, NULL, OPT_JOBS},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
@@ -461,6 +463,8 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return false;
 			}
 			return copy_value(opts->target_timeline, sizeof(opts->target_timeline), value, name);
+		case OPT_JOBS:
+			return parse_int_option(value, name, 1, SB_CLI_MAX_JOBS, &opts->jobs);
 		case OPT_STANDBY:
 			opts->standby = true;
 			return true;

@@ -174,19 +174,9 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 	if (rc == SB_OK)
 		rc = sb_restore_create_dirs(&r, err);
 
-	/* 3. files */
-	for (i = 0; i < r.m.nfiles && rc == SB_OK; i++)
-	{
-		if (sb_restore_file_skipped(&r, r.m.files[i].path))
-			continue;
-		rc = sb_restore_one_file(&r, &r.m.files[i], err);
-		if (rc == SB_OK)
-		{
-			r.files_done++;
-			r.result->files = r.files_done;
-			sb_restore_report_progress(&r, false);
-		}
-	}
+	/* 3. files, by o->jobs threads */
+	if (rc == SB_OK)
+		rc = sb_restore_files(&r, err);
 
 	/* 4. recovery configuration, durability, and the signal file last */
 	if (rc == SB_OK)
@@ -230,6 +220,7 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 	}
 
 done:
+	free(r.order);
 	free(r.ts_dirs);
 	sb_manifest_free(&r.m);
 	return rc;

@@ -82,6 +82,7 @@ typedef struct SbRestoreOptions
 	SbTargetAction target_action;
 	const char *target_timeline;	/* "latest" (NULL or ""), "current" or an ID */
 	bool		standby;		/* standby.signal instead of recovery.signal */
+	int			jobs;			/* files restored in parallel (0 or 1: one) */
 	int			ntablespace_map;
 	const SbTablespaceMap *tablespace_map;
 
@@ -100,7 +101,8 @@ typedef struct SbRestoreOptions
 
 /*
  * Progress: called at the start, at most about four times a second while
- * files are written, and once at the end.
+ * files are written, and once at the end; never by two threads at once,
+ * but not always by the thread that called sb_restore().
  */
 typedef void (*SbRestoreProgressFn) (uint64_t bytes_done, uint64_t bytes_total,
 									 int files_done, int files_total,

@@ -11,6 +11,7 @@
 #ifndef SB_RESTORE_INTERNAL_H
 #define SB_RESTORE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,6 +40,17 @@ typedef struct Restore
 	struct timespec last_report;
 	SbRestoreResult dummy_result;
 	SbRestoreResult *result;
+
+	/*
+	 * Files are restored by o->jobs threads (restore_parallel.c): lock
+	 * guards the progress counters, the result, next_file and failed.
+	 */
+	pthread_mutex_t lock;
+	int		   *order;			/* manifest indexes to restore, largest first */
+	int			norder;
+	int			next_file;		/* next index into order */
+	bool		failed;			/* a thread failed: the others stop */
+	struct RestoreThread *first_failure;
 } Restore;
 
 #define TS_DIR(r, i)	((r)->ts_dirs + (size_t) (i) * SB_PATH_MAX)
@@ -63,10 +75,15 @@ extern bool sb_restore_file_skipped(const Restore *r, const char *path);
 extern SbStatus sb_restore_check_tablespaces(Restore *r, SbError *err);
 extern SbStatus sb_restore_create_tablespaces(Restore *r, SbError *err);
 extern SbStatus sb_restore_create_dirs(Restore *r, SbError *err);
-extern SbStatus sb_restore_one_file(Restore *r, const SbManifestFile *f,
-									SbError *err);
+extern SbStatus sb_restore_one_file(Restore *r, SbStorage *st,
+									const SbManifestFile *f, SbError *err);
 extern SbStatus sb_restore_write_tablespace_map(Restore *r, SbError *err);
 extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
+
+/* restore_parallel.c: every file of the manifest, by o->jobs threads */
+extern SbStatus sb_restore_files(Restore *r, SbError *err);
+/* Has a thread failed (so the others should stop)? */
+extern bool sb_restore_failed(Restore *r);
 
 /* restore_recovery.c: postgresql.auto.conf */
 extern SbStatus sb_restore_write_recovery_conf(Restore *r, SbError *err);

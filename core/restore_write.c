@@ -85,6 +85,9 @@ progress_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"content is larger than the %" PRIu64 " bytes recorded in the manifest",
 							p->expected);
+	/* another thread failed: stop here (its error is the one reported) */
+	if (sb_restore_failed(p->r))
+		return sb_error_set(err, SB_ERR_INTERNAL, "restore stopped");
 	rc = sb_filter_write(f->next, buf, len, err);
 	if (rc != SB_OK)
 	{
@@ -92,10 +95,12 @@ progress_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		return rc;
 	}
 	p->written += len;
+	pthread_mutex_lock(&p->r->lock);
 	p->r->bytes_done += len;
 	if (p->r->result != NULL)
 		p->r->result->bytes = p->r->bytes_done;
 	sb_restore_report_progress(p->r, false);
+	pthread_mutex_unlock(&p->r->lock);
 	return SB_OK;
 }
 
@@ -413,7 +418,8 @@ file_error(Restore *r, const SbManifestFile *f, const char *full,
 }
 
 SbStatus
-sb_restore_one_file(Restore *r, const SbManifestFile *f, SbError *err)
+sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
+					SbError *err)
 {
 	char		full[RESTORE_PATH_LEN];
 	char		repo_path[SB_PATH_MAX];
@@ -462,7 +468,7 @@ sb_restore_one_file(Restore *r, const SbManifestFile *f, SbError *err)
 
 	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
 						repo_path);
-	rc = sb_codec_fetch(r->st, repo_path, r->m.compress_type, &pf->base,
+	rc = sb_codec_fetch(st, repo_path, r->m.compress_type, &pf->base,
 						f->sha256, f->size, NULL, err);
 	if (rc != SB_OK)
 		file_error(r, f, full, pf->write_failed, err);

@@ -281,10 +281,14 @@ log_progress(uint64_t done, uint64_t total, int files, int files_total,
 	p->last_files_total = files_total;
 }
 
+/* restore threads of the tests (the suite runs with 1, then with 3) */
+static int	test_jobs = 1;
+
 static void
 init_options(SbRestoreOptions *o, const char *stanza, const char *target)
 {
 	memset(o, 0, sizeof(*o));
+	o->jobs = test_jobs;
 	o->stanza = stanza;
 	o->target_dir = target;
 	o->restore_command = "/usr/bin/pg_safebackup archive-get %f \"%p\" --repo-path='/r'";
@@ -552,33 +556,44 @@ test_refusals(void)
 }
 
 static void
+test_corrupt_file_in(const char *stanza);
+
+static void
 test_corrupt_file(void)
+{
+	test_corrupt_file_in("corrupt");
+}
+
+/* a damaged file in an otherwise good backup of a new stanza */
+static void
+test_corrupt_file_in(const char *stanza)
 {
 	FakeBackup	b;
 	SbRestoreOptions o;
 	SbTablespaceMap map;
 	SbError		err;
 	char		target[PATH_MAX];
+	char		gz[64];
 	char		path[SB_PATH_MAX];
 	char		full[PATH_MAX];
 	char	   *data;
 	size_t		len;
 
-	make_stanza("corrupt");
-	make_backup(&b, "corrupt", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	make_stanza(stanza);
+	make_backup(&b, stanza, "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
 	map.oid = TS_OID;
-	snprintf(map.dir, sizeof(map.dir), "%s/corrupt_ts", root);
+	snprintf(map.dir, sizeof(map.dir), "%s/%s_ts", root, stanza);
 
 	/* one byte changed in a stored file (uncompressed: the checksum catches it) */
-	sb_backup_file_path("corrupt", b.label, "base/1/nested/deep/file", SB_COMPRESS_NONE, path);
+	sb_backup_file_path(stanza, b.label, "base/1/nested/deep/file", SB_COMPRESS_NONE, path);
 	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
 	data = sb_test_read_file(full, &len);
 	SB_REQUIRE(data != NULL && len == 1000);
 	data[500] ^= 0x20;
 	sb_test_write_file(full, data, len);
 
-	snprintf(target, sizeof(target), "%s/corrupt_target", root);
-	init_options(&o, "corrupt", target);
+	snprintf(target, sizeof(target), "%s/%s_target", root, stanza);
+	init_options(&o, stanza, target);
 	o.ntablespace_map = 1;
 	o.tablespace_map = &map;
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
@@ -623,9 +638,10 @@ test_corrupt_file(void)
 	fake_free(&b);
 
 	/* damaged compressed file */
-	make_stanza("corruptgz");
-	make_backup(&b, "corruptgz", "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
-	sb_backup_file_path("corruptgz", b.label, "global/pg_control", SB_COMPRESS_ZLIB, path);
+	snprintf(gz, sizeof(gz), "%sgz", stanza);
+	make_stanza(gz);
+	make_backup(&b, gz, "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
+	sb_backup_file_path(gz, b.label, "global/pg_control", SB_COMPRESS_ZLIB, path);
 	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
 	data = sb_test_read_file(full, &len);
 	SB_REQUIRE(data != NULL && len > 40);
@@ -634,7 +650,7 @@ test_corrupt_file(void)
 	free(data);
 	sb_test_rm_tree(target);
 	sb_test_rm_tree(map.dir);
-	init_options(&o, "corruptgz", target);
+	init_options(&o, gz, target);
 	o.ntablespace_map = 1;
 	o.tablespace_map = &map;
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
@@ -991,6 +1007,13 @@ main(void)
 	test_restore_full(SB_COMPRESS_NONE, "fullplain");
 	test_refusals();
 	test_corrupt_file();
+
+	/* the same restores and damage, by three threads at once */
+	test_jobs = 3;
+	test_restore_full(SB_COMPRESS_ZLIB, "fullgz3");
+	test_corrupt_file_in("corrupt3");
+	test_jobs = 1;
+
 	test_choice();
 	test_tablespace_locations();
 	test_other_cluster();

@@ -1,0 +1,219 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore_parallel.c
+ *		Restore the files of a backup with several threads, each with its
+ *		own repository session.
+ *
+ * Fetching a file is decompressing (and decrypting) it, checking its
+ * SHA-256 and writing it: one core's work per file.  With jobs > 1 that
+ * many threads take files from one list, largest first (so that one big
+ * file does not finish alone at the end), each through a repository session
+ * of its own: the first is the restore's own, the others are opened here,
+ * one after the other, before any thread starts (driver libraries need not
+ * be initialized concurrently), and share the stanza's key read-only.
+ * Progress stays one total, reported under the restore's lock.  The first
+ * error stops every thread at its next buffer and is the one returned.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "restore.h"
+#include "restore_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct RestoreThread
+{
+	Restore    *r;
+	SbStorage  *st;
+	bool		own_storage;	/* opened here: closed and freed here */
+	pthread_t	tid;
+	bool		started;
+	SbError		err;
+	SbStatus	rc;
+} RestoreThread;
+
+/* Sort file indexes by size, largest first. */
+static const SbManifest *sort_manifest;
+
+static int
+cmp_size_desc(const void *a, const void *b)
+{
+	uint64_t	sa = sort_manifest->files[*(const int *) a].size;
+	uint64_t	sb = sort_manifest->files[*(const int *) b].size;
+
+	return sa < sb ? 1 : sa > sb ? -1 : 0;
+}
+
+/* The next file to restore, or -1 when none is left or a thread failed. */
+static int
+next_file(Restore *r)
+{
+	int			i = -1;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed && r->next_file < r->norder)
+		i = r->order[r->next_file++];
+	pthread_mutex_unlock(&r->lock);
+	return i;
+}
+
+/* Record the first failure; the others stop. */
+static void
+note_failure(Restore *r, RestoreThread *t)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed)
+	{
+		r->failed = true;
+		r->first_failure = t;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *
+restore_thread(void *arg)
+{
+	RestoreThread *t = arg;
+	Restore    *r = t->r;
+	int			i;
+
+	t->rc = SB_OK;
+	while ((i = next_file(r)) >= 0)
+	{
+		t->rc = sb_restore_one_file(r, t->st, &r->m.files[i], &t->err);
+		if (t->rc != SB_OK)
+		{
+			note_failure(r, t);
+			break;
+		}
+		pthread_mutex_lock(&r->lock);
+		r->files_done++;
+		r->result->files = r->files_done;
+		sb_restore_report_progress(r, false);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+/* A second session on the same repository, sharing the stanza's key. */
+static SbStatus
+open_session(Restore *r, SbStorage **out, SbError *err)
+{
+	SbStorage  *st;
+	SbStatus	rc;
+
+	rc = sb_storage_create(&r->st->cfg, &st, err);
+	if (rc != SB_OK)
+		return rc;
+	st->wait = r->st->wait;
+	st->wait_arg = r->st->wait_arg;
+	rc = sb_storage_open(st, err);
+	if (rc != SB_OK)
+	{
+		sb_storage_free(st);
+		return rc;
+	}
+	st->cipher = r->st->cipher;
+	*out = st;
+	return SB_OK;
+}
+
+static void
+close_session(SbStorage *st)
+{
+	/* the key is the restore's: not ours to wipe */
+	st->cipher = NULL;
+	sb_storage_close(st);
+	sb_storage_free(st);
+}
+
+SbStatus
+sb_restore_files(Restore *r, SbError *err)
+{
+	RestoreThread *threads;
+	int			jobs = r->o->jobs > 1 ? r->o->jobs : 1;
+	int			n = 0;
+	SbStatus	rc = SB_OK;
+
+	r->order = malloc(sizeof(int) * (size_t) (r->m.nfiles > 0 ? r->m.nfiles : 1));
+	threads = calloc((size_t) jobs, sizeof(RestoreThread));
+	if (r->order == NULL || threads == NULL)
+	{
+		free(threads);
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	for (int i = 0; i < r->m.nfiles; i++)
+		if (!sb_restore_file_skipped(r, r->m.files[i].path))
+			r->order[n++] = i;
+	r->norder = n;
+	r->next_file = 0;
+	sort_manifest = &r->m;
+	qsort(r->order, (size_t) n, sizeof(int), cmp_size_desc);
+	sort_manifest = NULL;
+	if (jobs > n)
+		jobs = n > 0 ? n : 1;
+	for (int j = 0; j < jobs && rc == SB_OK; j++)
+	{
+		threads[j].r = r;
+		sb_error_clear(&threads[j].err);
+		if (j == 0)
+			threads[j].st = r->st;
+		else
+		{
+			rc = open_session(r, &threads[j].st, err);
+			threads[j].own_storage = (rc == SB_OK);
+		}
+	}
+
+	if (rc == SB_OK && jobs == 1)
+		restore_thread(&threads[0]);
+	else if (rc == SB_OK)
+	{
+		for (int j = 0; j < jobs; j++)
+		{
+			if (pthread_create(&threads[j].tid, NULL, restore_thread, &threads[j]) != 0)
+			{
+				rc = sb_error_set(err, SB_ERR_INTERNAL, "could not start a restore thread");
+				/* the running ones stop at their next file */
+				pthread_mutex_lock(&r->lock);
+				r->failed = true;
+				pthread_mutex_unlock(&r->lock);
+				break;
+			}
+			threads[j].started = true;
+		}
+		for (int j = 0; j < jobs; j++)
+			if (threads[j].started)
+				pthread_join(threads[j].tid, NULL);
+	}
+	if (rc == SB_OK && r->first_failure != NULL)
+	{
+		RestoreThread *t = r->first_failure;
+
+		*err = t->err;
+		rc = t->rc;
+	}
+
+	for (int j = 0; j < jobs; j++)
+		if (threads[j].own_storage)
+			close_session(threads[j].st);
+	free(threads);
+	pthread_mutex_destroy(&r->lock);
+	return rc;
+}
+
+bool
+sb_restore_failed(Restore *r)
+{
+	bool		failed;
+
+	pthread_mutex_lock(&r->lock);
+	failed = r->failed;
+	pthread_mutex_unlock(&r->lock);
+	return failed;
+}
