@@ -26,7 +26,7 @@ CORE_OBJS = \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
-	transport/tls_proto.o transport/tls.o transport/net.o
+	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o
 
 # server-side glue
 OBJS = \
@@ -42,7 +42,7 @@ CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_
 	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
 	cli/cmd_rekey.o cli/cmd_server.o $(SERVER_OBJS)
 # the repository server, run by "pg_safebackup server"
-SERVER_OBJS = server/config.o server/auth.o server/log.o server/tls_ctx.o \
+SERVER_OBJS = server/config.o server/auth.o server/peer_cn.o server/log.o server/tls_ctx.o \
 	server/listen.o server/conn.o server/server.o
 CLI_PROGRAM = cli/pg_safebackup
 

@@ -610,6 +610,7 @@ conn_start(Conn *c, SSL_CTX *ctx)
 	SbError		err;
 	SbTlsBuf	b;
 	char		subject[512] = "";
+	char		why[128];
 
 	c->ssl = SSL_new(ctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
@@ -653,21 +654,23 @@ conn_start(Conn *c, SSL_CTX *ctx)
 	}
 
 	cert = SSL_get1_peer_certificate(c->ssl);
-	if (cert != NULL)
+	if (cert == NULL)
 	{
-		X509_NAME  *name = X509_get_subject_name(cert);
-
-		X509_NAME_oneline(name, subject, sizeof(subject));
-		if (X509_NAME_get_text_by_NID(name, NID_commonName, c->cn, sizeof(c->cn)) < 0)
-			c->cn[0] = '\0';
-		X509_free(cert);
-	}
-	if (c->cn[0] == '\0' || strlen(c->cn) >= sizeof(c->cn) - 1)
-	{
-		srv_log(SRV_LOG_WARNING, "rejected client %s: certificate has no usable common name (subject \"%s\")",
-				c->peer, subject);
+		srv_log(SRV_LOG_WARNING, "rejected client %s: no client certificate", c->peer);
 		conn_exit(c, 0);
 	}
+	X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+	if (!srv_peer_cn(cert, c->cn, sizeof(c->cn), why, sizeof(why)))
+	{
+		X509_free(cert);
+		srv_log(SRV_LOG_WARNING, "rejected client %s: %s (subject \"%s\")",
+				c->peer, why, subject);
+		sb_error_set(&err, SB_ERR_AUTH, "client certificate refused: %s", why);
+		sb_error_hint(&err, "The client certificate's subject must hold exactly one common name, of plain text.");
+		conn_error(c, &err);
+		conn_exit(c, 0);
+	}
+	X509_free(cert);
 
 	/* HELLO, which must come promptly: no idling unauthenticated */
 	if (!conn_recv(c, c->cfg->io_timeout))

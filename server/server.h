@@ -92,6 +92,10 @@ extern const char *srv_tls_verify_failure(void);
 extern const char *srv_tls_verify_subject(void);
 extern void srv_tls_errstr(char *buf, size_t size);
 
+/* peer_cn.c: the client's common name; false with why set if unusable. */
+extern bool srv_peer_cn(X509 *cert, char *cn, size_t size, char *why,
+						size_t whylen);
+
 /* listen.c: bind every address; returns the count, or -1 with errbuf set. */
 extern int	srv_listen(const SrvConfig *cfg, int *fds, int maxfds,
 					   char *errbuf, size_t errlen);

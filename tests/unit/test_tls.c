@@ -38,13 +38,16 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "sb_config.h"
 #include "sb_error.h"
 #include "sb_test.h"
 #include "storage.h"
 #include "storage_suite.h"
+#include "../../transport/tls_policy.h"
 #include "../../transport/tls_proto.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -423,8 +426,12 @@ typedef struct Raw
 	int			fd;
 } Raw;
 
+/*
+ * Connect as who; with tls12_ciphers, offer TLS 1.2 and only those ciphers
+ * (OpenSSL's cipher list syntax), as an old or careless client would.
+ */
 static bool
-raw_connect(Raw *r, const char *who)
+raw_connect_with(Raw *r, const char *who, const char *tls12_ciphers)
 {
 	struct sockaddr_in a;
 	char		path[400];
@@ -432,6 +439,11 @@ raw_connect(Raw *r, const char *who)
 
 	memset(r, 0, sizeof(*r));
 	r->ctx = SSL_CTX_new(TLS_client_method());
+	if (tls12_ciphers != NULL)
+	{
+		SSL_CTX_set_max_proto_version(r->ctx, TLS1_2_VERSION);
+		SB_CHECK(SSL_CTX_set_cipher_list(r->ctx, tls12_ciphers) == 1);
+	}
 	snprintf(path, sizeof(path), "%s/ca.crt", pki);
 	SSL_CTX_load_verify_locations(r->ctx, path, NULL);
 	snprintf(path, sizeof(path), "%s/%s.crt", pki, who);
@@ -449,6 +461,12 @@ raw_connect(Raw *r, const char *who)
 	r->ssl = SSL_new(r->ctx);
 	SSL_set_fd(r->ssl, r->fd);
 	return SSL_connect(r->ssl) == 1;
+}
+
+static bool
+raw_connect(Raw *r, const char *who)
+{
+	return raw_connect_with(r, who, NULL);
 }
 
 static void
@@ -941,6 +959,218 @@ test_idle(void)
 	usleep(300000);
 }
 
+/*
+ * Write a client certificate for CN bytes cn[0..cnlen) signed by the test
+ * CA, to pki/<name>.crt and .key (the openssl command cannot put a NUL
+ * byte in a subject).
+ */
+static bool
+make_client_cert(const char *name, const char *cn, int cnlen)
+{
+	char		path[400];
+	FILE	   *f;
+	X509	   *ca = NULL;
+	EVP_PKEY   *cakey = NULL;
+	EVP_PKEY   *key = EVP_EC_gen("P-256");
+	X509	   *x = X509_new();
+	X509_NAME  *subj = X509_NAME_new();
+	X509V3_CTX	v3;
+	X509_EXTENSION *ext;
+	bool		ok = false;
+	int			fd;
+
+	snprintf(path, sizeof(path), "%s/ca.crt", pki);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		ca = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/ca.key", pki);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (ca == NULL || cakey == NULL || key == NULL || x == NULL || subj == NULL)
+		goto done;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_UTF8,
+							   (const unsigned char *) cn, cnlen, -1, 0);
+	X509_set_subject_name(x, subj);
+	X509_set_issuer_name(x, X509_get_subject_name(ca));
+	X509_set_pubkey(x, key);
+	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage, "clientAuth");
+	if (ext == NULL || !X509_add_ext(x, ext, -1))
+		goto done;
+	X509_EXTENSION_free(ext);
+	if (X509_sign(x, cakey, EVP_sha256()) == 0)
+		goto done;
+	snprintf(path, sizeof(path), "%s/%s.crt", pki, name);
+	if ((f = fopen(path, "w")) == NULL)
+		goto done;
+	ok = PEM_write_X509(f, x) == 1;
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.key", pki, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
+		ok = false;
+	else
+	{
+		ok = ok && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
+		fclose(f);
+	}
+done:
+	X509_NAME_free(subj);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+	return ok;
+}
+
+/* Common names the authorization map could be fooled by are refused. */
+static void
+test_common_name(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+
+	/* "pg1\0x" would read as "pg1", which may use stanza "main" */
+	SB_REQUIRE(make_client_cert("nulcn", "pg1\0x", 5));
+	client_config(&cfg, "nulcn");
+	strcpy(cfg.stanza, "main");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "common name contains a NUL byte") != NULL,
+				 "message \"%s\"", err.msg);
+	sb_storage_free(st);
+	SB_CHECK(log_contains("certificate common name contains a NUL byte"));
+
+	/* CN=pg1 then CN=intruder: which one names the client is unclear */
+	client_config(&cfg, "twocn");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "more than one common name") != NULL,
+				 "message \"%s\"", err.msg);
+	sb_storage_free(st);
+	SB_CHECK(log_contains("certificate has more than one common name"));
+
+	/* the same CA, a plain "pg1": accepted */
+	SB_REQUIRE(make_client_cert("plaincn", "pg1", 3));
+	client_config(&cfg, "plaincn");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	sb_storage_free(st);
+}
+
+/* Start "openssl s_server" on a free port with extra arguments; its pid. */
+static pid_t
+start_s_server(int sport, const char *cipher)
+{
+	pid_t		pid = fork();
+	char		portstr[16],
+				cert[400],
+				key[400],
+				ca[400];
+
+	snprintf(portstr, sizeof(portstr), "%d", sport);
+	snprintf(cert, sizeof(cert), "%s/server.crt", pki);
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
+	if (pid == 0)
+	{
+		int			null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("openssl", "openssl", "s_server", "-quiet", "-accept", portstr,
+			   "-4", "-tls1_2", "-cipher", cipher, "-cert", cert, "-key", key,
+			   "-CAfile", ca, "-Verify", "1", (char *) NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Only AEAD ciphers with forward secrecy, at both ends. */
+static void
+test_ciphers(void)
+{
+	Raw			r;
+	SSL_CTX    *ctx = SSL_CTX_new(TLS_client_method());
+	STACK_OF(SSL_CIPHER) *list;
+	int			bad = 0;
+
+	/* the shared policy itself: every cipher it leaves is AEAD and ECDHE/1.3 */
+	SB_REQUIRE(ctx != NULL && sb_tls_apply_policy(ctx));
+	list = SSL_CTX_get_ciphers(ctx);
+	SB_CHECK(list != NULL && sk_SSL_CIPHER_num(list) >= 6);
+	for (int i = 0; list != NULL && i < sk_SSL_CIPHER_num(list); i++)
+		if (!sb_tls_cipher_allowed(sk_SSL_CIPHER_value(list, i)))
+		{
+			printf("  cipher %s not allowed\n",
+				   SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i)));
+			bad++;
+		}
+	SB_CHECK(bad == 0);
+	SSL_CTX_free(ctx);
+
+	/* the server refuses CBC and SHA-1 suites over TLS 1.2 */
+	SB_CHECK(!raw_connect_with(&r, "pg2", "ECDHE-ECDSA-AES128-SHA"));
+	raw_close(&r);
+	SB_CHECK(!raw_connect_with(&r, "pg2", "ECDHE-ECDSA-AES256-SHA384"));
+	raw_close(&r);
+	/* ... and takes AEAD ones */
+	SB_CHECK(raw_connect_with(&r, "pg2", "ECDHE-ECDSA-AES128-GCM-SHA256") && raw_hello(&r));
+	SB_CHECK(SSL_version(r.ssl) == TLS1_2_VERSION);
+	raw_close(&r);
+	SB_CHECK(raw_connect_with(&r, "pg2", "ECDHE-ECDSA-CHACHA20-POLY1305") && raw_hello(&r));
+	raw_close(&r);
+	/* by default, TLS 1.3 */
+	SB_CHECK(raw_connect(&r, "pg2") && raw_hello(&r));
+	SB_CHECK(SSL_version(r.ssl) == TLS1_3_VERSION);
+	raw_close(&r);
+
+	/* the client driver refuses a server that offers only a CBC suite */
+	{
+		SbRepoConfig cfg;
+		SbStorage  *st;
+		SbError		err;
+		SbStatus	rc;
+		int			sport = free_port();
+		pid_t		pid = start_s_server(sport, "ECDHE-ECDSA-AES128-SHA");
+		int			status;
+		int			save = port;
+		bool		up = false;
+
+		port = sport;
+		for (int i = 0; i < 250 && !up; i++)
+		{
+			up = port_open();
+			if (!up)
+				usleep(20000);
+		}
+		SB_CHECK(up);
+		client_config(&cfg, "pg1");
+		rc = try_open(&cfg, &st, &err);
+		SB_CHECK_MSG(rc == SB_ERR_NETWORK || rc == SB_ERR_AUTH, "got %s: %s",
+					 sb_status_name(rc), err.msg);
+		SB_CHECK_MSG(strstr(err.msg, "no shared cipher") != NULL ||
+					 strstr(err.msg, "handshake failure") != NULL,
+					 "message \"%s\"", err.msg);
+		sb_storage_free(st);
+		port = save;
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -988,6 +1218,8 @@ main(int argc, char **argv)
 	test_suite();
 	test_many();
 	test_refused();
+	test_common_name();
+	test_ciphers();
 	test_symlink();
 	test_crafted();
 	test_lifecycle();
