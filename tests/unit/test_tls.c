@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,6 +60,9 @@ static char conf[300];
 static char logfile[300];
 static int	port;
 static int	idle_timeout = 30;
+static int	handshake_timeout = 2;
+static int	max_connections = 100;
+static int	max_handshakes_per_host = 8;
 static const char *server_cert = "server";
 static pid_t server_pid = -1;
 
@@ -108,9 +112,12 @@ write_config(const char *auth)
 	fprintf(f, "listen = 127.0.0.1\nport = %d\nrepo_path = %s\n"
 			"cert_file = %s/%s.crt\nkey_file = %s/%s.key\nca_file = %s/ca.crt\n"
 			"log_level = debug\nlog_file = %s\nidle_timeout = %d\nio_timeout = 10\n"
+			"handshake_timeout = %d\nmax_connections = %d\nmax_handshakes = 64\n"
+			"max_handshakes_per_host = %d\n"
 			"[auth]\n%s",
 			port, repo, pki, server_cert, pki, server_cert, pki, logfile,
-			idle_timeout, auth);
+			idle_timeout, handshake_timeout, max_connections,
+			max_handshakes_per_host, auth);
 	fclose(f);
 }
 
@@ -196,6 +203,46 @@ log_contains(const char *needle)
 		found = strstr(line, needle) != NULL;
 	fclose(f);
 	return found;
+}
+
+static int
+log_count(const char *needle)
+{
+	FILE	   *f = fopen(logfile, "r");
+	char		line[4096];
+	int			n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Wait (at most 20 s) until the log has more than n lines holding needle. */
+static bool
+log_wait(const char *needle, int n)
+{
+	for (int i = 0; i < 1000; i++)
+	{
+		if (log_count(needle) > n)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Rewrite the configuration and SIGHUP the server; true once reloaded. */
+static bool
+reload_server(const char *auth)
+{
+	int			before = log_count("configuration reloaded");
+
+	write_config(auth);
+	kill(server_pid, SIGHUP);
+	return log_wait("configuration reloaded", before);
 }
 
 static void
@@ -1171,6 +1218,289 @@ test_ciphers(void)
 	}
 }
 
+/*
+ * A TCP connection to the server from a loopback source address of our
+ * choosing (all of 127/8 is loopback), non-blocking; -1 on failure.
+ */
+static int
+tcp_from(const char *source)
+{
+	struct sockaddr_in a;
+	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, source, &a.sin_addr);
+	if (bind(fd, (struct sockaddr *) &a, sizeof(a)) != 0)
+	{
+		close(fd);
+		return -1;
+	}
+	a.sin_port = htons((uint16_t) port);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *) &a, sizeof(a)) != 0 && errno != EINPROGRESS)
+	{
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Has the server closed fd (EOF or reset)?  Waits up to ms. */
+static bool
+peer_closed(int fd, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	fd_set		rs;
+	char		c;
+	ssize_t		n;
+
+	FD_ZERO(&rs);
+	FD_SET(fd, &rs);
+	if (select(fd + 1, &rs, NULL, NULL, &tv) <= 0)
+		return false;
+	n = recv(fd, &c, 1, MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static double
+elapsed_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double) (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* One complete client session: write a file, read it back, remove it. */
+static void
+check_client_works(const char *who, const char *file)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	char	   *buf = NULL;
+	size_t		len = 0;
+
+	client_config(&cfg, who);
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_put(st, file, 0, "payload", 7, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_get(st, file, 100, &buf, &len, &err);
+		CHECK_RC(rc, SB_OK, err);
+		SB_CHECK(len == 7 && buf != NULL && memcmp(buf, "payload", 7) == 0);
+		free(buf);
+		rc = sb_storage_remove(st, file, false, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+}
+
+/*
+ * Hundreds of connections that never start TLS, from 100 addresses: the
+ * handshake pool stays bounded (the oldest are dropped to make room), an
+ * established client keeps working, and a new one still gets in.
+ */
+#define NFLOOD		300
+static void
+test_flood(void)
+{
+	static int	fds[NFLOOD];
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	SbStat		sst;
+	int			served;
+	int			dropped;
+
+	/* long enough that the flood is not simply timed out */
+	handshake_timeout = 30;
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+
+	client_config(&cfg, "pg1");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_mkdir(st, "main", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+
+	served = log_count("served by process");
+	dropped = log_count("to make room");
+	/*
+	 * In batches that fit the listen queue (an overflowing queue would make
+	 * the kernel retry the later ones seconds later): every one of them is
+	 * accepted and given a process, in turn, the oldest being dropped.
+	 */
+	for (int i = 0; i < NFLOOD; i++)
+	{
+		char		source[32];
+
+		snprintf(source, sizeof(source), "127.0.1.%d", 1 + i / 3);
+		fds[i] = tcp_from(source);
+		SB_CHECK(fds[i] >= 0);
+		if (i % 50 == 49)
+			SB_CHECK(log_wait("served by process", served + i));
+	}
+	SB_CHECK(log_count("to make room") > dropped);
+
+	/* the established client goes on ... */
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_put(st, "main/during-flood", 0, "x", 1, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_stat(st, "main/during-flood", &sst, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_remove(st, "main", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+	/* ... and a new one connects, writes and reads */
+	check_client_works("pg2", "flood-test");
+
+	for (int i = 0; i < NFLOOD; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	handshake_timeout = 2;
+	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+}
+
+/* One address may hold only max_handshakes_per_host unauthenticated. */
+static void
+test_per_host(void)
+{
+	int			fds[12];
+	int			closed = 0;
+
+	/* the ones let in must not time out while we look */
+	handshake_timeout = 30;
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	for (int i = 0; i < 12; i++)
+		fds[i] = tcp_from("127.0.0.2");
+	SB_CHECK(log_wait("too many unauthenticated connections from 127.0.0.2", 0));
+	/* the four over the limit are closed at once, the others wait */
+	for (int i = 0; i < 12; i++)
+		if (fds[i] >= 0 && peer_closed(fds[i], 200))
+			closed++;
+	SB_CHECK_MSG(closed == 12 - max_handshakes_per_host, "%d closed", closed);
+	/* another address is not affected */
+	check_client_works("pg2", "per-host-test");
+	for (int i = 0; i < 12; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	handshake_timeout = 2;
+	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+}
+
+/* Slow handshakes are cut at handshake_timeout, however they trickle. */
+static void
+test_slow_handshake(void)
+{
+	struct timespec t0;
+	int			fd;
+	bool		closed = false;
+	double		took;
+	uint8_t		hello[4096];
+	int			hello_len;
+	Raw			r;
+	char		c;
+
+	/* a real ClientHello, made in memory, sent one byte every 250 ms */
+	{
+		SSL_CTX    *ctx = SSL_CTX_new(TLS_client_method());
+		SSL		   *ssl = SSL_new(ctx);
+		BIO		   *in = BIO_new(BIO_s_mem());
+		BIO		   *out = BIO_new(BIO_s_mem());
+
+		SSL_set_bio(ssl, in, out);
+		SB_CHECK(SSL_connect(ssl) <= 0);
+		hello_len = BIO_read(out, hello, sizeof(hello));
+		SSL_free(ssl);
+		SSL_CTX_free(ctx);
+		SB_REQUIRE(hello_len > 100);
+	}
+	fd = tcp_from("127.0.0.3");
+	SB_REQUIRE(fd >= 0);
+	{
+		struct pollfd pfd = {fd, POLLOUT, 0};
+
+		SB_REQUIRE(poll(&pfd, 1, 5000) == 1);	/* connected */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 40 && !closed; i++)
+	{
+		uint8_t		b = hello[i];
+
+		if (send(fd, &b, 1, MSG_NOSIGNAL) != 1)
+			closed = true;
+		else
+			closed = peer_closed(fd, 250);
+	}
+	took = elapsed_since(&t0);
+	close(fd);
+	SB_CHECK_MSG(closed && took >= handshake_timeout - 0.5 && took < handshake_timeout + 2.5,
+				 "closed %d after %.1f s", closed, took);
+	SB_CHECK(log_contains("TLS handshake not finished within handshake_timeout (2 s)"));
+
+	/* TLS done, but no HELLO */
+	SB_REQUIRE(raw_connect(&r, "pg2"));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	SB_CHECK(SSL_read(r.ssl, &c, 1) <= 0);
+	took = elapsed_since(&t0);
+	SB_CHECK_MSG(took >= handshake_timeout - 1.5 && took < handshake_timeout + 2.5,
+				 "closed after %.1f s", took);
+	raw_close(&r);
+	SB_CHECK(log_contains("no HELLO within handshake_timeout (2 s)"));
+}
+
+/* Authenticated connections are limited by max_connections alone. */
+static void
+test_max_connections(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st[3];
+	SbError		err;
+	SbStatus	rc;
+
+	max_connections = 2;
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	client_config(&cfg, "pg2");
+	for (int i = 0; i < 2; i++)
+	{
+		rc = try_open(&cfg, &st[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	rc = try_open(&cfg, &st[2], &err);
+	SB_CHECK_MSG(rc != SB_OK && strstr(err.msg, "too many connections") != NULL,
+				 "got %s: %s", sb_status_name(rc), err.msg);
+	sb_storage_free(st[2]);
+	SB_CHECK(log_contains("too many connections (max_connections = 2)"));
+	/* a slot freed is a slot taken again */
+	sb_storage_free(st[0]);
+	for (int i = 0; i < 50; i++)
+	{
+		rc = try_open(&cfg, &st[2], &err);
+		if (rc == SB_OK)
+			break;
+		sb_storage_free(st[2]);
+		st[2] = NULL;
+		usleep(100000);
+	}
+	CHECK_RC(rc, SB_OK, err);
+	sb_storage_free(st[1]);
+	sb_storage_free(st[2]);
+	max_connections = 100;
+	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1220,6 +1550,10 @@ main(int argc, char **argv)
 	test_refused();
 	test_common_name();
 	test_ciphers();
+	test_flood();
+	test_per_host();
+	test_slow_handshake();
+	test_max_connections();
 	test_symlink();
 	test_crafted();
 	test_lifecycle();
@@ -1233,7 +1567,10 @@ main(int argc, char **argv)
 		if (system(cmd) != 0)
 			fprintf(stderr, "command failed: %s\n", cmd);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	if (getenv("SB_TLS_KEEP") == NULL)
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	else
+		snprintf(cmd, sizeof(cmd), "true");
 	if (system(cmd) != 0)
 			fprintf(stderr, "command failed: %s\n", cmd);
 	(void) argc;
