@@ -15,7 +15,9 @@
  * SIGTERM / SIGINT exit codes.
  *
  * Run from the top of the source tree (make check-unit does): it needs
- * cli/pg_safebackup and tests/tls/make-certs.sh.
+ * cli/pg_safebackup (or the program named by SB_TEST_CLI: make check-asan
+ * runs its sanitizer build) and tests/tls/make-certs.sh.  The server must
+ * exit cleanly, which under LeakSanitizer means without leaks.
  *
  *-------------------------------------------------------------------------
  */
@@ -65,6 +67,7 @@ static int	max_connections = 100;
 static int	max_handshakes_per_host = 8;
 static const char *server_cert = "server";
 static pid_t server_pid = -1;
+static const char *cli = "cli/pg_safebackup";
 
 #define CHECK_RC(rc, expected, err) \
 	SB_CHECK_MSG((rc) == (expected), "got \"%s\" (%s), expected \"%s\"", \
@@ -144,9 +147,8 @@ start_server(void)
 
 	if (pid == 0)
 	{
-		execl("cli/pg_safebackup", "pg_safebackup", "server", "--config", conf,
-			  (char *) NULL);
-		perror("exec cli/pg_safebackup");
+		execl(cli, "pg_safebackup", "server", "--config", conf, (char *) NULL);
+		perror(cli);
 		_exit(127);
 	}
 	server_pid = pid;
@@ -826,7 +828,7 @@ server_with(const char *text, char *out, size_t outlen)
 		return -1;
 	fputs(text, f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "timeout 10 cli/pg_safebackup server --config '%s' 2>&1", path);
+	snprintf(cmd, sizeof(cmd), "timeout 10 '%s' server --config '%s' 2>&1", cli, path);
 	p = popen(cmd, "r");
 	if (p == NULL)
 		return -1;
@@ -886,7 +888,8 @@ test_server_config(void)
 	SB_CHECK_MSG(code == 1 && strstr(out, "could not listen") != NULL,
 				 "exit %d: %s", code, out);
 
-	code = system("cli/pg_safebackup server >/dev/null 2>&1");
+	snprintf(text, sizeof(text), "'%s' server >/dev/null 2>&1", cli);
+	code = system(text);
 	SB_CHECK(WIFEXITED(code) && WEXITSTATUS(code) == 2);
 }
 
@@ -1506,7 +1509,9 @@ main(int argc, char **argv)
 {
 	char		cmd[600];
 
-	if (access("cli/pg_safebackup", X_OK) != 0 ||
+	if (getenv("SB_TEST_CLI") != NULL)
+		cli = getenv("SB_TEST_CLI");
+	if (access(cli, X_OK) != 0 ||
 		access("tests/tls/make-certs.sh", X_OK) != 0)
 	{
 		printf("test_tls: run from the source tree after building cli/pg_safebackup\n");
@@ -1560,7 +1565,12 @@ main(int argc, char **argv)
 	test_idle();
 	test_server_config();
 
-	stop_server(SIGTERM);
+	/* a clean exit: 0, and under LeakSanitizer no leak (exit code 23) */
+	{
+		int			code = stop_server(SIGTERM);
+
+		SB_CHECK_MSG(code == 0, "server exit code %d", code);
+	}
 	if (sb_test_failed > 0)
 	{
 		snprintf(cmd, sizeof(cmd), "tail -n 40 '%s'", logfile);
