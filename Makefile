@@ -2,6 +2,7 @@
 #
 #   make && make install        build and install the extension and the CLI
 #   make check-unit             build and run the shared core's unit tests
+#   make check-asan             the same and the TLS server test, with ASan/UBSan
 #   make installcheck           pg_regress and TAP tests (needs make install)
 #
 # PG_CONFIG may be overridden: make PG_CONFIG=/usr/lib/postgresql/18/bin/pg_config
@@ -26,7 +27,7 @@ CORE_OBJS = \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
-	transport/tls_proto.o transport/tls.o transport/net.o
+	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o
 
 # server-side glue
 OBJS = \
@@ -42,8 +43,8 @@ CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_
 	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
 	cli/cmd_rekey.o cli/cmd_server.o $(SERVER_OBJS)
 # the repository server, run by "pg_safebackup server"
-SERVER_OBJS = server/config.o server/auth.o server/log.o server/tls_ctx.o \
-	server/listen.o server/conn.o server/server.o
+SERVER_OBJS = server/config.o server/auth.o server/peer_cn.o server/log.o server/tls_ctx.o \
+	server/listen.o server/pool.o server/conn.o server/server.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
@@ -62,7 +63,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress
 TAP_TESTS = 1
 
 EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
-	tests/fuzz/fuzz_request tests/fuzz/work \
+	tests/fuzz/fuzz_request tests/fuzz/work $(ASAN_DIR) \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
@@ -146,3 +147,34 @@ check-tls: tests/unit/test_tls $(CLI_PROGRAM)
 
 check-unit: $(UNIT_TESTS)
 	@rc=0; for t in $(UNIT_TESTS); do ./$$t || rc=1; done; exit $$rc
+
+# The unit tests, the CLI and the TLS server test built with AddressSanitizer
+# (leak checks on) and UndefinedBehaviorSanitizer, into their own directory so
+# that they never mix with the normal objects:   make check-asan
+ASAN_DIR = asan-build
+ASAN_CC ?= $(CC)
+ASAN_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -D_GNU_SOURCE \
+	-I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
+ASAN_SUPPORT = tests/unit/storage_suite.o tests/unit/mem_storage.o \
+	tests/unit/test_files.o tests/unit/fake_repo.o
+ASAN_TESTS = $(addprefix $(ASAN_DIR)/,$(UNIT_TESTS) tests/unit/test_tls)
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	SB_TEST_CLI=$(ASAN_DIR)/cli/pg_safebackup
+
+$(ASAN_DIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+-include $(wildcard $(ASAN_DIR)/*/*.d $(ASAN_DIR)/tests/unit/*.d)
+
+$(ASAN_DIR)/cli/pg_safebackup: $(addprefix $(ASAN_DIR)/,$(CLI_OBJS) $(CORE_OBJS))
+	$(ASAN_CC) $(ASAN_CFLAGS) $^ $(LIBS_CORE) -o $@
+# every test links the same helpers; the linker keeps what it needs
+$(ASAN_TESTS): $(ASAN_DIR)/%: $(ASAN_DIR)/%.o \
+		$(addprefix $(ASAN_DIR)/,$(ASAN_SUPPORT) $(CORE_OBJS))
+	$(ASAN_CC) $(ASAN_CFLAGS) $^ $(LIBS_CORE) -o $@
+
+check-asan: $(ASAN_TESTS) $(ASAN_DIR)/cli/pg_safebackup
+	@rc=0; for t in $(ASAN_TESTS); do $(ASAN_ENV) ./$$t || rc=1; done; exit $$rc
+.PHONY: check-asan

@@ -67,6 +67,13 @@ trap stop_harness EXIT
 echo "=== TLS storage driver tests (real pg_safebackup server, throwaway CA)"
 as_user make -s PG_CONFIG="$PG_CONFIG" check-tls || status=1
 
+# the unit tests and the TLS server test again, built with AddressSanitizer
+# (leak checks on) and UndefinedBehaviorSanitizer in asan-build/ (~1 minute)
+echo "=== sanitizer build (ASan + LSan + UBSan): unit tests and the TLS server"
+as_user make -s -j2 PG_CONFIG="$PG_CONFIG" check-asan > asan.log 2>&1 ||
+	{ status=1; grep -v '^20[0-9-]* [0-9:.]* UTC' asan.log | tail -n 60; }
+grep -E '^[a-z_]+: [0-9]+ passed' asan.log || true
+
 # the server's request parser under libFuzzer, briefly (where clang exists)
 if command -v clang >/dev/null 2>&1; then
 	echo "=== fuzzing the repository server's request parser (${SB_FUZZ_SECONDS:-20} s)"

@@ -14,7 +14,10 @@
  *		log_file = stderr			(or a file, appended to)
  *		idle_timeout = 600			(seconds)
  *		io_timeout = 60				(seconds)
- *		max_connections = 100
+ *		handshake_timeout = 5		(seconds, TLS handshake and HELLO)
+ *		max_connections = 100		(authenticated)
+ *		max_handshakes = 64			(not yet authenticated)
+ *		max_handshakes_per_host = 8
  *		[auth]
  *		pg1 = main
  *		pg2 = main, reports
@@ -201,7 +204,10 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 	cfg->log_level = SRV_LOG_INFO;
 	cfg->idle_timeout = 600;
 	cfg->io_timeout = 60;
+	cfg->handshake_timeout = 5;
 	cfg->max_connections = 100;
+	cfg->max_handshakes = 64;
+	cfg->max_handshakes_per_host = 8;
 	if (!copy_value(cfg->file, sizeof(cfg->file), file))
 		return fail(errbuf, errlen, "configuration file name is too long");
 
@@ -293,8 +299,15 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 			ok = parse_int(value, 1, 86400, &cfg->idle_timeout);
 		else if (strcmp(key, "io_timeout") == 0)
 			ok = parse_int(value, 1, 3600, &cfg->io_timeout);
+		else if (strcmp(key, "handshake_timeout") == 0)
+			ok = parse_int(value, 1, 600, &cfg->handshake_timeout);
 		else if (strcmp(key, "max_connections") == 0)
-			ok = parse_int(value, 1, SRV_MAX_CHILDREN, &cfg->max_connections);
+			ok = parse_int(value, 1, SRV_MAX_CONNECTIONS, &cfg->max_connections);
+		else if (strcmp(key, "max_handshakes") == 0)
+			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES, &cfg->max_handshakes);
+		else if (strcmp(key, "max_handshakes_per_host") == 0)
+			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES,
+						   &cfg->max_handshakes_per_host);
 		else
 		{
 			fclose(f);

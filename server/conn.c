@@ -14,6 +14,11 @@
  * or oversized frame ends the connection; a refused path gets an error
  * reply and the connection goes on.
  *
+ * Until the client is authenticated, the whole of the TLS handshake and
+ * HELLO must fit in handshake_timeout seconds (however slowly the bytes
+ * trickle in), and the connection holds no max_connections slot: it asks
+ * the main process for one (pool.c) only once the client is authorized.
+ *
  * Signals: SIGTERM lets the current request and any open file finish, then
  * the process exits; SIGINT makes it exit at once, discarding files being
  * written.  Both are checked between frames (waits wake up every 200 ms).
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +61,8 @@ typedef struct Conn
 	const SrvConfig *cfg;
 	SSL		   *ssl;
 	int			fd;
+	int			ctl;			/* control socket to the main process; -1 */
+	struct timespec hs_deadline;	/* end of the handshake; 0: authenticated */
 	const char *peer;
 	char		cn[SRV_CN_MAX];
 	const SrvAuthRule *rule;
@@ -120,6 +128,8 @@ conn_exit(Conn *c, int code)
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
+	if (c->ctl >= 0)
+		close(c->ctl);
 	if (c->st)
 		sb_storage_free(c->st);
 	srv_log(SRV_LOG_DEBUG, "connection from %s closed", c->peer);
@@ -150,6 +160,15 @@ conn_wait(Conn *c, bool for_read, bool for_write, int timeout_s, bool stop_ok)
 		}
 		if (stop_requested && stop_ok)
 			return -1;
+		/* checked before waiting: a trickle of bytes must not extend it */
+		if (c->hs_deadline.tv_sec != 0)
+		{
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec > c->hs_deadline.tv_sec ||
+				(now.tv_sec == c->hs_deadline.tv_sec &&
+				 now.tv_nsec >= c->hs_deadline.tv_nsec))
+				return 0;
+		}
 		pfd.fd = c->fd;
 		pfd.events = (short) ((for_read ? POLLIN : 0) | (for_write ? POLLOUT : 0));
 		pfd.revents = 0;
@@ -205,6 +224,12 @@ conn_io(Conn *c, uint8_t *p, size_t len, bool reading, bool stop_ok,
 		{
 			if (stopped)
 				*stopped = true;
+			return false;
+		}
+		if (w == 0 && c->hs_deadline.tv_sec != 0)
+		{
+			srv_log(SRV_LOG_WARNING, "rejected client %s (CN \"%s\"): no HELLO within handshake_timeout (%d s)",
+					c->peer, c->cn, c->cfg->handshake_timeout);
 			return false;
 		}
 		if (w == 0)
@@ -603,6 +628,49 @@ handle_request(Conn *c)
 	}
 }
 
+/*
+ * The client is authorized: ask the main process for one of the
+ * max_connections slots; exits with an error to the client if none is free.
+ */
+static void
+conn_take_slot(Conn *c)
+{
+	char		msg = SRV_CTL_ASK;
+	char		reply = 0;
+	SbError		err;
+
+	if (send(c->ctl, &msg, 1, MSG_NOSIGNAL) == 1)
+	{
+		for (int waited = 0; waited < c->cfg->io_timeout * 1000; waited += CONN_TICK_MS)
+		{
+			struct pollfd pfd = {c->ctl, POLLIN, 0};
+
+			if (abort_requested || stop_requested)
+				conn_exit(c, 0);
+			if (poll(&pfd, 1, CONN_TICK_MS) > 0)
+			{
+				if (recv(c->ctl, &reply, 1, 0) != 1)
+					reply = 0;
+				break;
+			}
+		}
+	}
+	close(c->ctl);
+	c->ctl = -1;
+	if (reply == SRV_CTL_GRANT)
+	{
+		c->hs_deadline.tv_sec = 0;
+		return;
+	}
+	srv_log(SRV_LOG_WARNING, "rejected client %s (CN \"%s\"): too many connections (max_connections = %d)",
+			c->peer, c->cn, c->cfg->max_connections);
+	sb_error_clear(&err);
+	sb_error_set(&err, SB_ERR_NETWORK, "too many connections to the repository server");
+	sb_error_hint(&err, "Raise max_connections in the repository server's configuration, or try again later.");
+	conn_error(c, &err);
+	conn_exit(c, 0);
+}
+
 /* Handshake, CN, HELLO; exits on refusal. */
 static void
 conn_start(Conn *c, SSL_CTX *ctx)
@@ -612,6 +680,7 @@ conn_start(Conn *c, SSL_CTX *ctx)
 	SbError		err;
 	SbTlsBuf	b;
 	char		subject[512] = "";
+	char		why[128];
 
 	c->ssl = SSL_new(ctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
@@ -633,11 +702,16 @@ conn_start(Conn *c, SSL_CTX *ctx)
 		if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE)
 		{
 			w = conn_wait(c, code == SSL_ERROR_WANT_READ,
-						  code == SSL_ERROR_WANT_WRITE, c->cfg->io_timeout, true);
+						  code == SSL_ERROR_WANT_WRITE,
+						  c->cfg->handshake_timeout, true);
 			if (w > 0)
 				continue;
-			srv_log(SRV_LOG_WARNING, "rejected client %s: %s during the TLS handshake",
-					c->peer, w == 0 ? "timeout" : "server stopping");
+			if (w == 0)
+				srv_log(SRV_LOG_WARNING, "rejected client %s: TLS handshake not finished within handshake_timeout (%d s)",
+						c->peer, c->cfg->handshake_timeout);
+			else
+				srv_log(SRV_LOG_INFO, "rejected client %s: server stopping during the TLS handshake",
+						c->peer);
 			conn_exit(c, 0);
 		}
 		if (srv_tls_verify_failure()[0] != '\0')
@@ -655,24 +729,26 @@ conn_start(Conn *c, SSL_CTX *ctx)
 	}
 
 	cert = SSL_get1_peer_certificate(c->ssl);
-	if (cert != NULL)
+	if (cert == NULL)
 	{
-		X509_NAME  *name = X509_get_subject_name(cert);
-
-		X509_NAME_oneline(name, subject, sizeof(subject));
-		if (X509_NAME_get_text_by_NID(name, NID_commonName, c->cn, sizeof(c->cn)) < 0)
-			c->cn[0] = '\0';
-		X509_free(cert);
-	}
-	if (c->cn[0] == '\0' || strlen(c->cn) >= sizeof(c->cn) - 1)
-	{
-		srv_log(SRV_LOG_WARNING, "rejected client %s: certificate has no usable common name (subject \"%s\")",
-				c->peer, subject);
+		srv_log(SRV_LOG_WARNING, "rejected client %s: no client certificate", c->peer);
 		conn_exit(c, 0);
 	}
+	X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+	if (!srv_peer_cn(cert, c->cn, sizeof(c->cn), why, sizeof(why)))
+	{
+		X509_free(cert);
+		srv_log(SRV_LOG_WARNING, "rejected client %s: %s (subject \"%s\")",
+				c->peer, why, subject);
+		sb_error_set(&err, SB_ERR_AUTH, "client certificate refused: %s", why);
+		sb_error_hint(&err, "The client certificate's subject must hold exactly one common name, of plain text.");
+		conn_error(c, &err);
+		conn_exit(c, 0);
+	}
+	X509_free(cert);
 
-	/* HELLO, which must come promptly: no idling unauthenticated */
-	if (!conn_recv(c, c->cfg->io_timeout))
+	/* HELLO, within the same deadline: no idling unauthenticated */
+	if (!conn_recv(c, c->cfg->handshake_timeout))
 		conn_exit(c, 0);
 	sb_error_clear(&err);
 	if (c->in_type != SB_TLS_HELLO ||
@@ -709,6 +785,7 @@ conn_start(Conn *c, SSL_CTX *ctx)
 		conn_error(c, &err);
 		conn_exit(c, 0);
 	}
+	conn_take_slot(c);
 	sb_tls_frame_begin(&b, c->out, FRAME_BUF, SB_TLS_HELLO_OK);
 	sb_tls_put_u16(&b, SB_TLS_PROTO_VERSION);
 	sb_tls_put_str(&b, "pg_safebackup " SB_VERSION_STR);
@@ -719,7 +796,8 @@ conn_start(Conn *c, SSL_CTX *ctx)
 }
 
 void
-srv_conn_run(const SrvConfig *cfg, SSL_CTX *ctx, int fd, const char *peer)
+srv_conn_run(const SrvConfig *cfg, SSL_CTX *ctx, int fd, int ctl,
+			 const char *peer)
 {
 	static Conn conn;
 	Conn	   *c = &conn;
@@ -742,7 +820,10 @@ srv_conn_run(const SrvConfig *cfg, SSL_CTX *ctx, int fd, const char *peer)
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->fd = fd;
+	c->ctl = ctl;
 	c->peer = peer;
+	clock_gettime(CLOCK_MONOTONIC, &c->hs_deadline);
+	c->hs_deadline.tv_sec += cfg->handshake_timeout;
 	strcpy(c->cn, "");
 	snprintf(c->root, sizeof(c->root), "%s", cfg->repo_path);
 	while (strlen(c->root) > 1 && c->root[strlen(c->root) - 1] == '/')

@@ -39,7 +39,7 @@ bind_one(const struct addrinfo *ai, bool dual, char *errbuf, size_t errlen,
 	if (ai->ai_family == AF_INET6)
 		(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? &zero : &one,
 						  sizeof(int));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0)
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0)
 	{
 		snprintf(errbuf, errlen, "could not listen on \"%s\" port %d: %s",
 				 what, port, strerror(errno));

@@ -68,3 +68,12 @@ srv_log(SrvLogLevel level, const char *fmt,...)
 	fputc('\n', out);
 	fflush(out);
 }
+
+/* Close log_file (at exit); later messages go to standard error. */
+void
+srv_log_close(void)
+{
+	if (log_out != NULL && log_out != stderr)
+		fclose(log_out);
+	log_out = NULL;
+}

@@ -41,9 +41,6 @@ static volatile sig_atomic_t got_term = 0;
 static volatile sig_atomic_t got_int = 0;
 static int	wake_pipe[2] = {-1, -1};
 
-static pid_t children[SRV_MAX_CHILDREN];
-static int	nchildren = 0;
-
 static void
 on_signal(int sig)
 {
@@ -61,35 +58,10 @@ on_signal(int sig)
 	errno = save_errno;
 }
 
+/* "host:port" (or "[v6]:port") into buf, the host alone into addr */
 static void
-reap_children(void)
-{
-	pid_t		pid;
-	int			status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-	{
-		for (int i = 0; i < nchildren; i++)
-			if (children[i] == pid)
-			{
-				children[i] = children[--nchildren];
-				break;
-			}
-		if (WIFSIGNALED(status))
-			srv_log(SRV_LOG_WARNING, "connection process %ld was terminated by signal %d",
-					(long) pid, WTERMSIG(status));
-	}
-}
-
-static void
-signal_children(int sig)
-{
-	for (int i = 0; i < nchildren; i++)
-		(void) kill(children[i], sig);
-}
-
-static void
-format_peer(const struct sockaddr_storage *ss, char *buf, size_t size)
+format_peer(const struct sockaddr_storage *ss, char *buf, size_t size,
+			char *addr, size_t addrlen)
 {
 	char		host[INET6_ADDRSTRLEN] = "?";
 	int			port = 0;
@@ -121,6 +93,7 @@ format_peer(const struct sockaddr_storage *ss, char *buf, size_t size)
 	}
 	else
 		snprintf(buf, size, "unknown");
+	snprintf(addr, addrlen, "%s", host);
 }
 
 /* Load a new configuration and TLS context; keep the old ones on error. */
@@ -163,14 +136,18 @@ reload(SrvConfig **cfg, SSL_CTX **ctx)
 			ncfg->file, ncfg->nauth);
 }
 
-static void
+/* Accept one connection; false when there was none left to accept. */
+static bool
 accept_one(int lfd, SrvConfig *cfg, SSL_CTX *ctx, int *lfds, int nlfds)
 {
 	struct sockaddr_storage ss;
 	socklen_t	slen = sizeof(ss);
 	char		peer[INET6_ADDRSTRLEN + 16];
+	char		addr[SRV_ADDR_MAX];
 	int			fd;
+	int			ctl[2];
 	pid_t		pid;
+	int			one = 1;
 
 	fd = accept4(lfd, (struct sockaddr *) &ss, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
@@ -178,21 +155,22 @@ accept_one(int lfd, SrvConfig *cfg, SSL_CTX *ctx, int *lfds, int nlfds)
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 			errno != ECONNABORTED)
 			srv_log(SRV_LOG_WARNING, "could not accept connection: %s", strerror(errno));
-		return;
+		return false;
 	}
-	format_peer(&ss, peer, sizeof(peer));
-	if (nchildren >= cfg->max_connections || nchildren >= SRV_MAX_CHILDREN)
+	format_peer(&ss, peer, sizeof(peer), addr, sizeof(addr));
+	if (!srv_pool_admit(cfg, addr, peer))
 	{
-		srv_log(SRV_LOG_WARNING, "rejected client %s: too many connections (max_connections = %d)",
-				peer, cfg->max_connections);
 		close(fd);
-		return;
+		return true;
 	}
+	(void) setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */ , &one, sizeof(one));
+	(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0)
 	{
-		int			one = 1;
-
-		(void) setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */ , &one, sizeof(one));
-		(void) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		srv_log(SRV_LOG_ERROR, "could not create socket pair for client %s: %s",
+				peer, strerror(errno));
+		close(fd);
+		return true;
 	}
 
 	pid = fork();
@@ -200,7 +178,9 @@ accept_one(int lfd, SrvConfig *cfg, SSL_CTX *ctx, int *lfds, int nlfds)
 	{
 		srv_log(SRV_LOG_ERROR, "could not fork for client %s: %s", peer, strerror(errno));
 		close(fd);
-		return;
+		close(ctl[0]);
+		close(ctl[1]);
+		return true;
 	}
 	if (pid == 0)
 	{
@@ -209,49 +189,137 @@ accept_one(int lfd, SrvConfig *cfg, SSL_CTX *ctx, int *lfds, int nlfds)
 		close(wake_pipe[0]);
 		close(wake_pipe[1]);
 		wake_pipe[0] = wake_pipe[1] = -1;
+		close(ctl[0]);
+		srv_pool_close_in_child();
 		(void) prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(0);
-		srv_conn_run(cfg, ctx, fd, peer);
+		srv_conn_run(cfg, ctx, fd, ctl[1], peer);
 	}
 	close(fd);
-	children[nchildren++] = pid;
+	close(ctl[1]);
+	srv_pool_add(pid, ctl[0], addr);
 	srv_log(SRV_LOG_DEBUG, "connection from %s served by process %ld", peer, (long) pid);
+	return true;
+}
+
+/* The main loop, until SIGTERM (all connections done) or SIGINT. */
+static int
+serve(SrvConfig **cfg, SSL_CTX **ctx, int *lfds, int nlfds)
+{
+	bool		stopping = false;
+
+	for (;;)
+	{
+		struct pollfd pfds[1 + SRV_MAX_LISTEN_FDS + SRV_MAX_CHILDREN];
+		int			n = 0;
+		int			nctl;
+
+		srv_pool_reap();
+		if (got_int)
+		{
+			time_t		deadline = time(NULL) + 5;
+
+			srv_log(SRV_LOG_INFO, "interrupted (SIGINT): cutting %d connection%s",
+					srv_pool_count(), srv_pool_count() == 1 ? "" : "s");
+			srv_pool_signal(SIGINT);
+			while (srv_pool_count() > 0 && time(NULL) < deadline)
+			{
+				usleep(20000);
+				srv_pool_reap();
+			}
+			srv_pool_signal(SIGKILL);
+			while (srv_pool_count() > 0 && waitpid(-1, NULL, 0) > 0)
+				srv_pool_reap();
+			return SRV_EXIT_INTERRUPTED;
+		}
+		if (got_term && !stopping)
+		{
+			stopping = true;
+			for (int i = 0; i < nlfds; i++)
+				close(lfds[i]);
+			nlfds = 0;
+			srv_log(SRV_LOG_INFO, "stopping (SIGTERM): waiting for %d connection%s to finish",
+					srv_pool_count(), srv_pool_count() == 1 ? "" : "s");
+			srv_pool_signal(SIGTERM);
+		}
+		if (stopping && srv_pool_count() == 0)
+		{
+			srv_log(SRV_LOG_INFO, "stopped");
+			return SRV_EXIT_OK;
+		}
+		if (got_hup)
+		{
+			got_hup = 0;
+			if (!stopping)
+				reload(cfg, ctx);
+		}
+		srv_pool_expire(*cfg);
+
+		pfds[n].fd = wake_pipe[0];
+		pfds[n].events = POLLIN;
+		n++;
+		for (int i = 0; i < nlfds; i++)
+		{
+			pfds[n].fd = lfds[i];
+			pfds[n].events = POLLIN;
+			n++;
+		}
+		nctl = srv_pool_pollfds(pfds + n, SRV_MAX_CHILDREN);
+		if (poll(pfds, (nfds_t) (n + nctl), 1000) <= 0)
+			continue;
+		if (pfds[0].revents)
+		{
+			char		buf[64];
+
+			while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+				;
+		}
+		/* grants first: accepting may drop a handshaking child */
+		for (int i = n; i < n + nctl; i++)
+			if (pfds[i].revents != 0)
+				srv_pool_ctl(*cfg, pfds[i].fd);
+		/* a burst of connections is taken in one go, not one per wake-up */
+		for (int i = 1; i < n; i++)
+			if (pfds[i].revents & POLLIN)
+				for (int k = 0; k < 32; k++)
+					if (!accept_one(pfds[i].fd, *cfg, *ctx, lfds, nlfds))
+						break;
+	}
 }
 
 int
 srv_run(const char *config_file)
 {
 	SrvConfig  *cfg = malloc(sizeof(SrvConfig));
-	SSL_CTX    *ctx;
+	SSL_CTX    *ctx = NULL;
 	char		errbuf[1024];
-	int			lfds[64];
-	int			nlfds;
+	int			lfds[SRV_MAX_LISTEN_FDS];
+	int			nlfds = 0;
 	struct sigaction sa;
-	bool		stopping = false;
+	int			rc = SRV_EXIT_ERROR;
 
 	if (cfg == NULL)
-		return SRV_EXIT_ERROR;
-	if (!srv_config_load(config_file, cfg, errbuf, sizeof(errbuf)))
 	{
-		fprintf(stderr, "pg_safebackup server: error: %s\n", errbuf);
+		fprintf(stderr, "pg_safebackup server: error: out of memory\n");
 		return SRV_EXIT_ERROR;
 	}
-	if (!srv_log_open(cfg, errbuf, sizeof(errbuf)))
+	if (!srv_config_load(config_file, cfg, errbuf, sizeof(errbuf)) ||
+		!srv_log_open(cfg, errbuf, sizeof(errbuf)))
 	{
 		fprintf(stderr, "pg_safebackup server: error: %s\n", errbuf);
-		return SRV_EXIT_ERROR;
+		goto done;
 	}
 	ctx = srv_tls_ctx_new(cfg, errbuf, sizeof(errbuf));
 	if (ctx == NULL)
 	{
 		srv_log(SRV_LOG_ERROR, "%s", errbuf);
-		return SRV_EXIT_ERROR;
+		goto done;
 	}
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 	{
 		srv_log(SRV_LOG_ERROR, "could not create pipe: %s", strerror(errno));
-		return SRV_EXIT_ERROR;
+		goto done;
 	}
 
 	memset(&sa, 0, sizeof(sa));
@@ -265,78 +333,29 @@ srv_run(const char *config_file)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	nlfds = srv_listen(cfg, lfds, 64, errbuf, sizeof(errbuf));
+	nlfds = srv_listen(cfg, lfds, SRV_MAX_LISTEN_FDS, errbuf, sizeof(errbuf));
 	if (nlfds < 0)
 	{
+		nlfds = 0;
 		srv_log(SRV_LOG_ERROR, "%s", errbuf);
-		return SRV_EXIT_ERROR;
+		goto done;
 	}
 	srv_log(SRV_LOG_INFO, "pg_safebackup %s repository server listening on port %d (%d socket%s), repository \"%s\"",
 			SB_VERSION_STR, cfg->port, nlfds, nlfds == 1 ? "" : "s", cfg->repo_path);
 
-	for (;;)
-	{
-		struct pollfd pfds[65];
-		int			n = 0;
+	rc = serve(&cfg, &ctx, lfds, nlfds);
+	nlfds = 0;					/* serve() closed them, or they close at exit */
 
-		reap_children();
-		if (got_int)
-		{
-			time_t		deadline = time(NULL) + 5;
-
-			srv_log(SRV_LOG_INFO, "interrupted (SIGINT): cutting %d connection%s",
-					nchildren, nchildren == 1 ? "" : "s");
-			signal_children(SIGINT);
-			while (nchildren > 0 && time(NULL) < deadline)
-			{
-				usleep(20000);
-				reap_children();
-			}
-			signal_children(SIGKILL);
-			return SRV_EXIT_INTERRUPTED;
-		}
-		if (got_term && !stopping)
-		{
-			stopping = true;
-			for (int i = 0; i < nlfds; i++)
-				close(lfds[i]);
-			nlfds = 0;
-			srv_log(SRV_LOG_INFO, "stopping (SIGTERM): waiting for %d connection%s to finish",
-					nchildren, nchildren == 1 ? "" : "s");
-			signal_children(SIGTERM);
-		}
-		if (stopping && nchildren == 0)
-		{
-			srv_log(SRV_LOG_INFO, "stopped");
-			return SRV_EXIT_OK;
-		}
-		if (got_hup)
-		{
-			got_hup = 0;
-			if (!stopping)
-				reload(&cfg, &ctx);
-		}
-
-		pfds[n].fd = wake_pipe[0];
-		pfds[n].events = POLLIN;
-		n++;
-		for (int i = 0; i < nlfds; i++)
-		{
-			pfds[n].fd = lfds[i];
-			pfds[n].events = POLLIN;
-			n++;
-		}
-		if (poll(pfds, (nfds_t) n, 1000) <= 0)
-			continue;
-		if (pfds[0].revents)
-		{
-			char		buf[64];
-
-			while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
-				;
-		}
-		for (int i = 1; i < n; i++)
-			if (pfds[i].revents & POLLIN)
-				accept_one(pfds[i].fd, cfg, ctx, lfds, nlfds);
-	}
+done:
+	/* everything is freed, so that leak checkers see a clean exit */
+	for (int i = 0; i < nlfds; i++)
+		close(lfds[i]);
+	for (int i = 0; i < 2; i++)
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+	wake_pipe[0] = wake_pipe[1] = -1;
+	SSL_CTX_free(ctx);
+	free(cfg);
+	srv_log_close();
+	return rc;
 }

@@ -17,8 +17,10 @@
 #ifndef SB_SERVER_H
 #define SB_SERVER_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <openssl/ssl.h>
 
@@ -31,10 +33,19 @@
 #define SRV_EXIT_INTERRUPTED 4	/* stopped by SIGINT: transfers were cut */
 
 #define SRV_MAX_LISTEN		16
+#define SRV_MAX_LISTEN_FDS	64	/* sockets: an address may resolve to several */
 #define SRV_MAX_AUTH		256
 #define SRV_MAX_STANZAS		32
-#define SRV_MAX_CHILDREN	1024
+#define SRV_MAX_CONNECTIONS	1024
+#define SRV_MAX_CHILDREN	2048	/* both pools, and dropped ones not yet reaped */
 #define SRV_CN_MAX			256
+#define SRV_ADDR_MAX		64	/* a client address, without the port */
+#define SRV_MAX_HANDSHAKES	512
+
+/* control messages between a handshaking child and the main process */
+#define SRV_CTL_ASK			'A'	/* child: client authorized, may I serve it? */
+#define SRV_CTL_GRANT		'G'	/* main: yes, you hold a max_connections slot */
+#define SRV_CTL_FULL		'F'	/* main: no, max_connections are in use */
 
 typedef enum SrvLogLevel
 {
@@ -65,8 +76,11 @@ typedef struct SrvConfig
 	SrvLogLevel log_level;
 	char		log_file[SB_PATH_MAX];	/* "" or "stderr": standard error */
 	int			idle_timeout;	/* seconds without a request */
-	int			io_timeout;		/* seconds for one frame, the handshake */
-	int			max_connections;
+	int			io_timeout;		/* seconds for one frame */
+	int			handshake_timeout;	/* seconds for the TLS handshake + HELLO */
+	int			max_connections;	/* authenticated connections */
+	int			max_handshakes;	/* connections not yet authenticated */
+	int			max_handshakes_per_host;	/* ... from one client address */
 	int			nauth;
 	SrvAuthRule auth[SRV_MAX_AUTH];
 } SrvConfig;
@@ -81,6 +95,7 @@ extern bool srv_auth_allows(const SrvAuthRule *rule, const char *stanza);
 
 /* log.c */
 extern bool srv_log_open(const SrvConfig *cfg, char *errbuf, size_t errlen);
+extern void srv_log_close(void);
 extern void srv_log(SrvLogLevel level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 
@@ -92,13 +107,32 @@ extern const char *srv_tls_verify_failure(void);
 extern const char *srv_tls_verify_subject(void);
 extern void srv_tls_errstr(char *buf, size_t size);
 
+/* peer_cn.c: the client's common name; false with why set if unusable. */
+extern bool srv_peer_cn(X509 *cert, char *cn, size_t size, char *why,
+						size_t whylen);
+
 /* listen.c: bind every address; returns the count, or -1 with errbuf set. */
 extern int	srv_listen(const SrvConfig *cfg, int *fds, int maxfds,
 					   char *errbuf, size_t errlen);
 
-/* conn.c: serve one accepted connection in a child process; never returns. */
-extern void srv_conn_run(const SrvConfig *cfg, SSL_CTX *ctx, int fd,
+/*
+ * conn.c: serve one accepted connection in a child process; ctl is its end
+ * of the control socket pair (pool.c).  Never returns.
+ */
+extern void srv_conn_run(const SrvConfig *cfg, SSL_CTX *ctx, int fd, int ctl,
 						 const char *peer) __attribute__((noreturn));
+
+/* pool.c: the main process's table of connection processes */
+extern bool srv_pool_admit(const SrvConfig *cfg, const char *addr,
+						   const char *peer);
+extern void srv_pool_add(pid_t pid, int ctl, const char *addr);
+extern void srv_pool_reap(void);
+extern void srv_pool_expire(const SrvConfig *cfg);
+extern int	srv_pool_pollfds(struct pollfd *pfds, int max);
+extern void srv_pool_ctl(const SrvConfig *cfg, int fd);
+extern void srv_pool_signal(int sig);
+extern int	srv_pool_count(void);
+extern void srv_pool_close_in_child(void);
 
 /* server.c: run the server with the given configuration file. */
 extern int	srv_run(const char *config_file);

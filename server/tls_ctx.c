@@ -2,8 +2,9 @@
  *
  * tls_ctx.c
  *		The repository server's TLS context: our certificate chain and key,
- *		the CA that signs client certificates, TLS 1.2 minimum, a client
- *		certificate required and verified.
+ *		the CA that signs client certificates, the project's protocol and
+ *		cipher policy (transport/tls_policy.h), a client certificate
+ *		required and verified.
  *
  * The verify callback remembers why a client's chain was refused and whose
  * certificate it was, so that the connection handler can log it.  Each
@@ -19,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "server.h"
+#include "../transport/tls_policy.h"
 
 static char verify_failure[256];
 static char verify_subject[512];
@@ -85,9 +87,13 @@ srv_tls_ctx_new(const SrvConfig *cfg, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "could not create TLS context");
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
-						SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (!sb_tls_apply_policy(ctx))
+	{
+		srv_tls_errstr(reason, sizeof(reason));
+		snprintf(errbuf, errlen, "could not set the TLS cipher policy: %s", reason);
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

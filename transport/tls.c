@@ -60,6 +60,7 @@
 
 #include "net.h"
 #include "secret_file.h"
+#include "tls_policy.h"
 #include "tls_proto.h"
 
 #define TLS_FRAME_BUF	(SB_TLS_HEADER_LEN + SB_TLS_MAX_PAYLOAD)
@@ -374,7 +375,13 @@ tls_make_ctx(SbStorage *st, SbError *err)
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL)
 		return sb_error_set(err, SB_ERR_INTERNAL, "could not create TLS context");
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (!sb_tls_apply_policy(ctx))
+	{
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"could not set the TLS cipher policy");
+	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -14,6 +14,10 @@
 #   server-chain.crt/.key   like server.crt, signed by the intermediate CA;
 #                           the file holds the certificate then the intermediate
 #   wronghost.crt/.key      server certificate for CN/SAN "elsewhere.invalid"
+#   twocn.crt/.key          two common names, CN=pg1 then CN=intruder
+#
+# A certificate whose CN holds a NUL byte cannot be asked of the openssl
+# command; tests/unit/test_tls.c makes one with the same CA.
 set -euo pipefail
 
 dir=${1:?usage: make-certs.sh DIR}
@@ -62,6 +66,7 @@ leaf wronghost "/CN=elsewhere.invalid" ca 30 'basicConstraints=CA:FALSE\nextende
 for cn in pg1 pg2 intruder; do
 	leaf "$cn" "/CN=$cn" ca 30 "$client_ext"
 done
+leaf twocn "/CN=pg1/CN=intruder" ca 30 "$client_ext"
 leaf expired "/CN=pg1" ca expired "$client_ext"
 leaf otherca "/CN=pg1" otherca-root 30 "$client_ext"
 leaf chain "/CN=pg1" inter 30 "$client_ext"

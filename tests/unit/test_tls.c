@@ -15,7 +15,9 @@
  * SIGTERM / SIGINT exit codes.
  *
  * Run from the top of the source tree (make check-unit does): it needs
- * cli/pg_safebackup and tests/tls/make-certs.sh.
+ * cli/pg_safebackup (or the program named by SB_TEST_CLI: make check-asan
+ * runs its sanitizer build) and tests/tls/make-certs.sh.  The server must
+ * exit cleanly, which under LeakSanitizer means without leaks.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,13 +41,16 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "sb_config.h"
 #include "sb_error.h"
 #include "sb_test.h"
 #include "storage.h"
 #include "storage_suite.h"
+#include "../../transport/tls_policy.h"
 #include "../../transport/tls_proto.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -56,8 +62,12 @@ static char conf[300];
 static char logfile[300];
 static int	port;
 static int	idle_timeout = 30;
+static int	handshake_timeout = 2;
+static int	max_connections = 100;
+static int	max_handshakes_per_host = 8;
 static const char *server_cert = "server";
 static pid_t server_pid = -1;
+static const char *cli = "cli/pg_safebackup";
 
 #define CHECK_RC(rc, expected, err) \
 	SB_CHECK_MSG((rc) == (expected), "got \"%s\" (%s), expected \"%s\"", \
@@ -105,9 +115,12 @@ write_config(const char *auth)
 	fprintf(f, "listen = 127.0.0.1\nport = %d\nrepo_path = %s\n"
 			"cert_file = %s/%s.crt\nkey_file = %s/%s.key\nca_file = %s/ca.crt\n"
 			"log_level = debug\nlog_file = %s\nidle_timeout = %d\nio_timeout = 10\n"
+			"handshake_timeout = %d\nmax_connections = %d\nmax_handshakes = 64\n"
+			"max_handshakes_per_host = %d\n"
 			"[auth]\n%s",
 			port, repo, pki, server_cert, pki, server_cert, pki, logfile,
-			idle_timeout, auth);
+			idle_timeout, handshake_timeout, max_connections,
+			max_handshakes_per_host, auth);
 	fclose(f);
 }
 
@@ -134,9 +147,8 @@ start_server(void)
 
 	if (pid == 0)
 	{
-		execl("cli/pg_safebackup", "pg_safebackup", "server", "--config", conf,
-			  (char *) NULL);
-		perror("exec cli/pg_safebackup");
+		execl(cli, "pg_safebackup", "server", "--config", conf, (char *) NULL);
+		perror(cli);
 		_exit(127);
 	}
 	server_pid = pid;
@@ -193,6 +205,46 @@ log_contains(const char *needle)
 		found = strstr(line, needle) != NULL;
 	fclose(f);
 	return found;
+}
+
+static int
+log_count(const char *needle)
+{
+	FILE	   *f = fopen(logfile, "r");
+	char		line[4096];
+	int			n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Wait (at most 20 s) until the log has more than n lines holding needle. */
+static bool
+log_wait(const char *needle, int n)
+{
+	for (int i = 0; i < 1000; i++)
+	{
+		if (log_count(needle) > n)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Rewrite the configuration and SIGHUP the server; true once reloaded. */
+static bool
+reload_server(const char *auth)
+{
+	int			before = log_count("configuration reloaded");
+
+	write_config(auth);
+	kill(server_pid, SIGHUP);
+	return log_wait("configuration reloaded", before);
 }
 
 static void
@@ -423,8 +475,12 @@ typedef struct Raw
 	int			fd;
 } Raw;
 
+/*
+ * Connect as who; with tls12_ciphers, offer TLS 1.2 and only those ciphers
+ * (OpenSSL's cipher list syntax), as an old or careless client would.
+ */
 static bool
-raw_connect(Raw *r, const char *who)
+raw_connect_with(Raw *r, const char *who, const char *tls12_ciphers)
 {
 	struct sockaddr_in a;
 	char		path[400];
@@ -432,6 +488,11 @@ raw_connect(Raw *r, const char *who)
 
 	memset(r, 0, sizeof(*r));
 	r->ctx = SSL_CTX_new(TLS_client_method());
+	if (tls12_ciphers != NULL)
+	{
+		SSL_CTX_set_max_proto_version(r->ctx, TLS1_2_VERSION);
+		SB_CHECK(SSL_CTX_set_cipher_list(r->ctx, tls12_ciphers) == 1);
+	}
 	snprintf(path, sizeof(path), "%s/ca.crt", pki);
 	SSL_CTX_load_verify_locations(r->ctx, path, NULL);
 	snprintf(path, sizeof(path), "%s/%s.crt", pki, who);
@@ -449,6 +510,12 @@ raw_connect(Raw *r, const char *who)
 	r->ssl = SSL_new(r->ctx);
 	SSL_set_fd(r->ssl, r->fd);
 	return SSL_connect(r->ssl) == 1;
+}
+
+static bool
+raw_connect(Raw *r, const char *who)
+{
+	return raw_connect_with(r, who, NULL);
 }
 
 static void
@@ -761,7 +828,7 @@ server_with(const char *text, char *out, size_t outlen)
 		return -1;
 	fputs(text, f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "timeout 10 cli/pg_safebackup server --config '%s' 2>&1", path);
+	snprintf(cmd, sizeof(cmd), "timeout 10 '%s' server --config '%s' 2>&1", cli, path);
 	p = popen(cmd, "r");
 	if (p == NULL)
 		return -1;
@@ -821,7 +888,8 @@ test_server_config(void)
 	SB_CHECK_MSG(code == 1 && strstr(out, "could not listen") != NULL,
 				 "exit %d: %s", code, out);
 
-	code = system("cli/pg_safebackup server >/dev/null 2>&1");
+	snprintf(text, sizeof(text), "'%s' server >/dev/null 2>&1", cli);
+	code = system(text);
 	SB_CHECK(WIFEXITED(code) && WEXITSTATUS(code) == 2);
 }
 
@@ -941,12 +1009,509 @@ test_idle(void)
 	usleep(300000);
 }
 
+/*
+ * Write a client certificate for CN bytes cn[0..cnlen) signed by the test
+ * CA, to pki/<name>.crt and .key (the openssl command cannot put a NUL
+ * byte in a subject).
+ */
+static bool
+make_client_cert(const char *name, const char *cn, int cnlen)
+{
+	char		path[400];
+	FILE	   *f;
+	X509	   *ca = NULL;
+	EVP_PKEY   *cakey = NULL;
+	EVP_PKEY   *key = EVP_EC_gen("P-256");
+	X509	   *x = X509_new();
+	X509_NAME  *subj = X509_NAME_new();
+	X509V3_CTX	v3;
+	X509_EXTENSION *ext;
+	bool		ok = false;
+	int			fd;
+
+	snprintf(path, sizeof(path), "%s/ca.crt", pki);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		ca = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/ca.key", pki);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	if (ca == NULL || cakey == NULL || key == NULL || x == NULL || subj == NULL)
+		goto done;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_UTF8,
+							   (const unsigned char *) cn, cnlen, -1, 0);
+	X509_set_subject_name(x, subj);
+	X509_set_issuer_name(x, X509_get_subject_name(ca));
+	X509_set_pubkey(x, key);
+	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage, "clientAuth");
+	if (ext == NULL || !X509_add_ext(x, ext, -1))
+		goto done;
+	X509_EXTENSION_free(ext);
+	if (X509_sign(x, cakey, EVP_sha256()) == 0)
+		goto done;
+	snprintf(path, sizeof(path), "%s/%s.crt", pki, name);
+	if ((f = fopen(path, "w")) == NULL)
+		goto done;
+	ok = PEM_write_X509(f, x) == 1;
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.key", pki, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
+		ok = false;
+	else
+	{
+		ok = ok && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
+		fclose(f);
+	}
+done:
+	X509_NAME_free(subj);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+	return ok;
+}
+
+/* Common names the authorization map could be fooled by are refused. */
+static void
+test_common_name(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+
+	/* "pg1\0x" would read as "pg1", which may use stanza "main" */
+	SB_REQUIRE(make_client_cert("nulcn", "pg1\0x", 5));
+	client_config(&cfg, "nulcn");
+	strcpy(cfg.stanza, "main");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "common name contains a NUL byte") != NULL,
+				 "message \"%s\"", err.msg);
+	sb_storage_free(st);
+	SB_CHECK(log_contains("certificate common name contains a NUL byte"));
+
+	/* CN=pg1 then CN=intruder: which one names the client is unclear */
+	client_config(&cfg, "twocn");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "more than one common name") != NULL,
+				 "message \"%s\"", err.msg);
+	sb_storage_free(st);
+	SB_CHECK(log_contains("certificate has more than one common name"));
+
+	/* the same CA, a plain "pg1": accepted */
+	SB_REQUIRE(make_client_cert("plaincn", "pg1", 3));
+	client_config(&cfg, "plaincn");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	sb_storage_free(st);
+}
+
+/* Start "openssl s_server" on a free port with extra arguments; its pid. */
+static pid_t
+start_s_server(int sport, const char *cipher)
+{
+	pid_t		pid = fork();
+	char		portstr[16],
+				cert[400],
+				key[400],
+				ca[400];
+
+	snprintf(portstr, sizeof(portstr), "%d", sport);
+	snprintf(cert, sizeof(cert), "%s/server.crt", pki);
+	snprintf(key, sizeof(key), "%s/server.key", pki);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", pki);
+	if (pid == 0)
+	{
+		int			null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("openssl", "openssl", "s_server", "-quiet", "-accept", portstr,
+			   "-4", "-tls1_2", "-cipher", cipher, "-cert", cert, "-key", key,
+			   "-CAfile", ca, "-Verify", "1", (char *) NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Only AEAD ciphers with forward secrecy, at both ends. */
+static void
+test_ciphers(void)
+{
+	Raw			r;
+	SSL_CTX    *ctx = SSL_CTX_new(TLS_client_method());
+	STACK_OF(SSL_CIPHER) *list;
+	int			bad = 0;
+
+	/* the shared policy itself: every cipher it leaves is AEAD and ECDHE/1.3 */
+	SB_REQUIRE(ctx != NULL && sb_tls_apply_policy(ctx));
+	list = SSL_CTX_get_ciphers(ctx);
+	SB_CHECK(list != NULL && sk_SSL_CIPHER_num(list) >= 6);
+	for (int i = 0; list != NULL && i < sk_SSL_CIPHER_num(list); i++)
+		if (!sb_tls_cipher_allowed(sk_SSL_CIPHER_value(list, i)))
+		{
+			printf("  cipher %s not allowed\n",
+				   SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i)));
+			bad++;
+		}
+	SB_CHECK(bad == 0);
+	SSL_CTX_free(ctx);
+
+	/* the server refuses CBC and SHA-1 suites over TLS 1.2 */
+	SB_CHECK(!raw_connect_with(&r, "pg2", "ECDHE-ECDSA-AES128-SHA"));
+	raw_close(&r);
+	SB_CHECK(!raw_connect_with(&r, "pg2", "ECDHE-ECDSA-AES256-SHA384"));
+	raw_close(&r);
+	/* ... and takes AEAD ones */
+	SB_CHECK(raw_connect_with(&r, "pg2", "ECDHE-ECDSA-AES128-GCM-SHA256") && raw_hello(&r));
+	SB_CHECK(SSL_version(r.ssl) == TLS1_2_VERSION);
+	raw_close(&r);
+	SB_CHECK(raw_connect_with(&r, "pg2", "ECDHE-ECDSA-CHACHA20-POLY1305") && raw_hello(&r));
+	raw_close(&r);
+	/* by default, TLS 1.3 */
+	SB_CHECK(raw_connect(&r, "pg2") && raw_hello(&r));
+	SB_CHECK(SSL_version(r.ssl) == TLS1_3_VERSION);
+	raw_close(&r);
+
+	/* the client driver refuses a server that offers only a CBC suite */
+	{
+		SbRepoConfig cfg;
+		SbStorage  *st;
+		SbError		err;
+		SbStatus	rc;
+		int			sport = free_port();
+		pid_t		pid = start_s_server(sport, "ECDHE-ECDSA-AES128-SHA");
+		int			status;
+		int			save = port;
+		bool		up = false;
+
+		port = sport;
+		for (int i = 0; i < 250 && !up; i++)
+		{
+			up = port_open();
+			if (!up)
+				usleep(20000);
+		}
+		SB_CHECK(up);
+		client_config(&cfg, "pg1");
+		rc = try_open(&cfg, &st, &err);
+		SB_CHECK_MSG(rc == SB_ERR_NETWORK || rc == SB_ERR_AUTH, "got %s: %s",
+					 sb_status_name(rc), err.msg);
+		SB_CHECK_MSG(strstr(err.msg, "no shared cipher") != NULL ||
+					 strstr(err.msg, "handshake failure") != NULL,
+					 "message \"%s\"", err.msg);
+		sb_storage_free(st);
+		port = save;
+		kill(pid, SIGTERM);
+		waitpid(pid, &status, 0);
+	}
+}
+
+/*
+ * A TCP connection to the server from a loopback source address of our
+ * choosing (all of 127/8 is loopback), non-blocking; -1 on failure.
+ */
+static int
+tcp_from(const char *source)
+{
+	struct sockaddr_in a;
+	int			fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, source, &a.sin_addr);
+	if (bind(fd, (struct sockaddr *) &a, sizeof(a)) != 0)
+	{
+		close(fd);
+		return -1;
+	}
+	a.sin_port = htons((uint16_t) port);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *) &a, sizeof(a)) != 0 && errno != EINPROGRESS)
+	{
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Has the server closed fd (EOF or reset)?  Waits up to ms. */
+static bool
+peer_closed(int fd, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	fd_set		rs;
+	char		c;
+	ssize_t		n;
+
+	FD_ZERO(&rs);
+	FD_SET(fd, &rs);
+	if (select(fd + 1, &rs, NULL, NULL, &tv) <= 0)
+		return false;
+	n = recv(fd, &c, 1, MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static double
+elapsed_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double) (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* One complete client session: write a file, read it back, remove it. */
+static void
+check_client_works(const char *who, const char *file)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	char	   *buf = NULL;
+	size_t		len = 0;
+
+	client_config(&cfg, who);
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_put(st, file, 0, "payload", 7, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_get(st, file, 100, &buf, &len, &err);
+		CHECK_RC(rc, SB_OK, err);
+		SB_CHECK(len == 7 && buf != NULL && memcmp(buf, "payload", 7) == 0);
+		free(buf);
+		rc = sb_storage_remove(st, file, false, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+}
+
+/*
+ * Hundreds of connections that never start TLS, from 100 addresses: the
+ * handshake pool stays bounded (the oldest are dropped to make room), an
+ * established client keeps working, and a new one still gets in.
+ */
+#define NFLOOD		300
+static void
+test_flood(void)
+{
+	static int	fds[NFLOOD];
+	SbRepoConfig cfg;
+	SbStorage  *st;
+	SbError		err;
+	SbStatus	rc;
+	SbStat		sst;
+	int			served;
+	int			dropped;
+
+	/* long enough that the flood is not simply timed out */
+	handshake_timeout = 30;
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+
+	client_config(&cfg, "pg1");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_mkdir(st, "main", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+
+	served = log_count("served by process");
+	dropped = log_count("to make room");
+	/*
+	 * In batches that fit the listen queue (an overflowing queue would make
+	 * the kernel retry the later ones seconds later): every one of them is
+	 * accepted and given a process, in turn, the oldest being dropped.
+	 */
+	for (int i = 0; i < NFLOOD; i++)
+	{
+		char		source[32];
+
+		snprintf(source, sizeof(source), "127.0.1.%d", 1 + i / 3);
+		fds[i] = tcp_from(source);
+		SB_CHECK(fds[i] >= 0);
+		if (i % 50 == 49)
+			SB_CHECK(log_wait("served by process", served + i));
+	}
+	SB_CHECK(log_count("to make room") > dropped);
+
+	/* the established client goes on ... */
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_put(st, "main/during-flood", 0, "x", 1, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_stat(st, "main/during-flood", &sst, &err);
+		CHECK_RC(rc, SB_OK, err);
+		rc = sb_storage_remove(st, "main", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+	/* ... and a new one connects, writes and reads */
+	check_client_works("pg2", "flood-test");
+
+	for (int i = 0; i < NFLOOD; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	handshake_timeout = 2;
+	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+}
+
+/* One address may hold only max_handshakes_per_host unauthenticated. */
+static void
+test_per_host(void)
+{
+	int			fds[12];
+	int			closed = 0;
+
+	/* the ones let in must not time out while we look */
+	handshake_timeout = 30;
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	for (int i = 0; i < 12; i++)
+		fds[i] = tcp_from("127.0.0.2");
+	SB_CHECK(log_wait("too many unauthenticated connections from 127.0.0.2", 0));
+	/* the four over the limit are closed at once, the others wait */
+	for (int i = 0; i < 12; i++)
+		if (fds[i] >= 0 && peer_closed(fds[i], 200))
+			closed++;
+	SB_CHECK_MSG(closed == 12 - max_handshakes_per_host, "%d closed", closed);
+	/* another address is not affected */
+	check_client_works("pg2", "per-host-test");
+	for (int i = 0; i < 12; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	handshake_timeout = 2;
+	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+}
+
+/* Slow handshakes are cut at handshake_timeout, however they trickle. */
+static void
+test_slow_handshake(void)
+{
+	struct timespec t0;
+	int			fd;
+	bool		closed = false;
+	double		took;
+	uint8_t		hello[4096];
+	int			hello_len;
+	Raw			r;
+	char		c;
+
+	/* a real ClientHello, made in memory, sent one byte every 250 ms */
+	{
+		SSL_CTX    *ctx = SSL_CTX_new(TLS_client_method());
+		SSL		   *ssl = SSL_new(ctx);
+		BIO		   *in = BIO_new(BIO_s_mem());
+		BIO		   *out = BIO_new(BIO_s_mem());
+
+		SSL_set_bio(ssl, in, out);
+		SB_CHECK(SSL_connect(ssl) <= 0);
+		hello_len = BIO_read(out, hello, sizeof(hello));
+		SSL_free(ssl);
+		SSL_CTX_free(ctx);
+		SB_REQUIRE(hello_len > 100);
+	}
+	fd = tcp_from("127.0.0.3");
+	SB_REQUIRE(fd >= 0);
+	{
+		struct pollfd pfd = {fd, POLLOUT, 0};
+
+		SB_REQUIRE(poll(&pfd, 1, 5000) == 1);	/* connected */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 40 && !closed; i++)
+	{
+		uint8_t		b = hello[i];
+
+		if (send(fd, &b, 1, MSG_NOSIGNAL) != 1)
+			closed = true;
+		else
+			closed = peer_closed(fd, 250);
+	}
+	took = elapsed_since(&t0);
+	close(fd);
+	SB_CHECK_MSG(closed && took >= handshake_timeout - 0.5 && took < handshake_timeout + 2.5,
+				 "closed %d after %.1f s", closed, took);
+	SB_CHECK(log_contains("TLS handshake not finished within handshake_timeout (2 s)"));
+
+	/* TLS done, but no HELLO */
+	SB_REQUIRE(raw_connect(&r, "pg2"));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	SB_CHECK(SSL_read(r.ssl, &c, 1) <= 0);
+	took = elapsed_since(&t0);
+	SB_CHECK_MSG(took >= handshake_timeout - 1.5 && took < handshake_timeout + 2.5,
+				 "closed after %.1f s", took);
+	raw_close(&r);
+	SB_CHECK(log_contains("no HELLO within handshake_timeout (2 s)"));
+}
+
+/* Authenticated connections are limited by max_connections alone. */
+static void
+test_max_connections(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st[3];
+	SbError		err;
+	SbStatus	rc;
+
+	max_connections = 2;
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	client_config(&cfg, "pg2");
+	for (int i = 0; i < 2; i++)
+	{
+		rc = try_open(&cfg, &st[i], &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	rc = try_open(&cfg, &st[2], &err);
+	SB_CHECK_MSG(rc != SB_OK && strstr(err.msg, "too many connections") != NULL,
+				 "got %s: %s", sb_status_name(rc), err.msg);
+	sb_storage_free(st[2]);
+	SB_CHECK(log_contains("too many connections (max_connections = 2)"));
+	/* a slot freed is a slot taken again */
+	sb_storage_free(st[0]);
+	for (int i = 0; i < 50; i++)
+	{
+		rc = try_open(&cfg, &st[2], &err);
+		if (rc == SB_OK)
+			break;
+		sb_storage_free(st[2]);
+		st[2] = NULL;
+		usleep(100000);
+	}
+	CHECK_RC(rc, SB_OK, err);
+	sb_storage_free(st[1]);
+	sb_storage_free(st[2]);
+	max_connections = 100;
+	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+}
+
 int
 main(int argc, char **argv)
 {
 	char		cmd[600];
 
-	if (access("cli/pg_safebackup", X_OK) != 0 ||
+	if (getenv("SB_TEST_CLI") != NULL)
+		cli = getenv("SB_TEST_CLI");
+	if (access(cli, X_OK) != 0 ||
 		access("tests/tls/make-certs.sh", X_OK) != 0)
 	{
 		printf("test_tls: run from the source tree after building cli/pg_safebackup\n");
@@ -988,20 +1553,34 @@ main(int argc, char **argv)
 	test_suite();
 	test_many();
 	test_refused();
+	test_common_name();
+	test_ciphers();
+	test_flood();
+	test_per_host();
+	test_slow_handshake();
+	test_max_connections();
 	test_symlink();
 	test_crafted();
 	test_lifecycle();
 	test_idle();
 	test_server_config();
 
-	stop_server(SIGTERM);
+	/* a clean exit: 0, and under LeakSanitizer no leak (exit code 23) */
+	{
+		int			code = stop_server(SIGTERM);
+
+		SB_CHECK_MSG(code == 0, "server exit code %d", code);
+	}
 	if (sb_test_failed > 0)
 	{
 		snprintf(cmd, sizeof(cmd), "tail -n 40 '%s'", logfile);
 		if (system(cmd) != 0)
 			fprintf(stderr, "command failed: %s\n", cmd);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	if (getenv("SB_TLS_KEEP") == NULL)
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	else
+		snprintf(cmd, sizeof(cmd), "true");
 	if (system(cmd) != 0)
 			fprintf(stderr, "command failed: %s\n", cmd);
 	(void) argc;
