@@ -67,6 +67,7 @@ typedef struct SbCliOptions
 	char		target_timeline[16];	/* "" means latest */
 	bool		standby;
 	int			jobs;			/* 0: the default (cores, at most 4) */
+	bool		delta;
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
 	bool		accept_tablespace_locations;	/* command line only */

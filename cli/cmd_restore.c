@@ -310,6 +310,7 @@ sb_cmd_restore(SbCliOptions *opts)
 	ro.target_action = opts->target_action;
 	ro.target_timeline = opts->target_timeline;
 	ro.standby = opts->standby;
+	ro.delta = opts->delta;
 	ro.jobs = opts->jobs > 0 ? opts->jobs : default_jobs();
 	ro.ntablespace_map = opts->ntablespace_map;
 	ro.tablespace_map = opts->tablespace_map;
@@ -346,6 +347,10 @@ sb_cmd_restore(SbCliOptions *opts)
 	elapsed = seconds_since(&ps.start);
 	printf("restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
 		   result.files, (double) result.bytes / (1024.0 * 1024.0), elapsed);
+	if (opts->delta)
+		printf("delta: %d files (%.1f MB) already matched the backup and were kept, %d written, %d not in the backup removed\n",
+			   result.files_kept, (double) result.bytes_kept / (1024.0 * 1024.0),
+			   result.files - result.files_kept, result.files_removed);
 	if (opts->standby)
 		printf("standby.signal written: the server will run as a standby replaying the archive (recovery_target_timeline '%s')\n",
 			   opts->target_timeline[0] ? opts->target_timeline : "latest");

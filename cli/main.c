@@ -229,6 +229,8 @@ sb_cli_usage(void)
 	printf("  --target-timeline=TLI    latest (default), current or a timeline ID\n");
 	printf("  --standby                set up a log-shipping standby (standby.signal)\n");
 	printf("  --jobs=N                 restore N files at a time (default: cores, at most 4)\n");
+	printf("  --delta                  rewrite only what differs in a stopped data\n");
+	printf("                           directory of the same cluster\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
 	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
 	printf("                           locations the backup records, even outside the\n");

@@ -63,6 +63,7 @@ typedef enum OptId
 	OPT_TARGET_TIMELINE,
 	OPT_STANDBY,
 	OPT_JOBS,
+	OPT_DELTA,
 	OPT_TABLESPACE_MAP,
 	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
@@ -100,6 +101,7 @@ static const struct option long_options[] = {
 	{"target-timeline", required_argument, NULL, OPT_TARGET_TIMELINE},
 	{"standby", no_argument, NULL, OPT_STANDBY},
 	{"jobs", required_argument, NULL, OPT_JOBS},
+	{"delta", no_argument, NULL, OPT_DELTA},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
@@ -465,6 +467,9 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			return copy_value(opts->target_timeline, sizeof(opts->target_timeline), value, name);
 		case OPT_JOBS:
 			return parse_int_option(value, name, 1, SB_CLI_MAX_JOBS, &opts->jobs);
+		case OPT_DELTA:
+			opts->delta = true;
+			return true;
 		case OPT_STANDBY:
 			opts->standby = true;
 			return true;
@@ -520,7 +525,7 @@ option_for_key(const char *key)
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
 		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY &&
+			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY && o->val != OPT_DELTA &&
 			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
 			return o->val;
 	return -1;

@@ -120,7 +120,11 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 	while (len > 1 && r.target[len - 1] == '/')
 		r.target[--len] = '\0';
 
-	rc = sb_restore_check_empty_dir(r.target, "target directory", true, &target_exists, err);
+	if (o->delta)
+		rc = sb_restore_delta_check_target(&r, &r.delta, err);
+	else
+		rc = sb_restore_check_empty_dir(r.target, "target directory", true,
+										&target_exists, err);
 	if (rc != SB_OK)
 		return rc;
 	rc = sb_stanza_load(st, o->stanza, &stanza, err);
@@ -140,6 +144,12 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 						stanza.system_identifier, r.m.system_identifier);
 		rc = SB_ERR_MISMATCH;
 		goto done;
+	}
+	if (r.delta)
+	{
+		rc = sb_restore_delta_check_cluster(&r, err);
+		if (rc != SB_OK)
+			goto done;
 	}
 	if (r.m.pg_version != stanza.pg_version)
 	{
@@ -171,6 +181,8 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 							r.target);
 	if (rc == SB_OK)
 		rc = sb_restore_create_tablespaces(&r, err);
+	if (rc == SB_OK && r.delta)
+		rc = sb_restore_delta_clean(&r, err);
 	if (rc == SB_OK)
 		rc = sb_restore_create_dirs(&r, err);
 
@@ -220,6 +232,9 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 	}
 
 done:
+	r.result->files_removed = r.delta_removed;
+	free(r.delta_files);
+	free(r.delta_dirs);
 	free(r.order);
 	free(r.ts_dirs);
 	sb_manifest_free(&r.m);

@@ -57,8 +57,11 @@ typedef struct SbTablespaceMap
 typedef struct SbRestoreResult
 {
 	char		label[SB_LABEL_LEN];	/* backup chosen ("" before that) */
-	int			files;			/* files written */
-	uint64_t	bytes;			/* bytes written */
+	int			files;			/* files written (or kept, by a delta restore) */
+	uint64_t	bytes;			/* bytes written (or kept) */
+	int			files_kept;		/* delta: files already right, kept */
+	uint64_t	bytes_kept;
+	int			files_removed;	/* delta: files the backup does not have, removed */
 
 	/*
 	 * Recovery settings of an earlier restore found in the backup's
@@ -83,6 +86,7 @@ typedef struct SbRestoreOptions
 	const char *target_timeline;	/* "latest" (NULL or ""), "current" or an ID */
 	bool		standby;		/* standby.signal instead of recovery.signal */
 	int			jobs;			/* files restored in parallel (0 or 1: one) */
+	bool		delta;			/* into an existing data directory, see restore_delta.c */
 	int			ntablespace_map;
 	const SbTablespaceMap *tablespace_map;
 

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "restore.h"
+#include "stanza.h"
 
 /* room for a target directory joined with a relative path */
 #define RESTORE_PATH_LEN		(2 * SB_PATH_MAX + 64)
@@ -51,6 +52,15 @@ typedef struct Restore
 	int			next_file;		/* next index into order */
 	bool		failed;			/* a thread failed: the others stop */
 	struct RestoreThread *first_failure;
+
+	/* delta restore into an existing data directory (restore_delta.c) */
+	bool		delta;
+	SbStanzaInfo target_cluster;	/* the target's identity */
+	const char **delta_files;	/* the backup's files and directories, sorted */
+	int			ndelta_files;
+	const char **delta_dirs;
+	int			ndelta_dirs;
+	int			delta_removed;	/* files the backup does not have, removed */
 } Restore;
 
 #define TS_DIR(r, i)	((r)->ts_dirs + (size_t) (i) * SB_PATH_MAX)
@@ -84,6 +94,15 @@ extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
 extern SbStatus sb_restore_files(Restore *r, SbError *err);
 /* Has a thread failed (so the others should stop)? */
 extern bool sb_restore_failed(Restore *r);
+
+/* restore_delta.c: delta restore */
+extern SbStatus sb_restore_delta_check_target(Restore *r, bool *delta,
+											  SbError *err);
+extern SbStatus sb_restore_delta_check_cluster(Restore *r, SbError *err);
+extern SbStatus sb_restore_delta_clean(Restore *r, SbError *err);
+extern SbStatus sb_restore_delta_keep(Restore *r, SbStorage *st,
+									  const SbManifestFile *f, const char *full,
+									  bool *kept, SbError *err);
 
 /* restore_recovery.c: postgresql.auto.conf */
 extern SbStatus sb_restore_write_recovery_conf(Restore *r, SbError *err);

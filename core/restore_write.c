@@ -327,8 +327,10 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 				goto done;
 		}
 
-		rc = sb_restore_check_empty_dir(TS_DIR(r, i), "tablespace directory",
-										false, &exists, err);
+		/* a delta restore rewrites the cluster's own tablespaces */
+		rc = r->delta ? SB_OK :
+			sb_restore_check_empty_dir(TS_DIR(r, i), "tablespace directory",
+									   false, &exists, err);
 		if (rc == SB_ERR_EXISTS)
 			sb_error_hint(err, "Restore tablespace %u into another directory with a tablespace mapping (--tablespace-map=%u=DIR).",
 						  r->m.tablespaces[i].oid, r->m.tablespaces[i].oid);
@@ -364,6 +366,21 @@ sb_restore_create_tablespaces(Restore *r, SbError *err)
 			break;
 		snprintf(rel, sizeof(rel), "pg_tblspc/%u", r->m.tablespaces[i].oid);
 		rc = sb_restore_join_path(link, r->target, rel, err);
+		if (rc == SB_OK && r->delta)
+		{
+			char		old[SB_PATH_MAX];
+			ssize_t		n = readlink(link, old, sizeof(old) - 1);
+
+			if (n >= 0)
+			{
+				old[n] = '\0';
+				if (strcmp(old, TS_DIR(r, i)) == 0)
+					continue;	/* already the right link */
+			}
+			/* a link elsewhere, or anything else there: replaced */
+			if (unlink(link) != 0 && errno != ENOENT && errno != EISDIR)
+				rc = sb_error_errno(err, errno, "could not remove \"%s\"", link);
+		}
 		if (rc == SB_OK && symlink(TS_DIR(r, i), link) != 0)
 			rc = sb_error_errno(err, errno,
 								"could not create symbolic link \"%s\" to \"%s\"",
@@ -432,6 +449,25 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	rc = sb_restore_join_path(full, r->target, f->path, err);
 	if (rc != SB_OK)
 		return rc;
+	if (r->delta)
+	{
+		bool		kept;
+
+		rc = sb_restore_delta_keep(r, st, f, full, &kept, err);
+		if (rc != SB_OK || kept)
+		{
+			if (kept)
+			{
+				pthread_mutex_lock(&r->lock);
+				r->bytes_done += f->size;
+				r->result->bytes = r->bytes_done;
+				r->result->files_kept++;
+				r->result->bytes_kept += f->size;
+				pthread_mutex_unlock(&r->lock);
+			}
+			return rc;
+		}
+	}
 	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT)
 	{

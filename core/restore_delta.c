@@ -1,0 +1,362 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore_delta.c
+ *		Delta restore: bring an existing, stopped data directory of the same
+ *		cluster to the state of a backup, rewriting only what differs.
+ *
+ * Rules (see README "Delta restore"):
+ *
+ * - The target must be a data directory (global/pg_control) of the
+ *   backup's cluster (same system identifier) with no postmaster.pid; an
+ *   empty or missing target is an ordinary restore.
+ * - A file whose size and checksum (SHA-256, or the stanza's HMAC when it
+ *   is encrypted) match the manifest is kept: only its mode and
+ *   modification time are set.  Any other file is removed and restored.
+ * - Everything the backup does not have is removed: files, directories,
+ *   symbolic links, WAL in pg_wal, signal files; in each tablespace only
+ *   the backup's version directory (PG_<version>_<catversion>) is looked
+ *   at, so another cluster's version directory in the same location is
+ *   never touched.  A tablespace link pointing elsewhere is replaced.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "restore.h"
+#include "restore_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "codec.h"
+
+/* What a path of the target is to the backup. */
+typedef enum PathKind
+{
+	PATH_ABSENT,				/* not in the backup: remove */
+	PATH_FILE,					/* a file of the backup */
+	PATH_DIR					/* a directory of the backup */
+} PathKind;
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The backup's paths, sorted, for lookups during the walk. */
+static SbStatus
+index_paths(Restore *r, SbError *err)
+{
+	int			n = 0;
+
+	r->delta_files = malloc(sizeof(char *) * (size_t) (r->m.nfiles + 1));
+	r->delta_dirs = malloc(sizeof(char *) * (size_t) (r->m.ndirs + 1));
+	if (r->delta_files == NULL || r->delta_dirs == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	for (int i = 0; i < r->m.nfiles; i++)
+		if (!sb_restore_file_skipped(r, r->m.files[i].path))
+			r->delta_files[n++] = r->m.files[i].path;
+	r->ndelta_files = n;
+	for (int i = 0; i < r->m.ndirs; i++)
+		r->delta_dirs[i] = r->m.dirs[i].path;
+	r->ndelta_dirs = r->m.ndirs;
+	qsort(r->delta_files, (size_t) r->ndelta_files, sizeof(char *), cmp_str);
+	qsort(r->delta_dirs, (size_t) r->ndelta_dirs, sizeof(char *), cmp_str);
+	return SB_OK;
+}
+
+static PathKind
+path_kind(const Restore *r, const char *rel)
+{
+	if (bsearch(&rel, r->delta_files, (size_t) r->ndelta_files, sizeof(char *),
+				cmp_str) != NULL)
+		return PATH_FILE;
+	if (bsearch(&rel, r->delta_dirs, (size_t) r->ndelta_dirs, sizeof(char *),
+				cmp_str) != NULL)
+		return PATH_DIR;
+	return PATH_ABSENT;
+}
+
+/* Index of the backup's tablespace whose link is rel ("pg_tblspc/<oid>"). */
+static int
+tablespace_of_link(const Restore *r, const char *rel)
+{
+	char		name[32];
+
+	for (int i = 0; i < r->m.ntablespaces; i++)
+	{
+		snprintf(name, sizeof(name), "pg_tblspc/%u", r->m.tablespaces[i].oid);
+		if (strcmp(rel, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Remove full (a file, a link, or a directory and all below it). */
+static SbStatus
+remove_path(Restore *r, const char *full, bool is_dir, SbError *err)
+{
+	if (is_dir)
+	{
+		DIR		   *d = opendir(full);
+		struct dirent *de;
+		SbStatus	rc = SB_OK;
+
+		if (d == NULL)
+			return sb_error_errno(err, errno, "could not open directory \"%s\"", full);
+		while (rc == SB_OK && (de = readdir(d)) != NULL)
+		{
+			char		child[RESTORE_PATH_LEN];
+			struct stat sb;
+
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(child, sizeof(child), "%s/%s", full, de->d_name);
+			if (lstat(child, &sb) != 0)
+				rc = sb_error_errno(err, errno, "could not stat file \"%s\"", child);
+			else
+				rc = remove_path(r, child, S_ISDIR(sb.st_mode), err);
+		}
+		closedir(d);
+		if (rc == SB_OK && rmdir(full) != 0)
+			rc = sb_error_errno(err, errno, "could not remove directory \"%s\"", full);
+		return rc;
+	}
+	if (unlink(full) != 0 && errno != ENOENT)
+		return sb_error_errno(err, errno, "could not remove file \"%s\"", full);
+	r->delta_removed++;
+	return SB_OK;
+}
+
+/*
+ * Remove what the backup does not have below rel (a directory of the
+ * backup, "" for the target itself).  ts_root: rel is a tablespace link,
+ * where only the backup's version directory is ours.
+ */
+static SbStatus
+clean_dir(Restore *r, const char *rel, bool ts_root, SbError *err)
+{
+	char		full[RESTORE_PATH_LEN];
+	DIR		   *d;
+	struct dirent *de;
+	SbStatus	rc = SB_OK;
+
+	if (rel[0] == '\0')
+		snprintf(full, sizeof(full), "%s", r->target);
+	else
+		snprintf(full, sizeof(full), "%s/%s", r->target, rel);
+	d = opendir(full);
+	if (d == NULL)
+	{
+		if (errno == ENOENT)
+			return SB_OK;
+		return sb_error_errno(err, errno, "could not open directory \"%s\"", full);
+	}
+	while (rc == SB_OK && (de = readdir(d)) != NULL)
+	{
+		char		child_rel[SB_PATH_MAX];
+		char		child[RESTORE_PATH_LEN];
+		struct stat sb;
+		PathKind	kind;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(child_rel, sizeof(child_rel), "%s%s%s", rel,
+					 rel[0] ? "/" : "", de->d_name) >= (int) sizeof(child_rel))
+		{
+			rc = sb_error_set(err, SB_ERR_IO, "path \"%s/%s\" is too long", full, de->d_name);
+			break;
+		}
+		snprintf(child, sizeof(child), "%s/%s", full, de->d_name);
+		if (lstat(child, &sb) != 0)
+		{
+			if (errno == ENOENT)
+				continue;
+			rc = sb_error_errno(err, errno, "could not stat file \"%s\"", child);
+			break;
+		}
+		kind = path_kind(r, child_rel);
+
+		if (ts_root)
+		{
+			/* another cluster's version directory in a shared location */
+			if (kind == PATH_DIR && S_ISDIR(sb.st_mode))
+				rc = clean_dir(r, child_rel, false, err);
+			continue;
+		}
+		if (S_ISLNK(sb.st_mode) && tablespace_of_link(r, child_rel) >= 0)
+			rc = clean_dir(r, child_rel, true, err);
+		else if (kind == PATH_DIR && S_ISDIR(sb.st_mode))
+			rc = clean_dir(r, child_rel, false, err);
+		else if (kind == PATH_FILE && S_ISREG(sb.st_mode))
+			continue;			/* compared when the files are restored */
+		else
+			rc = remove_path(r, child, S_ISDIR(sb.st_mode), err);
+	}
+	closedir(d);
+	return rc;
+}
+
+SbStatus
+sb_restore_delta_check_target(Restore *r, bool *delta, SbError *err)
+{
+	bool		exists;
+	SbStatus	rc;
+	char		path[RESTORE_PATH_LEN];
+	SbError		ignore;
+	struct stat sb;
+
+	*delta = false;
+	rc = sb_restore_check_empty_dir(r->target, "target directory", true, &exists, err);
+	if (rc == SB_OK)
+		return SB_OK;			/* missing or empty: an ordinary restore */
+	/* refused for another reason than being in use by the cluster's files */
+	if (rc != SB_ERR_EXISTS || stat(r->target, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return rc;
+	rc = sb_restore_join_path(path, r->target, "postmaster.pid", err);
+	if (rc != SB_OK || access(path, F_OK) == 0)
+		return SB_ERR_EXISTS;	/* "a server seems to be running" */
+	sb_error_clear(err);
+
+	rc = sb_restore_join_path(path, r->target, "global/pg_control", err);
+	if (rc != SB_OK)
+		return rc;
+	if (access(path, F_OK) != 0 ||
+		sb_cluster_read_info(r->target, &r->target_cluster, &ignore) != SB_OK)
+	{
+		sb_error_set(err, SB_ERR_EXISTS,
+					 "target directory \"%s\" is not empty and is not a data directory",
+					 r->target);
+		sb_error_detail(err, "A delta restore needs the data directory of the backup's cluster (with global/pg_control).");
+		sb_error_hint(err, "Restore into a new or empty directory without --delta.");
+		return SB_ERR_EXISTS;
+	}
+	*delta = true;
+	return SB_OK;
+}
+
+SbStatus
+sb_restore_delta_check_cluster(Restore *r, SbError *err)
+{
+	if (r->target_cluster.system_identifier != r->m.system_identifier)
+	{
+		sb_error_set(err, SB_ERR_MISMATCH,
+					 "target directory \"%s\" belongs to another cluster",
+					 r->target);
+		sb_error_detail(err, "Its system identifier is %" PRIu64 ", backup \"%s\" has %" PRIu64 ".",
+						r->target_cluster.system_identifier, r->m.label,
+						r->m.system_identifier);
+		sb_error_hint(err, "A delta restore rewrites a data directory of the same cluster; restore into a new or empty directory instead.");
+		return SB_ERR_MISMATCH;
+	}
+	return SB_OK;
+}
+
+SbStatus
+sb_restore_delta_clean(Restore *r, SbError *err)
+{
+	SbStatus	rc = index_paths(r, err);
+
+	if (rc == SB_OK)
+		rc = clean_dir(r, "", false, err);
+	return rc;
+}
+
+/*
+ * Keep the local file full when its size and checksum match f: its mode
+ * and modification time are set, *kept is true.  Otherwise it is removed,
+ * to be restored.
+ */
+SbStatus
+sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
+					  const char *full, bool *kept, SbError *err)
+{
+	struct stat sb;
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	uint8_t    *buf;
+	SbFilter   *digest;
+	SbStatus	rc = SB_OK;
+	int			fd;
+	struct timespec times[2];
+
+	*kept = false;
+	fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+	{
+		if (errno == ENOENT)
+			return SB_OK;
+		return sb_error_errno(err, errno, "could not open file \"%s\"", full);
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != f->size)
+		goto replace;
+
+	digest = sb_codec_digest_new(st, NULL);
+	buf = malloc(SB_CODEC_BUFSIZE);
+	if (digest == NULL || buf == NULL)
+	{
+		if (digest)
+			sb_filter_free_chain(digest);
+		free(buf);
+		close(fd);
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	}
+	for (;;)
+	{
+		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+		{
+			rc = sb_error_errno(err, errno, "could not read file \"%s\"", full);
+			break;
+		}
+		if (n == 0)
+			break;
+		rc = sb_filter_write(digest, buf, (size_t) n, err);
+		if (rc != SB_OK)
+			break;
+	}
+	if (rc == SB_OK)
+		rc = sb_filter_finish(digest, err);
+	if (rc == SB_OK)
+		sb_filter_digest_hex(digest, hex);
+	sb_filter_free_chain(digest);
+	free(buf);
+	if (rc != SB_OK)
+	{
+		close(fd);
+		return rc;
+	}
+	if (strcasecmp(hex, f->sha256) != 0)
+		goto replace;
+
+	/* the same content: only what a restore sets besides it */
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_sec = (time_t) f->mtime;
+	times[1].tv_nsec = 0;
+	if (fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
+		rc = sb_error_errno(err, errno, "could not set permissions of file \"%s\"", full);
+	else if (futimens(fd, times) != 0)
+		rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
+	close(fd);
+	*kept = (rc == SB_OK);
+	return rc;
+
+replace:
+	close(fd);
+	if (unlink(full) != 0 && errno != ENOENT)
+		return sb_error_errno(err, errno, "could not remove file \"%s\"", full);
+	return SB_OK;
+}
