@@ -286,8 +286,14 @@ push_one(const char *name)
 	count_bytes(&res);
 	sb_push_finish(my_worker, name, true, &before, sb_push_config_hash(&cfg), NULL);
 	last_logged[0] = '\0';
-	ereport(DEBUG1,
-			(errmsg_internal("pushed WAL file \"%s\" ahead of the archiver", name)));
+	/* logged as the archiver logs it, whichever process got there first */
+	if (res.already_stored)
+		ereport(LOG,
+				(errmsg("WAL file \"%s\" was already in the repository with identical content",
+						name)));
+	else
+		ereport(DEBUG1,
+				(errmsg_internal("pushed WAL file \"%s\" ahead of the archiver", name)));
 }
 
 static void
