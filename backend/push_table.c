@@ -59,6 +59,9 @@ typedef struct PushShared
 {
 	LWLock	   *lock;
 	ConditionVariable claim_ended;
+	bool		full;			/* a worker found no free slot; read without
+								 * the lock: a missed wake-up only delays
+								 * push-ahead until the worker's next scan */
 	PushSlot	slots[SB_PUSH_SLOTS];
 	PushWorker	workers[SB_PUSH_MAX_WORKERS];
 } PushShared;
@@ -198,7 +201,7 @@ sb_push_claim(int worker, const char *name, bool *full)
 	{
 		slot = free_slot(false);
 		if (slot == NULL)
-			*full = true;
+			*full = push->full = true;
 		else
 		{
 			set_claim(slot, worker, name);
@@ -293,7 +296,8 @@ wake_workers(void)
 	Latch	   *latches[SB_PUSH_MAX_WORKERS];
 	int			n = 0;
 
-	LWLockAcquire(push->lock, LW_SHARED);
+	LWLockAcquire(push->lock, LW_EXCLUSIVE);
+	push->full = false;
 	for (int i = 0; i < SB_PUSH_MAX_WORKERS; i++)
 		if (push->workers[i].latch != NULL)
 			latches[n++] = push->workers[i].latch;
@@ -382,7 +386,14 @@ sb_push_archiver_take(const char *file, const char *path,
 													PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
-	wake_workers();
+
+	/*
+	 * A file no worker has: there may be more behind it, so let the workers
+	 * look ahead now.  A worker's file taken: wake them only if they wait
+	 * for room in the table.
+	 */
+	if (result != TAKE_DURABLE || push->full)
+		wake_workers();
 	return result == TAKE_DURABLE;
 }
 
@@ -399,8 +410,9 @@ sb_push_archiver_done(const char *file, bool archived)
 		slot->owner == OWNER_ARCHIVER)
 		slot->state = archived ? SLOT_ARCHIVED : SLOT_FREE;
 	LWLockRelease(push->lock);
-	/* a slot is free again: workers held back by a full table may go on */
-	wake_workers();
+	/* workers held back by a full table may go on */
+	if (push->full)
+		wake_workers();
 }
 
 int

@@ -191,6 +191,7 @@ static bool
 claim_next(char *name)
 {
 	bool		scanned = false;
+	bool		pruned = false;
 
 	for (;;)
 	{
@@ -208,6 +209,13 @@ claim_next(char *name)
 		cand = batch[batch_pos];
 		if (!sb_push_claim(my_worker, cand, &full))
 		{
+			if (full && !pruned)
+			{
+				/* entries the archiver is done with make room */
+				sb_push_prune(STATUS_DIR);
+				pruned = true;
+				continue;
+			}
 			if (full)
 				return false;	/* try this one again when woken */
 			batch_pos++;
@@ -461,9 +469,10 @@ sb_wal_push_maintain(void)
 		if (handles[i] != NULL)
 			continue;
 
-		wait = TimestampDifferenceMilliseconds(now,
-											   TimestampTzPlusMilliseconds(last_start[i], RESTART_MS));
-		if (last_start[i] != 0 && wait > 0)
+		/* a worker that keeps failing is started at most every RESTART_MS */
+		wait = (last_start[i] == 0) ? 0 :
+			RESTART_MS - TimestampDifferenceMilliseconds(last_start[i], now);
+		if (wait > 0)
 		{
 			next = (next < 0) ? wait : Min(next, wait);
 			continue;
