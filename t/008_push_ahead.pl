@@ -4,7 +4,8 @@
 # which then takes them without pushing them again; killing a push worker
 # and the archiver (crash restarts) while the repository is unwritable and
 # then writable again loses nothing and archiving catches up by itself;
-# a reload turns the workers off and on again.
+# a reload turns the workers off and on again; a promoted standby archives
+# its timeline history file, the .partial segment and the new timeline.
 use strict;
 use warnings;
 use File::Compare;
@@ -23,6 +24,7 @@ my $node = SbTest::new_node(
 		'safebackup.repo_path' => $repo,
 		wal_keep_size => '1GB',
 		restart_after_crash => 'on',
+		max_wal_senders => '4',
 		'safebackup.archive_push_workers' => '2'
 	]);
 my $pgwal = $node->data_dir . '/pg_wal';
@@ -225,5 +227,38 @@ $node->reload;
 ok(wait_workers(2), 'a reload to 2 starts two push workers again');
 push_ahead_of_held_archiver(4, 'after the reload');
 
+# --- timeline switch: a standby promoted with push workers on
+$node->backup('tl');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($node, 'tl', has_streaming => 1);
+$standby->start;
+$node->safe_psql('postgres', "SELECT pg_logical_emit_message(false, 'sb', 'last on 1')");
+$node->wait_for_catchup($standby);
 $node->stop;
+$standby->promote;
+$standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+  or die 'promotion did not finish';
+ok( $standby->poll_query_until(
+		'postgres', 'SELECT count(*) = 2 AND count(pid) = 2 FROM safebackup_push_workers()'),
+	'the promoted standby runs two push workers');
+my $tl2_first = SbTest::current_segment($standby);
+SbTest::force_switch($standby);
+my $tl2_last = SbTest::switch_and_wait($standby);
+ok( $standby->poll_query_until(
+		'postgres',
+		"SELECT count(*) = 0 FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'"
+	),
+	'the promoted standby archives everything');
+my $swal = $standby->data_dir . '/pg_wal';
+my @partial = map { s{.*/}{}r } glob("$swal/*.partial");
+is(scalar(@partial), 1, 'promotion left one .partial segment');
+foreach my $f ('00000002.history', @partial, $tl2_first, $tl2_last)
+{
+	my $rc = system('pg_safebackup', 'archive-get', $f, "$tmp/$f", "--repo-path=$repo");
+	ok($rc == 0 && compare("$swal/$f", "$tmp/$f") == 0,
+		"timeline switch: $f is stored and comes back byte-identical");
+	unlink("$tmp/$f");
+}
+
+$standby->stop;
 done_testing();
