@@ -37,6 +37,25 @@ COMMENT ON FUNCTION safebackup_status() IS
 REVOKE EXECUTE ON FUNCTION safebackup_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION safebackup_status() TO pg_monitor;
 
+CREATE FUNCTION safebackup_push_workers(
+	OUT worker integer,
+	OUT pid integer,
+	OUT state text,
+	OUT current_wal text,
+	OUT pushed_count bigint,
+	OUT failed_count bigint,
+	OUT last_pushed_time timestamptz,
+	OUT last_error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'safebackup_push_workers'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION safebackup_push_workers() IS
+	'state of each WAL push-ahead worker (safebackup.archive_push_workers) since it started: files pushed ahead, failures, the file being pushed';
+
+REVOKE EXECUTE ON FUNCTION safebackup_push_workers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION safebackup_push_workers() TO pg_monitor;
+
 CREATE FUNCTION safebackup_start(type text DEFAULT 'full', wait boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'safebackup_start'

@@ -4,78 +4,31 @@
  *		The archive module: ship each completed WAL file to the repository
  *		from inside the archiver process.
  *
- * The repository session stays open across files and is reopened when the
- * safebackup.* settings change or after a network error.  A file is
- * reported archived only once sb_wal_push() has made it durable.  No ERROR
- * may escape the callback (on 15 and 16 it would kill the archiver without
- * counting a failure), so failures are logged as WARNING with a hint and
- * the callback returns false: the file stays in pg_wal and is retried.
+ * The repository session (wal_session.c) stays open across files and is
+ * reopened when the safebackup.* settings change or after a network error.
+ * A file is reported archived only once it is durable: pushed here by
+ * sb_wal_push(), or pushed ahead by a push worker (worker/wal_push.c) that
+ * recorded it in the shared push table for exactly this file and these
+ * settings (push_table.h).
+ *
+ * No ERROR may escape the callback (on 15 and 16 it would kill the
+ * archiver without counting a failure), so failures are logged as WARNING
+ * with a hint and the callback returns false: the file stays in pg_wal and
+ * is retried.
  *
  *-------------------------------------------------------------------------
  */
 #include "compat.h"
 
-#include "access/xlog.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "push_table.h"
 #include "report.h"
 #include "shmem.h"
-#include "stanza.h"
-#include "storage.h"
-#include "storage_wait.h"
-#include "wal.h"
+#include "wal_session.h"
 
 #define RETRY_HINT "The file stays in pg_wal and archiving will be retried."
-
-static SbStorage *session = NULL;
-static SbRepoConfig session_cfg;
-static bool stanza_checked = false;
-
-static void
-close_session(void)
-{
-	if (session != NULL)
-	{
-		sb_storage_close(session);
-		sb_storage_free(session);
-		session = NULL;
-	}
-	stanza_checked = false;
-}
-
-/*
- * Open the repository with the settings in force, reusing the open session
- * when they have not changed.
- */
-static SbStatus
-ensure_session(const SbRepoConfig *cfg, SbError *err)
-{
-	SbStatus	rc;
-
-	if (session != NULL && memcmp(cfg, &session_cfg, sizeof(*cfg)) == 0)
-		return SB_OK;
-	close_session();
-
-	if (cfg->repo_path[0] == '\0')
-	{
-		sb_error_set(err, SB_ERR_CONFIG, "safebackup.repo_path is not set");
-		sb_error_hint(err, "Set safebackup.repo_path to the repository directory and reload the configuration.");
-		return SB_ERR_CONFIG;
-	}
-	rc = sb_backend_storage_create(cfg, &session, err);
-	if (rc != SB_OK)
-		return rc;
-	rc = sb_storage_open(session, err);
-	if (rc != SB_OK)
-	{
-		sb_storage_free(session);
-		session = NULL;
-		return rc;
-	}
-	session_cfg = *cfg;
-	return SB_OK;
-}
 
 static void
 record_success(const char *file, const SbWalPushResult *res)
@@ -115,9 +68,6 @@ fail(const char *file, SbError *err)
 	snprintf(context, sizeof(context), "could not archive WAL file \"%s\"", file);
 	sb_report(WARNING, err, context, RETRY_HINT);
 	record_failure(file, err->msg);
-	/* a broken connection is reopened on the next attempt */
-	if (err->status == SB_ERR_NETWORK || err->status == SB_ERR_IO)
-		close_session();
 	return false;
 }
 
@@ -130,22 +80,19 @@ archive_one(const char *file, const char *path)
 
 	sb_error_clear(&err);
 	sb_guc_repo_config(&cfg);
-	if (ensure_session(&cfg, &err) != SB_OK)
-		return fail(file, &err);
 
-	if (!stanza_checked)
+	/* pushed ahead by a worker: already durable */
+	if (sb_push_archiver_take(file, path, &cfg))
 	{
-		SbStanzaInfo mine;
-
-		mine.format_version = SB_REPO_FORMAT_VERSION;
-		mine.system_identifier = GetSystemIdentifier();
-		mine.pg_version = PG_VERSION_NUM / 10000;
-		if (sb_stanza_ensure(session, cfg.stanza, &mine, &err) != SB_OK)
-			return fail(file, &err);
-		stanza_checked = true;
+		ereport(DEBUG1,
+				(errmsg_internal("WAL file \"%s\" was pushed ahead by a push worker", file)));
+		memset(&res, 0, sizeof(res));
+		res.already_stored = true;	/* its bytes were counted by the worker */
+		record_success(file, &res);
+		return true;
 	}
 
-	if (sb_wal_push(session, &cfg, file, path, &res, &err) != SB_OK)
+	if (sb_wal_session_push(&cfg, file, path, &res, &err) != SB_OK)
 		return fail(file, &err);
 
 	if (res.already_stored)
@@ -185,10 +132,11 @@ sb_archive_file(const char *file, const char *path)
 				 edata->hint ? errhint("%s  " RETRY_HINT, edata->hint) : errhint(RETRY_HINT)));
 		record_failure(file, edata->message);
 		FreeErrorData(edata);
-		close_session();
+		sb_wal_session_close();
 		ok = false;
 	}
 	PG_END_TRY();
+	sb_push_archiver_done(file, ok);
 
 	return ok;
 }
@@ -201,7 +149,7 @@ sb_archive_check_configured(char **detail)
 
 	sb_error_clear(&err);
 	sb_guc_repo_config(&cfg);
-	if (ensure_session(&cfg, &err) == SB_OK)
+	if (sb_wal_session_ensure(&cfg, &err) == SB_OK)
 		return true;
 
 	/*
@@ -222,5 +170,5 @@ sb_archive_check_configured(char **detail)
 void
 sb_archive_shutdown(void)
 {
-	close_session();
+	sb_wal_session_close();
 }

@@ -213,6 +213,31 @@ sb_define_tls_gucs(void)
 							   check_tls_server_name, NULL, NULL);
 }
 
+/*
+ * safebackup.archive_push_workers: background workers that push ready WAL
+ * ahead of the archiver (worker/wal_push.c).
+ */
+static int	sb_archive_push_workers = 2;
+
+static void
+sb_define_push_gucs(void)
+{
+	DefineCustomIntVariable("safebackup.archive_push_workers",
+							"Number of background workers that push ready WAL files to the repository ahead of the archiver.",
+							"0 turns push-ahead off: the archiver then pushes every file itself.",
+							&sb_archive_push_workers,
+							2, 0, SB_PUSH_MAX_WORKERS,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+}
+
+int
+sb_guc_archive_push_workers(void)
+{
+	return sb_archive_push_workers;
+}
+
 /* Define one string setting of the sftp repository (reloadable). */
 static void
 define_sftp_string(const char *name, const char *short_desc,
@@ -356,6 +381,7 @@ sb_define_gucs(void)
 							   check_cipher_pass_file, NULL, NULL);
 
 	sb_define_tls_gucs();
+	sb_define_push_gucs();
 
 	MarkGUCPrefixReserved("safebackup");
 }

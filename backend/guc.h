@@ -18,4 +18,11 @@ extern void sb_guc_repo_config(SbRepoConfig *cfg);
 /* safebackup.backup_schedule in force in this process ("" = off). */
 extern const char *sb_guc_backup_schedule(void);
 
+/*
+ * safebackup.archive_push_workers in force in this process; at most
+ * SB_PUSH_MAX_WORKERS (shared memory holds that many worker slots).
+ */
+#define SB_PUSH_MAX_WORKERS 8
+extern int	sb_guc_archive_push_workers(void);
+
 #endif							/* SB_GUC_H */

@@ -12,6 +12,7 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "push_table.h"
 #include "shmem.h"
 
 #define SB_TRANCHE_NAME "pg_safebackup"
@@ -28,6 +29,7 @@ sb_shmem_request_hook(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(SbShared)));
 	RequestNamedLWLockTranche(SB_TRANCHE_NAME, 1);
+	sb_push_shmem_request();
 }
 
 static void
@@ -46,6 +48,7 @@ sb_shmem_startup_hook(void)
 		sb_shared->lock = &(GetNamedLWLockTranche(SB_TRANCHE_NAME))->lock;
 		ConditionVariableInit(&sb_shared->backup_cv);
 	}
+	sb_push_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -13,6 +13,11 @@
 # "pg_safebackup server" on 127.0.0.1 with a throwaway CA
 # (tests/tls/make-certs.sh) and drains through it; REPO_TYPE="posix tls"
 # prints both figures.
+#
+# PUSH_WORKERS sets safebackup.archive_push_workers (default: the setting's
+# default, 2); PUSH_WORKERS="0 2" drains once with each, one after the
+# other, so the figures for the archiver alone and with push-ahead workers
+# come from the same run.
 set -euo pipefail
 
 NSEG=${1:-64}
@@ -22,6 +27,10 @@ if [[ ${REPO_TYPE:-posix} == *" "* ]]; then
 	exit 0
 fi
 REPO_TYPE=${REPO_TYPE:-posix}
+if [[ ${PUSH_WORKERS:-} == *" "* ]]; then
+	for w in $PUSH_WORKERS; do PUSH_WORKERS=$w "$0" "$NSEG" "$LEVEL"; done
+	exit 0
+fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bin=$("$PG_CONFIG" --bindir)
@@ -90,6 +99,7 @@ archive_library = 'pg_safebackup'
 safebackup.compress_level = $LEVEL
 safebackup.compress_type = ${COMPRESS_TYPE:-zlib}
 max_wal_size = 8GB
+${PUSH_WORKERS:+safebackup.archive_push_workers = $PUSH_WORKERS}
 CONF
 as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
 
@@ -113,5 +123,37 @@ if [ "$REPO_TYPE" = sftp ]; then
 else
 	stored=$(du -sm "$dir/repo" | cut -f1)
 fi
-awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v t="$REPO_TYPE" -v c="${COMPRESS_TYPE:-zlib}" \
-	'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, %s level %d, %d MB stored)\n", n, s, n / s, t, c, l, st }'
+workers=$(psql_b -Atc "SHOW safebackup.archive_push_workers")
+
+# archive latency with the archiver idle: from pg_switch_wal() to
+# pg_stat_archiver reporting that segment, 20 times, measured inside the
+# server (1 ms steps)
+psql_b >/dev/null <<'SQL'
+CREATE TABLE lat_fill (x int);
+CREATE FUNCTION archive_latency_ms() RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	seg text;
+	t0 timestamptz;
+BEGIN
+	INSERT INTO lat_fill VALUES (1);
+	seg := pg_walfile_name(pg_current_wal_insert_lsn());
+	t0 := clock_timestamp();
+	PERFORM pg_switch_wal();
+	LOOP
+		PERFORM pg_stat_clear_snapshot();
+		EXIT WHEN (SELECT last_archived_wal >= seg FROM pg_stat_archiver);
+		PERFORM pg_sleep(0.001);
+		IF clock_timestamp() - t0 > interval '60 s' THEN
+			RAISE EXCEPTION 'segment % not archived within 60 s', seg;
+		END IF;
+	END LOOP;
+	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+$$;
+SQL
+lat=$(for i in $(seq 20); do psql_b -Atc "SELECT archive_latency_ms()"; done | sort -n)
+p50=$(echo "$lat" | sed -n 10p)
+p95=$(echo "$lat" | sed -n 19p)
+awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v t="$REPO_TYPE" -v c="${COMPRESS_TYPE:-zlib}" -v w="$workers" \
+	'BEGIN { printf "drained %d segments in %.2f s: %.1f segments/s (%s, %s level %d, %d push workers, %d MB stored)\n", n, s, n / s, t, c, l, w, st }'
+printf '  archive latency over 20 switches: p50 %.0f ms, p95 %.0f ms\n' "$p50" "$p95"

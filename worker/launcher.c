@@ -4,9 +4,10 @@
  *		The launcher background worker: one per cluster, started with the
  *		server.  It publishes its state, reloads the configuration on
  *		SIGHUP, exits on SIGTERM and postmaster death, starts the backups
- *		of safebackup.backup_schedule (see below), and every
- *		WAL_GAP_SCAN_MS queues for archiving the completed WAL segments
- *		PostgreSQL left without archive status (backend/wal_gaps.c).
+ *		of safebackup.backup_schedule (see below), keeps the push-ahead
+ *		workers running (worker/wal_push.c), and every WAL_GAP_SCAN_MS
+ *		queues for archiving the completed WAL segments PostgreSQL left
+ *		without archive status (backend/wal_gaps.c).
  *
  * Scheduled backups: the next run time is computed in the server's time
  * zone when the launcher starts, when a reload changes the schedule or
@@ -35,6 +36,7 @@
 #include "utils/wait_event.h"
 
 #include "worker/launcher.h"
+#include "worker/wal_push.h"
 #include "worker/worker.h"
 #include "backend/backup_request.h"
 #include "backend/guc.h"
@@ -271,6 +273,7 @@ sb_launcher_main(Datum main_arg)
 
 	while (!ShutdownRequestPending)
 	{
+		long		push_ms = sb_wal_push_maintain();
 		TimestampTz now = GetCurrentTimestamp();
 
 		if (TimestampDifferenceExceeds(last_gap_scan, now, WAL_GAP_SCAN_MS))
@@ -287,7 +290,7 @@ sb_launcher_main(Datum main_arg)
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 nap_ms(now),
+						 push_ms >= 0 ? Min(push_ms, nap_ms(now)) : nap_ms(now),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
