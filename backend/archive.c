@@ -112,6 +112,7 @@ sb_archive_file(const char *file, const char *path)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool ok = false;
+	char		context[MAXPGPATH + 64];
 
 	PG_TRY();
 	{
@@ -125,11 +126,8 @@ sb_archive_file(const char *file, const char *path)
 		edata = CopyErrorData();
 		FlushErrorState();
 		/* keep what the error said: its code, detail and hint */
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("could not archive WAL file \"%s\": %s", file, edata->message),
-				 edata->detail ? errdetail("%s", edata->detail) : 0,
-				 edata->hint ? errhint("%s  " RETRY_HINT, edata->hint) : errhint(RETRY_HINT)));
+		snprintf(context, sizeof(context), "could not archive WAL file \"%s\"", file);
+		sb_report_caught(WARNING, edata, context, RETRY_HINT);
 		record_failure(file, edata->message);
 		FreeErrorData(edata);
 		sb_wal_session_close();

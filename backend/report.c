@@ -46,6 +46,55 @@ sb_errcode(SbStatus status)
 }
 
 void
+sb_report_caught(int elevel, const ErrorData *edata, const char *context,
+				 const char *extra_hint)
+{
+	ereport(elevel,
+			(errcode(edata->sqlerrcode),
+			 errmsg("%s: %s", context, edata->message),
+			 edata->detail ? errdetail("%s", edata->detail) : 0,
+			 edata->hint && extra_hint ? errhint("%s  %s", edata->hint, extra_hint) :
+			 edata->hint ? errhint("%s", edata->hint) :
+			 extra_hint ? errhint("%s", extra_hint) : 0));
+}
+
+/*
+ * A test hook for sb_report_caught(), not part of the extension's SQL: the
+ * regression test "report" creates it by hand.  It raises an ERROR with a
+ * detail and a hint, catches it as the archive callback does, and reports
+ * it at WARNING.
+ */
+PG_FUNCTION_INFO_V1(sb_test_report_caught);
+
+Datum
+sb_test_report_caught(PG_FUNCTION_ARGS)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		ereport(ERROR,
+				(errcode(ERRCODE_DISK_FULL),
+				 errmsg("the test error"),
+				 errdetail("The detail of the test error."),
+				 errhint("The hint of the test error.")));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		sb_report_caught(WARNING, edata, "could not archive WAL file \"X\"",
+						 "The file stays in pg_wal and archiving will be retried.");
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
+}
+
+void
 sb_report(int elevel, const SbError *err, const char *context,
 		  const char *extra_hint)
 {

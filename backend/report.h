@@ -21,4 +21,13 @@ extern int	sb_errcode(SbStatus status);
 extern void sb_report(int elevel, const SbError *err, const char *context,
 					  const char *extra_hint);
 
+/*
+ * Report a caught PostgreSQL error (from CopyErrorData()) at elevel,
+ * keeping its SQLSTATE, detail and hint: context is prefixed to the message,
+ * extra_hint appended to the error's hint.
+ */
+struct ErrorData;
+extern void sb_report_caught(int elevel, const struct ErrorData *edata,
+							 const char *context, const char *extra_hint);
+
 #endif							/* SB_REPORT_H */
