@@ -3,16 +3,18 @@
  * codec.c
  *		The codec pipeline's generic entry points (write, finish and free a
  *		filter chain) and the whole-file store and fetch helpers built on
- *		the filters of filter_digest.c, filter_zlib.c and filter_sink.c.
+ *		the filters of filter_digest.c, filter_compress.c (zlib, lz4, zstd)
+ *		and filter_sink.c.
  *
  * Every filter owns at most one buffer of SB_CODEC_BUFSIZE bytes (plus the
- * library state of zlib or OpenSSL), so memory use does not depend on the
- * size of the file flowing through; only the buffer sink grows, bounded by
- * the max_len its creator chose.
+ * library state of zlib, liblz4, libzstd or OpenSSL), so memory use does
+ * not depend on the size of the file flowing through; only the buffer sink
+ * grows, bounded by the max_len its creator chose.
  *
- * Compressed files are single-member gzip streams, so a repository file can
- * be checked by hand with "gzip -dc" (unless the stanza is encrypted: then
- * the gzip stream is inside the encrypted format of filter_cipher.c).
+ * Compressed files are a single gzip member, LZ4 frame or Zstandard frame,
+ * so a repository file can be checked by hand with "gzip -dc", "lz4 -dc" or
+ * "zstd -dc" (unless the stanza is encrypted: then the compressed stream is
+ * inside the encrypted format of filter_cipher.c).
  *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
@@ -92,16 +94,23 @@ typedef struct StorePipe
 static SbStatus
 check_codec_config(const SbRepoConfig *cfg, SbError *err)
 {
-	if (!sb_compress_type_known(cfg->compress_type))
+	int			min;
+	int			max;
+
+	if (!sb_compress_type_known(cfg->compress_type) ||
+		!sb_compress_level_range(cfg->compress_type, &min, &max))
 		return sb_error_set(err, SB_ERR_CONFIG,
 							"unsupported compression type %d",
 							(int) cfg->compress_type);
-	if (cfg->compress_type == SB_COMPRESS_ZLIB &&
-		(cfg->compress_level < 0 || cfg->compress_level > 9))
+	if (cfg->compress_type != SB_COMPRESS_NONE &&
+		(cfg->compress_level < min || cfg->compress_level > max))
 	{
-		sb_error_set(err, SB_ERR_CONFIG, "invalid compression level %d",
-					 cfg->compress_level);
-		sb_error_hint(err, "Valid levels for zlib are 0 to 9.");
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "compression level %d is outside the valid range for %s",
+					 cfg->compress_level,
+					 sb_compress_type_name(cfg->compress_type));
+		sb_error_hint(err, "Valid levels for %s are %d to %d.",
+					  sb_compress_type_name(cfg->compress_type), min, max);
 		return SB_ERR_CONFIG;
 	}
 	return SB_OK;

@@ -45,6 +45,22 @@ sb_wal_name_valid(const char *walname)
 	return false;
 }
 
+bool
+sb_wal_stored_tail_parse(const char *p, char *sha, SbCompressType *ct)
+{
+	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
+		if (!isxdigit((unsigned char) p[i]))
+			return false;
+	if (!sb_compress_type_from_suffix(p + SB_SHA256_HEX_LEN, ct))
+		return false;
+	if (sha != NULL)
+	{
+		memcpy(sha, p, SB_SHA256_HEX_LEN);
+		sha[SB_SHA256_HEX_LEN] = '\0';
+	}
+	return true;
+}
+
 void
 sb_wal_dir(const char *stanza, const char *walname, char *out)
 {
@@ -75,16 +91,7 @@ find_cb(const char *name, const SbStat *st, void *arg)
 		name[fs->walname_len] != '-')
 		return true;
 	p = name + fs->walname_len + 1;
-	if (strlen(p) < SB_SHA256_HEX_LEN)
-		return true;
-	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) p[i]))
-			return true;
-	if (p[SB_SHA256_HEX_LEN] == '\0')
-		ct = SB_COMPRESS_NONE;
-	else if (strcmp(p + SB_SHA256_HEX_LEN, ".gz") == 0)
-		ct = SB_COMPRESS_ZLIB;
-	else
+	if (!sb_wal_stored_tail_parse(p, NULL, &ct))
 		return true;
 
 	if (fs->nfound++ == 0)
@@ -244,7 +251,7 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 		goto done;
 
 	snprintf(path, sizeof(path), "%s/%s-%s%s", dir, walname, sha,
-			 cfg->compress_type == SB_COMPRESS_ZLIB ? ".gz" : "");
+			 sb_compress_suffix(cfg->compress_type));
 	if (lseek(fd, 0, SEEK_SET) != 0)
 	{
 		rc = sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
