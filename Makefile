@@ -21,9 +21,9 @@ CORE_OBJS = \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o \
-	core/cron.o core/name_list.o \
+	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
-	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o \
+	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
@@ -34,7 +34,7 @@ OBJS = \
 	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
 	backend/storage_wait.o \
-	backend/schedule.o \
+	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o \
 	$(CORE_OBJS)
@@ -50,7 +50,7 @@ CLI_PROGRAM = cli/pg_safebackup
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
-	tests/unit/test_cipher tests/unit/test_net
+	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
 SHLIB_LINK = $(LIBS_CORE)
@@ -58,7 +58,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc guc_tls status backup expire_verify archive schedule
+REGRESS = guc guc_limits guc_tls status backup expire_verify archive privileges schedule
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
@@ -113,6 +113,8 @@ tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/un
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/unit/mem_storage.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_known_hosts: tests/unit/test_known_hosts.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@

@@ -24,7 +24,9 @@ CREATE FUNCTION safebackup_status(
 	OUT backup_files_done bigint,
 	OUT backup_files_total bigint,
 	OUT backup_error text,
-	OUT next_scheduled_backup timestamptz)
+	OUT next_scheduled_backup timestamptz,
+	OUT wal_gaps_repaired bigint,
+	OUT last_wal_gap text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
 LANGUAGE C STRICT VOLATILE;
@@ -84,7 +86,8 @@ CREATE FUNCTION safebackup_expire(
 	OUT wal_removed bigint,
 	OUT wal_first_removed text,
 	OUT wal_last_removed text,
-	OUT wal_kept_from text)
+	OUT wal_kept_from text,
+	OUT temp_files_removed integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_expire'
 LANGUAGE C STRICT VOLATILE;

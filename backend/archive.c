@@ -177,10 +177,12 @@ sb_archive_file(const char *file, const char *path)
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* keep what the error said: its code, detail and hint */
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("could not archive WAL file \"%s\": %s", file, edata->message),
-				 errhint(RETRY_HINT)));
+				 edata->detail ? errdetail("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s  " RETRY_HINT, edata->hint) : errhint(RETRY_HINT)));
 		record_failure(file, edata->message);
 		FreeErrorData(edata);
 		close_session();

@@ -17,7 +17,6 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/condition_variable.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -35,39 +34,41 @@ PG_FUNCTION_INFO_V1(safebackup_start);
 PG_FUNCTION_INFO_V1(safebackup_cancel);
 PG_FUNCTION_INFO_V1(safebackup_backups);
 
+/*
+ * Who may call these functions is decided by EXECUTE alone, as for
+ * PostgreSQL's own pg_backup_start(): revoked from PUBLIC by the
+ * extension script, granted by the administrator (see README.md).
+ */
 static void
-require_backup_privilege(void)
+require_loaded(void)
 {
 	if (sb_shared == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_safebackup is not loaded"),
 				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-	/* the same rule as pg_basebackup: superuser or REPLICATION */
-	if (!superuser() && !has_rolreplication(GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to take or cancel a backup"),
-				 errdetail("Only roles with the SUPERUSER or REPLICATION attribute may take backups.")));
 }
 
+/* The label of a backup requested at "when": its UTC time to the second. */
 static void
-make_label(char *label)
+make_label(TimestampTz when, char *label)
 {
-	time_t		now = time(NULL);
+	time_t		t = timestamptz_to_time_t(when);
 	struct tm	tm;
 
-	gmtime_r(&now, &tm);
+	gmtime_r(&t, &tm);
 	strftime(label, SB_BACKUP_LABEL_LEN, "%Y%m%d-%H%M%SF", &tm);
 }
 
 /*
  * Labels have one-second resolution: never reuse the previous label, nor one
  * whose directory exists in the repository (left by a backup interrupted by
- * a crash in the same second, which shared memory no longer remembers).
+ * a crash in the same second, which shared memory no longer remembers).  The
+ * label is made from *when; when that one is taken, *when moves on to the
+ * time of a free one.
  */
 static void
-choose_label(const SbRepoConfig *cfg, char *label)
+choose_label(const SbRepoConfig *cfg, TimestampTz *when, char *label)
 {
 	SbStorage  *st = NULL;
 	SbError		err;
@@ -81,7 +82,7 @@ choose_label(const SbRepoConfig *cfg, char *label)
 		SbStat		sbuf;
 		bool		taken;
 
-		make_label(label);
+		make_label(*when, label);
 		LWLockAcquire(sb_shared->lock, LW_SHARED);
 		taken = strcmp(sb_shared->backup_label, label) == 0;
 		LWLockRelease(sb_shared->lock);
@@ -94,6 +95,7 @@ choose_label(const SbRepoConfig *cfg, char *label)
 			break;
 		pg_usleep(100000L);
 		CHECK_FOR_INTERRUPTS();
+		*when = GetCurrentTimestamp();
 	}
 	if (st != NULL)
 	{
@@ -145,8 +147,8 @@ wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
  * running is not reported: SB_REQUEST_BUSY, with its label in running.
  */
 SbBackupRequestResult
-sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
-				  BackgroundWorkerHandle **handle)
+sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
+				  uint64 *generation, BackgroundWorkerHandle **handle)
 {
 	SbRepoConfig cfg;
 	bool		busy;
@@ -178,7 +180,7 @@ sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
 		return SB_REQUEST_FAILED;
 	}
 
-	choose_label(&cfg, label);
+	choose_label(&cfg, &when, label);
 
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	busy = sb_shared->backup_running;
@@ -192,7 +194,8 @@ sb_backup_request(int elevel, char *label, char *running, uint64 *generation,
 		*generation = sb_shared->backup_generation;
 		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
 		sb_shared->backup_phase = SB_BACKUP_STARTING;
-		sb_shared->backup_started = GetCurrentTimestamp();
+		/* one time for the label, the status and the manifest */
+		sb_shared->backup_started = when;
 		sb_shared->backup_finished = 0;
 		sb_shared->backup_bytes_done = sb_shared->backup_bytes_total = 0;
 		sb_shared->backup_files_done = sb_shared->backup_files_total = 0;
@@ -226,7 +229,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 	uint64		generation;
 	SbBackupPhase phase;
 
-	require_backup_privilege();
+	require_loaded();
 	if (strcmp(type, "full") != 0)
 	{
 		if (strcmp(type, "incr") == 0 || strcmp(type, "diff") == 0 ||
@@ -241,7 +244,8 @@ safebackup_start(PG_FUNCTION_ARGS)
 				 errhint("Valid backup types: full.")));
 	}
 
-	if (sb_backup_request(ERROR, label, running, &generation, &handle) ==
+	if (sb_backup_request(ERROR, GetCurrentTimestamp(), label, running,
+						  &generation, &handle) ==
 		SB_REQUEST_BUSY)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -270,7 +274,7 @@ safebackup_cancel(PG_FUNCTION_ARGS)
 	bool		running;
 	pid_t		pid;
 
-	require_backup_privilege();
+	require_loaded();
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	running = sb_shared->backup_running;
 	pid = sb_shared->backup_pid;

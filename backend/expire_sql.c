@@ -13,7 +13,6 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -56,6 +55,14 @@ sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 	if (rc != SB_OK)
 		return rc;
 
+	if (res->temp.removed > 0)
+		ereport(LOG,
+				(errmsg_plural("pg_safebackup expire removed %d temporary file left by an interrupted write",
+							   "pg_safebackup expire removed %d temporary files left by interrupted writes",
+							   res->temp.removed, res->temp.removed),
+				 errdetail("Writers that die (a process killed in the middle of a write) leave them; they are removed once %d hours old.",
+						   SB_TEMP_SAFE_AGE_S / 3600)));
+
 	if (res->nexpired > 0 || res->nleftovers > 0 || res->wal_removed > 0)
 		ereport(LOG,
 				(errmsg("pg_safebackup expire removed %d backups, %d incomplete backups and %llu WAL files",
@@ -70,20 +77,18 @@ sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 	return SB_OK;
 }
 
-/* Removing backups takes what taking them takes: SUPERUSER or REPLICATION. */
+/*
+ * Who may remove backups is decided by EXECUTE on safebackup_expire()
+ * alone (revoked from PUBLIC by the extension script).
+ */
 static void
-require_expire_privilege(void)
+require_loaded(void)
 {
 	if (sb_shared == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_safebackup is not loaded"),
 				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-	if (!superuser() && !has_rolreplication(GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to expire backups"),
-				 errdetail("Only roles with the SUPERUSER or REPLICATION attribute may remove backups.")));
 }
 
 static Datum
@@ -96,7 +101,7 @@ labels_datum(char **labels, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-#define EXPIRE_COLS 8
+#define EXPIRE_COLS 9
 
 Datum
 safebackup_expire(PG_FUNCTION_ARGS)
@@ -111,7 +116,7 @@ safebackup_expire(PG_FUNCTION_ARGS)
 	bool		nulls[EXPIRE_COLS];
 	int			c = 0;
 
-	require_expire_privilege();
+	require_loaded();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	sb_guc_repo_config(&cfg);
@@ -155,6 +160,7 @@ safebackup_expire(PG_FUNCTION_ARGS)
 		values[c++] = CStringGetTextDatum(res.wal_keep_from);
 	else
 		nulls[c++] = true;
+	values[c++] = Int32GetDatum(res.temp.removed);
 	Assert(c == EXPIRE_COLS);
 	sb_expire_result_free(&res);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));

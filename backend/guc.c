@@ -64,6 +64,46 @@ static const struct config_enum_entry cipher_type_options[] = {
 	{NULL, 0, false}
 };
 
+/*
+ * Every string setting is refused when longer than its SbRepoConfig field
+ * holds, with the limits of the table in core/sb_config.c that the CLI uses
+ * too: a value is never cut short.
+ */
+static bool
+check_length(const char *name, const char *value)
+{
+	SbError		err;
+	char		shown[96];
+
+	snprintf(shown, sizeof(shown), "safebackup.%s", name);
+	if (sb_string_setting_check(name, shown, value, &err) == SB_OK)
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("%s", err.msg);
+	GUC_check_errdetail("%s", err.detail);
+	return false;
+}
+
+/* A check hook that checks the length only, for setting "field". */
+#define LENGTH_CHECK_HOOK(field) \
+static bool \
+check_##field(char **newval, void **extra, GucSource source) \
+{ \
+	return check_length(#field, *newval); \
+}
+
+LENGTH_CHECK_HOOK(sftp_host)
+LENGTH_CHECK_HOOK(sftp_user)
+LENGTH_CHECK_HOOK(sftp_private_key_file)
+LENGTH_CHECK_HOOK(sftp_public_key_file)
+LENGTH_CHECK_HOOK(sftp_private_key_passphrase_file)
+LENGTH_CHECK_HOOK(sftp_known_hosts_file)
+LENGTH_CHECK_HOOK(tls_host)
+LENGTH_CHECK_HOOK(tls_cert_file)
+LENGTH_CHECK_HOOK(tls_key_file)
+LENGTH_CHECK_HOOK(tls_ca_file)
+LENGTH_CHECK_HOOK(tls_server_name)
+
 /* The file's permissions are checked when it is read, not here. */
 static bool
 check_cipher_pass_file(char **newval, void **extra, GucSource source)
@@ -76,13 +116,7 @@ check_cipher_pass_file(char **newval, void **extra, GucSource source)
 		GUC_check_errmsg("safebackup.cipher_pass_file must be an absolute path");
 		return false;
 	}
-	if (strlen(*newval) >= SB_PATH_MAX)
-	{
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errmsg("safebackup.cipher_pass_file is too long");
-		return false;
-	}
-	return true;
+	return check_length("cipher_pass_file", *newval);
 }
 
 /*
@@ -134,14 +168,7 @@ check_repo_path(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Give the repository directory as seen from the repository host, starting with \"/\".");
 		return false;
 	}
-	if (strlen(*newval) >= SB_PATH_MAX - 256)
-	{
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errmsg("safebackup.repo_path is too long");
-		GUC_check_errdetail("The limit is %d bytes.", SB_PATH_MAX - 256);
-		return false;
-	}
-	return true;
+	return check_length("repo_path", *newval);
 }
 
 static bool
@@ -171,7 +198,7 @@ check_sftp_host_key_fingerprint(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Give the fingerprint as \"ssh-keygen -lf\" prints it (\"SHA256:\" followed by 43 base64 characters) or as 64 hexadecimal digits.");
 		return false;
 	}
-	return true;
+	return check_length("sftp_host_key_fingerprint", *newval);
 }
 
 static bool
@@ -195,32 +222,6 @@ check_backup_schedule(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* A TLS setting must fit its SbRepoConfig field. */
-static bool
-check_tls_string(char **newval, void **extra, GucSource source)
-{
-	if (*newval != NULL && strlen(*newval) >= SB_PATH_MAX)
-	{
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errmsg("value is too long");
-		return false;
-	}
-	return true;
-}
-
-static bool
-check_tls_name(char **newval, void **extra, GucSource source)
-{
-	if (*newval != NULL && strlen(*newval) >= 256)
-	{
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errmsg("host name is too long");
-		GUC_check_errdetail("The limit is 255 bytes.");
-		return false;
-	}
-	return true;
-}
-
 /* safebackup.tls_*: the client side of repo_type = 'tls' */
 static void
 sb_define_tls_gucs(void)
@@ -228,7 +229,7 @@ sb_define_tls_gucs(void)
 	DefineCustomStringVariable("safebackup.tls_host",
 							   "Host name or address of the pg_safebackup repository server (repo_type tls).",
 							   NULL, &sb_tls_host, "", PGC_SIGHUP, 0,
-							   check_tls_name, NULL, NULL);
+							   check_tls_host, NULL, NULL);
 	DefineCustomIntVariable("safebackup.tls_port",
 							"TCP port of the pg_safebackup repository server.",
 							NULL, &sb_tls_port, SB_TLS_DEFAULT_PORT, 1, 65535,
@@ -236,22 +237,22 @@ sb_define_tls_gucs(void)
 	DefineCustomStringVariable("safebackup.tls_cert_file",
 							   "Client certificate presented to the repository server (PEM, intermediates after it).",
 							   NULL, &sb_tls_cert_file, "", PGC_SIGHUP, 0,
-							   check_tls_string, NULL, NULL);
+							   check_tls_cert_file, NULL, NULL);
 	DefineCustomStringVariable("safebackup.tls_key_file",
 							   "Private key of the client certificate; must have permissions 0600 or less.",
 							   NULL, &sb_tls_key_file, "", PGC_SIGHUP, 0,
-							   check_tls_string, NULL, NULL);
+							   check_tls_key_file, NULL, NULL);
 	DefineCustomStringVariable("safebackup.tls_ca_file",
 							   "CA certificate(s) that the repository server's certificate must chain to.",
 							   NULL, &sb_tls_ca_file, "", PGC_SIGHUP, 0,
-							   check_tls_string, NULL, NULL);
+							   check_tls_ca_file, NULL, NULL);
 	DefineCustomStringVariable("safebackup.tls_server_name",
 							   "Name verified in the repository server's certificate (default: tls_host).",
 							   NULL, &sb_tls_server_name, "", PGC_SIGHUP, 0,
-							   check_tls_name, NULL, NULL);
+							   check_tls_server_name, NULL, NULL);
 }
 
-/* Define one string setting of the sftp repository (reloadable, no hook). */
+/* Define one string setting of the sftp repository (reloadable). */
 static void
 define_sftp_string(const char *name, const char *short_desc,
 				   const char *long_desc, char **var,
@@ -322,7 +323,7 @@ sb_define_gucs(void)
 
 	define_sftp_string("safebackup.sftp_host",
 					   "Host name or IP address of the SFTP repository server.",
-					   NULL, &sb_sftp_host, NULL);
+					   NULL, &sb_sftp_host, check_sftp_host);
 	DefineCustomIntVariable("safebackup.sftp_port",
 							"TCP port of the SFTP repository server.",
 							NULL,
@@ -333,23 +334,23 @@ sb_define_gucs(void)
 							NULL, NULL, NULL);
 	define_sftp_string("safebackup.sftp_user",
 					   "User name of the SFTP account.",
-					   NULL, &sb_sftp_user, NULL);
+					   NULL, &sb_sftp_user, check_sftp_user);
 	define_sftp_string("safebackup.sftp_private_key_file",
 					   "Private key file used to authenticate to the SFTP server.",
 					   "It must not be readable by other users (mode 0600 or stricter).",
-					   &sb_sftp_private_key_file, NULL);
+					   &sb_sftp_private_key_file, check_sftp_private_key_file);
 	define_sftp_string("safebackup.sftp_public_key_file",
 					   "Public key file matching the private key (optional).",
 					   "When empty, the public key is derived from the private key.",
-					   &sb_sftp_public_key_file, NULL);
+					   &sb_sftp_public_key_file, check_sftp_public_key_file);
 	define_sftp_string("safebackup.sftp_private_key_passphrase_file",
 					   "File holding the passphrase of an encrypted private key (optional).",
 					   "It must not be readable by other users (mode 0600 or stricter).",
-					   &sb_sftp_private_key_passphrase_file, NULL);
+					   &sb_sftp_private_key_passphrase_file, check_sftp_private_key_passphrase_file);
 	define_sftp_string("safebackup.sftp_known_hosts_file",
 					   "OpenSSH known_hosts file that holds the SFTP server's host key.",
 					   "Used when safebackup.sftp_host_key_fingerprint is empty.",
-					   &sb_sftp_known_hosts_file, NULL);
+					   &sb_sftp_known_hosts_file, check_sftp_known_hosts_file);
 	define_sftp_string("safebackup.sftp_host_key_fingerprint",
 					   "Pinned SHA-256 fingerprint of the SFTP server's host key.",
 					   "As \"ssh-keygen -lf\" prints it (SHA256:...), or 64 hexadecimal digits.",
@@ -398,20 +399,32 @@ sb_define_gucs(void)
 	MarkGUCPrefixReserved("safebackup");
 }
 
+/*
+ * Copy a checked setting into its field: the check hooks refused anything
+ * longer, so this cannot fail unless the setting is missing from the table.
+ */
+static void
+copy_setting(SbRepoConfig *cfg, const char *name, const char *value)
+{
+	SbError		err;
+
+	if (sb_string_setting_set(cfg, name, name, value, &err) != SB_OK)
+		elog(ERROR, "could not copy setting \"%s\": %s", name, err.msg);
+}
+
 void
 sb_guc_repo_config(SbRepoConfig *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	sb_config_init(cfg);
 	cfg->repo_type = (SbRepoType) sb_repo_type;
-	strlcpy(cfg->repo_path, sb_repo_path ? sb_repo_path : "", sizeof(cfg->repo_path));
-	strlcpy(cfg->stanza, sb_stanza ? sb_stanza : "main", sizeof(cfg->stanza));
+	copy_setting(cfg, "repo_path", sb_repo_path);
+	copy_setting(cfg, "stanza", sb_stanza ? sb_stanza : "main");
 	cfg->compress_type = (SbCompressType) sb_compress_type;
 	cfg->compress_level = sb_compress_level;
 	cfg->io_timeout_ms = sb_io_timeout;
 
-#define COPY_SETTING(field, var) \
-	strlcpy(cfg->field, (var) ? (var) : "", sizeof(cfg->field))
+#define COPY_SETTING(field, var) copy_setting(cfg, #field, var)
 	COPY_SETTING(sftp_host, sb_sftp_host);
 	cfg->sftp_port = sb_sftp_port;
 	COPY_SETTING(sftp_user, sb_sftp_user);

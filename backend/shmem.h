@@ -56,6 +56,8 @@ typedef struct SbShared
 	int64		failed_count;
 	int64		archived_bytes; /* plain bytes of newly stored files */
 	int64		stored_bytes;	/* bytes written to the repository */
+	int64		wal_gaps_repaired;	/* completed segments without status, queued */
+	char		last_wal_gap[SB_WALNAME_LEN];
 
 	/* the current or last base backup */
 	bool		backup_running;

@@ -17,7 +17,7 @@
 
 PG_FUNCTION_INFO_V1(safebackup_status);
 
-#define STATUS_COLS 21
+#define STATUS_COLS 23
 
 static void
 require_shared_memory(void)
@@ -110,6 +110,12 @@ safebackup_status(PG_FUNCTION_ARGS)
 
 	if (snap.next_scheduled_backup != 0)
 		values[i++] = TimestampTzGetDatum(snap.next_scheduled_backup);
+	else
+		nulls[i++] = true;
+
+	values[i++] = Int64GetDatum(snap.wal_gaps_repaired);
+	if (snap.last_wal_gap[0] != '\0')
+		values[i++] = CStringGetTextDatum(snap.last_wal_gap);
 	else
 		nulls[i++] = true;
 	Assert(i == STATUS_COLS);

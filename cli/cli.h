@@ -22,6 +22,12 @@
 #define SB_EXIT_ERROR		1	/* the command failed; the message says why */
 #define SB_EXIT_USAGE		2	/* bad command line or configuration file */
 #define SB_EXIT_NOT_FOUND	3	/* archive-get: the file is not in the repository */
+/*
+ * archive-get: any other failure.  PostgreSQL stops recovery when
+ * restore_command exits with a code above 125, instead of taking the file
+ * as the end of the archive.
+ */
+#define SB_EXIT_STOP_RECOVERY	255
 
 #define SB_CLI_MAX_CONFIGS		8	/* --config files on one command line */
 #define SB_CLI_MAX_REPO_ARGS	64	/* repository options on one command line */
@@ -55,8 +61,11 @@ typedef struct SbCliOptions
 	SbTargetKind target_kind;
 	char		target_value[SB_PATH_MAX];
 	SbTargetAction target_action;
+	char		target_timeline[16];	/* "" means latest */
+	bool		standby;
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
+	bool		accept_tablespace_locations;	/* command line only */
 
 	/* info, verify */
 	SbOutputFormat output;
@@ -99,5 +108,11 @@ extern SbStorage *sb_cli_open_repository(SbCliOptions *opts);
 extern void sb_cli_close_repository(SbStorage *st);
 extern int	sb_cli_exit_code(SbStatus rc);
 extern void sb_cli_format_size(uint64_t bytes, char *out, size_t len);
+/* "2026-11-23T11:24:37Z" (UTC) */
+extern void sb_cli_iso_time(int64_t t, char *out, size_t len);
+
+struct SbTempLeftovers;
+/* info and verify: the temporary files left by interrupted writes, if any */
+extern void sb_cli_print_temp_files(const struct SbTempLeftovers *t);
 
 #endif							/* SB_CLI_H */

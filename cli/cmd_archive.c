@@ -4,13 +4,16 @@
  *		pg_safebackup archive-get and archive-push.
  *
  * archive-get serves restore_command: it fetches a WAL file, verifies its
- * checksum and writes it atomically.  archive-push stores a WAL file the
+ * checksum and writes it atomically.  Its exit code tells PostgreSQL what
+ * happened: 0 fetched, 3 not in the archive (the normal end of recovery),
+ * above 125 anything else (recovery stops instead of ending early).  archive-push stores a WAL file the
  * way the archive module does, for use as archive_command or by hand.
  *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cluster.h"
@@ -32,38 +35,113 @@ check_nargs(SbCliOptions *opts, int n, const char *usage)
 	return SB_EXIT_OK;
 }
 
+/*
+ * Is the data directory PostgreSQL runs restore_command in a standby?
+ * restore_command runs with the data directory as its working directory;
+ * --pgdata names it otherwise.
+ */
+static bool
+in_standby(const char *pgdata)
+{
+	char		path[SB_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/standby.signal", pgdata[0] ? pgdata : ".");
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * The exit code of a failed archive-get.  PostgreSQL takes any exit code up
+ * to 125 as "this file is not in the archive": archive recovery would end
+ * there and promote, silently short of the data.  So a failure that is not
+ * an absent file stops recovery (exit code above 125, which PostgreSQL
+ * treats like a crash of the command), except a repository that cannot be
+ * reached from a standby: the standby retries, and says why in its log.
+ */
+static int
+failure_exit_code(SbStatus rc, const char *pgdata)
+{
+	if ((rc == SB_ERR_NETWORK || rc == SB_ERR_IO) && in_standby(pgdata))
+		return SB_EXIT_ERROR;
+	return SB_EXIT_STOP_RECOVERY;
+}
+
+/*
+ * The identity of the cluster being recovered, when archive-get runs in (or
+ * is given) a data directory: a stanza of another cluster must never feed
+ * it WAL.  false when there is no data directory to compare with.
+ */
+static bool
+local_cluster(const char *pgdata, SbStanzaInfo *mine)
+{
+	char		path[SB_PATH_MAX + 32];
+	const char *dir = pgdata[0] ? pgdata : ".";
+	SbError		err;
+
+	snprintf(path, sizeof(path), "%s/global/pg_control", dir);
+	if (access(path, F_OK) != 0)
+		return false;
+	sb_error_clear(&err);
+	return sb_cluster_read_info(dir, mine, &err) == SB_OK;
+}
+
 int
 sb_cmd_archive_get(SbCliOptions *opts)
 {
 	SbStanzaInfo stanza;
-	SbStorage  *st;
+	SbStanzaInfo mine;
+	SbStorage  *st = NULL;
 	SbError		err;
 	SbStatus	rc;
 	int			exit_code;
 
 	exit_code = check_nargs(opts, 2, "WALNAME DESTPATH");
 	if (exit_code != SB_EXIT_OK)
-		return exit_code;
-	st = sb_cli_open_repository(opts);
-	if (st == NULL)
-		return SB_EXIT_ERROR;
+		return exit_code == SB_EXIT_USAGE ? SB_EXIT_STOP_RECOVERY : exit_code;
 
 	sb_error_clear(&err);
-	/* checks the stanza's encryption against ours and loads its key */
-	rc = sb_stanza_load(st, opts->repo.stanza, &stanza, &err);
+	rc = sb_storage_create(&opts->repo, &st, &err);
 	if (rc == SB_OK)
-		rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], &err);
-	sb_cli_close_repository(st);
-	if (rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]))
 	{
-		/* normal at the end of recovery: say it quietly */
-		sb_cli_info("WAL file \"%s\" is not in the repository", opts->args[0]);
-		return SB_EXIT_NOT_FOUND;
+		rc = sb_storage_open(st, &err);
+		if (rc != SB_OK)
+		{
+			sb_storage_free(st);
+			st = NULL;
+		}
 	}
+	if (rc == SB_OK)
+	{
+		/* the stanza must exist, be readable and be this cluster's */
+		if (local_cluster(opts->pgdata, &mine))
+			rc = sb_stanza_load_for(st, opts->repo.stanza, &mine, &stanza, &err);
+		else
+			rc = sb_stanza_load(st, opts->repo.stanza, &stanza, &err);
+		if (rc == SB_ERR_NOT_FOUND)
+		{
+			sb_error_hint(&err,
+						  "Check the stanza and repository options of restore_command (or the --config file it names): no stanza of that name exists there.");
+			rc = SB_ERR_CONFIG;
+		}
+		else if (rc == SB_ERR_MISMATCH)
+			sb_error_hint(&err, "restore_command names the stanza of another cluster: correct --stanza (or the --config file it names).");
+	}
+	if (rc == SB_OK)
+	{
+		rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], &err);
+		if (rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]))
+		{
+			/* normal at the end of recovery: say it quietly */
+			sb_cli_close_repository(st);
+			sb_cli_info("WAL file \"%s\" is not in the repository", opts->args[0]);
+			return SB_EXIT_NOT_FOUND;
+		}
+	}
+	if (st != NULL)
+		sb_cli_close_repository(st);
 	if (rc != SB_OK)
 	{
 		sb_cli_report(&err);
-		return rc == SB_ERR_CONFIG ? SB_EXIT_USAGE : SB_EXIT_ERROR;
+		return failure_exit_code(rc, opts->pgdata);
 	}
 	return SB_EXIT_OK;
 }

@@ -81,6 +81,16 @@ sb_cmd_expire(SbCliOptions *opts)
 			   verb, res.wal_removed, res.wal_first, res.wal_last, res.wal_keep_from);
 	else if (res.wal_keep_from[0] != '\0')
 		printf("    no WAL file to remove; WAL kept from %s\n", res.wal_keep_from);
+	if (res.temp.old > 0)
+		printf(res.temp.old == 1 ?
+			   "    %s %d temporary file left by an interrupted write\n" :
+			   "    %s %d temporary files left by interrupted writes\n",
+			   verb, opts->dry_run ? res.temp.old : res.temp.removed);
+	if (res.temp.young > 0)
+		printf(res.temp.young == 1 ?
+			   "    kept %d temporary file younger than %d hours (a write may be in progress)\n" :
+			   "    kept %d temporary files younger than %d hours (writes may be in progress)\n",
+			   res.temp.young, SB_TEMP_SAFE_AGE_S / 3600);
 	sb_expire_result_free(&res);
 	return SB_EXIT_OK;
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "temp_leftovers.h"
 #include "manifest.h"
 #include "repo_info.h"
 #include "stanza.h"
@@ -43,21 +44,11 @@ typedef struct BackupSummary
 } BackupSummary;
 
 /* "2026-11-23T11:24:37Z" */
-static void
-iso_time(int64_t t, char *out, size_t len)
-{
-	time_t		tt = (time_t) t;
-	struct tm	tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-		strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, len, "%" PRId64, t);
-}
 
 static void
 print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,
-		   const SbWalRange *ranges, int nranges)
+		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp)
 {
 	char		buf[64];
 	int			i;
@@ -99,10 +90,10 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		json_key("      ", "type", false);
 		json_string(b->type);
 		json_key("      ", "start_time", false);
-		iso_time(b->start_time, buf, sizeof(buf));
+		sb_cli_iso_time(b->start_time, buf, sizeof(buf));
 		json_string(buf);
 		json_key("      ", "stop_time", false);
-		iso_time(b->stop_time, buf, sizeof(buf));
+		sb_cli_iso_time(b->stop_time, buf, sizeof(buf));
 		json_string(buf);
 		json_key("      ", "start_lsn", false);
 		json_string(b->start_lsn);
@@ -137,13 +128,16 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		json_string(ranges[i].last);
 		fputs("}", stdout);
 	}
-	fputs(nranges > 0 ? "\n  ]\n}\n" : "]\n}\n", stdout);
+	fputs(nranges > 0 ? "\n  ]" : "]", stdout);
+	json_key("  ", "temporary_files", false);
+	printf("%d", temp->found);
+	fputs("\n}\n", stdout);
 }
 
 static void
 print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,
-		   const SbWalRange *ranges, int nranges)
+		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp)
 {
 	char		t1[64];
 	char		s1[32];
@@ -172,9 +166,9 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 			continue;
 		}
 		printf("    %s (%s)\n", b->label, b->type);
-		iso_time(b->start_time, t1, sizeof(t1));
+		sb_cli_iso_time(b->start_time, t1, sizeof(t1));
 		printf("        start: %s, LSN %s, WAL %s\n", t1, b->start_lsn, b->start_wal);
-		iso_time(b->stop_time, t1, sizeof(t1));
+		sb_cli_iso_time(b->stop_time, t1, sizeof(t1));
 		printf("        stop:  %s, LSN %s, WAL %s\n", t1, b->stop_lsn, b->stop_wal);
 		sb_cli_format_size(b->database_size, s1, sizeof(s1));
 		sb_cli_format_size(b->stored_size, s2, sizeof(s2));
@@ -190,6 +184,7 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 	for (i = 0; i < nranges; i++)
 		printf("    timeline %u: %s to %s\n", ranges[i].timeline,
 			   ranges[i].first, ranges[i].last);
+	sb_cli_print_temp_files(temp);
 }
 
 int
@@ -204,6 +199,7 @@ sb_cmd_info(SbCliOptions *opts)
 	BackupSummary *backups = NULL;
 	SbWalRange *ranges = NULL;
 	int			nranges = 0;
+	SbTempLeftovers temp;
 	int			exit_code = SB_EXIT_OK;
 	int			i;
 
@@ -261,6 +257,9 @@ sb_cmd_info(SbCliOptions *opts)
 	}
 	if (rc == SB_OK)
 		rc = sb_wal_ranges(st, opts->repo.stanza, &ranges, &nranges, &err);
+	if (rc == SB_OK)
+		rc = sb_temp_leftovers_scan(st, opts->repo.stanza, (int64_t) time(NULL),
+								SB_TEMP_SAFE_AGE_S, false, &temp, &err);
 	sb_cli_close_repository(st);
 
 	if (rc != SB_OK)
@@ -271,9 +270,9 @@ sb_cmd_info(SbCliOptions *opts)
 	else
 	{
 		if (opts->output == SB_OUTPUT_JSON)
-			print_json(opts, &stanza, backups, nlabels, ranges, nranges);
+			print_json(opts, &stanza, backups, nlabels, ranges, nranges, &temp);
 		else
-			print_text(opts, &stanza, backups, nlabels, ranges, nranges);
+			print_text(opts, &stanza, backups, nlabels, ranges, nranges, &temp);
 		for (i = 0; i < nlabels; i++)
 			if (!backups[i].ok)
 				sb_cli_report(&backups[i].error);

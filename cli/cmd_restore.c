@@ -88,6 +88,14 @@ show_progress(uint64_t bytes_done, uint64_t bytes_total, int files_done,
 	p->shown = true;
 }
 
+/* Where each tablespace goes: always said, on stdout. */
+static void
+show_notice(const char *msg, void *arg)
+{
+	printf("%s\n", msg);
+	fflush(stdout);
+}
+
 /*
  * Append arg to buf for /bin/sh, as PostgreSQL runs restore_command: in
  * single quotes unless it is made of harmless characters only, with every
@@ -206,6 +214,36 @@ absolute_target_dir(SbCliOptions *opts)
 	return true;
 }
 
+/*
+ * Say which recovery settings of an earlier restore were removed from the
+ * backup's postgresql.auto.conf: they would otherwise have steered this
+ * recovery.
+ */
+static void
+report_removed_settings(const SbRestoreResult *result)
+{
+	const char *line = result->removed;
+	int			shown = 0;
+
+	if (result->nremoved == 0)
+		return;
+	printf(result->nremoved == 1 ?
+		   "removed %d earlier recovery setting from postgresql.auto.conf:\n" :
+		   "removed %d earlier recovery settings from postgresql.auto.conf:\n",
+		   result->nremoved);
+	while (*line)
+	{
+		const char *nl = strchr(line, '\n');
+		int			len = nl ? (int) (nl - line) : (int) strlen(line);
+
+		printf("    %.*s\n", len, line);
+		shown++;
+		line += len + (nl ? 1 : 0);
+	}
+	if (shown < result->nremoved)
+		printf("    (and %d more)\n", result->nremoved - shown);
+}
+
 int
 sb_cmd_restore(SbCliOptions *opts)
 {
@@ -259,8 +297,12 @@ sb_cmd_restore(SbCliOptions *opts)
 	ro.target_kind = opts->target_kind;
 	ro.target_value = opts->target_value;
 	ro.target_action = opts->target_action;
+	ro.target_timeline = opts->target_timeline;
+	ro.standby = opts->standby;
 	ro.ntablespace_map = opts->ntablespace_map;
 	ro.tablespace_map = opts->tablespace_map;
+	ro.accept_tablespace_locations = opts->accept_tablespace_locations;
+	ro.notice = show_notice;
 	ro.restore_command = restore_command;
 	ro.result = &result;
 
@@ -288,8 +330,15 @@ sb_cmd_restore(SbCliOptions *opts)
 		sb_cli_report(&err);
 		return sb_cli_exit_code(rc);
 	}
+	report_removed_settings(&result);
 	elapsed = seconds_since(&ps.start);
 	printf("restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
 		   result.files, (double) result.bytes / (1024.0 * 1024.0), elapsed);
+	if (opts->standby)
+		printf("standby.signal written: the server will run as a standby replaying the archive (recovery_target_timeline '%s')\n",
+			   opts->target_timeline[0] ? opts->target_timeline : "latest");
+	else
+		printf("recovery.signal written: recovery_target_timeline '%s'\n",
+			   opts->target_timeline[0] ? opts->target_timeline : "latest");
 	return SB_EXIT_OK;
 }

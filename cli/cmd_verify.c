@@ -11,8 +11,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "temp_leftovers.h"
 #include "stanza.h"
 #include "storage.h"
 #include "verify.h"
@@ -88,6 +90,7 @@ sb_cmd_verify(SbCliOptions *opts)
 	SbStatus	rc;
 	int			nchecked = 0;
 	int			nbad = 0;
+	SbTempLeftovers temp = {0};
 	bool		json = opts->output == SB_OUTPUT_JSON;
 	bool		opened = false;
 
@@ -126,11 +129,19 @@ sb_cmd_verify(SbCliOptions *opts)
 	}
 	if (rc == SB_OK)
 		rc = sb_verify(st, &o, &nchecked, &nbad, &err);
+	if (rc == SB_OK)
+		rc = sb_temp_leftovers_scan(st, opts->repo.stanza, (int64_t) time(NULL),
+								SB_TEMP_SAFE_AGE_S, false, &temp, &err);
 	sb_cli_close_repository(st);
 	if (opened)
 	{
 		/* a whole document even when verify could not finish */
 		fputs(printer.n > 0 ? "\n  ]" : "]", stdout);
+		if (rc == SB_OK)
+		{
+			json_key("  ", "temporary_files", false);
+			printf("%d", temp.found);
+		}
 		json_key("  ", "status", false);
 		json_string(rc != SB_OK ? "failed" : nbad > 0 ? "error" : "ok");
 		fputs("\n}\n", stdout);
@@ -146,6 +157,7 @@ sb_cmd_verify(SbCliOptions *opts)
 			printf("no backups to verify\n");
 		else if (nbad > 0)
 			sb_cli_info("%d of %d backups have problems", nbad, nchecked);
+		sb_cli_print_temp_files(&temp);
 	}
 	return nbad > 0 ? SB_EXIT_ERROR : SB_EXIT_OK;
 }

@@ -6,14 +6,17 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "sb_version.h"
 #include "storage.h"
+#include "temp_leftovers.h"
 
 const char *progname = "pg_safebackup";
 
@@ -122,6 +125,33 @@ sb_cli_exit_code(SbStatus rc)
 	return rc == SB_ERR_CONFIG ? SB_EXIT_USAGE : SB_EXIT_ERROR;
 }
 
+void
+sb_cli_iso_time(int64_t t, char *out, size_t len)
+{
+	time_t		tt = (time_t) t;
+	struct tm	tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+		strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "%" PRId64, t);
+}
+
+void
+sb_cli_print_temp_files(const SbTempLeftovers *t)
+{
+	char		oldest[64];
+
+	if (t->found == 0)
+		return;
+	sb_cli_iso_time(t->oldest_mtime, oldest, sizeof(oldest));
+	printf(t->found == 1 ?
+		   "\n%d temporary file left by an interrupted write (last modified %s);\n" :
+		   "\n%d temporary files left by interrupted writes (oldest modified %s);\n",
+		   t->found, oldest);
+	printf("    %d old enough for expire to remove them (%d hours without a change)\n",
+		   t->old, SB_TEMP_SAFE_AGE_S / 3600);
+}
+
 /* "12.3 MB" (units of 1024, as PostgreSQL's pg_size_pretty) */
 void
 sb_cli_format_size(uint64_t bytes, char *out, size_t len)
@@ -196,7 +226,12 @@ sb_cli_usage(void)
 	printf("  --target-xid=XID         recover up to a transaction\n");
 	printf("  --target-name=NAME       recover up to a restore point\n");
 	printf("  --target-action=ACTION   pause (default), promote or shutdown\n");
+	printf("  --target-timeline=TLI    latest (default), current or a timeline ID\n");
+	printf("  --standby                set up a log-shipping standby (standby.signal)\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
+	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
+	printf("                           locations the backup records, even outside the\n");
+	printf("                           target directory (command line only)\n");
 	printf("\nInfo and verify options:\n");
 	printf("  --output=FORMAT          text (default) or json\n");
 	printf("  --backup=LABEL           verify: this backup only (default: all)\n");
@@ -207,7 +242,7 @@ sb_cli_usage(void)
 	printf("  -D, --pgdata=DIR         data directory (archive-push; default $PGDATA or .)\n");
 	printf("  -V, --version            output version information, then exit\n");
 	printf("  -?, --help               show this help, then exit\n");
-	printf("\nExit status: 0 success, 1 error (verify: a backup has problems), 2 usage\nerror, 3 WAL file not in the repository.\n");
+	printf("\nExit status: 0 success, 1 error (verify: a backup has problems), 2 usage\nerror, 3 WAL file not in the repository; archive-get exits with 255 on any\nother failure, so that PostgreSQL stops recovery instead of ending it early.\n");
 }
 
 int
@@ -237,7 +272,16 @@ main(int argc, char **argv)
 
 	rc = sb_cli_parse(argc, argv, &opts);
 	if (rc != SB_EXIT_OK)
+	{
+		/*
+		 * A restore_command with a mistyped option must stop recovery, not
+		 * end it as if the archive were exhausted (see SB_EXIT_STOP_RECOVERY).
+		 */
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "archive-get") == 0)
+				return SB_EXIT_STOP_RECOVERY;
 		return rc;
+	}
 
 	for (const SbCommand *c = commands; c->name != NULL; c++)
 		if (strcmp(c->name, opts.command) == 0)

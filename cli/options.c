@@ -60,7 +60,10 @@ typedef enum OptId
 	OPT_TARGET_XID,
 	OPT_TARGET_NAME,
 	OPT_TARGET_ACTION,
+	OPT_TARGET_TIMELINE,
+	OPT_STANDBY,
 	OPT_TABLESPACE_MAP,
+	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
 	OPT_RETENTION_FULL,
 	OPT_DRY_RUN,
@@ -93,7 +96,10 @@ static const struct option long_options[] = {
 	{"target-xid", required_argument, NULL, OPT_TARGET_XID},
 	{"target-name", required_argument, NULL, OPT_TARGET_NAME},
 	{"target-action", required_argument, NULL, OPT_TARGET_ACTION},
+	{"target-timeline", required_argument, NULL, OPT_TARGET_TIMELINE},
+	{"standby", no_argument, NULL, OPT_STANDBY},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
+	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"retention-full", required_argument, NULL, OPT_RETENTION_FULL},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
@@ -212,6 +218,52 @@ copy_value(char *dst, size_t size, const char *value, const char *name)
 }
 
 /*
+ * A string setting of the repository: refused when longer than the limit
+ * the server's settings have too (the table in core/sb_config.c).
+ */
+static bool
+set_repo_string(SbCliOptions *opts, const char *setting, const char *value,
+				const char *name)
+{
+	SbError		err;
+
+	if (sb_string_setting_set(&opts->repo, setting, name, value, &err) != SB_OK)
+	{
+		sb_cli_report(&err);
+		return false;
+	}
+	return true;
+}
+
+/* A file name setting of the repository: made absolute, then as above. */
+static bool
+set_repo_path_string(SbCliOptions *opts, const char *setting,
+					 const char *value, const char *name)
+{
+	char		cwd[PATH_MAX];
+	char	   *abs;
+	bool		ok;
+
+	if (value[0] == '/' || value[0] == '\0')
+		return set_repo_string(opts, setting, value, name);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+	{
+		sb_cli_error("could not get the current directory: %s", strerror(errno));
+		return false;
+	}
+	abs = malloc(strlen(cwd) + strlen(value) + 2);
+	if (abs == NULL)
+	{
+		sb_cli_error("out of memory");
+		return false;
+	}
+	sprintf(abs, "%s/%s", cwd, value);
+	ok = set_repo_string(opts, setting, abs, name);
+	free(abs);
+	return ok;
+}
+
+/*
  * A file path option: made absolute, since restore passes it on to a
  * restore_command that runs in another directory.
  */
@@ -299,7 +351,7 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				sb_cli_error("option \"%s\" must be an absolute path", name);
 				return false;
 			}
-			return copy_value(opts->repo.repo_path, sizeof(opts->repo.repo_path), value, name);
+			return set_repo_string(opts, "repo_path", value, name);
 		case OPT_STANZA:
 			if (!sb_stanza_name_valid(value))
 			{
@@ -307,7 +359,7 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				fprintf(stderr, "%s: hint: A stanza name is 1 to 63 letters, digits, \"_\", \"-\" or \".\", not starting with \".\".\n", progname);
 				return false;
 			}
-			return copy_value(opts->repo.stanza, sizeof(opts->repo.stanza), value, name);
+			return set_repo_string(opts, "stanza", value, name);
 		case OPT_COMPRESS_TYPE:
 			if (!sb_compress_type_parse(value, &opts->repo.compress_type))
 			{
@@ -330,23 +382,19 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			}
 			return true;
 		case OPT_SFTP_HOST:
-			return copy_value(opts->repo.sftp_host, sizeof(opts->repo.sftp_host), value, name);
+			return set_repo_string(opts, "sftp_host", value, name);
 		case OPT_SFTP_PORT:
 			return parse_int_option(value, name, 1, 65535, &opts->repo.sftp_port);
 		case OPT_SFTP_USER:
-			return copy_value(opts->repo.sftp_user, sizeof(opts->repo.sftp_user), value, name);
+			return set_repo_string(opts, "sftp_user", value, name);
 		case OPT_SFTP_PRIVATE_KEY_FILE:
-			return copy_path_value(opts->repo.sftp_private_key_file,
-							  sizeof(opts->repo.sftp_private_key_file), value, name);
+			return set_repo_path_string(opts, "sftp_private_key_file", value, name);
 		case OPT_SFTP_PUBLIC_KEY_FILE:
-			return copy_path_value(opts->repo.sftp_public_key_file,
-							  sizeof(opts->repo.sftp_public_key_file), value, name);
+			return set_repo_path_string(opts, "sftp_public_key_file", value, name);
 		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
-			return copy_path_value(opts->repo.sftp_private_key_passphrase_file,
-							  sizeof(opts->repo.sftp_private_key_passphrase_file), value, name);
+			return set_repo_path_string(opts, "sftp_private_key_passphrase_file", value, name);
 		case OPT_SFTP_KNOWN_HOSTS_FILE:
-			return copy_path_value(opts->repo.sftp_known_hosts_file,
-							  sizeof(opts->repo.sftp_known_hosts_file), value, name);
+			return set_repo_path_string(opts, "sftp_known_hosts_file", value, name);
 		case OPT_SFTP_HOST_KEY_FINGERPRINT:
 			{
 				unsigned char digest[32];
@@ -357,8 +405,7 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 					fprintf(stderr, "%s: hint: Give the fingerprint as \"ssh-keygen -lf\" prints it (\"SHA256:\" followed by 43 base64 characters) or as 64 hexadecimal digits.\n", progname);
 					return false;
 				}
-				return copy_value(opts->repo.sftp_host_key_fingerprint,
-								  sizeof(opts->repo.sftp_host_key_fingerprint), value, name);
+				return set_repo_string(opts, "sftp_host_key_fingerprint", value, name);
 			}
 		case OPT_CIPHER_TYPE:
 			if (!sb_cipher_type_parse(value, &opts->repo.cipher_type))
@@ -369,8 +416,7 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			}
 			return true;
 		case OPT_CIPHER_PASS_FILE:
-			return copy_path_value(opts->repo.cipher_pass_file,
-								 sizeof(opts->repo.cipher_pass_file), value, name);
+			return set_repo_path_string(opts, "cipher_pass_file", value, name);
 		case OPT_NEW_CIPHER_PASS_FILE:
 			return copy_path_value(opts->new_cipher_pass_file,
 								 sizeof(opts->new_cipher_pass_file), value, name);
@@ -409,8 +455,22 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return false;
 			}
 			return true;
+		case OPT_TARGET_TIMELINE:
+			if (!sb_target_timeline_valid(value))
+			{
+				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
+				fprintf(stderr, "%s: hint: Use \"latest\" (the default), \"current\" or a timeline ID such as 2.\n", progname);
+				return false;
+			}
+			return copy_value(opts->target_timeline, sizeof(opts->target_timeline), value, name);
+		case OPT_STANDBY:
+			opts->standby = true;
+			return true;
 		case OPT_TABLESPACE_MAP:
 			return apply_tablespace_map(opts, name, value);
+		case OPT_ACCEPT_TABLESPACE_LOCATIONS:
+			opts->accept_tablespace_locations = true;
+			return true;
 		case OPT_OUTPUT:
 			if (strcmp(value, "text") == 0)
 				opts->output = SB_OUTPUT_TEXT;
@@ -429,17 +489,17 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			opts->dry_run = true;
 			return true;
 		case OPT_TLS_HOST:
-			return copy_value(opts->repo.tls_host, sizeof(opts->repo.tls_host), value, name);
+			return set_repo_string(opts, "tls_host", value, name);
 		case OPT_TLS_PORT:
 			return parse_int_option(value, name, 1, 65535, &opts->repo.tls_port);
 		case OPT_TLS_CERT_FILE:
-			return copy_path_value(opts->repo.tls_cert_file, sizeof(opts->repo.tls_cert_file), value, name);
+			return set_repo_path_string(opts, "tls_cert_file", value, name);
 		case OPT_TLS_KEY_FILE:
-			return copy_path_value(opts->repo.tls_key_file, sizeof(opts->repo.tls_key_file), value, name);
+			return set_repo_path_string(opts, "tls_key_file", value, name);
 		case OPT_TLS_CA_FILE:
-			return copy_path_value(opts->repo.tls_ca_file, sizeof(opts->repo.tls_ca_file), value, name);
+			return set_repo_path_string(opts, "tls_ca_file", value, name);
 		case OPT_TLS_SERVER_NAME:
-			return copy_value(opts->repo.tls_server_name, sizeof(opts->repo.tls_server_name), value, name);
+			return set_repo_string(opts, "tls_server_name", value, name);
 	}
 	return false;
 }
@@ -458,7 +518,8 @@ option_for_key(const char *key)
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
 		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN)
+			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY &&
+			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
 			return o->val;
 	return -1;
 }

@@ -16,11 +16,13 @@
  *-------------------------------------------------------------------------
  */
 #include "expire.h"
+#include "temp_leftovers.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "name_list.h"
 #include "wal.h"
@@ -453,6 +455,11 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		snprintf(res->wal_keep_from, sizeof(res->wal_keep_from), "%s", keep_from);
 		rc = expire_wal(st, o, keep_from, min_tli, res, err);
 	}
+
+	/* temporary files of writers that died, whatever the retention */
+	if (rc == SB_OK)
+		rc = sb_temp_leftovers_scan(st, o->stanza, (int64_t) time(NULL),
+								SB_TEMP_SAFE_AGE_S, !o->dry_run, &res->temp, err);
 
 done:
 	sb_name_list_free(&incomplete);

@@ -24,6 +24,8 @@
  *   that completed meanwhile is never taken for a leftover.
  * - Any manifest that cannot be read stops expire before it removes
  *   anything: it cannot tell what that backup needs.
+ * - Temporary files left by writers that died (see temp_leftovers.h) are
+ *   removed once SB_TEMP_SAFE_AGE_S old, whatever retention_full says.
  *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
@@ -38,6 +40,7 @@
 #include "manifest.h"
 #include "sb_error.h"
 #include "storage.h"
+#include "temp_leftovers.h"
 
 typedef struct SbExpireOptions
 {
@@ -68,6 +71,8 @@ typedef struct SbExpireResult
 	char		wal_first[SB_WALNAME_MAX];	/* smallest name removed ("" if none) */
 	char		wal_last[SB_WALNAME_MAX];	/* largest name removed */
 	char		wal_keep_from[SB_WALNAME_MAX];	/* oldest kept backup's start */
+	/* temporary files of writers that died (removed when SB_TEMP_SAFE_AGE_S old) */
+	SbTempLeftovers temp;
 } SbExpireResult;
 
 extern SbStatus sb_expire(SbStorage *st, const SbExpireOptions *o,

@@ -20,7 +20,8 @@
  *   3. write every file through the codec into a new file (O_EXCL), with
  *      its SHA-256 and size verified, then its mode and mtime, fsync;
  *   4. tablespace_map, directory modes, postgresql.auto.conf, fsync of
- *      every directory, and last recovery.signal.
+ *      every directory, and last recovery.signal (standby.signal for a
+ *      standby).
  *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
@@ -67,6 +68,22 @@ check_options(const SbRestoreOptions *o, SbError *err)
 			sb_error_hint(err, "Write the time as YYYY-MM-DD HH:MM:SS, optionally with a fraction and a time zone offset such as +02:00 or Z.");
 		else if (o->target_kind == SB_TARGET_LSN)
 			sb_error_hint(err, "Write the LSN as two hexadecimal numbers separated by a slash, such as 0/1A2B3C4.");
+		return SB_ERR_CONFIG;
+	}
+	if (o->target_timeline != NULL && o->target_timeline[0] != '\0' &&
+		!sb_target_timeline_valid(o->target_timeline))
+	{
+		sb_error_set(err, SB_ERR_CONFIG, "invalid recovery target timeline \"%s\"",
+					 o->target_timeline);
+		sb_error_hint(err, "Use \"latest\", \"current\" or a timeline ID such as 2.");
+		return SB_ERR_CONFIG;
+	}
+	if (o->standby && o->target_kind != SB_TARGET_NONE)
+	{
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "a standby cannot have a recovery target (found target_%s)",
+					 sb_target_kind_name(o->target_kind));
+		sb_error_hint(err, "A standby replays the archived WAL to its end and keeps following it; restore without --standby to stop at a target.");
 		return SB_ERR_CONFIG;
 	}
 	return SB_OK;
@@ -193,7 +210,9 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 	if (rc == SB_OK)
 		rc = sb_restore_fsync_parent(r.target, err);
 	if (rc == SB_OK)
-		rc = sb_restore_join_path(path, r.target, "recovery.signal", err);
+		rc = sb_restore_join_path(path, r.target,
+								  o->standby ? "standby.signal" : "recovery.signal",
+								  err);
 	if (rc == SB_OK)
 		rc = sb_restore_write_local_file(path, "", 0, false, err);
 	if (rc == SB_OK)

@@ -6,8 +6,11 @@
  *
  * sb_restore() chooses a backup (the one named, or the newest that can
  * reach the recovery target), checks that it belongs to the stanza,
- * recreates its directories, tablespace links and files (every file's
- * SHA-256 and size verified while it is written), and finally configures
+ * checks every tablespace location (one outside the target directory only
+ * when mapped or accepted: see accept_tablespace_locations) and reports it
+ * through notice, recreates its directories, tablespace links and files
+ * (every file's SHA-256 and size verified while it is written), and
+ * finally configures
  * recovery: restore_command and the recovery target in
  * postgresql.auto.conf, then recovery.signal.  recovery.signal is written
  * only when everything before it succeeded, so a failed restore never
@@ -56,7 +59,18 @@ typedef struct SbRestoreResult
 	char		label[SB_LABEL_LEN];	/* backup chosen ("" before that) */
 	int			files;			/* files written */
 	uint64_t	bytes;			/* bytes written */
+
+	/*
+	 * Recovery settings of an earlier restore found in the backup's
+	 * postgresql.auto.conf and removed: one line each, '\n'-terminated (cut
+	 * at the buffer's end, nremoved still counts them all).
+	 */
+	int			nremoved;
+	char		removed[2048];
 } SbRestoreResult;
+
+/* A line for the user (the CLI prints it on stdout) */
+typedef void (*SbRestoreNoticeFn) (const char *msg, void *arg);
 
 typedef struct SbRestoreOptions
 {
@@ -66,8 +80,20 @@ typedef struct SbRestoreOptions
 	SbTargetKind target_kind;
 	const char *target_value;	/* for every kind but SB_TARGET_NONE */
 	SbTargetAction target_action;
+	const char *target_timeline;	/* "latest" (NULL or ""), "current" or an ID */
+	bool		standby;		/* standby.signal instead of recovery.signal */
 	int			ntablespace_map;
 	const SbTablespaceMap *tablespace_map;
+
+	/*
+	 * Restore tablespaces that are not mapped to the location the backup
+	 * records even when it is outside target_dir.  Without it, such a
+	 * tablespace is refused: whoever can write to the repository chooses
+	 * those locations.
+	 */
+	bool		accept_tablespace_locations;
+	SbRestoreNoticeFn notice;	/* may be NULL: every tablespace location */
+	void	   *notice_arg;
 	const char *restore_command;	/* written as is into postgresql.auto.conf */
 	SbRestoreResult *result;	/* may be NULL */
 } SbRestoreOptions;
@@ -102,6 +128,9 @@ extern SbStatus sb_restore_choose_backup(SbStorage *st,
  */
 extern bool sb_parse_target_time(const char *s, int64_t *epoch, int *usec,
 								 bool *zone_given);
+
+/* "latest", "current" or a timeline ID (decimal, 1 to 2^32-1). */
+extern bool sb_target_timeline_valid(const char *value);
 
 /* Syntax checks of the other target kinds, as PostgreSQL would accept them. */
 extern bool sb_target_value_valid(SbTargetKind kind, const char *value);

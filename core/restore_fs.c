@@ -235,13 +235,14 @@ sb_restore_check_empty_dir(const char *dir, const char *what, bool check_pid,
 /*
  * Write data to path: create (or truncate) it, or append when append is
  * true, making sure the appended text starts on a new line.  fsync'd.
+ * A symbolic link at path is refused, never followed.
  */
 SbStatus
 sb_restore_write_local_file(const char *path, const char *data, size_t len,
 							bool append, SbError *err)
 {
 	int			fd;
-	int			flags = O_CREAT | O_CLOEXEC | (append ? O_RDWR | O_APPEND : O_WRONLY | O_TRUNC);
+	int			flags = O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_RDWR | O_APPEND : O_WRONLY | O_TRUNC);
 	struct stat sb;
 	char		last;
 	SbStatus	rc = SB_OK;

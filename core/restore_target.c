@@ -241,3 +241,24 @@ sb_target_value_valid(SbTargetKind kind, const char *value)
 	}
 	return false;
 }
+
+bool
+sb_target_timeline_valid(const char *value)
+{
+	const char *p;
+	uint64_t	tli = 0;
+
+	if (value == NULL || value[0] == '\0')
+		return false;
+	if (strcmp(value, "latest") == 0 || strcmp(value, "current") == 0)
+		return true;
+	for (p = value; *p; p++)
+	{
+		if (!isdigit((unsigned char) *p))
+			return false;
+		tli = tli * 10 + (uint64_t) (*p - '0');
+		if (tli > UINT32_MAX)
+			return false;
+	}
+	return tli >= 1;
+}

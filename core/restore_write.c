@@ -146,6 +146,84 @@ is_tablespace_link(const Restore *r, const char *path)
 	return false;
 }
 
+/*
+ * Is dir inside target (a directory below it, by name)?  A "." or ".."
+ * component makes the answer no: the name alone must show it.
+ */
+static bool
+path_inside(const char *dir, const char *target)
+{
+	size_t		tlen = strlen(target);
+	const char *p;
+
+	if (strcmp(target, "/") == 0)
+		tlen = 0;
+	else if (strncmp(dir, target, tlen) != 0 || dir[tlen] != '/')
+		return false;
+	for (p = dir + tlen; *p != '\0';)
+	{
+		size_t		len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len;
+	}
+	return dir[tlen + 1] != '\0';
+}
+
+/*
+ * A tablespace the user did not map goes to the location the backup
+ * records.  Anyone who can write to the repository can record any
+ * location, so one outside the target directory is used only when the
+ * user accepted the recorded locations.
+ */
+static SbStatus
+check_recorded_location(Restore *r, int i, SbError *err)
+{
+	unsigned int oid = r->m.tablespaces[i].oid;
+
+	if (path_inside(TS_DIR(r, i), r->target) ||
+		r->o->accept_tablespace_locations)
+		return SB_OK;
+	sb_error_set(err, SB_ERR_CONFIG,
+				 "tablespace %u would be restored outside the target directory, into \"%s\"",
+				 oid, TS_DIR(r, i));
+	sb_error_detail(err, "That is the location backup \"%s\" records for it.  Whoever can write to the repository chooses the recorded locations, so they are used outside the target directory only when asked for.",
+					r->m.label);
+	sb_error_hint(err, "Choose its directory with --tablespace-map=%u=DIR, or, after checking the location, restore every tablespace to the location the backup records with --accept-tablespace-locations.",
+				  oid);
+	return SB_ERR_CONFIG;
+}
+
+/* Tell the user where each tablespace goes, once all of them are checked. */
+static void
+notice_tablespaces(Restore *r, const bool *mapped)
+{
+	char		msg[SB_PATH_MAX + 128];
+	int			i;
+
+	if (r->o->notice == NULL)
+		return;
+	for (i = 0; i < r->m.ntablespaces; i++)
+	{
+		unsigned int oid = r->m.tablespaces[i].oid;
+
+		if (mapped[i])
+			snprintf(msg, sizeof(msg), "tablespace %u: restoring into \"%s\" (given with --tablespace-map)",
+					 oid, TS_DIR(r, i));
+		else if (path_inside(TS_DIR(r, i), r->target))
+			snprintf(msg, sizeof(msg), "tablespace %u: restoring into \"%s\" (recorded in the backup, inside the target directory)",
+					 oid, TS_DIR(r, i));
+		else
+			snprintf(msg, sizeof(msg), "tablespace %u: restoring into \"%s\" (recorded in the backup, accepted with --accept-tablespace-locations)",
+					 oid, TS_DIR(r, i));
+		r->o->notice(msg, r->o->notice_arg);
+	}
+}
+
 /* Resolve and check every tablespace's final directory. */
 SbStatus
 sb_restore_check_tablespaces(Restore *r, SbError *err)
@@ -154,6 +232,7 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 	int			i,
 				j;
 	bool		exists;
+	bool	   *mapped;
 	SbStatus	rc;
 
 	for (i = 0; i < o->ntablespace_map; i++)
@@ -196,8 +275,12 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 	if (r->m.ntablespaces == 0)
 		return SB_OK;
 	r->ts_dirs = calloc((size_t) r->m.ntablespaces, SB_PATH_MAX);
-	if (r->ts_dirs == NULL)
+	mapped = calloc((size_t) r->m.ntablespaces, sizeof(bool));
+	if (r->ts_dirs == NULL || mapped == NULL)
+	{
+		free(mapped);
 		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	}
 
 	for (i = 0; i < r->m.ntablespaces; i++)
 	{
@@ -206,22 +289,38 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 
 		for (j = 0; j < o->ntablespace_map; j++)
 			if (o->tablespace_map[j].oid == r->m.tablespaces[i].oid)
+			{
 				dir = o->tablespace_map[j].dir;
+				mapped[i] = true;
+			}
 		snprintf(TS_DIR(r, i), SB_PATH_MAX, "%s", dir);
 		len = strlen(TS_DIR(r, i));
 		while (len > 1 && TS_DIR(r, i)[len - 1] == '/')
 			TS_DIR(r, i)[--len] = '\0';
 
 		if (strcmp(TS_DIR(r, i), r->target) == 0)
-			return sb_error_set(err, SB_ERR_CONFIG,
-								"tablespace %u cannot be restored into the target directory itself",
-								r->m.tablespaces[i].oid);
+		{
+			rc = sb_error_set(err, SB_ERR_CONFIG,
+							  "tablespace %u cannot be restored into the target directory itself",
+							  r->m.tablespaces[i].oid);
+			goto done;
+		}
 		for (j = 0; j < i; j++)
 			if (strcmp(TS_DIR(r, i), TS_DIR(r, j)) == 0)
-				return sb_error_set(err, SB_ERR_CONFIG,
-									"tablespaces %u and %u would both be restored into \"%s\"",
-									r->m.tablespaces[j].oid,
-									r->m.tablespaces[i].oid, TS_DIR(r, i));
+			{
+				rc = sb_error_set(err, SB_ERR_CONFIG,
+								  "tablespaces %u and %u would both be restored into \"%s\"",
+								  r->m.tablespaces[j].oid,
+								  r->m.tablespaces[i].oid, TS_DIR(r, i));
+				goto done;
+			}
+
+		if (!mapped[i])
+		{
+			rc = check_recorded_location(r, i, err);
+			if (rc != SB_OK)
+				goto done;
+		}
 
 		rc = sb_restore_check_empty_dir(TS_DIR(r, i), "tablespace directory",
 										false, &exists, err);
@@ -229,9 +328,14 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 			sb_error_hint(err, "Restore tablespace %u into another directory with a tablespace mapping (--tablespace-map=%u=DIR).",
 						  r->m.tablespaces[i].oid, r->m.tablespaces[i].oid);
 		if (rc != SB_OK)
-			return rc;
+			goto done;
 	}
-	return SB_OK;
+	notice_tablespaces(r, mapped);
+	rc = SB_OK;
+
+done:
+	free(mapped);
+	return rc;
 }
 
 /* Tablespace directories and the links pg_tblspc/<oid> to them. */

@@ -12,7 +12,10 @@
 #define SB_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "sb_error.h"
 
 #define SB_PATH_MAX		1024
 #define SB_NAME_MAX		64
@@ -75,6 +78,42 @@ typedef struct SbRepoConfig
 } SbRepoConfig;
 
 #define SB_TLS_DEFAULT_PORT		8432
+
+/*
+ * Longest repo_path: file names below it (stanza, backup label, relative
+ * path of a data file) must still fit in SB_PATH_MAX.
+ */
+#define SB_REPO_PATH_MAX_LEN	(SB_PATH_MAX - 257)
+
+/*
+ * The string settings of SbRepoConfig and the longest value each takes,
+ * derived from the size of its field: one table, so that the server's
+ * check hooks (backend/guc.c) and the CLI's options and --config file
+ * (cli/options.c) refuse exactly the same values, and nothing is ever cut
+ * short when it is copied into SbRepoConfig.
+ */
+typedef struct SbStringSetting
+{
+	const char *name;			/* setting name without "safebackup." */
+	size_t		offset;			/* of its char array in SbRepoConfig */
+	size_t		max_len;		/* longest value, in bytes */
+} SbStringSetting;
+
+/* The setting named name ("sftp_user"), or NULL. */
+extern const SbStringSetting *sb_string_setting(const char *name);
+
+/*
+ * Check value against the limit of setting name; shown is how the caller
+ * names it to the user ("safebackup.sftp_user", "--sftp-user").  SB_OK, or
+ * SB_ERR_CONFIG with message and detail (its length and the limit).
+ */
+extern SbStatus sb_string_setting_check(const char *name, const char *shown,
+										const char *value, SbError *err);
+
+/* Check value as above, then store it into its field of cfg. */
+extern SbStatus sb_string_setting_set(SbRepoConfig *cfg, const char *name,
+									  const char *shown, const char *value,
+									  SbError *err);
 
 /*
  * Default compression: zstd level 1, measured on WAL and table data to be

@@ -372,6 +372,13 @@ sb_stanza_load(SbStorage *st, const char *stanza, SbStanzaInfo *out,
 	return load_stanza(st, stanza, NULL, out, err);
 }
 
+SbStatus
+sb_stanza_load_for(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
+				   SbStanzaInfo *out, SbError *err)
+{
+	return load_stanza(st, stanza, mine, out, err);
+}
+
 /* SB_ERR_EXISTS when <stanza>/wal or <stanza>/backup exists. */
 static SbStatus
 check_no_content(SbStorage *st, const char *stanza, SbError *err)

@@ -42,6 +42,14 @@ extern SbStatus sb_stanza_load(SbStorage *st, const char *stanza,
 							   SbStanzaInfo *out, SbError *err);
 
 /*
+ * sb_stanza_load, checking first that the stanza belongs to the cluster
+ * described by mine (SB_ERR_MISMATCH otherwise).
+ */
+extern SbStatus sb_stanza_load_for(SbStorage *st, const char *stanza,
+								   const SbStanzaInfo *mine, SbStanzaInfo *out,
+								   SbError *err);
+
+/*
  * Create the stanza for this cluster if it does not exist yet, otherwise
  * check that it belongs to this cluster (SB_ERR_MISMATCH if not).
  */

@@ -42,6 +42,9 @@ typedef struct SbStat
 /* Write flags */
 #define SB_WRITE_REPLACE	0x01	/* an existing final file may be replaced */
 
+/* List flags */
+#define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
+
 /*
  * Callback for list(): called once per entry (not "." or ".."), in no
  * particular order.  Return true to continue, false to stop early.
@@ -96,9 +99,13 @@ typedef struct SbStorageOps
 	/* SB_ERR_NOT_FOUND when the path does not exist. */
 	SbStatus	(*stat) (SbStorage *st, const char *path, SbStat *out,
 						 SbError *err);
-	/* SB_ERR_NOT_FOUND when the directory does not exist. */
-	SbStatus	(*list) (SbStorage *st, const char *path, SbListFn fn, void *arg,
-						 SbError *err);
+	/*
+	 * SB_ERR_NOT_FOUND when the directory does not exist.  Temporary files
+	 * of writes in progress (or of writers that died) are left out unless
+	 * flags has SB_LIST_TEMP.
+	 */
+	SbStatus	(*list) (SbStorage *st, const char *path, int flags, SbListFn fn,
+						 void *arg, SbError *err);
 	/* Remove a file, or a directory and all it holds when recursive. */
 	SbStatus	(*remove) (SbStorage *st, const char *path, bool recursive,
 						   SbError *err);
@@ -155,6 +162,9 @@ extern SbStatus sb_storage_stat(SbStorage *st, const char *path, SbStat *out,
 								SbError *err);
 extern SbStatus sb_storage_list(SbStorage *st, const char *path, SbListFn fn,
 								void *arg, SbError *err);
+/* The same, with temporary files too (flags: SB_LIST_TEMP). */
+extern SbStatus sb_storage_list_flags(SbStorage *st, const char *path, int flags,
+									  SbListFn fn, void *arg, SbError *err);
 extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
 								  bool recursive, SbError *err);
 extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);

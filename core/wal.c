@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "temp_file.h"
+
 static bool
 all_hex(const char *s, size_t n)
 {
@@ -355,9 +357,15 @@ sb_wal_get(SbStorage *st, const char *stanza, const char *walname,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.sbtmp", dest_path) >= (int) sizeof(tmp))
 		return sb_error_set(err, SB_ERR_CONFIG, "path \"%s\" is too long", dest_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sb_error_errno(err, errno, "could not create file \"%s\"", tmp);
+	rc = sb_temp_file_create(tmp, 0600, true, &fd, err);
+	if (rc == SB_ERR_NOT_FOUND)
+	{
+		/* a missing local directory, never "the WAL file is not there" */
+		err->status = SB_ERR_IO;
+		return SB_ERR_IO;
+	}
+	if (rc != SB_OK)
+		return rc;
 	sink = sb_filter_fd_sink_new(fd);
 	if (sink == NULL)
 		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");

@@ -384,7 +384,7 @@ list_cb(const char *name, const SbStat *st, void *arg)
 }
 
 static void
-do_list(Conn *c, const char *path)
+do_list(Conn *c, const char *path, uint8_t flags)
 {
 	SbTlsBuf   *b = &c->list_buf;
 	SbError		err;
@@ -392,7 +392,9 @@ do_list(Conn *c, const char *path)
 
 	sb_error_clear(&err);
 	sb_tls_frame_begin(b, c->out, FRAME_BUF, SB_TLS_ENTRIES);
-	rc = sb_storage_list(c->st, path, list_cb, c, &err);
+	rc = sb_storage_list_flags(c->st, path,
+							   (flags & SB_TLS_LFLAG_TEMP) ? SB_LIST_TEMP : 0,
+							   list_cb, c, &err);
 	if (b->len > SB_TLS_HEADER_LEN)
 		conn_send(c, b);
 	if (rc != SB_OK)
@@ -487,7 +489,7 @@ handle_request(Conn *c)
 				return;
 			}
 		case SB_TLS_LIST:
-			do_list(c, req.path);
+			do_list(c, req.path, req.flags);
 			return;
 		case SB_TLS_MKDIR:
 			if (sb_storage_mkdir(c->st, req.path, &err) != SB_OK)

@@ -17,7 +17,8 @@ SELECT safebackup_cancel();
 SELECT * FROM safebackup_backups();
 RESET ROLE;
 
--- and the function checks privileges itself: EXECUTE alone is not enough
+-- EXECUTE is all it takes (no role attribute is checked): this role gets
+-- as far as the configuration (the privileges test takes a real backup)
 GRANT EXECUTE ON FUNCTION safebackup_start(text, boolean) TO sb_backup_user;
 SET ROLE sb_backup_user;
 SELECT safebackup_start();

@@ -20,7 +20,7 @@ SELECT * FROM safebackup_verify();
 SELECT * FROM safebackup_verify('20261123-112437F');
 RESET ROLE;
 
--- and expire checks privileges itself: EXECUTE alone is not enough
+-- EXECUTE is all it takes: this role gets as far as the configuration
 GRANT EXECUTE ON FUNCTION safebackup_expire() TO sb_expire_user;
 SET ROLE sb_expire_user;
 SELECT * FROM safebackup_expire();

@@ -33,3 +33,7 @@ SELECT launcher_state FROM safebackup_status();
 RESET ROLE;
 DROP ROLE sb_regress_user;
 DROP ROLE sb_regress_monitor;
+
+-- no completed WAL segment without archive status was found
+SELECT wal_gaps_repaired = 0 AS no_gaps, last_wal_gap IS NULL AS none_named
+  FROM safebackup_status();

@@ -149,6 +149,30 @@ foreach my $kind (sort keys %targets)
 	$restored->stop;
 }
 
+# a tablespace goes outside the target directory only when asked for, and
+# restore names every location it uses
+my $elsewhere = PostgreSQL::Test::Utils::tempdir();
+command_fails_like(
+	[ 'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main', "--target-dir=$elsewhere/data" ],
+	qr/tablespace $ts_oid would be restored outside the target directory, into "\Q$tsdir\E".*--accept-tablespace-locations/s,
+	'restore refuses the recorded tablespace location unless asked');
+ok(!-e "$elsewhere/data", 'refused restore wrote nothing');
+command_fails_like(
+	[
+		'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main',
+		"--target-dir=$elsewhere/data", '--accept-tablespace-locations'
+	],
+	qr/tablespace directory "\Q$tsdir\E" exists and is not empty/,
+	'--accept-tablespace-locations uses the recorded location');
+my $newts = PostgreSQL::Test::Utils::tempdir();
+command_like(
+	[
+		'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main',
+		"--target-dir=$elsewhere/data", "--tablespace-map=$ts_oid=$newts"
+	],
+	qr/^tablespace $ts_oid: restoring into "\Q$newts\E" \(given with --tablespace-map\)$/m,
+	'restore names the tablespace location');
+
 # restore refuses a non-empty target directory
 my $busy = PostgreSQL::Test::Utils::tempdir();
 open(my $fh, '>', "$busy/somefile") or die;

@@ -161,7 +161,31 @@ like($err, qr/1 of 2 backups have problems/, 'CLI: summary on stderr');
 IPC::Run::run([ 'pg_safebackup', 'verify', "--repo-path=$repo", "--backup=$labels[3]", '--output=json' ],
 	'>', \$out, '2>', \$err);
 is($? >> 8, 0, 'CLI verify of the undamaged backup exits with 0');
-like($out, qr/"status": "ok"\n}\n$/, 'CLI verify --output=json');
+like($out, qr/"temporary_files": 0,\n  "status": "ok"\n}\n$/, 'CLI verify --output=json');
+
+# --- temporary files of writers killed in the middle of a write
+my ($waldir) = glob("$repo/main/wal/0*");
+my $old_tmp = "$waldir/$gap-0123.gz.tmp.4242.1";
+my $new_tmp = "$waldir/$gap-4567.gz.tmp.4243.2";
+foreach my $f ($old_tmp, $new_tmp)
+{
+	open(my $tfh, '>', $f) or die "could not create $f: $!";
+	print $tfh 'half a segment';
+	close($tfh);
+}
+my $three_hours_ago = time() - 3 * 3600;
+utime($three_hours_ago, $three_hours_ago, $old_tmp) or die "utime: $!";
+IPC::Run::run([ 'pg_safebackup', 'info', "--repo-path=$repo" ], '>', \$out, '2>', \$err);
+like($out, qr/^2 temporary files left by interrupted writes \(oldest modified .*\);\n    1 old enough for expire to remove them/m,
+	'info counts temporary files');
+IPC::Run::run([ 'pg_safebackup', 'verify', "--repo-path=$repo", "--backup=$labels[3]" ], '>', \$out, '2>', \$err);
+like($out, qr/^2 temporary files left by interrupted writes/m, 'verify counts them');
+IPC::Run::run([ 'pg_safebackup', 'expire', "--repo-path=$repo", '--dry-run' ], '>', \$out, '2>', \$err);
+like($out, qr/would remove 1 temporary file left by an interrupted write/, 'expire --dry-run would remove the old one');
+ok(-f $old_tmp, '... and removes nothing');
+is($node->safe_psql('postgres', 'SELECT temp_files_removed FROM safebackup_expire()'),
+	'1', 'safebackup_expire() removes the old one');
+ok(!-e $old_tmp && -f $new_tmp, 'only the old one is gone; a recent one may still be written');
 
 $node->stop;
 done_testing();

@@ -137,6 +137,12 @@ is($node->safe_psql('postgres',
 is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup_backups()'),
 	'1', 'and no other backup');
 my $label = $node->safe_psql('postgres', 'SELECT label FROM safebackup_backups()');
+# one timestamp for the decision, the label and the manifest
+is($node->safe_psql('postgres',
+		"SELECT to_char(start_time AT TIME ZONE 'UTC', 'YYYYMMDD-HH24MISS') || 'F' = label
+		        AND label >= to_char(to_timestamp($target) AT TIME ZONE 'UTC', 'YYYYMMDD-HH24MISS')
+		   FROM safebackup_backups()"),
+	't', "label $label is the manifest's start time, in the scheduled minute");
 ok($node->log_contains(qr/scheduled backup "$label" started/, $log_offset),
 	"the launcher logged the start of $label");
 my @starts = (slurp_file($node->logfile) =~ /scheduled backup "[^"]+" started/g);

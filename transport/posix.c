@@ -9,7 +9,8 @@
  * are joined to the root as root + "/" + path.
  *
  * A file is written under a temporary name, "<final>.tmp.<pid>.<counter>",
- * in the same directory as its final name.  Commit flushes it, publishes it
+ * in the same directory as its final name, created by core/temp_file.c
+ * (never through a link planted there).  Commit flushes it, publishes it
  * with link() (which fails rather than replace an existing file) or, with
  * SB_WRITE_REPLACE, with rename(), and then flushes the directory.  list()
  * hides temporary files, so a half-written file is never visible.
@@ -30,6 +31,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "temp_file.h"
 
 /*
  * Room for a joined path: the root and the relative path are each shorter
@@ -84,7 +87,8 @@ static SbStatus posix_read(SbReader *r, void *buf, size_t len, size_t *nread,
 static void posix_read_close(SbReader *r);
 static SbStatus posix_stat(SbStorage *st, const char *path, SbStat *out,
 						   SbError *err);
-static SbStatus posix_list(SbStorage *st, const char *path, SbListFn fn,
+static SbStatus posix_list(SbStorage *st, const char *path, int flags,
+						   SbListFn fn,
 						   void *arg, SbError *err);
 static SbStatus posix_remove(SbStorage *st, const char *path, bool recursive,
 							 SbError *err);
@@ -324,19 +328,17 @@ posix_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 			return err->status;
 		}
 
-		w->fd = open(w->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
-					 POSIX_FILE_MODE);
-		if (w->fd >= 0)
+		rc = sb_temp_file_create(w->tmp_path, POSIX_FILE_MODE, false,
+								 &w->fd, err);
+		if (rc == SB_OK)
 			break;
 
 		/* a stale file left by an earlier process with our pid: try again */
-		if (errno == EEXIST && tries < POSIX_TMP_TRIES)
+		if (rc == SB_ERR_EXISTS && tries < POSIX_TMP_TRIES)
 			continue;
 
-		sb_error_errno(err, errno, "could not create file \"%s\"",
-					   w->tmp_path);
 		free(w);
-		return err->status;
+		return rc;
 	}
 
 	*wp = w;
@@ -587,7 +589,7 @@ posix_stat(SbStorage *st, const char *path, SbStat *out, SbError *err)
 }
 
 static SbStatus
-posix_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
+posix_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 		   SbError *err)
 {
 	char		full[POSIX_PATH_LEN];
@@ -625,7 +627,7 @@ posix_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (sb_storage_is_temp_name(de->d_name))
+		if (!(flags & SB_LIST_TEMP) && sb_storage_is_temp_name(de->d_name))
 			continue;
 
 		if (fstatat(dirfd(dir), de->d_name, &sb, 0) != 0)

@@ -121,7 +121,7 @@ sftp_list_full(SbStorage *st, const char *full, bool with_temp, SbListFn fn,
 }
 
 SbStatus
-sb_sftp_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
+sb_sftp_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 			 SbError *err)
 {
 	char		full[SFTP_PATH_LEN];
@@ -134,10 +134,10 @@ sb_sftp_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
 	rc = sb_sftp_full_path(st, path, full, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = sftp_list_full(st, full, false, fn, arg, &called, err);
+	rc = sftp_list_full(st, full, (flags & SB_LIST_TEMP) != 0, fn, arg, &called, err);
 	/* retried only if the caller has seen nothing yet */
 	if (called == 0 && sb_sftp_retry_after(st, rc))
-		rc = sftp_list_full(st, full, false, fn, arg, &called, err);
+		rc = sftp_list_full(st, full, (flags & SB_LIST_TEMP) != 0, fn, arg, &called, err);
 	return rc;
 }
 

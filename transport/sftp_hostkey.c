@@ -8,6 +8,10 @@
  * or the same digest in hexadecimal.  A known_hosts file is read with
  * libssh2's known-host functions, which understand hashed entries
  * ("|1|salt|hash") and the "[host]:port" form used for ports other than 22.
+ * libssh2 skips the marker lines of that file, so they are read first by
+ * sftp_known_hosts.c: a key under "@revoked" is refused even when a
+ * fingerprint is pinned, and a matching "@cert-authority" line is refused
+ * as unsupported when the file is what the key is checked against.
  *
  * Messages name the offered key's type and fingerprint, so that the
  * administrator can compare it with "ssh-keygen -lf" on the server.
@@ -17,6 +21,7 @@
  *-------------------------------------------------------------------------
  */
 #include "sftp_hostkey.h"
+#include "sftp_known_hosts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +38,9 @@ static const char *key_type_name(int type);
 static int	known_host_key_bit(int type);
 static int	b64_value(char c);
 static int	hex_value(char c);
+static SbStatus check_markers(const SbRepoConfig *cfg, const char *key,
+							  size_t keylen, const char *typename,
+							  const char *fp, SbError *err);
 
 void
 sb_sftp_format_fingerprint(const unsigned char *sha256, char *out)
@@ -225,6 +233,10 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 	typename = key_type_name(keytype);
 	sb_sftp_format_fingerprint((const unsigned char *) hash, fp);
 
+	if (cfg->sftp_known_hosts_file[0] != '\0' &&
+		check_markers(cfg, key, keylen, typename, fp, err) != SB_OK)
+		return err->status;
+
 	if (cfg->sftp_host_key_fingerprint[0] != '\0')
 	{
 		unsigned char want[SHA256_LEN];
@@ -318,4 +330,51 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 		sb_error_hint(err, "Set safebackup.sftp_host_key_fingerprint to the fingerprint \"ssh-keygen -lf\" prints for the server's host key, or set safebackup.sftp_known_hosts_file to a known_hosts file holding it (see \"ssh-keyscan -p %d %s\").",
 					  port, host);
 	return SB_ERR_AUTH;
+}
+
+/*
+ * The marker lines libssh2 does not read: a revoked key is refused
+ * whatever else is configured; host certificates are not supported, so a
+ * certificate authority for this host is refused when the known_hosts file
+ * is what the key is checked against (no pinned fingerprint).
+ */
+static SbStatus
+check_markers(const SbRepoConfig *cfg, const char *key, size_t keylen,
+			  const char *typename, const char *fp, SbError *err)
+{
+	const char *file = cfg->sftp_known_hosts_file;
+	const char *host = cfg->sftp_host;
+	int			port = cfg->sftp_port > 0 ? cfg->sftp_port : 22;
+	SbKnownHostsMarker marker;
+	int			lineno;
+
+	if (sb_known_hosts_find_marker(file, host, port,
+								   (const unsigned char *) key, keylen,
+								   &marker, &lineno, err) != SB_OK)
+	{
+		err->status = SB_ERR_CONFIG;
+		sb_error_hint(err, "Check safebackup.sftp_known_hosts_file: it must be a readable file in OpenSSH known_hosts format.");
+		return SB_ERR_CONFIG;
+	}
+
+	if (marker == SB_KH_MARKER_REVOKED)
+	{
+		sb_error_set(err, SB_ERR_AUTH,
+					 "host key for \"%s\" is revoked", host);
+		sb_error_detail(err, "The server offered a %s key with fingerprint %s, which line %d of \"%s\" marks as @revoked.",
+						typename, fp, lineno, file);
+		sb_error_hint(err, "The key must not be trusted again.  Give the server a new host key and record that one.");
+		return SB_ERR_AUTH;
+	}
+	if (marker == SB_KH_MARKER_CERT_AUTHORITY &&
+		cfg->sftp_host_key_fingerprint[0] == '\0')
+	{
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "host certificates are not supported for \"%s\"", host);
+		sb_error_detail(err, "Line %d of \"%s\" is a @cert-authority line for this host.",
+						lineno, file);
+		sb_error_hint(err, "Record the server's host key itself in the known hosts file, or set safebackup.sftp_host_key_fingerprint.");
+		return SB_ERR_CONFIG;
+	}
+	return SB_OK;
 }

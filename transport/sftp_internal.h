@@ -137,7 +137,7 @@ extern void sb_sftp_read_close(SbReader *r);
 /* sftp_dirs.c */
 extern SbStatus sb_sftp_stat(SbStorage *st, const char *path, SbStat *out,
 							 SbError *err);
-extern SbStatus sb_sftp_list(SbStorage *st, const char *path, SbListFn fn,
+extern SbStatus sb_sftp_list(SbStorage *st, const char *path, int flags, SbListFn fn,
 							 void *arg, SbError *err);
 extern SbStatus sb_sftp_remove(SbStorage *st, const char *path,
 							   bool recursive, SbError *err);

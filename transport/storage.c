@@ -219,9 +219,16 @@ SbStatus
 sb_storage_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
 				SbError *err)
 {
+	return sb_storage_list_flags(st, path, 0, fn, arg, err);
+}
+
+SbStatus
+sb_storage_list_flags(SbStorage *st, const char *path, int flags, SbListFn fn,
+					  void *arg, SbError *err)
+{
 	if (!sb_path_valid(path))
 		return invalid_path(path, err);
-	return st->ops->list(st, path, fn, arg, err);
+	return st->ops->list(st, path, flags, fn, arg, err);
 }
 
 SbStatus

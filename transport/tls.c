@@ -118,7 +118,7 @@ static SbStatus tls_read(SbReader *r, void *buf, size_t len, size_t *nread,
 static void tls_read_close(SbReader *r);
 static SbStatus tls_stat(SbStorage *st, const char *path, SbStat *out,
 						 SbError *err);
-static SbStatus tls_list(SbStorage *st, const char *path, SbListFn fn,
+static SbStatus tls_list(SbStorage *st, const char *path, int flags, SbListFn fn,
 						 void *arg, SbError *err);
 static SbStatus tls_remove(SbStorage *st, const char *path, bool recursive,
 						   SbError *err);
@@ -1045,7 +1045,7 @@ typedef struct TlsEntry
  * storage itself, and the connection carries one exchange at a time.
  */
 static SbStatus
-tls_list_once(SbStorage *st, const char *path, TlsEntry **entries,
+tls_list_once(SbStorage *st, const char *path, int flags, TlsEntry **entries,
 			  size_t *nentries, SbError *err)
 {
 	TlsStorage *ts = (TlsStorage *) st->priv;
@@ -1059,6 +1059,9 @@ tls_list_once(SbStorage *st, const char *path, TlsEntry **entries,
 		return err->status;
 	sb_tls_frame_begin(&b, ts->out, TLS_FRAME_BUF, SB_TLS_LIST);
 	sb_tls_put_str(&b, full);
+	/* the flags byte is optional: sent only when needed */
+	if (flags & SB_LIST_TEMP)
+		sb_tls_put_u8(&b, SB_TLS_LFLAG_TEMP);
 	if (tls_send_frame(st, &b, err) != SB_OK)
 		return err->status;
 
@@ -1123,7 +1126,7 @@ tls_free_entries(TlsEntry *entries, size_t n)
 }
 
 static SbStatus
-tls_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
+tls_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 		 SbError *err)
 {
 	TlsEntry   *entries;
@@ -1132,13 +1135,13 @@ tls_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
 
 	if (tls_ensure(st, err) != SB_OK)
 		return err->status;
-	rc = tls_list_once(st, path, &entries, &n, err);
+	rc = tls_list_once(st, path, flags, &entries, &n, err);
 	if (rc != SB_OK)
 	{
 		tls_free_entries(entries, n);
 		if (!tls_retry_after(st, rc))
 			return rc;
-		rc = tls_list_once(st, path, &entries, &n, err);
+		rc = tls_list_once(st, path, flags, &entries, &n, err);
 		if (rc != SB_OK)
 		{
 			tls_free_entries(entries, n);

@@ -261,11 +261,23 @@ sb_tls_parse_request(uint8_t type, const uint8_t *payload, size_t len,
 				strcpy(req->stanza, req->path);
 			break;
 		case SB_TLS_STAT:
-		case SB_TLS_LIST:
 		case SB_TLS_MKDIR:
 		case SB_TLS_READ_OPEN:
 			sb_tls_get_str(&c, req->path, sizeof(req->path));
 			has_path = true;
+			break;
+		case SB_TLS_LIST:
+			sb_tls_get_str(&c, req->path, sizeof(req->path));
+			has_path = true;
+			/* an optional flags byte after the path */
+			if (c.ok && c.left > 0)
+			{
+				req->flags = sb_tls_get_u8(&c);
+				if (c.ok && (req->flags & ~SB_TLS_LFLAG_TEMP) != 0)
+					return sb_error_set(err, SB_ERR_CORRUPT,
+										"invalid LIST flags %u",
+										(unsigned int) req->flags);
+			}
 			break;
 		case SB_TLS_REMOVE:
 			{

@@ -62,12 +62,15 @@
 /* Flags of WRITE_OPEN */
 #define SB_TLS_WFLAG_REPLACE	0x01
 
+/* LIST flags (an optional byte after the path) */
+#define SB_TLS_LFLAG_TEMP		0x01	/* temporary files too */
+
 /* A parsed request; pointers point into the payload given to the parser. */
 typedef struct SbTlsRequest
 {
 	uint8_t		type;
 	uint16_t	version;		/* HELLO */
-	uint8_t		flags;			/* WRITE_OPEN */
+	uint8_t		flags;			/* WRITE_OPEN, LIST */
 	bool		recursive;		/* REMOVE */
 	uint32_t	handle;			/* WRITE_DATA/COMMIT/ABORT, READ, READ_CLOSE */
 	uint32_t	maxlen;			/* READ */

@@ -247,7 +247,10 @@ run_backup(const char *label)
 	m.system_identifier = mine.system_identifier;
 	m.pg_version = mine.pg_version;
 	m.compress_type = cfg.compress_type;
-	m.start_time = (int64) time(NULL);
+	/* the time the backup was requested at, which its label shows */
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	m.start_time = (int64) timestamptz_to_time_t(sb_shared->backup_started);
+	LWLockRelease(sb_shared->lock);
 
 	pgstat_progress_start_command(PROGRESS_COMMAND_BASEBACKUP, InvalidOid);
 	set_phase(SB_BACKUP_CHECKPOINT, PROGRESS_BASEBACKUP_PHASE_WAIT_CHECKPOINT);

@@ -3,8 +3,10 @@
  * launcher.c
  *		The launcher background worker: one per cluster, started with the
  *		server.  It publishes its state, reloads the configuration on
- *		SIGHUP, exits on SIGTERM and postmaster death, and starts the
- *		backups of safebackup.backup_schedule (see below).
+ *		SIGHUP, exits on SIGTERM and postmaster death, starts the backups
+ *		of safebackup.backup_schedule (see below), and every
+ *		WAL_GAP_SCAN_MS queues for archiving the completed WAL segments
+ *		PostgreSQL left without archive status (backend/wal_gaps.c).
  *
  * Scheduled backups: the next run time is computed in the server's time
  * zone when the launcher starts, when a reload changes the schedule or
@@ -39,9 +41,13 @@
 #include "backend/report.h"
 #include "backend/schedule.h"
 #include "backend/shmem.h"
+#include "backend/wal_gaps.h"
 #include "cron.h"
 
 #define LAUNCHER_NAP_MS		10000
+
+/* how often completed WAL segments without archive status are looked for */
+#define WAL_GAP_SCAN_MS		10000
 
 /* a scheduled run this late is skipped rather than started */
 #define SCHEDULE_LATE_MS	60000
@@ -165,9 +171,13 @@ schedule_error_context(void *arg)
 	errcontext("scheduled backup of %s", timestamptz_to_str(*(TimestampTz *) arg));
 }
 
-/* Start the backup due at "due", the same way safebackup_start() does. */
+/*
+ * Start the backup due at "due", the same way safebackup_start() does; now
+ * is the time the launcher decided it was due, which the label is made
+ * from (never a clock read again, which could lag into the second before).
+ */
 static void
-start_scheduled_backup(TimestampTz due)
+start_scheduled_backup(TimestampTz due, TimestampTz now)
 {
 	char		label[SB_BACKUP_LABEL_LEN];
 	char		running[SB_BACKUP_LABEL_LEN];
@@ -180,7 +190,8 @@ start_scheduled_backup(TimestampTz due)
 	callback.arg = &due;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
-	result = sb_backup_request(LOG, label, running, &generation, &handle);
+	result = sb_backup_request(LOG, Max(now, due), label, running, &generation,
+							   &handle);
 	error_context_stack = callback.previous;
 
 	switch (result)
@@ -214,7 +225,7 @@ run_due(TimestampTz now)
 						timestamptz_to_str(next_run), late_ms / 1000),
 				 errdetail("Missed scheduled backups are not made up for; the next one runs at its own time.")));
 	else
-		start_scheduled_backup(next_run);
+		start_scheduled_backup(next_run, now);
 	plan_next_run(GetCurrentTimestamp());
 }
 
@@ -233,6 +244,8 @@ nap_ms(TimestampTz now)
 void
 sb_launcher_main(Datum main_arg)
 {
+	TimestampTz last_gap_scan = 0;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
@@ -259,6 +272,12 @@ sb_launcher_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		TimestampTz now = GetCurrentTimestamp();
+
+		if (TimestampDifferenceExceeds(last_gap_scan, now, WAL_GAP_SCAN_MS))
+		{
+			(void) sb_wal_gaps_repair();
+			last_gap_scan = now;
+		}
 
 		if (next_run != 0 && now >= next_run)
 		{

@@ -363,7 +363,7 @@ first_component(const char *child, const char *dir, char *name, size_t size)
 }
 
 static SbStatus
-mem_list(SbStorage *st, const char *path, SbListFn fn, void *arg,
+mem_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 		 SbError *err)
 {
 	MemState   *ms = mem_state(st);

@@ -5,13 +5,18 @@
  *		with retention_full = N (on one timeline and across a timeline
  *		switch), dry runs, retention off, leftovers of interrupted backups
  *		(spared when they may be running), and a damaged manifest stopping
- *		expire before anything is removed.
+ *		expire before anything is removed, and temporary files of writers
+ *		that died.
  *
  *-------------------------------------------------------------------------
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "expire.h"
 #include "fake_repo.h"
@@ -198,6 +203,80 @@ test_retention_off_and_leftovers(void)
 	fake_repo_free(&r);
 }
 
+/* A file at relpath, last modified age seconds ago. */
+static void
+plant_file(FakeRepo *r, const char *relpath, int age)
+{
+	const char *path = fake_local(r, relpath);
+	struct timespec times[2];
+	FILE	   *f = fopen(path, "w");
+
+	SB_REQUIRE(f != NULL);
+	fputs("half a segment", f);
+	fclose(f);
+	clock_gettime(CLOCK_REALTIME, &times[0]);
+	times[0].tv_sec -= age;
+	times[1] = times[0];
+	SB_REQUIRE(utimensat(AT_FDCWD, path, times, 0) == 0);
+}
+
+/*
+ * Temporary files of writers killed in the middle of a write: in a WAL
+ * directory and beside stanza.info; removed when old enough, counted
+ * otherwise; a dry run removes nothing; other files are never touched.
+ */
+static void
+test_temp_files(void)
+{
+	FakeRepo	r;
+	SbExpireOptions o;
+	SbExpireResult res;
+	SbTempLeftovers t;
+	SbError		err;
+	char		walfile[SB_PATH_MAX];
+	const char *old_wal = "main/wal/0000000100000000/000000010000000000000003-aa.gz.tmp.4242.1";
+	const char *new_wal = "main/wal/0000000100000000/000000010000000000000004-bb.gz.tmp.4243.7";
+	const char *old_info = "main/stanza.info.tmp.99.3";
+	const char *not_temp = "main/wal/0000000100000000/notes.tmp.x";
+
+	four_backups(&r, "expire_temp");
+	plant_file(&r, old_wal, SB_TEMP_SAFE_AGE_S + 60);
+	plant_file(&r, new_wal, 30);
+	plant_file(&r, old_info, SB_TEMP_SAFE_AGE_S + 3600);
+	plant_file(&r, not_temp, SB_TEMP_SAFE_AGE_S + 3600);
+	snprintf(walfile, sizeof(walfile), "%s", fake_wal_file(&r, "000000010000000000000003"));
+
+	/* counted, without removing, as verify and info do */
+	SB_REQUIRE(sb_temp_leftovers_scan(r.st, "main", 0, 0, false, &t, &err) == SB_OK);
+	SB_CHECK(t.found == 3 && t.removed == 0 && t.young == 0);
+	SB_CHECK(t.oldest_mtime > 0 && t.oldest_mtime <= (int64_t) time(NULL) - SB_TEMP_SAFE_AGE_S - 3600);
+
+	/* a dry run says what would go */
+	init_opts(&o, 0);
+	o.dry_run = true;
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(res.temp.found == 3 && res.temp.old == 2 && res.temp.young == 1 &&
+			 res.temp.removed == 0);
+	SB_CHECK(fake_exists(&r, old_wal) && fake_exists(&r, old_info));
+	sb_expire_result_free(&res);
+
+	/* expire removes the old ones only, whatever the retention */
+	init_opts(&o, 0);
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(res.temp.found == 3 && res.temp.old == 2 && res.temp.young == 1 &&
+			 res.temp.removed == 2);
+	SB_CHECK(!fake_exists(&r, old_wal) && !fake_exists(&r, old_info));
+	SB_CHECK(fake_exists(&r, new_wal));
+	SB_CHECK(fake_exists(&r, not_temp));
+	SB_CHECK(access(walfile, F_OK) == 0);
+	SB_CHECK(wal_stored(&r, 1, 3) && wal_stored(&r, 1, 4));
+	sb_expire_result_free(&res);
+
+	SB_REQUIRE(sb_temp_leftovers_scan(r.st, "main", 0, 0, false, &t, &err) == SB_OK);
+	SB_CHECK(t.found == 1);
+	fake_repo_free(&r);
+}
+
 /*
  * Timeline 1 switched to 2 at 0/5000000 (segment 5); the old primary still
  * archived segment 6 on timeline 1.  Backups: 2 and 4 on timeline 1, 6 and
@@ -368,5 +447,6 @@ main(void)
 	test_running_probe();
 	test_timelines();
 	test_damaged_manifest();
+	test_temp_files();
 	return sb_test_summary("test_expire");
 }

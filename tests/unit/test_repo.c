@@ -23,6 +23,7 @@
 #include "test_files.h"
 #include "stanza.h"
 #include "storage.h"
+#include "temp_file.h"
 #include "wal.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -196,6 +197,59 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	back = sb_test_read_file(dst, &len);
 	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
 	free(back);
+
+	/*
+	 * a symbolic link planted at the temporary name "<dest>.sbtmp": refused,
+	 * nothing written through it, the link left alone
+	 */
+	{
+		char		tmp[600];
+		char		victim[600];
+		char		target[600];
+		ssize_t		n;
+
+		unlink(dst);
+		snprintf(tmp, sizeof(tmp), "%s.sbtmp", dst);
+		snprintf(victim, sizeof(victim), "%s/victim", root);
+		sb_test_write_file(victim, "precious", 8);
+		SB_REQUIRE(symlink(victim, tmp) == 0);
+		SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_ERR_EXISTS);
+		SB_CHECK_MSG(strstr(err.msg, "a symbolic link is in its place") != NULL,
+					 "%s", err.msg);
+		SB_CHECK(err.hint[0] != '\0');
+		back = sb_test_read_file(victim, &len);
+		SB_CHECK(back != NULL && len == 8 && memcmp(back, "precious", 8) == 0);
+		free(back);
+		n = readlink(tmp, target, sizeof(target) - 1);
+		SB_CHECK(n > 0 && (size_t) n == strlen(victim));
+		SB_CHECK(access(dst, F_OK) != 0);
+		/* a dangling link is not followed either */
+		unlink(victim);
+		SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_ERR_EXISTS);
+		SB_CHECK(access(victim, F_OK) != 0);
+		unlink(tmp);
+		/* a directory in its place */
+		SB_REQUIRE(mkdir(tmp, 0700) == 0);
+		SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_ERR_EXISTS);
+		SB_CHECK_MSG(strstr(err.msg, "a directory is in its place") != NULL,
+					 "%s", err.msg);
+		rmdir(tmp);
+		/* a stale regular file of an interrupted run is replaced */
+		sb_test_write_file(tmp, "stale", 5);
+		SB_CHECK_MSG(sb_wal_get(st, "w", seg, dst, &err) == SB_OK, "%s", err.msg);
+		back = sb_test_read_file(dst, &len);
+		SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
+		free(back);
+		SB_CHECK(access(tmp, F_OK) != 0);
+
+		/*
+		 * a destination in a missing directory: an error, but not "not in
+		 * the repository" (archive-get would exit 3, the end of the archive)
+		 */
+		snprintf(tmp, sizeof(tmp), "%s/no-such-dir/restored", root);
+		SB_CHECK(sb_wal_get(st, "w", seg, tmp, &err) == SB_ERR_IO);
+		SB_CHECK_MSG(strstr(err.msg, "could not create file") != NULL, "%s", err.msg);
+	}
 
 	/* different content under the same name: refused, stored copy kept */
 	data[100] ^= 0x55;
@@ -469,6 +523,102 @@ test_wal_one_pass(SbStorage *st, SbRepoConfig *cfg)
 	free(data);
 }
 
+/*
+ * The limits of the string settings (core/sb_config.c): the longest value
+ * is stored whole, one byte more is refused with its length and the limit.
+ */
+static void
+test_setting_limits(void)
+{
+	static const struct
+	{
+		const char *name;
+		size_t		max;
+		size_t		field;		/* size of its SbRepoConfig field */
+	}			cases[] = {
+		{"repo_path", SB_PATH_MAX - 257, sizeof(((SbRepoConfig *) 0)->repo_path)},
+		{"stanza", 63, sizeof(((SbRepoConfig *) 0)->stanza)},
+		{"sftp_host", 255, sizeof(((SbRepoConfig *) 0)->sftp_host)},
+		{"sftp_user", 63, sizeof(((SbRepoConfig *) 0)->sftp_user)},
+		{"sftp_known_hosts_file", 1023, sizeof(((SbRepoConfig *) 0)->sftp_known_hosts_file)},
+		{"sftp_host_key_fingerprint", 127, sizeof(((SbRepoConfig *) 0)->sftp_host_key_fingerprint)},
+		{"cipher_pass_file", 1023, sizeof(((SbRepoConfig *) 0)->cipher_pass_file)},
+		{"tls_server_name", 255, sizeof(((SbRepoConfig *) 0)->tls_server_name)},
+	};
+	SbRepoConfig c;
+	SbError		err;
+	char		value[2048];
+	char		expect[200];
+	size_t		i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const SbStringSetting *s = sb_string_setting(cases[i].name);
+
+		SB_REQUIRE(s != NULL);
+		SB_CHECK_MSG(s->max_len == cases[i].max && s->max_len < cases[i].field,
+					 "%s: %zu", cases[i].name, s->max_len);
+		sb_config_init(&c);
+		memset(value, 'v', cases[i].max);
+		value[cases[i].max] = '\0';
+		SB_CHECK_MSG(sb_string_setting_set(&c, cases[i].name, "shown", value, &err) == SB_OK,
+					 "%s", err.msg);
+		SB_CHECK(strcmp((char *) &c + s->offset, value) == 0);
+		value[cases[i].max] = 'v';
+		value[cases[i].max + 1] = '\0';
+		SB_CHECK(sb_string_setting_set(&c, cases[i].name, "shown", value, &err) == SB_ERR_CONFIG);
+		SB_CHECK_MSG(strcmp(err.msg, "value of \"shown\" is too long") == 0, "%s", err.msg);
+		snprintf(expect, sizeof(expect), "The value is %zu bytes long; the limit is %zu bytes.",
+				 cases[i].max + 1, cases[i].max);
+		SB_CHECK_MSG(strcmp(err.detail, expect) == 0, "%s", err.detail);
+		/* the stored value is unchanged */
+		value[cases[i].max] = '\0';
+		SB_CHECK(strcmp((char *) &c + s->offset, value) == 0);
+	}
+	SB_CHECK(sb_string_setting("no_such_setting") == NULL);
+	SB_CHECK(sb_string_setting_check("no_such_setting", "x", "", &err) == SB_ERR_INTERNAL);
+}
+
+/* the shared "create a new temporary file" helper (core/temp_file.h) */
+static void
+test_temp_file(void)
+{
+	char		path[600];
+	char		victim[600];
+	SbError		err;
+	struct stat sb;
+	int			fd = -1;
+
+	snprintf(path, sizeof(path), "%s/t.tmp", root);
+	snprintf(victim, sizeof(victim), "%s/t.victim", root);
+
+	SB_CHECK(sb_temp_file_create(path, 0600, false, &fd, &err) == SB_OK);
+	SB_CHECK(fd >= 0 && fstat(fd, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	SB_CHECK(write(fd, "x", 1) == 1);
+	close(fd);
+	/* without replace_stale, any existing name is refused */
+	SB_CHECK(sb_temp_file_create(path, 0600, false, &fd, &err) == SB_ERR_EXISTS);
+	/* with it, a regular file is replaced by an empty new one */
+	SB_CHECK(sb_temp_file_create(path, 0600, true, &fd, &err) == SB_OK);
+	SB_CHECK(fstat(fd, &sb) == 0 && sb.st_size == 0);
+	close(fd);
+	unlink(path);
+
+	/* a link: never followed, never removed, whatever replace_stale says */
+	sb_test_write_file(victim, "v", 1);
+	SB_REQUIRE(symlink(victim, path) == 0);
+	SB_CHECK(sb_temp_file_create(path, 0600, false, &fd, &err) == SB_ERR_EXISTS);
+	SB_CHECK(sb_temp_file_create(path, 0600, true, &fd, &err) == SB_ERR_EXISTS);
+	SB_CHECK(lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode));
+	SB_CHECK(stat(victim, &sb) == 0 && sb.st_size == 1);
+	unlink(path);
+	unlink(victim);
+
+	/* a missing directory: the errno is kept */
+	snprintf(path, sizeof(path), "%s/no-such-dir/t.tmp", root);
+	SB_CHECK(sb_temp_file_create(path, 0600, true, &fd, &err) == SB_ERR_NOT_FOUND);
+}
+
 static void
 test_cluster_info(void)
 {
@@ -520,6 +670,8 @@ main(void)
 	test_wal_push_get(st, &cfg);
 	test_wal_types(st, &cfg);
 	test_wal_one_pass(st, &cfg);
+	test_temp_file();
+	test_setting_limits();
 	test_cluster_info();
 
 	sb_storage_close(st);

@@ -7,7 +7,8 @@
  *		restored and checked file by file: content, modes, mtimes,
  *		directories, the tablespace link and tablespace_map, and the
  *		recovery configuration; plus every refusal (non-empty target,
- *		running server, damaged file, incomplete backup, other cluster) and
+ *		running server, damaged file, incomplete backup, other cluster,
+ *		a tablespace location outside the target that was not asked for) and
  *		the choice of a backup by recovery target.
  *
  *-------------------------------------------------------------------------
@@ -30,6 +31,18 @@
 #include "test_files.h"
 #include "stanza.h"
 #include "storage.h"
+
+/*
+ * The backup's postgresql.auto.conf: a cluster that was itself restored,
+ * with the settings of that restore (removed by the next one).
+ */
+#define AUTO_CONF \
+	"# Do not edit\nwork_mem = '4MB'\n" \
+	"# added by pg_safebackup restore of backup 20201231-000000F\n" \
+	"restore_command = 'old'\n" \
+	"recovery_target_time = '2020-01-01 00:00:00+00'\n" \
+	"  Recovery_Target_Inclusive=off\n" \
+	"recovery_min_apply_delay = 0"
 
 SB_TEST_DEFINE_COUNTERS;
 
@@ -100,6 +113,9 @@ typedef struct FakeBackup
 	FakeFile	files[16];
 	char		ts_orig[PATH_MAX];	/* original tablespace location */
 } FakeBackup;
+
+/* the tablespace location the next make_backup() records, if not NULL */
+static const char *next_ts_location;
 
 static void
 fake_add(FakeBackup *b, const char *path, char *data, size_t len,
@@ -178,7 +194,11 @@ make_backup(FakeBackup *b, const char *stanza, const char *label,
 	b->stanza = stanza;
 	snprintf(b->label, sizeof(b->label), "%s", label);
 	b->ct = ct;
-	snprintf(b->ts_orig, sizeof(b->ts_orig), "%s/orig_ts_%s", root, stanza);
+	if (next_ts_location != NULL)
+		snprintf(b->ts_orig, sizeof(b->ts_orig), "%s", next_ts_location);
+	else
+		snprintf(b->ts_orig, sizeof(b->ts_orig), "%s/orig_ts_%s", root, stanza);
+	next_ts_location = NULL;
 
 	fake_add(b, "PG_VERSION", strdup("15\n"), 3, 0600);
 	fake_add(b, "global/pg_control", make_content(8192, 1), 8192, 0600);
@@ -186,7 +206,7 @@ make_backup(FakeBackup *b, const char *stanza, const char *label,
 	fake_add(b, "base/1/nested/deep/file", make_content(1000, 3), 1000, 0640);
 	fake_add(b, "empty_file", strdup(""), 0, 0400);
 	fake_add(b, "backup_label", strdup("START WAL LOCATION: 0/2000028\n"), 30, 0600);
-	fake_add(b, "postgresql.auto.conf", strdup("# Do not edit\nwork_mem = '4MB'"), 30, 0600);
+	fake_add(b, "postgresql.auto.conf", strdup(AUTO_CONF), strlen(AUTO_CONF), 0600);
 	fake_add(b, "pg_tblspc/16385/PG_15_202209061/5/16390", make_content(70000, 4), 70000, 0600);
 	fake_add(b, "tablespace_map", strdup("16385 /somewhere/else\n"), 22, 0600);
 	fake_add(b, "postmaster.opts", strdup("/usr/lib/postgresql/15/bin/postgres\n"), 36, 0600);
@@ -358,7 +378,7 @@ test_restore_full(SbCompressType ct, const char *stanza)
 		restored++;
 		bytes += f->len;
 	}
-	bytes += strlen("# Do not edit\nwork_mem = '4MB'");
+	bytes += strlen(AUTO_CONF);
 	restored++;
 	SB_CHECK(result.files == restored + 0 && result.bytes == bytes);
 	SB_CHECK(strcmp(result.label, "20261123-112437F") == 0);
@@ -377,17 +397,33 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	snprintf(expect, sizeof(expect), "%u %s\n", TS_OID, mapped);
 	SB_CHECK(file_is(path_in(target, "tablespace_map"), expect, strlen(expect)));
 
-	/* recovery configuration, appended on a new line */
+	/*
+	 * recovery configuration: the earlier restore's settings removed (and
+	 * reported), the other lines kept, ours appended on a new line
+	 */
 	text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 	SB_REQUIRE(text != NULL);
 	SB_CHECK_MSG(strcmp(text,
 						"# Do not edit\nwork_mem = '4MB'\n"
-						"# added by pg_safebackup restore of backup 20261123-112437F\n"
+						"recovery_min_apply_delay = 0\n"
+						"# recovery settings written by pg_safebackup restore of backup 20261123-112437F\n"
 						"restore_command = 'pg_safebackup archive-get %f \"%p\" --config=''/etc/it''''s.conf'' C:\\\\x'\n"
+						"recovery_target = ''\n"
+						"recovery_target_lsn = ''\n"
+						"recovery_target_name = ''\n"
+						"recovery_target_xid = ''\n"
 						"recovery_target_time = '2026-11-23 11:00:00.250000+00'\n"
-						"recovery_target_action = 'promote'\n") == 0,
+						"recovery_target_action = 'promote'\n"
+						"recovery_target_timeline = 'latest'\n") == 0,
 				 "postgresql.auto.conf is:\n%s", text);
 	free(text);
+	SB_CHECK(result.nremoved == 4);
+	SB_CHECK_MSG(strcmp(result.removed,
+						"# added by pg_safebackup restore of backup 20201231-000000F\n"
+						"restore_command = 'old'\n"
+						"recovery_target_time = '2020-01-01 00:00:00+00'\n"
+						"  Recovery_Target_Inclusive=off\n") == 0,
+				 "removed: %s", result.removed);
 	SB_CHECK(stat(path_in(target, "recovery.signal"), &sb) == 0 && sb.st_size == 0);
 
 	/* progress: from the start to the end, never backwards */
@@ -398,19 +434,27 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	/* restoring again into the same directory is refused */
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_EXISTS);
 
-	/* without a mapping the tablespace goes back where it was */
+	/*
+	 * without a mapping the tablespace goes back where it was, outside the
+	 * target: only when the recorded locations are accepted
+	 */
 	snprintf(target, sizeof(target), "%s/restore_%s/data2", root, stanza);
 	o.target_dir = target;
 	o.ntablespace_map = 0;
 	o.target_kind = SB_TARGET_NONE;
 	o.restore_command = "cmd";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(!exists(target) && !exists(b.ts_orig));
+	o.accept_tablespace_locations = true;
 	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
 	n = readlink(path_in(target, "pg_tblspc/16385"), linkbuf, sizeof(linkbuf) - 1);
 	SB_CHECK(n > 0 && (size_t) n == strlen(b.ts_orig) && memcmp(linkbuf, b.ts_orig, n) == 0);
 	SB_CHECK(file_is(path_in(b.ts_orig, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
 	text = sb_test_read_file(path_in(target, "postgresql.auto.conf"), &len);
 	SB_CHECK(text != NULL && strstr(text, "restore_command = 'cmd'\n") != NULL &&
-			 strstr(text, "recovery_target") == NULL);
+			 strstr(text, "recovery_target_action") == NULL &&
+			 strstr(text, "recovery_target_time = ''\n") != NULL &&
+			 strstr(text, "restore_command = 'old'") == NULL);
 	free(text);
 
 	/* now the original tablespace directory is not empty: refused */
@@ -716,6 +760,121 @@ test_choice(void)
 #undef CHOOSE
 }
 
+/* notices of a restore, one line each */
+static void
+log_notice(const char *msg, void *arg)
+{
+	char	   *log = arg;
+
+	strncat(log, msg, 4000 - strlen(log) - 2);
+	strcat(log, "\n");
+}
+
+/*
+ * A hostile repository records tablespace locations anywhere: restore
+ * refuses one outside the target directory unless it is mapped or the
+ * recorded locations are accepted, and names every location it uses.
+ */
+static void
+test_tablespace_locations(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbTablespaceMap map;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		evil[PATH_MAX];
+	char		inside[PATH_MAX];
+	char		expect[PATH_MAX + 200];
+	char		log[4000];
+
+	/* an absolute location outside the target: refused, nothing created */
+	snprintf(evil, sizeof(evil), "%s/etc_cron_d", root);
+	next_ts_location = evil;
+	make_stanza("tsloc");
+	make_backup(&b, "tsloc", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target", root);
+	init_options(&o, "tsloc", target);
+	log[0] = '\0';
+	o.notice = log_notice;
+	o.notice_arg = log;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385 would be restored outside the target directory, into \"%s\"", evil);
+	SB_CHECK_MSG(strcmp(err.msg, expect) == 0, "%s", err.msg);
+	SB_CHECK_MSG(strstr(err.detail, "Whoever can write to the repository") != NULL, "%s", err.detail);
+	SB_CHECK_MSG(strstr(err.hint, "--tablespace-map=16385=DIR") != NULL &&
+				 strstr(err.hint, "--accept-tablespace-locations") != NULL, "%s", err.hint);
+	SB_CHECK(!exists(evil) && !exists(target));
+	SB_CHECK(log[0] == '\0');
+
+	/* mapped: restored there, and said so */
+	snprintf(map.dir, sizeof(map.dir), "%s/tsloc_mapped", root);
+	map.oid = TS_OID;
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385: restoring into \"%s\" (given with --tablespace-map)\n", map.dir);
+	SB_CHECK_MSG(strcmp(log, expect) == 0, "%s", log);
+	SB_CHECK(!exists(evil));
+	SB_CHECK(file_is(path_in(map.dir, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	sb_test_rm_tree(target);
+
+	/* accepted: restored to the recorded location, and said so */
+	o.ntablespace_map = 0;
+	o.accept_tablespace_locations = true;
+	log[0] = '\0';
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385: restoring into \"%s\" (recorded in the backup, accepted with --accept-tablespace-locations)\n", evil);
+	SB_CHECK_MSG(strcmp(log, expect) == 0, "%s", log);
+	SB_CHECK(file_is(path_in(evil, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	sb_test_rm_tree(target);
+	fake_free(&b);
+
+	/* a location inside the target directory needs neither */
+	snprintf(inside, sizeof(inside), "%s/tsloc_target2/ts/one", root);
+	next_ts_location = inside;
+	make_stanza("tsin");
+	make_backup(&b, "tsin", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target2", root);
+	init_options(&o, "tsin", target);
+	log[0] = '\0';
+	o.notice = log_notice;
+	o.notice_arg = log;
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	snprintf(expect, sizeof(expect),
+			 "tablespace 16385: restoring into \"%s\" (recorded in the backup, inside the target directory)\n", inside);
+	SB_CHECK_MSG(strcmp(log, expect) == 0, "%s", log);
+	SB_CHECK(file_is(path_in(inside, "PG_15_202209061/5/16390"), b.files[7].data, b.files[7].len));
+	sb_test_rm_tree(target);
+	fake_free(&b);
+
+	/* ".." leads out of it: refused */
+	snprintf(inside, sizeof(inside), "%s/tsloc_target3/../escaped", root);
+	next_ts_location = inside;
+	make_stanza("tsdots");
+	make_backup(&b, "tsdots", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target3", root);
+	init_options(&o, "tsdots", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK_MSG(strstr(err.msg, "outside the target directory") != NULL, "%s", err.msg);
+	SB_CHECK(!exists(target) && !exists(path_in(root, "escaped")));
+	fake_free(&b);
+
+	/* a name that only starts like the target is outside it */
+	snprintf(inside, sizeof(inside), "%s/tsloc_target4x/ts", root);
+	next_ts_location = inside;
+	make_stanza("tsprefix");
+	make_backup(&b, "tsprefix", "20260101-000000F", SB_COMPRESS_NONE, 1767225600, "0/3000000", true, SYSID);
+	snprintf(target, sizeof(target), "%s/tsloc_target4", root);
+	init_options(&o, "tsprefix", target);
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(!exists(target) && !exists(inside));
+	fake_free(&b);
+}
+
 static void
 test_other_cluster(void)
 {
@@ -833,6 +992,7 @@ main(void)
 	test_refusals();
 	test_corrupt_file();
 	test_choice();
+	test_tablespace_locations();
 	test_other_cluster();
 	test_permission();
 

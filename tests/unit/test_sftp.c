@@ -399,6 +399,59 @@ test_host_keys(void)
 				 "%s", err.msg);
 	sb_storage_free(st);
 
+	/* the server's key under @revoked: refused, even with a plain entry */
+	SB_REQUIRE(read_line(env.known_hosts, line, sizeof(line)));
+	line[strcspn(line, "\r\n")] = '\0';
+	{
+		char		text[4500];
+		const char *key = strchr(line, ' ');
+
+		SB_REQUIRE(key != NULL);
+		snprintf(text, sizeof(text), "%s\n@revoked *%s\n", line, key);
+		snprintf(path, sizeof(path), "%s/kh-revoked", workdir);
+		SB_REQUIRE(write_text(path, text, 0644));
+	}
+	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
+			 "%s", path);
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strcmp(err.msg, "host key for \"127.0.0.1\" is revoked") == 0,
+				 "%s", err.msg);
+	SB_CHECK_MSG(strstr(err.detail, env.fingerprint) != NULL &&
+				 strstr(err.detail, "line 2") != NULL, "%s", err.detail);
+	sb_storage_free(st);
+	/* a pinned fingerprint does not override the revocation */
+	snprintf(cfg.sftp_host_key_fingerprint,
+			 sizeof(cfg.sftp_host_key_fingerprint), "%s", env.fingerprint);
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "is revoked") != NULL, "%s", err.msg);
+	sb_storage_free(st);
+	cfg.sftp_host_key_fingerprint[0] = '\0';
+
+	/* a certificate authority for this host: refused as unsupported */
+	{
+		char		text[4500];
+
+		snprintf(text, sizeof(text), "%s\n@cert-authority [127.0.0.1]:%d %s\n",
+				 line, env.port, pub);
+		SB_REQUIRE(write_text(path, text, 0644));
+	}
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_CONFIG, err);
+	SB_CHECK_MSG(strcmp(err.msg, "host certificates are not supported for \"127.0.0.1\"") == 0,
+				 "%s", err.msg);
+	sb_storage_free(st);
+	/* ... but one for other hosts is ignored */
+	{
+		char		text[4500];
+
+		snprintf(text, sizeof(text), "%s\n@cert-authority *.example.com %s\n",
+				 line, pub);
+		SB_REQUIRE(write_text(path, text, 0644));
+	}
+	SB_CHECK(round_trip(&cfg, "kh-ca-other"));
+
 	/* a missing known_hosts file */
 	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
 			 "%s/no-such-file", workdir);
