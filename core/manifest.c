@@ -36,7 +36,7 @@
 
 /*
  * Longest relative path accepted in a manifest.  The stored name adds the
- * stanza, "backup", the label, "data" and ".gz" in front of it and must
+ * stanza, "backup", the label, "data" and a suffix (".zst") around it and must
  * still fit in SB_PATH_MAX.
  */
 #define MANIFEST_PATH_MAX		(SB_PATH_MAX - SB_NAME_MAX - SB_LABEL_LEN - 32)
@@ -188,7 +188,7 @@ sb_backup_file_path(const char *stanza, const char *label,
 					const char *relpath, SbCompressType ct, char *out)
 {
 	snprintf(out, SB_PATH_MAX, "%s/backup/%s/data/%s%s", stanza, label,
-			 relpath, ct == SB_COMPRESS_ZLIB ? ".gz" : "");
+			 relpath, sb_compress_suffix(ct));
 }
 
 /* ----------------------------------------------------------------

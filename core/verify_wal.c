@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "wal.h"
 #include "wal_timeline.h"
 
 #define WAL_DIR_LEN		16
@@ -97,7 +98,7 @@ timeline_find(WalIndex *ix, unsigned int tli)
 	return NULL;
 }
 
-/* "<24 hex>-<64 hex>[.gz]": a whole segment; the checksum out */
+/* "<24 hex>-<64 hex>[suffix]": a whole segment; the checksum out */
 static bool
 segment_file(const char *name, char *sha, SbCompressType *ct)
 {
@@ -109,20 +110,8 @@ segment_file(const char *name, char *sha, SbCompressType *ct)
 	for (int i = 0; i < WAL_SEG_LEN; i++)
 		if (!isxdigit((unsigned char) name[i]) || islower((unsigned char) name[i]))
 			return false;
-	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) p[i]))
-			return false;
-	if (p[SB_SHA256_HEX_LEN] == '\0')
-		*ct = SB_COMPRESS_NONE;
-	else if (strcmp(p + SB_SHA256_HEX_LEN, ".gz") == 0)
-		*ct = SB_COMPRESS_ZLIB;
-	else
+	if (!sb_wal_stored_tail_parse(p, sha, ct))
 		return false;
-	if (sha != NULL)
-	{
-		memcpy(sha, p, SB_SHA256_HEX_LEN);
-		sha[SB_SHA256_HEX_LEN] = '\0';
-	}
 	return true;
 }
 

@@ -78,6 +78,8 @@ static SbStatus posix_write(SbWriter *w, const void *buf, size_t len,
 							SbError *err);
 static SbStatus posix_write_commit(SbWriter *w, SbError *err);
 static void posix_write_abort(SbWriter *w);
+static SbStatus posix_write_rename(SbStorage *st, SbWriter *w,
+								   const char *path, SbError *err);
 static SbStatus posix_read_open(SbStorage *st, const char *path,
 								SbReader **r, SbError *err);
 static SbStatus posix_read(SbReader *r, void *buf, size_t len, size_t *nread,
@@ -101,6 +103,7 @@ const SbStorageOps sb_posix_ops = {
 	.write = posix_write,
 	.write_commit = posix_write_commit,
 	.write_abort = posix_write_abort,
+	.write_rename = posix_write_rename,
 	.read_open = posix_read_open,
 	.read = posix_read,
 	.read_close = posix_read_close,
@@ -444,6 +447,21 @@ fail:
 	(void) unlink(w->tmp_path);
 	free(w);
 	return err->status;
+}
+
+/* The temporary file keeps its name; only the name commit links to changes. */
+static SbStatus
+posix_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	char		final_path[POSIX_PATH_LEN];
+	SbStatus	rc;
+
+	rc = posix_full_path(st, path, final_path, err);
+	if (rc != SB_OK)
+		return rc;
+	memcpy(w->final_path, final_path, sizeof(final_path));
+	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
+	return SB_OK;
 }
 
 static void

@@ -43,6 +43,7 @@ const SbStorageOps sb_sftp_ops = {
 	.write = sb_sftp_write,
 	.write_commit = sb_sftp_write_commit,
 	.write_abort = sb_sftp_write_abort,
+	.write_rename = sb_sftp_write_rename,
 	.read_open = sb_sftp_read_open,
 	.read = sb_sftp_read,
 	.read_close = sb_sftp_read_close,

@@ -348,3 +348,19 @@ sb_sftp_write_abort(SbWriter *w)
 {
 	sftp_writer_discard(w);
 }
+
+/* The temporary file keeps its name; only the name commit renames to changes. */
+SbStatus
+sb_sftp_write_rename(SbStorage *st, SbWriter *w, const char *path,
+					 SbError *err)
+{
+	char		final_path[SFTP_PATH_LEN];
+	SbStatus	rc;
+
+	rc = sb_sftp_full_path(st, path, final_path, err);
+	if (rc != SB_OK)
+		return rc;
+	memcpy(w->final_path, final_path, sizeof(final_path));
+	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
+	return SB_OK;
+}

@@ -151,6 +151,25 @@ sb_storage_write(SbStorage *st, SbWriter *w, const void *buf, size_t len,
 	return st->ops->write(w, buf, len, err);
 }
 
+bool
+sb_storage_can_rename_writer(SbStorage *st)
+{
+	return st->ops->write_rename != NULL;
+}
+
+SbStatus
+sb_storage_write_rename(SbStorage *st, SbWriter *w, const char *path,
+						SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	if (st->ops->write_rename == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"the %s repository driver cannot rename a file being written",
+							st->ops->name);
+	return st->ops->write_rename(st, w, path, err);
+}
+
 SbStatus
 sb_storage_write_commit(SbStorage *st, SbWriter *w, SbError *err)
 {

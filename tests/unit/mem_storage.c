@@ -260,6 +260,18 @@ mem_write_abort(SbWriter *w)
 }
 
 static SbStatus
+mem_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	char	   *p = strdup(path);
+
+	if (p == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	free(w->path);
+	w->path = p;
+	return SB_OK;
+}
+
+static SbStatus
 mem_read_open(SbStorage *st, const char *path, SbReader **r, SbError *err)
 {
 	MemState   *ms = mem_state(st);
@@ -531,6 +543,7 @@ const SbStorageOps sb_mem_ops = {
 	.write = mem_write,
 	.write_commit = mem_write_commit,
 	.write_abort = mem_write_abort,
+	.write_rename = mem_write_rename,
 	.read_open = mem_read_open,
 	.read = mem_read,
 	.read_close = mem_read_close,
