@@ -52,7 +52,8 @@ CLI_PROGRAM = cli/pg_safebackup
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
-	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts
+	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
+	tests/unit/test_error
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
 SHLIB_LINK = $(LIBS_CORE)
@@ -119,6 +120,8 @@ tests/unit/test_cipher: tests/unit/test_cipher.o tests/unit/test_files.o tests/u
 tests/unit/test_known_hosts: tests/unit/test_known_hosts.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_error: tests/unit/test_error.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # starts cli/pg_safebackup server with a throwaway CA (openssl command)
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)

@@ -186,7 +186,7 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 
 oom:
 	store_abort(st, p);
-	return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	return sb_error_oom(err);
 }
 
 /*
@@ -253,7 +253,7 @@ store_from_fd(StorePipe *p, int src_fd, const char *path, SbError *err)
 
 	buf = malloc(SB_CODEC_BUFSIZE);
 	if (buf == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	while (!eof && rc == SB_OK)
 	{
@@ -413,7 +413,7 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 		head = decrypt = sb_filter_decrypt_new(st->cipher, path, decomp);
 	if (buf == NULL || digest == NULL || decomp == NULL || head == NULL)
 	{
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 		goto done;
 	}
 	sb_decompress_set_label(decomp, path);

@@ -223,7 +223,7 @@ inflate_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 				return zlib_corrupt(z, z->zs.msg ? z->zs.msg : "invalid data",
 									err);
 			if (zrc == Z_MEM_ERROR)
-				return sb_error_set(err, SB_ERR_INTERNAL,
+				return sb_error_set(err, SB_ERR_NO_MEMORY,
 									"could not decompress data: out of memory");
 			return sb_error_set(err, SB_ERR_INTERNAL,
 								"could not decompress data: zlib error code %d",

@@ -132,7 +132,7 @@ sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 		return SB_OK;
 	}
 	if (rc == SB_OK && dirs.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	if (rc != SB_OK)
 	{
 		sb_name_list_free(&dirs);
@@ -186,7 +186,7 @@ sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 			SbWalRange *p = realloc(out, sizeof(SbWalRange) * (size_t) (nout + 1));
 
 			if (p == NULL)
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 			else
 			{
 				out = p;

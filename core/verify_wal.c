@@ -222,7 +222,7 @@ list_ok(SbStatus rc, WalIndex *ix, SbError *err)
 		rc = SB_OK;
 	}
 	if (rc == SB_OK && ix->oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	return rc;
 }
 
@@ -425,7 +425,7 @@ backup_path(SbStorage *st, const char *stanza, WalIndex *ix, VerifyBackup *vb,
 			if (sw > from)
 			{
 				if (!add_span(vb, cur, from, sw - 1))
-					return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+					return sb_error_oom(err);
 				from = sw;
 			}
 			cur = next;
@@ -438,7 +438,7 @@ backup_path(SbStorage *st, const char *stanza, WalIndex *ix, VerifyBackup *vb,
 	if (end < from)
 		end = from;				/* at least the start segment is needed */
 	if (!add_span(vb, cur, from, end))
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	sb_wal_segment_name(t, start, ix->segsize, vb->r.wal_first);
 	sb_wal_segment_name(cur, end, ix->segsize, vb->r.wal_last);
 
@@ -550,7 +550,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 		rc = SB_OK;
 	}
 	if (rc == SB_OK && cs.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	if (rc == SB_OK && cs.n > 1)
 		qsort(cs.names, (size_t) cs.n, sizeof(char *), cmp_str);
 
@@ -570,7 +570,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 		if (i > 0 && strncmp(cs.names[i], cs.names[i - 1], WAL_SEG_LEN) == 0)
 		{
 			if (!add_bad(ix, cs.names[i], "WAL file %s is stored more than once with different content%s", ""))
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 			continue;
 		}
 		segment_file(cs.names[i], sha, &ct);
@@ -578,7 +578,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 		sink = sb_filter_count_new(NULL);
 		if (sink == NULL)
 		{
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 			break;
 		}
 		sb_error_clear(&ferr);
@@ -588,7 +588,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 			!add_bad(ix, cs.names[i],
 					 frc == SB_ERR_CORRUPT ? "checksum mismatch in WAL file %s: %s" :
 					 "could not read WAL file %s: %s", ferr.msg))
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 	}
 	for (int i = 0; i < cs.n; i++)
 		free(cs.names[i]);

@@ -164,7 +164,7 @@ hash_fd(SbStorage *st, int fd, const char *path, char *hex, uint64_t *size,
 	SbStatus	rc = SB_OK;
 
 	if (digest == NULL || buf == NULL)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	while (rc == SB_OK)
 	{
 		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
@@ -368,7 +368,7 @@ sb_wal_get(SbStorage *st, const char *stanza, const char *walname,
 		return rc;
 	sink = sb_filter_fd_sink_new(fd);
 	if (sink == NULL)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	else
 		rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
 							entry.sha256, UINT64_MAX, NULL, err);

@@ -252,7 +252,7 @@ posix_open(SbStorage *st, SbError *err)
 	{
 		ps = malloc(sizeof(PosixStorage));
 		if (ps == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		st->priv = ps;
 	}
 
@@ -302,7 +302,7 @@ posix_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 
 	w = malloc(sizeof(SbWriter));
 	if (w == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	w->fd = -1;
 	w->flags = flags;
 	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
@@ -490,7 +490,7 @@ posix_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 
 	r = malloc(sizeof(SbReader));
 	if (r == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	rc = posix_full_path(st, path, r->path, err);
 	if (rc != SB_OK)
@@ -699,7 +699,7 @@ posix_remove_tree(char *buf, size_t bufsize, SbError *err)
 
 			if (newnames == NULL)
 			{
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 				break;
 			}
 			names = newnames;
@@ -708,7 +708,7 @@ posix_remove_tree(char *buf, size_t bufsize, SbError *err)
 		names[nnames] = strdup(de->d_name);
 		if (names[nnames] == NULL)
 		{
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 			break;
 		}
 		nnames++;
@@ -785,7 +785,7 @@ posix_remove(SbStorage *st, const char *path, bool recursive, SbError *err)
 		/* one buffer, extended and cut back as the walk descends */
 		buf = malloc(PATH_MAX);
 		if (buf == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		if (strlen(full) >= PATH_MAX)
 		{
 			free(buf);

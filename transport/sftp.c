@@ -63,7 +63,7 @@ sftp_open(SbStorage *st, SbError *err)
 	{
 		ss = malloc(sizeof(SftpStorage));
 		if (ss == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		memset(ss, 0, sizeof(SftpStorage));
 		ss->peer = (SbNetPeer) {
 			.kind = "SFTP server",

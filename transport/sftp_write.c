@@ -62,7 +62,7 @@ sb_sftp_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 
 	w = malloc(sizeof(SbWriter));
 	if (w == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	memset(w, 0, sizeof(SbWriter));
 	w->st = st;
 	w->flags = flags;
@@ -186,7 +186,7 @@ sb_sftp_write(SbWriter *w, const void *buf, size_t len, SbError *err)
 		{
 			w->buf = malloc(SFTP_WRITE_BUF);
 			if (w->buf == NULL)
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 		}
 		n = SFTP_WRITE_BUF - w->used;
 		if (n > len)

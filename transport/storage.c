@@ -51,7 +51,7 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 
 	st = malloc(sizeof(SbStorage));
 	if (st == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	memset(st, 0, sizeof(SbStorage));
 	st->ops = ops;
@@ -312,7 +312,7 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 	if (data == NULL)
 	{
 		sb_storage_read_close(st, r);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 
 	for (;;)
@@ -338,7 +338,7 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 			{
 				sb_storage_read_close(st, r);
 				free(data);
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 			}
 			data = newdata;
 			cap = newcap;

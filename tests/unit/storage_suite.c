@@ -167,7 +167,7 @@ read_all(SbStorage *st, const char *path, size_t readsize, size_t limit,
 
 	buf = malloc(limit + readsize);
 	if (buf == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	rc = sb_storage_read_open(st, path, &r, err);
 	if (rc != SB_OK)
