@@ -148,6 +148,12 @@ extern SbStatus sb_storage_write(SbStorage *st, SbWriter *w, const void *buf,
 extern SbStatus sb_storage_write_commit(SbStorage *st, SbWriter *w,
 										SbError *err);
 extern void sb_storage_write_abort(SbStorage *st, SbWriter *w);
+/*
+ * For drivers' write_rename: SB_OK when new_path is in the directory of
+ * old_path (both repository paths), else SB_ERR_PERMISSION.
+ */
+extern SbStatus sb_storage_check_same_dir(const char *old_path,
+										  const char *new_path, SbError *err);
 /* Can this storage's writers be renamed before commit (write_rename)? */
 extern bool sb_storage_can_rename_writer(SbStorage *st);
 /* SB_ERR_INTERNAL when the driver cannot (check sb_storage_can_rename_writer). */

@@ -456,7 +456,9 @@ posix_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
 	char		final_path[POSIX_PATH_LEN];
 	SbStatus	rc;
 
-	rc = posix_full_path(st, path, final_path, err);
+	rc = sb_storage_check_same_dir(w->relpath, path, err);
+	if (rc == SB_OK)
+		rc = posix_full_path(st, path, final_path, err);
 	if (rc != SB_OK)
 		return rc;
 	memcpy(w->final_path, final_path, sizeof(final_path));

@@ -672,6 +672,23 @@ test_rename_writer(SuiteCtx *c)
 	SB_CHECK(rc != SB_OK);
 	sb_storage_write_abort(c->st, w);
 
+	/* a name in another directory: refused at rename or at commit */
+	rc = mkdir_rel(c, "rn-other", &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	rc = sb_storage_write_open(c->st, p, 0, &w, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	if (rc != SB_OK)
+		return;
+	rc = sb_storage_write_rename(c->st, w, rel_path(c, q, "rn-other/moved"), &err);
+	if (rc == SB_OK)
+		rc = sb_storage_write_commit(c->st, w, &err);
+	else
+		sb_storage_write_abort(c->st, w);
+	SB_CHECK_MSG(rc != SB_OK, "a writer was published in another directory");
+	rc = sb_storage_stat(c->st, q, &(SbStat) {0}, &err);
+	CHECK_STATUS(rc, SB_ERR_NOT_FOUND, err);
+	rel_path(c, p, "rn/provisional");
+
 	/* only the final file, no temporary one, listed or on disk */
 	rc = list_dir(c->st, rel_path(c, p, "rn"), &lr, &err);
 	CHECK_STATUS(rc, SB_OK, err);
