@@ -214,7 +214,17 @@ sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 				  const char *path, int flags, SbStoreResult *res,
 				  SbError *err)
 {
+	return sb_codec_store_fd_inspect(st, cfg, src_fd, path, flags, NULL, NULL,
+									 res, err);
+}
+
+SbStatus
+sb_codec_store_fd_inspect(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
+						  const char *path, int flags, SbStoreInspect inspect,
+						  void *inspect_arg, SbStoreResult *res, SbError *err)
+{
 	StorePipe	p;
+	uint64_t	offset = 0;
 	uint8_t    *buf;
 	SbStatus	rc;
 	bool		eof = false;
@@ -255,6 +265,14 @@ sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 			}
 			have += (size_t) n;
 		}
+
+		if (inspect != NULL && have > 0)
+		{
+			rc = inspect(inspect_arg, src_fd, buf, have, offset, err);
+			if (rc != SB_OK)
+				goto fail;
+		}
+		offset += have;
 
 		rc = sb_filter_write(p.head, buf, have, err);
 		if (rc != SB_OK)
