@@ -143,7 +143,9 @@ must_stop(SbCopyQueue *q)
 {
 	bool		stop;
 
-	if (InterruptPending || pg_atomic_read_u32(&q->failed) != 0)
+	/* not InterruptPending: a barrier or a reload is no reason to stop */
+	if (ProcDiePending || QueryCancelPending ||
+		pg_atomic_read_u32(&q->failed) != 0)
 		return true;
 	LWLockAcquire(sb_shared->lock, LW_SHARED);
 	stop = sb_shared->backup_cancel || !sb_shared->backup_running ||
