@@ -5,7 +5,8 @@
  *
  * It runs a non-exclusive backup through the server's own start/stop
  * functions, streams every file through the codec into the repository
- * (<stanza>/backup/<label>/data/...), global/pg_control last, waits until
+ * (<stanza>/backup/<label>/data/...) with the copy workers of
+ * backup_copy.c, global/pg_control last, waits until
  * the WAL that makes the backup consistent is archived (by our own archive
  * module: we hold nothing it needs), checks that WAL is in the repository,
  * and only then writes the manifest.  Anything that stops it earlier leaves
