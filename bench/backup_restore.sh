@@ -4,6 +4,7 @@
 # the same data directory.  Run as root after "make install":
 #
 #   bench/backup_restore.sh [SCALE]       (default scale 50, about 770 MB)
+#   BACKUP_WORKERS="1 2" bench/backup_restore.sh 50   (also backups with 1, 2 copiers)
 #
 # Prints one line per measurement.  Uses /tmp/sb-bench; cleans up after.
 set -euo pipefail
@@ -47,6 +48,15 @@ t=$(now); tar -cf "$dir/data.tar" -C "$dir" --exclude=data/pg_wal data; echo "ta
 rm -f "$dir/data.tar"
 t=$(now); tar -cf - -C "$dir" --exclude=data/pg_wal data | gzip -1 > "$dir/data.tar.gz"; echo "tar | gzip -1:                   $(elapsed "$t") s, $(du -m "$dir/data.tar.gz" | cut -f1) MB"
 rm -f "$dir/data.tar.gz"
+
+# BACKUP_WORKERS="1 2": also time a backup with each safebackup.backup_workers
+for n in ${BACKUP_WORKERS:-}; do
+	psql_b -c "ALTER SYSTEM SET safebackup.backup_workers = $n" -c "SELECT pg_reload_conf()" >/dev/null
+	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+	t=$(now); psql_b -Atc "SELECT safebackup_start(wait => true)" >/dev/null
+	echo "pg_safebackup backup, $n worker(s): $(elapsed "$t") s"
+done
+psql_b -c "ALTER SYSTEM RESET safebackup.backup_workers" -c "SELECT pg_reload_conf()" >/dev/null
 
 sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 t=$(now); label=$(psql_b -Atc "SELECT safebackup_start(wait => true)")

@@ -1400,6 +1400,84 @@ test_store_addressed(void)
 	sb_mem_storage_free(st);
 }
 
+/* What the inspect callback of sb_codec_store_fd_inspect saw. */
+typedef struct InspectLog
+{
+	int			calls;
+	uint64_t	next_offset;	/* offsets must follow each other */
+	bool		offsets_ok;
+	int			fail_at;		/* call number that fails, 0 never */
+} InspectLog;
+
+static SbStatus
+inspect_cb(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
+		   SbError *err)
+{
+	InspectLog *log = arg;
+
+	log->calls++;
+	if (offset != log->next_offset ||
+		(len != SB_CODEC_BUFSIZE && offset + len != SB_CODEC_BUFSIZE * 2 + 100))
+		log->offsets_ok = false;
+	log->next_offset = offset + len;
+	if (log->calls == log->fail_at)
+		return sb_error_set(err, SB_ERR_CORRUPT, "inspect refused chunk %d",
+							log->calls);
+	buf[0] = 'X';				/* rewrites reach the stored file */
+	return SB_OK;
+}
+
+/* Every chunk is shown in order with its offset; an error abandons the store. */
+static void
+test_store_inspect(void)
+{
+	SbStorage  *st = new_storage();
+	SbRepoConfig cfg;
+	SbStoreResult res;
+	SbError		err;
+	SbStatus	rc;
+	char		path[128];
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	size_t		len = SB_CODEC_BUFSIZE * 2 + 100;
+	uint8_t    *data = gen_pgbench(len, 7);
+	InspectLog	log;
+	int			fd;
+
+	cfg_for(&cfg, &codecs[1]);
+	snprintf(path, sizeof(path), "%s/inspect-src", tmpdir);
+	SB_REQUIRE(write_whole_file(path, data, len));
+
+	memset(&log, 0, sizeof(log));
+	log.offsets_ok = true;
+	fd = open(path, O_RDONLY);
+	SB_REQUIRE(fd >= 0);
+	rc = sb_codec_store_fd_inspect(st, &cfg, fd, "i/ok.gz", 0, inspect_cb,
+								   &log, &res, &err);
+	close(fd);
+	SB_CHECK(rc == SB_OK && log.calls == 3 && log.offsets_ok &&
+			 log.next_offset == len);
+	data[0] = data[SB_CODEC_BUFSIZE] = data[SB_CODEC_BUFSIZE * 2] = 'X';
+	sb_sha256_hex(data, len, hex);
+	SB_CHECK(strcmp(res.sha256, hex) == 0);
+	SB_CHECK(fetch_discard(st, "i/ok.gz", SB_COMPRESS_ZLIB, hex, len, &err) == SB_OK);
+
+	memset(&log, 0, sizeof(log));
+	log.offsets_ok = true;
+	log.fail_at = 2;
+	fd = open(path, O_RDONLY);
+	SB_REQUIRE(fd >= 0);
+	rc = sb_codec_store_fd_inspect(st, &cfg, fd, "i/refused.gz", 0, inspect_cb,
+								   &log, &res, &err);
+	close(fd);
+	SB_CHECK(rc == SB_ERR_CORRUPT && strcmp(err.msg, "inspect refused chunk 2") == 0);
+	SB_CHECK(log.calls == 2 && !file_exists(st, "i/refused.gz"));
+
+	unlink(path);
+	free(data);
+	sb_storage_close(st);
+	sb_storage_free(st);
+}
+
 static void
 test_config_and_source_errors(void)
 {
@@ -1841,6 +1919,7 @@ main(void)
 	test_storage_failures();
 	test_exists_and_replace();
 	test_config_and_source_errors();
+	test_store_inspect();
 	test_fd_sink_errors();
 	test_eintr();
 
