@@ -33,7 +33,8 @@
 # then the ratio lines of the targets of issue 13.  Environment: PG_CONFIG
 # (default the system PostgreSQL 15), BENCH_DIR (default /tmp/sb-bench,
 # removed at the end), BENCH_PORT (default 54399; the next port is the TLS
-# server's), SB_REPOS (default "posix tls sftp").  Every process started here
+# server's), SB_REPOS (default "posix tls sftp"), BENCH_KEEP=1 (keep BENCH_DIR
+# to look at its logs).  Every process started here
 # listens on loopback only and is stopped by its process ID; waits are
 # bounded.
 set -euo pipefail
@@ -98,7 +99,8 @@ cleanup()
 	if [ -n "$harness_started" ]; then
 		"$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
 	fi
-	rm -rf "$dir"
+	# BENCH_KEEP=1 keeps the logs and data to look at
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
 trap cleanup EXIT

@@ -35,7 +35,8 @@
 # (default /tmp/sb-compare, removed at the end), BENCH_PORT (default 54396;
 # the two next ports are used by the TLS servers), COMPRESS_TYPE,
 # COMPRESS_LEVEL, PUSH_WORKERS (passed to pg_safebackup when set; otherwise
-# its defaults apply).  Every server is started here, listens on loopback
+# its defaults apply), BENCH_KEEP=1 (keep BENCH_DIR to look at its logs).
+# Every server is started here, listens on loopback
 # only and is stopped by its process ID on exit; waits are bounded.
 set -euo pipefail
 
@@ -127,7 +128,8 @@ cleanup()
 	if [ -n "$harness_started" ]; then
 		"$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
 	fi
-	rm -rf "$dir"
+	# BENCH_KEEP=1 keeps the logs and data to look at
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 
 rm -rf "$dir"; mkdir -p "$dir"; chown postgres "$dir"
@@ -322,6 +324,8 @@ run_one()
 	rm -rf "$dir/data" "$dir/repo" "$dir/basic" "$dir/sbtls-repo" "$dir"/pgbr-repo "$dir"/pgbr-spool \
 		"$dir"/pgbr-log "$dir"/pgbr-lock "$dir"/pgbr-server-lock
 	cp -a "$dir/template" "$dir/data"
+	# every method starts with the copy on disk, not being written back
+	sync -f "$dir/data"
 	rm -f "$dir/data/postmaster.pid" "$dir/data/log"
 	mkdir -p "$dir/repo" "$dir/basic" "$dir/sbtls-repo" "$dir/pgbr-repo"
 	chown postgres "$dir/repo" "$dir/basic" "$dir/sbtls-repo" "$dir/pgbr-repo"
