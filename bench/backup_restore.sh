@@ -5,6 +5,10 @@
 #
 #   bench/backup_restore.sh [SCALE]...          (default 50; e.g. "50 200")
 #
+# With several scales it runs once for each, then prints how each time (and
+# peak RSS) grew from the first scale to the last, beside the growth of the
+# data directory.
+#
 # For each pgbench SCALE it makes a cluster with data checksums (initdb
 # --data-checksums, pg_safebackup archiving into a local repository) and
 # prints, with the page cache dropped before each timed run:
@@ -39,8 +43,26 @@
 # bounded.
 set -euo pipefail
 
+# several scales: one run each, then how time and memory grew from the
+# first scale to the last (the figures of each run are kept in a file)
 if [ $# -gt 1 ]; then
-	for s in "$@"; do "$0" "$s"; echo; done
+	all=$(mktemp /tmp/sb-bench-scales.XXXXXX)
+	trap 'rm -f "$all"' EXIT
+	for s in "$@"; do BENCH_SCALES_FILE=$all "$0" "$s"; echo; done
+	first=$1; last=${!#}
+	echo "from scale $first to scale $last (data directory size, then each measurement):"
+	awk -v f="$first" -v l="$last" '
+		$1 == f { t[$2] = $3; m[$2] = $4; if (!seen[$2]++) order[++n] = $2 }
+		$1 == l { t2[$2] = $3; m2[$2] = $4 }
+		END {
+			for (i = 1; i <= n; i++) {
+				k = order[i]
+				if (!(k in t2) || t[k] <= 0) continue
+				printf "  %-20s x %.2f", k, t2[k] / t[k]
+				if (m[k] > 0 && m2[k] != "") printf ", peak RSS x %.2f (%d -> %d MiB)", m2[k] / m[k], m[k], m2[k]
+				printf "\n"
+			}
+		}' "$all"
 	exit 0
 fi
 SCALE=${1:-50}
@@ -124,6 +146,7 @@ psql_b -c "CREATE EXTENSION pg_safebackup"
 as_pg "$bin/pgbench" -q -i -s "$SCALE" -h "$dir" -p "$port" postgres >/dev/null 2>&1
 psql_b -c "CHECKPOINT"
 size=$(du -sm --exclude=pg_wal "$dir/data" | cut -f1)
+if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE data-MB $size" >> "$BENCH_SCALES_FILE"; fi
 
 # wait (bounded) until the archiver has stored every ready segment
 drain()
@@ -172,7 +195,11 @@ stop_sampler()
 
 # results: "key seconds [MiB]" lines
 : > "$dir/results"
-result() { echo "$*" >> "$dir/results"; }
+result()
+{
+	echo "$*" >> "$dir/results"
+	if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE $*" >> "$BENCH_SCALES_FILE"; fi
+}
 # /usr/bin/time -v output file -> MiB
 maxrss() { awk -F: '/Maximum resident set size/ { printf "%d", ($2 + 1023) / 1024 }' "$1"; }
 

@@ -155,7 +155,6 @@ ready() { find "$dir/${1:-data}/pg_wal/archive_status" -name '*.ready' | wc -l; 
 as_pg "$bin/pgbench" -q -i -s 10 -h "$dir" -p "$port" postgres >/dev/null 2>&1
 until [ "$(ready template)" -ge "$NSEG" ]; do
 	psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 3 = 0"
-	psql_b -c "SELECT pg_switch_wal()" >/dev/null
 done
 as_pg "$bin/pg_ctl" -D "$dir/template" -m fast -t 120 stop >/dev/null
 n=$(ready template)
