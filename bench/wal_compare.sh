@@ -31,6 +31,12 @@
 # (pg_switch_wal() until pg_stat_archiver reports the segment), p50 and p95.
 # It ends with the ratio lines of the targets of issue 12.
 #
+# Every method starts alike: the copied backlog written back to disk (sync)
+# but still in the page cache.  pgBackRest's stanza-create and the start of
+# its TLS server happen before the clock starts; pg_safebackup creates its
+# stanza inside the timed drain.  A full run (NSEG 64, 3 passes, 7 methods)
+# takes about 10-15 minutes on the 2-core machine.
+#
 # Environment: PG_CONFIG (default the system PostgreSQL 15), BENCH_DIR
 # (default /tmp/sb-compare, removed at the end), BENCH_PORT (default 54396;
 # the two next ports are used by the TLS servers), COMPRESS_TYPE,
