@@ -257,6 +257,14 @@ sb_storage_remove(SbStorage *st, const char *path, bool recursive,
 }
 
 SbStatus
+sb_storage_sync(SbStorage *st, SbError *err)
+{
+	if (st->ops->sync == NULL)
+		return SB_OK;
+	return st->ops->sync(st, err);
+}
+
+SbStatus
 sb_storage_mkdir(SbStorage *st, const char *path, SbError *err)
 {
 	if (!sb_path_valid(path))

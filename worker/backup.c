@@ -268,6 +268,9 @@ run_backup(const char *label)
 	check_cancel();
 	check_wal_stored(st, cfg.stanza, &run, &m);
 
+	/* every file the copiers stored, durable at once */
+	if (sb_storage_sync(st, &err) != SB_OK)
+		fail(&err, "could not flush the backup's files");
 	store_buffer(st, &cfg, &m, "backup_label", run.label_file->data,
 				 run.label_file->len);
 	if (run.tablespace_map->len > 0)

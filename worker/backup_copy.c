@@ -270,7 +270,9 @@ copy_one(Copier *c, uint32 i)
 	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
 	sb_backup_file_path(q->cfg.stanza, q->label, relpath, q->cfg.compress_type,
 						path);
-	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path, 0, inspect_chunk,
+	/* flushed all at once before the manifest (sb_storage_sync) */
+	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path,
+								   SB_WRITE_DEFER_SYNC, inspect_chunk,
 								   c, &res, &err);
 	close(fd);
 	if (rc != SB_OK)
