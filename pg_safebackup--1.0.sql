@@ -26,7 +26,8 @@ CREATE FUNCTION safebackup_status(
 	OUT backup_error text,
 	OUT next_scheduled_backup timestamptz,
 	OUT wal_gaps_repaired bigint,
-	OUT last_wal_gap text)
+	OUT last_wal_gap text,
+	OUT repository_mode text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
 LANGUAGE C STRICT VOLATILE;

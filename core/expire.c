@@ -331,6 +331,22 @@ add_label(char ***v, int *n, const char *label)
 	return true;
 }
 
+/*
+ * This client may not remove anything: expire belongs to the repository
+ * (the server's own retention, an admin certificate, or the repository
+ * host's posix path).
+ */
+SbStatus
+sb_expire_append_only_error(const char *stanza, SbError *err)
+{
+	sb_error_set(err, SB_ERR_PERMISSION,
+				 "the repository is append-only for this client: expire of stanza \"%s\" runs on the repository",
+				 stanza);
+	sb_error_detail(err, "The repository server gives this client's certificate the append right, which never removes anything.");
+	sb_error_hint(err, "Set retention_full for the stanza in the repository server's [retention] section, or run \"pg_safebackup expire\" with an admin certificate or on the repository host; see \"Append-only repositories\" in the README.");
+	return SB_ERR_PERMISSION;
+}
+
 SbStatus
 sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		  SbError *err)
@@ -349,6 +365,8 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	memset(&incomplete, 0, sizeof(incomplete));
 	if (o->retention_full < 0)
 		return sb_error_set(err, SB_ERR_CONFIG, "retention_full must not be negative");
+	if (!o->dry_run && sb_storage_mode(st) == SB_REPO_MODE_APPEND)
+		return sb_expire_append_only_error(o->stanza, err);
 
 	rc = sb_backup_list(st, o->stanza, &labels, &nlabels, err);
 	if (rc != SB_OK)

@@ -79,6 +79,12 @@ extern SbStatus sb_expire(SbStorage *st, const SbExpireOptions *o,
 						  SbExpireResult *res, SbError *err);
 extern void sb_expire_result_free(SbExpireResult *res);
 
+/*
+ * sb_expire() refuses a client whose repository is append-only
+ * (sb_storage_mode()): this error, status SB_ERR_PERMISSION.
+ */
+extern SbStatus sb_expire_append_only_error(const char *stanza, SbError *err);
+
 /* Does the WAL file name (segment, .partial, .backup) go, given the horizon? */
 extern bool sb_expire_wal_removable(const char *walname, const char *keep_from,
 									unsigned int min_tli);
