@@ -30,8 +30,8 @@
 # listing (type, size, path per line) to DIR/control/listing, and
 # DIR/control/list-append the append-only repository's (type, mode,
 # SHA-256 of files, path) to DIR/control/listing-append;
-# DIR/control/expire-append holding "N PROGRAM" runs "PROGRAM expire
-# --retention-full=N" on the append-only repository's posix path as its
+# DIR/control/expire-append holding "N STANZA PROGRAM" runs "PROGRAM expire
+# --retention-full=N --stanza=STANZA" on the append-only repository's posix path as its
 # account, as a cron job of the repository host would (the admin path),
 # output in DIR/control/expire-append.out.  The request
 # file disappears when that is done.  The
@@ -366,12 +366,13 @@ case "$CMD" in
 			fi
 			if [ -e "$DIR/control/expire-append" ]; then
 				backing=$(sed -n 's/^SFTP_APPEND_BACKING=//p' "$DIR/env")
-				read -r keep program < "$DIR/control/expire-append" || true
-				case "$keep" in
-					''|*[!0-9]*) echo "bad request" > "$DIR/control/expire-append.out" ;;
+				read -r keep stanza program < "$DIR/control/expire-append" || true
+				case "$keep:$stanza" in
+					:*|*[!0-9]*:*|*:|*:*[!A-Za-z0-9_.-]*)
+						echo "bad request" > "$DIR/control/expire-append.out" ;;
 					*)
 						runuser -u "$APPEND_ACCOUNT" -- "$program" expire \
-							--repo-type=posix --repo-path="$backing" --stanza=main \
+							--repo-type=posix --repo-path="$backing" --stanza="$stanza" \
 							--retention-full="$keep" > "$DIR/control/expire-append.out" 2>&1 ||
 							echo "exit code $?" >> "$DIR/control/expire-append.out"
 						;;

@@ -1647,6 +1647,13 @@ test_rights(void)
 		kill(server_pid, SIGHUP);
 		SB_CHECK(log_wait("reload failed", failed));
 		SB_CHECK(log_contains("invalid right \"owner\" for \"pg1\""));
+
+		/* so is a retention that is not a count of full backups */
+		failed = log_count("reload failed");
+		write_config("pg1 = main\n[retention]\nmain = four\n");
+		kill(server_pid, SIGHUP);
+		SB_CHECK(log_wait("reload failed", failed));
+		SB_CHECK(log_contains("invalid retention_full \"four\" for stanza \"main\""));
 	}
 	/* a stanza named in the rule takes its right over "*" */
 	SB_CHECK(reload_server("pg1 = *:admin, main\n"));
