@@ -331,6 +331,21 @@ add_label(char ***v, int *n, const char *label)
 	return true;
 }
 
+/* The UTC time a label "YYYYMMDD-HHMMSSX" names; INT64_MAX if it names none. */
+static int64_t
+label_time(const char *label)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(label, "%4d%2d%2d-%2d%2d%2d", &tm.tm_year, &tm.tm_mon,
+			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return INT64_MAX;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t) timegm(&tm);
+}
+
 /*
  * This client may not remove anything: expire belongs to the repository
  * (the server's own retention, an admin certificate, or the repository
@@ -416,6 +431,14 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 				break;
 		first_kept = i > 0 ? i : 0;
 	}
+	/* the floor: recent backups stay whatever newer ones claim */
+	if (o->keep_newer_than > 0)
+		for (i = 0; i < first_kept; i++)
+			if (label_time(heads[i].label) >= o->keep_newer_than)
+			{
+				first_kept = i;
+				break;
+			}
 	res->backups_kept = nlabels - first_kept;
 
 	for (i = 0; i < first_kept && rc == SB_OK; i++)

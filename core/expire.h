@@ -57,6 +57,15 @@ typedef struct SbExpireOptions
 	/* CLI: which backup runs is unknown; spare the newest incomplete dirs */
 	bool		running_unknown;
 	bool		dry_run;		/* report, remove nothing */
+
+	/*
+	 * Never remove a backup whose label time (UTC) is at or after this
+	 * (seconds since the epoch; 0: no floor), nor the WAL it needs.  The
+	 * repository server's own retention sets it (retention_min_days): an
+	 * append-only client that uploads forged "newer" full backups can then
+	 * push out of retention_full only backups older than the floor.
+	 */
+	int64_t		keep_newer_than;
 } SbExpireOptions;
 
 typedef struct SbExpireResult

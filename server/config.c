@@ -20,6 +20,7 @@
  *		max_handshakes = 64			(not yet authenticated)
  *		max_handshakes_per_host = 8
  *		retention_interval = 3600	(seconds between timed expires; 0: none)
+ *		retention_min_days = 7		(the server never expires younger backups)
  *		[auth]
  *		pg1 = main					(right "append": create, read, list)
  *		pg2 = main, reports:append
@@ -261,6 +262,7 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 	cfg->max_handshakes = 64;
 	cfg->max_handshakes_per_host = 8;
 	cfg->retention_interval = 3600;
+	cfg->retention_min_days = 7;
 	if (!copy_value(cfg->file, sizeof(cfg->file), file))
 		return fail(errbuf, errlen, "configuration file name is too long");
 
@@ -370,6 +372,8 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES, &cfg->max_handshakes);
 		else if (strcmp(key, "retention_interval") == 0)
 			ok = parse_int(value, 0, 7 * 86400, &cfg->retention_interval);
+		else if (strcmp(key, "retention_min_days") == 0)
+			ok = parse_int(value, 0, 36500, &cfg->retention_min_days);
 		else if (strcmp(key, "max_handshakes_per_host") == 0)
 			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES,
 						   &cfg->max_handshakes_per_host);

@@ -134,6 +134,9 @@ run_expire(const SrvConfig *cfg, const char *stanza, int keep, const char *why)
 		o.stanza = stanza;
 		o.retention_full = keep;
 		o.running_unknown = true;
+		if (cfg->retention_min_days > 0)
+			o.keep_newer_than = (int64_t) time(NULL) -
+				(int64_t) cfg->retention_min_days * 86400;
 		rc = sb_expire(st, &o, &res, &err);
 	}
 	if (rc == SB_OK)

@@ -107,6 +107,7 @@ typedef struct SrvConfig
 	int			nauth;
 	SrvAuthRule auth[SRV_MAX_AUTH];
 	int			retention_interval; /* seconds between timed expires; 0: none */
+	int			retention_min_days; /* never expire backups younger than this */
 	int			nretention;
 	SrvRetention retention[SRV_MAX_STANZAS];
 } SrvConfig;

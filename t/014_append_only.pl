@@ -10,7 +10,7 @@
 # runs after each completed backup and removes the oldest backup and the
 # WAL only it needed; PITR from the oldest kept backup works; expire with
 # the admin certificate works; the retention timer removes what a lowered
-# retention_full says.
+# retention_full says, but never a backup younger than retention_min_days.
 #
 # SFTP: the sshd harness's second account (append-only: internal-sftp -P
 # denying remove, rmdir, setstat, fsetstat, posix-rename and hardlink)
@@ -37,7 +37,8 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 
 sub write_server_conf
 {
-	my ($retention, $interval) = @_;
+	my ($retention, $interval, $min_days) = @_;
+	$min_days //= 0;
 	open(my $fh, '>', $conf) or die;
 	print $fh qq{listen = 127.0.0.1
 port = $port
@@ -49,6 +50,7 @@ log_file = $log
 log_level = info
 idle_timeout = 120
 retention_interval = $interval
+retention_min_days = $min_days
 [auth]
 pg1 = main
 pg2 = main:admin
@@ -231,7 +233,14 @@ kill 'HUP', $server_pid;
 ok(wait_for(sub { scalar(() = slurp($log) =~ /configuration reloaded/g) >= 1 }), 'reloaded');
 push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
 ok(wait_for(sub { slurp($log) =~ /retention_full 5, 2 backups kept/ }), 'retention 5 keeps both');
-write_server_conf(1, 1);
+# with the floor (retention_min_days) these young backups stay whatever
+# retention_full says: forged newer backups cannot push recent ones out
+write_server_conf(1, 1, 1);
+kill 'HUP', $server_pid;
+ok(wait_for(sub { slurp($log) =~ /retention of stanza "main" \(timer\): retention_full 1, 2 backups kept, 0 removed/ }),
+	'retention_min_days = 1 keeps backups younger than a day');
+ok(-d "$repo/main/backup/$labels[2]", "$labels[2] is still there");
+write_server_conf(1, 1, 0);
 kill 'HUP', $server_pid;
 ok(wait_for(sub { !-d "$repo/main/backup/$labels[2]" }),
 	"the timer removed $labels[2] (retention_full lowered to 1)");
