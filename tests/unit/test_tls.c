@@ -1506,6 +1506,39 @@ test_max_connections(void)
 }
 
 
+/*
+ * HELLO_OK's optional right byte: absent (a server from before rights,
+ * which gave every right) is admin, 1 append, 2 admin, anything else
+ * unknown; a truncated string is unknown.
+ */
+static void
+test_hello_mode(void)
+{
+	uint8_t		buf[256];
+	SbTlsBuf	b;
+	SbTlsCursor c;
+	const int	rights[] = {-1, SB_TLS_RIGHT_APPEND, SB_TLS_RIGHT_ADMIN, 7};
+	const SbRepoMode expect[] = {SB_REPO_MODE_ADMIN, SB_REPO_MODE_APPEND,
+	SB_REPO_MODE_ADMIN, SB_REPO_MODE_UNKNOWN};
+
+	for (int i = 0; i < 4; i++)
+	{
+		sb_tls_frame_begin(&b, buf, sizeof(buf), SB_TLS_HELLO_OK);
+		sb_tls_put_u16(&b, SB_TLS_PROTO_VERSION);
+		sb_tls_put_str(&b, "pg_safebackup test");
+		sb_tls_put_str(&b, "pg1");
+		if (rights[i] >= 0)
+			sb_tls_put_u8(&b, (uint8_t) rights[i]);
+		sb_tls_cursor_init(&c, buf + SB_TLS_HEADER_LEN, b.len - SB_TLS_HEADER_LEN);
+		(void) sb_tls_get_u16(&c);
+		SB_CHECK_MSG(sb_tls_hello_mode(&c) == expect[i], "case %d", i);
+	}
+	/* cut in the middle of the CN */
+	sb_tls_cursor_init(&c, buf + SB_TLS_HEADER_LEN, 2 + 2 + 18 + 2 + 1);
+	(void) sb_tls_get_u16(&c);
+	SB_CHECK(sb_tls_hello_mode(&c) == SB_REPO_MODE_UNKNOWN);
+}
+
 /* Read a whole repository file into buf (NUL-terminated); its length or -1. */
 static long
 repo_file(const char *rel, char *buf, size_t size)
@@ -1731,6 +1764,7 @@ main(int argc, char **argv)
 	test_lifecycle();
 	test_idle();
 	test_server_config();
+	test_hello_mode();
 	test_rights();
 
 	/* a clean exit: 0, and under LeakSanitizer no leak (exit code 23) */
