@@ -27,6 +27,7 @@ CREATE FUNCTION safebackup_status(
 	OUT next_scheduled_backup timestamptz,
 	OUT wal_gaps_repaired bigint,
 	OUT last_wal_gap text,
+	OUT backup_checksum_failures bigint,
 	OUT repository_mode text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
@@ -85,7 +86,8 @@ CREATE FUNCTION safebackup_backups(
 	OUT stop_wal text,
 	OUT database_size bigint,
 	OUT stored_size bigint,
-	OUT file_count integer)
+	OUT file_count integer,
+	OUT checksum_failures bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'safebackup_backups'
 LANGUAGE C STRICT VOLATILE;

@@ -28,6 +28,8 @@
 
 #define MANIFEST_MAGIC			"pg_safebackup manifest"
 #define MANIFEST_CHECKSUM_KEY	"checksum="
+#define CHECKSUM_FAILURES_KEY	"checksum_failures"
+#define PAGE_FAILURES_KEY		"page_checksum_failures"
 #define MANIFEST_FORMAT_VERSION	1
 #define MANIFEST_NAME			"backup.manifest"
 
@@ -36,7 +38,7 @@
 
 /*
  * Longest relative path accepted in a manifest.  The stored name adds the
- * stanza, "backup", the label, "data" and ".gz" in front of it and must
+ * stanza, "backup", the label, "data" and a suffix (".zst") around it and must
  * still fit in SB_PATH_MAX.
  */
 #define MANIFEST_PATH_MAX		(SB_PATH_MAX - SB_NAME_MAX - SB_LABEL_LEN - 32)
@@ -188,7 +190,7 @@ sb_backup_file_path(const char *stanza, const char *label,
 					const char *relpath, SbCompressType ct, char *out)
 {
 	snprintf(out, SB_PATH_MAX, "%s/backup/%s/data/%s%s", stanza, label,
-			 relpath, ct == SB_COMPRESS_ZLIB ? ".gz" : "");
+			 relpath, sb_compress_suffix(ct));
 }
 
 /* ----------------------------------------------------------------
@@ -276,6 +278,9 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	buf_printf(&b, "compress_type=%s\n", sb_compress_type_name(m->compress_type));
 	buf_printf(&b, "database_size=%" PRIu64 "\n", m->database_size);
 	buf_printf(&b, "stored_size=%" PRIu64 "\n", m->stored_size);
+	if (m->checksums_verified)
+		buf_printf(&b, "%s=%" PRIu64 "\n", CHECKSUM_FAILURES_KEY,
+				   m->checksum_failures);
 
 	for (i = 0; i < m->ntablespaces; i++)
 		buf_printf(&b, "tablespace=%u\t%s\n", m->tablespaces[i].oid,
@@ -289,6 +294,14 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 		buf_printf(&b, "file=%s\t%" PRIu64 "\t%" PRId64 "\t%04o\t%s\t%" PRIu64 "\n",
 				   f->path, f->size, f->mtime, f->mode, f->sha256,
 				   f->stored_size);
+	}
+	for (i = 0; i < m->nfiles; i++)
+	{
+		const SbManifestFile *f = &m->files[i];
+
+		if (f->checksum_failures > 0)
+			buf_printf(&b, "%s=%s\t%u\n", PAGE_FAILURES_KEY, f->path,
+					   (unsigned int) f->checksum_failures);
 	}
 	if (b.failed)
 		return NULL;
@@ -514,6 +527,27 @@ parse_header(SbManifest *m, int key, const char *value, int lineno,
 	return SB_OK;
 }
 
+/* page_checksum_failures=<path>\t<n>: the file was listed before. */
+static SbStatus
+parse_page_failures(SbManifest *m, char *value, int lineno, SbError *err)
+{
+	char	   *f[2];
+	uint64_t	n;
+	int			k;
+
+	if (!split_fields(value, f, 2) || !parse_u64(f[1], &n) || n > UINT32_MAX)
+		return bad_line(err, lineno, "invalid page_checksum_failures record");
+	for (k = m->nfiles - 1; k >= 0; k--)
+	{
+		if (strcmp(m->files[k].path, f[0]) == 0)
+		{
+			m->files[k].checksum_failures = (uint32_t) n;
+			return SB_OK;
+		}
+	}
+	return bad_line(err, lineno, "page_checksum_failures names a file that is not listed");
+}
+
 static SbStatus
 parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			 bool *seen, SbError *err)
@@ -539,7 +573,16 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			return bad_line(err, lineno, "invalid file record");
 		memcpy(file.sha256, f[4], SB_SHA256_HEX_LEN + 1);
 		if (!sb_manifest_add_file(m, &file))
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
+		return SB_OK;
+	}
+	if (strcmp(key, PAGE_FAILURES_KEY) == 0)
+		return parse_page_failures(m, value, lineno, err);
+	if (strcmp(key, CHECKSUM_FAILURES_KEY) == 0)
+	{
+		if (!parse_u64(value, &m->checksum_failures))
+			return bad_line(err, lineno, "invalid checksum_failures");
+		m->checksums_verified = true;
 		return SB_OK;
 	}
 	if (strcmp(key, "dir") == 0)
@@ -553,7 +596,7 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 		if (!parse_mode(f[1], &mode))
 			return bad_line(err, lineno, "invalid directory mode");
 		if (!sb_manifest_add_dir(m, f[0], mode))
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		return SB_OK;
 	}
 	if (strcmp(key, "tablespace") == 0)
@@ -642,7 +685,7 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 
 			if (newline == NULL)
 			{
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 				break;
 			}
 			line = newline;
@@ -712,7 +755,7 @@ sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg, const SbManifest *m,
 
 	text = sb_manifest_render(m, &len);
 	if (text == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	sb_backup_dir(cfg->stanza, m->label, dir);
 	rc = sb_storage_mkdir(st, dir, err);
@@ -750,7 +793,7 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 	sb_backup_manifest_path(stanza, label, path);
 	sink = sb_filter_buffer_sink_new(MANIFEST_MAX_LEN);
 	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
 						NULL, err);
 	if (rc == SB_ERR_NOT_FOUND)
@@ -865,7 +908,7 @@ sb_backup_list(SbStorage *st, const char *stanza, char ***labels,
 		return SB_OK;
 	}
 	if (rc == SB_OK && ls.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 
 	/* keep the complete ones: a manifest is written last */
 	for (i = 0; i < ls.n; i++)

@@ -19,6 +19,13 @@
  *   tablespace=<oid>\t<original path>
  *   dir=<path>\t<mode octal>
  *   file=<path>\t<size>\t<mtime>\t<mode octal>\t<sha256>\t<stored size>
+ *   checksum_failures=<n>              header, only when page checksums
+ *                                      were verified (total of the files)
+ *   page_checksum_failures=<path>\t<n> after the file records, one per
+ *                                      file with failing pages
+ *
+ * Readers ignore keys they do not know, so older readers read newer
+ * manifests; a manifest without checksum_failures was not verified.
  *
  * Paths never contain tab, newline or "..".  The manifest is stored through
  * the codec uncompressed, so one tool can read it for inspection (in an
@@ -49,6 +56,7 @@ typedef struct SbManifestFile
 	unsigned int mode;
 	char		sha256[SB_SHA256_HEX_LEN + 1];
 	uint64_t	stored_size;
+	uint32_t	checksum_failures;	/* pages whose checksum did not match */
 } SbManifestFile;
 
 typedef struct SbManifestDir
@@ -80,6 +88,8 @@ typedef struct SbManifest
 	SbCompressType compress_type;	/* of the data files */
 	uint64_t	database_size;	/* sum of file sizes */
 	uint64_t	stored_size;	/* sum of stored sizes */
+	bool		checksums_verified; /* page checksums were checked */
+	uint64_t	checksum_failures;	/* sum of the files' failures */
 
 	int			nfiles;
 	int			files_cap;
@@ -105,7 +115,7 @@ extern bool sb_manifest_add_tablespace(SbManifest *m, unsigned int oid,
 extern void sb_backup_dir(const char *stanza, const char *label, char *out);
 extern void sb_backup_manifest_path(const char *stanza, const char *label,
 									char *out);
-/* Stored name of a data file (adds ".gz" for zlib). */
+/* Stored name of a data file (adds the type's suffix: ".gz", ".lz4", ".zst"). */
 extern void sb_backup_file_path(const char *stanza, const char *label,
 								const char *relpath, SbCompressType ct,
 								char *out);

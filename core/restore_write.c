@@ -284,7 +284,7 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 	if (r->ts_dirs == NULL || mapped == NULL)
 	{
 		free(mapped);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 
 	for (i = 0; i < r->m.ntablespaces; i++)
@@ -493,7 +493,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		free(pf);
 		close(fd);
 		unlink(full);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	pf->base.write = progress_write;
 	pf->base.finish = progress_finish;
@@ -521,8 +521,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		if (futimens(fd, times) != 0)
 			rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
 	}
-	if (rc == SB_OK && fsync(fd) != 0)
-		rc = sb_error_errno(err, errno, "could not fsync file \"%s\"", full);
+	/* flushed with every other file at the end (sb_restore_syncfs) */
 	if (close(fd) != 0 && rc == SB_OK)
 		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
 	if (rc != SB_OK)
@@ -547,7 +546,7 @@ sb_restore_write_tablespace_map(Restore *r, SbError *err)
 		cap += 16 + 2 * strlen(TS_DIR(r, i));
 	text = malloc(cap + 1);
 	if (text == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	for (i = 0; i < r->m.ntablespaces; i++)
 	{
 		const char *s;
@@ -588,7 +587,7 @@ sb_restore_set_dir_modes(Restore *r, SbError *err)
 		return SB_OK;
 	dirs = malloc(sizeof(SbManifestDir *) * (size_t) r->m.ndirs);
 	if (dirs == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	for (i = 0; i < r->m.ndirs; i++)
 		dirs[i] = &r->m.dirs[i];
 	qsort(dirs, (size_t) r->m.ndirs, sizeof(SbManifestDir *), cmp_dirs_desc);

@@ -41,6 +41,13 @@ typedef struct SbStat
 
 /* Write flags */
 #define SB_WRITE_REPLACE	0x01	/* an existing final file may be replaced */
+/*
+ * The file may be published before it is flushed: the caller makes every
+ * such file durable at once with sb_storage_sync() before anything that
+ * depends on them (a backup's manifest).  Drivers that cannot defer flush
+ * each file as usual.
+ */
+#define SB_WRITE_DEFER_SYNC	0x02
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
@@ -92,6 +99,17 @@ typedef struct SbStorageOps
 	/* Discard the temporary file; frees w. */
 	void		(*write_abort) (SbWriter *w);
 
+	/*
+	 * Optional, NULL when the driver cannot: make commit publish w under
+	 * path instead of the name given to write_open (path is in the same
+	 * directory).  So a file whose name depends on its content (a digest)
+	 * is written in one pass: opened under a provisional name, named once
+	 * its last byte is known.  On failure w is still open, to commit or
+	 * abort as before.
+	 */
+	SbStatus	(*write_rename) (SbStorage *st, SbWriter *w, const char *path,
+								 SbError *err);
+
 	SbStatus	(*read_open) (SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);
 	/* Read up to len bytes; *nread == 0 means end of file. */
@@ -114,6 +132,13 @@ typedef struct SbStorageOps
 						   SbError *err);
 	/* Create a directory and its missing parents; existing is fine. */
 	SbStatus	(*mkdir) (SbStorage *st, const char *path, SbError *err);
+
+	/*
+	 * Optional: make durable every file this storage's filesystem holds
+	 * that was committed with SB_WRITE_DEFER_SYNC (by any process).  NULL
+	 * when the driver never defers.
+	 */
+	SbStatus	(*sync) (SbStorage *st, SbError *err);
 
 	/* Free the driver's private state (after close). */
 	void		(*destroy) (SbStorage *st);
@@ -157,6 +182,17 @@ extern SbStatus sb_storage_write(SbStorage *st, SbWriter *w, const void *buf,
 extern SbStatus sb_storage_write_commit(SbStorage *st, SbWriter *w,
 										SbError *err);
 extern void sb_storage_write_abort(SbStorage *st, SbWriter *w);
+/*
+ * For drivers' write_rename: SB_OK when new_path is in the directory of
+ * old_path (both repository paths), else SB_ERR_PERMISSION.
+ */
+extern SbStatus sb_storage_check_same_dir(const char *old_path,
+										  const char *new_path, SbError *err);
+/* Can this storage's writers be renamed before commit (write_rename)? */
+extern bool sb_storage_can_rename_writer(SbStorage *st);
+/* SB_ERR_INTERNAL when the driver cannot (check sb_storage_can_rename_writer). */
+extern SbStatus sb_storage_write_rename(SbStorage *st, SbWriter *w,
+										const char *path, SbError *err);
 extern SbStatus sb_storage_read_open(SbStorage *st, const char *path,
 									 SbReader **r, SbError *err);
 extern SbStatus sb_storage_read(SbStorage *st, SbReader *r, void *buf,
@@ -172,6 +208,8 @@ extern SbStatus sb_storage_list_flags(SbStorage *st, const char *path, int flags
 extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
 								  bool recursive, SbError *err);
 extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);
+/* Flush what SB_WRITE_DEFER_SYNC left unflushed (SB_OK when nothing was). */
+extern SbStatus sb_storage_sync(SbStorage *st, SbError *err);
 
 /* This client's right on the (opened) repository, and its name for users. */
 extern SbRepoMode sb_storage_mode(SbStorage *st);

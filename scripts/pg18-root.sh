@@ -22,7 +22,7 @@ set -euo pipefail
 VERSION=1
 PG_BIN=/usr/lib/postgresql/18/bin
 PACKAGES=(postgresql-18 postgresql-server-dev-18 postgresql-client-18
-  libssh2-1-dev libssl-dev zlib1g-dev libipc-run-perl make gcc
+  libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev lz4 zstd libipc-run-perl make gcc
   openssh-server openssh-client perl ca-certificates procps)
 STAMP=etc/pg_safebackup-root.stamp          # in ROOT: set up and current
 BOOTSTRAPPED=etc/pg_safebackup-bootstrapped # in ROOT: debootstrap finished

@@ -54,8 +54,7 @@ typedef struct Handle
 	SbWriter   *w;
 	SbReader   *r;
 	SbError		failed;			/* writer: first WRITE_DATA error */
-	bool		completes_backup;	/* writer of a backup's manifest */
-	char		stanza[SB_NAME_MAX];	/* ... of this stanza */
+	char		path[SB_PATH_MAX];	/* writer: the name it was opened with */
 } Handle;
 
 typedef struct Conn
@@ -410,6 +409,19 @@ list_cb(const char *name, const SbStat *st, void *arg)
 	return true;
 }
 
+/*
+ * WRITE_COMMIT with a name: the file is published under path instead of
+ * the name it was opened with, which must be in the same directory (a WAL
+ * file named after its digest, known once its last byte was sent).
+ */
+static SbStatus
+commit_name(Conn *c, Handle *h, const char *path, SbError *err)
+{
+	if (sb_storage_check_same_dir(h->path, path, err) != SB_OK)
+		return err->status;
+	return sb_storage_write_rename(c->st, h->w, path, err);
+}
+
 static void
 do_list(Conn *c, const char *path, uint8_t flags)
 {
@@ -549,6 +561,8 @@ handle_request(Conn *c)
 				return;
 			}
 			if (req.type == SB_TLS_WRITE_OPEN)
+				snprintf(h->path, sizeof(h->path), "%s", req.path);
+			if (req.type == SB_TLS_WRITE_OPEN)
 				rc = sb_storage_write_open(c->st, req.path,
 										   (req.flags & SB_TLS_WFLAG_REPLACE) ? SB_WRITE_REPLACE : 0,
 										   &h->w, &err);
@@ -560,10 +574,6 @@ handle_request(Conn *c)
 				conn_error(c, &err);
 				return;
 			}
-			if (req.type == SB_TLS_WRITE_OPEN)
-				h->completes_backup =
-					srv_retention_is_backup_commit(req.path, h->stanza,
-												   sizeof(h->stanza));
 			sb_tls_frame_begin(&b, c->out, FRAME_BUF, SB_TLS_OK);
 			sb_tls_put_u32(&b, h->id);
 			conn_send(c, &b);
@@ -585,12 +595,13 @@ handle_request(Conn *c)
 				conn_error(c, &err);
 				return;
 			}
-			if (h->failed.status != SB_OK)
-			{
-				sb_storage_write_abort(c->st, h->w);
+			rc = h->failed.status;
+			if (rc != SB_OK)
 				err = h->failed;
-				rc = err.status;
-			}
+			else if (req.path[0] != '\0')
+				rc = commit_name(c, h, req.path, &err);
+			if (rc != SB_OK)
+				sb_storage_write_abort(c->st, h->w);
 			else
 				rc = sb_storage_write_commit(c->st, h->w, &err);
 			h->w = NULL;
@@ -602,8 +613,13 @@ handle_request(Conn *c)
 			}
 			conn_ok(c);
 			/* a backup is complete: the server applies its retention */
-			if (h->completes_backup)
-				srv_retention_spawn(c->cfg, h->stanza, "after a backup");
+			{
+				char		stanza[SB_NAME_MAX];
+
+				if (srv_retention_is_backup_commit(req.path[0] != '\0' ? req.path : h->path,
+												   stanza, sizeof(stanza)))
+					srv_retention_spawn(c->cfg, stanza, "after a backup");
+			}
 			return;
 		case SB_TLS_WRITE_ABORT:
 			h = find_handle(c, req.handle);

@@ -51,7 +51,7 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 
 	st = malloc(sizeof(SbStorage));
 	if (st == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	memset(st, 0, sizeof(SbStorage));
 	st->ops = ops;
@@ -152,6 +152,41 @@ sb_storage_write(SbStorage *st, SbWriter *w, const void *buf, size_t len,
 }
 
 SbStatus
+sb_storage_check_same_dir(const char *old_path, const char *new_path,
+						  SbError *err)
+{
+	const char *a = strrchr(old_path, '/');
+	const char *b = strrchr(new_path, '/');
+	size_t		alen = a ? (size_t) (a - old_path) : 0;
+	size_t		blen = b ? (size_t) (b - new_path) : 0;
+
+	if (alen != blen || strncmp(old_path, new_path, alen) != 0)
+		return sb_error_set(err, SB_ERR_PERMISSION,
+							"file \"%s\" can only be committed under a name in its own directory, not as \"%s\"",
+							old_path, new_path);
+	return SB_OK;
+}
+
+bool
+sb_storage_can_rename_writer(SbStorage *st)
+{
+	return st->ops->write_rename != NULL;
+}
+
+SbStatus
+sb_storage_write_rename(SbStorage *st, SbWriter *w, const char *path,
+						SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	if (st->ops->write_rename == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"the %s repository driver cannot rename a file being written",
+							st->ops->name);
+	return st->ops->write_rename(st, w, path, err);
+}
+
+SbStatus
 sb_storage_write_commit(SbStorage *st, SbWriter *w, SbError *err)
 {
 	return st->ops->write_commit(w, err);
@@ -219,6 +254,14 @@ sb_storage_remove(SbStorage *st, const char *path, bool recursive,
 	if (!sb_path_valid(path))
 		return invalid_path(path, err);
 	return st->ops->remove(st, path, recursive, err);
+}
+
+SbStatus
+sb_storage_sync(SbStorage *st, SbError *err)
+{
+	if (st->ops->sync == NULL)
+		return SB_OK;
+	return st->ops->sync(st, err);
 }
 
 SbStatus
@@ -316,7 +359,7 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 	if (data == NULL)
 	{
 		sb_storage_read_close(st, r);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 
 	for (;;)
@@ -342,7 +385,7 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 			{
 				sb_storage_read_close(st, r);
 				free(data);
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 			}
 			data = newdata;
 			cap = newcap;

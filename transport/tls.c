@@ -91,6 +91,7 @@ struct SbWriter
 	uint8_t    *buf;
 	size_t		used;
 	char		relpath[SB_PATH_MAX];
+	char		commit_as[SB_PATH_MAX];	/* "" or the server path to publish under */
 };
 
 struct SbReader
@@ -114,6 +115,8 @@ static SbStatus tls_write(SbWriter *w, const void *buf, size_t len,
 						  SbError *err);
 static SbStatus tls_write_commit(SbWriter *w, SbError *err);
 static void tls_write_abort(SbWriter *w);
+static SbStatus tls_write_rename(SbStorage *st, SbWriter *w, const char *path,
+								 SbError *err);
 static SbStatus tls_read_open(SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);
 static SbStatus tls_read(SbReader *r, void *buf, size_t len, size_t *nread,
@@ -136,6 +139,7 @@ const SbStorageOps sb_tls_ops = {
 	.write = tls_write,
 	.write_commit = tls_write_commit,
 	.write_abort = tls_write_abort,
+	.write_rename = tls_write_rename,
 	.read_open = tls_read_open,
 	.read = tls_read,
 	.read_close = tls_read_close,
@@ -670,7 +674,7 @@ tls_open(SbStorage *st, SbError *err)
 	{
 		ts = malloc(sizeof(TlsStorage));
 		if (ts == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		memset(ts, 0, sizeof(TlsStorage));
 		ts->peer = (SbNetPeer) {
 			.kind = "repository server",
@@ -686,7 +690,7 @@ tls_open(SbStorage *st, SbError *err)
 		ts->in = malloc(SB_TLS_MAX_PAYLOAD);
 		st->priv = ts;
 		if (ts->out == NULL || ts->in == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 	}
 	if (ts->opened && ts->connected && !ts->broken)
 		return SB_OK;
@@ -814,20 +818,21 @@ tls_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 
 	w = malloc(sizeof(SbWriter));
 	if (w == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	w->st = st;
 	w->handle = sb_tls_get_u32(&c);
 	w->generation = ts->generation;
 	w->used = 0;
 	w->buf = malloc(SB_TLS_CHUNK);
 	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
+	w->commit_as[0] = '\0';
 	if (!c.ok || c.left != 0 || w->buf == NULL)
 	{
 		free(w->buf);
 		free(w);
 		if (!c.ok || c.left != 0)
 			return tls_protocol_error(st, "WRITE_OPEN", err);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	*wp = w;
 	return SB_OK;
@@ -892,10 +897,27 @@ tls_write_commit(SbWriter *w, SbError *err)
 	{
 		sb_tls_frame_begin(&b, ts->out, TLS_FRAME_BUF, SB_TLS_WRITE_COMMIT);
 		sb_tls_put_u32(&b, w->handle);
+		if (w->commit_as[0] != '\0')
+			sb_tls_put_str(&b, w->commit_as);
 		rc = tls_call(w->st, &b, SB_TLS_OK, err);
 	}
 	tls_writer_free(w);
 	return rc;
+}
+
+/*
+ * Publish w under path when it is committed: the name goes with the
+ * WRITE_COMMIT request, so renaming costs no round trip.
+ */
+static SbStatus
+tls_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	char		full[SB_PATH_MAX];
+
+	if (tls_full_path(st, path, full, err) != SB_OK)
+		return err->status;
+	snprintf(w->commit_as, sizeof(w->commit_as), "%s", full);
+	return SB_OK;
 }
 
 static void
@@ -943,7 +965,7 @@ tls_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 
 	r = malloc(sizeof(SbReader));
 	if (r == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	r->st = st;
 	r->handle = sb_tls_get_u32(&c);
 	r->generation = ts->generation;
@@ -957,7 +979,7 @@ tls_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 		free(r);
 		if (!c.ok || c.left != 0)
 			return tls_protocol_error(st, "READ_OPEN", err);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	*rp = r;
 	return SB_OK;
@@ -1115,7 +1137,7 @@ tls_list_once(SbStorage *st, const char *path, int flags, TlsEntry **entries,
 				if (ne == NULL)
 				{
 					ts->broken = true;	/* the rest of the listing is unread */
-					return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+					return sb_error_oom(err);
 				}
 				*entries = ne;
 				cap = ncap;
@@ -1130,7 +1152,7 @@ tls_list_once(SbStorage *st, const char *path, int flags, TlsEntry **entries,
 			if (e->name == NULL)
 			{
 				ts->broken = true;
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 			}
 			(*nentries)++;
 		}

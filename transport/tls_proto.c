@@ -314,6 +314,14 @@ sb_tls_parse_request(uint8_t type, const uint8_t *payload, size_t len,
 			}
 			break;
 		case SB_TLS_WRITE_COMMIT:
+			req->handle = sb_tls_get_u32(&c);
+			/* optional: publish the file under this name instead */
+			if (c.ok && c.left > 0)
+			{
+				sb_tls_get_str(&c, req->path, sizeof(req->path));
+				has_path = true;
+			}
+			break;
 		case SB_TLS_WRITE_ABORT:
 		case SB_TLS_READ_CLOSE:
 			req->handle = sb_tls_get_u32(&c);
@@ -373,7 +381,7 @@ sb_tls_parse_error(const uint8_t *payload, size_t len, SbError *err)
 		return sb_error_set(err, SB_ERR_NETWORK,
 							"malformed error reply from the repository server");
 	/* unknown codes from a newer server are treated as internal errors */
-	if (code == SB_OK || code > SB_ERR_INTERNAL)
+	if (code == SB_OK || code > SB_ERR_NO_MEMORY)
 		code = SB_ERR_INTERNAL;
 	sb_error_set(err, (SbStatus) code, "%s", msg);
 	if (detail[0])
