@@ -193,6 +193,10 @@ static const HelpOption help_options[] = {
 	"(repeatable: each is a subject alternative name)", C_STLS},
 	{NULL, "--client=CN", "database host's certificate name (repeatable)", C_STLS},
 	{NULL, "--days=N", "validity of new certificates (default 825)", C_STLS},
+	{NULL, "--port=PORT", "the server's port, for the printed lines\n"
+	"(default 8432)", C_STLS},
+	{NULL, "--stanza=NAME", "stanza of the printed [auth] lines and settings\n"
+	"(default \"main\")", C_STLS},
 
 	{"Output options",
 	"-v, --verbose", "more messages", C_ALL & ~C_SERVER},

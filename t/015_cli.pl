@@ -63,6 +63,21 @@ foreach my $o (qw(--target-dir --output --retention-full --host-key-fingerprint 
 	like($out, qr/\Q$o\E\b/, "global --help names $o");
 }
 like($out, qr/^  setup tls /m, 'global --help lists setup tls');
+# every long option the parsers know is in the help table (setup: in the
+# help of that setup command)
+foreach my $p ([ 'cli/options.c', $out ],
+	[ 'cli/cmd_setup_sftp.c', (run('setup', 'sftp', '--help'))[1] ],
+	[ 'cli/cmd_setup_tls.c', (run('setup', 'tls', '--help'))[1] ])
+{
+	my ($src, $help) = @$p;
+	my $code = slurp_file($src);
+	my @names = ($code =~ /^\t+\{"([a-z0-9-]+)", (?:required|no)_argument/mg);
+	ok(scalar(@names) > 2, "$src: its option table is found");
+	foreach my $n (@names)
+	{
+		like($help, qr/--\Q$n\E\b/, "help names --$n ($src)");
+	}
+}
 ($rc, $out, $err) = run('help', 'expire');
 ok($rc == 0 && $out =~ /--retention-full/ && $out !~ /--target-dir/, 'help expire: the command\'s help');
 
