@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,9 +255,13 @@ connect_to(const SftpSetup *s)
 	}
 	for (struct addrinfo *a = res; a != NULL; a = a->ai_next)
 	{
+		struct timeval tv = {SETUP_SFTP_TIMEOUT_MS / 1000, 0};
+
 		sock = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
 		if (sock < 0)
 			continue;
+		/* on Linux this bounds connect() too */
+		(void) setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		if (connect(sock, a->ai_addr, a->ai_addrlen) == 0)
 			break;
 		rc = errno;
