@@ -46,6 +46,7 @@ typedef struct SbCliOptions
 {
 	SbRepoConfig repo;
 	char		pgdata[SB_PATH_MAX];
+	bool		pgdata_given;	/* -D/--pgdata on the command line */
 	const char *command;
 	int			nargs;			/* positional arguments after the command */
 	char	  **args;
@@ -69,6 +70,7 @@ typedef struct SbCliOptions
 	int			jobs;			/* 0: the default (cores, at most 4) */
 	bool		delta;
 	bool		delta_checksum;
+	bool		progress;		/* -P: the progress line even without a terminal */
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
 	bool		accept_tablespace_locations;	/* command line only */
@@ -88,11 +90,18 @@ extern const char *progname;
 /* Parse the command line (and --config FILE); SB_EXIT_OK or an exit code. */
 extern int	sb_cli_parse(int argc, char **argv, SbCliOptions *opts);
 extern void sb_cli_usage(void);
+/* help.c: one command's help (false: no such command); is it a command */
+extern bool sb_cli_command_usage(const char *name);
+extern bool sb_cli_is_command(const char *name);
+
+/* -q (-1: errors only), 0, -v (1: more messages) */
+extern int	sb_cli_verbosity;
 
 /* "pg_safebackup: error: ..." plus detail and hint lines. */
 extern void sb_cli_report(const SbError *err);
 extern void sb_cli_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 extern void sb_cli_info(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+extern void sb_cli_verbose(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
 /* Commands */
 extern int	sb_cmd_archive_get(SbCliOptions *opts);
@@ -107,6 +116,10 @@ extern void json_string(const char *s);
 extern void json_key(const char *indent, const char *key, bool first);
 extern int	sb_cmd_rekey(SbCliOptions *opts);
 extern int	sb_cmd_server(int argc, char **argv);
+/* setup sftp|tls (cmd_setup.c, cmd_setup_sftp.c, cmd_setup_tls.c) */
+extern int	sb_cmd_setup(int argc, char **argv);
+extern int	sb_cmd_setup_sftp(int argc, char **argv);
+extern int	sb_cmd_setup_tls(int argc, char **argv);
 
 /* Shared by restore and info (main.c) */
 extern bool sb_cli_require_repo(SbCliOptions *opts);

@@ -26,7 +26,10 @@ check_nargs(SbCliOptions *opts, int n, const char *usage)
 {
 	if (opts->nargs != n)
 	{
-		sb_cli_error("%s needs %d argument%s", opts->command, n, n == 1 ? "" : "s");
+		if (n == 1)
+			sb_cli_error("%s needs %d argument", opts->command, n);
+		else
+			sb_cli_error("%s needs %d arguments", opts->command, n);
 		fprintf(stderr, "Usage: %s %s %s [OPTION]...\n", progname, opts->command, usage);
 		return SB_EXIT_USAGE;
 	}

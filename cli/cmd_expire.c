@@ -66,7 +66,9 @@ sb_cmd_expire(SbCliOptions *opts)
 
 	if (o.retention_full == 0)
 		sb_cli_info("retention_full is 0: every backup and all WAL are kept (set --retention-full or retention_full in the --config file)");
-	printf("stanza %s: retention %d full backups, %d backups kept%s\n",
+	printf(res.backups_kept == 1 ?
+		   "stanza %s: retention %d full backups, %d backup kept%s\n" :
+		   "stanza %s: retention %d full backups, %d backups kept%s\n",
 		   opts->repo.stanza, o.retention_full, res.backups_kept,
 		   opts->dry_run ? " (dry run: nothing removed)" : "");
 	for (int i = 0; i < res.nexpired; i++)
@@ -74,10 +76,14 @@ sb_cmd_expire(SbCliOptions *opts)
 	for (int i = 0; i < res.nleftovers; i++)
 		printf("    %s incomplete backup %s\n", verb, res.leftovers[i]);
 	if (res.nskipped > 0)
-		printf("    kept %d incomplete backup directories newer than the newest complete backup (a backup may be running)\n",
+		printf(res.nskipped == 1 ?
+			   "    kept %d incomplete backup directory newer than the newest complete backup (a backup may be running)\n" :
+			   "    kept %d incomplete backup directories newer than the newest complete backup (a backup may be running)\n",
 			   res.nskipped);
 	if (res.wal_removed > 0)
-		printf("    %s %" PRIu64 " WAL files, %s to %s; WAL kept from %s\n",
+		printf(res.wal_removed == 1 ?
+			   "    %s %" PRIu64 " WAL file, %s to %s; WAL kept from %s\n" :
+			   "    %s %" PRIu64 " WAL files, %s to %s; WAL kept from %s\n",
 			   verb, res.wal_removed, res.wal_first, res.wal_last, res.wal_keep_from);
 	else if (res.wal_keep_from[0] != '\0')
 		printf("    no WAL file to remove; WAL kept from %s\n", res.wal_keep_from);

@@ -26,7 +26,9 @@
 
 typedef struct ProgressState
 {
-	bool		tty;			/* show the updating line on stderr */
+	bool		tty;			/* stderr is a terminal: one updating line */
+	bool		lines;			/* -P without a terminal: a line a second */
+	double		last_line;		/* when the last such line was written */
 	bool		shown;			/* a progress line is on the screen */
 	int			last_len;		/* its length, to blank a longer old one */
 	const char *target_dir;
@@ -58,13 +60,18 @@ show_progress(uint64_t bytes_done, uint64_t bytes_total, int files_done,
 	int			pct;
 	int			len;
 
-	if (!p->tty)
+	if (!p->tty && !p->lines)
 		return;
+	elapsed = seconds_since(&p->start);
+	/* without a terminal: the first, the last and one a second */
+	if (p->lines && p->shown && files_done < files_total &&
+		elapsed - p->last_line < 1.0)
+		return;
+	p->last_line = elapsed;
 	if (!p->shown)
 		fprintf(stderr, "%s: restoring backup %s into \"%s\"\n", progname,
 				p->result->label, p->target_dir);
 
-	elapsed = seconds_since(&p->start);
 	rate = elapsed > 0.05 ? (double) bytes_done / elapsed : 0.0;
 	if (bytes_done > bytes_total)
 		bytes_done = bytes_total;
@@ -82,16 +89,21 @@ show_progress(uint64_t bytes_done, uint64_t bytes_total, int files_done,
 	len = snprintf(line, sizeof(line), "%s of %s (%d%%), %.1f MB/s, ETA %s, %d of %d files",
 				   done, total, pct, rate / (1024.0 * 1024.0), eta,
 				   files_done, files_total);
-	fprintf(stderr, "\r%s%*s", line, p->last_len > len ? p->last_len - len : 0, "");
+	if (p->tty)
+		fprintf(stderr, "\r%s%*s", line, p->last_len > len ? p->last_len - len : 0, "");
+	else
+		fprintf(stderr, "%s: %s\n", progname, line);
 	fflush(stderr);
 	p->last_len = len;
 	p->shown = true;
 }
 
-/* Where each tablespace goes: always said, on stdout. */
+/* Where each tablespace goes: said on stdout, unless -q. */
 static void
 show_notice(const char *msg, void *arg)
 {
+	if (sb_cli_verbosity < 0)
+		return;
 	printf("%s\n", msg);
 	fflush(stdout);
 }
@@ -300,6 +312,8 @@ sb_cmd_restore(SbCliOptions *opts)
 	restore_command = compose_restore_command(opts);
 	if (restore_command == NULL)
 		return SB_EXIT_ERROR;
+	sb_cli_verbose("restore_command will be: %s", restore_command);
+	sb_cli_verbose("restoring with %d parallel jobs", opts->jobs > 0 ? opts->jobs : default_jobs());
 
 	memset(&ro, 0, sizeof(ro));
 	ro.stanza = opts->repo.stanza;
@@ -321,7 +335,8 @@ sb_cmd_restore(SbCliOptions *opts)
 	ro.result = &result;
 
 	memset(&ps, 0, sizeof(ps));
-	ps.tty = isatty(STDERR_FILENO);
+	ps.tty = isatty(STDERR_FILENO) && sb_cli_verbosity >= 0;
+	ps.lines = opts->progress && !ps.tty;
 	ps.target_dir = opts->target_dir;
 	ps.result = &result;
 	clock_gettime(CLOCK_MONOTONIC, &ps.start);
@@ -336,7 +351,7 @@ sb_cmd_restore(SbCliOptions *opts)
 	rc = sb_restore(st, &ro, show_progress, &ps, &err);
 	sb_cli_close_repository(st);
 	free(restore_command);
-	if (ps.shown)
+	if (ps.shown && ps.tty)
 		fputc('\n', stderr);
 
 	if (rc != SB_OK)
@@ -345,8 +360,12 @@ sb_cmd_restore(SbCliOptions *opts)
 		return sb_cli_exit_code(rc);
 	}
 	report_removed_settings(&result);
+	if (sb_cli_verbosity < 0)
+		return SB_EXIT_OK;
 	elapsed = seconds_since(&ps.start);
-	printf("restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
+	printf(result.files == 1 ?
+		   "restored backup %s: %d file, %.1f MB in %.1f s\n" :
+		   "restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
 		   result.files, (double) result.bytes / (1024.0 * 1024.0), elapsed);
 	if (opts->delta)
 		printf("delta: %d files (%.1f MB) already matched the backup and were kept, %d written, %d not in the backup removed\n",

@@ -32,14 +32,6 @@ sb_cmd_server(int argc, char **argv)
 		}
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			config = argv[i] + 9;
-		else if (strcmp(argv[i], "--help") == 0)
-		{
-			printf("Usage:\n  %s server --config=FILE\n\n", progname);
-			printf("Run the mutual-TLS repository server with the settings in FILE.\n");
-			printf("SIGHUP reloads FILE, SIGTERM stops after finishing requests (exit 0),\n");
-			printf("SIGINT stops at once (exit %d).\n", SRV_EXIT_INTERRUPTED);
-			return SB_EXIT_OK;
-		}
 		else
 		{
 			sb_cli_error("unexpected argument \"%s\" for command \"server\"", argv[i]);

@@ -37,8 +37,8 @@ print_text(const SbVerifyBackup *b, void *arg)
 			   b->wal_checked);
 	else
 	{
-		printf("%s: error (%d problem%s)\n", b->label, b->nproblems,
-			   b->nproblems == 1 ? "" : "s");
+		printf(b->nproblems == 1 ? "%s: error (%d problem)\n" :
+			   "%s: error (%d problems)\n", b->label, b->nproblems);
 		for (int i = 0; i < b->nlisted; i++)
 			printf("    %s\n", b->problems[i]);
 		if (b->nproblems > b->nlisted)
@@ -156,7 +156,8 @@ sb_cmd_verify(SbCliOptions *opts)
 		if (nchecked == 0)
 			printf("no backups to verify\n");
 		else if (nbad > 0)
-			sb_cli_info("%d of %d backups have problems", nbad, nchecked);
+			sb_cli_info(nbad == 1 ? "%d of %d backups has problems" :
+						"%d of %d backups have problems", nbad, nchecked);
 		sb_cli_print_temp_files(&temp);
 	}
 	return nbad > 0 ? SB_EXIT_ERROR : SB_EXIT_OK;

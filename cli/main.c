@@ -59,11 +59,31 @@ sb_cli_error(const char *fmt,...)
 	fputc('\n', stderr);
 }
 
+/* -q: -1, -v: 1 */
+int			sb_cli_verbosity = 0;
+
 void
 sb_cli_info(const char *fmt,...)
 {
 	va_list		ap;
 
+	if (sb_cli_verbosity < 0)
+		return;
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* With -v only */
+void
+sb_cli_verbose(const char *fmt,...)
+{
+	va_list		ap;
+
+	if (sb_cli_verbosity < 1)
+		return;
 	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -171,83 +191,35 @@ sb_cli_format_size(uint64_t bytes, char *out, size_t len)
 		snprintf(out, len, "%.1f %s", v, units[u]);
 }
 
-void
-sb_cli_usage(void)
+/*
+ * "--help" or "-?" anywhere, or "help [COMMAND]": the help of the first
+ * word that is a command ("setup sftp" is two), or the global help.
+ */
+static bool
+help_for(int argc, char **argv, int first)
 {
-	printf("%s restores, verifies and serves pg_safebackup repositories.\n\n", progname);
-	printf("Usage:\n");
-	printf("  %s COMMAND [OPTION]... [ARGUMENT]...\n\n", progname);
-	printf("Commands:\n");
-	printf("  archive-get WALNAME DESTPATH   fetch a WAL file (for restore_command)\n");
-	printf("  archive-push WALPATH           store a WAL file (for archive_command)\n");
-	printf("  restore --target-dir=DIR       restore a backup into a new data directory\n");
-	printf("  info                           show the stanza, its backups and WAL\n");
-	printf("  expire                         remove backups beyond --retention-full, the WAL\n");
-	printf("                                 they needed, and interrupted backups\n");
-	printf("  verify                         re-read every backup file and WAL segment and\n");
-	printf("                                 check them against manifests and checksums\n");
-	printf("  rekey --new-cipher-pass-file=FILE\n");
-	printf("                                 change the passphrase of an encrypted stanza\n");
-	printf("                                 (--cipher-kdf-log2n=N: scrypt cost 2^N, 10-22)\n");
-	printf("  server --config=FILE           run the mutual-TLS repository server\n");
-	printf("\nRepository options (also in a --config file, without the dashes):\n");
-	printf("  --config=FILE            read options from FILE (key = value lines)\n");
-	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
-	printf("  --repo-path=PATH         absolute path of the repository\n");
-	printf("  --stanza=NAME            stanza of the cluster (default \"main\")\n");
-	printf("  --compress-type=TYPE     none, zlib, lz4 or zstd (default) for files written\n");
-	printf("  --compress-level=N       zlib 0-9, lz4 1-12, zstd 1-19 (default 1)\n");
-	printf("  --io-timeout=TIME        network connect/wait limit (default 60s)\n");
-	printf("  --cipher-type=TYPE       none (default) or aes-256-gcm\n");
-	printf("  --cipher-pass-file=FILE  file holding the encryption passphrase (mode 0600)\n");
-	printf("\nSFTP repository options (--repo-type=sftp):\n");
-	printf("  --sftp-host=HOST         SFTP server host name or address\n");
-	printf("  --sftp-port=PORT         SFTP server port (default 22)\n");
-	printf("  --sftp-user=USER         SFTP account\n");
-	printf("  --sftp-private-key-file=FILE    private key (mode 0600 or stricter)\n");
-	printf("  --sftp-public-key-file=FILE     public key (optional)\n");
-	printf("  --sftp-private-key-passphrase-file=FILE  passphrase of the key (optional)\n");
-	printf("  --sftp-known-hosts-file=FILE    known_hosts file with the server's host key\n");
-	printf("  --sftp-host-key-fingerprint=FP  pinned host key, SHA256:... as ssh-keygen -lf\n");
-	printf("\nTLS repository options (--repo-type=tls; see \"server\" for the server):\n");
-	printf("  --tls-host=HOST          repository server (repo-type tls)\n");
-	printf("  --tls-port=PORT          its port (default 8432)\n");
-	printf("  --tls-cert-file=FILE     client certificate (with intermediates)\n");
-	printf("  --tls-key-file=FILE      its private key (mode 0600)\n");
-	printf("  --tls-ca-file=FILE       CA that signed the server certificate\n");
-	printf("  --tls-server-name=NAME   name to verify (default: the host)\n");
-	printf("\nRestore options (also in a --config file):\n");
-	printf("  --target-dir=DIR         new data directory (missing or empty)\n");
-	printf("  --backup=LABEL           backup to restore (default: the newest that can\n");
-	printf("                           reach the recovery target)\n");
-	printf("  --target-time=TIME       recover up to TIME (\"YYYY-MM-DD HH:MM:SS[+ZZ]\", UTC\n");
-	printf("                           when no zone is given)\n");
-	printf("  --target-lsn=LSN         recover up to a WAL location, such as 0/1A2B3C4\n");
-	printf("  --target-xid=XID         recover up to a transaction\n");
-	printf("  --target-name=NAME       recover up to a restore point\n");
-	printf("  --target-action=ACTION   pause (default), promote or shutdown\n");
-	printf("  --target-timeline=TLI    latest (default), current or a timeline ID\n");
-	printf("  --standby                set up a log-shipping standby (standby.signal)\n");
-	printf("  --jobs=N                 restore N files at a time (default: cores, at most 4)\n");
-	printf("  --delta                  rewrite only what differs in a stopped data\n");
-	printf("                           directory of the same cluster\n");
-	printf("  --delta-checksum         --delta, checksumming every file (never trusting\n");
-	printf("                           an unchanged size and modification time)\n");
-	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
-	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
-	printf("                           locations the backup records, even outside the\n");
-	printf("                           target directory (command line only)\n");
-	printf("\nInfo and verify options:\n");
-	printf("  --output=FORMAT          text (default) or json\n");
-	printf("  --backup=LABEL           verify: this backup only (default: all)\n");
-	printf("\nExpire options:\n");
-	printf("  --retention-full=N       full backups to keep (default 0: keep all)\n");
-	printf("  --dry-run                show what would be removed, remove nothing\n");
-	printf("\nOther options:\n");
-	printf("  -D, --pgdata=DIR         data directory (archive-push; default $PGDATA or .)\n");
-	printf("  -V, --version            output version information, then exit\n");
-	printf("  -?, --help               show this help, then exit\n");
-	printf("\nExit status: 0 success, 1 error (verify: a backup has problems), 2 usage\nerror, 3 WAL file not in the repository; archive-get exits with 255 on any\nother failure, so that PostgreSQL stops recovery instead of ending it early.\n");
+	for (int i = first; i < argc; i++)
+	{
+		char		name[64];
+
+		if (!sb_cli_is_command(argv[i]))
+			continue;
+		if (strcmp(argv[i], "setup") == 0 && i + 1 < argc &&
+			(strcmp(argv[i + 1], "sftp") == 0 || strcmp(argv[i + 1], "tls") == 0))
+		{
+			snprintf(name, sizeof(name), "setup %s", argv[i + 1]);
+			return sb_cli_command_usage(name);
+		}
+		return sb_cli_command_usage(argv[i]);
+	}
+	if (first > 0 && argc > first)
+	{
+		sb_cli_error("unknown command \"%s\"", argv[first]);
+		fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
+		return false;
+	}
+	sb_cli_usage();
+	return true;
 }
 
 int
@@ -256,14 +228,20 @@ main(int argc, char **argv)
 	SbCliOptions opts;
 	int			rc;
 
+	/* getopt's messages name the program, not the path it was run as */
+	argv[0] = (char *) progname;
 	if (argc > 1)
 	{
-		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0 ||
-			strcmp(argv[1], "help") == 0)
+		if (argc > 2 && strcmp(argv[1], "help") == 0)
+			return help_for(argc - 1, argv + 1, 1) ? SB_EXIT_OK : SB_EXIT_USAGE;
+		if (strcmp(argv[1], "help") == 0)
 		{
 			sb_cli_usage();
 			return SB_EXIT_OK;
 		}
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-?") == 0)
+				return help_for(argc, argv, 0) ? SB_EXIT_OK : SB_EXIT_USAGE;
 		if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		{
 			printf("%s (pg_safebackup) %s\n", progname, SB_VERSION_STR);
@@ -274,6 +252,9 @@ main(int argc, char **argv)
 	/* the server has its own configuration file format */
 	if (argc > 1 && strcmp(argv[1], "server") == 0)
 		return sb_cmd_server(argc - 1, argv + 1);
+	/* setup has its own options, none of a repository */
+	if (argc > 1 && strcmp(argv[1], "setup") == 0)
+		return sb_cmd_setup(argc - 1, argv + 1);
 
 	rc = sb_cli_parse(argc, argv, &opts);
 	if (rc != SB_EXIT_OK)

@@ -72,8 +72,14 @@ typedef enum OptId
 	OPT_DRY_RUN,
 	OPT_NEW_CIPHER_PASS_FILE,
 	OPT_CIPHER_KDF_LOG2N,
-	OPT_PGDATA = 'D'
+	OPT_PGDATA = 'D',
+	OPT_PROGRESS = 'P',
+	OPT_QUIET = 'q',
+	OPT_VERBOSE = 'v'
 } OptId;
+
+/* short options, as pg_basebackup and pg_rewind spell them */
+#define SHORT_OPTIONS "c:D:j:Pqv"
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
@@ -119,6 +125,9 @@ static const struct option long_options[] = {
 	{"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
 	{"tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE},
 	{"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
+	{"progress", no_argument, NULL, OPT_PROGRESS},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{NULL, 0, NULL, 0}
 };
 
@@ -129,6 +138,7 @@ static const struct option long_options[] = {
  */
 static int	current_pass = 0;
 static int	target_pass = 0;
+static bool target_dir_given = false;	/* --target-dir on the command line */
 
 static bool
 apply_target(SbCliOptions *opts, SbTargetKind kind, const char *name,
@@ -429,13 +439,27 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 		case OPT_CIPHER_KDF_LOG2N:
 			return parse_int_option(value, name, 10, 22, &opts->cipher_kdf_log2n);
 		case OPT_PGDATA:
+			/* a file's pgdata (for archive-push) never names a restore target */
+			if (current_pass == 2)
+				opts->pgdata_given = true;
 			return copy_value(opts->pgdata, sizeof(opts->pgdata), value, name);
+		case OPT_PROGRESS:
+			opts->progress = true;
+			return true;
+		case OPT_QUIET:
+			sb_cli_verbosity = -1;
+			return true;
+		case OPT_VERBOSE:
+			sb_cli_verbosity = 1;
+			return true;
 		case OPT_TARGET_DIR:
 			if (value[0] == '\0')
 			{
 				sb_cli_error("option \"%s\" must not be empty", name);
 				return false;
 			}
+			if (current_pass == 2)
+				target_dir_given = true;
 			return copy_value(opts->target_dir, sizeof(opts->target_dir), value, name);
 		case OPT_BACKUP:
 			if (strchr(value, '/') != NULL || strcmp(value, ".") == 0 ||
@@ -532,8 +556,10 @@ option_for_key(const char *key)
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
 		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY && o->val != OPT_DELTA && o->val != OPT_DELTA_CHECKSUM &&
-			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
+			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY && o->val != OPT_DELTA &&
+			o->val != OPT_DELTA_CHECKSUM &&
+			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS && o->val != OPT_PROGRESS &&
+			o->val != OPT_QUIET && o->val != OPT_VERBOSE)
 			return o->val;
 	return -1;
 }
@@ -692,6 +718,54 @@ check_compress_level(const SbRepoConfig *repo)
 	return false;
 }
 
+/* A short option's id is its long option's ("-c" is --config). */
+static int
+long_id(int c)
+{
+	if (c == 'c')
+		return OPT_CONFIG;
+	if (c == 'j')
+		return OPT_JOBS;
+	return c;
+}
+
+/* "--name" of an option id, for messages */
+static void
+option_name(int id, char *name, size_t size)
+{
+	for (const struct option *o = long_options; o->name != NULL; o++)
+		if (o->val == id)
+		{
+			snprintf(name, size, "--%s", o->name);
+			return;
+		}
+	snprintf(name, size, "-%c", id);
+}
+
+/*
+ * restore: -D/--pgdata names the target directory (as pg_basebackup's -D
+ * does), the same as --target-dir.
+ */
+static bool
+pgdata_as_target_dir(SbCliOptions *opts)
+{
+	if (strcmp(opts->command, "restore") != 0 || !opts->pgdata_given)
+		return true;
+	if (target_dir_given && strcmp(opts->target_dir, opts->pgdata) != 0)
+	{
+		sb_cli_error("--pgdata and --target-dir name different directories");
+		fprintf(stderr, "%s: hint: For restore, -D/--pgdata is the target directory: give one of them.\n", progname);
+		return false;
+	}
+	if (opts->pgdata[0] == '\0')
+	{
+		sb_cli_error("option \"--pgdata\" must not be empty");
+		return false;
+	}
+	strcpy(opts->target_dir, opts->pgdata);
+	return true;
+}
+
 int
 sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 {
@@ -705,10 +779,12 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 	/* the config file first, so that the command line overrides it */
 	current_pass = 1;
 	target_pass = 0;
+	target_dir_given = false;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "D:", long_options, &idx)) != -1)
+	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, &idx)) != -1)
 	{
+		c = long_id(c);
 		if (c == OPT_CONFIG && !load_config_file(opts, optarg))
 			return SB_EXIT_USAGE;
 	}
@@ -716,7 +792,7 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 	current_pass = 2;
 	opterr = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "D:", long_options, &idx)) != -1)
+	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, &idx)) != -1)
 	{
 		char		name[64];
 
@@ -725,12 +801,10 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 			fprintf(stderr, "Try \"%s --help\" for more information.\n", progname);
 			return SB_EXIT_USAGE;
 		}
+		c = long_id(c);
 		if (c == OPT_CONFIG)
 			continue;
-		if (c == OPT_PGDATA)
-			snprintf(name, sizeof(name), "--pgdata");
-		else
-			snprintf(name, sizeof(name), "--%s", long_options[idx].name);
+		option_name(c, name, sizeof(name));
 		if (!apply_option(opts, c, name, optarg))
 			return SB_EXIT_USAGE;
 		if (c > OPT_CONFIG && c < OPT_END_REPO_OPTIONS)
@@ -744,7 +818,7 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 					return SB_EXIT_USAGE;
 				v = abs;
 			}
-			if (!remember_repo_option(opts, long_options[idx].name, v))
+			if (!remember_repo_option(opts, name + 2, v))
 				return SB_EXIT_USAGE;
 		}
 	}
@@ -761,6 +835,8 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 	opts->command = argv[optind];
 	opts->args = argv + optind + 1;
 	opts->nargs = argc - optind - 1;
+	if (!pgdata_as_target_dir(opts))
+		return SB_EXIT_USAGE;
 
 	if (opts->pgdata[0] == '\0')
 	{

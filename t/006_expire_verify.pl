@@ -156,7 +156,7 @@ like($out, qr/^    truncated file \Q$cfile\E: /m, 'CLI: truncated file');
 like($out, qr/^    missing file PG_VERSION$/m, 'CLI: missing file');
 like($out, qr/^    WAL gap from $gap to $gap$/m, 'CLI: WAL gap');
 like($out, qr/^$labels[3]: ok /m, 'CLI: the other backup is ok');
-like($err, qr/1 of 2 backups have problems/, 'CLI: summary on stderr');
+like($err, qr/1 of 2 backups has problems/, 'CLI: summary on stderr');
 
 IPC::Run::run([ 'pg_safebackup', 'verify', "--repo-path=$repo", "--backup=$labels[3]", '--output=json' ],
 	'>', \$out, '2>', \$err);

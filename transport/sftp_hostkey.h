@@ -24,6 +24,17 @@
 #include "sb_config.h"
 #include "sb_error.h"
 
+/*
+ * The host key algorithms the driver asks for, best first (the second list
+ * for libssh2 builds without rsa-sha2).  "setup sftp" asks for the same, so
+ * the key it shows is the one the driver will check.
+ */
+#define SFTP_HOSTKEY_PREF \
+	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
+	"rsa-sha2-512,rsa-sha2-256"
+#define SFTP_HOSTKEY_PREF_OLD \
+	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521"
+
 /* Room for "SHA256:" + 43 base64 characters + NUL */
 #define SB_SFTP_FP_LEN		64
 

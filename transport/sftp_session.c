@@ -25,12 +25,6 @@
 /* Largest passphrase file we read. */
 #define SFTP_PASSPHRASE_MAX	1024
 
-#define SFTP_HOSTKEY_PREF \
-	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
-	"rsa-sha2-512,rsa-sha2-256"
-#define SFTP_HOSTKEY_PREF_OLD \
-	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521"
-
 static bool sftp_lib_initialized = false;
 
 /*
