@@ -257,7 +257,7 @@ sb_define_tls_gucs(void)
  * safebackup.archive_push_workers: background workers that push ready WAL
  * ahead of the archiver (worker/wal_push.c).
  */
-static int	sb_archive_push_workers = 2;
+static int	sb_archive_push_workers = 4;
 
 static void
 sb_define_push_gucs(void)
@@ -266,7 +266,7 @@ sb_define_push_gucs(void)
 							"Number of background workers that push ready WAL files to the repository ahead of the archiver.",
 							"0 turns push-ahead off: the archiver then pushes every file itself.",
 							&sb_archive_push_workers,
-							2, 0, SB_PUSH_MAX_WORKERS,
+							4, 0, SB_PUSH_MAX_WORKERS,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);

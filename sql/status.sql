@@ -58,7 +58,7 @@ BEGIN
 END
 $$;
 SHOW safebackup.archive_push_workers;
-SELECT wait_for_push_workers(2);
+SELECT wait_for_push_workers(4);
 SELECT w.worker, w.state IN ('idle', 'pushing') AS running, a.backend_type
   FROM safebackup_push_workers() w JOIN pg_stat_activity a ON a.pid = w.pid
  ORDER BY w.worker;
