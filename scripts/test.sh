@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The test command: install dependencies, then build, install and run every
-# test (unit, pg_regress, TAP) against PostgreSQL 15 (Debian 12) and
-# PostgreSQL 18 (in a cached Debian sid root).  Run as root on Debian 12:
+# test (unit, pg_regress, TAP) against PostgreSQL 15 (Debian 12), 17 (in a
+# cached Debian 13 root) and 18 (in a cached Debian sid root; both made by
+# scripts/pg-root.sh).  Run as root on Debian 12 (no sudo needed):
 #
-#   sudo scripts/test.sh            # both versions
-#   sudo scripts/test.sh 15         # one version
+#   scripts/test.sh               # 15, 17 and 18
+#   scripts/test.sh 15 18         # some versions
 #
-# Exits non-zero when any test fails.
+# Prints each version's time; exits non-zero when any test fails.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 versions=("$@")
-[ ${#versions[@]} -gt 0 ] || versions=(15 18)
+[ ${#versions[@]} -gt 0 ] || versions=(15 17 18)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "test.sh: run as root (it installs packages; tests run as user postgres)" >&2
@@ -23,7 +24,7 @@ if [ -z "${SB_SKIP_DEPS:-}" ]; then
 	"$here/install-deps.sh"
 fi
 
-declare -A result
+declare -A result secs
 overall=0
 for v in "${versions[@]}"; do
 	t0=$(date +%s)
@@ -35,9 +36,10 @@ for v in "${versions[@]}"; do
 				result[$v]=FAILED; overall=1
 			fi
 			;;
-		18)
-			if "$here/pg18-root.sh" prepare &&
-				"$here/pg18-root.sh" run -- env PG_CONFIG=/usr/lib/postgresql/18/bin/pg_config \
+		17 | 18)
+			suite=trixie; [ "$v" = 18 ] && suite=sid
+			if "$here/pg-root.sh" prepare $suite "$v" &&
+				"$here/pg-root.sh" run $suite "$v" -- env PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config \
 					scripts/run-suite.sh; then
 				result[$v]=passed
 			else
@@ -45,16 +47,17 @@ for v in "${versions[@]}"; do
 			fi
 			;;
 		*)
-			echo "test.sh: unsupported PostgreSQL version \"$v\" (use 15 or 18)" >&2
+			echo "test.sh: unsupported PostgreSQL version \"$v\" (use 15, 17 or 18)" >&2
 			exit 2
 			;;
 	esac
-	echo "=== PostgreSQL $v: ${result[$v]} in $(( $(date +%s) - t0 )) s"
+	secs[$v]=$(( $(date +%s) - t0 ))
+	echo "=== PostgreSQL $v: ${result[$v]} in ${secs[$v]} s"
 done
 
 echo
 echo "=== summary ($(( $(date +%s) - start )) s)"
 for v in "${versions[@]}"; do
-	echo "PostgreSQL $v: ${result[$v]}"
+	echo "PostgreSQL $v: ${result[$v]} (${secs[$v]} s)"
 done
 exit $overall
