@@ -16,7 +16,8 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
-	core/filter_digest.o core/filter_zlib.o core/filter_sink.o \
+	core/filter_digest.o core/filter_sink.o \
+	core/filter_compress.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
@@ -52,9 +53,9 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
-	tests/unit/test_log
+	tests/unit/test_error tests/unit/test_log
 
-LIBS_CORE = -lssh2 -lssl -lcrypto -lz
+LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -65,7 +66,7 @@ REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress
 TAP_TESTS = 1
 
 EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
-	tests/fuzz/fuzz_request tests/fuzz/work $(ASAN_DIR) \
+	tests/fuzz/fuzz_request tests/fuzz/work $(ASAN_DIR) bench/codec_speed bench/*.o \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
@@ -120,6 +121,8 @@ tests/unit/test_known_hosts: tests/unit/test_known_hosts.o tests/unit/test_files
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_error: tests/unit/test_error.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_log: tests/unit/test_log.o server/log.o
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 # starts cli/pg_safebackup server with a throwaway CA (openssl command)
@@ -129,6 +132,10 @@ tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
+
+# speed and ratio of each compression type on real files (README, "Compression")
+bench/codec_speed: bench/codec_speed.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 # libFuzzer target for the server's request parser (clang, libclang-rt-14-dev):
 #   make fuzz FUZZ_SECONDS=30

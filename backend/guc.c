@@ -17,8 +17,8 @@
 static int	sb_repo_type = SB_REPO_POSIX;
 static char *sb_repo_path = NULL;
 static char *sb_stanza = NULL;
-static int	sb_compress_type = SB_COMPRESS_ZLIB;
-static int	sb_compress_level = 1;
+static int	sb_compress_type = SB_DEFAULT_COMPRESS_TYPE;
+static int	sb_compress_level = SB_DEFAULT_COMPRESS_LEVEL;
 static int	sb_io_timeout = 60000;
 
 /* tls repository (pg_safebackup server) */
@@ -53,6 +53,8 @@ static const struct config_enum_entry repo_type_options[] = {
 static const struct config_enum_entry compress_type_options[] = {
 	{"none", SB_COMPRESS_NONE, false},
 	{"zlib", SB_COMPRESS_ZLIB, false},
+	{"lz4", SB_COMPRESS_LZ4, false},
+	{"zstd", SB_COMPRESS_ZSTD, false},
 	{NULL, 0, false}
 };
 
@@ -115,6 +117,43 @@ check_cipher_pass_file(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return check_length("cipher_pass_file", *newval);
+}
+
+/*
+ * Is level valid for type?  When not, say so with the type's range.  The
+ * table is the one the CLI and the codec use (sb_compress_level_range).
+ */
+static bool
+compress_level_fits(int type, int level)
+{
+	int			min;
+	int			max;
+
+	if (type == SB_COMPRESS_NONE ||
+		!sb_compress_level_range((SbCompressType) type, &min, &max) ||
+		(level >= min && level <= max))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("compression level %d is outside the valid range for safebackup.compress_type \"%s\"",
+					 level, sb_compress_type_name((SbCompressType) type));
+	GUC_check_errdetail("Valid levels for %s are %d to %d.",
+						sb_compress_type_name((SbCompressType) type), min, max);
+	return false;
+}
+
+/*
+ * The level is checked against the type in force.  A reload that changes
+ * both is checked in the order of the file, so the type check is left to
+ * the level (set compress_type first); a type whose range the level does
+ * not fit is refused where the codec is used, with the same message.
+ */
+static bool
+check_compress_level(int *newval, void **extra, GucSource source)
+{
+	if (compress_level_fits(sb_compress_type, *newval))
+		return true;
+	GUC_check_errhint("Set safebackup.compress_type first when changing both.");
+	return false;
 }
 
 static bool
@@ -280,23 +319,23 @@ sb_define_gucs(void)
 							   check_stanza, NULL, NULL);
 
 	DefineCustomEnumVariable("safebackup.compress_type",
-							 "Compression of files stored in the repository: none or zlib.",
+							 "Compression of files stored in the repository: none, zlib, lz4 or zstd.",
 							 NULL,
 							 &sb_compress_type,
-							 SB_COMPRESS_ZLIB,
+							 SB_DEFAULT_COMPRESS_TYPE,
 							 compress_type_options,
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("safebackup.compress_level",
-							"Compression level (0-9, higher is smaller and slower).",
-							NULL,
+							"Compression level (higher is smaller and slower).",
+							"zlib 0 to 9, lz4 1 to 12, zstd 1 to 19.",
 							&sb_compress_level,
-							1, 0, 9,
+							SB_DEFAULT_COMPRESS_LEVEL, 0, SB_COMPRESS_LEVEL_MAX,
 							PGC_SIGHUP,
 							0,
-							NULL, NULL, NULL);
+							check_compress_level, NULL, NULL);
 
 	DefineCustomIntVariable("safebackup.io_timeout",
 							"Time limit of a connection attempt or of one network wait of a remote repository.",

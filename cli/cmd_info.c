@@ -225,7 +225,7 @@ sb_cmd_info(SbCliOptions *opts)
 	{
 		backups = calloc((size_t) nlabels, sizeof(BackupSummary));
 		if (backups == NULL)
-			rc = sb_error_set(&err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(&err);
 	}
 	for (i = 0; i < nlabels && rc == SB_OK; i++)
 	{

@@ -195,8 +195,8 @@ sb_cli_usage(void)
 	printf("  --repo-type=TYPE         posix (default), sftp or tls\n");
 	printf("  --repo-path=PATH         absolute path of the repository\n");
 	printf("  --stanza=NAME            stanza of the cluster (default \"main\")\n");
-	printf("  --compress-type=TYPE     none or zlib (default) for files written\n");
-	printf("  --compress-level=N       0-9 (default 1)\n");
+	printf("  --compress-type=TYPE     none, zlib, lz4 or zstd (default) for files written\n");
+	printf("  --compress-level=N       zlib 0-9, lz4 1-12, zstd 1-19 (default 1)\n");
 	printf("  --io-timeout=TIME        network connect/wait limit (default 60s)\n");
 	printf("  --cipher-type=TYPE       none (default) or aes-256-gcm\n");
 	printf("  --cipher-pass-file=FILE  file holding the encryption passphrase (mode 0600)\n");

@@ -368,12 +368,14 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 			if (!sb_compress_type_parse(value, &opts->repo.compress_type))
 			{
 				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
-				fprintf(stderr, "%s: hint: Valid values are \"none\" and \"zlib\".\n", progname);
+				fprintf(stderr, "%s: hint: Valid values are \"none\", \"zlib\", \"lz4\" and \"zstd\".\n", progname);
 				return false;
 			}
 			return true;
 		case OPT_COMPRESS_LEVEL:
-			return parse_int_option(value, name, 0, 9, &opts->repo.compress_level);
+			/* the range of the type is checked once all options are in */
+			return parse_int_option(value, name, 0, SB_COMPRESS_LEVEL_MAX,
+									&opts->repo.compress_level);
 		case OPT_IO_TIMEOUT:
 			if (!parse_duration_ms(value, &opts->repo.io_timeout_ms) ||
 				opts->repo.io_timeout_ms < 1000)
@@ -663,6 +665,28 @@ remember_repo_option(SbCliOptions *opts, const char *name, const char *value)
 	return true;
 }
 
+/*
+ * The level must suit the type; checked after --config and the command
+ * line are both applied, as either may set either.  The same table as the
+ * safebackup.compress_level check hook (sb_compress_level_range).
+ */
+static bool
+check_compress_level(const SbRepoConfig *repo)
+{
+	int			min;
+	int			max;
+
+	if (repo->compress_type == SB_COMPRESS_NONE ||
+		!sb_compress_level_range(repo->compress_type, &min, &max) ||
+		(repo->compress_level >= min && repo->compress_level <= max))
+		return true;
+	sb_cli_error("compression level %d is outside the valid range for compress-type %s",
+				 repo->compress_level, sb_compress_type_name(repo->compress_type));
+	fprintf(stderr, "%s: hint: Valid levels for %s are %d to %d.\n", progname,
+			sb_compress_type_name(repo->compress_type), min, max);
+	return false;
+}
+
 int
 sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 {
@@ -719,6 +743,9 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 				return SB_EXIT_USAGE;
 		}
 	}
+
+	if (!check_compress_level(&opts->repo))
+		return SB_EXIT_USAGE;
 
 	if (optind >= argc)
 	{

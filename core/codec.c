@@ -3,16 +3,18 @@
  * codec.c
  *		The codec pipeline's generic entry points (write, finish and free a
  *		filter chain) and the whole-file store and fetch helpers built on
- *		the filters of filter_digest.c, filter_zlib.c and filter_sink.c.
+ *		the filters of filter_digest.c, filter_compress.c (zlib, lz4, zstd)
+ *		and filter_sink.c.
  *
  * Every filter owns at most one buffer of SB_CODEC_BUFSIZE bytes (plus the
- * library state of zlib or OpenSSL), so memory use does not depend on the
- * size of the file flowing through; only the buffer sink grows, bounded by
- * the max_len its creator chose.
+ * library state of zlib, liblz4, libzstd or OpenSSL), so memory use does
+ * not depend on the size of the file flowing through; only the buffer sink
+ * grows, bounded by the max_len its creator chose.
  *
- * Compressed files are single-member gzip streams, so a repository file can
- * be checked by hand with "gzip -dc" (unless the stanza is encrypted: then
- * the gzip stream is inside the encrypted format of filter_cipher.c).
+ * Compressed files are a single gzip member, LZ4 frame or Zstandard frame,
+ * so a repository file can be checked by hand with "gzip -dc", "lz4 -dc" or
+ * "zstd -dc" (unless the stanza is encrypted: then the compressed stream is
+ * inside the encrypted format of filter_cipher.c).
  *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
@@ -24,6 +26,7 @@
 #include "stanza.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -92,16 +95,23 @@ typedef struct StorePipe
 static SbStatus
 check_codec_config(const SbRepoConfig *cfg, SbError *err)
 {
-	if (!sb_compress_type_known(cfg->compress_type))
+	int			min;
+	int			max;
+
+	if (!sb_compress_type_known(cfg->compress_type) ||
+		!sb_compress_level_range(cfg->compress_type, &min, &max))
 		return sb_error_set(err, SB_ERR_CONFIG,
 							"unsupported compression type %d",
 							(int) cfg->compress_type);
-	if (cfg->compress_type == SB_COMPRESS_ZLIB &&
-		(cfg->compress_level < 0 || cfg->compress_level > 9))
+	if (cfg->compress_type != SB_COMPRESS_NONE &&
+		(cfg->compress_level < min || cfg->compress_level > max))
 	{
-		sb_error_set(err, SB_ERR_CONFIG, "invalid compression level %d",
-					 cfg->compress_level);
-		sb_error_hint(err, "Valid levels for zlib are 0 to 9.");
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "compression level %d is outside the valid range for %s",
+					 cfg->compress_level,
+					 sb_compress_type_name(cfg->compress_type));
+		sb_error_hint(err, "Valid levels for %s are %d to %d.",
+					  sb_compress_type_name(cfg->compress_type), min, max);
 		return SB_ERR_CONFIG;
 	}
 	return SB_OK;
@@ -176,15 +186,22 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 
 oom:
 	store_abort(st, p);
-	return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+	return sb_error_oom(err);
 }
 
-/* Finish the chain and commit; on failure everything is discarded. */
+/*
+ * Finish the chain and commit; on failure everything is discarded.  With a
+ * prefix, the file is published as "<prefix><digest><suffix>" (the writer
+ * renamed once the digest is known) instead of under the name it was
+ * opened with.
+ */
 static SbStatus
-store_end(SbStorage *st, StorePipe *p, SbStoreResult *res, SbError *err)
+store_end(SbStorage *st, StorePipe *p, const char *prefix, const char *suffix,
+		  SbStoreResult *res, SbError *err)
 {
 	SbStatus	rc;
 	SbWriter   *w;
+	SbStoreResult local;
 
 	rc = sb_filter_finish(p->head, err);
 	if (rc != SB_OK)
@@ -193,11 +210,28 @@ store_end(SbStorage *st, StorePipe *p, SbStoreResult *res, SbError *err)
 		return rc;
 	}
 
-	if (res != NULL)
+	if (res == NULL)
+		res = &local;
+	res->plain_size = sb_filter_digest_bytes(p->head);
+	res->stored_size = sb_filter_count_bytes(p->stored);
+	sb_filter_digest_hex(p->head, res->sha256);
+
+	if (prefix != NULL)
 	{
-		res->plain_size = sb_filter_digest_bytes(p->head);
-		res->stored_size = sb_filter_count_bytes(p->stored);
-		sb_filter_digest_hex(p->head, res->sha256);
+		char		final[SB_PATH_MAX];
+
+		if (snprintf(final, sizeof(final), "%s%s%s", prefix, res->sha256,
+					 suffix) >= (int) sizeof(final))
+			rc = sb_error_set(err, SB_ERR_CONFIG,
+							  "repository path \"%s%s%s\" is too long",
+							  prefix, res->sha256, suffix);
+		else
+			rc = sb_storage_write_rename(st, p->w, final, err);
+		if (rc != SB_OK)
+		{
+			store_abort(st, p);
+			return rc;
+		}
 	}
 
 	/* commit frees the writer whatever happens */
@@ -209,28 +243,19 @@ store_end(SbStorage *st, StorePipe *p, SbStoreResult *res, SbError *err)
 	return sb_storage_write_commit(st, w, err);
 }
 
-SbStatus
-sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
-				  const char *path, int flags, SbStoreResult *res,
-				  SbError *err)
+/* Push src_fd to its end into the pipe; path names the file for messages. */
+static SbStatus
+store_from_fd(StorePipe *p, int src_fd, const char *path, SbError *err)
 {
-	StorePipe	p;
 	uint8_t    *buf;
-	SbStatus	rc;
+	SbStatus	rc = SB_OK;
 	bool		eof = false;
 
 	buf = malloc(SB_CODEC_BUFSIZE);
 	if (buf == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
-	rc = store_begin(st, cfg, path, flags, &p, err);
-	if (rc != SB_OK)
-	{
-		free(buf);
-		return rc;
-	}
-
-	while (!eof)
+	while (!eof && rc == SB_OK)
 	{
 		size_t		have = 0;
 
@@ -246,7 +271,7 @@ sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 				rc = sb_error_errno(err, errno,
 									"could not read data to store as \"%s\"",
 									path);
-				goto fail;
+				break;
 			}
 			if (n == 0)
 			{
@@ -256,17 +281,63 @@ sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 			have += (size_t) n;
 		}
 
-		rc = sb_filter_write(p.head, buf, have, err);
-		if (rc != SB_OK)
-			goto fail;
+		if (rc == SB_OK)
+			rc = sb_filter_write(p->head, buf, have, err);
 	}
 	free(buf);
-	return store_end(st, &p, res, err);
-
-fail:
-	store_abort(st, &p);
-	free(buf);
 	return rc;
+}
+
+SbStatus
+sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
+				  const char *path, int flags, SbStoreResult *res,
+				  SbError *err)
+{
+	StorePipe	p;
+	SbStatus	rc;
+
+	rc = store_begin(st, cfg, path, flags, &p, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = store_from_fd(&p, src_fd, path, err);
+	if (rc != SB_OK)
+	{
+		store_abort(st, &p);
+		return rc;
+	}
+	return store_end(st, &p, NULL, NULL, res, err);
+}
+
+bool
+sb_codec_can_store_addressed(SbStorage *st)
+{
+	return sb_storage_can_rename_writer(st) &&
+		st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL;
+}
+
+SbStatus
+sb_codec_store_fd_addressed(SbStorage *st, const SbRepoConfig *cfg,
+							int src_fd, const char *open_path,
+							const char *prefix, const char *suffix, int flags,
+							SbStoreResult *res, SbError *err)
+{
+	StorePipe	p;
+	SbStatus	rc;
+
+	if (!sb_codec_can_store_addressed(st))
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"cannot store \"%s\" under a name given by its content",
+							open_path);
+	rc = store_begin(st, cfg, open_path, flags, &p, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = store_from_fd(&p, src_fd, open_path, err);
+	if (rc != SB_OK)
+	{
+		store_abort(st, &p);
+		return rc;
+	}
+	return store_end(st, &p, prefix, suffix, res, err);
 }
 
 SbStatus
@@ -296,7 +367,7 @@ sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 		data += chunk;
 		len -= chunk;
 	}
-	return store_end(st, &p, res, err);
+	return store_end(st, &p, NULL, NULL, res, err);
 }
 
 /* ----------------------------------------------------------------
@@ -342,7 +413,7 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 		head = decrypt = sb_filter_decrypt_new(st->cipher, path, decomp);
 	if (buf == NULL || digest == NULL || decomp == NULL || head == NULL)
 	{
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 		goto done;
 	}
 	sb_decompress_set_label(decomp, path);

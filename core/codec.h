@@ -123,6 +123,23 @@ typedef struct SbStoreResult
 extern SbStatus sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg,
 								  int src_fd, const char *path, int flags,
 								  SbStoreResult *res, SbError *err);
+/*
+ * Same, in one pass, for a file whose name carries its digest: written
+ * under open_path's temporary name and published as
+ * "<prefix><digest><suffix>" once the last byte has been digested (the
+ * storage's write_rename).  res->sha256 is that digest, also when the
+ * commit fails with SB_ERR_EXISTS.  Only where sb_codec_can_store_addressed
+ * says so: the storage can rename a writer, and the stanza is not
+ * encrypted (encryption binds each chunk to the final name, unknown until
+ * the end).
+ */
+extern bool sb_codec_can_store_addressed(SbStorage *st);
+extern SbStatus sb_codec_store_fd_addressed(SbStorage *st,
+											const SbRepoConfig *cfg,
+											int src_fd, const char *open_path,
+											const char *prefix,
+											const char *suffix, int flags,
+											SbStoreResult *res, SbError *err);
 /* Same, for a buffer in memory. */
 extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 									  const void *buf, size_t len,

@@ -114,7 +114,7 @@ list_incomplete(SbStorage *st, const char *stanza, SbNameList *out, SbError *err
 		return SB_OK;
 	}
 	if (rc == SB_OK && all.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	for (int i = 0; i < all.n && rc == SB_OK; i++)
 	{
 		SbStat		sst;
@@ -126,7 +126,7 @@ list_incomplete(SbStorage *st, const char *stanza, SbNameList *out, SbError *err
 		{
 			sb_error_clear(err);
 			if (!sb_name_list_add(out, all.names[i]))
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 		}
 		else if (src != SB_OK)
 			rc = src;
@@ -257,7 +257,7 @@ expire_wal(SbStorage *st, const SbExpireOptions *o, const char *keep_from,
 		return SB_OK;
 	}
 	if (rc == SB_OK && dirs.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	if (rc == SB_OK && dirs.n > 1)
 		sb_name_list_sort(&dirs);
 
@@ -287,7 +287,7 @@ expire_wal(SbStorage *st, const SbExpireOptions *o, const char *keep_from,
 			continue;
 		}
 		if (rc == SB_OK && s.oom)
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 		if (rc == SB_OK && s.remove.n > 1)
 			sb_name_list_sort(&s.remove);
 		for (int j = 0; j < s.remove.n && rc == SB_OK; j++)
@@ -354,7 +354,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	if (rc != SB_OK)
 		return rc;
 	if (nlabels > 0 && (heads = calloc((size_t) nlabels, sizeof(BackupHead))) == NULL)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 
 	/* read every manifest before deciding anything */
 	for (i = 0; i < nlabels && rc == SB_OK; i++)
@@ -405,7 +405,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		if (!o->dry_run)
 			rc = remove_backup(st, o->stanza, heads[i].label, true, err);
 		if (rc == SB_OK && !add_label(&res->expired, &res->nexpired, heads[i].label))
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 	}
 
 	for (i = 0; i < incomplete.n && rc == SB_OK; i++)
@@ -438,7 +438,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		if (!o->dry_run)
 			rc = remove_backup(st, o->stanza, l, false, err);
 		if (rc == SB_OK && !add_label(&res->leftovers, &res->nleftovers, l))
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 	}
 
 	/* WAL: only with retention on and a backup to anchor it */

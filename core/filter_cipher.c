@@ -276,7 +276,7 @@ decrypt_header(CipherFilter *c, const uint8_t **buf, size_t *len, SbError *err)
 	if (!derive_file_key(c))
 		return sb_error_set(err, SB_ERR_INTERNAL, "could not derive a file key");
 	if (!setup_buffers(c))
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	c->header_done = true;
 	return SB_OK;
 }

@@ -143,7 +143,7 @@ buffer_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"file is larger than %zu bytes", s->max_len);
 	if (s->len + len == SIZE_MAX)	/* no room for the NUL (max_len SIZE_MAX) */
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	if (s->len + len + 1 > s->cap)
 	{
@@ -167,7 +167,7 @@ buffer_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 			newcap = want;
 		p = realloc(s->data, newcap);
 		if (p == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		s->data = p;
 		s->cap = newcap;
 	}

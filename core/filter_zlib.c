@@ -1,9 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * filter_zlib.c
- *		The compress and decompress filters: zlib (gzip) streams, the
- *		pass-through for SB_COMPRESS_NONE, and a filter that fails on first
- *		use for an unsupported compression type.
+ *		The zlib compress and decompress filters (gzip streams); the
+ *		type is chosen in filter_compress.c.
  *
  * Compressed files are single-member gzip streams, so a repository file can
  * be checked by hand with "gzip -dc".
@@ -26,63 +25,6 @@
 
 /* largest piece handed to zlib at once (avail_in is an unsigned int) */
 #define SB_ZLIB_MAX_CHUNK		((size_t) 1 << 30)
-
-/* ----------------------------------------------------------------
- *		Filter for an unsupported compression type
- *
- * The constructors may return NULL only when out of memory, so an unknown
- * type yields a filter that fails on first use.
- * ----------------------------------------------------------------
- */
-
-typedef struct BadTypeFilter
-{
-	SbFilter	base;
-	int			type;
-} BadTypeFilter;
-
-static SbStatus
-badtype_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
-{
-	(void) buf;
-	(void) len;
-	return sb_error_set(err, SB_ERR_CONFIG, "unsupported compression type %d",
-						((BadTypeFilter *) f)->type);
-}
-
-static SbStatus
-badtype_finish(SbFilter *f, SbError *err)
-{
-	return badtype_write(f, NULL, 0, err);
-}
-
-static void
-badtype_free(SbFilter *f)
-{
-	free(f);
-}
-
-static SbFilter *
-badtype_new(SbCompressType type, SbFilter *next)
-{
-	BadTypeFilter *b;
-
-	b = calloc(1, sizeof(BadTypeFilter));
-	if (b == NULL)
-		return NULL;
-	b->type = (int) type;
-	b->base.write = badtype_write;
-	b->base.finish = badtype_finish;
-	b->base.free = badtype_free;
-	b->base.next = next;
-	return &b->base;
-}
-
-bool
-sb_compress_type_known(SbCompressType type)
-{
-	return type == SB_COMPRESS_NONE || type == SB_COMPRESS_ZLIB;
-}
 
 /* ----------------------------------------------------------------
  *		zlib filters
@@ -150,12 +92,7 @@ zlib_init_error(ZlibFilter *z, SbError *err)
 static SbStatus
 zlib_corrupt(ZlibFilter *z, const char *detail, SbError *err)
 {
-	if (z->label != NULL)
-		return sb_error_set(err, SB_ERR_CORRUPT,
-							"could not decompress file \"%s\": %s",
-							z->label, detail);
-	return sb_error_set(err, SB_ERR_CORRUPT,
-						"could not decompress data: %s", detail);
+	return sb_decompress_corrupt(z->label, detail, err);
 }
 
 static SbStatus
@@ -286,7 +223,7 @@ inflate_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 				return zlib_corrupt(z, z->zs.msg ? z->zs.msg : "invalid data",
 									err);
 			if (zrc == Z_MEM_ERROR)
-				return sb_error_set(err, SB_ERR_INTERNAL,
+				return sb_error_set(err, SB_ERR_NO_MEMORY,
 									"could not decompress data: out of memory");
 			return sb_error_set(err, SB_ERR_INTERNAL,
 								"could not decompress data: zlib error code %d",
@@ -339,20 +276,9 @@ zlib_free(SbFilter *f)
 }
 
 SbFilter *
-sb_filter_compress_new(SbCompressType type, int level, SbFilter *next)
+sb_zlib_compress_new(int level, SbFilter *next)
 {
 	ZlibFilter *z;
-
-	if (type == SB_COMPRESS_NONE)
-		return sb_filter_count_new(next);
-	if (type != SB_COMPRESS_ZLIB)
-		return badtype_new(type, next);
-
-	/* clamp: negative means zlib's default, above 9 means 9 */
-	if (level < 0)
-		level = Z_DEFAULT_COMPRESSION;
-	else if (level > 9)
-		level = 9;
 
 	z = malloc(sizeof(ZlibFilter));
 	if (z == NULL)
@@ -374,14 +300,9 @@ sb_filter_compress_new(SbCompressType type, int level, SbFilter *next)
 }
 
 SbFilter *
-sb_filter_decompress_new(SbCompressType type, SbFilter *next)
+sb_zlib_decompress_new(SbFilter *next)
 {
 	ZlibFilter *z;
-
-	if (type == SB_COMPRESS_NONE)
-		return sb_filter_count_new(next);
-	if (type != SB_COMPRESS_ZLIB)
-		return badtype_new(type, next);
 
 	z = malloc(sizeof(ZlibFilter));
 	if (z == NULL)
@@ -401,10 +322,11 @@ sb_filter_decompress_new(SbCompressType type, SbFilter *next)
 	return &z->base;
 }
 
-/* Name the file a decompress filter reads, for its error messages. */
-void
-sb_decompress_set_label(SbFilter *f, const char *label)
+bool
+sb_zlib_set_label(SbFilter *f, const char *label)
 {
-	if (f->write == inflate_write)
-		((ZlibFilter *) f)->label = label;
+	if (f->write != inflate_write)
+		return false;
+	((ZlibFilter *) f)->label = label;
+	return true;
 }

@@ -186,7 +186,7 @@ load_one(SbStorage *st, const char *path, bool raw, SbInfoFile *info,
 	}
 	sink = sb_filter_buffer_sink_new(SB_INFO_MAX_LEN);
 	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
 						NULL, err);
 	if (rc == SB_OK)
@@ -260,7 +260,7 @@ save_both(SbStorage *st, const char *path, int flags, bool raw,
 
 	buf = sb_info_render(info, &len);
 	if (buf == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	rc = put_one(st, path, flags, raw, buf, len, err);
 	if (rc == SB_OK)
 	{
@@ -295,7 +295,7 @@ sb_info_put_raw(SbStorage *st, const char *path, int flags,
 
 	buf = sb_info_render(info, &len);
 	if (buf == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	rc = put_one(st, path, flags, true, buf, len, err);
 	free(buf);
 	return rc;

@@ -36,7 +36,7 @@
 
 /*
  * Longest relative path accepted in a manifest.  The stored name adds the
- * stanza, "backup", the label, "data" and ".gz" in front of it and must
+ * stanza, "backup", the label, "data" and a suffix (".zst") around it and must
  * still fit in SB_PATH_MAX.
  */
 #define MANIFEST_PATH_MAX		(SB_PATH_MAX - SB_NAME_MAX - SB_LABEL_LEN - 32)
@@ -188,7 +188,7 @@ sb_backup_file_path(const char *stanza, const char *label,
 					const char *relpath, SbCompressType ct, char *out)
 {
 	snprintf(out, SB_PATH_MAX, "%s/backup/%s/data/%s%s", stanza, label,
-			 relpath, ct == SB_COMPRESS_ZLIB ? ".gz" : "");
+			 relpath, sb_compress_suffix(ct));
 }
 
 /* ----------------------------------------------------------------
@@ -539,7 +539,7 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			return bad_line(err, lineno, "invalid file record");
 		memcpy(file.sha256, f[4], SB_SHA256_HEX_LEN + 1);
 		if (!sb_manifest_add_file(m, &file))
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		return SB_OK;
 	}
 	if (strcmp(key, "dir") == 0)
@@ -553,7 +553,7 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 		if (!parse_mode(f[1], &mode))
 			return bad_line(err, lineno, "invalid directory mode");
 		if (!sb_manifest_add_dir(m, f[0], mode))
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		return SB_OK;
 	}
 	if (strcmp(key, "tablespace") == 0)
@@ -642,7 +642,7 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 
 			if (newline == NULL)
 			{
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 				break;
 			}
 			line = newline;
@@ -712,7 +712,7 @@ sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg, const SbManifest *m,
 
 	text = sb_manifest_render(m, &len);
 	if (text == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	sb_backup_dir(cfg->stanza, m->label, dir);
 	rc = sb_storage_mkdir(st, dir, err);
@@ -750,7 +750,7 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 	sb_backup_manifest_path(stanza, label, path);
 	sink = sb_filter_buffer_sink_new(MANIFEST_MAX_LEN);
 	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
 						NULL, err);
 	if (rc == SB_ERR_NOT_FOUND)
@@ -865,7 +865,7 @@ sb_backup_list(SbStorage *st, const char *stanza, char ***labels,
 		return SB_OK;
 	}
 	if (rc == SB_OK && ls.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 
 	/* keep the complete ones: a manifest is written last */
 	for (i = 0; i < ls.n; i++)

@@ -105,7 +105,7 @@ extern bool sb_manifest_add_tablespace(SbManifest *m, unsigned int oid,
 extern void sb_backup_dir(const char *stanza, const char *label, char *out);
 extern void sb_backup_manifest_path(const char *stanza, const char *label,
 									char *out);
-/* Stored name of a data file (adds ".gz" for zlib). */
+/* Stored name of a data file (adds the type's suffix: ".gz", ".lz4", ".zst"). */
 extern void sb_backup_file_path(const char *stanza, const char *label,
 								const char *relpath, SbCompressType ct,
 								char *out);

@@ -4,7 +4,7 @@
  *		The WAL range held per timeline in a stanza; see repo_info.h.
  *
  * WAL lives in <stanza>/wal/<TTTTTTTTXXXXXXXX>/, one directory per
- * timeline and "log" number, as "<segment>-<sha256>[.gz]".  Directory
+ * timeline and "log" number, as "<segment>-<sha256>[suffix]".  Directory
  * names sort like the segments they hold, so the oldest segment of a
  * timeline is in its first non-empty directory and the newest in its last
  * one: only those are read, not the whole archive.
@@ -22,6 +22,7 @@
 
 #include "codec.h"
 #include "name_list.h"
+#include "wal.h"
 
 #define WAL_DIR_LEN		16
 #define WAL_SEG_LEN		24
@@ -60,22 +61,19 @@ typedef struct SegScan
 	char		max[SB_WALNAME_MAX];
 } SegScan;
 
-/* "<24 hex>-<64 hex>[.gz]" whose segment belongs in this directory */
+/* "<24 hex>-<64 hex>[suffix]" whose segment belongs in this directory */
 static bool
 segment_cb(const char *name, const SbStat *st, void *arg)
 {
 	SegScan    *s = arg;
 	const char *p = name + WAL_SEG_LEN + 1;
-	int			i;
+	SbCompressType ct;
 
 	if (st->is_dir || strlen(name) < WAL_SEG_LEN + 1 + SB_SHA256_HEX_LEN ||
 		name[WAL_SEG_LEN] != '-' || !upper_hex(name, WAL_SEG_LEN) ||
 		strncmp(name, s->dir, WAL_DIR_LEN) != 0)
 		return true;
-	for (i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) p[i]))
-			return true;
-	if (p[SB_SHA256_HEX_LEN] != '\0' && strcmp(p + SB_SHA256_HEX_LEN, ".gz") != 0)
+	if (!sb_wal_stored_tail_parse(p, NULL, &ct))
 		return true;
 
 	if (s->min[0] == '\0' || strncmp(name, s->min, WAL_SEG_LEN) < 0)
@@ -134,7 +132,7 @@ sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 		return SB_OK;
 	}
 	if (rc == SB_OK && dirs.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	if (rc != SB_OK)
 	{
 		sb_name_list_free(&dirs);
@@ -188,7 +186,7 @@ sb_wal_ranges(SbStorage *st, const char *stanza, SbWalRange **ranges,
 			SbWalRange *p = realloc(out, sizeof(SbWalRange) * (size_t) (nout + 1));
 
 			if (p == NULL)
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 			else
 			{
 				out = p;

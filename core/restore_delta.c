@@ -62,7 +62,7 @@ index_paths(Restore *r, SbError *err)
 	r->delta_files = malloc(sizeof(char *) * (size_t) (r->m.nfiles + 1));
 	r->delta_dirs = malloc(sizeof(char *) * (size_t) (r->m.ndirs + 1));
 	if (r->delta_files == NULL || r->delta_dirs == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	for (int i = 0; i < r->m.nfiles; i++)
 		if (!sb_restore_file_skipped(r, r->m.files[i].path))
 			r->delta_files[n++] = r->m.files[i].path;
@@ -308,7 +308,7 @@ sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
 			sb_filter_free_chain(digest);
 		free(buf);
 		close(fd);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	for (;;)
 	{

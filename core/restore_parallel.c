@@ -144,7 +144,7 @@ sb_restore_files(Restore *r, SbError *err)
 	if (r->order == NULL || threads == NULL)
 	{
 		free(threads);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	for (int i = 0; i < r->m.nfiles; i++)

@@ -160,7 +160,7 @@ read_kept_settings(Restore *r, const char *path, char **out, size_t *len,
 		free(data);
 		free(kept);
 		close(fd);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	while (size < (size_t) sb.st_size)
 	{
@@ -262,7 +262,7 @@ sb_restore_write_recovery_conf(Restore *r, SbError *err)
 	if (text == NULL)
 	{
 		free(kept);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	memcpy(text, kept ? kept : "", klen);
 	pos = klen;

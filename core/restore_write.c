@@ -284,7 +284,7 @@ sb_restore_check_tablespaces(Restore *r, SbError *err)
 	if (r->ts_dirs == NULL || mapped == NULL)
 	{
 		free(mapped);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 
 	for (i = 0; i < r->m.ntablespaces; i++)
@@ -493,7 +493,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		free(pf);
 		close(fd);
 		unlink(full);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	pf->base.write = progress_write;
 	pf->base.finish = progress_finish;
@@ -547,7 +547,7 @@ sb_restore_write_tablespace_map(Restore *r, SbError *err)
 		cap += 16 + 2 * strlen(TS_DIR(r, i));
 	text = malloc(cap + 1);
 	if (text == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	for (i = 0; i < r->m.ntablespaces; i++)
 	{
 		const char *s;
@@ -588,7 +588,7 @@ sb_restore_set_dir_modes(Restore *r, SbError *err)
 		return SB_OK;
 	dirs = malloc(sizeof(SbManifestDir *) * (size_t) r->m.ndirs);
 	if (dirs == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	for (i = 0; i < r->m.ndirs; i++)
 		dirs[i] = &r->m.dirs[i];
 	qsort(dirs, (size_t) r->m.ndirs, sizeof(SbManifestDir *), cmp_dirs_desc);

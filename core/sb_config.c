@@ -24,7 +24,27 @@ static const char *const repo_type_names[] = {
 /* Table of the compression names, indexed by SbCompressType. */
 static const char *const compress_type_names[] = {
 	[SB_COMPRESS_NONE] = "none",
-	[SB_COMPRESS_ZLIB] = "zlib"
+	[SB_COMPRESS_ZLIB] = "zlib",
+	[SB_COMPRESS_LZ4] = "lz4",
+	[SB_COMPRESS_ZSTD] = "zstd"
+};
+
+/*
+ * Per compression type: the suffix of stored file names and the levels
+ * accepted.  zlib 0 stores without compressing; lz4 3 and up is its
+ * high-compression mode; zstd stops at 19 because its levels 20 to 22 need
+ * far more memory than the per-process budget the codec keeps to.
+ */
+static const struct
+{
+	const char *suffix;
+	int			min_level;
+	int			max_level;
+}			compress_types[] = {
+	[SB_COMPRESS_NONE] = {"", 0, 0},
+	[SB_COMPRESS_ZLIB] = {".gz", 0, 9},
+	[SB_COMPRESS_LZ4] = {".lz4", 1, 12},
+	[SB_COMPRESS_ZSTD] = {".zst", 1, 19}
 };
 
 /* Table of the cipher names, indexed by SbCipherType. */
@@ -66,8 +86,8 @@ sb_config_init(SbRepoConfig *cfg)
 	cfg->repo_type = SB_REPO_POSIX;
 	cfg->repo_path[0] = '\0';
 	strcpy(cfg->stanza, "main");
-	cfg->compress_type = SB_COMPRESS_ZLIB;
-	cfg->compress_level = 1;
+	cfg->compress_type = SB_DEFAULT_COMPRESS_TYPE;
+	cfg->compress_level = SB_DEFAULT_COMPRESS_LEVEL;
 	cfg->io_timeout_ms = 60000;
 	cfg->sftp_port = 22;
 	cfg->tls_port = SB_TLS_DEFAULT_PORT;
@@ -127,6 +147,40 @@ sb_compress_type_name(SbCompressType type)
 	if ((unsigned int) type < lengthof(compress_type_names))
 		return compress_type_names[type];
 	return "unknown";
+}
+
+bool
+sb_compress_level_range(SbCompressType type, int *min, int *max)
+{
+	if ((unsigned int) type >= lengthof(compress_types))
+		return false;
+	*min = compress_types[type].min_level;
+	*max = compress_types[type].max_level;
+	return true;
+}
+
+const char *
+sb_compress_suffix(SbCompressType type)
+{
+	if ((unsigned int) type >= lengthof(compress_types))
+		return "";
+	return compress_types[type].suffix;
+}
+
+bool
+sb_compress_type_from_suffix(const char *suffix, SbCompressType *out)
+{
+	size_t		i;
+
+	for (i = 0; i < lengthof(compress_types); i++)
+	{
+		if (strcmp(suffix, compress_types[i].suffix) == 0)
+		{
+			*out = (SbCompressType) i;
+			return true;
+		}
+	}
+	return false;
 }
 
 bool

@@ -94,7 +94,7 @@ sb_status_from_errno(int errnum)
 		case EFBIG:
 			return SB_ERR_NO_SPACE;
 		case ENOMEM:
-			return SB_ERR_INTERNAL;
+			return SB_ERR_NO_MEMORY;
 		case ECONNREFUSED:
 		case ECONNRESET:
 		case ETIMEDOUT:
@@ -138,6 +138,14 @@ sb_status_name(SbStatus status)
 			return "authentication failed";
 		case SB_ERR_INTERNAL:
 			return "internal error";
+		case SB_ERR_NO_MEMORY:
+			return "out of memory";
 	}
 	return "unknown";
+}
+
+SbStatus
+sb_error_oom(SbError *err)
+{
+	return sb_error_set(err, SB_ERR_NO_MEMORY, "out of memory");
 }

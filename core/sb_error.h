@@ -32,7 +32,8 @@ typedef enum SbStatus
 	SB_ERR_MISMATCH,			/* repository belongs to another cluster */
 	SB_ERR_NETWORK,				/* connection to the repository failed */
 	SB_ERR_AUTH,				/* authentication or host key refused */
-	SB_ERR_INTERNAL				/* out of memory, library failure */
+	SB_ERR_INTERNAL,			/* library failure, broken invariant */
+	SB_ERR_NO_MEMORY			/* an allocation failed */
 } SbStatus;
 
 #define SB_ERROR_MSG_LEN	1024
@@ -53,6 +54,9 @@ extern void sb_error_clear(SbError *err);
 /* Set status and message (printf style); clears detail and hint.  Returns status. */
 extern SbStatus sb_error_set(SbError *err, SbStatus status, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
+
+/* An allocation failed: SB_ERR_NO_MEMORY, "out of memory" (SQLSTATE 53200). */
+extern SbStatus sb_error_oom(SbError *err);
 
 /* Set status and message from an errno value; "could not X: strerror". */
 extern SbStatus sb_error_errno(SbError *err, int errnum, const char *fmt,...)

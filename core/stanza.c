@@ -214,7 +214,7 @@ create_key(SbStorage *st, SbInfoFile *info, SbError *err)
 	{
 		sb_hex_encode(wrapped, sizeof(wrapped), wrapped_hex);
 		if (!set_key_fields(info, &params, wrapped_hex))
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 	}
 	if (rc == SB_OK)
 		rc = attach_key(st, data_key, wrapped_hex, err);
@@ -453,7 +453,7 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	if (!ok)
 	{
 		sb_info_free(&info);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	if (st->cfg.cipher_type != SB_CIPHER_NONE)
 	{
@@ -552,7 +552,7 @@ sb_stanza_rekey(SbStorage *st, const char *stanza, const char *new_pass_file,
 	{
 		sb_hex_encode(wrapped, sizeof(wrapped), wrapped_hex);
 		if (!set_key_fields(&info, &params, wrapped_hex))
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 	}
 
 	/*

@@ -78,6 +78,17 @@ typedef struct SbStorageOps
 	/* Discard the temporary file; frees w. */
 	void		(*write_abort) (SbWriter *w);
 
+	/*
+	 * Optional, NULL when the driver cannot: make commit publish w under
+	 * path instead of the name given to write_open (path is in the same
+	 * directory).  So a file whose name depends on its content (a digest)
+	 * is written in one pass: opened under a provisional name, named once
+	 * its last byte is known.  On failure w is still open, to commit or
+	 * abort as before.
+	 */
+	SbStatus	(*write_rename) (SbStorage *st, SbWriter *w, const char *path,
+								 SbError *err);
+
 	SbStatus	(*read_open) (SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);
 	/* Read up to len bytes; *nread == 0 means end of file. */
@@ -137,6 +148,11 @@ extern SbStatus sb_storage_write(SbStorage *st, SbWriter *w, const void *buf,
 extern SbStatus sb_storage_write_commit(SbStorage *st, SbWriter *w,
 										SbError *err);
 extern void sb_storage_write_abort(SbStorage *st, SbWriter *w);
+/* Can this storage's writers be renamed before commit (write_rename)? */
+extern bool sb_storage_can_rename_writer(SbStorage *st);
+/* SB_ERR_INTERNAL when the driver cannot (check sb_storage_can_rename_writer). */
+extern SbStatus sb_storage_write_rename(SbStorage *st, SbWriter *w,
+										const char *path, SbError *err);
 extern SbStatus sb_storage_read_open(SbStorage *st, const char *path,
 									 SbReader **r, SbError *err);
 extern SbStatus sb_storage_read(SbStorage *st, SbReader *r, void *buf,

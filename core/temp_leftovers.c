@@ -78,7 +78,7 @@ scan_dir(ScanState *s, const char *dir, bool want_subdirs, SbError *err)
 		rc = SB_OK;
 	}
 	if (rc == SB_OK && s->oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	for (int i = 0; rc == SB_OK && i < s->stale.n; i++)
 	{
 		char		path[SB_PATH_MAX];

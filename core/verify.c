@@ -97,7 +97,7 @@ verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
 
 	sink = sb_filter_count_new(NULL);
 	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	memset(&res, 0, sizeof(res));
 	rc = sb_codec_fetch(st, path, m->compress_type, sink, NULL, UINT64_MAX,
 						&res, &ferr);
@@ -205,7 +205,7 @@ sb_verify(SbStorage *st, const SbVerifyOptions *o, int *nchecked, int *nbad,
 		{
 			vb = calloc(1, sizeof(VerifyBackup));
 			if (vb == NULL)
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 			else
 			{
 				snprintf(vb[0].r.label, SB_LABEL_LEN, "%s", labels[idx]);
@@ -217,7 +217,7 @@ sb_verify(SbStorage *st, const SbVerifyOptions *o, int *nchecked, int *nbad,
 	{
 		vb = calloc((size_t) nlabels, sizeof(VerifyBackup));
 		if (vb == NULL)
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 		for (i = 0; i < nlabels && rc == SB_OK; i++)
 			snprintf(vb[i].r.label, SB_LABEL_LEN, "%s", labels[i]);
 		if (rc == SB_OK)

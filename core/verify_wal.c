@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "wal.h"
 #include "wal_timeline.h"
 
 #define WAL_DIR_LEN		16
@@ -97,7 +98,7 @@ timeline_find(WalIndex *ix, unsigned int tli)
 	return NULL;
 }
 
-/* "<24 hex>-<64 hex>[.gz]": a whole segment; the checksum out */
+/* "<24 hex>-<64 hex>[suffix]": a whole segment; the checksum out */
 static bool
 segment_file(const char *name, char *sha, SbCompressType *ct)
 {
@@ -109,20 +110,8 @@ segment_file(const char *name, char *sha, SbCompressType *ct)
 	for (int i = 0; i < WAL_SEG_LEN; i++)
 		if (!isxdigit((unsigned char) name[i]) || islower((unsigned char) name[i]))
 			return false;
-	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) p[i]))
-			return false;
-	if (p[SB_SHA256_HEX_LEN] == '\0')
-		*ct = SB_COMPRESS_NONE;
-	else if (strcmp(p + SB_SHA256_HEX_LEN, ".gz") == 0)
-		*ct = SB_COMPRESS_ZLIB;
-	else
+	if (!sb_wal_stored_tail_parse(p, sha, ct))
 		return false;
-	if (sha != NULL)
-	{
-		memcpy(sha, p, SB_SHA256_HEX_LEN);
-		sha[SB_SHA256_HEX_LEN] = '\0';
-	}
 	return true;
 }
 
@@ -233,7 +222,7 @@ list_ok(SbStatus rc, WalIndex *ix, SbError *err)
 		rc = SB_OK;
 	}
 	if (rc == SB_OK && ix->oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	return rc;
 }
 
@@ -436,7 +425,7 @@ backup_path(SbStorage *st, const char *stanza, WalIndex *ix, VerifyBackup *vb,
 			if (sw > from)
 			{
 				if (!add_span(vb, cur, from, sw - 1))
-					return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+					return sb_error_oom(err);
 				from = sw;
 			}
 			cur = next;
@@ -449,7 +438,7 @@ backup_path(SbStorage *st, const char *stanza, WalIndex *ix, VerifyBackup *vb,
 	if (end < from)
 		end = from;				/* at least the start segment is needed */
 	if (!add_span(vb, cur, from, end))
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	sb_wal_segment_name(t, start, ix->segsize, vb->r.wal_first);
 	sb_wal_segment_name(cur, end, ix->segsize, vb->r.wal_last);
 
@@ -561,7 +550,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 		rc = SB_OK;
 	}
 	if (rc == SB_OK && cs.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	if (rc == SB_OK && cs.n > 1)
 		qsort(cs.names, (size_t) cs.n, sizeof(char *), cmp_str);
 
@@ -581,7 +570,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 		if (i > 0 && strncmp(cs.names[i], cs.names[i - 1], WAL_SEG_LEN) == 0)
 		{
 			if (!add_bad(ix, cs.names[i], "WAL file %s is stored more than once with different content%s", ""))
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 			continue;
 		}
 		segment_file(cs.names[i], sha, &ct);
@@ -589,7 +578,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 		sink = sb_filter_count_new(NULL);
 		if (sink == NULL)
 		{
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 			break;
 		}
 		sb_error_clear(&ferr);
@@ -599,7 +588,7 @@ check_dir_content(SbStorage *st, const SbVerifyOptions *o, WalIndex *ix,
 			!add_bad(ix, cs.names[i],
 					 frc == SB_ERR_CORRUPT ? "checksum mismatch in WAL file %s: %s" :
 					 "could not read WAL file %s: %s", ferr.msg))
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 	}
 	for (int i = 0; i < cs.n; i++)
 		free(cs.names[i]);

@@ -47,6 +47,22 @@ sb_wal_name_valid(const char *walname)
 	return false;
 }
 
+bool
+sb_wal_stored_tail_parse(const char *p, char *sha, SbCompressType *ct)
+{
+	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
+		if (!isxdigit((unsigned char) p[i]))
+			return false;
+	if (!sb_compress_type_from_suffix(p + SB_SHA256_HEX_LEN, ct))
+		return false;
+	if (sha != NULL)
+	{
+		memcpy(sha, p, SB_SHA256_HEX_LEN);
+		sha[SB_SHA256_HEX_LEN] = '\0';
+	}
+	return true;
+}
+
 void
 sb_wal_dir(const char *stanza, const char *walname, char *out)
 {
@@ -77,16 +93,7 @@ find_cb(const char *name, const SbStat *st, void *arg)
 		name[fs->walname_len] != '-')
 		return true;
 	p = name + fs->walname_len + 1;
-	if (strlen(p) < SB_SHA256_HEX_LEN)
-		return true;
-	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) p[i]))
-			return true;
-	if (p[SB_SHA256_HEX_LEN] == '\0')
-		ct = SB_COMPRESS_NONE;
-	else if (strcmp(p + SB_SHA256_HEX_LEN, ".gz") == 0)
-		ct = SB_COMPRESS_ZLIB;
-	else
+	if (!sb_wal_stored_tail_parse(p, NULL, &ct))
 		return true;
 
 	if (fs->nfound++ == 0)
@@ -157,7 +164,7 @@ hash_fd(SbStorage *st, int fd, const char *path, char *hex, uint64_t *size,
 	SbStatus	rc = SB_OK;
 
 	if (digest == NULL || buf == NULL)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	while (rc == SB_OK)
 	{
 		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
@@ -197,13 +204,95 @@ conflict_error(const char *walname, const char *stored, const char *local,
 	return SB_ERR_CONFLICT;
 }
 
+/* The push result for a copy that is already stored under sha. */
+static void
+already_stored(SbWalPushResult *res, const char *sha, uint64_t size)
+{
+	res->already_stored = true;
+	res->store.plain_size = size;
+	memcpy(res->store.sha256, sha, SB_SHA256_HEX_LEN + 1);
+}
+
+/*
+ * Store a file not in the repository yet, reading it once: digested and
+ * encoded in the same pass, written under a provisional name and published
+ * under "<walname>-<digest><suffix>" when the digest is known.
+ */
+static SbStatus
+store_one_pass(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
+			   const char *walname, int fd, SbWalPushResult *res,
+			   SbError *err)
+{
+	char		open_path[SB_PATH_MAX];
+	char		prefix[SB_PATH_MAX];
+	SbStatus	rc;
+
+	snprintf(open_path, sizeof(open_path), "%s/%s", dir, walname);
+	snprintf(prefix, sizeof(prefix), "%s/%s-", dir, walname);
+	rc = sb_codec_store_fd_addressed(st, cfg, fd, open_path, prefix,
+									 sb_compress_suffix(cfg->compress_type),
+									 0, &res->store, err);
+	if (rc == SB_ERR_EXISTS)
+	{
+		/* stored concurrently under the same checksum: that is our file */
+		already_stored(res, res->store.sha256, res->store.plain_size);
+		rc = SB_OK;
+	}
+	return rc;
+}
+
+/*
+ * Store a file not in the repository yet where the storage cannot name a
+ * file after writing it (or the stanza is encrypted): digest it first, then
+ * read it again to store it under its final name.
+ */
+static SbStatus
+store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
+				 const char *walname, int fd, const char *src_path,
+				 SbWalPushResult *res, SbError *err)
+{
+	char		path[SB_PATH_MAX];
+	char		sha[SB_SHA256_HEX_LEN + 1];
+	uint64_t	size;
+	SbStatus	rc;
+
+	rc = hash_fd(st, fd, src_path, sha, &size, err);
+	if (rc != SB_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s-%s%s", dir, walname, sha,
+			 sb_compress_suffix(cfg->compress_type));
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
+	rc = sb_codec_store_fd(st, cfg, fd, path, 0, &res->store, err);
+	if (rc == SB_ERR_EXISTS)
+	{
+		/* stored concurrently under the same checksum: that is our file */
+		already_stored(res, sha, size);
+		return SB_OK;
+	}
+	if (rc == SB_OK && strcasecmp(res->store.sha256, sha) != 0)
+	{
+		/* the file changed while we read it: never leave a wrong name */
+		SbError		ignore;
+
+		sb_storage_remove(st, path, false, &ignore);
+		rc = sb_error_set(err, SB_ERR_IO,
+						  "WAL file \"%s\" changed while it was being archived", src_path);
+	}
+	return rc;
+}
+
+/*
+ * Every path reads the file once where the storage allows it: a stored
+ * copy is compared by digesting the file, a new one is digested and stored
+ * in one pass.
+ */
 SbStatus
 sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 			const char *src_path, SbWalPushResult *res, SbError *err)
 {
 	SbWalEntry	entry;
 	char		dir[SB_PATH_MAX];
-	char		path[SB_PATH_MAX];
 	char		sha[SB_SHA256_HEX_LEN + 1];
 	uint64_t	size;
 	SbStatus	rc;
@@ -218,23 +307,20 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 		return sb_error_errno(err, errno, "could not open file \"%s\"", src_path);
 
 	rc = sb_codec_ready(st, err);
-	if (rc == SB_OK)
-		rc = hash_fd(st, fd, src_path, sha, &size, err);
 	if (rc != SB_OK)
 		goto done;
 
-	/* already there? */
+	/* already there?  Then only its digest is needed */
 	rc = sb_wal_find(st, cfg->stanza, walname, &entry, err);
 	if (rc == SB_OK)
 	{
+		rc = hash_fd(st, fd, src_path, sha, &size, err);
+		if (rc != SB_OK)
+			goto done;
 		if (strcasecmp(entry.sha256, sha) != 0)
 			rc = conflict_error(walname, entry.sha256, sha, err);
 		else
-		{
-			res->already_stored = true;
-			res->store.plain_size = size;
-			memcpy(res->store.sha256, sha, sizeof(sha));
-		}
+			already_stored(res, sha, size);
 		goto done;
 	}
 	if (rc != SB_ERR_NOT_FOUND)
@@ -245,31 +331,10 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 	if (rc != SB_OK)
 		goto done;
 
-	snprintf(path, sizeof(path), "%s/%s-%s%s", dir, walname, sha,
-			 cfg->compress_type == SB_COMPRESS_ZLIB ? ".gz" : "");
-	if (lseek(fd, 0, SEEK_SET) != 0)
-	{
-		rc = sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
-		goto done;
-	}
-	rc = sb_codec_store_fd(st, cfg, fd, path, 0, &res->store, err);
-	if (rc == SB_ERR_EXISTS)
-	{
-		/* stored concurrently under the same checksum: that is our file */
-		res->already_stored = true;
-		res->store.plain_size = size;
-		memcpy(res->store.sha256, sha, sizeof(sha));
-		rc = SB_OK;
-	}
-	else if (rc == SB_OK && strcasecmp(res->store.sha256, sha) != 0)
-	{
-		/* the file changed while we read it: never leave a wrong name */
-		SbError		ignore;
-
-		sb_storage_remove(st, path, false, &ignore);
-		rc = sb_error_set(err, SB_ERR_IO,
-						  "WAL file \"%s\" changed while it was being archived", src_path);
-	}
+	if (sb_codec_can_store_addressed(st))
+		rc = store_one_pass(st, cfg, dir, walname, fd, res, err);
+	else
+		rc = store_two_passes(st, cfg, dir, walname, fd, src_path, res, err);
 
 done:
 	close(fd);
@@ -303,7 +368,7 @@ sb_wal_get(SbStorage *st, const char *stanza, const char *walname,
 		return rc;
 	sink = sb_filter_fd_sink_new(fd);
 	if (sink == NULL)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	else
 		rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
 							entry.sha256, UINT64_MAX, NULL, err);

@@ -6,8 +6,11 @@
  * A WAL file is stored once, under a name that carries the SHA-256 of its
  * content, so a final name is never overwritten:
  *
- *   <stanza>/wal/<first 16 hex digits>/<walname>-<sha256>[.gz]
- *   <stanza>/wal/history/<timeline>.history-<sha256>[.gz]
+ *   <stanza>/wal/<first 16 hex digits>/<walname>-<sha256>[.gz|.lz4|.zst]
+ *   <stanza>/wal/history/<timeline>.history-<sha256>[.gz|.lz4|.zst]
+ *
+ * The suffix names the file's compression (sb_compress_suffix), so files
+ * of every type can sit side by side and each is read with its own.
  *
  * Pushing a file that is already stored with the same checksum succeeds;
  * with a different checksum it fails with SB_ERR_CONFLICT and nothing is
@@ -41,6 +44,14 @@ typedef struct SbWalEntry
 
 /* Segment, partial segment, backup history file or timeline history file. */
 extern bool sb_wal_name_valid(const char *walname);
+
+/*
+ * Parse the part of a stored name after "<walname>-": the checksum (64 hex
+ * digits, copied to sha when not NULL) and a compression suffix.  False when
+ * p is not of that form.
+ */
+extern bool sb_wal_stored_tail_parse(const char *p, char *sha,
+									 SbCompressType *ct);
 
 /* Directory (repository path) that holds walname. */
 extern void sb_wal_dir(const char *stanza, const char *walname, char *out);

@@ -158,7 +158,7 @@ sb_timeline_history_parse(const char *text, size_t len,
 		if (grown == NULL)
 		{
 			free(out);
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		}
 		out = grown;
 		out[n].tli = (unsigned int) tli;
@@ -196,7 +196,7 @@ sb_timeline_history_load(SbStorage *st, const char *stanza, unsigned int tli,
 		return rc;
 	sink = sb_filter_buffer_sink_new(HISTORY_MAX_LEN);
 	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
 						entry.sha256, UINT64_MAX, NULL, err);
 	if (rc == SB_OK)

@@ -24,11 +24,11 @@
 set -euo pipefail
 
 VERSION=1   # of the root's layout: a change re-runs the package installation
-# what the suite needs besides PostgreSQL PGV (kept in the order of the first
-# sid roots, whose stamp records it: a cached root stays current)
+# what the suite needs with PostgreSQL $1 (in the order pg18-root.sh had: the
+# stamp of a cached sid root records the list, so the same list keeps it current)
 pg_packages() {
   echo "postgresql-$1 postgresql-server-dev-$1 postgresql-client-$1" \
-    libssh2-1-dev libssl-dev zlib1g-dev libipc-run-perl make gcc \
+    libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev lz4 zstd libipc-run-perl make gcc \
     openssh-server openssh-client perl ca-certificates procps
 }
 CLEAN_PACKAGES=(ca-certificates)   # VERSION "none": a clean root

@@ -17,15 +17,20 @@ ALTER SYSTEM SET safebackup.repo_path = 'relative/dir';
 ALTER SYSTEM SET safebackup.stanza = 'bad/name';
 ALTER SYSTEM SET safebackup.stanza = '.hidden';
 ALTER SYSTEM SET safebackup.stanza = '';
-ALTER SYSTEM SET safebackup.compress_type = 'lz4';
-ALTER SYSTEM SET safebackup.compress_level = 10;
+ALTER SYSTEM SET safebackup.compress_type = 'brotli';
+ALTER SYSTEM SET safebackup.compress_level = 20;
 ALTER SYSTEM SET safebackup.compress_level = -1;
+-- (a level outside the range of the type in force: t/001_archive.pl)
 
 -- the prefix is reserved: a typo is an error, not a silent placeholder
 SET safebackup.repo_pth = '/tmp';
 
 -- good values are accepted
+-- zstd, the default type, goes up to level 19
+ALTER SYSTEM SET safebackup.compress_level = 19;
 ALTER SYSTEM SET safebackup.compress_level = 6;
+ALTER SYSTEM SET safebackup.compress_type = 'lz4';
+ALTER SYSTEM RESET safebackup.compress_type;
 ALTER SYSTEM SET safebackup.stanza = 'db-1.prod_A';
 ALTER SYSTEM RESET safebackup.compress_level;
 ALTER SYSTEM RESET safebackup.stanza;

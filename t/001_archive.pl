@@ -59,10 +59,10 @@ foreach my $seg (@done)
 }
 is($mismatch, 0, 'every archived segment comes back byte-identical');
 
-# stored files are gzip, and named with the SHA-256 of the original
+# stored files are zstd (the default), and named with the SHA-256 of the original
 my ($one) = grep { -f "$pgwal/$_" } @done;
-like($stored->{$one}, qr/\.gz$/, 'segments are stored compressed');
-my ($sha) = $stored->{$one} =~ /-([0-9a-f]{64})\.gz$/;
+like($stored->{$one}, qr/\.zst$/, 'segments are stored compressed');
+my ($sha) = $stored->{$one} =~ /-([0-9a-f]{64})\.zst$/;
 my $local_sha = `sha256sum $pgwal/$one`;
 is(substr($local_sha, 0, 64), $sha, 'stored name carries the content SHA-256');
 

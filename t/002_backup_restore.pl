@@ -6,6 +6,12 @@
 # compared with what the original held at that moment.  A backup whose
 # worker is terminated, and one interrupted by a server crash, leave no
 # manifest and are not listed; the next backup succeeds.
+#
+# The repository mixes compression types: the backup is taken with zlib,
+# the type is switched by reload to lz4 and then to zstd while WAL is
+# archived, so every restore below reads .gz data files and .lz4 WAL, and
+# the latest also .zst WAL.  A level outside the type's range is refused by
+# the setting's check and by the CLI.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -17,7 +23,22 @@ my $repo = PostgreSQL::Test::Utils::tempdir();
 my $tsdir = PostgreSQL::Test::Utils::tempdir();
 
 my $node = SbTest::new_node('primary',
-	settings => [ 'safebackup.repo_path' => $repo, restart_after_crash => 'on' ]);
+	settings => [
+		'safebackup.repo_path' => $repo, restart_after_crash => 'on',
+		'safebackup.compress_type' => 'zlib'
+	]);
+
+# set_compress_type(TYPE): ALTER SYSTEM and reload, and wait until a new
+# session sees it (the postmaster has then signalled the archiver, which
+# rereads its settings before the next segment)
+sub set_compress_type
+{
+	my ($type) = @_;
+	$node->safe_psql('postgres',
+		"ALTER SYSTEM SET safebackup.compress_type = '$type'; SELECT pg_reload_conf()");
+	$node->poll_query_until('postgres', 'SHOW safebackup.compress_type', $type)
+	  or die "compress_type $type not in force";
+}
 
 my $state_query = q{SELECT count(*) || ':' || coalesce(md5(string_agg(g::text || h, ',' ORDER BY g)), '')
 	FROM t};
@@ -44,6 +65,31 @@ ok(-f "$repo/main/backup/$label/data/global/pg_control.gz", 'pg_control stored')
 ok(!-e $node->data_dir . '/backup_label', 'no backup_label in the live data directory');
 ok(-f "$repo/main/backup/$label/data/backup_label.gz", 'backup_label stored in the backup');
 
+like(slurp_file("$repo/main/backup/$label/backup.manifest"), qr/^compress_type=zlib$/m,
+	'the manifest records the backup\'s compression type');
+
+# --- switch to lz4 by reload: the level is checked against the type
+set_compress_type('lz4');
+my ($ret, $out, $err) = $node->psql('postgres',
+	'ALTER SYSTEM SET safebackup.compress_level = 13');
+like($err, qr/compression level 13 is outside the valid range for safebackup.compress_type "lz4"/,
+	'a level beyond lz4\'s range is refused');
+like($err, qr/DETAIL:  Valid levels for lz4 are 1 to 12\./, 'with the range in the detail');
+command_fails_like(
+	[
+		'pg_safebackup', 'info', "--repo-path=$repo", '--compress-type=lz4',
+		'--compress-level=13'
+	],
+	qr/compression level 13 is outside the valid range for compress-type lz4.*\n.*Valid levels for lz4 are 1 to 12/,
+	'the CLI refuses the same level with the same range');
+command_fails_like(
+	[
+		'pg_safebackup', 'info', "--repo-path=$repo", '--compress-level=13',
+		'--compress-type=lz4'
+	],
+	qr/Valid levels for lz4 are 1 to 12/,
+	'whatever the order of the options');
+
 # --- writes after the backup, with the moments we will restore to
 my %expect;
 $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1001, 2000) g");
@@ -54,6 +100,10 @@ sleep 1;
 $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(2001, 3000) g");
 $expect{lsn} = $node->safe_psql('postgres', $state_query);
 my $target_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+my $lz4_seg = SbTest::switch_and_wait($node);
+like(SbTest::stored_path($repo, $lz4_seg), qr/-[0-9a-f]{64}\.lz4$/,
+	"WAL archived after the switch to lz4 is .lz4 ($lz4_seg)");
+set_compress_type('zstd');
 $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(3001, 4000) g");
 $expect{name} = $node->safe_psql('postgres', $state_query);
 $node->safe_psql('postgres', "SELECT pg_create_restore_point('before_last_batch')");
@@ -61,7 +111,12 @@ $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate
 $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'more pgbench');
 $expect{latest} = $node->safe_psql('postgres', $state_query);
 my $bench_latest = $node->safe_psql('postgres', $bench_query);
-SbTest::switch_and_wait($node);
+my $zstd_seg = SbTest::switch_and_wait($node);
+like(SbTest::stored_path($repo, $zstd_seg), qr/-[0-9a-f]{64}\.zst$/,
+	"WAL archived after the switch to zstd is .zst ($zstd_seg)");
+my %suffixes = map { $_->[1] =~ /(\.gz|\.lz4|\.zst)$/ ? ($1 => 1) : () } SbTest::wal_files($repo);
+is(join(',', sort keys %suffixes), '.gz,.lz4,.zst',
+	'the repository holds WAL of all three compression types');
 
 # --- restore to each target into a new data directory, start, compare
 my %targets = (

@@ -120,7 +120,7 @@ my $dir = "$repo/main/backup/$labels[2]/data";
 my $tfile = $node->safe_psql('postgres', "SELECT pg_relation_filepath('t')");
 my $cfile = $node->safe_psql('postgres', "SELECT pg_relation_filepath('pg_class')");
 {
-	open(my $fh, '+<', "$dir/$tfile.gz") or die "$dir/$tfile.gz: $!";
+	open(my $fh, '+<', "$dir/$tfile.zst") or die "$dir/$tfile.zst: $!";
 	binmode $fh;
 	my $size = -s $fh;
 	seek($fh, int($size / 2), 0);
@@ -129,8 +129,8 @@ my $cfile = $node->safe_psql('postgres', "SELECT pg_relation_filepath('pg_class'
 	print $fh chr(ord($byte) ^ 0x55);
 	close($fh);
 }
-truncate("$dir/$cfile.gz", 40) or die "truncate: $!";
-unlink("$dir/PG_VERSION.gz") or die "unlink: $!";
+truncate("$dir/$cfile.zst", 40) or die "truncate: $!";
+unlink("$dir/PG_VERSION.zst") or die "unlink: $!";
 # a WAL segment in the middle: after the third backup's start, before the fourth's
 my ($gap) = grep { $_ gt $start{ $labels[2] } && $_ lt $start{ $labels[3] } } SbTest::stored_segments($repo);
 ok(defined $gap, "a segment between the two backups' starts ($gap)");

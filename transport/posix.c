@@ -78,6 +78,8 @@ static SbStatus posix_write(SbWriter *w, const void *buf, size_t len,
 							SbError *err);
 static SbStatus posix_write_commit(SbWriter *w, SbError *err);
 static void posix_write_abort(SbWriter *w);
+static SbStatus posix_write_rename(SbStorage *st, SbWriter *w,
+								   const char *path, SbError *err);
 static SbStatus posix_read_open(SbStorage *st, const char *path,
 								SbReader **r, SbError *err);
 static SbStatus posix_read(SbReader *r, void *buf, size_t len, size_t *nread,
@@ -101,6 +103,7 @@ const SbStorageOps sb_posix_ops = {
 	.write = posix_write,
 	.write_commit = posix_write_commit,
 	.write_abort = posix_write_abort,
+	.write_rename = posix_write_rename,
 	.read_open = posix_read_open,
 	.read = posix_read,
 	.read_close = posix_read_close,
@@ -249,7 +252,7 @@ posix_open(SbStorage *st, SbError *err)
 	{
 		ps = malloc(sizeof(PosixStorage));
 		if (ps == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		st->priv = ps;
 	}
 
@@ -299,7 +302,7 @@ posix_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 
 	w = malloc(sizeof(SbWriter));
 	if (w == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	w->fd = -1;
 	w->flags = flags;
 	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
@@ -446,6 +449,21 @@ fail:
 	return err->status;
 }
 
+/* The temporary file keeps its name; only the name commit links to changes. */
+static SbStatus
+posix_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	char		final_path[POSIX_PATH_LEN];
+	SbStatus	rc;
+
+	rc = posix_full_path(st, path, final_path, err);
+	if (rc != SB_OK)
+		return rc;
+	memcpy(w->final_path, final_path, sizeof(final_path));
+	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
+	return SB_OK;
+}
+
 static void
 posix_write_abort(SbWriter *w)
 {
@@ -472,7 +490,7 @@ posix_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 
 	r = malloc(sizeof(SbReader));
 	if (r == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	rc = posix_full_path(st, path, r->path, err);
 	if (rc != SB_OK)
@@ -681,7 +699,7 @@ posix_remove_tree(char *buf, size_t bufsize, SbError *err)
 
 			if (newnames == NULL)
 			{
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 				break;
 			}
 			names = newnames;
@@ -690,7 +708,7 @@ posix_remove_tree(char *buf, size_t bufsize, SbError *err)
 		names[nnames] = strdup(de->d_name);
 		if (names[nnames] == NULL)
 		{
-			rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			rc = sb_error_oom(err);
 			break;
 		}
 		nnames++;
@@ -767,7 +785,7 @@ posix_remove(SbStorage *st, const char *path, bool recursive, SbError *err)
 		/* one buffer, extended and cut back as the walk descends */
 		buf = malloc(PATH_MAX);
 		if (buf == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		if (strlen(full) >= PATH_MAX)
 		{
 			free(buf);

@@ -43,6 +43,7 @@ const SbStorageOps sb_sftp_ops = {
 	.write = sb_sftp_write,
 	.write_commit = sb_sftp_write_commit,
 	.write_abort = sb_sftp_write_abort,
+	.write_rename = sb_sftp_write_rename,
 	.read_open = sb_sftp_read_open,
 	.read = sb_sftp_read,
 	.read_close = sb_sftp_read_close,
@@ -62,7 +63,7 @@ sftp_open(SbStorage *st, SbError *err)
 	{
 		ss = malloc(sizeof(SftpStorage));
 		if (ss == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		memset(ss, 0, sizeof(SftpStorage));
 		ss->peer = (SbNetPeer) {
 			.kind = "SFTP server",

@@ -205,7 +205,7 @@ sftp_remove_tree(SbStorage *st, char *buf, size_t bufsize, SbError *err)
 	memset(&nl, 0, sizeof(nl));
 	rc = sftp_list_full(st, buf, true, sftp_collect_name, &nl, &called, err);
 	if (rc == SB_OK && nl.oom)
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 
 	for (i = 0; i < nl.n && rc == SB_OK; i++)
 	{
@@ -280,7 +280,7 @@ sb_sftp_remove(SbStorage *st, const char *path, bool recursive, SbError *err)
 		char	   *buf = malloc(SFTP_PATH_LEN * 4);
 
 		if (buf == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		strcpy(buf, full);
 		rc = sftp_remove_tree(st, buf, SFTP_PATH_LEN * 4, err);
 		free(buf);

@@ -90,7 +90,7 @@ sftp_track(SbStorage *st, LIBSSH2_SFTP_HANDLE **slot, SbError *err)
 
 		n = realloc(ss->handles, newmax * sizeof(LIBSSH2_SFTP_HANDLE **));
 		if (n == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		ss->handles = n;
 		ss->maxhandles = newmax;
 	}

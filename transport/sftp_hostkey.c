@@ -270,7 +270,7 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 
 		kh = libssh2_knownhost_init(session);
 		if (kh == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 
 		n = libssh2_knownhost_readfile(kh, cfg->sftp_known_hosts_file,
 									   LIBSSH2_KNOWNHOST_FILE_OPENSSH);

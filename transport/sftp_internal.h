@@ -124,6 +124,8 @@ extern SbStatus sb_sftp_write(SbWriter *w, const void *buf, size_t len,
 							  SbError *err);
 extern SbStatus sb_sftp_write_commit(SbWriter *w, SbError *err);
 extern void sb_sftp_write_abort(SbWriter *w);
+extern SbStatus sb_sftp_write_rename(SbStorage *st, SbWriter *w,
+									 const char *path, SbError *err);
 
 /* sftp_read.c */
 extern SbStatus sb_sftp_read_open(SbStorage *st, const char *path,

@@ -71,7 +71,7 @@ sb_sftp_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 
 	r = malloc(sizeof(SbReader));
 	if (r == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	memset(r, 0, sizeof(SbReader));
 	r->st = st;
 	rc = sb_sftp_full_path(st, path, r->path, err);

@@ -140,7 +140,7 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	ss->session = libssh2_session_init();
 	if (ss->session == NULL)
 	{
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 		goto fail;
 	}
 	libssh2_session_set_blocking(ss->session, 0);

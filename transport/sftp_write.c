@@ -62,7 +62,7 @@ sb_sftp_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 
 	w = malloc(sizeof(SbWriter));
 	if (w == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	memset(w, 0, sizeof(SbWriter));
 	w->st = st;
 	w->flags = flags;
@@ -186,7 +186,7 @@ sb_sftp_write(SbWriter *w, const void *buf, size_t len, SbError *err)
 		{
 			w->buf = malloc(SFTP_WRITE_BUF);
 			if (w->buf == NULL)
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 		}
 		n = SFTP_WRITE_BUF - w->used;
 		if (n > len)
@@ -347,4 +347,20 @@ void
 sb_sftp_write_abort(SbWriter *w)
 {
 	sftp_writer_discard(w);
+}
+
+/* The temporary file keeps its name; only the name commit renames to changes. */
+SbStatus
+sb_sftp_write_rename(SbStorage *st, SbWriter *w, const char *path,
+					 SbError *err)
+{
+	char		final_path[SFTP_PATH_LEN];
+	SbStatus	rc;
+
+	rc = sb_sftp_full_path(st, path, final_path, err);
+	if (rc != SB_OK)
+		return rc;
+	memcpy(w->final_path, final_path, sizeof(final_path));
+	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
+	return SB_OK;
 }

@@ -51,7 +51,7 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 
 	st = malloc(sizeof(SbStorage));
 	if (st == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	memset(st, 0, sizeof(SbStorage));
 	st->ops = ops;
@@ -149,6 +149,25 @@ sb_storage_write(SbStorage *st, SbWriter *w, const void *buf, size_t len,
 				 SbError *err)
 {
 	return st->ops->write(w, buf, len, err);
+}
+
+bool
+sb_storage_can_rename_writer(SbStorage *st)
+{
+	return st->ops->write_rename != NULL;
+}
+
+SbStatus
+sb_storage_write_rename(SbStorage *st, SbWriter *w, const char *path,
+						SbError *err)
+{
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	if (st->ops->write_rename == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"the %s repository driver cannot rename a file being written",
+							st->ops->name);
+	return st->ops->write_rename(st, w, path, err);
 }
 
 SbStatus
@@ -293,7 +312,7 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 	if (data == NULL)
 	{
 		sb_storage_read_close(st, r);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 
 	for (;;)
@@ -319,7 +338,7 @@ sb_storage_get(SbStorage *st, const char *path, size_t max_len, char **buf,
 			{
 				sb_storage_read_close(st, r);
 				free(data);
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 			}
 			data = newdata;
 			cap = newcap;

@@ -655,7 +655,7 @@ tls_open(SbStorage *st, SbError *err)
 	{
 		ts = malloc(sizeof(TlsStorage));
 		if (ts == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		memset(ts, 0, sizeof(TlsStorage));
 		ts->peer = (SbNetPeer) {
 			.kind = "repository server",
@@ -671,7 +671,7 @@ tls_open(SbStorage *st, SbError *err)
 		ts->in = malloc(SB_TLS_MAX_PAYLOAD);
 		st->priv = ts;
 		if (ts->out == NULL || ts->in == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 	}
 	if (ts->opened && ts->connected && !ts->broken)
 		return SB_OK;
@@ -799,7 +799,7 @@ tls_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 
 	w = malloc(sizeof(SbWriter));
 	if (w == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	w->st = st;
 	w->handle = sb_tls_get_u32(&c);
 	w->generation = ts->generation;
@@ -812,7 +812,7 @@ tls_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 		free(w);
 		if (!c.ok || c.left != 0)
 			return tls_protocol_error(st, "WRITE_OPEN", err);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	*wp = w;
 	return SB_OK;
@@ -928,7 +928,7 @@ tls_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 
 	r = malloc(sizeof(SbReader));
 	if (r == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	r->st = st;
 	r->handle = sb_tls_get_u32(&c);
 	r->generation = ts->generation;
@@ -942,7 +942,7 @@ tls_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 		free(r);
 		if (!c.ok || c.left != 0)
 			return tls_protocol_error(st, "READ_OPEN", err);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	*rp = r;
 	return SB_OK;
@@ -1100,7 +1100,7 @@ tls_list_once(SbStorage *st, const char *path, int flags, TlsEntry **entries,
 				if (ne == NULL)
 				{
 					ts->broken = true;	/* the rest of the listing is unread */
-					return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+					return sb_error_oom(err);
 				}
 				*entries = ne;
 				cap = ncap;
@@ -1115,7 +1115,7 @@ tls_list_once(SbStorage *st, const char *path, int flags, TlsEntry **entries,
 			if (e->name == NULL)
 			{
 				ts->broken = true;
-				return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				return sb_error_oom(err);
 			}
 			(*nentries)++;
 		}

@@ -373,7 +373,7 @@ sb_tls_parse_error(const uint8_t *payload, size_t len, SbError *err)
 		return sb_error_set(err, SB_ERR_NETWORK,
 							"malformed error reply from the repository server");
 	/* unknown codes from a newer server are treated as internal errors */
-	if (code == SB_OK || code > SB_ERR_INTERNAL)
+	if (code == SB_OK || code > SB_ERR_NO_MEMORY)
 		code = SB_ERR_INTERNAL;
 	sb_error_set(err, (SbStatus) code, "%s", msg);
 	if (detail[0])

@@ -185,7 +185,7 @@ mem_write_open(SbStorage *st, const char *path, int flags, SbWriter **w,
 	if (nw == NULL || (nw->path = strdup(path)) == NULL)
 	{
 		free(nw);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	nw->st = st;
 	nw->flags = flags;
@@ -217,7 +217,7 @@ mem_write(SbWriter *w, const void *buf, size_t len, SbError *err)
 			newcap *= 2;
 		p = realloc(w->data, newcap);
 		if (p == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		w->data = p;
 		w->cap = newcap;
 	}
@@ -248,7 +248,7 @@ mem_write_commit(SbWriter *w, SbError *err)
 	else if (put_file(ms, w->path, w->data, w->len))
 		w->data = NULL;			/* now owned by the file */
 	else
-		rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		rc = sb_error_oom(err);
 	writer_free(w);
 	return rc;
 }
@@ -257,6 +257,18 @@ static void
 mem_write_abort(SbWriter *w)
 {
 	writer_free(w);
+}
+
+static SbStatus
+mem_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	char	   *p = strdup(path);
+
+	if (p == NULL)
+		return sb_error_oom(err);
+	free(w->path);
+	w->path = p;
+	return SB_OK;
 }
 
 static SbStatus
@@ -270,14 +282,14 @@ mem_read_open(SbStorage *st, const char *path, SbReader **r, SbError *err)
 		return sb_error_errno(err, ENOENT, "could not open file \"%s\"", path);
 	nr = calloc(1, sizeof(SbReader));
 	if (nr == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	nr->st = st;
 	nr->len = ms->files[i].len;
 	nr->data = malloc(nr->len ? nr->len : 1);
 	if (nr->data == NULL)
 	{
 		free(nr);
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	}
 	if (nr->len > 0)
 		memcpy(nr->data, ms->files[i].data, nr->len);
@@ -367,7 +379,7 @@ mem_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 
 	seen = calloc(total ? total : 1, sizeof(char *));
 	if (seen == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	/* pass 0 walks files, pass 1 explicit directories */
 	for (pass = 0; pass < 2; pass++)
@@ -398,7 +410,7 @@ mem_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 			seen[nseen] = strdup(name);
 			if (seen[nseen] == NULL)
 			{
-				rc = sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+				rc = sb_error_oom(err);
 				goto done;
 			}
 			nseen++;
@@ -490,14 +502,14 @@ mem_mkdir(SbStorage *st, const char *path, SbError *err)
 		char	  **p = realloc(ms->dirs, newmax * sizeof(char *));
 
 		if (p == NULL)
-			return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+			return sb_error_oom(err);
 		ms->dirs = p;
 		ms->maxdirs = newmax;
 	}
 	/* parents are implied by is_below(), so one entry is enough */
 	copy = strdup(path);
 	if (copy == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 	ms->dirs[ms->ndirs++] = copy;
 	return SB_OK;
 }
@@ -531,6 +543,7 @@ const SbStorageOps sb_mem_ops = {
 	.write = mem_write,
 	.write_commit = mem_write_commit,
 	.write_abort = mem_write_abort,
+	.write_rename = mem_write_rename,
 	.read_open = mem_read_open,
 	.read = mem_read,
 	.read_close = mem_read_close,

@@ -167,7 +167,7 @@ read_all(SbStorage *st, const char *path, size_t readsize, size_t limit,
 
 	buf = malloc(limit + readsize);
 	if (buf == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL, "out of memory");
+		return sb_error_oom(err);
 
 	rc = sb_storage_read_open(st, path, &r, err);
 	if (rc != SB_OK)
@@ -610,6 +610,77 @@ test_exists_replace(SuiteCtx *c)
 	{
 		local_path(c, local, p);
 		SB_CHECK_MSG(local_count_entries(local) == 3,
+					 "%d entries in \"%s\"", local_count_entries(local), local);
+	}
+}
+
+/*
+ * A writer renamed before commit is published under the new name only; a
+ * taken new name is refused like any other, and nothing is left behind.
+ * Drivers without write_rename are skipped.
+ */
+static void
+test_rename_writer(SuiteCtx *c)
+{
+	char		p[SB_PATH_MAX];
+	char		q[SB_PATH_MAX];
+	char		local[SUITE_LOCAL_LEN];
+	SbWriter   *w;
+	SbError		err;
+	SbStatus	rc;
+	ListResult	lr;
+
+	if (!sb_storage_can_rename_writer(c->st))
+		return;
+	rc = mkdir_rel(c, "rn", &err);
+	CHECK_STATUS(rc, SB_OK, err);
+
+	rc = sb_storage_write_open(c->st, rel_path(c, p, "rn/provisional"), 0, &w,
+							   &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	if (rc != SB_OK)
+		return;
+	rc = sb_storage_write(c->st, w, "named late", 10, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	rc = sb_storage_write_rename(c->st, w, rel_path(c, q, "rn/final"), &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	rc = sb_storage_write_commit(c->st, w, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	SB_CHECK(content_is(c->st, q, "named late", 10, 4096));
+	rc = sb_storage_stat(c->st, p, &(SbStat) {0}, &err);
+	CHECK_STATUS(rc, SB_ERR_NOT_FOUND, err);
+
+	/* renamed onto an existing name: refused, the existing file kept */
+	rc = sb_storage_write_open(c->st, p, 0, &w, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	if (rc != SB_OK)
+		return;
+	rc = sb_storage_write(c->st, w, "other", 5, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	rc = sb_storage_write_rename(c->st, w, q, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	rc = sb_storage_write_commit(c->st, w, &err);
+	CHECK_STATUS(rc, SB_ERR_EXISTS, err);
+	SB_CHECK(content_is(c->st, q, "named late", 10, 4096));
+
+	/* an invalid new name is refused; the writer can still be aborted */
+	rc = sb_storage_write_open(c->st, p, 0, &w, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	if (rc != SB_OK)
+		return;
+	rc = sb_storage_write_rename(c->st, w, "../escape", &err);
+	SB_CHECK(rc != SB_OK);
+	sb_storage_write_abort(c->st, w);
+
+	/* only the final file, no temporary one, listed or on disk */
+	rc = list_dir(c->st, rel_path(c, p, "rn"), &lr, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	SB_CHECK_MSG(lr.calls == 1 && lr.temp_names == 0, "%d entries listed",
+				 lr.calls);
+	if (c->backing)
+	{
+		local_path(c, local, p);
+		SB_CHECK_MSG(local_count_entries(local) == 1,
 					 "%d entries in \"%s\"", local_count_entries(local), local);
 	}
 }
@@ -1239,6 +1310,7 @@ sb_storage_suite_run(const SbRepoConfig *cfg, const char *backing_dir)
 	test_mkdir(&ctx);
 	test_write_read(&ctx);
 	test_exists_replace(&ctx);
+	test_rename_writer(&ctx);
 	test_abort(&ctx);
 	test_read_missing(&ctx);
 	test_stat(&ctx);

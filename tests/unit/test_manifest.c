@@ -296,7 +296,7 @@ test_format_checks(void)
 	/* a newer format is a configuration problem, not damage */
 	SB_CHECK(parse_body(HEADER "format_version=2\n") == SB_ERR_CONFIG);
 	/* so is an unknown compression type */
-	SB_CHECK(parse_body(HEADER "compress_type=zstd\n") == SB_ERR_CONFIG);
+	SB_CHECK(parse_body(HEADER "compress_type=brotli\n") == SB_ERR_CONFIG);
 
 	/* the parsed values */
 	text = with_checksum(HEADER "tablespace=7\t/t s\tx\n", &len);
@@ -374,6 +374,10 @@ test_paths(void)
 	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259.gz") == 0);
 	sb_backup_file_path("main", "L", "base/1/1259", SB_COMPRESS_NONE, out);
 	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259") == 0);
+	sb_backup_file_path("main", "L", "base/1/1259", SB_COMPRESS_LZ4, out);
+	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259.lz4") == 0);
+	sb_backup_file_path("main", "L", "base/1/1259", SB_COMPRESS_ZSTD, out);
+	SB_CHECK(strcmp(out, "main/backup/L/data/base/1/1259.zst") == 0);
 }
 
 static void

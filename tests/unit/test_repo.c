@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster.h"
@@ -182,7 +185,7 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	SB_CHECK(res.store.stored_size > 0 && res.store.stored_size < size);
 	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
 	SB_CHECK(strcmp(entry.sha256, res.store.sha256) == 0);
-	SB_CHECK(entry.compress_type == SB_COMPRESS_ZLIB);
+	SB_CHECK(entry.compress_type == cfg->compress_type);
 
 	/* identical again: success without writing */
 	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK);
@@ -289,6 +292,234 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	SB_CHECK(sb_wal_push(st, cfg, "foo", src, &res, &err) == SB_ERR_CONFIG);
 	snprintf(src, sizeof(src), "%s/does-not-exist", root);
 	SB_CHECK(sb_wal_push(st, cfg, "000000010000000000000007", src, &res, &err) == SB_ERR_NOT_FOUND);
+	free(data);
+}
+
+/*
+ * One segment per compression type in one directory: each is stored with
+ * its suffix, found with its type and fetched back byte-identical; a
+ * damaged copy is refused; an identical re-push under another configured
+ * type finds the stored copy, a different content is refused whatever the
+ * type.
+ */
+static void
+test_wal_types(SbStorage *st, SbRepoConfig *cfg)
+{
+	static const struct
+	{
+		SbCompressType type;
+		int			level;
+		const char *seg;
+		const char *suffix;
+	}			t[] = {
+		{SB_COMPRESS_ZLIB, 1, "000000010000000000000011", ".gz"},
+		{SB_COMPRESS_LZ4, 1, "000000010000000000000012", ".lz4"},
+		{SB_COMPRESS_ZSTD, 3, "000000010000000000000013", ".zst"},
+		{SB_COMPRESS_NONE, 0, "000000010000000000000014", ""},
+	};
+	const size_t size = 3 * 256 * 1024 + 17;
+	SbRepoConfig saved = *cfg;
+	SbWalPushResult res;
+	SbWalEntry	entry;
+	SbError		err;
+	char		src[512];
+	char		dst[512];
+	char		stored[SB_PATH_MAX + 300];
+	char	   *data = malloc(size);
+	char	   *back;
+	size_t		len;
+
+	SB_REQUIRE(data != NULL);
+	snprintf(cfg->stanza, sizeof(cfg->stanza), "w");
+	snprintf(dst, sizeof(dst), "%s/typed", root);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+	{
+		size_t		sl = strlen(t[i].suffix);
+
+		/* WAL-like: runs of text and of zeros, different per type */
+		for (size_t j = 0; j < size; j++)
+			data[j] = (j / 4096) % 3 == 0 ? 0 : (char) ('a' + (j * 7 + i) % 23);
+		snprintf(src, sizeof(src), "%s/%s", root, t[i].seg);
+		sb_test_write_file(src, data, size);
+
+		cfg->compress_type = t[i].type;
+		cfg->compress_level = t[i].level;
+		SB_CHECK(sb_wal_push(st, cfg, t[i].seg, src, &res, &err) == SB_OK);
+		SB_CHECK(!res.already_stored && res.store.plain_size == size);
+		if (t[i].type != SB_COMPRESS_NONE)
+			SB_CHECK(res.store.stored_size < size / 2);
+		SB_CHECK(sb_wal_find(st, "w", t[i].seg, &entry, &err) == SB_OK);
+		SB_CHECK_MSG(entry.compress_type == t[i].type &&
+					 strlen(entry.name) > sl &&
+					 strcmp(entry.name + strlen(entry.name) - sl, t[i].suffix) == 0 &&
+					 strstr(entry.name, res.store.sha256) != NULL,
+					 "%s stored as %s", sb_compress_type_name(t[i].type), entry.name);
+
+		/* every type, whatever is configured now */
+		cfg->compress_type = SB_COMPRESS_ZLIB;
+		unlink(dst);
+		SB_CHECK(sb_wal_get(st, "w", t[i].seg, dst, &err) == SB_OK);
+		back = sb_test_read_file(dst, &len);
+		SB_CHECK_MSG(back != NULL && len == size && memcmp(back, data, size) == 0,
+					 "%s segment fetched back", sb_compress_type_name(t[i].type));
+		free(back);
+
+		/* identical again, another type configured: the stored copy counts */
+		cfg->compress_type = t[i].type == SB_COMPRESS_ZSTD ? SB_COMPRESS_LZ4 : SB_COMPRESS_ZSTD;
+		cfg->compress_level = 1;
+		SB_CHECK(sb_wal_push(st, cfg, t[i].seg, src, &res, &err) == SB_OK);
+		SB_CHECK(res.already_stored);
+
+		/* different content under another type: refused */
+		data[5] ^= 0x20;
+		sb_test_write_file(src, data, size);
+		SB_CHECK(sb_wal_push(st, cfg, t[i].seg, src, &res, &err) == SB_ERR_CONFLICT);
+		SB_CHECK(sb_wal_find(st, "w", t[i].seg, &entry, &err) == SB_OK &&
+				 entry.compress_type == t[i].type);
+	}
+
+	/* a damaged copy of each compressed type: refused, nothing written */
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+	{
+		if (t[i].type == SB_COMPRESS_NONE)
+			continue;
+		SB_REQUIRE(sb_wal_find(st, "w", t[i].seg, &entry, &err) == SB_OK);
+		snprintf(stored, sizeof(stored), "%s/repo/%s", root, entry.name);
+		back = sb_test_read_file(stored, &len);
+		SB_REQUIRE(back != NULL);
+		back[len / 2] ^= 0x10;
+		sb_test_write_file(stored, back, len);
+		free(back);
+		unlink(dst);
+		SB_CHECK_MSG(sb_wal_get(st, "w", t[i].seg, dst, &err) == SB_ERR_CORRUPT,
+					 "damaged %s segment refused", sb_compress_type_name(t[i].type));
+		SB_CHECK(access(dst, F_OK) != 0);
+	}
+	*cfg = saved;
+	free(data);
+}
+
+/* A child that writes data into the FIFO at path once, then exits. */
+static pid_t
+feed_fifo(const char *path, const char *data, size_t len)
+{
+	pid_t		pid = fork();
+
+	if (pid == 0)
+	{
+		int			fd = open(path, O_WRONLY);
+		size_t		off = 0;
+
+		while (fd >= 0 && off < len)
+		{
+			ssize_t		n = write(fd, data + off, len - off);
+
+			if (n <= 0)
+				_exit(1);
+			off += (size_t) n;
+		}
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	return pid;
+}
+
+static bool
+fifo_fed(pid_t pid)
+{
+	int			status;
+
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+		WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Entries of a local directory whose name has ".tmp." in it. */
+static int
+count_temp_files(const char *path)
+{
+	DIR		   *d = opendir(path);
+	struct dirent *de;
+	int			n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".tmp.") != NULL)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A segment is read once: pushed from a FIFO, which can be read only once
+ * and not rewound, it is stored under the name its digest gives, fetched
+ * back identical; an identical re-push succeeds and a different content is
+ * refused, each from a FIFO too; no temporary file stays behind.
+ */
+static void
+test_wal_one_pass(SbStorage *st, SbRepoConfig *cfg)
+{
+	const char *seg = "000000010000000000000021";
+	const size_t size = 2 * 1024 * 1024 + 5;
+	SbRepoConfig saved = *cfg;
+	SbWalPushResult res;
+	SbWalEntry	entry;
+	SbError		err;
+	SbStatus	rc;
+	char		fifo[512];
+	char		dst[512];
+	char		dir[SB_PATH_MAX + 300];
+	char		sha[SB_SHA256_HEX_LEN + 1];
+	char	   *data = malloc(size);
+	char	   *back;
+	size_t		len;
+	pid_t		pid;
+
+	SB_REQUIRE(data != NULL);
+	SB_REQUIRE(sb_storage_can_rename_writer(st));
+	snprintf(cfg->stanza, sizeof(cfg->stanza), "w");
+	cfg->compress_type = SB_COMPRESS_ZSTD;
+	cfg->compress_level = 1;
+	for (size_t j = 0; j < size; j++)
+		data[j] = (j / 8192) % 2 ? 0 : (char) ((j * 13) % 97);
+	sb_sha256_hex(data, size, sha);
+	snprintf(fifo, sizeof(fifo), "%s/seg.fifo", root);
+	SB_REQUIRE(mkfifo(fifo, 0600) == 0);
+
+	pid = feed_fifo(fifo, data, size);
+	rc = sb_wal_push(st, cfg, seg, fifo, &res, &err);
+	SB_CHECK(fifo_fed(pid));
+	SB_CHECK_MSG(rc == SB_OK, "push from a FIFO: %s: %s", sb_status_name(rc), err.msg);
+	SB_CHECK(!res.already_stored && res.store.plain_size == size);
+	SB_CHECK(strcmp(res.store.sha256, sha) == 0);
+	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
+	SB_CHECK(strcmp(entry.sha256, sha) == 0 && entry.compress_type == SB_COMPRESS_ZSTD);
+	snprintf(dst, sizeof(dst), "%s/one-pass", root);
+	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
+	back = sb_test_read_file(dst, &len);
+	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
+	free(back);
+
+	/* identical again: success, nothing written */
+	pid = feed_fifo(fifo, data, size);
+	rc = sb_wal_push(st, cfg, seg, fifo, &res, &err);
+	SB_CHECK(fifo_fed(pid));
+	SB_CHECK(rc == SB_OK && res.already_stored);
+
+	/* different content: refused, the stored copy kept */
+	data[size - 1] ^= 1;
+	pid = feed_fifo(fifo, data, size);
+	rc = sb_wal_push(st, cfg, seg, fifo, &res, &err);
+	SB_CHECK(fifo_fed(pid));
+	SB_CHECK(rc == SB_ERR_CONFLICT);
+	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK &&
+			 strcmp(entry.sha256, sha) == 0);
+
+	sb_wal_dir("w", seg, entry.name);
+	snprintf(dir, sizeof(dir), "%s/repo/%s", root, entry.name);
+	SB_CHECK_MSG(count_temp_files(dir) == 0, "%d temporary files in %s",
+				 count_temp_files(dir), dir);
+	unlink(fifo);
+	*cfg = saved;
 	free(data);
 }
 
@@ -437,6 +668,8 @@ main(void)
 	test_stanza(st);
 	test_wal_names();
 	test_wal_push_get(st, &cfg);
+	test_wal_types(st, &cfg);
+	test_wal_one_pass(st, &cfg);
 	test_temp_file();
 	test_setting_limits();
 	test_cluster_info();

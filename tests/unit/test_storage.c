@@ -50,7 +50,7 @@ test_config(void)
 	SB_CHECK(cfg.repo_type == SB_REPO_POSIX);
 	SB_CHECK(cfg.repo_path[0] == '\0');
 	SB_CHECK(strcmp(cfg.stanza, "main") == 0);
-	SB_CHECK(cfg.compress_type == SB_COMPRESS_ZLIB);
+	SB_CHECK(cfg.compress_type == SB_COMPRESS_ZSTD);
 	SB_CHECK(cfg.compress_level == 1);
 	SB_CHECK(cfg.io_timeout_ms == 60000);
 
@@ -74,6 +74,41 @@ test_config(void)
 	SB_CHECK(strcmp(sb_compress_type_name(SB_COMPRESS_NONE), "none") == 0);
 	SB_CHECK(strcmp(sb_compress_type_name(SB_COMPRESS_ZLIB), "zlib") == 0);
 	SB_CHECK(sb_compress_type_name((SbCompressType) 42) != NULL);
+	SB_CHECK(sb_compress_type_parse("lz4", &ct) && ct == SB_COMPRESS_LZ4);
+	SB_CHECK(sb_compress_type_parse("ZSTD", &ct) && ct == SB_COMPRESS_ZSTD);
+	SB_CHECK(strcmp(sb_compress_type_name(SB_COMPRESS_LZ4), "lz4") == 0);
+	SB_CHECK(strcmp(sb_compress_type_name(SB_COMPRESS_ZSTD), "zstd") == 0);
+
+	/* one table of suffixes and level ranges */
+	{
+		static const struct
+		{
+			SbCompressType type;
+			const char *suffix;
+			int			min;
+			int			max;
+		}			t[] = {
+			{SB_COMPRESS_NONE, "", 0, 0},
+			{SB_COMPRESS_ZLIB, ".gz", 0, 9},
+			{SB_COMPRESS_LZ4, ".lz4", 1, 12},
+			{SB_COMPRESS_ZSTD, ".zst", 1, 19},
+		};
+
+		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		{
+			int			min = -5;
+			int			max = -5;
+
+			SB_CHECK(strcmp(sb_compress_suffix(t[i].type), t[i].suffix) == 0);
+			SB_CHECK(sb_compress_type_from_suffix(t[i].suffix, &ct) && ct == t[i].type);
+			SB_CHECK(sb_compress_level_range(t[i].type, &min, &max) &&
+					 min == t[i].min && max == t[i].max);
+			SB_CHECK(max <= SB_COMPRESS_LEVEL_MAX);
+		}
+		SB_CHECK(!sb_compress_type_from_suffix(".bz2", &ct));
+		SB_CHECK(!sb_compress_type_from_suffix(".gzx", &ct));
+		SB_CHECK(!sb_compress_level_range((SbCompressType) 42, &(int){0}, &(int){0}));
+	}
 
 	SB_CHECK(sb_stanza_name_valid("main"));
 	SB_CHECK(sb_stanza_name_valid("db-1_prod.eu"));
