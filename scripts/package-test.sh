@@ -28,15 +28,16 @@ build_root=$cache/$suite-pkg-root
 log() { printf '[package-test %s] %s\n' "$v" "$*" >&2; }
 
 log "build root: PostgreSQL $v and the packaging tools"
-SB_ROOT_EXTRA="debhelper postgresql-server-dev-all help2man dpkg-dev" \
+SB_ROOT_EXTRA="build-essential debhelper postgresql-server-dev-all help2man dpkg-dev" \
 	"$here/pg-root.sh" prepare "$suite" "$v" "$build_root"
 
 log "building the packages"
 rm -f "$build_root"/build/*.deb
 # debian/control lists the packages for the versions this root supports
 SRC_DIR=$src "$here/pg-root.sh" run "$suite" "$v" "$build_root" -- sh -c \
-	'pg_buildext updatecontrol && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b >../dpkg-buildpackage.log 2>&1 ||
-	 { tail -n 40 ../dpkg-buildpackage.log; exit 1; }'
+	'pg_buildext updatecontrol &&
+	 DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b >/build/dpkg-buildpackage.log 2>&1' ||
+	{ tail -n 40 "$build_root/build/dpkg-buildpackage.log"; exit 1; }
 rm -rf "$out"; mkdir -p "$out"
 cp "$build_root"/build/*.deb "$out"/
 rm -f "$out"/*-dbgsym_*.deb
