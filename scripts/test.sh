@@ -43,7 +43,7 @@ for v in "${versions[@]}"; do
 		17 | 18)
 			suite=trixie; [ "$v" = 18 ] && suite=sid
 			if "$here/pg-root.sh" prepare $suite "$v" &&
-				"$here/pg-root.sh" run $suite "$v" -- env PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config \
+				"$here/pg-root.sh" run $suite "$v" -- env PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" \
 					scripts/run-suite.sh; then
 				result[$v]=passed
 			else
