@@ -67,9 +67,14 @@ mirror() {
   echo "${m%/}"
 }
 # apt refuses a Release file past its Valid-Until date: right, except for a
-# dated snapshot archive (a path element like 20250101T000000Z).
+# dated snapshot archive, whose Release files expire by design: a mirror URL
+# with a path element like 20250101T000000Z, or the host's own mirror when the
+# host's apt configuration turns the check off for it.
 apt_update_opts() {
-  if [[ $1 =~ /[0-9]{8}T[0-9]{6}Z ]]; then
+  local cvu=
+  eval "$(apt-config shell cvu Acquire::Check-Valid-Until 2>/dev/null)" || true
+  if [[ $1 =~ /[0-9]{8}T[0-9]{6}Z ]] ||
+     [[ -z ${SB_MIRROR:-} && ${cvu,,} =~ ^(false|no|off|0)$ ]]; then
     echo "-o Acquire::Check-Valid-Until=false"
   fi
 }
