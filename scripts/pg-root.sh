@@ -69,13 +69,27 @@ mirror() {
 # apt refuses a Release file past its Valid-Until date: right, except for a
 # dated snapshot archive, whose Release files expire by design: a mirror URL
 # with a path element like 20250101T000000Z, or the host's own mirror when the
-# host's apt configuration turns the check off for it.
-apt_update_opts() {
-  local cvu=
+# host's apt configuration turns the check off (the host knows its mirror).
+valid_until_off() { # valid_until_off URL
+  local cvu='' host
+  [[ $1 =~ /[0-9]{8}T[0-9]{6}Z ]] && return 0
+  host=$(SB_MIRROR='' mirror 2>/dev/null) || return 1
   eval "$(apt-config shell cvu Acquire::Check-Valid-Until 2>/dev/null)" || true
-  if [[ $1 =~ /[0-9]{8}T[0-9]{6}Z ]] ||
-     [[ -z ${SB_MIRROR:-} && ${cvu,,} =~ ^(false|no|off|0)$ ]]; then
-    echo "-o Acquire::Check-Valid-Until=false"
+  [[ ${1%/} == "$host" && ${cvu,,} =~ ^(false|no|off|0)$ ]]
+}
+# Keep ROOT's apt configuration in line with the rule above, for the mirror
+# its sources.list (written by debootstrap) names.
+VALID_UNTIL_CONF=etc/apt/apt.conf.d/50pg-safebackup-valid-until
+sync_valid_until() { # sync_valid_until ROOT
+  local root=$1 url
+  [[ -f $root/etc/apt/sources.list ]] || return 0
+  url=$(awk '$1 == "deb" { print $2; exit }' "$root/etc/apt/sources.list")
+  if [[ -n $url ]] && valid_until_off "$url"; then
+    [[ -f $root/$VALID_UNTIL_CONF ]] ||
+      printf '// a dated snapshot mirror (scripts/pg-root.sh)\nAcquire::Check-Valid-Until "false";\n' \
+        > "$root/$VALID_UNTIL_CONF"
+  else
+    rm -f "$root/$VALID_UNTIL_CONF"
   fi
 }
 
@@ -130,6 +144,7 @@ do_prepare() {
   # one prepare or run per root at a time (runs of others share the root)
   exec 8>"$root.lock"
   flock 8
+  sync_valid_until "$root"
   if [[ -f $root/$STAMP && $(<"$root/$STAMP") == "$want" ]] &&
      [[ $PGV == none || -x $root$PG_BIN/pg_config ]]; then
     log "root is current: $root"
@@ -146,6 +161,7 @@ do_prepare() {
     step "debootstrap $SUITE from $mirror" \
       debootstrap --variant=minbase "$SUITE" "$root" "$mirror"
     touch "$root/$BOOTSTRAPPED"
+    sync_valid_until "$root"
   fi
   rm -f "$root/$STAMP"
   # Packages must not start services; no "main" cluster (tests make their own).
@@ -156,8 +172,7 @@ do_prepare() {
     > "$root/etc/postgresql-common/createcluster.d/pg_safebackup.conf"
   cp -L --remove-destination /etc/resolv.conf "$root/etc/resolv.conf"
   mount_all "$root"
-  # shellcheck disable=SC2046
-  step "apt-get update" in_root "$root" apt-get $(apt_update_opts "$mirror") update
+  step "apt-get update" in_root "$root" apt-get update
   in_root "$root" dpkg --configure -a   # finish an install that was killed
   step "apt-get install (${#PACKAGES[@]} packages)" in_root "$root" \
     apt-get install -y --no-install-recommends "${PACKAGES[@]}"
