@@ -35,10 +35,11 @@ OBJS = \
 	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
 	backend/storage_wait.o backend/wal_session.o backend/push_table.o \
-	backend/push_status.o \
+	backend/push_status.o backend/guc_backup.o \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
+	worker/backup_copy.o worker/page_verify.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \

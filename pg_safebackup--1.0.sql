@@ -26,7 +26,8 @@ CREATE FUNCTION safebackup_status(
 	OUT backup_error text,
 	OUT next_scheduled_backup timestamptz,
 	OUT wal_gaps_repaired bigint,
-	OUT last_wal_gap text)
+	OUT last_wal_gap text,
+	OUT backup_checksum_failures bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
 LANGUAGE C STRICT VOLATILE;
@@ -84,7 +85,8 @@ CREATE FUNCTION safebackup_backups(
 	OUT stop_wal text,
 	OUT database_size bigint,
 	OUT stored_size bigint,
-	OUT file_count integer)
+	OUT file_count integer,
+	OUT checksum_failures bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'safebackup_backups'
 LANGUAGE C STRICT VOLATILE;

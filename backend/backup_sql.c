@@ -199,6 +199,7 @@ sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
 		sb_shared->backup_finished = 0;
 		sb_shared->backup_bytes_done = sb_shared->backup_bytes_total = 0;
 		sb_shared->backup_files_done = sb_shared->backup_files_total = 0;
+		sb_shared->backup_checksum_failures = 0;
 		sb_shared->backup_error[0] = '\0';
 	}
 	LWLockRelease(sb_shared->lock);
@@ -302,7 +303,7 @@ lsn_datum(const char *text)
 	return LSNGetDatum((XLogRecPtr) lsn);
 }
 
-#define BACKUPS_COLS 12
+#define BACKUPS_COLS 13
 
 Datum
 safebackup_backups(PG_FUNCTION_ARGS)
@@ -354,6 +355,11 @@ safebackup_backups(PG_FUNCTION_ARGS)
 		values[c++] = Int64GetDatum((int64) m.database_size);
 		values[c++] = Int64GetDatum((int64) m.stored_size);
 		values[c++] = Int32GetDatum(m.nfiles);
+		/* NULL: the cluster had no data checksums to verify */
+		if (m.checksums_verified)
+			values[c++] = Int64GetDatum((int64) m.checksum_failures);
+		else
+			nulls[c++] = true;
 		Assert(c == BACKUPS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		sb_manifest_free(&m);

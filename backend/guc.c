@@ -12,6 +12,7 @@
 
 #include "cron.h"
 #include "guc.h"
+#include "guc_backup.h"
 #include "sftp_hostkey.h"
 
 static int	sb_repo_type = SB_REPO_POSIX;
@@ -421,6 +422,7 @@ sb_define_gucs(void)
 
 	sb_define_tls_gucs();
 	sb_define_push_gucs();
+	sb_define_backup_gucs();
 
 	MarkGUCPrefixReserved("safebackup");
 }

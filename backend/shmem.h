@@ -72,6 +72,7 @@ typedef struct SbShared
 	int64		backup_bytes_total;
 	int64		backup_files_done;
 	int64		backup_files_total;
+	int64		backup_checksum_failures;	/* pages with a wrong checksum */
 	char		backup_error[SB_LAST_ERROR_LEN];
 	ConditionVariable backup_cv;	/* broadcast on every phase change */
 

@@ -17,7 +17,7 @@
 
 PG_FUNCTION_INFO_V1(safebackup_status);
 
-#define STATUS_COLS 23
+#define STATUS_COLS 24
 
 static void
 require_shared_memory(void)
@@ -116,6 +116,10 @@ safebackup_status(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(snap.wal_gaps_repaired);
 	if (snap.last_wal_gap[0] != '\0')
 		values[i++] = CStringGetTextDatum(snap.last_wal_gap);
+	else
+		nulls[i++] = true;
+	if (snap.backup_phase != SB_BACKUP_NONE)
+		values[i++] = Int64GetDatum(snap.backup_checksum_failures);
 	else
 		nulls[i++] = true;
 	Assert(i == STATUS_COLS);

@@ -1,25 +1,134 @@
 #!/usr/bin/env bash
-# Benchmark: wall time of a full backup (safebackup_start(wait => true)) and
-# of a restore (pg_safebackup restore) of a pgbench database, beside tar of
-# the same data directory.  Run as root after "make install":
+# Benchmark: full backup, restore and delta restore of a pgbench database,
+# side by side in one run.  Not part of the test suite (it prints figures and
+# checks nothing).  Run as root after "make install":
 #
-#   bench/backup_restore.sh [SCALE]       (default scale 50, about 770 MB)
+#   bench/backup_restore.sh [SCALE]...          (default 50; e.g. "50 200")
 #
-# Prints one line per measurement.  Uses /tmp/sb-bench; cleans up after.
+# With several scales it runs once for each, then prints how each time (and
+# peak RSS) grew from the first scale to the last, beside the growth of the
+# data directory.
+#
+# For each pgbench SCALE it makes a cluster with data checksums (initdb
+# --data-checksums, pg_safebackup archiving into a local repository) and
+# prints, with the page cache dropped before each timed run:
+#
+#   - cat of every file of the data directory (without pg_wal) to /dev/null:
+#     the cold read limit;
+#   - pg_safebackup full backup (safebackup_start(wait => true), the server's
+#     default settings) and pg_safebackup restore (its default --jobs), into a
+#     local directory, through "pg_safebackup server" (TLS, 127.0.0.1, the
+#     throwaway CA of tests/tls/make-certs.sh) and through the private sshd of
+#     tests/sftp/sshd-harness.sh (SFTP, 127.0.0.1);
+#   - pgBackRest full backup (compress-type lz4, process-max 1 and 2,
+#     start-fast, --no-archive-check since the cluster archives with
+#     pg_safebackup) and restore (process-max 2), when the pgbackrest command
+#     is there (the script runs "apt-get install -y pgbackrest" if it is
+#     missing; PGBR_INSTALL=0 leaves pgBackRest out instead, and PGBR=0
+#     leaves it out in any case);
+#   - pg_basebackup -Ftar --compress=server-lz4 --checkpoint=fast;
+#   - pg_safebackup restore --delta of the posix backup onto the stopped
+#     cluster after about 1% of pgbench_accounts was updated (a contiguous
+#     range of rows, so about 1% of its pages) and checkpointed;
+#   - the peak RSS (VmHWM, sampled every 0.2 s) of the "pg_safebackup backup"
+#     background workers and the maximum resident set size of the restore
+#     command (/usr/bin/time -v; the package "time" is installed if missing);
+#
+# then the ratio lines of the targets of issue 13.  Environment: PG_CONFIG
+# (default the system PostgreSQL 15), BENCH_DIR (default /tmp/sb-bench,
+# removed at the end), BENCH_PORT (default 54399; the next port is the TLS
+# server's), SB_REPOS (default "posix tls sftp"), BENCH_KEEP=1 (keep BENCH_DIR
+# to look at its logs).  Every process started here
+# listens on loopback only and is stopped by its process ID; waits are
+# bounded.
 set -euo pipefail
 
+# several scales: one run each, then how time and memory grew from the
+# first scale to the last (the figures of each run are kept in a file)
+if [ $# -gt 1 ]; then
+	all=$(mktemp /tmp/sb-bench-scales.XXXXXX)
+	trap 'rm -f "$all"' EXIT
+	for s in "$@"; do BENCH_SCALES_FILE=$all "$0" "$s"; echo; done
+	first=$1; last=${!#}
+	echo "from scale $first to scale $last (data directory size, then each measurement):"
+	awk -v f="$first" -v l="$last" '
+		$1 == f { t[$2] = $3; m[$2] = $4; if (!seen[$2]++) order[++n] = $2 }
+		$1 == l { t2[$2] = $3; m2[$2] = $4 }
+		END {
+			for (i = 1; i <= n; i++) {
+				k = order[i]
+				if (!(k in t2) || t[k] <= 0) continue
+				printf "  %-20s x %.2f", k, t2[k] / t[k]
+				if (m[k] > 0 && m2[k] != "") printf ", peak RSS x %.2f (%d -> %d MiB)", m2[k] / m[k], m[k], m2[k]
+				printf "\n"
+			}
+		}' "$all"
+	exit 0
+fi
 SCALE=${1:-50}
+SB_REPOS=${SB_REPOS:-"posix tls sftp"}
+here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bin=$("$PG_CONFIG" --bindir)
 dir=${BENCH_DIR:-/tmp/sb-bench}
-port=54399
+port=${BENCH_PORT:-54399}
+tls_port=$((port + 1))
+limit=$((600 + SCALE * 20))		# seconds allowed for one timed command
+
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 as_pg() { runuser -u postgres -- "$@"; }
-psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p $port -d postgres "$@"; }
+# as postgres, by exec (so that $! of "as_pg_exec ... &" is the program's own pid)
+as_pg_exec() { exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# a command, as postgres, bounded in time
+timed_pg() { as_pg timeout "$limit" "$@"; }
 
+if ! [ -x /usr/bin/time ]; then
+	apt-get install -y time >/dev/null 2>&1 || true
+fi
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+pgbr=1
+if [ "${PGBR:-1}" = 0 ]; then
+	pgbr=
+elif ! command -v pgbackrest >/dev/null; then
+	if [ "${PGBR_INSTALL:-1}" = 1 ]; then
+		apt-get install -y pgbackrest >/dev/null 2>&1 || true
+	fi
+	command -v pgbackrest >/dev/null || { pgbr=; echo "pgbackrest is not installed: left out"; }
+fi
+
+server_pid=
+sampler_pid=
+harness=$dir/sftp-harness
+harness_started=
+cleanup()
+{
+	set +e
+	if [ -n "$sampler_pid" ]; then
+		kill "$sampler_pid" 2>/dev/null
+		wait "$sampler_pid" 2>/dev/null
+	fi
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -t 30 stop >/dev/null 2>&1
+	fi
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null
+		wait "$server_pid" 2>/dev/null
+	fi
+	if [ -n "$harness_started" ]; then
+		"$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
+	fi
+	# BENCH_KEEP=1 keeps the logs and data to look at
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
+}
 rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
-as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+as_pg "$bin/initdb" -D "$dir/data" -A trust --data-checksums >/dev/null
 cat >> "$dir/data/postgresql.conf" <<CONF
 port = $port
 unix_socket_directories = '$dir'
@@ -27,33 +136,261 @@ listen_addresses = ''
 shared_preload_libraries = 'pg_safebackup'
 archive_mode = on
 archive_library = 'pg_safebackup'
-safebackup.repo_path = '$dir/repo'
 max_wal_size = 4GB
+include_if_exists = 'bench_repo.conf'
 CONF
+echo "safebackup.repo_path = '$dir/repo'" > "$dir/data/bench_repo.conf"
+chown postgres:postgres "$dir/data/bench_repo.conf"
 as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
-trap 'as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 psql_b -c "CREATE EXTENSION pg_safebackup"
-as_pg "$bin/pgbench" -q -i -s "$SCALE" -h "$dir" -p $port postgres >/dev/null 2>&1
+as_pg "$bin/pgbench" -q -i -s "$SCALE" -h "$dir" -p "$port" postgres >/dev/null 2>&1
 psql_b -c "CHECKPOINT"
 size=$(du -sm --exclude=pg_wal "$dir/data" | cut -f1)
-echo "pgbench scale $SCALE: data directory ${size} MB (without pg_wal)"
+if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE data-MB $size" >> "$BENCH_SCALES_FILE"; fi
 
-# wait until archiving has drained what pgbench -i produced
-psql_b -c "SELECT pg_switch_wal()" >/dev/null
-until [ "$(psql_b -Atc "SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'")" = 0 ]; do sleep 0.5; done
+# wait (bounded) until the archiver has stored every ready segment
+drain()
+{
+	psql_b -c "SELECT pg_switch_wal()" >/dev/null
+	for _ in $(seq $((limit * 5))); do
+		[ -z "$(find "$dir/data/pg_wal/archive_status" -name '*.ready' -print -quit)" ] && return 0
+		sleep 0.2
+	done
+	echo "WAL not archived within $limit s (see $dir/log)" >&2
+	exit 1
+}
+drain
 
-sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-t=$(now); tar -cf "$dir/data.tar" -C "$dir" --exclude=data/pg_wal data; echo "tar (no compression):           $(elapsed "$t") s, $(du -m "$dir/data.tar" | cut -f1) MB"
-rm -f "$dir/data.tar"
-t=$(now); tar -cf - -C "$dir" --exclude=data/pg_wal data | gzip -1 > "$dir/data.tar.gz"; echo "tar | gzip -1:                   $(elapsed "$t") s, $(du -m "$dir/data.tar.gz" | cut -f1) MB"
-rm -f "$dir/data.tar.gz"
+# peak RSS of the "pg_safebackup backup" workers: a sampler writes the
+# highest VmHWM seen (kB) to $dir/backup-rss until it is stopped
+start_sampler()
+{
+	local pm
+	pm=$(head -1 "$dir/data/postmaster.pid")
+	echo 0 > "$dir/backup-rss"
+	(
+		best=0
+		for _ in $(seq $((limit * 5))); do
+			for p in $(ps -o pid=,args= --ppid "$pm" | awk '/pg_safebackup backup/ { print $1 }'); do
+				kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+				if [ -n "$kb" ] && [ "$kb" -gt "$best" ]; then
+					best=$kb
+					echo "$best" > "$dir/backup-rss"
+				fi
+			done
+			sleep 0.2
+		done
+	) &
+	sampler_pid=$!
+}
+# stops it and sets backup_rss (MiB); not in a subshell, so that
+# sampler_pid is cleared here
+stop_sampler()
+{
+	kill "$sampler_pid" 2>/dev/null || true
+	wait "$sampler_pid" 2>/dev/null || true
+	sampler_pid=
+	backup_rss=$(( ($(cat "$dir/backup-rss") + 1023) / 1024 ))
+}
 
-sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-t=$(now); label=$(psql_b -Atc "SELECT safebackup_start(wait => true)")
-echo "pg_safebackup full backup:       $(elapsed "$t") s, $(du -sm "$dir/repo/main/backup/$label" | cut -f1) MB stored (zlib level 1)"
+# results: "key seconds [MiB]" lines
+: > "$dir/results"
+result()
+{
+	echo "$*" >> "$dir/results"
+	if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE $*" >> "$BENCH_SCALES_FILE"; fi
+}
+# /usr/bin/time -v output file -> MiB
+maxrss() { awk -F: '/Maximum resident set size/ { printf "%d", ($2 + 1023) / 1024 }' "$1"; }
 
-t=$(now); as_pg "$bin/pg_safebackup" restore --repo-path="$dir/repo" --target-dir="$dir/restored" >/dev/null
-echo "pg_safebackup restore:           $(elapsed "$t") s"
+echo "pgbench scale $SCALE, data checksums: data directory $size MB (without pg_wal); page cache dropped before each timed run"
 
-t=$(now); mkdir "$dir/untar"; tar -cf - -C "$dir" --exclude=data/pg_wal data | tar -xf - -C "$dir/untar"; sync -f "$dir/untar"
-echo "tar | tar -x (copy):             $(elapsed "$t") s"
+# ---- the read limit --------------------------------------------------------
+drop_caches
+t=$(now)
+find "$dir/data" -path "$dir/data/pg_wal" -prune -o -type f -print0 | xargs -0 cat > /dev/null
+s=$(elapsed "$t"); result cat "$s"
+printf '%-52s %8s s\n' "cat of the data directory to /dev/null (cold read)" "$s"
+
+# ---- pg_safebackup, one repository type after the other ---------------------
+repo_conf()
+{
+	case "$1" in
+		posix) echo "safebackup.repo_path = '$dir/repo'" ;;
+		tls)
+			cat <<CONF
+safebackup.repo_type = 'tls'
+safebackup.tls_host = '127.0.0.1'
+safebackup.tls_port = $tls_port
+safebackup.tls_cert_file = '$dir/pki/pg1.crt'
+safebackup.tls_key_file = '$dir/pki/pg1.key'
+safebackup.tls_ca_file = '$dir/pki/ca.crt'
+CONF
+			;;
+		sftp)
+			cat <<CONF
+safebackup.repo_type = 'sftp'
+safebackup.repo_path = '$SFTP_REPO'
+safebackup.sftp_host = '$SFTP_HOST'
+safebackup.sftp_port = $SFTP_PORT
+safebackup.sftp_user = '$SFTP_USER'
+safebackup.sftp_private_key_file = '$SFTP_KEY'
+safebackup.sftp_known_hosts_file = '$SFTP_KNOWN_HOSTS'
+CONF
+			;;
+	esac
+}
+cli_repo()
+{
+	case "$1" in
+		posix) echo "--repo-path=$dir/repo" ;;
+		tls) echo "--repo-type=tls --tls-host=127.0.0.1 --tls-port=$tls_port --tls-cert-file=$dir/pki/pg1.crt --tls-key-file=$dir/pki/pg1.key --tls-ca-file=$dir/pki/ca.crt" ;;
+		sftp) echo "--repo-type=sftp --repo-path=$SFTP_REPO --sftp-host=$SFTP_HOST --sftp-port=$SFTP_PORT --sftp-user=$SFTP_USER --sftp-private-key-file=$SFTP_KEY --sftp-known-hosts-file=$SFTP_KNOWN_HOSTS" ;;
+	esac
+}
+posix_label=
+for r in $SB_REPOS; do
+	case "$r" in
+		tls)
+			as_pg "$here/tests/tls/make-certs.sh" "$dir/pki" >/dev/null
+			mkdir -p "$dir/tls-repo"; chown postgres "$dir/tls-repo"
+			cat > "$dir/server.conf" <<CONF
+listen = 127.0.0.1
+port = $tls_port
+repo_path = $dir/tls-repo
+cert_file = $dir/pki/server.crt
+key_file = $dir/pki/server.key
+ca_file = $dir/pki/ca.crt
+log_file = $dir/server.log
+[auth]
+pg1 = main
+CONF
+			chown postgres "$dir/server.conf"
+			as_pg_exec "$bin/pg_safebackup" server --config "$dir/server.conf" >> "$dir/server.out" 2>&1 &
+			server_pid=$!
+			for _ in $(seq 100); do
+				(exec 3<>"/dev/tcp/127.0.0.1/$tls_port") 2>/dev/null && break
+				sleep 0.1
+			done
+			;;
+		sftp)
+			"$here/tests/sftp/sshd-harness.sh" start "$harness" >/dev/null
+			harness_started=1
+			# shellcheck disable=SC1091
+			. "$harness/env"
+			;;
+	esac
+	repo_conf "$r" > "$dir/data/bench_repo.conf"
+	psql_b -c "SELECT pg_reload_conf()" >/dev/null
+	drain
+
+	drop_caches
+	start_sampler
+	t=$(now)
+	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup_start(wait => true)" | tail -1)
+	s=$(elapsed "$t"); stop_sampler; rss=$backup_rss
+	[ "$r" = posix ] && posix_label=$label
+	result "sb-backup-$r" "$s" "$rss"
+	printf '%-52s %8s s, backup worker peak RSS %s MiB\n' "pg_safebackup full backup, defaults, $r" "$s" "$rss"
+
+	drop_caches
+	t=$(now)
+	# shellcheck disable=SC2046
+	timed_pg /usr/bin/time -v -o "$dir/time.out" "$bin/pg_safebackup" restore $(cli_repo "$r") \
+		--target-dir="$dir/restored" >/dev/null
+	s=$(elapsed "$t"); rss=$(maxrss "$dir/time.out")
+	result "sb-restore-$r" "$s" "$rss"
+	printf '%-52s %8s s, peak RSS %s MiB\n' "pg_safebackup restore, defaults, $r" "$s" "$rss"
+	rm -rf "$dir/restored"
+
+	if [ "$r" = tls ]; then
+		kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+	fi
+	if [ "$r" = sftp ]; then
+		"$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1; harness_started=
+	fi
+done
+repo_conf posix > "$dir/data/bench_repo.conf"
+psql_b -c "SELECT pg_reload_conf()" >/dev/null
+
+# ---- pgBackRest ------------------------------------------------------------
+if [ -n "$pgbr" ]; then
+	cat > "$dir/pgbr.conf" <<CONF
+[global]
+repo1-path=$dir/pgbr-repo
+repo1-retention-full=9
+log-path=$dir/pgbr-log
+lock-path=$dir/pgbr-lock
+log-level-console=error
+log-level-file=off
+compress-type=lz4
+start-fast=y
+archive-check=n
+[bench]
+pg1-path=$dir/data
+pg1-port=$port
+pg1-socket-path=$dir
+CONF
+	chown postgres "$dir/pgbr.conf"
+	for pm in 1 2; do
+		rm -rf "$dir/pgbr-repo"; mkdir "$dir/pgbr-repo"; chown postgres "$dir/pgbr-repo"
+		as_pg pgbackrest --config="$dir/pgbr.conf" --stanza=bench stanza-create >/dev/null
+		drop_caches
+		t=$(now)
+		timed_pg pgbackrest --config="$dir/pgbr.conf" --stanza=bench --type=full --process-max=$pm backup
+		s=$(elapsed "$t"); result "pgbr-backup-$pm" "$s"
+		printf '%-52s %8s s\n' "pgBackRest full backup, lz4, process-max $pm" "$s"
+	done
+	mkdir -m 700 "$dir/pgbr-restored"; chown postgres "$dir/pgbr-restored"
+	drop_caches
+	t=$(now)
+	timed_pg pgbackrest --config="$dir/pgbr.conf" --stanza=bench --process-max=2 \
+		--pg1-path="$dir/pgbr-restored" restore
+	s=$(elapsed "$t"); result pgbr-restore "$s"
+	printf '%-52s %8s s\n' "pgBackRest restore, process-max 2" "$s"
+	rm -rf "$dir/pgbr-restored" "$dir/pgbr-repo"
+fi
+
+# ---- pg_basebackup ---------------------------------------------------------
+drop_caches
+t=$(now)
+timed_pg "$bin/pg_basebackup" -h "$dir" -p "$port" -D "$dir/basebackup" -Ftar --compress=server-lz4 \
+	--checkpoint=fast
+s=$(elapsed "$t"); result basebackup "$s"
+printf '%-52s %8s s, %s MB\n' "pg_basebackup -Ftar --compress=server-lz4" "$s" "$(du -sm "$dir/basebackup" | cut -f1)"
+rm -rf "$dir/basebackup"
+
+# ---- delta restore of the posix backup onto the changed cluster ------------
+if [ -n "$posix_label" ]; then
+	rows=$((SCALE * 100000 / 100))
+	psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= $rows"
+	psql_b -c "CHECKPOINT"
+	as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -t 120 stop >/dev/null
+	drop_caches
+	t=$(now)
+	timed_pg /usr/bin/time -v -o "$dir/time.out" "$bin/pg_safebackup" restore --repo-path="$dir/repo" \
+		--backup="$posix_label" --delta --target-dir="$dir/data" >/dev/null
+	s=$(elapsed "$t"); rss=$(maxrss "$dir/time.out")
+	result sb-delta "$s" "$rss"
+	printf '%-52s %8s s, peak RSS %s MiB\n' "pg_safebackup restore --delta (1% of rows changed)" "$s" "$rss"
+fi
+
+# ---- ratios ----------------------------------------------------------------
+get() { awk -v k="$1" -v c="${2:-2}" '$1 == k { print $c }' "$dir/results"; }
+ratio()
+{
+	local a b
+	a=$(get "$2"); b=$(get "$3")
+	if [ -z "$a" ] || [ -z "$b" ]; then
+		printf '%-52s %s\n' "$1:" "not measured"
+	else
+		awk -v a="$a" -v b="$b" -v l="$1" -v t="$4" 'BEGIN { printf "%-52s %.2f (target %s)\n", l ":", (b > 0 ? a / b : 0), t }'
+	fi
+}
+echo
+ratio "backup posix / pgBackRest backup process-max 2" sb-backup-posix pgbr-backup-2 "<= 0.5"
+ratio "backup posix / cold read" sb-backup-posix cat "<= 1.5"
+ratio "restore posix / pgBackRest restore process-max 2" sb-restore-posix pgbr-restore "<= 0.5"
+ratio "delta restore / full restore (posix)" sb-delta sb-restore-posix "<= 0.2"
+rss=$(awk 'NF >= 3 && $1 ~ /^sb-/ { print $3 }' "$dir/results" | sort -n | tail -1)
+printf '%-52s %s MiB (target <= 64)\n' "peak RSS, backup worker or restore:" "${rss:--}"

@@ -39,7 +39,7 @@ port=${BENCH_PORT:-54398}
 tls_port=$((port + 1))
 server_pid=
 as_pg() { runuser -u postgres -- "$@"; }
-psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p $port -d postgres "$@"; }
+psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
 now() { date +%s.%N; }
 
 rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
@@ -106,7 +106,7 @@ as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
 # fill the backlog with pgbench data and updates (realistic, compressible
 # about as well as production WAL), until NSEG segments are ready
 ready() { psql_b -Atc "SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'"; }
-as_pg "$bin/pgbench" -q -i -s 10 -h "$dir" -p $port postgres >/dev/null 2>&1
+as_pg "$bin/pgbench" -q -i -s 10 -h "$dir" -p "$port" postgres >/dev/null 2>&1
 while [ "$(ready)" -lt "$NSEG" ]; do
 	psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 3 = 0"
 done
@@ -151,7 +151,7 @@ BEGIN
 END
 $$;
 SQL
-lat=$(for i in $(seq 20); do psql_b -Atc "SELECT archive_latency_ms()"; done | sort -n)
+lat=$(for _ in $(seq 20); do psql_b -Atc "SELECT archive_latency_ms()"; done | sort -n)
 p50=$(echo "$lat" | sed -n 10p)
 p95=$(echo "$lat" | sed -n 19p)
 awk -v n="$n" -v s="$secs" -v st="$stored" -v l="$LEVEL" -v t="$REPO_TYPE" -v c="${COMPRESS_TYPE:-zlib}" -v w="$workers" \

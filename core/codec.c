@@ -243,11 +243,16 @@ store_end(SbStorage *st, StorePipe *p, const char *prefix, const char *suffix,
 	return sb_storage_write_commit(st, w, err);
 }
 
-/* Push src_fd to its end into the pipe; path names the file for messages. */
+/*
+ * Push src_fd to its end into the pipe; path names the file for messages.
+ * inspect (may be NULL) sees each chunk before it is encoded.
+ */
 static SbStatus
-store_from_fd(StorePipe *p, int src_fd, const char *path, SbError *err)
+store_from_fd(StorePipe *p, int src_fd, const char *path,
+			  SbStoreInspect inspect, void *inspect_arg, SbError *err)
 {
 	uint8_t    *buf;
+	uint64_t	offset = 0;
 	SbStatus	rc = SB_OK;
 	bool		eof = false;
 
@@ -281,6 +286,9 @@ store_from_fd(StorePipe *p, int src_fd, const char *path, SbError *err)
 			have += (size_t) n;
 		}
 
+		if (rc == SB_OK && inspect != NULL && have > 0)
+			rc = inspect(inspect_arg, src_fd, buf, have, offset, err);
+		offset += have;
 		if (rc == SB_OK)
 			rc = sb_filter_write(p->head, buf, have, err);
 	}
@@ -293,13 +301,22 @@ sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 				  const char *path, int flags, SbStoreResult *res,
 				  SbError *err)
 {
+	return sb_codec_store_fd_inspect(st, cfg, src_fd, path, flags, NULL, NULL,
+									 res, err);
+}
+
+SbStatus
+sb_codec_store_fd_inspect(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
+						  const char *path, int flags, SbStoreInspect inspect,
+						  void *inspect_arg, SbStoreResult *res, SbError *err)
+{
 	StorePipe	p;
 	SbStatus	rc;
 
 	rc = store_begin(st, cfg, path, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = store_from_fd(&p, src_fd, path, err);
+	rc = store_from_fd(&p, src_fd, path, inspect, inspect_arg, err);
 	if (rc != SB_OK)
 	{
 		store_abort(st, &p);
@@ -331,7 +348,7 @@ sb_codec_store_fd_addressed(SbStorage *st, const SbRepoConfig *cfg,
 	rc = store_begin(st, cfg, open_path, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = store_from_fd(&p, src_fd, open_path, err);
+	rc = store_from_fd(&p, src_fd, open_path, NULL, NULL, err);
 	if (rc != SB_OK)
 	{
 		store_abort(st, &p);

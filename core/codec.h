@@ -140,6 +140,25 @@ extern SbStatus sb_codec_store_fd_addressed(SbStorage *st,
 											const char *prefix,
 											const char *suffix, int flags,
 											SbStoreResult *res, SbError *err);
+
+/*
+ * A look at each chunk read by sb_codec_store_fd_inspect before it is
+ * encoded: buf holds len bytes read from offset of src_fd (every chunk but
+ * the last is SB_CODEC_BUFSIZE long).  It may rewrite buf in place (say,
+ * with a page read again).  Anything but SB_OK (with err filled) abandons
+ * the store.
+ */
+typedef SbStatus (*SbStoreInspect) (void *arg, int src_fd, uint8_t *buf,
+									size_t len, uint64_t offset,
+									SbError *err);
+
+/* sb_codec_store_fd with inspect (may be NULL) called on every chunk. */
+extern SbStatus sb_codec_store_fd_inspect(SbStorage *st,
+										  const SbRepoConfig *cfg,
+										  int src_fd, const char *path,
+										  int flags, SbStoreInspect inspect,
+										  void *inspect_arg,
+										  SbStoreResult *res, SbError *err);
 /* Same, for a buffer in memory. */
 extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 									  const void *buf, size_t len,

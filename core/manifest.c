@@ -28,6 +28,8 @@
 
 #define MANIFEST_MAGIC			"pg_safebackup manifest"
 #define MANIFEST_CHECKSUM_KEY	"checksum="
+#define CHECKSUM_FAILURES_KEY	"checksum_failures"
+#define PAGE_FAILURES_KEY		"page_checksum_failures"
 #define MANIFEST_FORMAT_VERSION	1
 #define MANIFEST_NAME			"backup.manifest"
 
@@ -276,6 +278,9 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	buf_printf(&b, "compress_type=%s\n", sb_compress_type_name(m->compress_type));
 	buf_printf(&b, "database_size=%" PRIu64 "\n", m->database_size);
 	buf_printf(&b, "stored_size=%" PRIu64 "\n", m->stored_size);
+	if (m->checksums_verified)
+		buf_printf(&b, "%s=%" PRIu64 "\n", CHECKSUM_FAILURES_KEY,
+				   m->checksum_failures);
 
 	for (i = 0; i < m->ntablespaces; i++)
 		buf_printf(&b, "tablespace=%u\t%s\n", m->tablespaces[i].oid,
@@ -289,6 +294,14 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 		buf_printf(&b, "file=%s\t%" PRIu64 "\t%" PRId64 "\t%04o\t%s\t%" PRIu64 "\n",
 				   f->path, f->size, f->mtime, f->mode, f->sha256,
 				   f->stored_size);
+	}
+	for (i = 0; i < m->nfiles; i++)
+	{
+		const SbManifestFile *f = &m->files[i];
+
+		if (f->checksum_failures > 0)
+			buf_printf(&b, "%s=%s\t%u\n", PAGE_FAILURES_KEY, f->path,
+					   (unsigned int) f->checksum_failures);
 	}
 	if (b.failed)
 		return NULL;
@@ -514,6 +527,27 @@ parse_header(SbManifest *m, int key, const char *value, int lineno,
 	return SB_OK;
 }
 
+/* page_checksum_failures=<path>\t<n>: the file was listed before. */
+static SbStatus
+parse_page_failures(SbManifest *m, char *value, int lineno, SbError *err)
+{
+	char	   *f[2];
+	uint64_t	n;
+	int			k;
+
+	if (!split_fields(value, f, 2) || !parse_u64(f[1], &n) || n > UINT32_MAX)
+		return bad_line(err, lineno, "invalid page_checksum_failures record");
+	for (k = m->nfiles - 1; k >= 0; k--)
+	{
+		if (strcmp(m->files[k].path, f[0]) == 0)
+		{
+			m->files[k].checksum_failures = (uint32_t) n;
+			return SB_OK;
+		}
+	}
+	return bad_line(err, lineno, "page_checksum_failures names a file that is not listed");
+}
+
 static SbStatus
 parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			 bool *seen, SbError *err)
@@ -540,6 +574,15 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 		memcpy(file.sha256, f[4], SB_SHA256_HEX_LEN + 1);
 		if (!sb_manifest_add_file(m, &file))
 			return sb_error_oom(err);
+		return SB_OK;
+	}
+	if (strcmp(key, PAGE_FAILURES_KEY) == 0)
+		return parse_page_failures(m, value, lineno, err);
+	if (strcmp(key, CHECKSUM_FAILURES_KEY) == 0)
+	{
+		if (!parse_u64(value, &m->checksum_failures))
+			return bad_line(err, lineno, "invalid checksum_failures");
+		m->checksums_verified = true;
 		return SB_OK;
 	}
 	if (strcmp(key, "dir") == 0)

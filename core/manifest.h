@@ -19,6 +19,13 @@
  *   tablespace=<oid>\t<original path>
  *   dir=<path>\t<mode octal>
  *   file=<path>\t<size>\t<mtime>\t<mode octal>\t<sha256>\t<stored size>
+ *   checksum_failures=<n>              header, only when page checksums
+ *                                      were verified (total of the files)
+ *   page_checksum_failures=<path>\t<n> after the file records, one per
+ *                                      file with failing pages
+ *
+ * Readers ignore keys they do not know, so older readers read newer
+ * manifests; a manifest without checksum_failures was not verified.
  *
  * Paths never contain tab, newline or "..".  The manifest is stored through
  * the codec uncompressed, so one tool can read it for inspection (in an
@@ -49,6 +56,7 @@ typedef struct SbManifestFile
 	unsigned int mode;
 	char		sha256[SB_SHA256_HEX_LEN + 1];
 	uint64_t	stored_size;
+	uint32_t	checksum_failures;	/* pages whose checksum did not match */
 } SbManifestFile;
 
 typedef struct SbManifestDir
@@ -80,6 +88,8 @@ typedef struct SbManifest
 	SbCompressType compress_type;	/* of the data files */
 	uint64_t	database_size;	/* sum of file sizes */
 	uint64_t	stored_size;	/* sum of stored sizes */
+	bool		checksums_verified; /* page checksums were checked */
+	uint64_t	checksum_failures;	/* sum of the files' failures */
 
 	int			nfiles;
 	int			files_cap;

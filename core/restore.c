@@ -18,8 +18,9 @@
  *   2. create the target directory, the tablespace directories and their
  *      links pg_tblspc/<oid>, then every directory of the manifest;
  *   3. write every file through the codec into a new file (O_EXCL), with
- *      its SHA-256 and size verified, then its mode and mtime, fsync;
- *   4. tablespace_map, directory modes, postgresql.auto.conf, fsync of
+ *      its SHA-256 and size verified, then its mode and mtime;
+ *   4. tablespace_map, directory modes, postgresql.auto.conf, syncfs() of
+ *      the target's and each tablespace's file system (every file), fsync of
  *      every directory, and last recovery.signal (standby.signal for a
  *      standby).
  *
@@ -197,6 +198,11 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 		rc = sb_restore_set_dir_modes(&r, err);
 	if (rc == SB_OK)
 		rc = sb_restore_write_recovery_conf(&r, err);
+	/* every file written, flushed at once per file system */
+	if (rc == SB_OK)
+		rc = sb_restore_syncfs(r.target, err);
+	for (i = 0; i < r.m.ntablespaces && rc == SB_OK; i++)
+		rc = sb_restore_syncfs(TS_DIR(&r, i), err);
 	if (rc == SB_OK)
 	{
 		snprintf(path, sizeof(path), "%s", r.target);

@@ -41,6 +41,13 @@ typedef struct SbStat
 
 /* Write flags */
 #define SB_WRITE_REPLACE	0x01	/* an existing final file may be replaced */
+/*
+ * The file may be published before it is flushed: the caller makes every
+ * such file durable at once with sb_storage_sync() before anything that
+ * depends on them (a backup's manifest).  Drivers that cannot defer flush
+ * each file as usual.
+ */
+#define SB_WRITE_DEFER_SYNC	0x02
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
@@ -112,6 +119,13 @@ typedef struct SbStorageOps
 	/* Create a directory and its missing parents; existing is fine. */
 	SbStatus	(*mkdir) (SbStorage *st, const char *path, SbError *err);
 
+	/*
+	 * Optional: make durable every file this storage's filesystem holds
+	 * that was committed with SB_WRITE_DEFER_SYNC (by any process).  NULL
+	 * when the driver never defers.
+	 */
+	SbStatus	(*sync) (SbStorage *st, SbError *err);
+
 	/* Free the driver's private state (after close). */
 	void		(*destroy) (SbStorage *st);
 } SbStorageOps;
@@ -148,6 +162,12 @@ extern SbStatus sb_storage_write(SbStorage *st, SbWriter *w, const void *buf,
 extern SbStatus sb_storage_write_commit(SbStorage *st, SbWriter *w,
 										SbError *err);
 extern void sb_storage_write_abort(SbStorage *st, SbWriter *w);
+/*
+ * For drivers' write_rename: SB_OK when new_path is in the directory of
+ * old_path (both repository paths), else SB_ERR_PERMISSION.
+ */
+extern SbStatus sb_storage_check_same_dir(const char *old_path,
+										  const char *new_path, SbError *err);
 /* Can this storage's writers be renamed before commit (write_rename)? */
 extern bool sb_storage_can_rename_writer(SbStorage *st);
 /* SB_ERR_INTERNAL when the driver cannot (check sb_storage_can_rename_writer). */
@@ -168,6 +188,8 @@ extern SbStatus sb_storage_list_flags(SbStorage *st, const char *path, int flags
 extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
 								  bool recursive, SbError *err);
 extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);
+/* Flush what SB_WRITE_DEFER_SYNC left unflushed (SB_OK when nothing was). */
+extern SbStatus sb_storage_sync(SbStorage *st, SbError *err);
 
 /* Convenience: write a whole small buffer / read a whole small file. */
 extern SbStatus sb_storage_put(SbStorage *st, const char *path, int flags,

@@ -54,6 +54,7 @@ typedef struct Handle
 	SbWriter   *w;
 	SbReader   *r;
 	SbError		failed;			/* writer: first WRITE_DATA error */
+	char		path[SB_PATH_MAX];	/* writer: the name it was opened with */
 } Handle;
 
 typedef struct Conn
@@ -408,6 +409,19 @@ list_cb(const char *name, const SbStat *st, void *arg)
 	return true;
 }
 
+/*
+ * WRITE_COMMIT with a name: the file is published under path instead of
+ * the name it was opened with, which must be in the same directory (a WAL
+ * file named after its digest, known once its last byte was sent).
+ */
+static SbStatus
+commit_name(Conn *c, Handle *h, const char *path, SbError *err)
+{
+	if (sb_storage_check_same_dir(h->path, path, err) != SB_OK)
+		return err->status;
+	return sb_storage_write_rename(c->st, h->w, path, err);
+}
+
 static void
 do_list(Conn *c, const char *path, uint8_t flags)
 {
@@ -537,6 +551,8 @@ handle_request(Conn *c)
 				return;
 			}
 			if (req.type == SB_TLS_WRITE_OPEN)
+				snprintf(h->path, sizeof(h->path), "%s", req.path);
+			if (req.type == SB_TLS_WRITE_OPEN)
 				rc = sb_storage_write_open(c->st, req.path,
 										   (req.flags & SB_TLS_WFLAG_REPLACE) ? SB_WRITE_REPLACE : 0,
 										   &h->w, &err);
@@ -569,12 +585,13 @@ handle_request(Conn *c)
 				conn_error(c, &err);
 				return;
 			}
-			if (h->failed.status != SB_OK)
-			{
-				sb_storage_write_abort(c->st, h->w);
+			rc = h->failed.status;
+			if (rc != SB_OK)
 				err = h->failed;
-				rc = err.status;
-			}
+			else if (req.path[0] != '\0')
+				rc = commit_name(c, h, req.path, &err);
+			if (rc != SB_OK)
+				sb_storage_write_abort(c->st, h->w);
 			else
 				rc = sb_storage_write_commit(c->st, h->w, &err);
 			h->w = NULL;

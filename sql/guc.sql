@@ -34,3 +34,15 @@ ALTER SYSTEM RESET safebackup.compress_type;
 ALTER SYSTEM SET safebackup.stanza = 'db-1.prod_A';
 ALTER SYSTEM RESET safebackup.compress_level;
 ALTER SYSTEM RESET safebackup.stanza;
+
+-- how base backups are copied
+SHOW safebackup.backup_workers;
+SHOW safebackup.checksum_failure;
+SET safebackup.backup_workers = 4;
+ALTER SYSTEM SET safebackup.backup_workers = 0;
+ALTER SYSTEM SET safebackup.backup_workers = 17;
+ALTER SYSTEM SET safebackup.checksum_failure = 'ignore';
+ALTER SYSTEM SET safebackup.backup_workers = 16;
+ALTER SYSTEM SET safebackup.checksum_failure = 'fail';
+ALTER SYSTEM RESET safebackup.backup_workers;
+ALTER SYSTEM RESET safebackup.checksum_failure;

@@ -218,8 +218,7 @@ ok(!-e "$repo/main/backup/$canceled/backup.manifest", 'canceled backup: no manif
 # a server crash in the middle of a backup
 my $crashed = start_and_wait_copying();
 my $worker_pid = $node->safe_psql('postgres', 'SELECT backup_pid FROM (SELECT pid AS backup_pid FROM pg_stat_activity WHERE backend_type = \'pg_safebackup backup\') s');
-kill 'KILL', $worker_pid;
-$node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
+SbTest::kill_and_wait_restart($node, $worker_pid);
 ok(!-e "$repo/main/backup/$crashed/backup.manifest", 'crashed backup: no manifest');
 is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$crashed'"),
 	'0', 'crashed backup is not listed');

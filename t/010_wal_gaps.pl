@@ -129,13 +129,14 @@ for my $round (1 .. $rounds)
 	}
 	if ($round % 2)
 	{
+		$node->poll_query_until('postgres',
+			"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'archiver'")
+		  or die 'no archiver';
 		my $pid = $node->safe_psql('postgres',
 			"SELECT pid FROM pg_stat_activity WHERE backend_type = 'archiver'");
-		kill 'KILL', $pid if $pid;
-		$load->finish;
 		# the postmaster restarts everything by itself (restart_after_crash)
-		$node->poll_query_until('postgres', 'SELECT true')
-		  or die "round $round: no crash restart";
+		SbTest::kill_and_wait_restart($node, $pid);
+		$load->finish;
 	}
 	else
 	{

@@ -93,6 +93,7 @@ static SbStatus posix_list(SbStorage *st, const char *path, int flags,
 static SbStatus posix_remove(SbStorage *st, const char *path, bool recursive,
 							 SbError *err);
 static SbStatus posix_mkdir(SbStorage *st, const char *path, SbError *err);
+static SbStatus posix_sync(SbStorage *st, SbError *err);
 static void posix_destroy(SbStorage *st);
 
 const SbStorageOps sb_posix_ops = {
@@ -111,6 +112,7 @@ const SbStorageOps sb_posix_ops = {
 	.list = posix_list,
 	.remove = posix_remove,
 	.mkdir = posix_mkdir,
+	.sync = posix_sync,
 	.destroy = posix_destroy
 };
 
@@ -276,6 +278,36 @@ posix_close(SbStorage *st)
 		ps->opened = false;
 }
 
+/*
+ * Flush the whole file system the repository is on (syncfs): every file
+ * committed with SB_WRITE_DEFER_SYNC, by this process or any other, with
+ * its directory entry.  One call instead of two flushes per file is what
+ * makes a backup of many small files fast.
+ */
+static SbStatus
+posix_sync(SbStorage *st, SbError *err)
+{
+	PosixStorage *ps = (PosixStorage *) st->priv;
+	int			fd;
+
+	if (ps == NULL || !ps->opened)
+		return sb_error_set(err, SB_ERR_INTERNAL, "repository storage is not open");
+	fd = open(ps->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sb_error_errno(err, errno, "could not open repository directory \"%s\"",
+							  ps->root);
+	if (syncfs(fd) != 0)
+	{
+		int			save = errno;
+
+		close(fd);
+		return sb_error_errno(err, save, "could not flush the file system of repository \"%s\"",
+							  ps->root);
+	}
+	close(fd);
+	return SB_OK;
+}
+
 static void
 posix_destroy(SbStorage *st)
 {
@@ -387,7 +419,7 @@ posix_write_commit(SbWriter *w, SbError *err)
 
 	w->fd = -1;
 
-	if (fsync(fd) != 0)
+	if (!(w->flags & SB_WRITE_DEFER_SYNC) && fsync(fd) != 0)
 	{
 		sb_error_errno(err, errno, "could not fsync file \"%s\"", w->tmp_path);
 		close(fd);
@@ -439,7 +471,8 @@ posix_write_commit(SbWriter *w, SbError *err)
 	 * this fails the file stays: it is complete, only its durability is in
 	 * doubt, and the caller gets the error.
 	 */
-	rc = posix_fsync_parent(w->final_path, err);
+	rc = (w->flags & SB_WRITE_DEFER_SYNC) ? SB_OK :
+		posix_fsync_parent(w->final_path, err);
 	free(w);
 	return rc;
 
@@ -456,7 +489,9 @@ posix_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
 	char		final_path[POSIX_PATH_LEN];
 	SbStatus	rc;
 
-	rc = posix_full_path(st, path, final_path, err);
+	rc = sb_storage_check_same_dir(w->relpath, path, err);
+	if (rc == SB_OK)
+		rc = posix_full_path(st, path, final_path, err);
 	if (rc != SB_OK)
 		return rc;
 	memcpy(w->final_path, final_path, sizeof(final_path));

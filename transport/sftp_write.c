@@ -357,7 +357,9 @@ sb_sftp_write_rename(SbStorage *st, SbWriter *w, const char *path,
 	char		final_path[SFTP_PATH_LEN];
 	SbStatus	rc;
 
-	rc = sb_sftp_full_path(st, path, final_path, err);
+	rc = sb_storage_check_same_dir(w->relpath, path, err);
+	if (rc == SB_OK)
+		rc = sb_sftp_full_path(st, path, final_path, err);
 	if (rc != SB_OK)
 		return rc;
 	memcpy(w->final_path, final_path, sizeof(final_path));

@@ -151,6 +151,22 @@ sb_storage_write(SbStorage *st, SbWriter *w, const void *buf, size_t len,
 	return st->ops->write(w, buf, len, err);
 }
 
+SbStatus
+sb_storage_check_same_dir(const char *old_path, const char *new_path,
+						  SbError *err)
+{
+	const char *a = strrchr(old_path, '/');
+	const char *b = strrchr(new_path, '/');
+	size_t		alen = a ? (size_t) (a - old_path) : 0;
+	size_t		blen = b ? (size_t) (b - new_path) : 0;
+
+	if (alen != blen || strncmp(old_path, new_path, alen) != 0)
+		return sb_error_set(err, SB_ERR_PERMISSION,
+							"file \"%s\" can only be committed under a name in its own directory, not as \"%s\"",
+							old_path, new_path);
+	return SB_OK;
+}
+
 bool
 sb_storage_can_rename_writer(SbStorage *st)
 {
@@ -238,6 +254,14 @@ sb_storage_remove(SbStorage *st, const char *path, bool recursive,
 	if (!sb_path_valid(path))
 		return invalid_path(path, err);
 	return st->ops->remove(st, path, recursive, err);
+}
+
+SbStatus
+sb_storage_sync(SbStorage *st, SbError *err)
+{
+	if (st->ops->sync == NULL)
+		return SB_OK;
+	return st->ops->sync(st, err);
 }
 
 SbStatus

@@ -90,6 +90,7 @@ struct SbWriter
 	uint8_t    *buf;
 	size_t		used;
 	char		relpath[SB_PATH_MAX];
+	char		commit_as[SB_PATH_MAX];	/* "" or the server path to publish under */
 };
 
 struct SbReader
@@ -112,6 +113,8 @@ static SbStatus tls_write(SbWriter *w, const void *buf, size_t len,
 						  SbError *err);
 static SbStatus tls_write_commit(SbWriter *w, SbError *err);
 static void tls_write_abort(SbWriter *w);
+static SbStatus tls_write_rename(SbStorage *st, SbWriter *w, const char *path,
+								 SbError *err);
 static SbStatus tls_read_open(SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);
 static SbStatus tls_read(SbReader *r, void *buf, size_t len, size_t *nread,
@@ -134,6 +137,7 @@ const SbStorageOps sb_tls_ops = {
 	.write = tls_write,
 	.write_commit = tls_write_commit,
 	.write_abort = tls_write_abort,
+	.write_rename = tls_write_rename,
 	.read_open = tls_read_open,
 	.read = tls_read,
 	.read_close = tls_read_close,
@@ -806,6 +810,7 @@ tls_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 	w->used = 0;
 	w->buf = malloc(SB_TLS_CHUNK);
 	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
+	w->commit_as[0] = '\0';
 	if (!c.ok || c.left != 0 || w->buf == NULL)
 	{
 		free(w->buf);
@@ -877,10 +882,27 @@ tls_write_commit(SbWriter *w, SbError *err)
 	{
 		sb_tls_frame_begin(&b, ts->out, TLS_FRAME_BUF, SB_TLS_WRITE_COMMIT);
 		sb_tls_put_u32(&b, w->handle);
+		if (w->commit_as[0] != '\0')
+			sb_tls_put_str(&b, w->commit_as);
 		rc = tls_call(w->st, &b, SB_TLS_OK, err);
 	}
 	tls_writer_free(w);
 	return rc;
+}
+
+/*
+ * Publish w under path when it is committed: the name goes with the
+ * WRITE_COMMIT request, so renaming costs no round trip.
+ */
+static SbStatus
+tls_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	char		full[SB_PATH_MAX];
+
+	if (tls_full_path(st, path, full, err) != SB_OK)
+		return err->status;
+	snprintf(w->commit_as, sizeof(w->commit_as), "%s", full);
+	return SB_OK;
 }
 
 static void

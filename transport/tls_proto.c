@@ -314,6 +314,14 @@ sb_tls_parse_request(uint8_t type, const uint8_t *payload, size_t len,
 			}
 			break;
 		case SB_TLS_WRITE_COMMIT:
+			req->handle = sb_tls_get_u32(&c);
+			/* optional: publish the file under this name instead */
+			if (c.ok && c.left > 0)
+			{
+				sb_tls_get_str(&c, req->path, sizeof(req->path));
+				has_path = true;
+			}
+			break;
 		case SB_TLS_WRITE_ABORT:
 		case SB_TLS_READ_CLOSE:
 			req->handle = sb_tls_get_u32(&c);

@@ -5,7 +5,8 @@
  *
  * It runs a non-exclusive backup through the server's own start/stop
  * functions, streams every file through the codec into the repository
- * (<stanza>/backup/<label>/data/...), global/pg_control last, waits until
+ * (<stanza>/backup/<label>/data/...) with the copy workers of
+ * backup_copy.c, global/pg_control last, waits until
  * the WAL that makes the backup consistent is archived (by our own archive
  * module: we hold nothing it needs), checks that WAL is in the repository,
  * and only then writes the manifest.  Anything that stops it earlier leaves
@@ -31,6 +32,7 @@
 
 #include "backend/expire_sql.h"
 #include "backend/guc.h"
+#include "backend/guc_backup.h"
 #include "backend/report.h"
 #include "backend/shmem.h"
 #include "backend/storage_wait.h"
@@ -39,6 +41,7 @@
 #include "storage.h"
 #include "wal.h"
 #include "worker/backup.h"
+#include "worker/backup_copy.h"
 #include "worker/backup_walk.h"
 #include "worker/worker.h"
 
@@ -142,71 +145,29 @@ store_buffer(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	m->stored_size += res.stored_size;
 }
 
+/* Make the backup's directories, before any copier writes into them. */
 static void
-copy_entries(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
-			 List *entries)
+make_dirs(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
+		  List *entries)
 {
 	ListCell   *lc;
-	int64		bytes_done = 0;
-	int64		files_done = 0;
 	char		path[SB_PATH_MAX];
 	SbError		err;
 
 	foreach(lc, entries)
 	{
 		SbWalkEntry *e = lfirst(lc);
-		SbStoreResult res;
-		SbManifestFile f;
-		SbStatus	rc;
-		int			fd;
 
-		check_cancel();
-		if (e->is_dir)
-		{
-			sb_backup_dir(cfg->stanza, m->label, path);
-			strlcat(path, "/data/", sizeof(path));
-			strlcat(path, e->path, sizeof(path));
-			if (sb_storage_mkdir(st, path, &err) != SB_OK)
-				fail(&err, "could not create backup directory");
-			if (!sb_manifest_add_dir(m, e->path, e->mode))
-				elog(ERROR, "could not add \"%s\" to the manifest", e->path);
+		if (!e->is_dir)
 			continue;
-		}
-
-		fd = open(e->local_path, O_RDONLY | PG_BINARY | O_CLOEXEC);
-		if (fd < 0)
-		{
-			if (errno == ENOENT)
-				continue;		/* dropped while we copied: WAL replay recreates */
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\": %m", e->local_path)));
-		}
-		sb_backup_file_path(cfg->stanza, m->label, e->path, cfg->compress_type, path);
-		rc = sb_codec_store_fd(st, cfg, fd, path, 0, &res, &err);
-		close(fd);
-		if (rc != SB_OK)
-			fail(&err, "could not store backup file");
-
-		memset(&f, 0, sizeof(f));
-		f.path = e->path;
-		f.size = res.plain_size;
-		f.mtime = e->mtime;
-		f.mode = e->mode;
-		memcpy(f.sha256, res.sha256, sizeof(f.sha256));
-		f.stored_size = res.stored_size;
-		if (!sb_manifest_add_file(m, &f))
+		check_cancel();
+		sb_backup_dir(cfg->stanza, m->label, path);
+		strlcat(path, "/data/", sizeof(path));
+		strlcat(path, e->path, sizeof(path));
+		if (sb_storage_mkdir(st, path, &err) != SB_OK)
+			fail(&err, "could not create backup directory");
+		if (!sb_manifest_add_dir(m, e->path, e->mode))
 			elog(ERROR, "could not add \"%s\" to the manifest", e->path);
-		m->database_size += res.plain_size;
-		m->stored_size += res.stored_size;
-
-		bytes_done += res.plain_size;
-		files_done++;
-		LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
-		sb_shared->backup_bytes_done = bytes_done;
-		sb_shared->backup_files_done = files_done;
-		LWLockRelease(sb_shared->lock);
-		pgstat_progress_update_param(PROGRESS_BASEBACKUP_BACKUP_STREAMED, bytes_done);
 	}
 }
 
@@ -294,7 +255,8 @@ run_backup(const char *label)
 	}
 
 	set_phase(SB_BACKUP_COPYING, PROGRESS_BASEBACKUP_PHASE_STREAM_BACKUP);
-	copy_entries(st, &cfg, &m, entries);
+	make_dirs(st, &cfg, &m, entries);
+	sb_copy_files(st, &cfg, &m, entries, run.start_lsn, sb_backup_workers);
 	pgstat_progress_update_param(PROGRESS_BASEBACKUP_TBLSPC_STREAMED,
 								 list_length(tablespaces) + 1);
 
@@ -306,6 +268,9 @@ run_backup(const char *label)
 	check_cancel();
 	check_wal_stored(st, cfg.stanza, &run, &m);
 
+	/* every file the copiers stored, durable at once */
+	if (sb_storage_sync(st, &err) != SB_OK)
+		fail(&err, "could not flush the backup's files");
 	store_buffer(st, &cfg, &m, "backup_label", run.label_file->data,
 				 run.label_file->len);
 	if (run.tablespace_map->len > 0)
@@ -325,6 +290,15 @@ run_backup(const char *label)
 					(double) (GetCurrentTimestamp() - started) / 1000000.0),
 			 errdetail("Start %s, stop %s, WAL %s to %s.",
 					   m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal)));
+
+	if (m.checksum_failures > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg_plural("base backup \"%s\" found %llu page with a wrong checksum",
+							   "base backup \"%s\" found %llu pages with a wrong checksum",
+							   (unsigned long) m.checksum_failures,
+							   label, (unsigned long long) m.checksum_failures),
+				 errhint("The pages are listed in the server log; the backup holds them as read.")));
 
 	/* retention: a failure here leaves this backup complete and usable */
 	{
@@ -350,6 +324,8 @@ backup_worker_exit(int code, Datum arg)
 	LWLockAcquire(sb_shared->lock, LW_SHARED);
 	mine = sb_shared->backup_running && sb_shared->backup_pid == MyProcPid;
 	LWLockRelease(sb_shared->lock);
+	/* the copiers stop before the backup is reported as over */
+	sb_copy_terminate_workers();
 	if (mine)
 		sb_backup_set_phase(SB_BACKUP_FAILED, "the backup worker exited before the backup completed");
 }
@@ -382,6 +358,8 @@ sb_backup_main(Datum main_arg)
 
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
+		/* no copier may write on once the backup is given up */
+		sb_copy_terminate_workers();
 		sb_backup_set_phase(SB_BACKUP_FAILED, edata->message);
 		PG_RE_THROW();
 	}

@@ -210,6 +210,21 @@ sub start_restored
 	  or die(($what ? "$what: " : '') . 'recovery did not finish');
 }
 
+# kill_and_wait_restart(NODE, PID): kills server process PID with SIGKILL
+# and waits until the postmaster has restarted every process and accepts
+# connections again (restart_after_crash).  Polling with a query instead
+# could reach the server before it even noticed the death.
+sub kill_and_wait_restart
+{
+	my ($node, $pid) = @_;
+	my $offset = -s $node->logfile;
+	kill 'KILL', $pid or die "could not kill $pid: $!";
+	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
+	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
+	$node->poll_query_until('postgres', 'SELECT true')
+	  or die 'server did not come back after the crash restart';
+}
+
 # query_state(NODE, QUERY, ...): the results of the queries in database
 # "postgres", joined with "/": what a restored cluster is compared on.
 sub query_state

@@ -262,8 +262,11 @@ mem_write_abort(SbWriter *w)
 static SbStatus
 mem_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
 {
-	char	   *p = strdup(path);
+	char	   *p;
 
+	if (sb_storage_check_same_dir(w->path, path, err) != SB_OK)
+		return err->status;
+	p = strdup(path);
 	if (p == NULL)
 		return sb_error_oom(err);
 	free(w->path);

@@ -672,6 +672,23 @@ test_rename_writer(SuiteCtx *c)
 	SB_CHECK(rc != SB_OK);
 	sb_storage_write_abort(c->st, w);
 
+	/* a name in another directory: refused at rename or at commit */
+	rc = mkdir_rel(c, "rn-other", &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	rc = sb_storage_write_open(c->st, p, 0, &w, &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	if (rc != SB_OK)
+		return;
+	rc = sb_storage_write_rename(c->st, w, rel_path(c, q, "rn-other/moved"), &err);
+	if (rc == SB_OK)
+		rc = sb_storage_write_commit(c->st, w, &err);
+	else
+		sb_storage_write_abort(c->st, w);
+	SB_CHECK_MSG(rc != SB_OK, "a writer was published in another directory");
+	rc = sb_storage_stat(c->st, q, &(SbStat) {0}, &err);
+	CHECK_STATUS(rc, SB_ERR_NOT_FOUND, err);
+	rel_path(c, p, "rn/provisional");
+
 	/* only the final file, no temporary one, listed or on disk */
 	rc = list_dir(c->st, rel_path(c, p, "rn"), &lr, &err);
 	CHECK_STATUS(rc, SB_OK, err);
@@ -683,6 +700,38 @@ test_rename_writer(SuiteCtx *c)
 		SB_CHECK_MSG(local_count_entries(local) == 1,
 					 "%d entries in \"%s\"", local_count_entries(local), local);
 	}
+}
+
+/*
+ * Files committed with SB_WRITE_DEFER_SYNC are published at once, keep
+ * the no-overwrite rule, and sb_storage_sync() makes them durable (drivers
+ * that cannot defer flush each file and have nothing left to do).
+ */
+static void
+test_deferred_sync(SuiteCtx *c)
+{
+	char		p[SB_PATH_MAX];
+	SbError		err;
+	SbStatus	rc;
+
+	rc = mkdir_rel(c, "ds", &err);
+	CHECK_STATUS(rc, SB_OK, err);
+	for (int i = 0; i < 20; i++)
+	{
+		char		name[32];
+
+		snprintf(name, sizeof(name), "ds/f%d", i);
+		rc = sb_storage_put(c->st, rel_path(c, p, "%s", name), SB_WRITE_DEFER_SYNC,
+							name, strlen(name), &err);
+		CHECK_STATUS(rc, SB_OK, err);
+		SB_CHECK(content_is(c->st, p, name, strlen(name), 4096));
+	}
+	rc = sb_storage_put(c->st, rel_path(c, p, "ds/f3"), SB_WRITE_DEFER_SYNC,
+						"other", 5, &err);
+	CHECK_STATUS(rc, SB_ERR_EXISTS, err);
+	SB_CHECK(content_is(c->st, p, "ds/f3", 5, 4096));
+	rc = sb_storage_sync(c->st, &err);
+	CHECK_STATUS(rc, SB_OK, err);
 }
 
 static void
@@ -1311,6 +1360,7 @@ sb_storage_suite_run(const SbRepoConfig *cfg, const char *backing_dir)
 	test_write_read(&ctx);
 	test_exists_replace(&ctx);
 	test_rename_writer(&ctx);
+	test_deferred_sync(&ctx);
 	test_abort(&ctx);
 	test_read_missing(&ctx);
 	test_stat(&ctx);

@@ -1400,6 +1400,84 @@ test_store_addressed(void)
 	sb_mem_storage_free(st);
 }
 
+/* What the inspect callback of sb_codec_store_fd_inspect saw. */
+typedef struct InspectLog
+{
+	int			calls;
+	uint64_t	next_offset;	/* offsets must follow each other */
+	bool		offsets_ok;
+	int			fail_at;		/* call number that fails, 0 never */
+} InspectLog;
+
+static SbStatus
+inspect_cb(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
+		   SbError *err)
+{
+	InspectLog *log = arg;
+
+	log->calls++;
+	if (offset != log->next_offset ||
+		(len != SB_CODEC_BUFSIZE && offset + len != SB_CODEC_BUFSIZE * 2 + 100))
+		log->offsets_ok = false;
+	log->next_offset = offset + len;
+	if (log->calls == log->fail_at)
+		return sb_error_set(err, SB_ERR_CORRUPT, "inspect refused chunk %d",
+							log->calls);
+	buf[0] = 'X';				/* rewrites reach the stored file */
+	return SB_OK;
+}
+
+/* Every chunk is shown in order with its offset; an error abandons the store. */
+static void
+test_store_inspect(void)
+{
+	SbStorage  *st = new_storage();
+	SbRepoConfig cfg;
+	SbStoreResult res;
+	SbError		err;
+	SbStatus	rc;
+	char		path[128];
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	size_t		len = SB_CODEC_BUFSIZE * 2 + 100;
+	uint8_t    *data = gen_pgbench(len, 7);
+	InspectLog	log;
+	int			fd;
+
+	cfg_for(&cfg, &codecs[1]);
+	snprintf(path, sizeof(path), "%s/inspect-src", tmpdir);
+	SB_REQUIRE(write_whole_file(path, data, len));
+
+	memset(&log, 0, sizeof(log));
+	log.offsets_ok = true;
+	fd = open(path, O_RDONLY);
+	SB_REQUIRE(fd >= 0);
+	rc = sb_codec_store_fd_inspect(st, &cfg, fd, "i/ok.gz", 0, inspect_cb,
+								   &log, &res, &err);
+	close(fd);
+	SB_CHECK(rc == SB_OK && log.calls == 3 && log.offsets_ok &&
+			 log.next_offset == len);
+	data[0] = data[SB_CODEC_BUFSIZE] = data[SB_CODEC_BUFSIZE * 2] = 'X';
+	sb_sha256_hex(data, len, hex);
+	SB_CHECK(strcmp(res.sha256, hex) == 0);
+	SB_CHECK(fetch_discard(st, "i/ok.gz", SB_COMPRESS_ZLIB, hex, len, &err) == SB_OK);
+
+	memset(&log, 0, sizeof(log));
+	log.offsets_ok = true;
+	log.fail_at = 2;
+	fd = open(path, O_RDONLY);
+	SB_REQUIRE(fd >= 0);
+	rc = sb_codec_store_fd_inspect(st, &cfg, fd, "i/refused.gz", 0, inspect_cb,
+								   &log, &res, &err);
+	close(fd);
+	SB_CHECK(rc == SB_ERR_CORRUPT && strcmp(err.msg, "inspect refused chunk 2") == 0);
+	SB_CHECK(log.calls == 2 && !file_exists(st, "i/refused.gz"));
+
+	unlink(path);
+	free(data);
+	sb_storage_close(st);
+	sb_storage_free(st);
+}
+
 static void
 test_config_and_source_errors(void)
 {
@@ -1657,19 +1735,43 @@ nap_us(long us)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Hold the main thread in its blocking call until it has taken at least
+ * ALARMS_WANTED signals since "since" (at most 10 s): the helper threads
+ * block SIGALRM, so every alarm interrupts the main thread, and the count
+ * the test checks never depends on how fast the machine is.
+ */
+#define ALARMS_WANTED 6
+
+static void
+wait_for_alarms(int since)
+{
+	for (int i = 0; i < 10000 && alarms - since < ALARMS_WANTED; i++)
+		nap_us(1000);
+}
+
 /* Feed a pipe slowly, so that the main thread sits in read(). */
 static void *
 slow_feeder(void *arg)
 {
 	PipeFeed   *pf = arg;
 	size_t		off = 0;
+	int			since = alarms;
+	bool		waited = false;
 
 	block_alarm_in_this_thread();
 	while (off < pf->len)
 	{
 		size_t		n = pf->len - off < 1000 ? pf->len - off : 1000;
-		ssize_t		w = write(pf->fd, pf->data + off, n);
+		ssize_t		w;
 
+		/* the main thread waits for more data in read() meanwhile */
+		if (off > 0 && !waited)
+		{
+			wait_for_alarms(since);
+			waited = true;
+		}
+		w = write(pf->fd, pf->data + off, n);
 		if (w < 0)
 			break;
 		off += (size_t) w;
@@ -1692,8 +1794,11 @@ static void *
 slow_drainer(void *arg)
 {
 	PipeDrain  *pd = arg;
+	int			since = alarms;
 
 	block_alarm_in_this_thread();
+	/* the main thread fills the pipe and waits in write() meanwhile */
+	wait_for_alarms(since);
 	for (;;)
 	{
 		ssize_t		n;
@@ -1761,7 +1866,7 @@ test_eintr(void)
 		sb_sha256_hex(data, len, hex);
 		SB_CHECK_MSG(rc == SB_OK, "%s: %s", sb_status_name(rc), err.msg);
 		SB_CHECK(rc == SB_OK && strcmp(res.sha256, hex) == 0);
-		SB_CHECK_MSG(alarms - before > 5, "only %d signals arrived",
+		SB_CHECK_MSG(alarms - before >= ALARMS_WANTED, "only %d signals arrived",
 					 (int) (alarms - before));
 	}
 
@@ -1786,7 +1891,7 @@ test_eintr(void)
 		pthread_join(th, NULL);
 		SB_CHECK_MSG(rc == SB_OK, "%s: %s", sb_status_name(rc), err.msg);
 		SB_CHECK(same_bytes(pd.data, pd.len, data, len));
-		SB_CHECK_MSG(alarms - before > 5, "only %d signals arrived",
+		SB_CHECK_MSG(alarms - before >= ALARMS_WANTED, "only %d signals arrived",
 					 (int) (alarms - before));
 		free(pd.data);
 	}
@@ -1841,6 +1946,7 @@ main(void)
 	test_storage_failures();
 	test_exists_and_replace();
 	test_config_and_source_errors();
+	test_store_inspect();
 	test_fd_sink_errors();
 	test_eintr();
 

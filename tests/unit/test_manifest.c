@@ -257,6 +257,52 @@ test_corruption(void)
 	free(text);
 }
 
+/*
+ * Page checksum failures: counted per file and in total, written only when
+ * verified, read back; readers that do not know the records skip them.
+ */
+static void
+test_checksum_failures(void)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbError		err;
+	size_t		len;
+	char	   *text;
+
+	build_manifest(&m, "20261205-000000F", 3);
+	text = sb_manifest_render(&m, &len);
+	SB_CHECK(text != NULL && strstr(text, "checksum_failures") == NULL);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(!back.checksums_verified && back.checksum_failures == 0);
+	sb_manifest_free(&back);
+	free(text);
+
+	m.checksums_verified = true;
+	m.files[1].checksum_failures = 7;
+	m.checksum_failures = 7;
+	text = sb_manifest_render(&m, &len);
+	SB_CHECK(text != NULL);
+	SB_CHECK(strstr(text, "\nchecksum_failures=7\n") != NULL);
+	SB_CHECK(strstr(text, "\npage_checksum_failures=base/1/16385\t7\n") != NULL);
+	SB_CHECK(strstr(text, "page_checksum_failures=base/1/16384") == NULL);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(back.checksums_verified && back.checksum_failures == 7);
+	SB_CHECK(back.nfiles == 3 && back.files[1].checksum_failures == 7 &&
+			 back.files[0].checksum_failures == 0);
+	SB_CHECK(manifests_equal(&m, &back));
+	sb_manifest_free(&back);
+	free(text);
+	sb_manifest_free(&m);
+
+	/* a record naming a file that is not listed, or a bad count */
+	SB_CHECK(parse_body(HEADER "page_checksum_failures=a\t1\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\t0\n"
+							   "page_checksum_failures=a\tx\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "checksum_failures=-1\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "checksum_failures=0\n") == SB_OK);
+}
+
 static void
 test_format_checks(void)
 {
@@ -582,6 +628,7 @@ main(void)
 	test_round_trip();
 	test_corruption();
 	test_format_checks();
+	test_checksum_failures();
 	test_paths();
 	test_lsn();
 

@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc_backup.h
+ *		safebackup.backup_workers and safebackup.checksum_failure.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_GUC_BACKUP_H
+#define SB_GUC_BACKUP_H
+
+#define SB_BACKUP_WORKERS_MAX	16
+
+typedef enum SbChecksumFailure
+{
+	SB_CHECKSUM_FAILURE_WARN,
+	SB_CHECKSUM_FAILURE_FAIL
+} SbChecksumFailure;
+
+extern int	sb_backup_workers;
+extern int	sb_checksum_failure;
+
+extern void sb_define_backup_gucs(void);
+
+#endif							/* SB_GUC_BACKUP_H */
