@@ -54,7 +54,7 @@ cp "$src/scripts/demo.sh" "$work/stage/scripts/"
 cp "$out"/*.deb "$work/stage/debs/"
 
 log "installing the packages in a copy of the clean root and running the demo"
-SRC_DIR=$work/stage "$here/pg-root.sh" run "$suite" none "$work/root" -- bash -ec "
+SRC_DIR=$work/stage SB_ROOT_NETWORK=1 "$here/pg-root.sh" run "$suite" none "$work/root" -- bash -ec "
 	apt-get update -q >/dev/null
 	apt-get install -y -q --no-install-recommends ./debs/*.deb >/tmp/apt.log 2>&1 ||
 		{ tail -n 30 /tmp/apt.log; exit 1; }

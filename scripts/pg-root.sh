@@ -15,7 +15,11 @@
 #              SRC_DIR      tree to copy (default: the repo containing scripts/)
 # Must be run as root. It runs in its own mount and PID namespaces: mounts
 # never reach the host, and processes that CMD leaves behind (a postmaster,
-# say) are killed when it exits or gets SIGINT/SIGTERM.
+# say) are killed when it exits or gets SIGINT/SIGTERM.  "run" also gets its
+# own network namespace with only a loopback interface, so the ports of its
+# tests never collide with the host's or another root's (two versions' suites
+# can run at once); SB_ROOT_NETWORK=1 keeps the host's network for a CMD that
+# needs it (apt-get).
 #
 # Example:
 #   scripts/pg-root.sh prepare trixie 17
@@ -41,7 +45,7 @@ SCRIPT_DIR=$(dirname "$SCRIPT")
 
 log() { printf '[pg-root %s] %s\n' "${SUITE:-}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-usage() { sed -n '2,24s/^# \{0,1\}//p' "$SCRIPT" >&2; exit 2; }
+usage() { sed -n '2,28s/^# \{0,1\}//p' "$SCRIPT" >&2; exit 2; }
 
 # step NAME CMD...: run CMD and report how long it took; returns CMD's status.
 step() {
@@ -221,8 +225,12 @@ if [[ ${SB_ROOT_IN_NS:-} != 1 ]]; then
   # unshare --fork ignores SIGINT/SIGTERM; on either, kill it: --kill-child
   # takes down the namespace's init (the inner copy of this script), then
   # the kernel kills everything left in the namespace and drops its mounts.
-  SB_ROOT_IN_NS=1 unshare --mount --propagation private --pid --fork \
-    --kill-child -- bash "$SCRIPT" "$@" <&0 &
+  ns_opts=(--mount --propagation private --pid --fork --kill-child)
+  if [[ ${1:-} == run && ${SB_ROOT_NETWORK:-} != 1 ]]; then
+    ns_opts+=(--net)
+    export SB_ROOT_PRIVATE_NET=1
+  fi
+  SB_ROOT_IN_NS=1 unshare "${ns_opts[@]}" -- bash "$SCRIPT" "$@" <&0 &
   ns=$!
   trap 'kill -KILL "$ns" 2>/dev/null' INT TERM
   wait "$ns" && exit 0 || rc=$?
@@ -254,6 +262,9 @@ case $cmd in
     if (($#)) && [[ $1 != -- ]]; then root=$1; shift; fi
     [[ ${1:-} == -- ]] || usage
     shift
+    if [[ ${SB_ROOT_PRIVATE_NET:-} == 1 ]]; then
+      ip link set lo up || die "could not bring up the loopback interface of the private network namespace"
+    fi
     do_run "$(realpath -m "$root")" "$@" ;;
   *) usage ;;
 esac

@@ -9,7 +9,10 @@
 #   scripts/test.sh package       # scripts/package-test.sh 15: the .debs
 #                                 # installed in a clean root, the demo there
 #
-# Prints each version's time; exits non-zero when any test fails.
+# 17 and 18 run in the background beside 15 (SB_SERIAL=1: one after the
+# other).  SB_PG15_CONFIG picks another PostgreSQL 15 installation than
+# /usr/lib/postgresql/15 for 15.  Prints each version's time; exits non-zero
+# when any test fails.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,42 +31,69 @@ if [ -z "${SB_SKIP_DEPS:-}" ]; then
 	"$here/install-deps.sh"
 fi
 
-declare -A result secs
-overall=0
-for v in "${versions[@]}"; do
-	t0=$(date +%s)
-	case "$v" in
+# run_one ITEM: one version's suite (or the package test); its exit status
+run_one() {
+	case "$1" in
 		15)
-			if PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config "$here/run-suite.sh"; then
-				result[$v]=passed
-			else
-				result[$v]=FAILED; overall=1
-			fi
-			;;
+			PG_CONFIG=${SB_PG15_CONFIG:-/usr/lib/postgresql/15/bin/pg_config} "$here/run-suite.sh" ;;
 		17 | 18)
-			suite=trixie; [ "$v" = 18 ] && suite=sid
-			if "$here/pg-root.sh" prepare $suite "$v" &&
-				"$here/pg-root.sh" run $suite "$v" -- env PG_CONFIG="/usr/lib/postgresql/$v/bin/pg_config" \
-					scripts/run-suite.sh; then
-				result[$v]=passed
-			else
-				result[$v]=FAILED; overall=1
-			fi
-			;;
+			local suite=trixie
+			[ "$1" = 18 ] && suite=sid
+			"$here/pg-root.sh" prepare $suite "$1" &&
+				"$here/pg-root.sh" run $suite "$1" -- \
+					env PG_CONFIG="/usr/lib/postgresql/$1/bin/pg_config" scripts/run-suite.sh ;;
 		package)
-			if "$here/package-test.sh" 15; then
-				result[$v]=passed
-			else
-				result[$v]=FAILED; overall=1
-			fi
-			;;
+			"$here/package-test.sh" 15 ;;
+	esac
+}
+for v in "${versions[@]}"; do
+	case "$v" in
+		15 | 17 | 18 | package) ;;
 		*)
 			echo "test.sh: unsupported PostgreSQL version \"$v\" (use 15, 17, 18 or package)" >&2
-			exit 2
-			;;
+			exit 2 ;;
 	esac
-	secs[$v]=$(( $(date +%s) - t0 ))
-	echo "=== $(name "$v"): ${result[$v]} in ${secs[$v]} s"
+done
+
+# 17 and 18 run in the background, beside 15 and the package test: their
+# roots have network namespaces of their own (no port collides), and the TAP
+# tests mostly wait, so this takes about half the time on 2 cores.
+# SB_SERIAL=1 runs one after the other.
+logs=$(mktemp -d /tmp/pg_safebackup-test-logs.XXXXXX)
+declare -A result secs pid
+overall=0
+timed() { # timed ITEM: run_one ITEM; write its status and seconds to $logs
+	local t0=$SECONDS rc=0
+	run_one "$1" || rc=$?
+	echo "$rc $((SECONDS - t0))" > "$logs/$1.rc"
+	return $rc
+}
+for v in "${versions[@]}"; do
+	if [ -z "${SB_SERIAL:-}" ] && { [ "$v" = 17 ] || [ "$v" = 18 ]; }; then
+		echo "=== $(name "$v"): started in the background (log: $logs/$v.log)"
+		timed "$v" > "$logs/$v.log" 2>&1 &
+		pid[$v]=$!
+	fi
+done
+for v in "${versions[@]}"; do
+	if [ -n "${pid[$v]:-}" ]; then
+		continue
+	fi
+	timed "$v" || true
+	read -r rc "secs[$v]" < "$logs/$v.rc"
+	echo "=== $(name "$v"): $([ "$rc" = 0 ] && echo passed || echo FAILED) in ${secs[$v]} s"
+done
+for v in "${versions[@]}"; do
+	[ -n "${pid[$v]:-}" ] || continue
+	wait "${pid[$v]}" || true
+	echo
+	echo "=== $(name "$v") (ran in the background):"
+	cat "$logs/$v.log"
+done
+for v in "${versions[@]}"; do
+	rc=1; secs[$v]='?'
+	[ -f "$logs/$v.rc" ] && read -r rc "secs[$v]" < "$logs/$v.rc"
+	if [ "$rc" = 0 ]; then result[$v]=passed; else result[$v]=FAILED; overall=1; fi
 done
 
 echo
@@ -71,4 +101,5 @@ echo "=== summary ($(( $(date +%s) - start )) s)"
 for v in "${versions[@]}"; do
 	echo "$(name "$v"): ${result[$v]} (${secs[$v]} s)"
 done
+rm -rf "$logs"
 exit $overall
