@@ -47,7 +47,7 @@ CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_
 	cli/cmd_rekey.o cli/cmd_server.o $(SERVER_OBJS)
 # the repository server, run by "pg_safebackup server"
 SERVER_OBJS = server/config.o server/auth.o server/peer_cn.o server/log.o server/tls_ctx.o \
-	server/listen.o server/pool.o server/conn.o server/server.o
+	server/listen.o server/pool.o server/conn.o server/server.o server/retention.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \

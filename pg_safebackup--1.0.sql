@@ -27,7 +27,8 @@ CREATE FUNCTION safebackup_status(
 	OUT next_scheduled_backup timestamptz,
 	OUT wal_gaps_repaired bigint,
 	OUT last_wal_gap text,
-	OUT backup_checksum_failures bigint)
+	OUT backup_checksum_failures bigint,
+	OUT repository_mode text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'safebackup_status'
 LANGUAGE C STRICT VOLATILE;

@@ -7,6 +7,10 @@
  * The server knows which backup is running (shared memory), so unlike the
  * CLI it can remove every other backup directory without a manifest.
  *
+ * With an append-only identity (the TLS server's "append" right) the host
+ * removes nothing: safebackup_expire() fails with a clear error, the expire
+ * after a backup is skipped with a LOG line; the repository expires.
+ *
  *-------------------------------------------------------------------------
  */
 #include "compat.h"
@@ -46,6 +50,20 @@ sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 {
 	SbExpireOptions o;
 	SbStatus	rc;
+
+	/*
+	 * A database host with an append-only identity removes nothing: the
+	 * repository applies retention itself.  Not a failure of the backup.
+	 */
+	memset(res, 0, sizeof(*res));
+	if (sb_storage_mode(st) == SB_REPO_MODE_APPEND)
+	{
+		ereport(LOG,
+				(errmsg("pg_safebackup expire skipped: the repository is append-only for this host"),
+				 errdetail("Expire of stanza \"%s\" runs on the repository (the repository server's [retention] section, or an admin identity).",
+						   cfg->stanza)));
+		return SB_OK;
+	}
 
 	memset(&o, 0, sizeof(o));
 	o.stanza = cfg->stanza;
@@ -130,6 +148,10 @@ safebackup_expire(PG_FUNCTION_ARGS)
 	if (sb_storage_create(&cfg, &st, &err) != SB_OK)
 		sb_report(ERROR, &err, "could not open the repository", NULL);
 	rc = sb_storage_open(st, &err);
+	if (rc == SB_OK)
+		sb_status_note_repo_mode((int) sb_storage_mode(st));
+	if (rc == SB_OK && sb_storage_mode(st) == SB_REPO_MODE_APPEND)
+		rc = sb_expire_append_only_error(cfg.stanza, &err);
 	if (rc == SB_OK)
 		rc = sb_server_expire(st, &cfg, &res, &err);
 	sb_storage_close(st);

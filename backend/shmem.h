@@ -58,6 +58,8 @@ typedef struct SbShared
 	int64		stored_bytes;	/* bytes written to the repository */
 	int64		wal_gaps_repaired;	/* completed segments without status, queued */
 	char		last_wal_gap[SB_WALNAME_LEN];
+	/* the repository's mode as it last told us: SbRepoMode + 1; 0: not yet */
+	int			repo_mode_seen;
 
 	/* the current or last base backup */
 	bool		backup_running;
@@ -90,5 +92,8 @@ extern const char *sb_backup_phase_name(SbBackupPhase phase);
 
 /* Set the backup phase (and error, for FAILED) and wake waiters. */
 extern void sb_backup_set_phase(SbBackupPhase phase, const char *error);
+
+/* status.c: remember the mode an opened repository reported (SbRepoMode) */
+extern void sb_status_note_repo_mode(int mode);
 
 #endif							/* SB_SHMEM_H */

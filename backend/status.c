@@ -2,7 +2,9 @@
  *
  * status.c
  *		SQL function safebackup_status(): the launcher's and the archive
- *		module's state and the next scheduled backup, from shared memory.
+ *		module's state and the next scheduled backup, from shared memory,
+ *		and the repository's mode (append-only or admin) as the repository
+ *		last reported it.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,11 +15,13 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "shmem.h"
+#include "storage.h"
 
 PG_FUNCTION_INFO_V1(safebackup_status);
 
-#define STATUS_COLS 24
+#define STATUS_COLS 25
 
 static void
 require_shared_memory(void)
@@ -27,6 +31,37 @@ require_shared_memory(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_safebackup is not loaded"),
 				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
+}
+
+void
+sb_status_note_repo_mode(int mode)
+{
+	if (sb_shared == NULL)
+		return;
+	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
+	sb_shared->repo_mode_seen = mode + 1;
+	LWLockRelease(sb_shared->lock);
+}
+
+/*
+ * What this host may do in the repository: as the repository server said
+ * when we last connected (TLS); a posix repository is always "admin"; an
+ * SFTP server's request filter cannot be seen from the client ("unknown").
+ * NULL for a TLS repository not contacted since the server started.
+ */
+static const char *
+repo_mode_name(int seen)
+{
+	SbRepoConfig cfg;
+
+	if (seen > 0)
+		return sb_repo_mode_name((SbRepoMode) (seen - 1));
+	sb_guc_repo_config(&cfg);
+	if (cfg.repo_type == SB_REPO_POSIX)
+		return sb_repo_mode_name(SB_REPO_MODE_ADMIN);
+	if (cfg.repo_type == SB_REPO_SFTP)
+		return sb_repo_mode_name(SB_REPO_MODE_UNKNOWN);
+	return NULL;
 }
 
 Datum
@@ -122,6 +157,14 @@ safebackup_status(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatum(snap.backup_checksum_failures);
 	else
 		nulls[i++] = true;
+	{
+		const char *mode = repo_mode_name(snap.repo_mode_seen);
+
+		if (mode != NULL)
+			values[i++] = CStringGetTextDatum(mode);
+		else
+			nulls[i++] = true;
+	}
 	Assert(i == STATUS_COLS);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),

@@ -16,6 +16,7 @@
 #include "stanza.h"
 #include "storage.h"
 #include "storage_wait.h"
+#include "shmem.h"
 #include "wal_session.h"
 
 static SbStorage *session = NULL;
@@ -60,6 +61,7 @@ sb_wal_session_ensure(const SbRepoConfig *cfg, SbError *err)
 		return rc;
 	}
 	session_cfg = *cfg;
+	sb_status_note_repo_mode((int) sb_storage_mode(session));
 	return SB_OK;
 }
 

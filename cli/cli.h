@@ -68,6 +68,7 @@ typedef struct SbCliOptions
 	bool		standby;
 	int			jobs;			/* 0: the default (cores, at most 4) */
 	bool		delta;
+	bool		delta_checksum;
 	int			ntablespace_map;
 	SbTablespaceMap tablespace_map[SB_CLI_MAX_TABLESPACES];
 	bool		accept_tablespace_locations;	/* command line only */

@@ -48,7 +48,8 @@ typedef struct BackupSummary
 static void
 print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,
-		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp)
+		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp,
+		   SbRepoMode mode)
 {
 	char		buf[64];
 	int			i;
@@ -60,6 +61,8 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 	json_string(sb_repo_type_name(opts->repo.repo_type));
 	json_key("  ", "repo_path", false);
 	json_string(opts->repo.repo_path);
+	json_key("  ", "repository_mode", false);
+	json_string(sb_repo_mode_name(mode));
 	/* a string: 64-bit identifiers do not survive JSON parsers using doubles */
 	json_key("  ", "system_identifier", false);
 	snprintf(buf, sizeof(buf), "%" PRIu64, stanza->system_identifier);
@@ -137,7 +140,8 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 static void
 print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		   const BackupSummary *backups, int nbackups,
-		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp)
+		   const SbWalRange *ranges, int nranges, const SbTempLeftovers *temp,
+		   SbRepoMode mode)
 {
 	char		t1[64];
 	char		s1[32];
@@ -147,6 +151,7 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 	printf("stanza: %s\n", opts->repo.stanza);
 	printf("    repository: %s (%s)\n", opts->repo.repo_path,
 		   sb_repo_type_name(opts->repo.repo_type));
+	printf("    repository mode: %s\n", sb_repo_mode_name(mode));
 	printf("    system identifier: %" PRIu64 "\n", stanza->system_identifier);
 	printf("    PostgreSQL version: %d\n", stanza->pg_version);
 	printf("    repository format: %d\n", stanza->format_version);
@@ -201,6 +206,7 @@ sb_cmd_info(SbCliOptions *opts)
 	int			nranges = 0;
 	SbTempLeftovers temp;
 	int			exit_code = SB_EXIT_OK;
+	SbRepoMode	mode;
 	int			i;
 
 	if (opts->nargs != 0)
@@ -260,6 +266,7 @@ sb_cmd_info(SbCliOptions *opts)
 	if (rc == SB_OK)
 		rc = sb_temp_leftovers_scan(st, opts->repo.stanza, (int64_t) time(NULL),
 								SB_TEMP_SAFE_AGE_S, false, &temp, &err);
+	mode = sb_storage_mode(st);
 	sb_cli_close_repository(st);
 
 	if (rc != SB_OK)
@@ -270,9 +277,11 @@ sb_cmd_info(SbCliOptions *opts)
 	else
 	{
 		if (opts->output == SB_OUTPUT_JSON)
-			print_json(opts, &stanza, backups, nlabels, ranges, nranges, &temp);
+			print_json(opts, &stanza, backups, nlabels, ranges, nranges, &temp,
+					   mode);
 		else
-			print_text(opts, &stanza, backups, nlabels, ranges, nranges, &temp);
+			print_text(opts, &stanza, backups, nlabels, ranges, nranges, &temp,
+					   mode);
 		for (i = 0; i < nlabels; i++)
 			if (!backups[i].ok)
 				sb_cli_report(&backups[i].error);

@@ -311,6 +311,7 @@ sb_cmd_restore(SbCliOptions *opts)
 	ro.target_timeline = opts->target_timeline;
 	ro.standby = opts->standby;
 	ro.delta = opts->delta;
+	ro.delta_checksum = opts->delta_checksum;
 	ro.jobs = opts->jobs > 0 ? opts->jobs : default_jobs();
 	ro.ntablespace_map = opts->ntablespace_map;
 	ro.tablespace_map = opts->tablespace_map;

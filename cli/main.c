@@ -231,6 +231,8 @@ sb_cli_usage(void)
 	printf("  --jobs=N                 restore N files at a time (default: cores, at most 4)\n");
 	printf("  --delta                  rewrite only what differs in a stopped data\n");
 	printf("                           directory of the same cluster\n");
+	printf("  --delta-checksum         --delta, checksumming every file (never trusting\n");
+	printf("                           an unchanged size and modification time)\n");
 	printf("  --tablespace-map=OID=DIR restore tablespace OID into DIR (repeatable)\n");
 	printf("  --accept-tablespace-locations  restore tablespaces not mapped to the\n");
 	printf("                           locations the backup records, even outside the\n");

@@ -64,6 +64,7 @@ typedef enum OptId
 	OPT_STANDBY,
 	OPT_JOBS,
 	OPT_DELTA,
+	OPT_DELTA_CHECKSUM,
 	OPT_TABLESPACE_MAP,
 	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
@@ -102,6 +103,7 @@ static const struct option long_options[] = {
 	{"standby", no_argument, NULL, OPT_STANDBY},
 	{"jobs", required_argument, NULL, OPT_JOBS},
 	{"delta", no_argument, NULL, OPT_DELTA},
+	{"delta-checksum", no_argument, NULL, OPT_DELTA_CHECKSUM},
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
@@ -472,6 +474,9 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 		case OPT_DELTA:
 			opts->delta = true;
 			return true;
+		case OPT_DELTA_CHECKSUM:
+			opts->delta = opts->delta_checksum = true;
+			return true;
 		case OPT_STANDBY:
 			opts->standby = true;
 			return true;
@@ -527,7 +532,7 @@ option_for_key(const char *key)
 	norm[i] = '\0';
 	for (const struct option *o = long_options; o->name != NULL; o++)
 		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY && o->val != OPT_DELTA &&
+			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY && o->val != OPT_DELTA && o->val != OPT_DELTA_CHECKSUM &&
 			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS)
 			return o->val;
 	return -1;

@@ -331,6 +331,37 @@ add_label(char ***v, int *n, const char *label)
 	return true;
 }
 
+/* The UTC time a label "YYYYMMDD-HHMMSSX" names; INT64_MAX if it names none. */
+static int64_t
+label_time(const char *label)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(label, "%4d%2d%2d-%2d%2d%2d", &tm.tm_year, &tm.tm_mon,
+			   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return INT64_MAX;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t) timegm(&tm);
+}
+
+/*
+ * This client may not remove anything: expire belongs to the repository
+ * (the server's own retention, an admin certificate, or the repository
+ * host's posix path).
+ */
+SbStatus
+sb_expire_append_only_error(const char *stanza, SbError *err)
+{
+	sb_error_set(err, SB_ERR_PERMISSION,
+				 "the repository is append-only for this client: expire of stanza \"%s\" runs on the repository",
+				 stanza);
+	sb_error_detail(err, "The repository server gives this client's certificate the append right, which never removes anything.");
+	sb_error_hint(err, "Set retention_full for the stanza in the repository server's [retention] section, or run \"pg_safebackup expire\" with an admin certificate or on the repository host; see \"Append-only repositories\" in the README.");
+	return SB_ERR_PERMISSION;
+}
+
 SbStatus
 sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		  SbError *err)
@@ -349,6 +380,8 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	memset(&incomplete, 0, sizeof(incomplete));
 	if (o->retention_full < 0)
 		return sb_error_set(err, SB_ERR_CONFIG, "retention_full must not be negative");
+	if (!o->dry_run && sb_storage_mode(st) == SB_REPO_MODE_APPEND)
+		return sb_expire_append_only_error(o->stanza, err);
 
 	rc = sb_backup_list(st, o->stanza, &labels, &nlabels, err);
 	if (rc != SB_OK)
@@ -398,6 +431,14 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 				break;
 		first_kept = i > 0 ? i : 0;
 	}
+	/* the floor: recent backups stay whatever newer ones claim */
+	if (o->keep_newer_than > 0)
+		for (i = 0; i < first_kept; i++)
+			if (label_time(heads[i].label) >= o->keep_newer_than)
+			{
+				first_kept = i;
+				break;
+			}
 	res->backups_kept = nlabels - first_kept;
 
 	for (i = 0; i < first_kept && rc == SB_OK; i++)

@@ -57,6 +57,15 @@ typedef struct SbExpireOptions
 	/* CLI: which backup runs is unknown; spare the newest incomplete dirs */
 	bool		running_unknown;
 	bool		dry_run;		/* report, remove nothing */
+
+	/*
+	 * Never remove a backup whose label time (UTC) is at or after this
+	 * (seconds since the epoch; 0: no floor), nor the WAL it needs.  The
+	 * repository server's own retention sets it (retention_min_days): an
+	 * append-only client that uploads forged "newer" full backups can then
+	 * push out of retention_full only backups older than the floor.
+	 */
+	int64_t		keep_newer_than;
 } SbExpireOptions;
 
 typedef struct SbExpireResult
@@ -78,6 +87,12 @@ typedef struct SbExpireResult
 extern SbStatus sb_expire(SbStorage *st, const SbExpireOptions *o,
 						  SbExpireResult *res, SbError *err);
 extern void sb_expire_result_free(SbExpireResult *res);
+
+/*
+ * sb_expire() refuses a client whose repository is append-only
+ * (sb_storage_mode()): this error, status SB_ERR_PERMISSION.
+ */
+extern SbStatus sb_expire_append_only_error(const char *stanza, SbError *err);
 
 /* Does the WAL file name (segment, .partial, .backup) go, given the horizon? */
 extern bool sb_expire_wal_removable(const char *walname, const char *keep_from,

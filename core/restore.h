@@ -87,6 +87,7 @@ typedef struct SbRestoreOptions
 	bool		standby;		/* standby.signal instead of recovery.signal */
 	int			jobs;			/* files restored in parallel (0 or 1: one) */
 	bool		delta;			/* into an existing data directory, see restore_delta.c */
+	bool		delta_checksum; /* delta: checksum every file, never trust times */
 	int			ntablespace_map;
 	const SbTablespaceMap *tablespace_map;
 

@@ -12,6 +12,12 @@
  * - A file whose size and checksum (SHA-256, or the stanza's HMAC when it
  *   is encrypted) match the manifest is kept: only its mode and
  *   modification time are set.  Any other file is removed and restored.
+ *   The checksum is not computed (the file is not even read) when its size
+ *   and modification time are those of the manifest and that time is more
+ *   than a second before the backup started: the file has not been written
+ *   since it was backed up (a server writing to it moves its modification
+ *   time; one written in the very second the backup read it is checked),
+ *   unless o->delta_checksum asks to check every file.
  * - Everything the backup does not have is removed: files, directories,
  *   symbolic links, WAL in pg_wal, signal files; in each tablespace only
  *   the backup's version directory (PG_<version>_<catversion>) is looked
@@ -299,6 +305,9 @@ sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != f->size)
 		goto replace;
+	if (!r->o->delta_checksum && (int64_t) sb.st_mtime == f->mtime &&
+		f->mtime < r->m.start_time - 1)
+		goto keep;
 
 	digest = sb_codec_digest_new(st, NULL);
 	buf = malloc(SB_CODEC_BUFSIZE);
@@ -341,6 +350,7 @@ sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
 	if (strcasecmp(hex, f->sha256) != 0)
 		goto replace;
 
+keep:
 	/* the same content: only what a restore sets besides it */
 	times[0].tv_sec = 0;
 	times[0].tv_nsec = UTIME_OMIT;

@@ -59,6 +59,20 @@ typedef struct SbStat
 typedef bool (*SbListFn) (const char *name, const SbStat *st, void *arg);
 
 /*
+ * What this client may do to committed files (README "Append-only
+ * repositories").  APPEND: create new files, read and list, but never replace
+ * or remove a committed file; ADMIN: also replace and remove; UNKNOWN: the
+ * driver cannot tell without trying (SFTP: the server's request filter is
+ * invisible to the client).
+ */
+typedef enum SbRepoMode
+{
+	SB_REPO_MODE_UNKNOWN = 0,
+	SB_REPO_MODE_ADMIN,
+	SB_REPO_MODE_APPEND
+} SbRepoMode;
+
+/*
  * Wait for a socket to become ready, used by network drivers.  The server
  * module supplies one built on WaitLatchOrSocket() so that shutdown and
  * reload requests are never stuck behind a dead connection; the CLI uses
@@ -128,6 +142,12 @@ typedef struct SbStorageOps
 
 	/* Free the driver's private state (after close). */
 	void		(*destroy) (SbStorage *st);
+
+	/*
+	 * This client's right on the repository, once opened; NULL: the driver
+	 * always has every right (posix).
+	 */
+	SbRepoMode	(*mode) (SbStorage *st);
 } SbStorageOps;
 
 struct SbStorage
@@ -190,6 +210,10 @@ extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
 extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);
 /* Flush what SB_WRITE_DEFER_SYNC left unflushed (SB_OK when nothing was). */
 extern SbStatus sb_storage_sync(SbStorage *st, SbError *err);
+
+/* This client's right on the (opened) repository, and its name for users. */
+extern SbRepoMode sb_storage_mode(SbStorage *st);
+extern const char *sb_repo_mode_name(SbRepoMode mode);
 
 /* Convenience: write a whole small buffer / read a whole small file. */
 extern SbStatus sb_storage_put(SbStorage *st, const char *path, int flags,

@@ -4,7 +4,8 @@
  *		Read the repository server's configuration file.
  *
  * "name = value" lines, '#' comments, then an "[auth]" section mapping a
- * client certificate's common name to the stanzas it may use:
+ * client certificate's common name to the stanzas it may use and its right
+ * on each, and a "[retention]" section for the server's own expire:
  *
  *		listen = 127.0.0.1, ::1		(or "*" for every interface)
  *		port = 8432
@@ -18,10 +19,15 @@
  *		max_connections = 100		(authenticated)
  *		max_handshakes = 64			(not yet authenticated)
  *		max_handshakes_per_host = 8
+ *		retention_interval = 3600	(seconds between timed expires; 0: none)
+ *		retention_min_days = 7		(the server never expires younger backups)
  *		[auth]
- *		pg1 = main
- *		pg2 = main, reports
- *		admin = *
+ *		pg1 = main					(right "append": create, read, list)
+ *		pg2 = main, reports:append
+ *		admin = *:admin				(also replace and remove: expire, rekey)
+ *		[retention]
+ *		main = 4					(retention_full, applied by the server)
+ *		* = 2						(every other stanza)
  *
  * Everything is checked before the configuration is used, so that a reload
  * with a bad file keeps the old one.
@@ -134,24 +140,70 @@ parse_auth(SrvConfig *cfg, const char *cn, char *value, char *errbuf,
 	for (char *tok = strtok_r(value, ",", &save); tok != NULL;
 		 tok = strtok_r(NULL, ",", &save))
 	{
+		char	   *colon;
+		SrvRight	right = SRV_RIGHT_APPEND;
+
 		tok = trim(tok);
+		colon = strchr(tok, ':');
+		if (colon != NULL)
+		{
+			*colon = '\0';
+			if (!srv_right_parse(trim(colon + 1), &right))
+				return fail(errbuf, errlen, "invalid right \"%s\" for \"%s\" in file \"%s\" line %d: expected \"append\" or \"admin\"",
+							trim(colon + 1), cn, file, lineno);
+			tok = trim(tok);
+		}
 		if (strcmp(tok, "*") == 0)
 		{
-			rule->all = true;
+			if (rule->all != SRV_RIGHT_NONE)
+				return fail(errbuf, errlen, "\"*\" is given twice for \"%s\" in file \"%s\" line %d",
+							cn, file, lineno);
+			rule->all = right;
 			continue;
 		}
 		if (!sb_stanza_name_valid(tok))
 			return fail(errbuf, errlen, "invalid stanza name \"%s\" in file \"%s\" line %d",
 						tok, file, lineno);
+		for (int i = 0; i < rule->nstanzas; i++)
+			if (strcmp(rule->stanzas[i], tok) == 0)
+				return fail(errbuf, errlen, "stanza \"%s\" is given twice for \"%s\" in file \"%s\" line %d",
+							tok, cn, file, lineno);
 		if (rule->nstanzas == SRV_MAX_STANZAS)
 			return fail(errbuf, errlen, "too many stanzas for \"%s\" in file \"%s\" line %d (at most %d)",
 						cn, file, lineno, SRV_MAX_STANZAS);
+		rule->rights[rule->nstanzas] = right;
 		strcpy(rule->stanzas[rule->nstanzas++], tok);
 	}
-	if (!rule->all && rule->nstanzas == 0)
+	if (rule->all == SRV_RIGHT_NONE && rule->nstanzas == 0)
 		return fail(errbuf, errlen, "no stanza given for \"%s\" in file \"%s\" line %d",
 					cn, file, lineno);
 	cfg->nauth++;
+	return true;
+}
+
+/* [retention]: "stanza = N" (full backups to keep; "*": every other stanza) */
+static bool
+parse_retention(SrvConfig *cfg, const char *stanza, const char *value,
+				char *errbuf, size_t errlen, const char *file, int lineno)
+{
+	SrvRetention *r;
+
+	if (strcmp(stanza, "*") != 0 && !sb_stanza_name_valid(stanza))
+		return fail(errbuf, errlen, "invalid stanza name \"%s\" in file \"%s\" line %d",
+					stanza, file, lineno);
+	for (int i = 0; i < cfg->nretention; i++)
+		if (strcmp(cfg->retention[i].stanza, stanza) == 0)
+			return fail(errbuf, errlen, "retention of stanza \"%s\" is given twice in file \"%s\" line %d",
+						stanza, file, lineno);
+	if (cfg->nretention == SRV_MAX_STANZAS)
+		return fail(errbuf, errlen, "too many retention rules (at most %d)",
+					SRV_MAX_STANZAS);
+	r = &cfg->retention[cfg->nretention];
+	if (!parse_int(value, 0, 1000000, &r->retention_full))
+		return fail(errbuf, errlen, "invalid retention_full \"%s\" for stanza \"%s\" in file \"%s\" line %d: expected a number of full backups (0 keeps all)",
+					value, stanza, file, lineno);
+	strcpy(r->stanza, stanza);
+	cfg->nretention++;
 	return true;
 }
 
@@ -197,6 +249,7 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 	char		line[4096];
 	int			lineno = 0;
 	bool		in_auth = false;
+	bool		in_retention = false;
 	struct stat sb;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -208,6 +261,8 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 	cfg->max_connections = 100;
 	cfg->max_handshakes = 64;
 	cfg->max_handshakes_per_host = 8;
+	cfg->retention_interval = 3600;
+	cfg->retention_min_days = 7;
 	if (!copy_value(cfg->file, sizeof(cfg->file), file))
 		return fail(errbuf, errlen, "configuration file name is too long");
 
@@ -227,9 +282,10 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 		p = trim(line);
 		if (*p == '\0' || *p == '#')
 			continue;
-		if (strcmp(p, "[auth]") == 0)
+		if (strcmp(p, "[auth]") == 0 || strcmp(p, "[retention]") == 0)
 		{
-			in_auth = true;
+			in_auth = strcmp(p, "[auth]") == 0;
+			in_retention = !in_auth;
 			continue;
 		}
 		if (*p == '[')
@@ -258,6 +314,15 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 		if (in_auth)
 		{
 			if (!parse_auth(cfg, key, value, errbuf, errlen, file, lineno))
+			{
+				fclose(f);
+				return false;
+			}
+			continue;
+		}
+		if (in_retention)
+		{
+			if (!parse_retention(cfg, key, value, errbuf, errlen, file, lineno))
 			{
 				fclose(f);
 				return false;
@@ -305,6 +370,10 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 			ok = parse_int(value, 1, SRV_MAX_CONNECTIONS, &cfg->max_connections);
 		else if (strcmp(key, "max_handshakes") == 0)
 			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES, &cfg->max_handshakes);
+		else if (strcmp(key, "retention_interval") == 0)
+			ok = parse_int(value, 0, 7 * 86400, &cfg->retention_interval);
+		else if (strcmp(key, "retention_min_days") == 0)
+			ok = parse_int(value, 0, 36500, &cfg->retention_min_days);
 		else if (strcmp(key, "max_handshakes_per_host") == 0)
 			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES,
 						   &cfg->max_handshakes_per_host);

@@ -499,6 +499,16 @@ handle_request(Conn *c)
 			conn_error(c, &err);
 			return;
 		}
+		if (!srv_auth_request_allowed(srv_auth_right(c->rule, req.stanza),
+									  req.type, req.flags, req.path, &err))
+		{
+			srv_log(SRV_LOG_WARNING, "refused %s \"%s\" from %s: CN \"%s\" has the append right on stanza \"%s\"",
+					req.type == SB_TLS_REMOVE && req.recursive ? "recursive REMOVE" :
+					req.type == SB_TLS_REMOVE ? "REMOVE" : "WRITE_OPEN (replace)",
+					req.path, c->peer, c->cn, req.stanza);
+			conn_error(c, &err);
+			return;
+		}
 		if (path_has_symlink(c, req.path, &err))
 		{
 			srv_log(SRV_LOG_WARNING, "refused %s \"%s\" from %s (CN \"%s\"): symbolic link in path",
@@ -597,9 +607,19 @@ handle_request(Conn *c)
 			h->w = NULL;
 			h->id = 0;
 			if (rc != SB_OK)
+			{
 				conn_error(c, &err);
-			else
-				conn_ok(c);
+				return;
+			}
+			conn_ok(c);
+			/* a backup is complete: the server applies its retention */
+			{
+				char		stanza[SB_NAME_MAX];
+
+				if (srv_retention_is_backup_commit(req.path[0] != '\0' ? req.path : h->path,
+												   stanza, sizeof(stanza)))
+					srv_retention_spawn(c->cfg, stanza, "after a backup");
+			}
 			return;
 		case SB_TLS_WRITE_ABORT:
 			h = find_handle(c, req.handle);
@@ -807,9 +827,12 @@ conn_start(Conn *c, SSL_CTX *ctx)
 	sb_tls_put_u16(&b, SB_TLS_PROTO_VERSION);
 	sb_tls_put_str(&b, "pg_safebackup " SB_VERSION_STR);
 	sb_tls_put_str(&b, c->cn);
+	sb_tls_put_u8(&b, srv_auth_right(c->rule, req.stanza) == SRV_RIGHT_ADMIN ?
+				  SB_TLS_RIGHT_ADMIN : SB_TLS_RIGHT_APPEND);
 	conn_send(c, &b);
-	srv_log(SRV_LOG_INFO, "connection from %s authenticated as CN \"%s\"%s%s",
-			c->peer, c->cn, req.stanza[0] ? ", stanza " : "", req.stanza);
+	srv_log(SRV_LOG_INFO, "connection from %s authenticated as CN \"%s\"%s%s, right %s",
+			c->peer, c->cn, req.stanza[0] ? ", stanza " : "", req.stanza,
+			srv_right_name(srv_auth_right(c->rule, req.stanza)));
 }
 
 void

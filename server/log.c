@@ -104,6 +104,13 @@ srv_log(SrvLogLevel level, const char *fmt,...)
 	fflush(out);
 }
 
+/* The descriptor log lines go to (kept open by detached processes). */
+int
+srv_log_fd(void)
+{
+	return fileno(log_out ? log_out : stderr);
+}
+
 /* Close log_file (at exit); later messages go to standard error. */
 void
 srv_log_close(void)

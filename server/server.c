@@ -255,6 +255,8 @@ serve(SrvConfig **cfg, SSL_CTX **ctx, int *lfds, int nlfds)
 				reload(cfg, ctx);
 		}
 		srv_pool_expire(*cfg);
+		if (!stopping)
+			srv_retention_tick(*cfg);
 
 		pfds[n].fd = wake_pipe[0];
 		pfds[n].events = POLLIN;

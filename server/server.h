@@ -20,11 +20,13 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <openssl/ssl.h>
 
 #include "sb_config.h"
+#include "sb_error.h"
 
 /* Exit codes of "pg_safebackup server" (documented in README.md) */
 #define SRV_EXIT_OK			0	/* stopped by SIGTERM after finishing requests */
@@ -55,13 +57,34 @@ typedef enum SrvLogLevel
 	SRV_LOG_DEBUG
 } SrvLogLevel;
 
+/*
+ * What a CN may do in a stanza (README "Append-only repositories"):
+ * APPEND creates new files, reads and lists, and discards the temporary
+ * files of its own unfinished writes; ADMIN may also replace and remove
+ * committed files (expire, rekey).
+ */
+typedef enum SrvRight
+{
+	SRV_RIGHT_NONE = 0,
+	SRV_RIGHT_APPEND,
+	SRV_RIGHT_ADMIN
+} SrvRight;
+
 typedef struct SrvAuthRule
 {
 	char		cn[SRV_CN_MAX];
-	bool		all;			/* "*": every stanza */
+	SrvRight	all;			/* "*": right on every stanza not listed */
 	int			nstanzas;
 	char		stanzas[SRV_MAX_STANZAS][SB_NAME_MAX];
+	SrvRight	rights[SRV_MAX_STANZAS];
 } SrvAuthRule;
+
+/* Server-side retention of one stanza ("*": every stanza not listed) */
+typedef struct SrvRetention
+{
+	char		stanza[SB_NAME_MAX];
+	int			retention_full;
+} SrvRetention;
 
 typedef struct SrvConfig
 {
@@ -83,6 +106,10 @@ typedef struct SrvConfig
 	int			max_handshakes_per_host;	/* ... from one client address */
 	int			nauth;
 	SrvAuthRule auth[SRV_MAX_AUTH];
+	int			retention_interval; /* seconds between timed expires; 0: none */
+	int			retention_min_days; /* never expire backups younger than this */
+	int			nretention;
+	SrvRetention retention[SRV_MAX_STANZAS];
 } SrvConfig;
 
 /* config.c: read and check FILE; false with errbuf set on any error. */
@@ -92,10 +119,34 @@ extern bool srv_config_load(const char *file, SrvConfig *cfg, char *errbuf,
 /* auth.c */
 extern const SrvAuthRule *srv_auth_find(const SrvConfig *cfg, const char *cn);
 extern bool srv_auth_allows(const SrvAuthRule *rule, const char *stanza);
+/* The right of rule on stanza; "" asks for the weakest right it holds. */
+extern SrvRight srv_auth_right(const SrvAuthRule *rule, const char *stanza);
+extern const char *srv_right_name(SrvRight right);
+/* "append" or "admin" (case-sensitive); false for anything else. */
+extern bool srv_right_parse(const char *word, SrvRight *right);
+/*
+ * May a client with this right carry out this request?  false with err set
+ * (status permission, the message naming the right) when it may not.
+ */
+extern bool srv_auth_request_allowed(SrvRight right, uint8_t type,
+									 uint8_t flags, const char *path,
+									 SbError *err);
+
+/* retention.c: server-side expire (retention_full per stanza) */
+extern int	srv_retention_for(const SrvConfig *cfg, const char *stanza);
+/* Is path the manifest of a backup, i.e. the commit that completes one? */
+extern bool srv_retention_is_backup_commit(const char *path, char *stanza,
+										   size_t size);
+/* Run expire for stanza in a detached process (if it has a retention). */
+extern void srv_retention_spawn(const SrvConfig *cfg, const char *stanza,
+								const char *why);
+/* Timer: spawn every configured stanza's expire when the interval passed. */
+extern void srv_retention_tick(const SrvConfig *cfg);
 
 /* log.c */
 extern bool srv_log_open(const SrvConfig *cfg, char *errbuf, size_t errlen);
 extern void srv_log_close(void);
+extern int	srv_log_fd(void);
 extern void srv_log(SrvLogLevel level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 

@@ -38,6 +38,9 @@ DROP ROLE sb_regress_monitor;
 SELECT wal_gaps_repaired = 0 AS no_gaps, last_wal_gap IS NULL AS none_named
   FROM safebackup_status();
 
+-- the repository's mode: a posix repository gives this host every right
+SELECT repository_mode FROM safebackup_status();
+
 --
 -- safebackup_push_workers(): the launcher starts safebackup.archive_push_workers
 -- (default 2) push-ahead workers, visible in pg_stat_activity

@@ -27,6 +27,10 @@ my $ts_oid = $node->safe_psql('postgres', "SELECT oid FROM pg_tablespace WHERE s
 $node->command_ok([ 'pgbench', '-i', '-s', '5', 'postgres' ], 'pgbench init');
 $node->safe_psql('postgres',
 	'CREATE TABLE t TABLESPACE ts AS SELECT g FROM generate_series(1, 10000) g');
+# the files are written out, then older than the backup by two seconds: the
+# modification time a delta restore may trust (see below)
+$node->safe_psql('postgres', 'CHECKPOINT');
+sleep 2;
 my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
 my $at_backup = $node->safe_psql('postgres', $state_query);
 SbTest::switch_and_wait($node);
@@ -102,6 +106,27 @@ is($copy->safe_psql('postgres', $state_query), $latest,
 	'after a delta restore the cluster has the primary\'s latest data');
 is($copy->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'only_in_copy'}),
 	'0', 'the table created after the restore is gone');
+my $rel = $copy->safe_psql('postgres', q{SELECT pg_relation_filepath('pgbench_branches')});
+$copy->stop;
+
+# a file changed behind the server's back, size and modification time kept:
+# --delta trusts them, --delta-checksum does not (first a delta restore, so
+# that every file has the time the backup recorded)
+command_ok([ @restore, '--delta' ], 'delta restore of a stopped restored cluster');
+my $file = "$copy_dir/$rel";
+my @st = stat($file) or die "stat $file: $!";
+open(my $rfh, '+<', $file) or die;
+binmode($rfh);
+seek($rfh, 8192 - 100, 0);
+print $rfh 'garbage!';
+close($rfh);
+utime($st[8], $st[9], $file) or die;
+command_ok([ @restore, '--delta' ], 'delta restore over a file changed behind the server\'s back');
+like(slurp_file($file), qr/garbage!/, '--delta trusts an unchanged size and modification time');
+command_ok([ @restore, '--delta-checksum' ], 'delta restore with --delta-checksum');
+unlike(slurp_file($file), qr/garbage!/, '--delta-checksum rewrites that file');
+SbTest::start_restored($copy, 'delta-checksum restore');
+is($copy->safe_psql('postgres', $state_query), $latest, 'after --delta-checksum the data is right');
 $copy->stop;
 $node->stop;
 done_testing();

@@ -34,6 +34,7 @@
 static SbStatus sftp_open(SbStorage *st, SbError *err);
 static void sftp_close(SbStorage *st);
 static void sftp_destroy(SbStorage *st);
+static SbRepoMode sftp_mode(SbStorage *st);
 
 const SbStorageOps sb_sftp_ops = {
 	.name = "sftp",
@@ -51,8 +52,19 @@ const SbStorageOps sb_sftp_ops = {
 	.list = sb_sftp_list,
 	.remove = sb_sftp_remove,
 	.mkdir = sb_sftp_mkdir,
-	.destroy = sftp_destroy
+	.destroy = sftp_destroy,
+	.mode = sftp_mode
 };
+
+/*
+ * An SFTP server's request filter (internal-sftp -P) is invisible until a
+ * request is refused, and trying a removal to find out is not an option.
+ */
+static SbRepoMode
+sftp_mode(SbStorage *st)
+{
+	return SB_REPO_MODE_UNKNOWN;
+}
 
 static SbStatus
 sftp_open(SbStorage *st, SbError *err)

@@ -4,7 +4,12 @@
  *		Atomic, durable writes of the SFTP driver.
  *
  * Writes go to "<final>.tmp.<pid>.<counter>" (hidden by list(), like the
- * posix driver), opened with CREAT|EXCL, mode 0640.  Data is buffered and
+ * posix driver), opened with CREAT|EXCL, mode 0440: the handle we opened
+ * may write, but nobody can open the file for writing again, so that an
+ * append-only account (README "Append-only repositories": setstat denied,
+ * so no chmod back) can never truncate or overwrite a committed file.
+ * Removing and renaming need only the directory's write permission, so
+ * expire and replace work as before.  Data is buffered and
  * handed to libssh2_sftp_write() in large pieces, which keeps several write
  * requests in flight.  Commit flushes the file with fsync@openssh.com when
  * the server offers it, closes it and publishes it:
@@ -18,6 +23,11 @@
  *	  file renamed.  This is NOT atomic: a crash between the two steps leaves
  *	  the final name absent (the new content is complete under its temporary
  *	  name).  Callers replace only metadata they can rewrite.
+ *
+ * Normal archiving and backups need no remove, setstat or posix-rename
+ * request: an account that is denied them (internal-sftp -P) works; the
+ * temporary file of a failed write then stays behind, for the sweep of
+ * temporary files by expire on the admin path.
  *
  * SFTP has no way to flush a directory, so the durability of the rename
  * itself is up to the server's file system.  Writes are never retried after
@@ -36,7 +46,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define SFTP_FILE_MODE		0640
+#define SFTP_FILE_MODE		0440
 
 /* Data buffered by a writer before it is sent; large enough to pipeline. */
 #define SFTP_WRITE_BUF		(2 * 1024 * 1024)

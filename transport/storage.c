@@ -272,6 +272,29 @@ sb_storage_mkdir(SbStorage *st, const char *path, SbError *err)
 	return st->ops->mkdir(st, path, err);
 }
 
+SbRepoMode
+sb_storage_mode(SbStorage *st)
+{
+	if (st->ops->mode == NULL)
+		return SB_REPO_MODE_ADMIN;
+	return st->ops->mode(st);
+}
+
+const char *
+sb_repo_mode_name(SbRepoMode mode)
+{
+	switch (mode)
+	{
+		case SB_REPO_MODE_ADMIN:
+			return "admin";
+		case SB_REPO_MODE_APPEND:
+			return "append-only";
+		case SB_REPO_MODE_UNKNOWN:
+			break;
+	}
+	return "unknown";
+}
+
 /*
  * Write a whole buffer to path atomically.  On error nothing appears under
  * path (the temporary file is discarded).

@@ -80,6 +80,7 @@ typedef struct TlsStorage
 	uint8_t    *in;				/* payload of the last frame received */
 	uint8_t		in_type;
 	uint32_t	in_len;
+	SbRepoMode	mode;			/* our right, from HELLO_OK */
 } TlsStorage;
 
 struct SbWriter
@@ -106,6 +107,7 @@ struct SbReader
 };
 
 static SbStatus tls_open(SbStorage *st, SbError *err);
+static SbRepoMode tls_mode(SbStorage *st);
 static void tls_close(SbStorage *st);
 static SbStatus tls_write_open(SbStorage *st, const char *path, int flags,
 							   SbWriter **w, SbError *err);
@@ -145,7 +147,8 @@ const SbStorageOps sb_tls_ops = {
 	.list = tls_list,
 	.remove = tls_remove,
 	.mkdir = tls_mkdir,
-	.destroy = tls_destroy
+	.destroy = tls_destroy,
+	.mode = tls_mode
 };
 
 
@@ -547,7 +550,19 @@ tls_hello(SbStorage *st, SbError *err)
 							"repository server \"%s\" speaks an unsupported protocol version",
 							st->cfg.tls_host);
 	}
+	ts->mode = sb_tls_hello_mode(&c);
 	return SB_OK;
+}
+
+/* Our right as the server announced it when we connected. */
+static SbRepoMode
+tls_mode(SbStorage *st)
+{
+	TlsStorage *ts = (TlsStorage *) st->priv;
+
+	if (ts == NULL || !ts->connected)
+		return SB_REPO_MODE_UNKNOWN;
+	return ts->mode;
 }
 
 static SbStatus

@@ -437,3 +437,25 @@ sb_tls_type_name(uint8_t type)
 	}
 	return "unknown";
 }
+
+SbRepoMode
+sb_tls_hello_mode(SbTlsCursor *c)
+{
+	char		skip[1024];
+	uint8_t		right;
+
+	sb_tls_get_str(c, skip, sizeof(skip));	/* server software */
+	sb_tls_get_str(c, skip, sizeof(skip));	/* our CN */
+	if (!c->ok)
+		return SB_REPO_MODE_UNKNOWN;
+	if (c->left == 0)
+		return SB_REPO_MODE_ADMIN;
+	right = sb_tls_get_u8(c);
+	if (!c->ok)
+		return SB_REPO_MODE_UNKNOWN;
+	if (right == SB_TLS_RIGHT_APPEND)
+		return SB_REPO_MODE_APPEND;
+	if (right == SB_TLS_RIGHT_ADMIN)
+		return SB_REPO_MODE_ADMIN;
+	return SB_REPO_MODE_UNKNOWN;
+}

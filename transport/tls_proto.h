@@ -21,6 +21,7 @@
 
 #include "sb_config.h"
 #include "sb_error.h"
+#include "storage.h"
 
 #define SB_TLS_PROTO_VERSION	1
 
@@ -61,6 +62,14 @@
 
 /* Flags of WRITE_OPEN */
 #define SB_TLS_WFLAG_REPLACE	0x01
+
+/*
+ * The client's right on the HELLO's stanza: an optional u8 at the end of
+ * HELLO_OK (servers before append-only repositories send none, and gave
+ * every client every right).
+ */
+#define SB_TLS_RIGHT_APPEND		1
+#define SB_TLS_RIGHT_ADMIN		2
 
 /* LIST flags (an optional byte after the path) */
 #define SB_TLS_LFLAG_TEMP		0x01	/* temporary files too */
@@ -141,5 +150,12 @@ extern SbStatus sb_tls_parse_error(const uint8_t *payload, size_t len,
 								   SbError *err);
 
 extern const char *sb_tls_type_name(uint8_t type);
+
+/*
+ * After HELLO_OK's version: skip the software and CN strings and read the
+ * optional right byte (absent: admin, an older server; unknown value:
+ * unknown).
+ */
+extern SbRepoMode sb_tls_hello_mode(SbTlsCursor *c);
 
 #endif							/* SB_TLS_PROTO_H */

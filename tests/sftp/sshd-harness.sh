@@ -15,6 +15,11 @@
 # SFTP_HOST, SFTP_PORT, SFTP_USER, SFTP_KEY, SFTP_KEY_ENCRYPTED and
 # SFTP_PASSPHRASE_FILE (a second, passphrase-protected key), SFTP_KNOWN_HOSTS,
 # SFTP_KNOWN_HOSTS_HASHED, SFTP_FINGERPRINT, SFTP_REPO and SFTP_BACKING.
+# A second account (SFTP_APPEND_ACCOUNT, default sbsftpa, same group, same
+# chroot and keys) is append-only, as README "Append-only repositories"
+# recommends: "internal-sftp -P" denies it every request that removes,
+# renames over or changes the mode of a file; its repository is /append
+# (SFTP_APPEND_USER, SFTP_APPEND_REPO, SFTP_APPEND_BACKING in DIR/env).
 # stop kills that sshd and its sessions; restart stops and starts it again
 # (same keys and port), dropping every open connection; drop kills the open
 # sessions only.  watch serves requests of the unprivileged test user until
@@ -22,7 +27,13 @@
 # (or drop the sessions); DIR/control/freeze stops sshd and its sessions
 # with SIGSTOP (connections hang), DIR/control/thaw lets them go on;
 # DIR/control/list makes it write the repository's
-# listing (type, size, path per line) to DIR/control/listing.  The request
+# listing (type, size, path per line) to DIR/control/listing, and
+# DIR/control/list-append the append-only repository's (type, mode,
+# SHA-256 of files, path) to DIR/control/listing-append;
+# DIR/control/expire-append holding "N STANZA PROGRAM" runs "PROGRAM expire
+# --retention-full=N --stanza=STANZA" on the append-only repository's posix path as its
+# account, as a cron job of the repository host would (the admin path),
+# output in DIR/control/expire-append.out.  The request
 # file disappears when that is done.  The
 # account and group are left in place for the next run.
 #
@@ -30,6 +41,9 @@
 set -eu
 
 ACCOUNT=${SFTP_ACCOUNT:-sbsftp}
+APPEND_ACCOUNT=${SFTP_APPEND_ACCOUNT:-sbsftpa}
+# what the append-only account may not ask (sftp-server -Q requests lists them)
+APPEND_DENIED=remove,rmdir,setstat,fsetstat,lsetstat,posix-rename,hardlink,symlink
 GROUP=${SFTP_GROUP:-sbsftpusers}
 TEST_USER=${TEST_USER:-postgres}
 
@@ -122,8 +136,13 @@ do_start()
 		useradd --system --gid "$GROUP" --no-create-home \
 			--home-dir /upload --shell /usr/sbin/nologin "$ACCOUNT"
 	fi
+	if ! id "$APPEND_ACCOUNT" >/dev/null 2>&1; then
+		useradd --system --gid "$GROUP" --no-create-home \
+			--home-dir /append --shell /usr/sbin/nologin "$APPEND_ACCOUNT"
+	fi
 	# sshd refuses a locked account ("!" in shadow) even for keys
 	usermod -p '*' "$ACCOUNT"
+	usermod -p '*' "$APPEND_ACCOUNT"
 
 	# Every component of the ChrootDirectory path (and, with StrictModes, of
 	# the AuthorizedKeysFile path) must be owned by root and not group/world
@@ -158,6 +177,9 @@ do_start()
 	chmod 0755 "$CHROOT"
 	chown "$ACCOUNT:$GROUP" "$CHROOT/upload"
 	chmod 0750 "$CHROOT/upload"
+	mkdir -p "$CHROOT/append"
+	chown "$APPEND_ACCOUNT:$GROUP" "$CHROOT/append"
+	chmod 0750 "$CHROOT/append"
 
 	# requests of the test user to the watch loop
 	rm -rf "$DIR/control"
@@ -222,12 +244,22 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
 UsePAM no
-AllowUsers $ACCOUNT
+AllowUsers $ACCOUNT $APPEND_ACCOUNT
 StrictModes yes
 LogLevel VERBOSE
 MaxStartups 100
 Subsystem sftp internal-sftp
 $PENALTIES
+
+# the append-only account: the first Match that sets a keyword wins, so this
+# comes before the group's block
+Match User $APPEND_ACCOUNT
+	ChrootDirectory $CHROOT
+	ForceCommand internal-sftp -P $APPEND_DENIED
+	AllowTcpForwarding no
+	AllowAgentForwarding no
+	PermitTunnel no
+	X11Forwarding no
 
 Match Group $GROUP
 	ChrootDirectory $CHROOT
@@ -264,6 +296,9 @@ SFTP_KNOWN_HOSTS_HASHED=$DIR/known_hosts_hashed
 SFTP_FINGERPRINT=$FP
 SFTP_REPO=/upload
 SFTP_BACKING=$CHROOT/upload
+SFTP_APPEND_USER=$APPEND_ACCOUNT
+SFTP_APPEND_REPO=/append
+SFTP_APPEND_BACKING=$CHROOT/append
 ENV
 	chmod 0644 "$DIR/env"
 	echo "sshd listening on 127.0.0.1:$PORT (pid $(cat "$DIR/sshd.pid")), settings in $DIR/env"
@@ -316,6 +351,34 @@ case "$CMD" in
 				chown "$TEST_USER" "$DIR/control/listing.tmp"
 				mv "$DIR/control/listing.tmp" "$DIR/control/listing"
 				rm -f "$DIR/control/list"
+			fi
+			if [ -e "$DIR/control/list-append" ]; then
+				backing=$(sed -n 's/^SFTP_APPEND_BACKING=//p' "$DIR/env")
+				(cd "$backing" && find . -mindepth 1 -printf '%y %m %P\n' | sort |
+					while read -r type mode path; do
+						sum=-
+						[ "$type" = f ] && sum=$(sha256sum "$path" | cut -d' ' -f1)
+						echo "$type $mode $sum $path"
+					done) > "$DIR/control/listing-append.tmp"
+				chown "$TEST_USER" "$DIR/control/listing-append.tmp"
+				mv "$DIR/control/listing-append.tmp" "$DIR/control/listing-append"
+				rm -f "$DIR/control/list-append"
+			fi
+			if [ -e "$DIR/control/expire-append" ]; then
+				backing=$(sed -n 's/^SFTP_APPEND_BACKING=//p' "$DIR/env")
+				read -r keep stanza program < "$DIR/control/expire-append" || true
+				case "$keep:$stanza" in
+					:*|*[!0-9]*:*|*:|*:*[!A-Za-z0-9_.-]*)
+						echo "bad request" > "$DIR/control/expire-append.out" ;;
+					*)
+						runuser -u "$APPEND_ACCOUNT" -- "$program" expire \
+							--repo-type=posix --repo-path="$backing" --stanza="$stanza" \
+							--retention-full="$keep" > "$DIR/control/expire-append.out" 2>&1 ||
+							echo "exit code $?" >> "$DIR/control/expire-append.out"
+						;;
+				esac
+				chown "$TEST_USER" "$DIR/control/expire-append.out"
+				rm -f "$DIR/control/expire-append"
 			fi
 			sleep 0.1
 		done

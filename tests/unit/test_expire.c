@@ -438,6 +438,40 @@ test_damaged_manifest(void)
 	fake_repo_free(&r);
 }
 
+/*
+ * The floor of the repository server's retention: backups labelled at or
+ * after keep_newer_than stay, and the WAL from the oldest of them, even
+ * when newer full backups (forged ones, say) fill retention_full.
+ */
+static void
+test_floor(void)
+{
+	FakeRepo	r;
+	SbExpireOptions o;
+	SbExpireResult res;
+	SbError		err;
+
+	four_backups(&r, "expire-floor");
+	init_opts(&o, 1);
+	o.keep_newer_than = 1793577600;	/* 2026-11-02 00:00:00 UTC */
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK_MSG(res.nexpired == 1 && res.backups_kept == 3, "expired %d, kept %d",
+				 res.nexpired, res.backups_kept);
+	SB_CHECK(!backup_there(&r, "20261101-010000F"));
+	SB_CHECK(backup_there(&r, "20261102-010000F"));
+	SB_CHECK(strcmp(res.wal_keep_from, "000000010000000000000004") == 0);
+	SB_CHECK(!wal_stored(&r, 1, 3) && wal_stored(&r, 1, 4));
+	sb_expire_result_free(&res);
+
+	/* a floor after every backup changes nothing */
+	init_opts(&o, 1);
+	o.keep_newer_than = 4102444800;	/* 2100-01-01 */
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(res.nexpired == 2 && res.backups_kept == 1);
+	sb_expire_result_free(&res);
+	fake_repo_free(&r);
+}
+
 int
 main(void)
 {
@@ -448,5 +482,6 @@ main(void)
 	test_timelines();
 	test_damaged_manifest();
 	test_temp_files();
+	test_floor();
 	return sb_test_summary("test_expire");
 }

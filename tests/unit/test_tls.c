@@ -45,6 +45,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "expire.h"
 #include "sb_config.h"
 #include "sb_error.h"
 #include "sb_test.h"
@@ -721,7 +722,7 @@ test_lifecycle(void)
 	CHECK_RC(rc, SB_OK, err);
 
 	/* SIGHUP with pg1 removed: new connections are refused */
-	write_config("pg2 = *\n");
+	write_config("pg2 = *:admin\n");
 	kill(server_pid, SIGHUP);
 	usleep(300000);
 	SB_CHECK(log_contains("configuration reloaded"));
@@ -755,7 +756,7 @@ test_lifecycle(void)
 	 * intermediate CA (sent along) still verifies against the root alone.
 	 */
 	server_cert = "server-chain";
-	write_config("pg1 = main\npg2 = *\n");
+	write_config("pg1 = main:admin\npg2 = *:admin\n");
 	kill(server_pid, SIGHUP);
 	usleep(300000);
 	{
@@ -787,7 +788,7 @@ test_lifecycle(void)
 		raw_close(&r);
 	}
 	server_cert = "server";
-	write_config("pg1 = main\npg2 = *\n");
+	write_config("pg1 = main:admin\npg2 = *:admin\n");
 	kill(server_pid, SIGHUP);
 	usleep(300000);
 
@@ -981,7 +982,7 @@ test_idle(void)
 	SbStat		sst;
 
 	idle_timeout = 1;
-	write_config("pg1 = main\npg2 = *\n");
+	write_config("pg1 = main:admin\npg2 = *:admin\n");
 	kill(server_pid, SIGHUP);
 	usleep(300000);
 
@@ -1004,7 +1005,7 @@ test_idle(void)
 	sb_storage_free(st);
 	SB_CHECK(log_contains("s idle"));
 	idle_timeout = 30;
-	write_config("pg1 = main\npg2 = *\n");
+	write_config("pg1 = main:admin\npg2 = *:admin\n");
 	kill(server_pid, SIGHUP);
 	usleep(300000);
 }
@@ -1325,7 +1326,7 @@ test_flood(void)
 
 	/* long enough that the flood is not simply timed out */
 	handshake_timeout = 30;
-	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	SB_REQUIRE(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
 
 	client_config(&cfg, "pg1");
 	rc = try_open(&cfg, &st, &err);
@@ -1373,7 +1374,7 @@ test_flood(void)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	handshake_timeout = 2;
-	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+	SB_CHECK(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
 }
 
 /* One address may hold only max_handshakes_per_host unauthenticated. */
@@ -1385,7 +1386,7 @@ test_per_host(void)
 
 	/* the ones let in must not time out while we look */
 	handshake_timeout = 30;
-	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	SB_REQUIRE(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
 	for (int i = 0; i < 12; i++)
 		fds[i] = tcp_from("127.0.0.2");
 	SB_CHECK(log_wait("too many unauthenticated connections from 127.0.0.2", 0));
@@ -1400,7 +1401,7 @@ test_per_host(void)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	handshake_timeout = 2;
-	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+	SB_CHECK(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
 }
 
 /* Slow handshakes are cut at handshake_timeout, however they trickle. */
@@ -1474,7 +1475,7 @@ test_max_connections(void)
 	SbStatus	rc;
 
 	max_connections = 2;
-	SB_REQUIRE(reload_server("pg1 = main\npg2 = *\n"));
+	SB_REQUIRE(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
 	client_config(&cfg, "pg2");
 	for (int i = 0; i < 2; i++)
 	{
@@ -1501,7 +1502,206 @@ test_max_connections(void)
 	sb_storage_free(st[1]);
 	sb_storage_free(st[2]);
 	max_connections = 100;
-	SB_CHECK(reload_server("pg1 = main\npg2 = *\n"));
+	SB_CHECK(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
+}
+
+
+/*
+ * HELLO_OK's optional right byte: absent (a server from before rights,
+ * which gave every right) is admin, 1 append, 2 admin, anything else
+ * unknown; a truncated string is unknown.
+ */
+static void
+test_hello_mode(void)
+{
+	uint8_t		buf[256];
+	SbTlsBuf	b;
+	SbTlsCursor c;
+	const int	rights[] = {-1, SB_TLS_RIGHT_APPEND, SB_TLS_RIGHT_ADMIN, 7};
+	const SbRepoMode expect[] = {SB_REPO_MODE_ADMIN, SB_REPO_MODE_APPEND,
+	SB_REPO_MODE_ADMIN, SB_REPO_MODE_UNKNOWN};
+
+	for (int i = 0; i < 4; i++)
+	{
+		sb_tls_frame_begin(&b, buf, sizeof(buf), SB_TLS_HELLO_OK);
+		sb_tls_put_u16(&b, SB_TLS_PROTO_VERSION);
+		sb_tls_put_str(&b, "pg_safebackup test");
+		sb_tls_put_str(&b, "pg1");
+		if (rights[i] >= 0)
+			sb_tls_put_u8(&b, (uint8_t) rights[i]);
+		sb_tls_cursor_init(&c, buf + SB_TLS_HEADER_LEN, b.len - SB_TLS_HEADER_LEN);
+		(void) sb_tls_get_u16(&c);
+		SB_CHECK_MSG(sb_tls_hello_mode(&c) == expect[i], "case %d", i);
+	}
+	/* cut in the middle of the CN */
+	sb_tls_cursor_init(&c, buf + SB_TLS_HEADER_LEN, 2 + 2 + 18 + 2 + 1);
+	(void) sb_tls_get_u16(&c);
+	SB_CHECK(sb_tls_hello_mode(&c) == SB_REPO_MODE_UNKNOWN);
+}
+
+/* Read a whole repository file into buf (NUL-terminated); its length or -1. */
+static long
+repo_file(const char *rel, char *buf, size_t size)
+{
+	char		path[700];
+	FILE	   *f;
+	size_t		n;
+
+	snprintf(path, sizeof(path), "%s/%s", repo, rel);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return (long) n;
+}
+
+/*
+ * Rights: pg1 has the append right on "main", pg2 the admin right on every
+ * stanza.  pg1 creates, reads and lists, and discards its own unfinished
+ * write; replacing a file, removing one and removing the stanza are each
+ * refused with status "permission" naming the right, logged with CN, stanza
+ * and path, and change nothing; expire through pg1 says the repository is
+ * append-only.  The right travels in HELLO_OK (sb_storage_mode()).
+ */
+static void
+test_rights(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st = NULL;
+	SbStorage  *adm = NULL;
+	SbError		err;
+	SbStatus	rc;
+	SbWriter   *w;
+	char		buf[64];
+	int			before;
+
+	SB_REQUIRE(reload_server("pg1 = main\npg2 = *:admin\n"));
+	client_config(&cfg, "pg2");
+	rc = try_open(&cfg, &adm, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK(sb_storage_mode(adm) == SB_REPO_MODE_ADMIN);
+	(void) sb_storage_remove(adm, "main", true, &err);
+
+	client_config(&cfg, "pg1");
+	snprintf(cfg.stanza, sizeof(cfg.stanza), "main");
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc != SB_OK)
+		goto done;
+	SB_CHECK_MSG(sb_storage_mode(st) == SB_REPO_MODE_APPEND, "mode %s",
+				 sb_repo_mode_name(sb_storage_mode(st)));
+	SB_CHECK(strcmp(sb_repo_mode_name(sb_storage_mode(st)), "append-only") == 0);
+
+	/* creating new files (stanza.info included) and reading them: allowed */
+	rc = sb_storage_mkdir(st, "main/wal", &err);
+	CHECK_RC(rc, SB_OK, err);
+	rc = sb_storage_put(st, "main/stanza.info", 0, "first", 5, &err);
+	CHECK_RC(rc, SB_OK, err);
+	rc = sb_storage_put(st, "main/wal/seg", 0, "committed", 9, &err);
+	CHECK_RC(rc, SB_OK, err);
+	/* without replace, an existing name stays "exists", as for anyone */
+	rc = sb_storage_put(st, "main/wal/seg", 0, "other", 5, &err);
+	CHECK_RC(rc, SB_ERR_EXISTS, err);
+	before = count_entries(repo);
+
+	/* replace: refused at WRITE_OPEN, naming the right */
+	rc = sb_storage_put(st, "main/stanza.info", SB_WRITE_REPLACE, "evil", 4, &err);
+	CHECK_RC(rc, SB_ERR_PERMISSION, err);
+	SB_CHECK_MSG(strstr(err.msg, "permission denied to replace \"main/stanza.info\"") != NULL &&
+				 strstr(err.msg, "append right") != NULL, "message: %s", err.msg);
+	SB_CHECK(log_contains("refused WRITE_OPEN (replace) \"main/stanza.info\""));
+	SB_CHECK(log_contains("CN \"pg1\" has the append right on stanza \"main\""));
+
+	/* remove of a file, and of the whole stanza: refused */
+	rc = sb_storage_remove(st, "main/wal/seg", false, &err);
+	CHECK_RC(rc, SB_ERR_PERMISSION, err);
+	SB_CHECK_MSG(strstr(err.msg, "permission denied to remove \"main/wal/seg\"") != NULL,
+				 "message: %s", err.msg);
+	SB_CHECK(log_contains("refused REMOVE \"main/wal/seg\""));
+	rc = sb_storage_remove(st, "main", true, &err);
+	CHECK_RC(rc, SB_ERR_PERMISSION, err);
+	SB_CHECK(log_contains("refused recursive REMOVE \"main\""));
+
+	/* its own unfinished write: discarded, nothing left behind */
+	rc = sb_storage_write_open(st, "main/wal/unfinished", 0, &w, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_write(st, w, "x", 1, &err);
+		CHECK_RC(rc, SB_OK, err);
+		sb_storage_write_abort(st, w);
+	}
+	/* the connection still serves (a refusal does not end it) */
+	{
+		char	   *data = NULL;
+		size_t		dlen = 0;
+
+		rc = sb_storage_get(st, "main/stanza.info", 100, &data, &dlen, &err);
+		CHECK_RC(rc, SB_OK, err);
+		SB_CHECK(rc == SB_OK && dlen == 5);
+		free(data);
+	}
+
+	/* nothing changed: same entries, same contents */
+	SB_CHECK_MSG(count_entries(repo) == before, "entries %d, before %d",
+				 count_entries(repo), before);
+	SB_CHECK(repo_file("main/stanza.info", buf, sizeof(buf)) == 5 &&
+			 strcmp(buf, "first") == 0);
+	SB_CHECK(repo_file("main/wal/seg", buf, sizeof(buf)) == 9 &&
+			 strcmp(buf, "committed") == 0);
+
+	/* expire needs the admin right: refused before anything is looked at */
+	{
+		SbExpireOptions o;
+		SbExpireResult res;
+
+		memset(&o, 0, sizeof(o));
+		o.stanza = "main";
+		o.retention_full = 1;
+		rc = sb_expire(st, &o, &res, &err);
+		CHECK_RC(rc, SB_ERR_PERMISSION, err);
+		SB_CHECK_MSG(strstr(err.msg, "append-only") != NULL, "message: %s", err.msg);
+		sb_expire_result_free(&res);
+	}
+
+	/* the admin identity may replace and remove */
+	rc = sb_storage_put(adm, "main/stanza.info", SB_WRITE_REPLACE, "second", 6, &err);
+	CHECK_RC(rc, SB_OK, err);
+	rc = sb_storage_remove(adm, "main", true, &err);
+	CHECK_RC(rc, SB_OK, err);
+
+	/* a right the server does not know is a configuration error */
+	{
+		int			failed = log_count("reload failed");
+
+		write_config("pg1 = main:owner\n");
+		kill(server_pid, SIGHUP);
+		SB_CHECK(log_wait("reload failed", failed));
+		SB_CHECK(log_contains("invalid right \"owner\" for \"pg1\""));
+
+		/* so is a retention that is not a count of full backups */
+		failed = log_count("reload failed");
+		write_config("pg1 = main\n[retention]\nmain = four\n");
+		kill(server_pid, SIGHUP);
+		SB_CHECK(log_wait("reload failed", failed));
+		SB_CHECK(log_contains("invalid retention_full \"four\" for stanza \"main\""));
+	}
+	/* a stanza named in the rule takes its right over "*" */
+	SB_CHECK(reload_server("pg1 = *:admin, main\n"));
+	sb_storage_free(st);
+	st = NULL;
+	rc = try_open(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK(rc == SB_OK && sb_storage_mode(st) == SB_REPO_MODE_APPEND);
+
+done:
+	if (st)
+		sb_storage_free(st);
+	if (adm)
+		sb_storage_free(adm);
+	SB_CHECK(reload_server("pg1 = main:admin\npg2 = *:admin\n"));
 }
 
 int
@@ -1540,7 +1740,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	port = free_port();
-	write_config("pg1 = main\npg2 = *\n");
+	write_config("pg1 = main:admin\npg2 = *:admin\n");
 	if (!start_server())
 	{
 		printf("test_tls: could not start the server; log:\n");
@@ -1564,6 +1764,8 @@ main(int argc, char **argv)
 	test_lifecycle();
 	test_idle();
 	test_server_config();
+	test_hello_mode();
+	test_rights();
 
 	/* a clean exit: 0, and under LeakSanitizer no leak (exit code 23) */
 	{
