@@ -55,7 +55,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
-	tests/unit/test_error
+	tests/unit/test_error tests/unit/test_log
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
 SHLIB_LINK = $(LIBS_CORE)
@@ -125,6 +125,8 @@ tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_error: tests/unit/test_error.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_log: tests/unit/test_log.o server/log.o
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 # starts cli/pg_safebackup server with a throwaway CA (openssl command)
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
@@ -185,6 +187,8 @@ $(ASAN_DIR)/cli/pg_safebackup: $(addprefix $(ASAN_DIR)/,$(CLI_OBJS) $(CORE_OBJS)
 $(ASAN_TESTS): $(ASAN_DIR)/%: $(ASAN_DIR)/%.o \
 		$(addprefix $(ASAN_DIR)/,$(ASAN_SUPPORT) $(CORE_OBJS))
 	$(ASAN_CC) $(ASAN_CFLAGS) $^ $(LIBS_CORE) -o $@
+
+$(ASAN_DIR)/tests/unit/test_log: $(ASAN_DIR)/server/log.o
 
 check-asan: $(ASAN_TESTS) $(ASAN_DIR)/cli/pg_safebackup
 	@rc=0; for t in $(ASAN_TESTS); do $(ASAN_ENV) ./$$t || rc=1; done; exit $$rc

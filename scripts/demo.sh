@@ -4,30 +4,42 @@
 # generate WAL, show it arriving, fetch a segment back byte-identical, take
 # a base backup, make more changes, restore to a moment between them, start
 # the restored cluster and show it holds exactly the data of that moment.
-# Run as root on Debian 12:  sudo scripts/demo.sh
+# Run as root on Debian 12:  scripts/demo.sh
 # Everything lives in $DEMO_DIR (default /tmp/pg_safebackup-demo); the
 # cluster is stopped at the end unless KEEP=1.
+# SB_PACKAGED=1 uses the installed postgresql-$PG_VERSION-pg-safebackup
+# package (and /usr/bin/pg_safebackup) instead of building: what
+# scripts/package-test.sh runs in a clean root.  PG_VERSION defaults to 15.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 DEMO_DIR=${DEMO_DIR:-/tmp/pg_safebackup-demo}
 PORT=${PORT:-54329}
-bin=/usr/lib/postgresql/15/bin
+PG_VERSION=${PG_VERSION:-15}
+bin=/usr/lib/postgresql/$PG_VERSION/bin
+cli=$bin/pg_safebackup
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 as_pg() { runuser -u postgres -- "$@"; }
 psql_demo() { as_pg "$bin/psql" -X -h "$DEMO_DIR" -p "$PORT" -d postgres "$@"; }
 
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root" >&2; exit 2; }
 
-step "installing dependencies"
-[ -n "${SB_SKIP_DEPS:-}" ] || "$src/scripts/install-deps.sh" >/dev/null
+rm -rf "$DEMO_DIR"; mkdir -p "$DEMO_DIR/repo"
+if [ -n "${SB_PACKAGED:-}" ]; then
+	step "using the installed package: $(dpkg-query -W -f '${Package} ${Version}' "postgresql-$PG_VERSION-pg-safebackup")"
+	cli=/usr/bin/pg_safebackup
+	"$cli" --version
+else
+	step "installing dependencies"
+	[ -n "${SB_SKIP_DEPS:-}" ] || "$src/scripts/install-deps.sh" >/dev/null
 
-step "building and installing pg_safebackup"
-build=$DEMO_DIR/build
-rm -rf "$DEMO_DIR"; mkdir -p "$build" "$DEMO_DIR/repo"
-(cd "$src" && tar --exclude=.git --exclude='*.o' --exclude='*.so' -cf - .) | tar -xf - -C "$build"
-make -s -C "$build" PG_CONFIG=$bin/pg_config -j2
-make -s -C "$build" PG_CONFIG=$bin/pg_config install
+	step "building and installing pg_safebackup"
+	build=$DEMO_DIR/build
+	mkdir -p "$build"
+	(cd "$src" && tar --exclude=.git --exclude='*.o' --exclude='*.so' -cf - .) | tar -xf - -C "$build"
+	make -s -C "$build" PG_CONFIG=$bin/pg_config -j2
+	make -s -C "$build" PG_CONFIG=$bin/pg_config install
+fi
 chown -R postgres "$DEMO_DIR"
 
 step "creating a cluster that archives into $DEMO_DIR/repo"
@@ -64,11 +76,11 @@ echo "..."
 
 step "fetching $seg back with pg_safebackup archive-get"
 if [ -f "$DEMO_DIR/data/pg_wal/$seg" ]; then
-	as_pg "$bin/pg_safebackup" archive-get "$seg" "$DEMO_DIR/$seg" --repo-path="$DEMO_DIR/repo"
+	as_pg "$cli" archive-get "$seg" "$DEMO_DIR/$seg" --repo-path="$DEMO_DIR/repo"
 	cmp "$DEMO_DIR/data/pg_wal/$seg" "$DEMO_DIR/$seg" && echo "identical to pg_wal/$seg"
 	sha256sum "$DEMO_DIR/$seg"
 else
-	as_pg "$bin/pg_safebackup" archive-get "$seg" "$DEMO_DIR/$seg" --repo-path="$DEMO_DIR/repo"
+	as_pg "$cli" archive-get "$seg" "$DEMO_DIR/$seg" --repo-path="$DEMO_DIR/repo"
 	echo "fetched and checksum-verified (pg_wal/$seg was already recycled)"
 fi
 
@@ -93,10 +105,10 @@ for _ in $(seq 100); do
 done
 
 step "pg_safebackup info"
-as_pg "$bin/pg_safebackup" info --repo-path="$DEMO_DIR/repo"
+as_pg "$cli" info --repo-path="$DEMO_DIR/repo"
 
 step "pg_safebackup restore --target-time='$target'"
-as_pg "$bin/pg_safebackup" restore --repo-path="$DEMO_DIR/repo" \
+as_pg "$cli" restore --repo-path="$DEMO_DIR/repo" \
 	--target-dir="$DEMO_DIR/restored" --target-time="$target" --target-action=promote
 tail -n 4 "$DEMO_DIR/restored/postgresql.auto.conf"
 cat >> "$DEMO_DIR/restored/postgresql.conf" <<CONF

@@ -3,15 +3,15 @@
 # PostgreSQL 15 server and headers, libssh2, OpenSSL, zlib, liblz4, libzstd
 # (and the lz4 and zstd commands the codec tests check files with), the TAP test
 # modules, sshd (for SFTP tests), the openssl command (throwaway CA of the TLS
-# tests), clang + libFuzzer (make fuzz) and debootstrap (for the PostgreSQL 18
-# root).
+# tests), clang + libFuzzer (make fuzz), debootstrap and iproute2 (for the
+# PostgreSQL 17 and 18 roots).
 set -euo pipefail
 
 packages=(
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
 	libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev lz4 zstd
 	libipc-run-perl openssh-server openssh-client
-	debootstrap make gcc procps
+	debootstrap iproute2 make gcc procps
 	openssl clang libclang-rt-14-dev
 )
 

@@ -5,12 +5,21 @@
  *		process id and level, to standard error (the journal under systemd)
  *		or appended to log_file.
  *
+ * When standard error is the journal's stream (systemd sets JOURNAL_STREAM
+ * to its "device:inode"), each line starts with the syslog priority in
+ * angle brackets ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug),
+ * which journald takes as the line's priority and strips, and without the
+ * time, which the journal records itself.  The process id stays: forked
+ * connection processes write to the same stream as the listener.
+ *
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +30,26 @@ static FILE *log_out = NULL;
 static SrvLogLevel log_level = SRV_LOG_INFO;
 
 static const char *const level_names[] = {"ERROR", "WARNING", "INFO", "DEBUG"};
+/* syslog priorities: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+static const int level_priorities[] = {3, 4, 6, 7};
+
+/* Is standard error the journal stream that JOURNAL_STREAM names? */
+static bool
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev,
+				ino;
+	char		rest;
+	struct stat st;
+
+	if (env == NULL ||
+		sscanf(env, "%llu:%llu%c", &dev, &ino, &rest) != 2 ||
+		fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long) st.st_dev == dev &&
+		(unsigned long long) st.st_ino == ino;
+}
 
 /* Switch to the configuration's destination; on failure keep the old one. */
 bool
@@ -57,11 +86,17 @@ srv_log(SrvLogLevel level, const char *fmt,...)
 
 	if (level > log_level)
 		return;
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(out, "%s.%03d UTC [%ld] %s: ", ts, (int) (tv.tv_usec / 1000),
-			(long) getpid(), level_names[level]);
+	if (out == stderr && stderr_is_journal())
+		fprintf(out, "<%d>[%ld] %s: ", level_priorities[level],
+				(long) getpid(), level_names[level]);
+	else
+	{
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(out, "%s.%03d UTC [%ld] %s: ", ts, (int) (tv.tv_usec / 1000),
+				(long) getpid(), level_names[level]);
+	}
 	va_start(ap, fmt);
 	vfprintf(out, fmt, ap);
 	va_end(ap);
