@@ -143,8 +143,15 @@ sb_cmd_archive_get(SbCliOptions *opts)
 		sb_cli_close_repository(st);
 	if (rc != SB_OK)
 	{
+		int			code = failure_exit_code(rc, opts->pgdata);
+
+		/* every failure says what recovery does about it */
+		if (err.hint[0] == '\0')
+			sb_error_hint(&err, code == SB_EXIT_STOP_RECOVERY ?
+						  "Recovery stops here rather than end early: correct the problem and start the server again." :
+						  "The standby retries restore_command until the repository answers.");
 		sb_cli_report(&err);
-		return failure_exit_code(rc, opts->pgdata);
+		return code;
 	}
 	return SB_EXIT_OK;
 }
