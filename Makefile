@@ -22,7 +22,7 @@ CORE_OBJS = \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
-	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o \
+	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \

@@ -537,3 +537,44 @@ sb_codec_digest_new(SbStorage *st, SbFilter *next)
 		return sb_filter_hmac_new(st->cipher->name_key, SB_CIPHER_KEY_LEN, next);
 	return sb_filter_digest_new(next);
 }
+
+/*
+ * Digest and size of a local file, reading it once: SHA-256, or
+ * HMAC-SHA256 under the stanza's name key when st is encrypted (the name
+ * is visible in the repository: it must not reveal a plain hash).
+ */
+SbStatus
+sb_codec_digest_fd(SbStorage *st, int fd, const char *path, char *hex,
+				   uint64_t *size, SbError *err)
+{
+	SbFilter   *digest = sb_codec_digest_new(st, NULL);
+	char	   *buf = malloc(SB_CODEC_BUFSIZE);
+	SbStatus	rc = SB_OK;
+
+	if (digest == NULL || buf == NULL)
+		rc = sb_error_oom(err);
+	while (rc == SB_OK)
+	{
+		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = sb_error_errno(err, errno, "could not read file \"%s\"", path);
+		else if (n == 0)
+			break;
+		else
+			rc = sb_filter_write(digest, buf, n, err);
+	}
+	if (rc == SB_OK)
+		rc = sb_filter_finish(digest, err);
+	if (rc == SB_OK)
+	{
+		sb_filter_digest_hex(digest, hex);
+		*size = sb_filter_digest_bytes(digest);
+	}
+	if (digest)
+		sb_filter_free_chain(digest);
+	free(buf);
+	return rc;
+}

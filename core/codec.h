@@ -192,6 +192,13 @@ extern SbStatus sb_codec_ready(SbStorage *st, SbError *err);
  */
 extern SbFilter *sb_codec_digest_new(SbStorage *st, SbFilter *next);
 
+/*
+ * Digest (as sb_codec_digest_new) and size of the local file fd, read once
+ * from its current position to its end; path names it in messages.
+ */
+extern SbStatus sb_codec_digest_fd(SbStorage *st, int fd, const char *path,
+								   char *hex, uint64_t *size, SbError *err);
+
 /* Hex SHA-256 of a buffer (65 bytes with NUL). */
 extern void sb_sha256_hex(const void *buf, size_t len, char *hex);
 

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fs_sync.h"
 #include "stanza.h"
 
 static SbStatus
@@ -200,9 +201,9 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 		rc = sb_restore_write_recovery_conf(&r, err);
 	/* every file written, flushed at once per file system */
 	if (rc == SB_OK)
-		rc = sb_restore_syncfs(r.target, err);
+		rc = sb_sync_file_system(r.target, err);
 	for (i = 0; i < r.m.ntablespaces && rc == SB_OK; i++)
-		rc = sb_restore_syncfs(TS_DIR(&r, i), err);
+		rc = sb_sync_file_system(TS_DIR(&r, i), err);
 	if (rc == SB_OK)
 	{
 		snprintf(path, sizeof(path), "%s", r.target);

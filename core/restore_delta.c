@@ -289,8 +289,7 @@ sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
 {
 	struct stat sb;
 	char		hex[SB_SHA256_HEX_LEN + 1];
-	uint8_t    *buf;
-	SbFilter   *digest;
+	uint64_t	size;
 	SbStatus	rc = SB_OK;
 	int			fd;
 	struct timespec times[2];
@@ -309,39 +308,7 @@ sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
 		f->mtime < r->m.start_time - 1)
 		goto keep;
 
-	digest = sb_codec_digest_new(st, NULL);
-	buf = malloc(SB_CODEC_BUFSIZE);
-	if (digest == NULL || buf == NULL)
-	{
-		if (digest)
-			sb_filter_free_chain(digest);
-		free(buf);
-		close(fd);
-		return sb_error_oom(err);
-	}
-	for (;;)
-	{
-		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-		{
-			rc = sb_error_errno(err, errno, "could not read file \"%s\"", full);
-			break;
-		}
-		if (n == 0)
-			break;
-		rc = sb_filter_write(digest, buf, (size_t) n, err);
-		if (rc != SB_OK)
-			break;
-	}
-	if (rc == SB_OK)
-		rc = sb_filter_finish(digest, err);
-	if (rc == SB_OK)
-		sb_filter_digest_hex(digest, hex);
-	sb_filter_free_chain(digest);
-	free(buf);
+	rc = sb_codec_digest_fd(st, fd, full, hex, &size, err);
 	if (rc != SB_OK)
 	{
 		close(fd);

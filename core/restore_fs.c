@@ -284,27 +284,3 @@ sb_restore_write_local_file(const char *path, const char *data, size_t len,
 		rc = sb_error_errno(err, errno, "could not close file \"%s\"", path);
 	return rc;
 }
-
-/*
- * Files are written without a flush each: one syncfs() per file system at
- * the end flushes them all, before recovery.signal marks the directory
- * restored.  Flushing a thousand small files one by one costs more than
- * writing them.
- */
-SbStatus
-sb_restore_syncfs(const char *dir, SbError *err)
-{
-	int			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return sb_error_errno(err, errno, "could not open directory \"%s\"", dir);
-	if (syncfs(fd) != 0)
-	{
-		int			save = errno;
-
-		close(fd);
-		return sb_error_errno(err, save, "could not flush the file system of \"%s\"", dir);
-	}
-	close(fd);
-	return SB_OK;
-}

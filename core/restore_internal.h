@@ -72,8 +72,6 @@ extern SbStatus sb_restore_mkdir_p(const char *path, mode_t mode, SbError *err);
 extern SbStatus sb_restore_fsync_path(const char *path, bool is_dir, SbError *err);
 extern SbStatus sb_restore_fsync_parent(const char *path, SbError *err);
 extern SbStatus sb_restore_fsync_dirs(char *path, SbError *err);
-/* Flush every file of the file system holding dir (syncfs). */
-extern SbStatus sb_restore_syncfs(const char *dir, SbError *err);
 extern SbStatus sb_restore_check_empty_dir(const char *dir, const char *what,
 										   bool check_pid, bool *exists,
 										   SbError *err);

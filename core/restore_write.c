@@ -521,7 +521,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		if (futimens(fd, times) != 0)
 			rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
 	}
-	/* flushed with every other file at the end (sb_restore_syncfs) */
+	/* flushed with every other file at the end (sb_sync_file_system) */
 	if (close(fd) != 0 && rc == SB_OK)
 		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
 	if (rc != SB_OK)

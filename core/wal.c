@@ -150,47 +150,6 @@ sb_wal_find(SbStorage *st, const char *stanza, const char *walname,
 	return SB_OK;
 }
 
-/*
- * Digest and size of a local file, reading it once: SHA-256, or
- * HMAC-SHA256 under the stanza's name key when st is encrypted (the name
- * is visible in the repository: it must not reveal a plain hash).
- */
-static SbStatus
-hash_fd(SbStorage *st, int fd, const char *path, char *hex, uint64_t *size,
-		SbError *err)
-{
-	SbFilter   *digest = sb_codec_digest_new(st, NULL);
-	char	   *buf = malloc(SB_CODEC_BUFSIZE);
-	SbStatus	rc = SB_OK;
-
-	if (digest == NULL || buf == NULL)
-		rc = sb_error_oom(err);
-	while (rc == SB_OK)
-	{
-		ssize_t		n = read(fd, buf, SB_CODEC_BUFSIZE);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			rc = sb_error_errno(err, errno, "could not read file \"%s\"", path);
-		else if (n == 0)
-			break;
-		else
-			rc = sb_filter_write(digest, buf, n, err);
-	}
-	if (rc == SB_OK)
-		rc = sb_filter_finish(digest, err);
-	if (rc == SB_OK)
-	{
-		sb_filter_digest_hex(digest, hex);
-		*size = sb_filter_digest_bytes(digest);
-	}
-	if (digest)
-		sb_filter_free_chain(digest);
-	free(buf);
-	return rc;
-}
-
 static SbStatus
 conflict_error(const char *walname, const char *stored, const char *local,
 			   SbError *err)
@@ -256,7 +215,7 @@ store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	uint64_t	size;
 	SbStatus	rc;
 
-	rc = hash_fd(st, fd, src_path, sha, &size, err);
+	rc = sb_codec_digest_fd(st, fd, src_path, sha, &size, err);
 	if (rc != SB_OK)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s-%s%s", dir, walname, sha,
@@ -314,7 +273,7 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 	rc = sb_wal_find(st, cfg->stanza, walname, &entry, err);
 	if (rc == SB_OK)
 	{
-		rc = hash_fd(st, fd, src_path, sha, &size, err);
+		rc = sb_codec_digest_fd(st, fd, src_path, sha, &size, err);
 		if (rc != SB_OK)
 			goto done;
 		if (strcasecmp(entry.sha256, sha) != 0)

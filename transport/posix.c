@@ -20,6 +20,7 @@
  *-------------------------------------------------------------------------
  */
 #include "storage.h"
+#include "fs_sync.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -279,33 +280,18 @@ posix_close(SbStorage *st)
 }
 
 /*
- * Flush the whole file system the repository is on (syncfs): every file
- * committed with SB_WRITE_DEFER_SYNC, by this process or any other, with
- * its directory entry.  One call instead of two flushes per file is what
- * makes a backup of many small files fast.
+ * Flush the whole file system the repository is on: every file committed
+ * with SB_WRITE_DEFER_SYNC, by this process or any other, with its
+ * directory entry.
  */
 static SbStatus
 posix_sync(SbStorage *st, SbError *err)
 {
 	PosixStorage *ps = (PosixStorage *) st->priv;
-	int			fd;
 
 	if (ps == NULL || !ps->opened)
 		return sb_error_set(err, SB_ERR_INTERNAL, "repository storage is not open");
-	fd = open(ps->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sb_error_errno(err, errno, "could not open repository directory \"%s\"",
-							  ps->root);
-	if (syncfs(fd) != 0)
-	{
-		int			save = errno;
-
-		close(fd);
-		return sb_error_errno(err, save, "could not flush the file system of repository \"%s\"",
-							  ps->root);
-	}
-	close(fd);
-	return SB_OK;
+	return sb_sync_file_system(ps->root, err);
 }
 
 static void
