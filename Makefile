@@ -18,11 +18,11 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o \
 	core/filter_compress.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
-	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
+	core/stanza.o core/wal.o core/manifest.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
-	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
+	core/cron.o core/backup_schedule.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
@@ -39,7 +39,7 @@ OBJS = \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
-	worker/backup_copy.o worker/page_verify.o \
+	worker/backup_copy.o worker/backup_reuse.o worker/page_verify.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \

@@ -10,6 +10,7 @@
 
 #include "utils/guc.h"
 
+#include "backup_schedule.h"
 #include "cron.h"
 #include "guc.h"
 #include "guc_backup.h"
@@ -205,19 +206,19 @@ check_sftp_host_key_fingerprint(char **newval, void **extra, GucSource source)
 static bool
 check_backup_schedule(char **newval, void **extra, GucSource source)
 {
-	SbCron		cron;
+	SbBackupSchedule sched;
 	SbError		err;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;			/* empty: no scheduled backups */
-	if (sb_cron_parse(*newval, &cron, &err) != SB_OK)
+	if (sb_backup_schedule_parse(*newval, &sched, &err) != SB_OK)
 	{
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("invalid value for parameter \"safebackup.backup_schedule\": %s",
 						 err.msg);
 		if (err.detail[0] != '\0')
 			GUC_check_errdetail("%s", err.detail);
-		GUC_check_errhint("Give five fields: minute hour day-of-month month day-of-week, for example \"0 2 * * *\" for 02:00 every day; an empty string turns scheduled backups off.");
+		GUC_check_errhint("Give five fields: minute hour day-of-month month day-of-week, for example \"0 2 * * *\" for a full backup at 02:00 every day, or entries with a type separated by \";\", e.g. \"full: 0 2 * * 0; incr: 0 2 * * 1-6\"; an empty string turns scheduled backups off.");
 		return false;
 	}
 	return true;
