@@ -111,8 +111,8 @@ tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(C
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
-tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+tests/unit/test_cron: tests/unit/test_cron.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
