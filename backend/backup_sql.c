@@ -87,7 +87,7 @@ plan_backup(SbStorage *st, const SbRepoConfig *cfg, int elevel,
 	}
 	if (asked != *type)
 		ereport(LOG,
-				(errmsg("no base backup for a %s backup in stanza \"%s\": taking a full backup",
+				(errmsg("no backup to base the %s backup on in stanza \"%s\": taking a full backup",
 						sb_backup_type_name(asked), cfg->stanza),
 				 errdetail(asked == SB_BACKUP_DIFF ?
 						   "A differential backup builds on the newest full backup." :

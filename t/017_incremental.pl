@@ -6,7 +6,7 @@
 # never written), changed ones are copied.  Point-in-time restore from the
 # last incremental to a time and to the latest gives the original's data
 # (row counts and md5 of the table contents); the same in an encrypted
-# stanza.  verify checks the chain; a corrupted file of the full backup is
+# stanza, whose first backup, asked for as incr, becomes a full one.  verify checks the chain; a corrupted file of the full backup is
 # reported by verify of the incremental and refused by restore, and a
 # missing link (the diff's manifest gone) too.  A backup interrupted halfway
 # (a file it cannot read) leaves a resume list; the next backup of the same
@@ -119,13 +119,26 @@ sub flip_byte
 # the last incremental to a time and to the latest.  Returns the labels.
 sub chain_scenario
 {
-	my ($stanza, $first_row, @repo_opts) = @_;
+	my ($stanza, $first_type, $first_row, @repo_opts) = @_;
 	my %expect;
-	my $full = backup('full');
-	like($full, qr/^\d{8}-\d{6}F$/, "$stanza: full backup $full");
+	my $log_offset = -s $node->logfile;
+	my $full = backup($first_type);
+	like($full, qr/^\d{8}-\d{6}F$/, "$stanza: full backup $full (asked for $first_type)");
+	if ($first_type ne 'full')
+	{
+		ok($node->log_contains(
+				qr/no backup to base the $first_type backup on in stanza "$stanza": taking a full backup/,
+				$log_offset),
+			"$stanza: a $first_type without a base becomes a full backup, logged");
+	}
 	add_rows($first_row, $first_row + 999);
+	$log_offset = -s $node->logfile;
 	my $diff = backup('diff');
 	like($diff, qr/^\d{8}-\d{6}D$/, "$stanza: differential backup $diff");
+	my ($copied, $referenced) = substr(slurp_file($node->logfile), $log_offset) =~
+	  /base backup "\Q$diff\E" files: (\d+) copied, (\d+) referenced in the base backup/;
+	ok($copied <= 10 && $referenced > 900,
+		"$stanza: the differential copies only what changed ($copied copied, $referenced referenced)");
 	add_rows($first_row + 1000, $first_row + 1999);
 	my $incr1 = backup('incr');
 	like($incr1, qr/^\d{8}-\d{6}I$/, "$stanza: incremental backup $incr1");
@@ -165,7 +178,7 @@ sub chain_scenario
 }
 
 # --- the chain, unencrypted
-my ($full, $diff, $incr1, $incr2) = chain_scenario('main', 1001);
+my ($full, $diff, $incr1, $incr2) = chain_scenario('main', 'full', 1001);
 
 my $m_diff = manifest('main', $diff);
 like($m_diff, qr/^format_version=2$/m, 'a differential manifest is format 2');
@@ -226,7 +239,7 @@ move("$dm.away", $dm) or die "move: $!";
 # --- the same chain in an encrypted stanza
 reconfigure({ stanza => 'enc', cipher_type => 'aes-256-gcm', cipher_pass_file => $pass });
 SbTest::switch_and_wait($node);
-my @enc = chain_scenario('enc', 10001, '--cipher-type=aes-256-gcm', "--cipher-pass-file=$pass");
+my @enc = chain_scenario('enc', 'incr', 10001, '--cipher-type=aes-256-gcm', "--cipher-pass-file=$pass");
 command_like(
 	[
 		'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=enc',
