@@ -12,7 +12,8 @@
 # (a file it cannot read) leaves a resume list; the next backup of the same
 # type resumes it under the same label, reuses the files whose stored
 # checksum verifies (not one that was damaged meanwhile) and copies only the
-# rest.  expire with retention_full = 1 keeps the whole chain of the newest
+# rest; a backup killed (SIGKILL, crash restart) while it waits for its WAL
+# is resumed the same way.  expire with retention_full = 1 keeps the whole chain of the newest
 # full backup and removes an older chain with its full backup.
 use strict;
 use warnings;
@@ -38,6 +39,7 @@ my $node = SbTest::new_node(
 		'safebackup.repo_path' => $repo,
 		'safebackup.stanza' => 'main',
 		autovacuum => 'off',
+		restart_after_crash => 'on',
 		wal_keep_size => '1GB'
 	]);
 
@@ -300,18 +302,45 @@ is($from_resumed->safe_psql('postgres', $state_query), $expect_resumed,
 	'the resumed backup restores the original data');
 $from_resumed->stop;
 
+# --- resume after a crash: the backup worker killed (SIGKILL) while it
+# waits for its WAL, which cannot be archived (the WAL directories of the
+# repository are read-only meanwhile); every file is stored by then
+my @wal_dirs = ("$repo/main/wal", glob("$repo/main/wal/*"));
+chmod(0500, @wal_dirs) or die "chmod: $!";
+my $killed = $node->safe_psql('postgres', "SELECT safebackup_start('full')");
+$node->poll_query_until('postgres',
+	"SELECT backup_phase = 'waiting for WAL archiving' FROM safebackup_status()")
+  or die 'the backup did not reach the WAL wait';
+my $worker_pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_safebackup backup'");
+ok(-f "$repo/main/backup/$killed/backup.resume", 'the running backup has written its resume list');
+SbTest::kill_and_wait_restart($node, $worker_pid);
+chmod(0700, @wal_dirs) or die "chmod: $!";
+SbTest::switch_and_wait($node);
+ok(!-e "$repo/main/backup/$killed/backup.manifest", 'the killed backup has no manifest');
+my @listed_killed = slurp_file("$repo/main/backup/$killed/backup.resume") =~ /^file=/mg;
+$log_offset = -s $node->logfile;
+my $after_crash = backup('full');
+is($after_crash, $killed, 'the next full backup resumes the killed one');
+($copied, $referenced, $reused) = substr(slurp_file($node->logfile), $log_offset) =~
+  /base backup "\Q$after_crash\E" files: (\d+) copied, (\d+) referenced in the base backup, (\d+) reused/;
+ok($reused >= @listed_killed - 20 && $reused > 0,
+	"after the crash $reused of the " . scalar(@listed_killed) . " listed files are reused, $copied copied");
+command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main', "--backup=$after_crash" ],
+	qr/\Q$after_crash\E: ok/, 'the backup resumed after the crash verifies');
+
 # --- expire: retention_full = 1 keeps the newest full backup's chain
 my $incr3 = backup('incr');
 is($node->safe_psql('postgres', "SELECT base FROM safebackup_backups() WHERE label = '$incr3'"),
-	$resumed, 'an incremental after the resumed full builds on it');
+	$after_crash, 'an incremental after the resumed full builds on it');
 $node->safe_psql('postgres', "ALTER SYSTEM SET safebackup.retention_full = 1; SELECT pg_reload_conf()");
 $node->poll_query_until('postgres', "SELECT current_setting('safebackup.retention_full') = '1'")
   or die 'reload not seen';
 my $expired = $node->safe_psql('postgres', q{SELECT array_to_string(expired_backups, ',') FROM safebackup_expire()});
-is($expired, join(',', $full, $diff, $incr1, $incr2),
-	'expire removes the older full backup with its whole chain');
+is($expired, join(',', $full, $diff, $incr1, $incr2, $resumed),
+	'expire removes the older full backups, the first with its whole chain');
 is($node->safe_psql('postgres', q{SELECT string_agg(label, ',' ORDER BY label) FROM safebackup_backups()}),
-	"$resumed,$incr3", 'the newest full backup and its incremental stay');
+	"$after_crash,$incr3", 'the newest full backup and its incremental stay');
 command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main' ],
 	qr/\Q$incr3\E: ok/, 'the kept chain verifies');
 

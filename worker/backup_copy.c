@@ -790,6 +790,8 @@ sb_copy_files(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	/* all but pg_control stored: what a crash while waiting for WAL keeps */
+	save_resume_list(q, true);
 	resume_of = NULL;
 
 	/* every other file is in: pg_control last */
