@@ -9,7 +9,7 @@
 
 MODULE_big = pg_safebackup
 EXTENSION = pg_safebackup
-DATA = pg_safebackup--1.0.sql
+DATA = pg_safebackup--1.0.sql pg_safebackup--1.1.sql pg_safebackup--1.0--1.1.sql
 PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 
 # shared core: linked into the server module, the CLI and the unit tests
@@ -38,7 +38,8 @@ OBJS = \
 	backend/push_status.o backend/guc_backup.o \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
-	worker/launcher.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
+	backend/archive_lag.o backend/repo_sql.o \
+	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
 	worker/backup_copy.o worker/page_verify.o \
 	$(CORE_OBJS)
 
@@ -63,7 +64,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc guc_limits guc_tls status report backup expire_verify archive privileges schedule
+REGRESS = guc guc_limits guc_tls status report backup expire_verify archive privileges schedule views
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
