@@ -14,6 +14,7 @@
 #include "guc.h"
 #include "guc_backup.h"
 #include "sftp_hostkey.h"
+#include "worker/lag_warning.h"
 
 static int	sb_repo_type = SB_REPO_POSIX;
 static char *sb_repo_path = NULL;
@@ -423,6 +424,7 @@ sb_define_gucs(void)
 	sb_define_tls_gucs();
 	sb_define_push_gucs();
 	sb_define_backup_gucs();
+	sb_define_lag_warning_guc();
 
 	MarkGUCPrefixReserved("safebackup");
 }
