@@ -198,8 +198,4 @@ extern const char *sb_closest_name(const char *name, const char *const *names,
 #define SB_PUSH_MAX_WORKERS		8	/* safebackup.archive_push_workers */
 #define SB_BACKUP_WORKERS_MAX	16	/* safebackup.backup_workers */
 
-/* The check of stanza names, shared with the server's config */
-extern SbStatus sb_setting_check_stanza(const SbSetting *s, const char *shown,
-										const char *value, SbError *err);
-
 #endif							/* SB_SETTINGS_H */

@@ -62,9 +62,9 @@ check_repo_path(const SbSetting *s, const char *shown, const char *value,
 	return SB_ERR_CONFIG;
 }
 
-SbStatus
-sb_setting_check_stanza(const SbSetting *s, const char *shown,
-						const char *value, SbError *err)
+static SbStatus
+check_stanza(const SbSetting *s, const char *shown,
+			 const char *value, SbError *err)
 {
 	if (sb_stanza_name_valid(value))
 		return SB_OK;
@@ -109,7 +109,7 @@ static const SbSetting general_settings[] = {
 		.long_desc = "For sftp, the path as seen by the SFTP account (inside its chroot).",
 	.doc = "absolute path of the repository directory; for `sftp`, as the SFTP account sees it (inside its chroot, e.g. `/upload`); while empty, archiving is \"not configured\" and WAL stays in `pg_wal`"},
 	{.name = "stanza", SB_STRING_FIELD(SbRepoConfig, stanza),
-		.str_default = "main", .check = sb_setting_check_stanza,
+		.str_default = "main", .check = check_stanza,
 		.arg = "NAME", .help = "stanza of the cluster (default \"main\")",
 		.short_desc = "Name of this cluster's stanza in the repository.",
 	.doc = "this cluster's name in the repository: 1-63 letters, digits, `_`, `-`, `.` (not starting with `.`).  One stanza belongs to exactly one cluster"},
