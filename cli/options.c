@@ -92,7 +92,7 @@ static const struct option command_options[] = {
 };
 
 #define NCOMMAND_OPTIONS (sizeof(command_options) / sizeof(command_options[0]) - 1)
-#define MAX_SETTING_OPTIONS 96
+#define MAX_SETTING_OPTIONS SB_SETTINGS_MAX
 
 /*
  * command_options and one "--sftp-host" option per setting the CLI has

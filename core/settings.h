@@ -145,6 +145,11 @@ struct SbSetting
  * the driver whose setting it is, -1 for a general one.
  */
 extern int	sb_settings_count(void);
+/*
+ * Most settings there may be: backend/guc.c has one check hook per index
+ * (add hooks there to raise it); tests/unit/test_settings checks the count.
+ */
+#define SB_SETTINGS_MAX		60
 extern const SbSetting *sb_setting_at(int i, int *driver);
 /* Index of the setting "name" (also "safebackup.name", '-' for '_'); -1. */
 extern int	sb_setting_index(const char *name);
