@@ -44,18 +44,10 @@ enum
 static char *
 location(const SbRepoConfig *cfg)
 {
-	switch (cfg->repo_type)
-	{
-		case SB_REPO_SFTP:
-			return psprintf("sftp://%s@%s:%d%s", cfg->sftp_user,
-							cfg->sftp_host, cfg->sftp_port, cfg->repo_path);
-		case SB_REPO_TLS:
-			return psprintf("tls://%s:%d%s", cfg->tls_host, cfg->tls_port,
-							cfg->repo_path);
-		case SB_REPO_POSIX:
-			break;
-	}
-	return pstrdup(cfg->repo_path);
+	char		buf[2 * MAXPGPATH];
+
+	sb_driver_location(cfg, buf, sizeof(buf));
+	return pstrdup(buf);
 }
 
 static void

@@ -25,21 +25,9 @@
 #define CHECK_MIN_MS	1000
 #define CHECK_MAX_MS	10000
 
-static int	archive_lag_warning = 0;	/* seconds; 0: off */
+int			sb_archive_lag_warning = 0;	/* seconds; 0: off */
 static bool warned = false;
 
-void
-sb_define_lag_warning_guc(void)
-{
-	DefineCustomIntVariable("safebackup.archive_lag_warning",
-							"Archive lag above which the launcher logs a warning; 0 turns the warning off.",
-							"The lag is the time since the oldest WAL file waiting to be archived was completed, or, when none waits, since the last segment was archived if WAL was written after it.",
-							&archive_lag_warning,
-							0, 0, INT_MAX / 1000,
-							PGC_SIGHUP,
-							GUC_UNIT_S,
-							NULL, NULL, NULL);
-}
 
 static void
 set_warned(bool value)
@@ -82,7 +70,7 @@ warn(const SbArchiveLag *lag)
 	{
 		ereport(WARNING,
 				(errmsg("archive lag of %.0f s exceeds safebackup.archive_lag_warning (%d s)",
-						lag->lag_seconds, archive_lag_warning),
+						lag->lag_seconds, sb_archive_lag_warning),
 				 errdetail("No WAL file waits to be archived, but WAL written after segment \"%s\", archived at %s, is not in the repository yet.",
 						   lag->last_archived,
 						   timestamptz_to_str(lag->last_archived_time)),
@@ -94,7 +82,7 @@ warn(const SbArchiveLag *lag)
 	if (last_failure_since(lag->oldest_pending_time, wal, error, &failed_at))
 		ereport(WARNING,
 				(errmsg("archive lag of %.0f s exceeds safebackup.archive_lag_warning (%d s)",
-						lag->lag_seconds, archive_lag_warning),
+						lag->lag_seconds, sb_archive_lag_warning),
 				 errdetail_plural("%d WAL file waits to be archived, completed at %s. Archiving \"%s\" last failed at %s: %s",
 								  "%d WAL files wait to be archived, the oldest completed at %s. Archiving \"%s\" last failed at %s: %s",
 								  lag->pending_files,
@@ -104,7 +92,7 @@ warn(const SbArchiveLag *lag)
 	else
 		ereport(WARNING,
 				(errmsg("archive lag of %.0f s exceeds safebackup.archive_lag_warning (%d s)",
-						lag->lag_seconds, archive_lag_warning),
+						lag->lag_seconds, sb_archive_lag_warning),
 				 errdetail_plural("%d WAL file waits to be archived, completed at %s.",
 								  "%d WAL files wait to be archived, the oldest completed at %s.",
 								  lag->pending_files,
@@ -119,7 +107,7 @@ sb_lag_warning_check(void)
 	SbArchiveLag lag;
 	bool		over;
 
-	if (archive_lag_warning <= 0)
+	if (sb_archive_lag_warning <= 0)
 	{
 		if (warned)
 			set_warned(false);
@@ -127,7 +115,7 @@ sb_lag_warning_check(void)
 	}
 
 	sb_archive_lag_measure(&lag);
-	over = lag.known && lag.lag_seconds > (double) archive_lag_warning;
+	over = lag.known && lag.lag_seconds > (double) sb_archive_lag_warning;
 	if (over && !warned)
 	{
 		warn(&lag);
@@ -137,8 +125,8 @@ sb_lag_warning_check(void)
 	{
 		ereport(LOG,
 				(errmsg("archive lag is back to %.0f s, within safebackup.archive_lag_warning (%d s)",
-						lag.known ? lag.lag_seconds : 0.0, archive_lag_warning)));
+						lag.known ? lag.lag_seconds : 0.0, sb_archive_lag_warning)));
 		set_warned(false);
 	}
-	return Min(CHECK_MAX_MS, Max(CHECK_MIN_MS, (long) archive_lag_warning * 1000 / 2));
+	return Min(CHECK_MAX_MS, Max(CHECK_MIN_MS, (long) sb_archive_lag_warning * 1000 / 2));
 }

@@ -11,7 +11,8 @@
 
 #include "postgres.h"
 
-extern void sb_define_lag_warning_guc(void);
+/* safebackup.archive_lag_warning in seconds, 0 = off (backend/guc.c) */
+extern int	sb_archive_lag_warning;
 
 /*
  * Measure the lag and log a crossing of the threshold.  Returns how many
