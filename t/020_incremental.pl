@@ -69,7 +69,7 @@ sub reconfigure
 sub backup
 {
 	my ($type) = @_;
-	return $node->safe_psql('postgres', "SELECT safebackup_start('$type', wait => true)");
+	return $node->safe_psql('postgres', "SELECT safebackup.safebackup_start('$type', wait => true)");
 }
 
 sub add_rows
@@ -148,10 +148,10 @@ sub chain_scenario
 	my $incr2 = backup('incr');
 
 	my $listed = $node->safe_psql('postgres',
-		"SELECT string_agg(type || ':' || coalesce(base, '-'), ',' ORDER BY label) FROM safebackup_backups()"
+		"SELECT string_agg(type || ':' || coalesce(base, '-'), ',' ORDER BY label) FROM safebackup.safebackup_backups()"
 		  . " WHERE label IN ('$full', '$diff', '$incr1', '$incr2')");
 	is($listed, "full:-,diff:$full,incr:$diff,incr:$incr1",
-		"$stanza: safebackup_backups() shows the types and bases");
+		"$stanza: safebackup.safebackup_backups() shows the types and bases");
 
 	add_rows($first_row + 3000, $first_row + 3999);
 	$expect{time} = $node->safe_psql('postgres', $state_query);
@@ -249,8 +249,8 @@ command_like(
 	],
 	qr/\Q$enc[3]\E: ok/, 'encrypted: verify checks the chain');
 is($node->safe_psql('postgres',
-		"SELECT count(*) FROM safebackup_backups() WHERE base IS NOT NULL"),
-	'3', 'encrypted: three backups with a base');
+		"SELECT count(*) FROM safebackup.backups WHERE base IS NOT NULL"),
+	'3', 'encrypted: three backups with a base in the view safebackup.backups');
 reconfigure({ stanza => 'main', cipher_type => 'none', cipher_pass_file => '' });
 
 # --- resume: a full backup interrupted halfway by a file it cannot read
@@ -262,7 +262,7 @@ $node->poll_query_until('postgres', "SELECT current_setting('safebackup.backup_w
 my $blocker = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('blocker')});
 chmod(0, $blocker) or die "chmod $blocker: $!";
 my ($out, $err);
-$node->psql('postgres', "SELECT safebackup_start('full', wait => true)", stdout => \$out, stderr => \$err);
+$node->psql('postgres', "SELECT safebackup.safebackup_start('full', wait => true)", stdout => \$out, stderr => \$err);
 like($err, qr/backup "(\d{8}-\d{6}F)" failed: could not open file/, 'the interrupted backup failed');
 my ($broken) = $err =~ /backup "(\d{8}-\d{6}F)" failed/;
 chmod(0600, $blocker) or die "chmod $blocker: $!";
@@ -307,9 +307,9 @@ $from_resumed->stop;
 # repository are read-only meanwhile); every file is stored by then
 my @wal_dirs = ("$repo/main/wal", glob("$repo/main/wal/*"));
 chmod(0500, @wal_dirs) or die "chmod: $!";
-my $killed = $node->safe_psql('postgres', "SELECT safebackup_start('full')");
+my $killed = $node->safe_psql('postgres', "SELECT safebackup.safebackup_start('full')");
 $node->poll_query_until('postgres',
-	"SELECT backup_phase = 'waiting for WAL archiving' FROM safebackup_status()")
+	"SELECT backup_phase = 'waiting for WAL archiving' FROM safebackup.safebackup_status()")
   or die 'the backup did not reach the WAL wait';
 my $worker_pid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_safebackup backup'");
@@ -331,15 +331,15 @@ command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main', 
 
 # --- expire: retention_full = 1 keeps the newest full backup's chain
 my $incr3 = backup('incr');
-is($node->safe_psql('postgres', "SELECT base FROM safebackup_backups() WHERE label = '$incr3'"),
+is($node->safe_psql('postgres', "SELECT base FROM safebackup.safebackup_backups() WHERE label = '$incr3'"),
 	$after_crash, 'an incremental after the resumed full builds on it');
 $node->safe_psql('postgres', "ALTER SYSTEM SET safebackup.retention_full = 1; SELECT pg_reload_conf()");
 $node->poll_query_until('postgres', "SELECT current_setting('safebackup.retention_full') = '1'")
   or die 'reload not seen';
-my $expired = $node->safe_psql('postgres', q{SELECT array_to_string(expired_backups, ',') FROM safebackup_expire()});
+my $expired = $node->safe_psql('postgres', q{SELECT array_to_string(expired_backups, ',') FROM safebackup.safebackup_expire()});
 is($expired, join(',', $full, $diff, $incr1, $incr2, $resumed),
 	'expire removes the older full backups, the first with its whole chain');
-is($node->safe_psql('postgres', q{SELECT string_agg(label, ',' ORDER BY label) FROM safebackup_backups()}),
+is($node->safe_psql('postgres', q{SELECT string_agg(label, ',' ORDER BY label) FROM safebackup.safebackup_backups()}),
 	"$after_crash,$incr3", 'the newest full backup and its incremental stay');
 command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main' ],
 	qr/\Q$incr3\E: ok/, 'the kept chain verifies');
