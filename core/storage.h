@@ -278,7 +278,10 @@ extern void *sb_driver_settings(const SbRepoConfig *cfg, const SbDriver *d);
  */
 extern bool sb_driver_mode_before_open(const SbDriver *d, SbRepoMode *mode);
 
-/* Drivers */
+/* Drivers (the list is transport/drivers.c) */
+extern const SbDriver sb_posix_driver;
+extern const SbDriver sb_sftp_driver;
+extern const SbDriver sb_tls_driver;
 extern const SbStorageOps sb_posix_ops;
 extern const SbStorageOps sb_sftp_ops;
 extern const SbStorageOps sb_tls_ops;

@@ -79,7 +79,10 @@ SELECT repo_type, location = :'repo' AS location_is_repo_path, stanza, mode,
 
 -- a backup: listed by backups (as by the function), shown by backup_progress
 SELECT safebackup.safebackup_start(wait => true) AS label \gset
-SELECT label = :'label' AS same_label, type, base, status, checksum_failures,
+-- (checksum_failures is NULL without data checksums, 0 with: 18's initdb
+-- turns them on)
+SELECT label = :'label' AS same_label, type, base, status,
+       coalesce(checksum_failures, 0) AS checksum_failures,
        stop_time >= start_time AS times, stop_lsn >= start_lsn AS lsns,
        file_count > 0 AS has_files, database_size > 0 AS has_size
   FROM safebackup.backups;
@@ -154,7 +157,9 @@ RESET search_path;
 
 -- safebackup.archive_lag_warning: seconds, 0 (the default) is off
 SHOW safebackup.archive_lag_warning;
-ALTER SYSTEM SET safebackup.archive_lag_warning = -1;
+-- its range and unit (the refusal's words differ between versions)
+SELECT unit, min_val, max_val, context FROM pg_settings
+ WHERE name = 'safebackup.archive_lag_warning';
 ALTER SYSTEM SET safebackup.archive_lag_warning = '90min';
 SELECT pg_reload_conf();
 DO $$

@@ -15,10 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-extern const SbDriver sb_posix_driver;
-extern const SbDriver sb_sftp_driver;
-extern const SbDriver sb_tls_driver;
-
 /* The first is the default (SB_REPO_POSIX). */
 static const SbDriver *const drivers[] = {
 	&sb_posix_driver,
