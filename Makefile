@@ -16,12 +16,13 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
-	core/filter_digest.o core/filter_sink.o \
+	core/filter_digest.o core/filter_sink.o core/block_sum.o \
 	core/filter_compress.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
+	core/restore_blocks.o \
 	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
@@ -57,7 +58,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
 	tests/unit/test_error tests/unit/test_log
 
-LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
+LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \

@@ -62,6 +62,9 @@ typedef struct SbRestoreResult
 	int			files_kept;		/* delta: files already right, kept */
 	uint64_t	bytes_kept;
 	int			files_removed;	/* delta: files the backup does not have, removed */
+	int			files_patched;	/* delta: files that differed, updated in place */
+	uint64_t	bytes_patched;	/* delta: their size (as in the backup) */
+	uint64_t	bytes_patch_written;	/* delta: bytes written into them */
 
 	/*
 	 * Recovery settings of an earlier restore found in the backup's

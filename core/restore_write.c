@@ -434,6 +434,42 @@ file_error(Restore *r, const SbManifestFile *f, const char *full,
 				 f->path, msg);
 }
 
+/* Open a new file full for f's content (its parent created if need be). */
+static SbStatus
+create_file(const char *full, int *fd, SbError *err)
+{
+	char	   *slash;
+	SbStatus	rc;
+
+	*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0 && errno == ENOENT)
+	{
+		/* a parent the manifest does not list: create it */
+		slash = strrchr(full, '/');
+		*slash = '\0';
+		rc = sb_restore_mkdir_p(full, 0700, err);
+		*slash = '/';
+		if (rc != SB_OK)
+			return rc;
+		*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (*fd < 0)
+		return sb_error_errno(err, errno, "could not create file \"%s\"", full);
+	return SB_OK;
+}
+
+/* A delta restore found the local file right: count it as done. */
+static void
+count_kept(Restore *r, const SbManifestFile *f)
+{
+	pthread_mutex_lock(&r->lock);
+	r->bytes_done += f->size;
+	r->result->bytes = r->bytes_done;
+	r->result->files_kept++;
+	r->result->bytes_kept += f->size;
+	pthread_mutex_unlock(&r->lock);
+}
+
 SbStatus
 sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 					SbError *err)
@@ -444,47 +480,32 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	SbFilter   *sink;
 	struct timespec times[2];
 	SbStatus	rc;
-	int			fd;
+	int			fd = -1;
+	SbDeltaAction action = SB_DELTA_CREATE;
+	uint64_t	local_size = 0;
 
 	rc = sb_restore_join_path(full, r->target, f->path, err);
 	if (rc != SB_OK)
 		return rc;
 	if (r->delta)
 	{
-		bool		kept;
-
-		rc = sb_restore_delta_keep(r, st, f, full, &kept, err);
-		if (rc != SB_OK || kept)
-		{
-			if (kept)
-			{
-				pthread_mutex_lock(&r->lock);
-				r->bytes_done += f->size;
-				r->result->bytes = r->bytes_done;
-				r->result->files_kept++;
-				r->result->bytes_kept += f->size;
-				pthread_mutex_unlock(&r->lock);
-			}
-			return rc;
-		}
-	}
-	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT)
-	{
-		/* a parent the manifest does not list: create it */
-		char	   *slash = strrchr(full, '/');
-
-		*slash = '\0';
-		rc = sb_restore_mkdir_p(full, 0700, err);
-		*slash = '/';
+		rc = sb_restore_delta_examine(r, st, f, full, &action, &fd,
+									  &local_size, err);
 		if (rc != SB_OK)
 			return rc;
-		fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (action == SB_DELTA_KEEP)
+		{
+			count_kept(r, f);
+			return SB_OK;
+		}
 	}
-	if (fd < 0)
-		return sb_error_errno(err, errno, "could not create file \"%s\"", full);
+	if (action == SB_DELTA_CREATE && (rc = create_file(full, &fd, err)) != SB_OK)
+		return rc;
 
-	sink = sb_filter_fd_sink_new(fd);
+	if (action == SB_DELTA_PATCH)
+		sink = sb_restore_patch_sink_new(fd, full, local_size);
+	else
+		sink = sb_filter_fd_sink_new(fd);
 	pf = calloc(1, sizeof(ProgressFilter));
 	if (sink == NULL || pf == NULL)
 	{
@@ -508,6 +529,14 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 						f->sha256, f->size, NULL, err);
 	if (rc != SB_OK)
 		file_error(r, f, full, pf->write_failed, err);
+	else if (action == SB_DELTA_PATCH)
+	{
+		pthread_mutex_lock(&r->lock);
+		r->result->files_patched++;
+		r->result->bytes_patched += f->size;
+		r->result->bytes_patch_written += sb_restore_patch_sink_written(sink);
+		pthread_mutex_unlock(&r->lock);
+	}
 	sb_filter_free_chain(&pf->base);
 
 	if (rc == SB_OK && fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
@@ -524,6 +553,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	/* flushed with every other file at the end (sb_sync_file_system) */
 	if (close(fd) != 0 && rc == SB_OK)
 		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
+	/* a file left half written or half patched is not the backup's */
 	if (rc != SB_OK)
 		unlink(full);
 	return rc;
