@@ -408,6 +408,7 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	uint64_t	plain_size;
 	uint64_t	stored_size = 0;
 	bool		looks_encrypted = false;
+	bool		hash;
 
 	if (sink == NULL)
 		return sb_error_set(err, SB_ERR_INTERNAL,
@@ -422,7 +423,9 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 		return rc;
 
 	buf = malloc(SB_CODEC_BUFSIZE);
-	digest = sb_codec_digest_new(st, sink);
+	/* nothing asks for the digest: only count (the caller checks otherwise) */
+	hash = (expected_sha256 != NULL || res != NULL);
+	digest = hash ? sb_codec_digest_new(st, sink) : sb_filter_count_new(sink);
 	if (digest != NULL)
 		decomp = sb_filter_decompress_new(compress_type, digest);
 	head = decomp;
@@ -463,8 +466,13 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	if (rc != SB_OK)
 		goto done;
 
-	sb_filter_digest_hex(digest, hex);
-	plain_size = sb_filter_digest_bytes(digest);
+	if (hash)
+	{
+		sb_filter_digest_hex(digest, hex);
+		plain_size = sb_filter_digest_bytes(digest);
+	}
+	else
+		plain_size = sb_filter_count_bytes(digest);
 	if (res != NULL)
 	{
 		res->plain_size = plain_size;

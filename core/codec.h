@@ -170,7 +170,9 @@ extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
  * bytes into sink (finishing it), and verify the SHA-256 (and size, when
  * expected_size is not UINT64_MAX) of the plain content.  Fails with
  * SB_ERR_CORRUPT on a mismatch.  expected_sha256 may be NULL to skip the
- * check; res (may be NULL) receives the measured values.  The sink has
+ * check; res (may be NULL) receives the measured values; with neither,
+ * the digest is not even computed (the caller verifies the content its own
+ * way, or not at all).  The sink has
  * received the data before the checksum could be verified: callers write to
  * a temporary name and publish it only when this returns SB_OK.
  */

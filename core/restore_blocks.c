@@ -19,6 +19,16 @@
  * sb_restore_delta_examine(): a file of the backup's size whose every
  * block sum matches is kept without fetching anything.
  *
+ * They also verify what is restored (every restore, not only delta): a
+ * file with block sums is checked block by block as it streams through
+ * the block check filter below, instead of through its SHA-256.  The sums
+ * come from the manifest, whose own checksum covers them, so every byte
+ * written is still checked against the backup (64-bit XXH3 per block
+ * instead of SHA-256 per file: an accidental corruption slips through with
+ * a chance of 2^-64 per block), at a tenth of the CPU time: SHA-256 was
+ * 40% of a restore's time on a core with SHA extensions.  In an encrypted
+ * stanza every chunk is authenticated by the cipher anyway.
+ *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
  *-------------------------------------------------------------------------
@@ -33,6 +43,9 @@
 #include <unistd.h>
 
 #include "block_sum.h"
+
+#include <inttypes.h>
+#include <xxhash.h>
 
 typedef struct PatchSink
 {
@@ -220,4 +233,121 @@ sb_restore_blocks_match(const Restore *r, int fd, const char *path,
 	if (rc != SB_OK)
 		*match = false;
 	return rc;
+}
+
+/* ----------------------------------------------------------------
+ *		Checking the stream against the block sums
+ * ----------------------------------------------------------------
+ */
+
+typedef struct BlockCheck
+{
+	SbFilter	base;
+	const SbManifestFile *f;
+	const char *repo_path;		/* for messages */
+	uint32_t	block_size;
+	XXH3_state_t *state;
+	uint64_t	block;			/* index of the block being hashed */
+	size_t		have;			/* its bytes so far */
+} BlockCheck;
+
+static SbStatus
+check_block(BlockCheck *c, SbError *err)
+{
+	if (c->block >= c->f->nblocks ||
+		(uint64_t) XXH3_64bits_digest(c->state) != c->f->block_sums[c->block])
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"checksum mismatch in block %" PRIu64 " of repository file \"%s\"",
+							c->block, c->repo_path);
+	c->block++;
+	c->have = 0;
+	(void) XXH3_64bits_reset(c->state);
+	return SB_OK;
+}
+
+static SbStatus
+block_check_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	BlockCheck *c = (BlockCheck *) f;
+	const uint8_t *p = buf;
+	size_t		left = len;
+
+	while (left > 0)
+	{
+		size_t		n = c->block_size - c->have;
+
+		if (n > left)
+			n = left;
+		(void) XXH3_64bits_update(c->state, p, n);
+		c->have += n;
+		p += n;
+		left -= n;
+		if (c->have == c->block_size)
+		{
+			SbStatus	rc = check_block(c, err);
+
+			if (rc != SB_OK)
+				return rc;
+		}
+	}
+	return sb_filter_write(f->next, buf, len, err);
+}
+
+static SbStatus
+block_check_finish(SbFilter *f, SbError *err)
+{
+	BlockCheck *c = (BlockCheck *) f;
+	SbStatus	rc = SB_OK;
+
+	if (c->have > 0)
+		rc = check_block(c, err);
+	if (rc == SB_OK && c->block != c->f->nblocks)
+		rc = sb_error_set(err, SB_ERR_CORRUPT,
+						  "repository file \"%s\" has %" PRIu64 " blocks, the manifest %" PRIu64,
+						  c->repo_path, c->block, c->f->nblocks);
+	if (rc == SB_OK)
+		rc = sb_filter_finish(f->next, err);
+	return rc;
+}
+
+static void
+block_check_free(SbFilter *f)
+{
+	BlockCheck *c = (BlockCheck *) f;
+
+	if (c->state != NULL)
+		XXH3_freeState(c->state);
+	free(c);
+}
+
+bool
+sb_restore_can_check_blocks(const Restore *r, const SbManifestFile *f)
+{
+	return r->m.block_size > 0 && f->nblocks > 0 &&
+		f->nblocks == sb_block_count(f->size, r->m.block_size);
+}
+
+SbFilter *
+sb_restore_block_check_new(const Restore *r, const SbManifestFile *f,
+						   const char *repo_path, SbFilter *next)
+{
+	BlockCheck *c = calloc(1, sizeof(BlockCheck));
+
+	if (c == NULL)
+		return NULL;
+	c->state = XXH3_createState();
+	if (c->state == NULL)
+	{
+		free(c);
+		return NULL;
+	}
+	(void) XXH3_64bits_reset(c->state);
+	c->f = f;
+	c->repo_path = repo_path;
+	c->block_size = r->m.block_size;
+	c->base.write = block_check_write;
+	c->base.finish = block_check_finish;
+	c->base.free = block_check_free;
+	c->base.next = next;
+	return &c->base;
 }

@@ -117,6 +117,13 @@ extern SbStatus sb_restore_delta_examine(Restore *r, SbStorage *st,
 extern SbFilter *sb_restore_patch_sink_new(int fd, const char *path,
 										   uint64_t local_size);
 extern uint64_t sb_restore_patch_sink_written(SbFilter *f);
+/* Verify a file's stream against its block sums (when it has them). */
+extern bool sb_restore_can_check_blocks(const Restore *r,
+										const SbManifestFile *f);
+extern SbFilter *sb_restore_block_check_new(const Restore *r,
+											const SbManifestFile *f,
+											const char *repo_path,
+											SbFilter *next);
 extern SbStatus sb_restore_blocks_match(const Restore *r, int fd,
 										const char *path,
 										const SbManifestFile *f, bool *match,

@@ -91,7 +91,8 @@ progress_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	rc = sb_filter_write(f->next, buf, len, err);
 	if (rc != SB_OK)
 	{
-		p->write_failed = true;
+		/* the block check in between reports damage, not a failed write */
+		p->write_failed = (rc != SB_ERR_CORRUPT);
 		return rc;
 	}
 	p->written += len;
@@ -478,6 +479,8 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	char		repo_path[SB_PATH_MAX];
 	ProgressFilter *pf;
 	SbFilter   *sink;
+	SbFilter   *check = NULL;
+	bool		by_blocks;
 	struct timespec times[2];
 	SbStatus	rc;
 	int			fd = -1;
@@ -506,9 +509,17 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		sink = sb_restore_patch_sink_new(fd, full, local_size);
 	else
 		sink = sb_filter_fd_sink_new(fd);
+	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
+						repo_path);
+	/* checked block by block when the manifest has sums, else by SHA-256 */
+	by_blocks = sb_restore_can_check_blocks(r, f);
+	if (by_blocks && sink != NULL)
+		check = sb_restore_block_check_new(r, f, repo_path, sink);
 	pf = calloc(1, sizeof(ProgressFilter));
-	if (sink == NULL || pf == NULL)
+	if (sink == NULL || pf == NULL || (by_blocks && check == NULL))
 	{
+		if (check != NULL)
+			check->free(check);
 		if (sink != NULL)
 			sb_filter_free_chain(sink);
 		free(pf);
@@ -519,14 +530,12 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	pf->base.write = progress_write;
 	pf->base.finish = progress_finish;
 	pf->base.free = progress_free;
-	pf->base.next = sink;
+	pf->base.next = by_blocks ? check : sink;
 	pf->r = r;
 	pf->expected = f->size;
 
-	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
-						repo_path);
 	rc = sb_codec_fetch(st, repo_path, r->m.compress_type, &pf->base,
-						f->sha256, f->size, NULL, err);
+						by_blocks ? NULL : f->sha256, f->size, NULL, err);
 	if (rc != SB_OK)
 		file_error(r, f, full, pf->write_failed, err);
 	else if (action == SB_DELTA_PATCH)
