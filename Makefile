@@ -16,7 +16,7 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
-	core/filter_digest.o core/filter_sink.o core/block_sum.o \
+	core/filter_digest.o core/filter_sink.o core/block_sum.o core/filter_async.o \
 	core/filter_compress.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \

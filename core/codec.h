@@ -97,6 +97,14 @@ extern SbFilter *sb_filter_decrypt_new(const struct SbCipherKey *key,
 /* Does buf start like an encrypted repository file? */
 extern bool sb_cipher_header_present(const void *buf, size_t len);
 
+/*
+ * Pass-through that pushes into next from a thread of its own (buffered,
+ * bounded memory), so the stages before and after it overlap; only in
+ * programs that may start threads (filter_async.c).  NULL when out of
+ * memory or no thread could be started.
+ */
+extern SbFilter *sb_filter_async_new(SbFilter *next);
+
 /* Sinks (next is NULL). */
 extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);
 extern SbFilter *sb_filter_fd_sink_new(int fd);

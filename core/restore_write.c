@@ -480,6 +480,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	ProgressFilter *pf;
 	SbFilter   *sink;
 	SbFilter   *check = NULL;
+	SbFilter   *async = NULL;
 	bool		by_blocks;
 	struct timespec times[2];
 	SbStatus	rc;
@@ -509,6 +510,14 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		sink = sb_restore_patch_sink_new(fd, full, local_size);
 	else
 		sink = sb_filter_fd_sink_new(fd);
+	/* written (or compared) by a thread of its own, while the next part decompresses */
+	if (sink != NULL)
+	{
+		async = sb_filter_async_new(sink);
+		if (async == NULL)
+			sb_filter_free_chain(sink);
+		sink = async;
+	}
 	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
 						repo_path);
 	/* checked block by block when the manifest has sums, else by SHA-256 */
@@ -543,7 +552,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		pthread_mutex_lock(&r->lock);
 		r->result->files_patched++;
 		r->result->bytes_patched += f->size;
-		r->result->bytes_patch_written += sb_restore_patch_sink_written(sink);
+		r->result->bytes_patch_written += sb_restore_patch_sink_written(async->next);
 		pthread_mutex_unlock(&r->lock);
 	}
 	sb_filter_free_chain(&pf->base);
