@@ -121,12 +121,13 @@ check_codec_config(const SbRepoConfig *cfg, SbError *err)
 static void
 store_abort(SbStorage *st, StorePipe *p)
 {
-	if (p->w != NULL)
-		sb_storage_write_abort(st, p->w);
-	p->w = NULL;
+	/* first the chain: it may hold a thread still writing to p->w */
 	sb_filter_free_chain(p->head);
 	p->head = NULL;
 	p->stored = NULL;
+	if (p->w != NULL)
+		sb_storage_write_abort(st, p->w);
+	p->w = NULL;
 }
 
 /*
@@ -150,7 +151,7 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	if (rc != SB_OK)
 		return rc;
 
-	rc = sb_storage_write_open(st, path, flags, &p->w, err);
+	rc = sb_storage_write_open(st, path, flags & ~SB_WRITE_OVERLAP, &p->w, err);
 	if (rc != SB_OK)
 	{
 		p->w = NULL;
@@ -178,7 +179,15 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
-	compress = sb_codec_digest_new(st, compress);
+	/* compression and writing on their own thread, digest on the caller's */
+	if ((flags & SB_WRITE_OVERLAP) && st->ops->write_any_thread)
+	{
+		compress = sb_filter_async_new(p->head);
+		if (compress == NULL)
+			goto oom;
+		p->head = compress;
+	}
+	compress = sb_codec_digest_new(st, p->head);
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;

@@ -48,6 +48,13 @@ typedef struct SbStat
  * each file as usual.
  */
 #define SB_WRITE_DEFER_SYNC	0x02
+/*
+ * For the codec only (never passed to a driver): compress and write on a
+ * thread of its own while the caller reads and digests the next part, when
+ * the driver's writes may run on another thread (SbStorageOps.
+ * write_any_thread).  See sb_codec_store_fd_inspect.
+ */
+#define SB_WRITE_OVERLAP	0x04
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
@@ -109,6 +116,14 @@ typedef struct SbStorageOps
 	 */
 	SbStatus	(*write_rename) (SbStorage *st, SbWriter *w, const char *path,
 								 SbError *err);
+
+	/*
+	 * write() may be called from a thread other than the one that opened
+	 * the writer: it never waits through the backend's SbWaitFn (which
+	 * uses the latch) or touches anything per process.  True for posix
+	 * (plain write(2)); network drivers wait, so false.
+	 */
+	bool		write_any_thread;
 
 	SbStatus	(*read_open) (SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);

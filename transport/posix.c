@@ -106,6 +106,7 @@ const SbStorageOps sb_posix_ops = {
 	.write_commit = posix_write_commit,
 	.write_abort = posix_write_abort,
 	.write_rename = posix_write_rename,
+	.write_any_thread = true,
 	.read_open = posix_read_open,
 	.read = posix_read,
 	.read_close = posix_read_close,

@@ -58,6 +58,9 @@
 #include "worker/page_verify.h"
 #include "worker/worker.h"
 
+/* files at least this large are compressed on a thread of their own */
+#define SB_COPY_OVERLAP_MIN		(4 * 1024 * 1024)
+
 /* blocks of room for a file to grow while it is copied */
 #define SB_COPY_SUMS_SLACK		64
 
@@ -297,10 +300,17 @@ copy_one(Copier *c, uint32 i)
 	c->sums_lost = false;
 	sb_backup_file_path(q->cfg.stanza, q->label, relpath, q->cfg.compress_type,
 						path);
-	/* flushed all at once before the manifest (sb_storage_sync) */
+	/*
+	 * Flushed all at once before the manifest (sb_storage_sync).  A large
+	 * file is compressed and written by a thread of the codec while this
+	 * process reads, verifies and digests the next part (SB_WRITE_OVERLAP:
+	 * only where the driver allows it, and the thread runs only the codec
+	 * and write(2), never PostgreSQL code, with every signal blocked).
+	 */
 	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path,
-								   SB_WRITE_DEFER_SYNC, inspect_chunk,
-								   c, &res, &err);
+								   SB_WRITE_DEFER_SYNC |
+								   (f->size >= SB_COPY_OVERLAP_MIN ? SB_WRITE_OVERLAP : 0),
+								   inspect_chunk, c, &res, &err);
 	close(fd);
 	if (rc != SB_OK)
 	{
