@@ -406,6 +406,6 @@ ratio "backup posix / pgBackRest backup process-max 2" sb-backup-posix pgbr-back
 ratio "backup posix / cold read" sb-backup-posix cat "<= 1.5"
 ratio "restore posix / pgBackRest restore process-max 2" sb-restore-posix pgbr-restore "<= 0.5"
 ratio "delta restore / full restore (posix)" sb-delta sb-restore-posix "<= 0.2"
-ratio "restore posix / dd write of as many bytes" sb-restore-posix write "(>= 1: the disk)"
+ratio "restore posix / dd write of as many bytes" sb-restore-posix write ">= 1, the disk's limit"
 rss=$(awk 'NF >= 3 && $1 ~ /^sb-/ { print $3 }' "$dir/results" | sort -n | tail -1)
 printf '%-52s %s MiB (target <= 64)\n' "peak RSS, backup worker or restore:" "${rss:--}"

@@ -9,7 +9,8 @@
  * checks every tablespace location (one outside the target directory only
  * when mapped or accepted: see accept_tablespace_locations) and reports it
  * through notice, recreates its directories, tablespace links and files
- * (every file's SHA-256 and size verified while it is written), and
+ * (every file's size and content verified while it is written: by its
+ * block sums when the manifest has them, else by its SHA-256), and
  * finally configures
  * recovery: restore_command and the recovery target in
  * postgresql.auto.conf, then recovery.signal.  recovery.signal is written
