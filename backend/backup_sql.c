@@ -158,7 +158,7 @@ sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
 		ereport(elevel,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("backups cannot be taken during recovery"),
-				 errhint("Run safebackup_start() on the primary.")));
+				 errhint("Run safebackup.safebackup_start() on the primary.")));
 		return SB_REQUEST_FAILED;
 	}
 	if (!XLogArchivingActive())
@@ -251,7 +251,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("backup \"%s\" is already running", running),
-				 errhint("Wait for it to finish (see safebackup_status()), or stop it with safebackup_cancel().")));
+				 errhint("Wait for it to finish (see the view safebackup.backup_progress), or stop it with safebackup.safebackup_cancel().")));
 
 	if (wait)
 	{
@@ -264,7 +264,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("backup \"%s\" failed: %s", label, error),
-					 errhint("The server log has the details; the incomplete backup is not listed by safebackup_backups().")));
+					 errhint("The server log has the details; the incomplete backup is not listed in safebackup.backups.")));
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(label));
 }
