@@ -180,7 +180,7 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 		goto oom;
 	p->head = compress;
 	/* compression and writing on their own thread, digest on the caller's */
-	if ((flags & SB_WRITE_OVERLAP) && st->ops->write_any_thread)
+	if ((flags & SB_WRITE_OVERLAP) && sb_storage_has(st, SB_CAP_WRITE_ANY_THREAD))
 	{
 		compress = sb_filter_async_new(p->head);
 		if (compress == NULL)

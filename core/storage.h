@@ -52,8 +52,7 @@ typedef struct SbStat
 /*
  * For the codec only (never passed to a driver): compress and write on a
  * thread of its own while the caller reads and digests the next part, when
- * the driver's writes may run on another thread (SbStorageOps.
- * write_any_thread).  See sb_codec_store_fd_inspect.
+ * the driver's writes may run on another thread (SB_CAP_WRITE_ANY_THREAD).  See sb_codec_store_fd_inspect.
  */
 #define SB_WRITE_OVERLAP	0x04
 
@@ -107,6 +106,13 @@ typedef SbStatus (*SbWaitFn) (int fd, bool for_read, bool for_write,
 #define SB_CAP_DIR_FSYNC		0x0008
 /* the files are on a filesystem of this host */
 #define SB_CAP_LOCAL			0x0010
+/*
+ * write() may be called from a thread other than the one that opened the
+ * writer: it never waits through the backend's SbWaitFn (which uses the
+ * latch) or touches anything per process (posix: plain write(2); network
+ * drivers wait, so not them)
+ */
+#define SB_CAP_WRITE_ANY_THREAD	0x0020
 
 typedef struct SbStorageOps
 {
@@ -136,14 +142,6 @@ typedef struct SbStorageOps
 	 */
 	SbStatus	(*write_rename) (SbStorage *st, SbWriter *w, const char *path,
 								 SbError *err);
-
-	/*
-	 * write() may be called from a thread other than the one that opened
-	 * the writer: it never waits through the backend's SbWaitFn (which
-	 * uses the latch) or touches anything per process.  True for posix
-	 * (plain write(2)); network drivers wait, so false.
-	 */
-	bool		write_any_thread;
 
 	SbStatus	(*read_open) (SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);

@@ -100,7 +100,7 @@ static void posix_destroy(SbStorage *st);
 const SbStorageOps sb_posix_ops = {
 	.name = "posix",
 	.caps = SB_CAP_ATOMIC_RENAME | SB_CAP_DIRECTORIES | SB_CAP_DIR_FSYNC |
-	SB_CAP_LOCAL,
+	SB_CAP_LOCAL | SB_CAP_WRITE_ANY_THREAD,
 	.open = posix_open,
 	.close = posix_close,
 	.write_open = posix_write_open,
@@ -108,7 +108,6 @@ const SbStorageOps sb_posix_ops = {
 	.write_commit = posix_write_commit,
 	.write_abort = posix_write_abort,
 	.write_rename = posix_write_rename,
-	.write_any_thread = true,
 	.read_open = posix_read_open,
 	.read = posix_read,
 	.read_close = posix_read_close,

@@ -540,6 +540,8 @@ mem_destroy(SbStorage *st)
 
 const SbStorageOps sb_mem_ops = {
 	.name = "memory",
+	/* one thread writes a writer at a time */
+	.caps = SB_CAP_WRITE_ANY_THREAD,
 	.open = mem_open,
 	.close = mem_close,
 	.write_open = mem_write_open,
@@ -547,7 +549,6 @@ const SbStorageOps sb_mem_ops = {
 	.write_commit = mem_write_commit,
 	.write_abort = mem_write_abort,
 	.write_rename = mem_write_rename,
-	.write_any_thread = true,	/* one thread writes a writer at a time */
 	.read_open = mem_read_open,
 	.read = mem_read,
 	.read_close = mem_read_close,
