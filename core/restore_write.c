@@ -477,6 +477,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 {
 	char		full[RESTORE_PATH_LEN];
 	char		repo_path[SB_PATH_MAX];
+	SbCompressType ct;
 	ProgressFilter *pf;
 	SbFilter   *sink;
 	SbFilter   *check = NULL;
@@ -518,8 +519,8 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 			sb_filter_free_chain(sink);
 		sink = async;
 	}
-	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
-						repo_path);
+	/* in this backup or, referenced, in one of its chain */
+	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
 	/* checked block by block when the manifest has sums, else by SHA-256 */
 	by_blocks = sb_restore_can_check_blocks(r, f);
 	if (by_blocks && sink != NULL)
@@ -543,7 +544,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	pf->r = r;
 	pf->expected = f->size;
 
-	rc = sb_codec_fetch(st, repo_path, r->m.compress_type, &pf->base,
+	rc = sb_codec_fetch(st, repo_path, ct, &pf->base,
 						by_blocks ? NULL : f->sha256, f->size, NULL, err);
 	if (rc != SB_OK)
 		file_error(r, f, full, pf->write_failed, err);
