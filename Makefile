@@ -17,12 +17,13 @@ CORE_OBJS = \
 	core/cluster.o \
 	core/sb_error.o core/sb_config.o core/settings.o core/settings_general.o core/conf_file.o \
 	core/codec.o core/info_file.o \
-	core/filter_digest.o core/filter_sink.o \
+	core/filter_digest.o core/filter_sink.o core/block_sum.o core/filter_async.o \
 	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/stanza.o core/wal.o core/manifest.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
+	core/restore_blocks.o \
 	core/cron.o core/backup_schedule.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/drivers.o transport/posix.o \
@@ -61,7 +62,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
 
-LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
+LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
 LIBS_CLI = $(LIBS_CORE) -lsystemd
 SHLIB_LINK = $(LIBS_CORE)

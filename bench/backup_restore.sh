@@ -15,6 +15,8 @@
 #
 #   - cat of every file of the data directory (without pg_wal) to /dev/null:
 #     the cold read limit;
+#   - dd of as many random bytes as the data directory from memory to the
+#     disk, flushed: the write limit of a restore;
 #   - pg_safebackup full backup (safebackup.safebackup_start(wait => true), the server's
 #     default settings) and pg_safebackup restore (its default --jobs), into a
 #     local directory, through "pg_safebackup server" (TLS, 127.0.0.1, the
@@ -212,6 +214,16 @@ find "$dir/data" -path "$dir/data/pg_wal" -prune -o -type f -print0 | xargs -0 c
 s=$(elapsed "$t"); result cat "$s"
 printf '%-52s %8s s\n' "cat of the data directory to /dev/null (cold read)" "$s"
 
+# ---- the write limit: as many random bytes as the data directory, from
+# memory to the disk the restores write to, flushed ---------------------------
+head -c "${size}M" /dev/urandom > /dev/shm/sb-bench-random
+drop_caches
+t=$(now)
+dd if=/dev/shm/sb-bench-random of="$dir/write-limit" bs=1M conv=fsync status=none
+s=$(elapsed "$t"); result write "$s"
+rm -f /dev/shm/sb-bench-random "$dir/write-limit"
+printf '%-52s %8s s\n' "dd of $size MB of random data to disk, flushed (write)" "$s"
+
 # ---- pg_safebackup, one repository type after the other ---------------------
 repo_conf()
 {
@@ -369,10 +381,12 @@ if [ -n "$posix_label" ]; then
 	drop_caches
 	t=$(now)
 	timed_pg /usr/bin/time -v -o "$dir/time.out" "$bin/pg_safebackup" restore --repo-path="$dir/repo" \
-		--backup="$posix_label" --delta --target-dir="$dir/data" >/dev/null
+		--backup="$posix_label" --delta --target-dir="$dir/data" > "$dir/delta.out"
 	s=$(elapsed "$t"); rss=$(maxrss "$dir/time.out")
 	result sb-delta "$s" "$rss"
 	printf '%-52s %8s s, peak RSS %s MiB\n' "pg_safebackup restore --delta (1% of rows changed)" "$s" "$rss"
+	# "delta: N changed files updated in place: W of their T bytes written"
+	awk '/updated in place/ { printf "  (%s changed files updated in place: %.1f of their %.1f MB written)\n", $2, $8 / 1048576, $11 / 1048576 }' "$dir/delta.out"
 fi
 
 # ---- ratios ----------------------------------------------------------------
@@ -392,5 +406,6 @@ ratio "backup posix / pgBackRest backup process-max 2" sb-backup-posix pgbr-back
 ratio "backup posix / cold read" sb-backup-posix cat "<= 1.5"
 ratio "restore posix / pgBackRest restore process-max 2" sb-restore-posix pgbr-restore "<= 0.5"
 ratio "delta restore / full restore (posix)" sb-delta sb-restore-posix "<= 0.2"
+ratio "restore posix / dd write of as many bytes" sb-restore-posix write ">= 1, the disk's limit"
 rss=$(awk 'NF >= 3 && $1 ~ /^sb-/ { print $3 }' "$dir/results" | sort -n | tail -1)
 printf '%-52s %s MiB (target <= 64)\n' "peak RSS, backup worker or restore:" "${rss:--}"

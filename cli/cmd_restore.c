@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,12 @@ sb_cmd_restore(SbCliOptions *opts)
 		printf("delta: %d files (%.1f MB) already matched the backup and were kept, %d written, %d not in the backup removed\n",
 			   result.files_kept, (double) result.bytes_kept / (1024.0 * 1024.0),
 			   result.files - result.files_kept, result.files_removed);
+	if (opts->delta && result.files_patched > 0)
+		printf(result.files_patched == 1 ?
+			   "delta: %d changed file updated in place: %" PRIu64 " of its %" PRIu64 " bytes written\n" :
+			   "delta: %d changed files updated in place: %" PRIu64 " of their %" PRIu64 " bytes written\n",
+			   result.files_patched, result.bytes_patch_written,
+			   result.bytes_patched);
 	if (opts->standby)
 		printf("standby.signal written: the server will run as a standby replaying the archive (recovery_target_timeline '%s')\n",
 			   opts->target_timeline[0] ? opts->target_timeline : "latest");

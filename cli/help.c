@@ -122,8 +122,8 @@ static const HelpOption help_options[] = {
 	{NULL, "--target-timeline=TLI", "latest (default), current or a timeline ID", C_RESTORE},
 	{NULL, "--standby", "set up a log-shipping standby (standby.signal)", C_RESTORE},
 	{NULL, "-j, --jobs=N", "restore N files at a time (default: cores, at most 4)", C_RESTORE},
-	{NULL, "--delta", "rewrite only what differs in a stopped data\n"
-	"directory of the same cluster", C_RESTORE},
+	{NULL, "--delta", "write only the blocks that differ, in a stopped\n"
+	"data directory of the same cluster", C_RESTORE},
 	{NULL, "--delta-checksum", "--delta, checksumming every file (never trusting\n"
 	"an unchanged size and modification time)", C_RESTORE},
 	{NULL, "--tablespace-map=OID=DIR", "restore tablespace OID into DIR (repeatable)", C_RESTORE},

@@ -121,12 +121,13 @@ check_codec_config(const SbRepoConfig *cfg, SbError *err)
 static void
 store_abort(SbStorage *st, StorePipe *p)
 {
-	if (p->w != NULL)
-		sb_storage_write_abort(st, p->w);
-	p->w = NULL;
+	/* first the chain: it may hold a thread still writing to p->w */
 	sb_filter_free_chain(p->head);
 	p->head = NULL;
 	p->stored = NULL;
+	if (p->w != NULL)
+		sb_storage_write_abort(st, p->w);
+	p->w = NULL;
 }
 
 /*
@@ -150,7 +151,7 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	if (rc != SB_OK)
 		return rc;
 
-	rc = sb_storage_write_open(st, path, flags, &p->w, err);
+	rc = sb_storage_write_open(st, path, flags & ~SB_WRITE_OVERLAP, &p->w, err);
 	if (rc != SB_OK)
 	{
 		p->w = NULL;
@@ -178,7 +179,15 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
-	compress = sb_codec_digest_new(st, compress);
+	/* compression and writing on their own thread, digest on the caller's */
+	if ((flags & SB_WRITE_OVERLAP) && sb_storage_has(st, SB_CAP_WRITE_ANY_THREAD))
+	{
+		compress = sb_filter_async_new(p->head);
+		if (compress == NULL)
+			goto oom;
+		p->head = compress;
+	}
+	compress = sb_codec_digest_new(st, p->head);
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
@@ -408,6 +417,7 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	uint64_t	plain_size;
 	uint64_t	stored_size = 0;
 	bool		looks_encrypted = false;
+	bool		hash;
 
 	if (sink == NULL)
 		return sb_error_set(err, SB_ERR_INTERNAL,
@@ -422,7 +432,9 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 		return rc;
 
 	buf = malloc(SB_CODEC_BUFSIZE);
-	digest = sb_codec_digest_new(st, sink);
+	/* nothing asks for the digest: only count (the caller checks otherwise) */
+	hash = (expected_sha256 != NULL || res != NULL);
+	digest = hash ? sb_codec_digest_new(st, sink) : sb_filter_count_new(sink);
 	if (digest != NULL)
 		decomp = sb_filter_decompress_new(compress_type, digest);
 	head = decomp;
@@ -463,8 +475,13 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	if (rc != SB_OK)
 		goto done;
 
-	sb_filter_digest_hex(digest, hex);
-	plain_size = sb_filter_digest_bytes(digest);
+	if (hash)
+	{
+		sb_filter_digest_hex(digest, hex);
+		plain_size = sb_filter_digest_bytes(digest);
+	}
+	else
+		plain_size = sb_filter_count_bytes(digest);
 	if (res != NULL)
 	{
 		res->plain_size = plain_size;

@@ -97,6 +97,14 @@ extern SbFilter *sb_filter_decrypt_new(const struct SbCipherKey *key,
 /* Does buf start like an encrypted repository file? */
 extern bool sb_cipher_header_present(const void *buf, size_t len);
 
+/*
+ * Pass-through that pushes into next from a thread of its own (buffered,
+ * bounded memory), so the stages before and after it overlap; only in
+ * programs that may start threads (filter_async.c).  NULL when out of
+ * memory or no thread could be started.
+ */
+extern SbFilter *sb_filter_async_new(SbFilter *next);
+
 /* Sinks (next is NULL). */
 extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);
 extern SbFilter *sb_filter_fd_sink_new(int fd);
@@ -170,7 +178,9 @@ extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
  * bytes into sink (finishing it), and verify the SHA-256 (and size, when
  * expected_size is not UINT64_MAX) of the plain content.  Fails with
  * SB_ERR_CORRUPT on a mismatch.  expected_sha256 may be NULL to skip the
- * check; res (may be NULL) receives the measured values.  The sink has
+ * check; res (may be NULL) receives the measured values; with neither,
+ * the digest is not even computed (the caller verifies the content its own
+ * way, or not at all).  The sink has
  * received the data before the checksum could be verified: callers write to
  * a temporary name and publish it only when this returns SB_OK.
  */

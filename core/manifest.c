@@ -30,6 +30,8 @@
 #define MANIFEST_CHECKSUM_KEY	"checksum="
 #define CHECKSUM_FAILURES_KEY	"checksum_failures"
 #define PAGE_FAILURES_KEY		"page_checksum_failures"
+#define BLOCK_SIZE_KEY			"block_size"
+#define BLOCKS_KEY				"blocks"
 #define BASE_KEY				"base"
 #define REF_KEY					"ref"
 #define RESUMED_KEY				"resumed_files"
@@ -68,7 +70,10 @@ sb_manifest_free(SbManifest *m)
 	int			i;
 
 	for (i = 0; i < m->nfiles; i++)
+	{
 		free(m->files[i].path);
+		free(m->files[i].block_sums);
+	}
 	for (i = 0; i < m->ndirs; i++)
 		free(m->dirs[i].path);
 	for (i = 0; i < m->ntablespaces; i++)
@@ -116,18 +121,34 @@ sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
 {
 	SbManifestFile *dst;
 	char	   *path;
+	uint64_t   *sums = NULL;
 
 	if (!relpath_valid(f->path))
 		return false;
 	if (!grow((void **) &m->files, &m->files_cap, m->nfiles,
 			  sizeof(SbManifestFile)))
 		return false;
+	if (f->nblocks > 0)
+	{
+		if (f->nblocks > SIZE_MAX / sizeof(uint64_t))
+			return false;
+		sums = malloc(f->nblocks * sizeof(uint64_t));
+		if (sums == NULL)
+			return false;
+		memcpy(sums, f->block_sums, f->nblocks * sizeof(uint64_t));
+	}
 	path = strdup(f->path);
 	if (path == NULL)
+	{
+		free(sums);
 		return false;
+	}
 	dst = &m->files[m->nfiles++];
 	*dst = *f;
 	dst->path = path;
+	dst->block_sums = sums;
+	if (sums == NULL)
+		dst->nblocks = 0;
 	dst->sha256[SB_SHA256_HEX_LEN] = '\0';
 	return true;
 }
@@ -270,6 +291,49 @@ buf_printf(StrBuf *b, const char *fmt,...)
 	b->failed = true;
 }
 
+/* blocks=<path>\t<16 hex digits per block>, for a file that has sums */
+static void
+render_block_sums(StrBuf *b, const SbManifestFile *f)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t		need;
+
+	if (f->nblocks == 0 || b->failed)
+		return;
+	buf_printf(b, "%s=%s\t", BLOCKS_KEY, f->path);
+	need = (size_t) f->nblocks * SB_BLOCK_SUM_HEX_LEN + 2;
+	if (!b->failed && b->cap - b->len < need)
+	{
+		size_t		newcap = b->len + need + b->cap;
+		char	   *p = realloc(b->data, newcap);
+
+		if (p == NULL)
+		{
+			free(b->data);
+			b->data = NULL;
+			b->failed = true;
+			return;
+		}
+		b->data = p;
+		b->cap = newcap;
+	}
+	if (b->failed)
+		return;
+	for (uint64_t k = 0; k < f->nblocks; k++)
+	{
+		uint64_t	v = f->block_sums[k];
+
+		for (int d = SB_BLOCK_SUM_HEX_LEN - 1; d >= 0; d--)
+		{
+			b->data[b->len + d] = digits[v & 0xf];
+			v >>= 4;
+		}
+		b->len += SB_BLOCK_SUM_HEX_LEN;
+	}
+	b->data[b->len++] = '\n';
+	b->data[b->len] = '\0';
+}
+
 char *
 sb_manifest_render(const SbManifest *m, size_t *len)
 {
@@ -311,6 +375,8 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	if (m->checksums_verified)
 		buf_printf(&b, "%s=%" PRIu64 "\n", CHECKSUM_FAILURES_KEY,
 				   m->checksum_failures);
+	if (m->block_size > 0)
+		buf_printf(&b, "%s=%u\n", BLOCK_SIZE_KEY, (unsigned int) m->block_size);
 	if (m->resumed_files > 0)
 		buf_printf(&b, "%s=%" PRIu64 "\n", RESUMED_KEY, m->resumed_files);
 
@@ -335,6 +401,9 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 			buf_printf(&b, "%s=%s\t%u\n", PAGE_FAILURES_KEY, f->path,
 					   (unsigned int) f->checksum_failures);
 	}
+	if (m->block_size > 0)
+		for (i = 0; i < m->nfiles; i++)
+			render_block_sums(&b, &m->files[i]);
 	for (i = 0; i < m->nfiles; i++)
 	{
 		const SbManifestFile *f = &m->files[i];
@@ -588,6 +657,80 @@ parse_page_failures(SbManifest *m, char *value, int lineno, SbError *err)
 	return bad_line(err, lineno, "page_checksum_failures names a file that is not listed");
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * blocks=<path>\t<sums>: the file was listed before, block_size given in
+ * the header, one sum per block of the file's size.  *cursor is where the
+ * previous blocks record's file was (they come in file order).
+ */
+static SbStatus
+parse_block_sums(SbManifest *m, char *value, int lineno, int *cursor,
+				 SbError *err)
+{
+	char	   *f[2];
+	SbManifestFile *file = NULL;
+	uint64_t	n;
+	size_t		len;
+
+	if (m->block_size == 0)
+		return bad_line(err, lineno, "a blocks record needs block_size before it");
+	if (!split_fields(value, f, 2))
+		return bad_line(err, lineno, "invalid blocks record");
+	for (int k = 0; k < m->nfiles && file == NULL; k++)
+	{
+		int			j = (*cursor + k) % m->nfiles;
+
+		if (strcmp(m->files[j].path, f[0]) == 0)
+		{
+			file = &m->files[j];
+			*cursor = j + 1;
+		}
+	}
+	if (file == NULL)
+		return bad_line(err, lineno, "blocks names a file that is not listed");
+	if (file->nblocks > 0)
+		return bad_line(err, lineno, "duplicate blocks record");
+	n = sb_block_count(file->size, m->block_size);
+	len = strlen(f[1]);
+	if (n == 0 || len % SB_BLOCK_SUM_HEX_LEN != 0 ||
+		len / SB_BLOCK_SUM_HEX_LEN != n)
+		return bad_line(err, lineno, "the number of block sums does not match the file size");
+	file->block_sums = malloc(n * sizeof(uint64_t));
+	if (file->block_sums == NULL)
+		return sb_error_oom(err);
+	for (uint64_t k = 0; k < n; k++)
+	{
+		uint64_t	v = 0;
+
+		for (int d = 0; d < SB_BLOCK_SUM_HEX_LEN; d++)
+		{
+			int			x = hex_digit(f[1][k * SB_BLOCK_SUM_HEX_LEN + d]);
+
+			if (x < 0)
+			{
+				free(file->block_sums);
+				file->block_sums = NULL;
+				return bad_line(err, lineno, "invalid block sum");
+			}
+			v = (v << 4) | (uint64_t) x;
+		}
+		file->block_sums[k] = v;
+	}
+	file->nblocks = n;
+	return SB_OK;
+}
+
 /* A label as written by a backup: no separator, fits SB_LABEL_LEN. */
 static bool
 label_valid(const char *label)
@@ -623,7 +766,7 @@ parse_ref(SbManifest *m, char *value, int lineno, SbError *err)
 
 static SbStatus
 parse_record(SbManifest *m, const char *key, char *value, int lineno,
-			 bool *seen, SbError *err)
+			 bool *seen, int *cursor, SbError *err)
 {
 	char	   *f[6];
 	int			k;
@@ -651,6 +794,17 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 	}
 	if (strcmp(key, PAGE_FAILURES_KEY) == 0)
 		return parse_page_failures(m, value, lineno, err);
+	if (strcmp(key, BLOCKS_KEY) == 0)
+		return parse_block_sums(m, value, lineno, cursor, err);
+	if (strcmp(key, BLOCK_SIZE_KEY) == 0)
+	{
+		uint64_t	bs;
+
+		if (!parse_u64(value, &bs) || bs < 512 || bs > 64 * 1024 * 1024)
+			return bad_line(err, lineno, "invalid block_size");
+		m->block_size = (uint32_t) bs;
+		return SB_OK;
+	}
 	if (strcmp(key, REF_KEY) == 0)
 		return parse_ref(m, value, lineno, err);
 	if (strcmp(key, BASE_KEY) == 0)
@@ -730,6 +884,7 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 	size_t		sum_len = strlen(MANIFEST_CHECKSUM_KEY) + SB_SHA256_HEX_LEN + 1;
 	SbStatus	rc = SB_OK;
 	int			k;
+	int			cursor = 0;		/* of the blocks records */
 
 	sb_manifest_init(m);
 	memset(seen, 0, sizeof(seen));
@@ -790,7 +945,7 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 			break;
 		}
 		*eq = '\0';
-		rc = parse_record(m, line, eq + 1, lineno, seen, err);
+		rc = parse_record(m, line, eq + 1, lineno, seen, &cursor, err);
 	}
 	free(line);
 

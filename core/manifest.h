@@ -23,6 +23,14 @@
  *                                      were verified (total of the files)
  *   page_checksum_failures=<path>\t<n> after the file records, one per
  *                                      file with failing pages
+ *   block_size=<bytes>                 header, only when block sums follow
+ *   blocks=<path>\t<sums>              after the file records, for files
+ *                                      larger than one block: the sum of
+ *                                      each block_size block of the file's
+ *                                      content, in order, each 16 lower-case
+ *                                      hex digits (64-bit XXH3, see
+ *                                      block_sum.h), ceil(size / block_size)
+ *                                      of them, no separator
  *   base=<label>                       header, differential and incremental
  *                                      backups: the backup they build on
  *   ref=<path>\t<label>\t<compress>     after the file records: the file's
@@ -36,6 +44,12 @@
  *
  * A manifest with base or ref records has format_version 2, so that a
  * reader that does not know them refuses it instead of missing files.
+ *
+ * The block sums let a delta restore find the blocks of an existing file
+ * that differ from the backup without fetching the file, and are meant for
+ * incremental backups (which blocks changed since); a manifest without
+ * them (older writers, files of one block) is read as before, and the
+ * file's sha256 stays its integrity check.
  *
  * Readers ignore keys they do not know, so older readers read newer
  * manifests; a manifest without checksum_failures was not verified.
@@ -52,6 +66,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "block_sum.h"
 #include "codec.h"
 #include "sb_config.h"
 #include "sb_error.h"
@@ -70,6 +85,9 @@ typedef struct SbManifestFile
 	char		sha256[SB_SHA256_HEX_LEN + 1];
 	uint64_t	stored_size;
 	uint32_t	checksum_failures;	/* pages whose checksum did not match */
+	uint64_t	nblocks;		/* block sums recorded, 0 when none */
+	uint64_t   *block_sums;		/* nblocks sums of SbManifest.block_size
+								 * blocks (copied by sb_manifest_add_file) */
 	/* "": stored in this backup; else the backup holding the content */
 	char		ref_label[SB_LABEL_LEN];
 	SbCompressType ref_compress;	/* how that backup stored it */
@@ -107,6 +125,7 @@ typedef struct SbManifest
 	uint64_t	stored_size;	/* sum of stored sizes */
 	bool		checksums_verified; /* page checksums were checked */
 	uint64_t	checksum_failures;	/* sum of the files' failures */
+	uint32_t	block_size;		/* of the files' block sums, 0: none */
 	uint64_t	resumed_files;	/* reused from an interrupted attempt */
 
 	int			nfiles;

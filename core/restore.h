@@ -9,7 +9,8 @@
  * checks every tablespace location (one outside the target directory only
  * when mapped or accepted: see accept_tablespace_locations) and reports it
  * through notice, recreates its directories, tablespace links and files
- * (every file's SHA-256 and size verified while it is written), and
+ * (every file's size and content verified while it is written: by its
+ * block sums when the manifest has them, else by its SHA-256), and
  * finally configures
  * recovery: restore_command and the recovery target in
  * postgresql.auto.conf, then recovery.signal.  recovery.signal is written
@@ -62,6 +63,9 @@ typedef struct SbRestoreResult
 	int			files_kept;		/* delta: files already right, kept */
 	uint64_t	bytes_kept;
 	int			files_removed;	/* delta: files the backup does not have, removed */
+	int			files_patched;	/* delta: files that differed, updated in place */
+	uint64_t	bytes_patched;	/* delta: their size (as in the backup) */
+	uint64_t	bytes_patch_written;	/* delta: bytes written into them */
 
 	/*
 	 * Recovery settings of an earlier restore found in the backup's

@@ -9,9 +9,12 @@
  * - The target must be a data directory (global/pg_control) of the
  *   backup's cluster (same system identifier) with no postmaster.pid; an
  *   empty or missing target is an ordinary restore.
- * - A file whose size and checksum (SHA-256, or the stanza's HMAC when it
- *   is encrypted) match the manifest is kept: only its mode and
- *   modification time are set.  Any other file is removed and restored.
+ * - A file whose size and content match the manifest is kept: only its
+ *   mode and modification time are set.  The content is compared through
+ *   the manifest's block sums (block_sum.h) when it has them, else through
+ *   the file's checksum (SHA-256, or the stanza's HMAC when it is
+ *   encrypted).  Any other regular file is patched: only the blocks that
+ *   differ from the backup are written (restore_blocks.c).
  *   The checksum is not computed (the file is not even read) when its size
  *   and modification time are those of the manifest and that time is more
  *   than a second before the backup started: the file has not been written
@@ -279,43 +282,62 @@ sb_restore_delta_clean(Restore *r, SbError *err)
 }
 
 /*
- * Keep the local file full when its size and checksum match f: its mode
- * and modification time are set, *kept is true.  Otherwise it is removed,
- * to be restored.
+ * What to do with the local file full for f: keep it (its mode and
+ * modification time are set), patch it (*fd is left open for reading and
+ * writing, *local_size is its size: restore_blocks.c writes the blocks
+ * that differ), or create it (it was not there, or was not a regular file
+ * and was removed).
+ *
+ * Kept: a file of the backup's size whose modification time says it was
+ * not written since the backup (unless --delta-checksum), or whose content
+ * matches: every block sum of the manifest, or, for files without block
+ * sums, the SHA-256.
  */
 SbStatus
-sb_restore_delta_keep(Restore *r, SbStorage *st, const SbManifestFile *f,
-					  const char *full, bool *kept, SbError *err)
+sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
+						 const char *full, SbDeltaAction *action, int *fd_out,
+						 uint64_t *local_size, SbError *err)
 {
 	struct stat sb;
 	char		hex[SB_SHA256_HEX_LEN + 1];
 	uint64_t	size;
 	SbStatus	rc = SB_OK;
 	int			fd;
+	bool		match;
 	struct timespec times[2];
 
-	*kept = false;
-	fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	*action = SB_DELTA_CREATE;
+	*fd_out = -1;
+	fd = open(full, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 	{
 		if (errno == ENOENT)
 			return SB_OK;
 		return sb_error_errno(err, errno, "could not open file \"%s\"", full);
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t) sb.st_size != f->size)
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
 		goto replace;
+	*local_size = (uint64_t) sb.st_size;
+	if ((uint64_t) sb.st_size != f->size)
+		goto patch;
 	if (!r->o->delta_checksum && (int64_t) sb.st_mtime == f->mtime &&
 		f->mtime < r->m.start_time - 1)
 		goto keep;
 
-	rc = sb_codec_digest_fd(st, fd, full, hex, &size, err);
+	if (f->nblocks > 0)
+		rc = sb_restore_blocks_match(r, fd, full, f, &match, err);
+	else
+	{
+		rc = sb_codec_digest_fd(st, fd, full, hex, &size, err);
+		match = (rc == SB_OK && strcasecmp(hex, f->sha256) == 0);
+	}
 	if (rc != SB_OK)
 	{
 		close(fd);
 		return rc;
 	}
-	if (strcasecmp(hex, f->sha256) != 0)
-		goto replace;
+	if (!match)
+		goto patch;
 
 keep:
 	/* the same content: only what a restore sets besides it */
@@ -328,8 +350,14 @@ keep:
 	else if (futimens(fd, times) != 0)
 		rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
 	close(fd);
-	*kept = (rc == SB_OK);
+	if (rc == SB_OK)
+		*action = SB_DELTA_KEEP;
 	return rc;
+
+patch:
+	*action = SB_DELTA_PATCH;
+	*fd_out = fd;
+	return SB_OK;
 
 replace:
 	close(fd);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "codec.h"
 #include "restore.h"
 #include "stanza.h"
 
@@ -100,9 +101,33 @@ extern SbStatus sb_restore_delta_check_target(Restore *r, bool *delta,
 											  SbError *err);
 extern SbStatus sb_restore_delta_check_cluster(Restore *r, SbError *err);
 extern SbStatus sb_restore_delta_clean(Restore *r, SbError *err);
-extern SbStatus sb_restore_delta_keep(Restore *r, SbStorage *st,
-									  const SbManifestFile *f, const char *full,
-									  bool *kept, SbError *err);
+typedef enum SbDeltaAction
+{
+	SB_DELTA_CREATE,			/* no usable local file: write it whole */
+	SB_DELTA_KEEP,				/* the local file matches the backup */
+	SB_DELTA_PATCH				/* write the blocks that differ */
+} SbDeltaAction;
+extern SbStatus sb_restore_delta_examine(Restore *r, SbStorage *st,
+										 const SbManifestFile *f,
+										 const char *full,
+										 SbDeltaAction *action, int *fd,
+										 uint64_t *local_size, SbError *err);
+
+/* restore_blocks.c: delta restore at block level */
+extern SbFilter *sb_restore_patch_sink_new(int fd, const char *path,
+										   uint64_t local_size);
+extern uint64_t sb_restore_patch_sink_written(SbFilter *f);
+/* Verify a file's stream against its block sums (when it has them). */
+extern bool sb_restore_can_check_blocks(const Restore *r,
+										const SbManifestFile *f);
+extern SbFilter *sb_restore_block_check_new(const Restore *r,
+											const SbManifestFile *f,
+											const char *repo_path,
+											SbFilter *next);
+extern SbStatus sb_restore_blocks_match(const Restore *r, int fd,
+										const char *path,
+										const SbManifestFile *f, bool *match,
+										SbError *err);
 
 /* restore_recovery.c: postgresql.auto.conf */
 extern SbStatus sb_restore_write_recovery_conf(Restore *r, SbError *err);

@@ -91,7 +91,8 @@ progress_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	rc = sb_filter_write(f->next, buf, len, err);
 	if (rc != SB_OK)
 	{
-		p->write_failed = true;
+		/* the block check in between reports damage, not a failed write */
+		p->write_failed = (rc != SB_ERR_CORRUPT);
 		return rc;
 	}
 	p->written += len;
@@ -434,6 +435,42 @@ file_error(Restore *r, const SbManifestFile *f, const char *full,
 				 f->path, msg);
 }
 
+/* Open a new file full for f's content (its parent created if need be). */
+static SbStatus
+create_file(const char *full, int *fd, SbError *err)
+{
+	char	   *slash;
+	SbStatus	rc;
+
+	*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0 && errno == ENOENT)
+	{
+		/* a parent the manifest does not list: create it */
+		slash = strrchr(full, '/');
+		*slash = '\0';
+		rc = sb_restore_mkdir_p(full, 0700, err);
+		*slash = '/';
+		if (rc != SB_OK)
+			return rc;
+		*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (*fd < 0)
+		return sb_error_errno(err, errno, "could not create file \"%s\"", full);
+	return SB_OK;
+}
+
+/* A delta restore found the local file right: count it as done. */
+static void
+count_kept(Restore *r, const SbManifestFile *f)
+{
+	pthread_mutex_lock(&r->lock);
+	r->bytes_done += f->size;
+	r->result->bytes = r->bytes_done;
+	r->result->files_kept++;
+	r->result->bytes_kept += f->size;
+	pthread_mutex_unlock(&r->lock);
+}
+
 SbStatus
 sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 					SbError *err)
@@ -443,52 +480,56 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	SbCompressType ct;
 	ProgressFilter *pf;
 	SbFilter   *sink;
+	SbFilter   *check = NULL;
+	SbFilter   *async = NULL;
+	bool		by_blocks;
 	struct timespec times[2];
 	SbStatus	rc;
-	int			fd;
+	int			fd = -1;
+	SbDeltaAction action = SB_DELTA_CREATE;
+	uint64_t	local_size = 0;
 
 	rc = sb_restore_join_path(full, r->target, f->path, err);
 	if (rc != SB_OK)
 		return rc;
 	if (r->delta)
 	{
-		bool		kept;
-
-		rc = sb_restore_delta_keep(r, st, f, full, &kept, err);
-		if (rc != SB_OK || kept)
-		{
-			if (kept)
-			{
-				pthread_mutex_lock(&r->lock);
-				r->bytes_done += f->size;
-				r->result->bytes = r->bytes_done;
-				r->result->files_kept++;
-				r->result->bytes_kept += f->size;
-				pthread_mutex_unlock(&r->lock);
-			}
-			return rc;
-		}
-	}
-	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT)
-	{
-		/* a parent the manifest does not list: create it */
-		char	   *slash = strrchr(full, '/');
-
-		*slash = '\0';
-		rc = sb_restore_mkdir_p(full, 0700, err);
-		*slash = '/';
+		rc = sb_restore_delta_examine(r, st, f, full, &action, &fd,
+									  &local_size, err);
 		if (rc != SB_OK)
 			return rc;
-		fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (action == SB_DELTA_KEEP)
+		{
+			count_kept(r, f);
+			return SB_OK;
+		}
 	}
-	if (fd < 0)
-		return sb_error_errno(err, errno, "could not create file \"%s\"", full);
+	if (action == SB_DELTA_CREATE && (rc = create_file(full, &fd, err)) != SB_OK)
+		return rc;
 
-	sink = sb_filter_fd_sink_new(fd);
-	pf = calloc(1, sizeof(ProgressFilter));
-	if (sink == NULL || pf == NULL)
+	if (action == SB_DELTA_PATCH)
+		sink = sb_restore_patch_sink_new(fd, full, local_size);
+	else
+		sink = sb_filter_fd_sink_new(fd);
+	/* written (or compared) by a thread of its own, while the next part decompresses */
+	if (sink != NULL)
 	{
+		async = sb_filter_async_new(sink);
+		if (async == NULL)
+			sb_filter_free_chain(sink);
+		sink = async;
+	}
+	/* in this backup or, referenced, in one of its chain */
+	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
+	/* checked block by block when the manifest has sums, else by SHA-256 */
+	by_blocks = sb_restore_can_check_blocks(r, f);
+	if (by_blocks && sink != NULL)
+		check = sb_restore_block_check_new(r, f, repo_path, sink);
+	pf = calloc(1, sizeof(ProgressFilter));
+	if (sink == NULL || pf == NULL || (by_blocks && check == NULL))
+	{
+		if (check != NULL)
+			check->free(check);
 		if (sink != NULL)
 			sb_filter_free_chain(sink);
 		free(pf);
@@ -499,16 +540,22 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	pf->base.write = progress_write;
 	pf->base.finish = progress_finish;
 	pf->base.free = progress_free;
-	pf->base.next = sink;
+	pf->base.next = by_blocks ? check : sink;
 	pf->r = r;
 	pf->expected = f->size;
 
-	/* in this backup or, referenced, in one of its chain */
-	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
-	rc = sb_codec_fetch(st, repo_path, ct, &pf->base, f->sha256, f->size,
-						NULL, err);
+	rc = sb_codec_fetch(st, repo_path, ct, &pf->base,
+						by_blocks ? NULL : f->sha256, f->size, NULL, err);
 	if (rc != SB_OK)
 		file_error(r, f, full, pf->write_failed, err);
+	else if (action == SB_DELTA_PATCH)
+	{
+		pthread_mutex_lock(&r->lock);
+		r->result->files_patched++;
+		r->result->bytes_patched += f->size;
+		r->result->bytes_patch_written += sb_restore_patch_sink_written(async->next);
+		pthread_mutex_unlock(&r->lock);
+	}
 	sb_filter_free_chain(&pf->base);
 
 	if (rc == SB_OK && fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
@@ -525,6 +572,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	/* flushed with every other file at the end (sb_sync_file_system) */
 	if (close(fd) != 0 && rc == SB_OK)
 		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
+	/* a file left half written or half patched is not the backup's */
 	if (rc != SB_OK)
 		unlink(full);
 	return rc;

@@ -49,6 +49,12 @@ typedef struct SbStat
  * each file as usual.
  */
 #define SB_WRITE_DEFER_SYNC	0x02
+/*
+ * For the codec only (never passed to a driver): compress and write on a
+ * thread of its own while the caller reads and digests the next part, when
+ * the driver's writes may run on another thread (SB_CAP_WRITE_ANY_THREAD).  See sb_codec_store_fd_inspect.
+ */
+#define SB_WRITE_OVERLAP	0x04
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
@@ -100,6 +106,13 @@ typedef SbStatus (*SbWaitFn) (int fd, bool for_read, bool for_write,
 #define SB_CAP_DIR_FSYNC		0x0008
 /* the files are on a filesystem of this host */
 #define SB_CAP_LOCAL			0x0010
+/*
+ * write() may be called from a thread other than the one that opened the
+ * writer: it never waits through the backend's SbWaitFn (which uses the
+ * latch) or touches anything per process (posix: plain write(2); network
+ * drivers wait, so not them)
+ */
+#define SB_CAP_WRITE_ANY_THREAD	0x0020
 
 typedef struct SbStorageOps
 {

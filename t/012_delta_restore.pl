@@ -7,7 +7,8 @@
 # the stopped directory keeps the files that match the backup, rewrites the
 # rest, removes what the backup does not have (but never another version's
 # directory in the tablespace location), and the cluster recovers to the
-# primary's latest state.  A delta restore into a running cluster, into
+# primary's latest state.  A file that differs in one block gets only that
+# block written.  A delta restore into a running cluster, into
 # another cluster's data directory and into a directory that is not a data
 # directory is refused.
 use strict;
@@ -107,6 +108,8 @@ is($copy->safe_psql('postgres', $state_query), $latest,
 is($copy->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'only_in_copy'}),
 	'0', 'the table created after the restore is gone');
 my $rel = $copy->safe_psql('postgres', q{SELECT pg_relation_filepath('pgbench_branches')});
+my $accounts_rel = $copy->safe_psql('postgres', q{SELECT pg_relation_filepath('pgbench_accounts')});
+my $pkey_rel = $copy->safe_psql('postgres', q{SELECT pg_relation_filepath('pgbench_accounts_pkey')});
 $copy->stop;
 
 # a file changed behind the server's back, size and modification time kept:
@@ -127,6 +130,40 @@ command_ok([ @restore, '--delta-checksum' ], 'delta restore with --delta-checksu
 unlike(slurp_file($file), qr/garbage!/, '--delta-checksum rewrites that file');
 SbTest::start_restored($copy, 'delta-checksum restore');
 is($copy->safe_psql('postgres', $state_query), $latest, 'after --delta-checksum the data is right');
+$copy->stop;
+
+# --- block level: a file that differs gets only its differing blocks
+# written.  After a delta restore every file is the backup's; then 8 bytes
+# in the middle of pgbench_accounts change (one 128 kB block) and junk is
+# appended to its index (a longer file with the backup's content in front).
+command_ok([ @restore, '--delta' ], 'delta restore back to the backup');
+my $accounts = "$copy_dir/$accounts_rel";
+my $pkey = "$copy_dir/$pkey_rel";
+my $accounts_size = -s $accounts;
+my $pkey_size = -s $pkey;
+cmp_ok($accounts_size, '>', 20 * 131072, "pgbench_accounts has many blocks ($accounts_size bytes)");
+my $accounts_backup = slurp_file($accounts);
+my $pkey_backup = slurp_file($pkey);
+open($rfh, '+<', $accounts) or die;
+binmode($rfh);
+seek($rfh, 3 * 131072 + 100, 0);
+print $rfh 'changed!';
+close($rfh);
+open($rfh, '>>', $pkey) or die;
+print $rfh 'junk' x 25000;
+close($rfh);
+($out, $err) = run_command([ @restore, '--delta' ]);
+my ($patched, $patch_written, $patch_total) =
+  $out =~ /delta: (\d+) changed files? updated in place: (\d+) of (?:its|their) (\d+) bytes written/;
+# (and postgresql.auto.conf, which every restore rewrites: no bytes of it)
+cmp_ok($patched // 0, '>=', 2, 'the two changed files were updated in place') or diag($out . $err);
+is($patch_written, 131072, 'only the one changed block was written');
+cmp_ok($patch_total // 0, '>=', $accounts_size + $pkey_size, 'of at least the two files\' sizes');
+ok(slurp_file($accounts) eq $accounts_backup, 'pgbench_accounts has the backup\'s content again');
+is(-s $pkey, $pkey_size, 'the longer index file was cut to the backup\'s size');
+ok(slurp_file($pkey) eq $pkey_backup, 'and has the backup\'s content');
+SbTest::start_restored($copy, 'block-level delta restore');
+is($copy->safe_psql('postgres', $state_query), $latest, 'after a block-level delta restore the data is right');
 $copy->stop;
 $node->stop;
 done_testing();

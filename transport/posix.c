@@ -100,7 +100,7 @@ static void posix_destroy(SbStorage *st);
 const SbStorageOps sb_posix_ops = {
 	.name = "posix",
 	.caps = SB_CAP_ATOMIC_RENAME | SB_CAP_DIRECTORIES | SB_CAP_DIR_FSYNC |
-	SB_CAP_LOCAL,
+	SB_CAP_LOCAL | SB_CAP_WRITE_ANY_THREAD,
 	.open = posix_open,
 	.close = posix_close,
 	.write_open = posix_write_open,

@@ -14,6 +14,12 @@
  * The leader copies too, and copies global/pg_control itself after every
  * other file is done.
  *
+ * Each copier also records the block sums of every file larger than one
+ * block (block_sum.h) for the manifest, into an array of the queue sized
+ * from the file's size at the walk plus some room to grow; a file that
+ * grew past that while it was copied gets no sums (a delta restore then
+ * compares it as a whole).
+ *
  * Files of a differential or incremental backup unchanged since its base
  * are referenced there instead of copied, and files an interrupted attempt
  * of the same backup already stored are reused once their stored content
@@ -52,6 +58,7 @@
 #include "backend/report.h"
 #include "backend/shmem.h"
 #include "backend/storage_wait.h"
+#include "block_sum.h"
 #include "backup_chain.h"
 #include "codec.h"
 #include "worker/backup_copy.h"
@@ -59,6 +66,16 @@
 #include "worker/backup_walk.h"
 #include "worker/page_verify.h"
 #include "worker/worker.h"
+
+/* files at least this large are compressed on a thread of their own */
+#define SB_COPY_OVERLAP_MIN		(4 * 1024 * 1024)
+
+/* blocks of room for a file to grow while it is copied */
+#define SB_COPY_SUMS_SLACK		64
+
+/* inspect_chunk's offsets are block boundaries */
+StaticAssertDecl(SB_CODEC_BUFSIZE % SB_BLOCK_SIZE == 0,
+				 "the codec's chunk must be a whole number of blocks");
 
 /* how long a failing leader waits for terminated copy workers to exit */
 #define SB_COPY_STOP_WAIT_MS	30000
@@ -86,6 +103,9 @@ typedef struct SbCopyFile
 	uint64		stored_size;
 	uint32		checksum_failures;
 	char		sha256[SB_SHA256_HEX_LEN + 1];
+	Size		sums_off;		/* block sums array in the queue, or 0 */
+	uint64		sums_cap;		/* room for this many sums */
+	uint64		nblocks;		/* sums recorded, 0 when none */
 	SbReuseCandidate cand;		/* what it may be taken from instead */
 	int			outcome;		/* SbReuseKind it was finally taken as */
 } SbCopyFile;
@@ -123,6 +143,9 @@ typedef struct Copier
 	SbStorage  *st;
 	bool		leader;
 	SbPageVerify pv;
+	uint64	   *sums;			/* the current file's block sums */
+	uint64		sums_cap;
+	bool		sums_lost;		/* the file outgrew sums_cap */
 	int64		files;			/* copied by this copier */
 	int64		bytes;
 } Copier;
@@ -257,6 +280,10 @@ inspect_chunk(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
 			return SB_ERR_CORRUPT;
 		}
 	}
+	if (c->sums_cap > 0 &&
+		!sb_block_sums_update(c->sums, c->sums_cap, SB_BLOCK_SIZE, buf, len,
+							  offset))
+		c->sums_lost = true;
 	pg_atomic_fetch_add_u64(&q->bytes_done, len);
 	if (c->leader)
 		publish_progress(q);
@@ -369,9 +396,19 @@ copy_one(Copier *c, uint32 i)
 		return;
 	}
 	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
-	/* flushed all at once before the manifest (sb_storage_sync) */
+	c->sums = f->sums_off ? (uint64 *) ((char *) q + f->sums_off) : NULL;
+	c->sums_cap = f->sums_cap;
+	c->sums_lost = false;
+	/*
+	 * Flushed all at once before the manifest (sb_storage_sync).  A large
+	 * file is compressed and written by a thread of the codec while this
+	 * process reads, verifies and digests the next part (SB_WRITE_OVERLAP:
+	 * only where the driver allows it, and the thread runs only the codec
+	 * and write(2), never PostgreSQL code, with every signal blocked).
+	 */
 	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path,
-								   SB_WRITE_DEFER_SYNC | q->write_flags,
+								   SB_WRITE_DEFER_SYNC | q->write_flags |
+								   (f->size >= SB_COPY_OVERLAP_MIN ? SB_WRITE_OVERLAP : 0),
 								   inspect_chunk, c, &res, &err);
 	close(fd);
 	if (rc != SB_OK)
@@ -386,6 +423,10 @@ copy_one(Copier *c, uint32 i)
 	f->checksum_failures = c->pv.failures;
 	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
 	f->outcome = SB_REUSE_NONE;
+	f->nblocks = 0;
+	if (res.plain_size > SB_BLOCK_SIZE && !c->sums_lost &&
+		sb_block_count(res.plain_size, SB_BLOCK_SIZE) <= f->sums_cap)
+		f->nblocks = sb_block_count(res.plain_size, SB_BLOCK_SIZE);
 	pg_write_barrier();
 	f->state = SB_COPY_DONE;
 	pg_atomic_fetch_add_u64(&q->files_done, 1);
@@ -642,6 +683,7 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	int			nfiles = 0;
 	Size		size;
 	Size		off;
+	Size		sums_off;
 	dsm_segment *seg;
 	SbCopyQueue *q;
 	ListCell   *lc;
@@ -656,6 +698,9 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 			continue;
 		files[nfiles++] = e;
 		size += sizeof(SbCopyFile) + strlen(e->path) + strlen(e->local_path) + 2;
+		if (e->size > SB_BLOCK_SIZE)
+			size += sizeof(uint64) *
+				(sb_block_count(e->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
 	}
 	if (nfiles == 0)
 		elog(ERROR, "the base backup has no files");
@@ -686,12 +731,27 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 
-	off = offsetof(SbCopyQueue, files) + sizeof(SbCopyFile) * nfiles;
+	/* the block sums arrays (8-byte aligned after the files), then the strings */
+	sums_off = offsetof(SbCopyQueue, files) + sizeof(SbCopyFile) * nfiles;
+	StaticAssertStmt(sizeof(SbCopyFile) % sizeof(uint64) == 0,
+					 "block sums must stay aligned");
+	off = sums_off;
+	for (int i = 0; i < nfiles; i++)
+		if (files[i]->size > SB_BLOCK_SIZE)
+			off += sizeof(uint64) *
+				(sb_block_count(files[i]->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
 	for (int i = 0; i < nfiles; i++)
 	{
 		SbCopyFile *f = &q->files[i];
 
 		memset(f, 0, sizeof(*f));
+		if (files[i]->size > SB_BLOCK_SIZE)
+		{
+			f->sums_off = sums_off;
+			f->sums_cap = sb_block_count(files[i]->size, SB_BLOCK_SIZE) +
+				SB_COPY_SUMS_SLACK;
+			sums_off += sizeof(uint64) * f->sums_cap;
+		}
 		f->size = files[i]->size;
 		f->mtime = files[i]->mtime;
 		f->mode = files[i]->mode;
@@ -736,6 +796,12 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m)
 		memcpy(mf.sha256, f->sha256, sizeof(mf.sha256));
 		mf.stored_size = f->stored_size;
 		mf.checksum_failures = f->checksum_failures;
+		if (f->nblocks > 0)
+		{
+			mf.nblocks = f->nblocks;
+			mf.block_sums = (uint64_t *) ((char *) q + f->sums_off);
+			m->block_size = SB_BLOCK_SIZE;
+		}
 		if (f->outcome == SB_REUSE_BASE)
 		{
 			strlcpy(mf.ref_label, f->cand.ref_label, sizeof(mf.ref_label));

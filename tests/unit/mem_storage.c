@@ -540,6 +540,8 @@ mem_destroy(SbStorage *st)
 
 const SbStorageOps sb_mem_ops = {
 	.name = "memory",
+	/* one thread writes a writer at a time */
+	.caps = SB_CAP_WRITE_ANY_THREAD,
 	.open = mem_open,
 	.close = mem_close,
 	.write_open = mem_write_open,

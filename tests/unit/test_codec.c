@@ -1249,6 +1249,55 @@ test_storage_failures(void)
 	free(data);
 }
 
+/*
+ * SB_WRITE_OVERLAP: compressed and written on the codec's own thread; the
+ * same stored content and digest as without, and a failing write still
+ * fails the store, leaves nothing behind and no handle open.
+ */
+static void
+test_store_overlap(void)
+{
+	const size_t len = 5 * MiB + 123;
+	uint8_t    *data = gen_pgbench(len, 43);
+	uint8_t    *rnd = gen_random(len, 44);
+	char		hex[SB_SHA256_HEX_LEN + 1];
+
+	sb_sha256_hex(data, len, hex);
+	for (int j = 0; j < NCODECS; j++)
+	{
+		SbStorage  *st = new_storage();
+		SbRepoConfig cfg;
+		SbStoreResult res;
+		SbStoreResult res2;
+		SbError		err;
+		SbStatus	rc;
+
+		cfg_for(&cfg, &codecs[j]);
+		rc = sb_codec_store_buffer(st, &cfg, data, len, "o/overlap.gz",
+								   SB_WRITE_OVERLAP, &res, &err);
+		SB_CHECK_MSG(rc == SB_OK, "%s: %s", codecs[j].name, err.msg);
+		SB_CHECK(strcmp(res.sha256, hex) == 0 && res.plain_size == len);
+		rc = store_via_pipe(st, &cfg, data, len, "o/pipe.gz", SB_WRITE_OVERLAP,
+							&res2, &err);
+		SB_CHECK(rc == SB_OK && strcmp(res2.sha256, hex) == 0 &&
+				 res2.stored_size == res.stored_size);
+		SB_CHECK(fetch_discard(st, "o/overlap.gz", codecs[j].type, hex, len,
+							   &err) == SB_OK);
+
+		/* random data: every codec writes past the limit */
+		sb_mem_storage_fail_writes_after(st, 3 * SB_CODEC_BUFSIZE + 5);
+		rc = sb_codec_store_buffer(st, &cfg, rnd, len, "o/full.gz",
+								   SB_WRITE_OVERLAP, &res, &err);
+		SB_CHECK_MSG(rc == SB_ERR_NO_SPACE, "%s: %s: %s", codecs[j].name,
+					 sb_status_name(rc), err.msg);
+		SB_CHECK(!file_exists(st, "o/full.gz"));
+		SB_CHECK(sb_mem_storage_open_handles(st) == 0);
+		sb_mem_storage_free(st);
+	}
+	free(data);
+	free(rnd);
+}
+
 static void
 test_exists_and_replace(void)
 {
@@ -1950,6 +1999,7 @@ main(void)
 	test_store_addressed();
 	test_buffer_sink();
 	test_storage_failures();
+	test_store_overlap();
 	test_exists_and_replace();
 	test_config_and_source_errors();
 	test_store_inspect();

@@ -3,8 +3,8 @@
  * test_manifest.c
  *		Unit tests of backup manifests: render/parse round trip, checksum
  *		and format checks, path rules, save/load through the posix driver,
- *		listing complete backups, LSN parsing, and the WAL range per
- *		timeline shown by "info".
+ *		listing complete backups, LSN parsing, block sums, and the WAL
+ *		range per timeline shown by "info".
  *
  *-------------------------------------------------------------------------
  */
@@ -92,7 +92,7 @@ manifests_equal(const SbManifest *a, const SbManifest *b)
 		a->pg_version != b->pg_version ||
 		a->compress_type != b->compress_type ||
 		a->database_size != b->database_size ||
-		a->stored_size != b->stored_size ||
+		a->stored_size != b->stored_size || a->block_size != b->block_size ||
 		a->nfiles != b->nfiles || a->ndirs != b->ndirs ||
 		a->ntablespaces != b->ntablespaces)
 		return false;
@@ -104,7 +104,9 @@ manifests_equal(const SbManifest *a, const SbManifest *b)
 		if (strcmp(x->path, y->path) != 0 || x->size != y->size ||
 			x->mtime != y->mtime || x->mode != y->mode ||
 			strcmp(x->sha256, y->sha256) != 0 ||
-			x->stored_size != y->stored_size)
+			x->stored_size != y->stored_size || x->nblocks != y->nblocks ||
+			(x->nblocks > 0 &&
+			 memcmp(x->block_sums, y->block_sums, x->nblocks * sizeof(uint64_t)) != 0))
 			return false;
 	}
 	for (i = 0; i < a->ndirs; i++)
@@ -331,6 +333,109 @@ test_checksum_failures(void)
 							   "page_checksum_failures=a\tx\n") == SB_ERR_CORRUPT);
 	SB_CHECK(parse_body(HEADER "checksum_failures=-1\n") == SB_ERR_CORRUPT);
 	SB_CHECK(parse_body(HEADER "checksum_failures=0\n") == SB_OK);
+}
+
+/*
+ * Block sums (blocks=, block_size=): rendered as 16 hex digits per block
+ * for the files that have them, read back exactly; a manifest without them
+ * (an older writer) reads as before; a count that does not fit the file's
+ * size, bad hex, an unknown file, or blocks without block_size are refused.
+ */
+static void
+test_block_sums(void)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbError		err;
+	size_t		len;
+	char	   *text;
+	uint64_t	sums[3];
+	SbManifestFile *f;
+	char		data[3 * 1000];
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char) (i * 7);
+	/* three blocks of 1000 bytes, the sums of block_sum.h */
+	for (int i = 0; i < 3; i++)
+		sums[i] = sb_block_sum(data + 1000 * i, 1000);
+	SB_CHECK(sums[0] != sums[1] && sums[1] != sums[2]);
+	{
+		uint64_t	again[3] = {0, 0, 0};
+
+		SB_CHECK(sb_block_sums_update(again, 3, 1000, data, sizeof(data), 0));
+		SB_CHECK(memcmp(again, sums, sizeof(sums)) == 0);
+		SB_CHECK(!sb_block_sums_update(again, 2, 1000, data, sizeof(data), 0));
+		SB_CHECK(sb_block_count(2001, 1000) == 3 && sb_block_count(0, 1000) == 0);
+	}
+
+	build_manifest(&m, "20261206-000000F", 4);
+	/* file 3 is 24576 bytes: 25 blocks of 1000 */
+	m.block_size = 1000;
+	f = &m.files[3];
+	f->nblocks = sb_block_count(f->size, 1000);
+	f->block_sums = calloc(f->nblocks, sizeof(uint64_t));
+	SB_REQUIRE(f->block_sums != NULL);
+	memcpy(f->block_sums, sums, sizeof(sums));
+	f->block_sums[24] = UINT64_C(0xfedcba9876543210);
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK(strstr(text, "\nblock_size=1000\n") != NULL);
+	SB_CHECK(strstr(text, "\nblocks=base/1/16387\t") != NULL);
+	SB_CHECK(strstr(text, "blocks=base/1/16386") == NULL);
+	SB_CHECK(strstr(text, "fedcba9876543210\n") != NULL);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(manifests_equal(&m, &back));
+	SB_CHECK(back.block_size == 1000);
+	SB_CHECK(back.files[3].nblocks == 25 &&
+			 memcmp(back.files[3].block_sums, f->block_sums, 25 * sizeof(uint64_t)) == 0);
+	SB_CHECK(back.files[2].nblocks == 0 && back.files[2].block_sums == NULL);
+	sb_manifest_free(&back);
+	free(text);
+
+	/* add_file copies the sums */
+	{
+		SbManifest	c;
+		SbManifestFile cf = *f;
+
+		sb_manifest_init(&c);
+		SB_CHECK(sb_manifest_add_file(&c, &cf));
+		SB_CHECK(c.files[0].block_sums != f->block_sums &&
+				 c.files[0].block_sums[24] == f->block_sums[24]);
+		sb_manifest_free(&c);
+	}
+	sb_manifest_free(&m);
+
+	/* the old format: no block sums at all */
+	SB_CHECK(parse_body(HEADER "file=a\t3000\t0\t0600\t" SHA_A "\t0\n") == SB_OK);
+	{
+		SbManifest	old;
+		char	   *t = with_checksum(HEADER "file=a\t3000\t0\t0600\t" SHA_A "\t0\n", &len);
+
+		SB_CHECK(sb_manifest_parse(&old, t, len, &err) == SB_OK);
+		SB_CHECK(old.block_size == 0 && old.nfiles == 1 && old.files[0].nblocks == 0);
+		sb_manifest_free(&old);
+		free(t);
+	}
+#define FILE_A "file=a\t3000\t0\t0600\t" SHA_A "\t0\n"
+#define SUM16 "0123456789abcdef"
+	SB_CHECK(parse_body(HEADER "block_size=1000\n" FILE_A
+						"blocks=a\t" SUM16 SUM16 SUM16 "\n") == SB_OK);
+	/* two sums for three blocks, four sums */
+	SB_CHECK(parse_body(HEADER "block_size=1000\n" FILE_A
+						"blocks=a\t" SUM16 SUM16 "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=1000\n" FILE_A
+						"blocks=a\t" SUM16 SUM16 SUM16 SUM16 "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=1000\n" FILE_A
+						"blocks=a\t" SUM16 SUM16 "0123456789abcdeg\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=1000\n" FILE_A
+						"blocks=b\t" SUM16 SUM16 SUM16 "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER FILE_A "blocks=a\t" SUM16 SUM16 SUM16 "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=1000\n" FILE_A
+						"blocks=a\t" SUM16 SUM16 SUM16 "\n"
+						"blocks=a\t" SUM16 SUM16 SUM16 "\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=0\n") == SB_ERR_CORRUPT);
+#undef FILE_A
+#undef SUM16
 }
 
 static void
@@ -673,6 +778,7 @@ main(void)
 	test_corruption();
 	test_format_checks();
 	test_checksum_failures();
+	test_block_sums();
 	test_paths();
 	test_lsn();
 

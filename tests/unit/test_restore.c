@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "block_sum.h"
 #include "codec.h"
 #include "manifest.h"
 #include "restore.h"
@@ -141,6 +142,13 @@ fake_free(FakeBackup *b)
 	b->nfiles = 0;
 }
 
+/*
+ * Block size of the block sums the fake backups record for files larger
+ * than one block (0: none, as older writers): restores check those files
+ * block by block instead of by SHA-256.
+ */
+static uint32_t fake_block_size = 0;
+
 /* Store one file under its backup path and add it to m. */
 static void
 store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
@@ -169,7 +177,17 @@ store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
 	mf.mode = f->mode;
 	memcpy(mf.sha256, res.sha256, sizeof(mf.sha256));
 	mf.stored_size = res.stored_size;
+	if (fake_block_size > 0 && f->len > fake_block_size)
+	{
+		mf.nblocks = sb_block_count(f->len, fake_block_size);
+		mf.block_sums = calloc(mf.nblocks, sizeof(uint64_t));
+		SB_REQUIRE(mf.block_sums != NULL);
+		SB_CHECK(sb_block_sums_update(mf.block_sums, mf.nblocks, fake_block_size,
+									  f->data, f->len, 0));
+		m->block_size = fake_block_size;
+	}
 	SB_CHECK(sb_manifest_add_file(m, &mf));
+	free(mf.block_sums);
 	m->database_size += f->len;
 	m->stored_size += res.stored_size;
 }
@@ -599,6 +617,9 @@ test_corrupt_file_in(const char *stanza)
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
 	SB_CHECK_MSG(strstr(err.msg, "base/1/nested/deep/file") != NULL, "%s", err.msg);
 	SB_CHECK(strstr(err.detail, "checksum mismatch") != NULL);
+	/* with block sums, by the block that differs (byte 500: block 0) */
+	SB_CHECK_MSG(fake_block_size == 0 || strstr(err.detail, "in block 0 ") != NULL,
+				 "%s", err.detail);
 	SB_CHECK_MSG(strstr(err.hint, "another backup") != NULL &&
 				 strstr(err.hint, "is incomplete") != NULL, "%s", err.hint);
 	SB_CHECK(!exists(path_in(target, "recovery.signal")));
@@ -1013,6 +1034,15 @@ main(void)
 	test_restore_full(SB_COMPRESS_ZLIB, "fullgz3");
 	test_corrupt_file_in("corrupt3");
 	test_jobs = 1;
+
+	/* with block sums: checked block by block, damage found the same way */
+	fake_block_size = 512;
+	test_restore_full(SB_COMPRESS_ZLIB, "fullgzblocks");
+	test_corrupt_file_in("corruptblocks");
+	test_jobs = 3;
+	test_corrupt_file_in("corruptblocks3");
+	test_jobs = 1;
+	fake_block_size = 0;
 
 	test_choice();
 	test_tablespace_locations();

@@ -1,0 +1,209 @@
+/*-------------------------------------------------------------------------
+ *
+ * filter_async.c
+ *		A pass-through filter that hands what it receives to a thread of
+ *		its own, which pushes it into the next filter: the stages before
+ *		it (reading, decrypting, decompressing, checking) and those after
+ *		it (writing the local file) run on two cores at once.
+ *
+ * A restore spends about as long decompressing a file as writing it into
+ * the page cache; with one thread per file the largest file bounds the
+ * restore at the sum of both.  Data is copied into one of a few fixed
+ * buffers (SB_ASYNC_BUFFERS of SB_ASYNC_BUFSIZE bytes: memory stays
+ * bounded); the writer thread takes them in order.  An error of the
+ * thread is returned by the next write or by finish; freeing the filter
+ * without finishing it stops the thread and drops what was queued.
+ *
+ * Only for programs that may start threads (the CLI): a backend never
+ * uses it.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "codec.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SB_ASYNC_BUFFERS	4
+#define SB_ASYNC_BUFSIZE	(1024 * 1024)
+
+typedef struct AsyncFilter
+{
+	SbFilter	base;
+	pthread_t	thread;
+	bool		started;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* a buffer was queued or taken, or a state changed */
+	uint8_t    *buf[SB_ASYNC_BUFFERS];
+	size_t		len[SB_ASYNC_BUFFERS];
+	int			head;			/* next buffer the thread takes */
+	int			count;			/* buffers queued */
+	int			filling;		/* buffer the caller fills (not queued) */
+	bool		done;			/* the caller queued its last buffer */
+	bool		stop;			/* drop everything, exit */
+	SbStatus	rc;				/* the thread's first error */
+	SbError		err;
+} AsyncFilter;
+
+static void *
+async_main(void *arg)
+{
+	AsyncFilter *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;)
+	{
+		int			i;
+		SbStatus	rc;
+
+		while (a->count == 0 && !a->done && !a->stop)
+			pthread_cond_wait(&a->changed, &a->lock);
+		if (a->stop || a->count == 0)
+			break;
+		i = a->head;
+		pthread_mutex_unlock(&a->lock);
+
+		/* after an error, buffers are only dropped */
+		rc = a->rc == SB_OK ? sb_filter_write(a->base.next, a->buf[i], a->len[i], &a->err) : a->rc;
+
+		pthread_mutex_lock(&a->lock);
+		a->rc = rc;
+		a->head = (a->head + 1) % SB_ASYNC_BUFFERS;
+		a->count--;
+		pthread_cond_broadcast(&a->changed);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* Queue the buffer being filled; wait for a free one to fill next. */
+static SbStatus
+queue_filling(AsyncFilter *a, SbError *err)
+{
+	SbStatus	rc;
+
+	pthread_mutex_lock(&a->lock);
+	a->count++;
+	pthread_cond_broadcast(&a->changed);
+	/* the thread holds count buffers; one more is needed to fill */
+	while (a->count == SB_ASYNC_BUFFERS && a->rc == SB_OK)
+		pthread_cond_wait(&a->changed, &a->lock);
+	a->filling = (a->head + a->count) % SB_ASYNC_BUFFERS;
+	a->len[a->filling] = 0;
+	rc = a->rc;
+	pthread_mutex_unlock(&a->lock);
+	if (rc != SB_OK)
+		*err = a->err;
+	return rc;
+}
+
+static SbStatus
+async_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	AsyncFilter *a = (AsyncFilter *) f;
+
+	while (len > 0)
+	{
+		size_t		room = SB_ASYNC_BUFSIZE - a->len[a->filling];
+		size_t		n = len < room ? len : room;
+
+		memcpy(a->buf[a->filling] + a->len[a->filling], buf, n);
+		a->len[a->filling] += n;
+		buf += n;
+		len -= n;
+		if (a->len[a->filling] == SB_ASYNC_BUFSIZE)
+		{
+			SbStatus	rc = queue_filling(a, err);
+
+			if (rc != SB_OK)
+				return rc;
+		}
+	}
+	return SB_OK;
+}
+
+static SbStatus
+async_finish(SbFilter *f, SbError *err)
+{
+	AsyncFilter *a = (AsyncFilter *) f;
+	SbStatus	rc;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->len[a->filling] > 0)
+		a->count++;
+	a->done = true;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
+	a->started = false;
+	rc = a->rc;
+	if (rc != SB_OK)
+	{
+		*err = a->err;
+		return rc;
+	}
+	return sb_filter_finish(f->next, err);
+}
+
+static void
+async_free(SbFilter *f)
+{
+	AsyncFilter *a = (AsyncFilter *) f;
+
+	if (a->started)
+	{
+		pthread_mutex_lock(&a->lock);
+		a->stop = true;
+		pthread_cond_broadcast(&a->changed);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->thread, NULL);
+	}
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->changed);
+	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
+		free(a->buf[i]);
+	free(a);
+}
+
+SbFilter *
+sb_filter_async_new(SbFilter *next)
+{
+	AsyncFilter *a = calloc(1, sizeof(AsyncFilter));
+	sigset_t	all;
+	sigset_t	old;
+	int			rc;
+
+	if (a == NULL)
+		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->changed, NULL);
+	a->base.write = async_write;
+	a->base.finish = async_finish;
+	a->base.free = async_free;
+	a->base.next = next;
+	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
+	{
+		a->buf[i] = malloc(SB_ASYNC_BUFSIZE);
+		if (a->buf[i] == NULL)
+		{
+			async_free(&a->base);
+			return NULL;
+		}
+	}
+	/* signals stay with the threads that expect them */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&a->thread, NULL, async_main, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+	{
+		async_free(&a->base);
+		return NULL;
+	}
+	a->started = true;
+	return &a->base;
+}
