@@ -6,10 +6,14 @@
 # once it is writable again it receives what it missed.  archive-get looks
 # in each repository in order and says where it found a segment: a
 # segment missing from repository 1 comes from repository 2 during a
-# restore, whose data is compared with the original's.
+# restore, whose data is compared with the original's.  Backups go to the
+# repository safebackup_start(repo => N) names, each repository keeps its
+# own retention, and restore takes a backup from the repository --repo
+# names or from the first that has it.
 use strict;
 use warnings;
 use File::Find;
+use Time::HiRes qw(sleep);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -120,5 +124,62 @@ is($restored->safe_psql('postgres', $state_query), $expected,
 like(slurp_file($restored->logfile), qr/fetched WAL file "$gone" from repository 2/,
 	'the restored server\'s log says where the segment came from');
 $restored->stop;
+
+# --- backups into repository 2, with its own retention
+my ($ret, $sout, $serr) = $node->psql('postgres', 'SELECT safebackup.safebackup_start(repo => 3)');
+like($serr, qr/repository 3 is not configured/, 'a backup into an unconfigured repository is refused');
+$node->safe_psql('postgres',
+	"ALTER SYSTEM SET safebackup.repo2_retention_full = 1; SELECT pg_reload_conf()");
+$node->poll_query_until('postgres', 'SHOW safebackup.repo2_retention_full', '1')
+  or die 'repo2_retention_full not in force';
+my $old2 = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true, repo => 2)');
+ok(-f "$repo2/main/backup/$old2/backup.manifest", "backup $old2 in repository 2");
+ok(!-e "$repo1/main/backup/$old2", 'and not in repository 1');
+$node->safe_psql('postgres', "INSERT INTO t SELECT g, 'repo2' FROM generate_series(4001, 5000) g");
+my $new2 = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true, repo => 2)');
+ok(-f "$repo2/main/backup/$new2/backup.manifest", "backup $new2 in repository 2");
+# the retention after a backup may finish after safebackup_start() returns
+my $waited = 0;
+while (-e "$repo2/main/backup/$old2/backup.manifest"
+	&& $waited++ < 10 * $PostgreSQL::Test::Utils::timeout_default)
+{
+	sleep(0.1);
+}
+ok(!-e "$repo2/main/backup/$old2/backup.manifest",
+	'repository 2 keeps one full backup (repo2_retention_full = 1)');
+ok(-f "$repo1/main/backup/$label/backup.manifest",
+	'repository 1 keeps its backup (its retention_full is 0)');
+like(slurp_file($node->logfile), qr/base backup "$new2" completed in repository 2/,
+	'the log says which repository the backup went to');
+$node->safe_psql('postgres', "INSERT INTO t SELECT g, 'end' FROM generate_series(5001, 5500) g");
+SbTest::switch_and_wait($node);
+$expected = $node->safe_psql('postgres', $state_query);
+
+# restore --repo=2
+my $restored2 = PostgreSQL::Test::Cluster->new('restored2');
+SbTest::restore_ok($restored2,
+	[ "--repo-path=$repo1", "--repo2-path=$repo2", '--repo=2' ],
+	'restore --repo=2');
+SbTest::start_restored($restored2, 'restored2');
+is($restored2->safe_psql('postgres', $state_query), $expected,
+	'data restored from repository 2 matches');
+$restored2->stop;
+
+# a backup repository 1 does not have: found in repository 2
+my $restored3 = PostgreSQL::Test::Cluster->new('restored3');
+($out, $err) = ('', '');
+IPC::Run::run(
+	[
+		'pg_safebackup', 'restore', "--repo-path=$repo1", "--repo2-path=$repo2",
+		"--backup=$new2", '--target-dir=' . $restored3->data_dir,
+		'--target-action=promote'
+	],
+	'>', \$out, '2>', \$err);
+is($? >> 8, 0, "restore --backup=$new2 without --repo");
+like($err, qr/restoring from repository 2/, 'says it restores from repository 2');
+SbTest::start_restored($restored3, 'restored3');
+is($restored3->safe_psql('postgres', $state_query), $expected,
+	'data restored from the repository that has the backup matches');
+$restored3->stop;
 
 done_testing();
