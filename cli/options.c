@@ -8,7 +8,9 @@
  * safebackup.* server settings, with "_" or "-", with or without the
  * "safebackup." prefix).  The repository options are the settings of the
  * tables in core/settings.h (general and per driver): their long options,
- * checks and --config keys are built from those tables here.
+ * checks and --config keys are built from those tables here, once per
+ * repository (--repo-path, --repo2-path, ...: core/settings.h, "SEVERAL
+ * REPOSITORIES"); --repo=N chooses the repository a command uses.
  *
  * The command line wins over the file: a value given on the command line
  * replaces the file's, a recovery target given on the command line replaces
