@@ -89,10 +89,12 @@ local_cluster(const char *pgdata, SbStanzaInfo *mine)
 
 /*
  * Fetch the file from the repository opts->repo into the destination.
- * SB_ERR_NOT_FOUND when the file is not there; hints added to errors.
+ * *absent: the repository answered that it does not have the file (a
+ * repository or stanza that is not found is a failure, not that); hints
+ * added to errors.
  */
 static SbStatus
-get_from_repo(SbCliOptions *opts, SbError *err)
+get_from_repo(SbCliOptions *opts, bool *absent, SbError *err)
 {
 	SbStanzaInfo stanza;
 	SbStanzaInfo mine;
@@ -122,7 +124,10 @@ get_from_repo(SbCliOptions *opts, SbError *err)
 	else if (rc == SB_ERR_MISMATCH)
 		sb_error_hint(err, "restore_command names the stanza of another cluster: correct --stanza (or the --config file it names).");
 	if (rc == SB_OK)
+	{
 		rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], err);
+		*absent = rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]);
+	}
 	sb_cli_close_repository(st);
 	return rc;
 }
@@ -152,6 +157,7 @@ sb_cmd_archive_get(SbCliOptions *opts)
 	for (int r = 1; r <= SB_REPO_MAX; r++)
 	{
 		SbStatus	rc;
+		bool		absent = false;
 
 		if (opts->repo_index > 0 ? r != opts->repo_index :
 			!sb_repo_configured(&opts->repos[r - 1], r))
@@ -160,7 +166,7 @@ sb_cmd_archive_get(SbCliOptions *opts)
 			return SB_EXIT_STOP_RECOVERY;
 		sb_config_default_repo_path(&opts->repo);
 		sb_error_clear(&err);
-		rc = get_from_repo(opts, &err);
+		rc = get_from_repo(opts, &absent, &err);
 		if (rc == SB_OK)
 		{
 			if (nconfigured > 1)
@@ -168,7 +174,7 @@ sb_cmd_archive_get(SbCliOptions *opts)
 							opts->args[0], r);
 			return SB_EXIT_OK;
 		}
-		if (rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]))
+		if (absent)
 		{
 			if (nconfigured > 1)
 				sb_cli_verbose("WAL file \"%s\" is not in repository %d",

@@ -101,6 +101,16 @@ IPC::Run::run(
 	'>', \$out, '2>', \$err);
 is($? >> 8, 3, 'a segment in no repository: exit 3');
 like($err, qr/WAL file "000000010000000000000099" is in no repository/, 'and says so');
+IPC::Run::run(
+	[
+		'pg_safebackup', 'archive-get', '000000010000000000000099', "$tmp/seg4",
+		"--repo-path=$repo1", "--repo2-path=$tmp/nothere", "--pgdata=$tmp"
+	],
+	'>', \$out, '2>', \$err);
+is($? >> 8, 255,
+	'not in repository 1 and repository 2 cannot be read: a failure (255), not the end of the archive');
+like($err, qr/could not fetch WAL file "000000010000000000000099" from repository 2/,
+	'naming repository 2');
 
 # --- restore from repository 1, a segment of the recovery missing there
 my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
