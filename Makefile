@@ -9,7 +9,8 @@
 
 MODULE_big = pg_safebackup
 EXTENSION = pg_safebackup
-DATA = pg_safebackup--1.0.sql pg_safebackup--1.1.sql pg_safebackup--1.0--1.1.sql
+DATA = pg_safebackup--1.0.sql pg_safebackup--1.1.sql pg_safebackup--1.0--1.1.sql \
+	pg_safebackup--1.1--1.2.sql
 PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 
 # shared core: linked into the server module, the CLI and the unit tests

@@ -4,12 +4,14 @@
  *		The archive module: ship each completed WAL file to the repository
  *		from inside the archiver process.
  *
- * The repository session (wal_session.c) stays open across files and is
+ * The repository sessions (wal_session.c) stay open across files and are
  * reopened when the safebackup.* settings change or after a network error.
- * A file is reported archived only once it is durable: pushed here by
- * sb_wal_push(), or pushed ahead by a push worker (worker/wal_push.c) that
- * recorded it in the shared push table for exactly this file and these
- * settings (push_table.h).
+ * A file is reported archived only once it is durable in every configured
+ * repository (safebackup.repo_* and each repoN_*: the strict rule, README
+ * "Several repositories"): pushed here by sb_wal_push() into each, or
+ * pushed ahead by a push worker (worker/wal_push.c) that recorded it in the
+ * shared push table for exactly this file and these settings
+ * (push_table.h).
  *
  * No ERROR may escape the callback (on 15 and 16 it would kill the
  * archiver without counting a failure), so failures are logged as WARNING
@@ -80,11 +82,15 @@ record_failure(const char *file, const char *message)
 }
 
 static bool
-fail(const char *file, SbError *err)
+fail(const char *file, const SbWalRepos *repos, int failed, SbError *err)
 {
 	char		context[MAXPGPATH + 64];
 
-	snprintf(context, sizeof(context), "could not archive WAL file \"%s\"", file);
+	if (repos->n > 1)
+		snprintf(context, sizeof(context),
+				 "could not archive WAL file \"%s\" to repository %d", file, failed);
+	else
+		snprintf(context, sizeof(context), "could not archive WAL file \"%s\"", file);
 	sb_report(WARNING, err, context, RETRY_HINT);
 	record_failure(file, err->msg);
 	return false;
@@ -93,15 +99,16 @@ fail(const char *file, SbError *err)
 static bool
 archive_one(const char *file, const char *path)
 {
-	SbRepoConfig cfg;
+	static SbWalRepos repos;	/* static: four repositories' settings */
 	SbWalPushResult res;
 	SbError		err;
+	int			failed = 1;
 
 	sb_error_clear(&err);
-	sb_guc_repo_config(&cfg);
+	sb_wal_repos_load(&repos);
 
-	/* pushed ahead by a worker: already durable */
-	if (sb_push_archiver_take(file, path, &cfg))
+	/* pushed ahead by a worker into every repository: already durable */
+	if (sb_push_archiver_take(file, path, sb_wal_repos_hash(&repos)))
 	{
 		ereport(DEBUG1,
 				(errmsg_internal("WAL file \"%s\" was pushed ahead by a push worker", file)));
@@ -111,8 +118,8 @@ archive_one(const char *file, const char *path)
 		return true;
 	}
 
-	if (sb_wal_session_push(&cfg, file, path, &res, &err) != SB_OK)
-		return fail(file, &err);
+	if (sb_wal_session_push(&repos, file, path, &res, &failed, &err) != SB_OK)
+		return fail(file, &repos, failed, &err);
 
 	if (res.already_stored)
 		ereport(LOG,
@@ -166,7 +173,7 @@ sb_archive_check_configured(char **detail)
 
 	sb_error_clear(&err);
 	sb_guc_repo_config(&cfg);
-	if (sb_wal_session_ensure(&cfg, &err) == SB_OK)
+	if (sb_wal_session_ensure(1, &cfg, &err) == SB_OK)
 		return true;
 
 	/*

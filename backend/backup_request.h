@@ -22,7 +22,8 @@ typedef enum SbBackupRequestResult
 } SbBackupRequestResult;
 
 /*
- * Start a backup of type (SbBackupType) requested at "when": the one time its label, its
+ * Start a backup of type (SbBackupType) into repository repo (1 to
+ * SB_REPO_MAX) requested at "when": the one time its label, its
  * start in safebackup_status() and its manifest's start_time are made from
  * (a later one only if a backup of that second exists).  label (and
  * running, for SB_REQUEST_BUSY) must hold SB_BACKUP_LABEL_LEN bytes;
@@ -31,8 +32,9 @@ typedef enum SbBackupRequestResult
  * interrupted since the newest complete one is resumed under its label.  Problems that
  * prevent a backup are reported at elevel.
  */
-extern SbBackupRequestResult sb_backup_request(int elevel, TimestampTz when,
-											   int type, char *label, char *running,
+extern SbBackupRequestResult sb_backup_request(int elevel, int repo,
+											   TimestampTz when, int type,
+											   char *label, char *running,
 											   uint64 *generation,
 											   BackgroundWorkerHandle **handle);
 

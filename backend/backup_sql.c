@@ -205,8 +205,8 @@ wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
  * running is not reported: SB_REQUEST_BUSY, with its label in running.
  */
 SbBackupRequestResult
-sb_backup_request(int elevel, TimestampTz when, int type, char *label,
-				  char *running, uint64 *generation,
+sb_backup_request(int elevel, int repo, TimestampTz when, int type,
+				  char *label, char *running, uint64 *generation,
 				  BackgroundWorkerHandle **handle)
 {
 	SbRepoConfig cfg;
@@ -232,7 +232,23 @@ sb_backup_request(int elevel, TimestampTz when, int type, char *label,
 				 errhint("Set archive_mode = on and archive_library = 'pg_safebackup', then restart the server.")));
 		return SB_REQUEST_FAILED;
 	}
-	sb_guc_repo_config(&cfg);
+	if (repo < 1 || repo > SB_REPO_MAX)
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repository %d does not exist", repo),
+				 errhint("Repositories are numbered 1 to %d.", SB_REPO_MAX)));
+		return SB_REQUEST_FAILED;
+	}
+	if (!sb_guc_repo_config_n(repo, &cfg))
+	{
+		ereport(elevel,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("repository %d is not configured", repo),
+				 errhint("Set safebackup.repo%d_path (and safebackup.repo%d_type for another kind of repository) and reload the configuration.",
+						 repo, repo)));
+		return SB_REQUEST_FAILED;
+	}
 	if (cfg.repo_path[0] == '\0')
 	{
 		ereport(elevel,
@@ -256,6 +272,7 @@ sb_backup_request(int elevel, TimestampTz when, int type, char *label,
 		sb_shared->backup_generation++;
 		*generation = sb_shared->backup_generation;
 		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
+		sb_shared->backup_repo = repo;
 		sb_shared->backup_type = (int) btype;
 		strlcpy(sb_shared->backup_base, base, SB_BACKUP_LABEL_LEN);
 		sb_shared->backup_resume = resume;
@@ -289,6 +306,8 @@ safebackup_start(PG_FUNCTION_ARGS)
 {
 	char	   *type = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		wait = PG_GETARG_BOOL(1);
+	/* the 1.1 SQL function has no repo argument */
+	int			repo = PG_NARGS() > 2 ? PG_GETARG_INT32(2) : 1;
 	char		label[SB_BACKUP_LABEL_LEN];
 	char		running[SB_BACKUP_LABEL_LEN];
 	char		error[SB_LAST_ERROR_LEN];
@@ -304,8 +323,8 @@ safebackup_start(PG_FUNCTION_ARGS)
 				 errmsg("invalid backup type \"%s\"", type),
 				 errhint("Valid backup types: full, diff, incr.")));
 
-	if (sb_backup_request(ERROR, GetCurrentTimestamp(), (int) btype, label, running,
-						  &generation, &handle) ==
+	if (sb_backup_request(ERROR, repo, GetCurrentTimestamp(), (int) btype, label,
+						  running, &generation, &handle) ==
 		SB_REQUEST_BUSY)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),

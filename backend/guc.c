@@ -24,11 +24,18 @@
 #include "storage.h"
 #include "worker/lag_warning.h"
 
-/* Most settings the tables may hold (one check hook each, below) */
+/* Most settings the tables may hold */
 #define MAX_SETTINGS	SB_SETTINGS_MAX
 
-static char *string_vars[MAX_SETTINGS];
-static int	int_vars[MAX_SETTINGS];
+/*
+ * The values of repository r's setting i (r from 0: repository 1); the
+ * server's own settings have only r = 0.  A check hook is for one slot,
+ * r * MAX_SETTINGS + i.
+ */
+#define MAX_SLOTS		(SB_REPO_MAX * MAX_SETTINGS)
+
+static char *string_vars[SB_REPO_MAX][MAX_SETTINGS];
+static int	int_vars[SB_REPO_MAX][MAX_SETTINGS];
 
 /* The server's own settings: the variables their users read */
 static int	sb_archive_push_workers = 4;
@@ -47,16 +54,21 @@ static const struct
 };
 
 /*
- * The check of string setting i: its table's checks (core/settings.c), the
- * same as the CLI makes, reported as a GUC check failure.
+ * The check of the string setting of a slot: its table's checks
+ * (core/settings.c), the same as the CLI makes, reported as a GUC check
+ * failure.
  */
 static bool
-check_string(int i, char **newval)
+check_string(int slot, char **newval)
 {
 	SbError		err;
-	char		shown[96];
+	char		name[96];
+	char		shown[112];
+	int			i = slot % MAX_SETTINGS;
 
-	snprintf(shown, sizeof(shown), "safebackup.%s", sb_setting_at(i, NULL)->name);
+	sb_setting_repo_name(sb_setting_at(i, NULL), slot / MAX_SETTINGS + 1,
+						 name, sizeof(name));
+	snprintf(shown, sizeof(shown), "safebackup.%s", name);
 	sb_error_clear(&err);
 	if (sb_setting_check_string(i, shown, *newval ? *newval : "", &err) == SB_OK)
 		return true;
@@ -71,39 +83,46 @@ check_string(int i, char **newval)
 
 /*
  * A GUC check hook is not told which setting it checks: one small hook per
- * table index, each passing its index on.
+ * slot, each passing its slot on (h, t, u: the digits of the slot).
  */
-#define CHECK_HOOK(n) \
+#define CHECK_HOOK(h, t, u) \
 static bool \
-check_string_##n(char **newval, void **extra, GucSource source) \
+check_string_##h##t##u(char **newval, void **extra, GucSource source) \
 { \
-	return check_string(n, newval); \
+	return check_string(h * 100 + t * 10 + u, newval); \
 }
-#define CHECK_HOOKS_TENS(t) \
-	CHECK_HOOK(t##0) CHECK_HOOK(t##1) CHECK_HOOK(t##2) CHECK_HOOK(t##3) \
-	CHECK_HOOK(t##4) CHECK_HOOK(t##5) CHECK_HOOK(t##6) CHECK_HOOK(t##7) \
-	CHECK_HOOK(t##8) CHECK_HOOK(t##9)
+#define CHECK_HOOKS_TENS(h, t) \
+	CHECK_HOOK(h, t, 0) CHECK_HOOK(h, t, 1) CHECK_HOOK(h, t, 2) \
+	CHECK_HOOK(h, t, 3) CHECK_HOOK(h, t, 4) CHECK_HOOK(h, t, 5) \
+	CHECK_HOOK(h, t, 6) CHECK_HOOK(h, t, 7) CHECK_HOOK(h, t, 8) \
+	CHECK_HOOK(h, t, 9)
+#define CHECK_HOOKS_HUNDREDS(h) \
+	CHECK_HOOKS_TENS(h, 0) CHECK_HOOKS_TENS(h, 1) CHECK_HOOKS_TENS(h, 2) \
+	CHECK_HOOKS_TENS(h, 3) CHECK_HOOKS_TENS(h, 4) CHECK_HOOKS_TENS(h, 5) \
+	CHECK_HOOKS_TENS(h, 6) CHECK_HOOKS_TENS(h, 7) CHECK_HOOKS_TENS(h, 8) \
+	CHECK_HOOKS_TENS(h, 9)
 
-CHECK_HOOK(0) CHECK_HOOK(1) CHECK_HOOK(2) CHECK_HOOK(3) CHECK_HOOK(4)
-CHECK_HOOK(5) CHECK_HOOK(6) CHECK_HOOK(7) CHECK_HOOK(8) CHECK_HOOK(9)
-CHECK_HOOKS_TENS(1) CHECK_HOOKS_TENS(2) CHECK_HOOKS_TENS(3)
-CHECK_HOOKS_TENS(4) CHECK_HOOKS_TENS(5)
+CHECK_HOOKS_HUNDREDS(0) CHECK_HOOKS_HUNDREDS(1)
+CHECK_HOOKS_TENS(2, 0) CHECK_HOOKS_TENS(2, 1) CHECK_HOOKS_TENS(2, 2)
+CHECK_HOOKS_TENS(2, 3)
 
-#define HOOK_TENS(t) \
-	check_string_##t##0, check_string_##t##1, check_string_##t##2, \
-	check_string_##t##3, check_string_##t##4, check_string_##t##5, \
-	check_string_##t##6, check_string_##t##7, check_string_##t##8, \
-	check_string_##t##9
+#define HOOK_TENS(h, t) \
+	check_string_##h##t##0, check_string_##h##t##1, check_string_##h##t##2, \
+	check_string_##h##t##3, check_string_##h##t##4, check_string_##h##t##5, \
+	check_string_##h##t##6, check_string_##h##t##7, check_string_##h##t##8, \
+	check_string_##h##t##9
+#define HOOK_HUNDREDS(h) \
+	HOOK_TENS(h, 0), HOOK_TENS(h, 1), HOOK_TENS(h, 2), HOOK_TENS(h, 3), \
+	HOOK_TENS(h, 4), HOOK_TENS(h, 5), HOOK_TENS(h, 6), HOOK_TENS(h, 7), \
+	HOOK_TENS(h, 8), HOOK_TENS(h, 9)
 
 static const GucStringCheckHook string_hooks[] = {
-	check_string_0, check_string_1, check_string_2, check_string_3,
-	check_string_4, check_string_5, check_string_6, check_string_7,
-	check_string_8, check_string_9,
-	HOOK_TENS(1), HOOK_TENS(2), HOOK_TENS(3), HOOK_TENS(4), HOOK_TENS(5)
+	HOOK_HUNDREDS(0), HOOK_HUNDREDS(1),
+	HOOK_TENS(2, 0), HOOK_TENS(2, 1), HOOK_TENS(2, 2), HOOK_TENS(2, 3)
 };
 
-StaticAssertDecl(lengthof(string_hooks) == MAX_SETTINGS,
-				 "one check hook per setting index");
+StaticAssertDecl(lengthof(string_hooks) == MAX_SLOTS,
+				 "one check hook per setting slot");
 
 /*
  * Is level valid for type?  When not, say so with the type's range.  The
@@ -128,7 +147,8 @@ compress_level_fits(int type, int level)
 }
 
 /*
- * The level is checked against the type in force.  A reload that changes
+ * Repository 1's level is checked against its type in force (the levels of
+ * repositories 2 to 4 where the codec uses them, with the same message).  A reload that changes
  * both is checked in the order of the file, so the type check is left to
  * the level (set compress_type first); a type whose range the level does
  * not fit is refused where the codec is used, with the same message.
@@ -136,7 +156,7 @@ compress_level_fits(int type, int level)
 static bool
 check_compress_level(int *newval, void **extra, GucSource source)
 {
-	if (compress_level_fits(int_vars[sb_setting_index("compress_type")], *newval))
+	if (compress_level_fits(int_vars[0][sb_setting_index("compress_type")], *newval))
 		return true;
 	GUC_check_errhint("Set safebackup.compress_type first when changing both.");
 	return false;
@@ -171,14 +191,19 @@ enum_options(const SbSetting *s)
 	return opts;
 }
 
+/* Setting i of repository repo (1 to SB_REPO_MAX) as a GUC */
 static void
-define_setting(int i)
+define_setting(int i, int repo)
 {
 	const SbSetting *s = sb_setting_at(i, NULL);
-	char	   *name = psprintf("safebackup.%s", s->name);
+	char		base[96];
+	char	   *name;
 	int			flags = 0;
-	void	   *var = &int_vars[i];
+	int			slot = (repo - 1) * MAX_SETTINGS + i;
+	void	   *var = &int_vars[repo - 1][i];
 
+	sb_setting_repo_name(s, repo, base, sizeof(base));
+	name = psprintf("safebackup.%s", base);
 	if (s->flags & SB_SETTING_SECRET)
 		flags |= GUC_SUPERUSER_ONLY;
 	if (s->type == SB_SETTING_TYPE_MS)
@@ -186,7 +211,7 @@ define_setting(int i)
 	if (s->flags & SB_SETTING_SECONDS)
 		flags |= GUC_UNIT_S;
 	if (s->type == SB_SETTING_TYPE_STRING)
-		var = &string_vars[i];
+		var = &string_vars[repo - 1][i];
 	if (s->flags & SB_SETTING_SERVER)
 	{
 		var = server_var(s->name);
@@ -199,7 +224,7 @@ define_setting(int i)
 		case SB_SETTING_TYPE_STRING:
 			DefineCustomStringVariable(name, s->short_desc, s->long_desc,
 									   (char **) var, s->str_default,
-									   PGC_SIGHUP, flags, string_hooks[i],
+									   PGC_SIGHUP, flags, string_hooks[slot],
 									   NULL, NULL);
 			break;
 		case SB_SETTING_TYPE_INT:
@@ -207,7 +232,7 @@ define_setting(int i)
 			DefineCustomIntVariable(name, s->short_desc, s->long_desc,
 									(int *) var, s->int_default, s->min, s->max,
 									PGC_SIGHUP, flags,
-									strcmp(s->name, "compress_level") == 0 ?
+									repo == 1 && strcmp(s->name, "compress_level") == 0 ?
 									check_compress_level : NULL,
 									NULL, NULL);
 			break;
@@ -228,8 +253,10 @@ sb_define_gucs(void)
 	if (n > MAX_SETTINGS)
 		elog(ERROR, "pg_safebackup has %d settings, more than the %d backend/guc.c has room for",
 			 n, MAX_SETTINGS);
-	for (int i = 0; i < n; i++)
-		define_setting(i);
+	for (int repo = 1; repo <= SB_REPO_MAX; repo++)
+		for (int i = 0; i < n; i++)
+			if (repo == 1 || sb_setting_per_repo(sb_setting_at(i, NULL)))
+				define_setting(i, repo);
 
 	MarkGUCPrefixReserved("safebackup");
 }
@@ -243,8 +270,16 @@ sb_guc_archive_push_workers(void)
 void
 sb_guc_repo_config(SbRepoConfig *cfg)
 {
-	int			n = sb_settings_count();
+	(void) sb_guc_repo_config_n(1, cfg);
+}
 
+bool
+sb_guc_repo_config_n(int repo, SbRepoConfig *cfg)
+{
+	int			n = sb_settings_count();
+	int			r = repo - 1;
+
+	Assert(repo >= 1 && repo <= SB_REPO_MAX);
 	/* zero-padded: its bytes are its value (sb_push_config_hash) */
 	sb_config_init(cfg);
 	for (int i = 0; i < n; i++)
@@ -252,22 +287,26 @@ sb_guc_repo_config(SbRepoConfig *cfg)
 		const SbSetting *s = sb_setting_at(i, NULL);
 		SbError		err;
 
-		if (s->flags & SB_SETTING_SERVER)
+		if (!sb_setting_per_repo(s))
 			continue;
 		if (s->type != SB_SETTING_TYPE_STRING)
 		{
-			sb_setting_store_int(cfg, i, int_vars[i]);
+			sb_setting_store_int(cfg, i, int_vars[r][i]);
 			continue;
 		}
 		/* the check hooks refused anything that does not fit */
 		if (sb_setting_store_string(cfg, i, s->name,
-									string_vars[i] ? string_vars[i] : "",
+									string_vars[r][i] ? string_vars[r][i] : "",
 									&err) != SB_OK)
 			elog(ERROR, "could not copy setting \"%s\": %s", s->name, err.msg);
 	}
 
+	if (!sb_repo_configured(cfg, repo))
+		return false;
+
 	/* tls: repo_path is on the server, its repository root unless set */
 	sb_config_default_repo_path(cfg);
+	return true;
 }
 
 const char *

@@ -13,8 +13,15 @@
 
 extern void sb_define_gucs(void);
 
-/* The repository settings in force in this process (zero-padded copy). */
+/* Repository 1's settings in force in this process (zero-padded copy). */
 extern void sb_guc_repo_config(SbRepoConfig *cfg);
+
+/*
+ * Repository repo's settings (1 to SB_REPO_MAX; safebackup.repoN_* from
+ * 2).  False for a repository 2 to 4 that is not configured (neither its
+ * path nor its type set); repository 1 is always returned as configured.
+ */
+extern bool sb_guc_repo_config_n(int repo, SbRepoConfig *cfg);
 
 /* safebackup.backup_schedule in force in this process ("" = off). */
 extern const char *sb_guc_backup_schedule(void);

@@ -106,13 +106,6 @@ sb_wal_identity(const char *path, SbWalIdentity *id)
 	return true;
 }
 
-uint64
-sb_push_config_hash(const SbRepoConfig *cfg)
-{
-	/* sb_guc_repo_config() zero-pads the struct: its bytes are its value */
-	return hash_bytes_extended((const unsigned char *) cfg, sizeof(*cfg), 0);
-}
-
 static PushSlot *
 find_slot(const char *name)
 {
@@ -357,11 +350,10 @@ take_once(const char *file, const SbWalIdentity *id, uint64 config_hash,
 
 bool
 sb_push_archiver_take(const char *file, const char *path,
-					  const SbRepoConfig *cfg)
+					  uint64 config_hash)
 {
 	SbWalIdentity id;
 	bool		have_id;
-	uint64		config_hash = sb_push_config_hash(cfg);
 	TimestampTz deadline;
 	TakeResult	result;
 	bool		timed_out = false;

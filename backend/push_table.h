@@ -59,7 +59,6 @@ extern void sb_push_shmem_init(void);
 extern bool sb_wal_identity(const char *path, SbWalIdentity *id);
 extern bool sb_wal_identity_equal(const SbWalIdentity *a,
 								  const SbWalIdentity *b);
-extern uint64 sb_push_config_hash(const SbRepoConfig *cfg);
 
 /* --- push workers --- */
 
@@ -100,7 +99,7 @@ extern int	sb_push_table_names(char names[][SB_WALNAME_LEN]);
 /*
  * Called by the archive callback before pushing file (at path) itself.
  * True when a push worker already made exactly this file durable with the
- * same settings: the entry is consumed and the file counts as archived.
+ * same settings (config_hash: sb_wal_repos_hash, every repository's): the entry is consumed and the file counts as archived.
  * When a worker is pushing the file right now, waits (at most
  * SB_PUSH_ARCHIVER_WAIT_MS) for it to finish.  Otherwise the archiver
  * holds the claim on the file until sb_push_archiver_done(), so that no
@@ -109,7 +108,7 @@ extern int	sb_push_table_names(char names[][SB_WALNAME_LEN]);
  * that they look ahead.
  */
 extern bool sb_push_archiver_take(const char *file, const char *path,
-								  const SbRepoConfig *cfg);
+								  uint64 config_hash);
 extern void sb_push_archiver_done(const char *file, bool archived);
 
 /* --- status --- */

@@ -74,6 +74,7 @@ typedef struct SbShared
 	pid_t		backup_pid;
 	uint64		backup_generation;	/* bumped for each backup request */
 	char		backup_label[SB_BACKUP_LABEL_LEN];
+	int			backup_repo;	/* the repository it goes to, 1 to 4 */
 	int			backup_type;	/* SbBackupType, after the base was chosen */
 	char		backup_base[SB_BACKUP_LABEL_LEN];	/* "" for a full backup */
 	bool		backup_resume;	/* the label is an interrupted attempt's */

@@ -1,104 +1,158 @@
 /*-------------------------------------------------------------------------
  *
  * wal_session.c
- *		This process's repository session for pushing WAL files (see
- *		wal_session.h).
+ *		This process's repository sessions for pushing WAL files, one per
+ *		repository (see wal_session.h).
  *
- * The session stays open across files and is reopened when the
- * safebackup.* settings change or after a network or I/O error.
+ * Each session stays open across files and is reopened when its
+ * repository's settings change or after a network or I/O error.
  *
  *-------------------------------------------------------------------------
  */
 #include "compat.h"
 
 #include "access/xlog.h"
+#include "common/hashfn.h"
 
 #include "stanza.h"
 #include "storage.h"
 #include "storage_wait.h"
+#include "guc.h"
 #include "shmem.h"
 #include "wal_session.h"
 
-static SbStorage *session = NULL;
-static SbRepoConfig session_cfg;
-static bool stanza_checked = false;
+/* Repository r's session is sessions[r - 1] */
+static SbStorage *sessions[SB_REPO_MAX];
+static SbRepoConfig session_cfgs[SB_REPO_MAX];
+static bool stanza_checked[SB_REPO_MAX];
+
+void
+sb_wal_repos_load(SbWalRepos *repos)
+{
+	repos->n = 0;
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+		if (sb_guc_repo_config_n(r, &repos->cfg[repos->n]))
+			repos->index[repos->n++] = r;
+}
+
+uint64_t
+sb_wal_repos_hash(const SbWalRepos *repos)
+{
+	uint64		hash = 0;
+
+	/* sb_guc_repo_config_n() zero-pads each: its bytes are its value */
+	for (int k = 0; k < repos->n; k++)
+		hash = hash_bytes_extended((const unsigned char *) &repos->cfg[k],
+								   sizeof(repos->cfg[k]), hash + repos->index[k]);
+	return hash;
+}
+
+static void
+close_one(int r)
+{
+	if (sessions[r - 1] != NULL)
+	{
+		sb_storage_close(sessions[r - 1]);
+		sb_storage_free(sessions[r - 1]);
+		sessions[r - 1] = NULL;
+	}
+	stanza_checked[r - 1] = false;
+}
 
 void
 sb_wal_session_close(void)
 {
-	if (session != NULL)
-	{
-		sb_storage_close(session);
-		sb_storage_free(session);
-		session = NULL;
-	}
-	stanza_checked = false;
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+		close_one(r);
 }
 
 SbStatus
-sb_wal_session_ensure(const SbRepoConfig *cfg, SbError *err)
+sb_wal_session_ensure(int repo, const SbRepoConfig *cfg, SbError *err)
 {
+	SbStorage **session = &sessions[repo - 1];
 	SbStatus	rc;
 
-	if (session != NULL && memcmp(cfg, &session_cfg, sizeof(*cfg)) == 0)
+	if (*session != NULL && memcmp(cfg, &session_cfgs[repo - 1], sizeof(*cfg)) == 0)
 		return SB_OK;
-	sb_wal_session_close();
+	close_one(repo);
 
 	if (cfg->repo_path[0] == '\0')
 	{
-		sb_error_set(err, SB_ERR_CONFIG, "safebackup.repo_path is not set");
-		sb_error_hint(err, "Set safebackup.repo_path to the repository directory and reload the configuration.");
+		if (repo == 1)
+		{
+			sb_error_set(err, SB_ERR_CONFIG, "safebackup.repo_path is not set");
+			sb_error_hint(err, "Set safebackup.repo_path to the repository directory and reload the configuration.");
+		}
+		else
+		{
+			sb_error_set(err, SB_ERR_CONFIG, "safebackup.repo%d_path is not set", repo);
+			sb_error_hint(err, "Set safebackup.repo%d_path to the repository directory and reload the configuration.", repo);
+		}
 		return SB_ERR_CONFIG;
 	}
-	rc = sb_backend_storage_create(cfg, &session, err);
+	rc = sb_backend_storage_create(cfg, session, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = sb_storage_open(session, err);
+	rc = sb_storage_open(*session, err);
 	if (rc != SB_OK)
 	{
-		sb_storage_free(session);
-		session = NULL;
+		sb_storage_free(*session);
+		*session = NULL;
 		return rc;
 	}
-	session_cfg = *cfg;
-	sb_status_note_repo_mode((int) sb_storage_mode(session));
+	session_cfgs[repo - 1] = *cfg;
+	if (repo == 1)
+		sb_status_note_repo_mode((int) sb_storage_mode(*session));
 	return SB_OK;
 }
 
 static SbStatus
-push(const SbRepoConfig *cfg, const char *file, const char *path,
-	 SbWalPushResult *res, SbError *err)
+push_one(int repo, const SbRepoConfig *cfg, const char *file, const char *path,
+		 SbWalPushResult *res, SbError *err)
 {
 	SbStatus	rc;
 
-	rc = sb_wal_session_ensure(cfg, err);
+	rc = sb_wal_session_ensure(repo, cfg, err);
 	if (rc != SB_OK)
 		return rc;
 
-	if (!stanza_checked)
+	if (!stanza_checked[repo - 1])
 	{
 		SbStanzaInfo mine;
 
 		mine.format_version = SB_REPO_FORMAT_VERSION;
 		mine.system_identifier = GetSystemIdentifier();
 		mine.pg_version = PG_VERSION_NUM / 10000;
-		rc = sb_stanza_ensure(session, cfg->stanza, &mine, err);
+		rc = sb_stanza_ensure(sessions[repo - 1], cfg->stanza, &mine, err);
 		if (rc != SB_OK)
 			return rc;
-		stanza_checked = true;
+		stanza_checked[repo - 1] = true;
 	}
 
-	return sb_wal_push(session, cfg, file, path, res, err);
+	rc = sb_wal_push(sessions[repo - 1], cfg, file, path, res, err);
+	/* a broken connection is reopened on the next attempt */
+	if (rc == SB_ERR_NETWORK || rc == SB_ERR_IO)
+		close_one(repo);
+	return rc;
 }
 
 SbStatus
-sb_wal_session_push(const SbRepoConfig *cfg, const char *file,
-					const char *path, SbWalPushResult *res, SbError *err)
+sb_wal_session_push(const SbWalRepos *repos, const char *file,
+					const char *path, SbWalPushResult *res, int *failed,
+					SbError *err)
 {
-	SbStatus	rc = push(cfg, file, path, res, err);
+	for (int k = 0; k < repos->n; k++)
+	{
+		SbWalPushResult other;
+		SbStatus	rc;
 
-	/* a broken connection is reopened on the next attempt */
-	if (rc == SB_ERR_NETWORK || rc == SB_ERR_IO)
-		sb_wal_session_close();
-	return rc;
+		rc = push_one(repos->index[k], &repos->cfg[k], file, path,
+					  k == 0 ? res : &other, err);
+		if (rc != SB_OK)
+		{
+			*failed = repos->index[k];
+			return rc;
+		}
+	}
+	return SB_OK;
 }

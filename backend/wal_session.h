@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * wal_session.h
- *		This process's repository session for pushing WAL files: used by
- *		the archiver (archive.c) and by each push-ahead worker
- *		(worker/wal_push.c), so both push through the same steps.
+ *		This process's repository sessions for pushing WAL files, one per
+ *		repository: used by the archiver (archive.c) and by each push-ahead
+ *		worker (worker/wal_push.c), so both push through the same steps.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,24 +12,47 @@
 
 #include "sb_config.h"
 #include "sb_error.h"
+#include "settings.h"
 #include "wal.h"
 
 /*
- * Open the repository with the settings cfg, reusing the open session when
- * they have not changed.
+ * The repositories every WAL file goes to, in order: repository 1 and each
+ * configured one of 2 to SB_REPO_MAX (safebackup.repoN_*).
  */
-extern SbStatus sb_wal_session_ensure(const SbRepoConfig *cfg, SbError *err);
+typedef struct SbWalRepos
+{
+	int			n;
+	int			index[SB_REPO_MAX]; /* 1 to SB_REPO_MAX */
+	SbRepoConfig cfg[SB_REPO_MAX];
+} SbWalRepos;
+
+/* The repositories of the settings in force in this process. */
+extern void sb_wal_repos_load(SbWalRepos *repos);
+
+/* A hash of all their settings (the push table's, push_table.h). */
+extern uint64_t sb_wal_repos_hash(const SbWalRepos *repos);
 
 /*
- * Push the WAL file "file" (local path "path") with sb_wal_push(), after
- * checking the stanza once per session.  On success the file is durable in
- * the repository.  A network or I/O error closes the session, so that the
- * next push opens a new one.
+ * Open repository "repo" (1 to SB_REPO_MAX) with the settings cfg, reusing
+ * the open session when they have not changed.
  */
-extern SbStatus sb_wal_session_push(const SbRepoConfig *cfg, const char *file,
-									const char *path, SbWalPushResult *res,
-									SbError *err);
+extern SbStatus sb_wal_session_ensure(int repo, const SbRepoConfig *cfg,
+									  SbError *err);
 
+/*
+ * Push the WAL file "file" (local path "path") with sb_wal_push() into
+ * each repository of repos in order, after checking the stanza once per
+ * session.  On success the file is durable in every one of them; res is
+ * repository 1's result.  On failure *failed is the repository that failed
+ * (the file may already be in the ones before it: pushing it again is
+ * accepted when the content is the same).  A network or I/O error closes
+ * that repository's session, so that the next push opens a new one.
+ */
+extern SbStatus sb_wal_session_push(const SbWalRepos *repos, const char *file,
+									const char *path, SbWalPushResult *res,
+									int *failed, SbError *err);
+
+/* Close every repository's session. */
 extern void sb_wal_session_close(void);
 
 #endif							/* SB_WAL_SESSION_H */

@@ -16,6 +16,7 @@
 #include "restore.h"
 #include "sb_config.h"
 #include "sb_error.h"
+#include "settings.h"
 
 /* Exit codes (documented in README.md) */
 /* restore --jobs: at most this many threads */
@@ -44,7 +45,11 @@ typedef enum SbOutputFormat
 
 typedef struct SbCliOptions
 {
-	SbRepoConfig repo;
+	SbRepoConfig repo;			/* the repository a command uses */
+	int			selected_repo;	/* its index, 1 to SB_REPO_MAX */
+	/* each repository's settings (--repo2-path ...; not configured: unset) */
+	SbRepoConfig repos[SB_REPO_MAX];
+	int			repo_index;		/* --repo=N; 0 when not given */
 	char		pgdata[SB_PATH_MAX];
 	bool		pgdata_given;	/* -D/--pgdata on the command line */
 	const char *command;
@@ -89,6 +94,12 @@ extern const char *progname;
 
 /* Parse the command line (and --config FILE); SB_EXIT_OK or an exit code. */
 extern int	sb_cli_parse(int argc, char **argv, SbCliOptions *opts);
+
+/*
+ * Make repository index the one commands use (opts->repo); false after
+ * reporting that it is not configured.
+ */
+extern bool sb_cli_select_repo(SbCliOptions *opts, int index);
 extern void sb_cli_usage(void);
 /* help.c: one command's help (false: no such command); is it a command */
 extern bool sb_cli_command_usage(const char *name);

@@ -87,73 +87,127 @@ local_cluster(const char *pgdata, SbStanzaInfo *mine)
 	return sb_cluster_read_info(dir, mine, &err) == SB_OK;
 }
 
-int
-sb_cmd_archive_get(SbCliOptions *opts)
+/*
+ * Fetch the file from the repository opts->repo into the destination.
+ * *absent: the repository answered that it does not have the file (a
+ * repository or stanza that is not found is a failure, not that); hints
+ * added to errors.
+ */
+static SbStatus
+get_from_repo(SbCliOptions *opts, bool *absent, SbError *err)
 {
 	SbStanzaInfo stanza;
 	SbStanzaInfo mine;
 	SbStorage  *st = NULL;
-	SbError		err;
 	SbStatus	rc;
+
+	rc = sb_storage_create(&opts->repo, &st, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = sb_storage_open(st, err);
+	if (rc != SB_OK)
+	{
+		sb_storage_free(st);
+		return rc;
+	}
+	/* the stanza must exist, be readable and be this cluster's */
+	if (local_cluster(opts->pgdata, &mine))
+		rc = sb_stanza_load_for(st, opts->repo.stanza, &mine, &stanza, err);
+	else
+		rc = sb_stanza_load(st, opts->repo.stanza, &stanza, err);
+	if (rc == SB_ERR_NOT_FOUND)
+	{
+		sb_error_hint(err,
+					  "Check the stanza and repository options of restore_command (or the --config file it names): no stanza of that name exists there.");
+		rc = SB_ERR_CONFIG;
+	}
+	else if (rc == SB_ERR_MISMATCH)
+		sb_error_hint(err, "restore_command names the stanza of another cluster: correct --stanza (or the --config file it names).");
+	if (rc == SB_OK)
+	{
+		rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], err);
+		*absent = rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]);
+	}
+	sb_cli_close_repository(st);
+	return rc;
+}
+
+/*
+ * Each configured repository in order (or the one --repo names): the file
+ * comes from the first that has it.  A repository that fails is reported
+ * and the next one asked; the file counts as absent only when every
+ * repository answered that it does not have it.
+ */
+int
+sb_cmd_archive_get(SbCliOptions *opts)
+{
+	SbError		err;
+	SbError		first_err;
+	SbStatus	first_rc = SB_OK;
+	int			nconfigured = 0;
 	int			exit_code;
 
 	exit_code = check_nargs(opts, 2, "WALNAME DESTPATH");
 	if (exit_code != SB_EXIT_OK)
 		return exit_code == SB_EXIT_USAGE ? SB_EXIT_STOP_RECOVERY : exit_code;
 
-	sb_error_clear(&err);
-	rc = sb_storage_create(&opts->repo, &st, &err);
-	if (rc == SB_OK)
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+		nconfigured += sb_repo_configured(&opts->repos[r - 1], r);
+	sb_error_clear(&first_err);
+	for (int r = 1; r <= SB_REPO_MAX; r++)
 	{
-		rc = sb_storage_open(st, &err);
-		if (rc != SB_OK)
-		{
-			sb_storage_free(st);
-			st = NULL;
-		}
-	}
-	if (rc == SB_OK)
-	{
-		/* the stanza must exist, be readable and be this cluster's */
-		if (local_cluster(opts->pgdata, &mine))
-			rc = sb_stanza_load_for(st, opts->repo.stanza, &mine, &stanza, &err);
-		else
-			rc = sb_stanza_load(st, opts->repo.stanza, &stanza, &err);
-		if (rc == SB_ERR_NOT_FOUND)
-		{
-			sb_error_hint(&err,
-						  "Check the stanza and repository options of restore_command (or the --config file it names): no stanza of that name exists there.");
-			rc = SB_ERR_CONFIG;
-		}
-		else if (rc == SB_ERR_MISMATCH)
-			sb_error_hint(&err, "restore_command names the stanza of another cluster: correct --stanza (or the --config file it names).");
-	}
-	if (rc == SB_OK)
-	{
-		rc = sb_wal_get(st, opts->repo.stanza, opts->args[0], opts->args[1], &err);
-		if (rc == SB_ERR_NOT_FOUND && sb_wal_name_valid(opts->args[0]))
-		{
-			/* normal at the end of recovery: say it quietly */
-			sb_cli_close_repository(st);
-			sb_cli_info("WAL file \"%s\" is not in the repository", opts->args[0]);
-			return SB_EXIT_NOT_FOUND;
-		}
-	}
-	if (st != NULL)
-		sb_cli_close_repository(st);
-	if (rc != SB_OK)
-	{
-		int			code = failure_exit_code(rc, opts->pgdata);
+		SbStatus	rc;
+		bool		absent = false;
 
-		/* every failure says what recovery does about it */
-		if (err.hint[0] == '\0')
-			sb_error_hint(&err, code == SB_EXIT_STOP_RECOVERY ?
-						  "Recovery stops here rather than end early: correct the problem and start the server again." :
-						  "The standby retries restore_command until the repository answers.");
-		sb_cli_report(&err);
-		return code;
+		if (opts->repo_index > 0 ? r != opts->repo_index :
+			!sb_repo_configured(&opts->repos[r - 1], r))
+			continue;
+		if (!sb_cli_select_repo(opts, r))
+			return SB_EXIT_STOP_RECOVERY;
+		sb_config_default_repo_path(&opts->repo);
+		sb_error_clear(&err);
+		rc = get_from_repo(opts, &absent, &err);
+		if (rc == SB_OK)
+		{
+			if (nconfigured > 1)
+				sb_cli_info("fetched WAL file \"%s\" from repository %d",
+							opts->args[0], r);
+			return SB_EXIT_OK;
+		}
+		if (absent)
+		{
+			if (nconfigured > 1)
+				sb_cli_verbose("WAL file \"%s\" is not in repository %d",
+							   opts->args[0], r);
+			continue;
+		}
+		if (nconfigured > 1 && opts->repo_index == 0)
+			sb_cli_info("could not fetch WAL file \"%s\" from repository %d: %s",
+						opts->args[0], r, err.msg);
+		if (first_rc == SB_OK)
+		{
+			first_rc = rc;
+			first_err = err;
+		}
 	}
-	return SB_EXIT_OK;
+
+	if (first_rc == SB_OK)
+	{
+		/* normal at the end of recovery: say it quietly */
+		if (nconfigured > 1 && opts->repo_index == 0)
+			sb_cli_info("WAL file \"%s\" is in no repository", opts->args[0]);
+		else
+			sb_cli_info("WAL file \"%s\" is not in the repository", opts->args[0]);
+		return SB_EXIT_NOT_FOUND;
+	}
+	exit_code = failure_exit_code(first_rc, opts->pgdata);
+	/* every failure says what recovery does about it */
+	if (first_err.hint[0] == '\0')
+		sb_error_hint(&first_err, exit_code == SB_EXIT_STOP_RECOVERY ?
+					  "Recovery stops here rather than end early: correct the problem and start the server again." :
+					  "The standby retries restore_command until the repository answers.");
+	sb_cli_report(&first_err);
+	return exit_code;
 }
 
 int

@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "manifest.h"
 #include "restore.h"
+#include "stanza.h"
 #include "storage.h"
 
 typedef struct ProgressState
@@ -145,6 +147,9 @@ append_shell_arg(char *buf, size_t *pos, const char *arg)
 	buf[*pos] = '\0';
 }
 
+/* The settings restore_command gets from the repositories' values */
+static const char *const kept_names[] = {"repo_type", "repo_path", "stanza"};
+
 /* malloc'd restore_command, or NULL after reporting why. */
 static char *
 compose_restore_command(SbCliOptions *opts)
@@ -166,7 +171,7 @@ compose_restore_command(SbCliOptions *opts)
 	exe[n] = '\0';
 
 	/* every character may become four ('\''), plus fixed text */
-	cap = 4 * (strlen(exe) + strlen(opts->repo.repo_path) + 64 +
+	cap = 4 * (strlen(exe) + SB_REPO_MAX * (SB_PATH_MAX + 128) +
 			   (size_t) opts->nconfigs * (SB_PATH_MAX + 16)) + 256;
 	for (i = 0; i < opts->nrepo_args; i++)
 		cap += 4 * strlen(opts->repo_args[i]) + 4;
@@ -179,12 +184,28 @@ compose_restore_command(SbCliOptions *opts)
 	buf[0] = '\0';
 	append_shell_arg(buf, &pos, exe);
 	pos += sprintf(buf + pos, " archive-get %%f \"%%p\"");
-	snprintf(arg, sizeof(arg), "--repo-type=%s", sb_repo_type_name(opts->repo.repo_type));
-	append_shell_arg(buf, &pos, arg);
-	snprintf(arg, sizeof(arg), "--repo-path=%s", opts->repo.repo_path);
-	append_shell_arg(buf, &pos, arg);
-	snprintf(arg, sizeof(arg), "--stanza=%s", opts->repo.stanza);
-	append_shell_arg(buf, &pos, arg);
+	/* every configured repository: archive-get looks in each in order */
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+	{
+		const SbRepoConfig *repo = &opts->repos[r - 1];
+
+		if (!sb_repo_configured(repo, r))
+			continue;
+		for (int k = 0; k < 3; k++)
+		{
+			char		name[96];
+
+			sb_setting_repo_name(sb_setting_at(sb_setting_index(kept_names[k]), NULL),
+								 r, name, sizeof(name));
+			for (char *c = name; *c; c++)
+				if (*c == '_')
+					*c = '-';
+			snprintf(arg, sizeof(arg), "--%s=%s", name,
+					 k == 0 ? sb_repo_type_name(repo->repo_type) :
+					 k == 1 ? repo->repo_path : repo->stanza);
+			append_shell_arg(buf, &pos, arg);
+		}
+	}
 	for (i = 0; i < opts->nconfigs; i++)
 	{
 		snprintf(arg, sizeof(arg), "--config=%s", opts->configs[i]);
@@ -194,10 +215,14 @@ compose_restore_command(SbCliOptions *opts)
 	for (i = 0; i < opts->nrepo_args; i++)
 	{
 		const char *a = opts->repo_args[i];
+		char		name[96];
+		int			repo = 1;
+		int			k = -1;
 
-		if (strncmp(a, "--repo-type=", 12) == 0 ||
-			strncmp(a, "--repo-path=", 12) == 0 ||
-			strncmp(a, "--stanza=", 9) == 0)
+		snprintf(name, sizeof(name), "%.*s", (int) strcspn(a + 2, "="), a + 2);
+		k = sb_setting_lookup(name, &repo);
+		if (k == sb_setting_index("repo_type") || k == sb_setting_index("repo_path") ||
+			k == sb_setting_index("stanza"))
 			continue;
 		append_shell_arg(buf, &pos, a);
 	}
@@ -266,6 +291,73 @@ report_removed_settings(const SbRestoreResult *result)
 	}
 	if (shown < result->nremoved)
 		printf("    (and %d more)\n", result->nremoved - shown);
+}
+
+/*
+ * Open the repository to restore from: the one --repo names, or the first
+ * configured one, in order, that has the backup ro asks for (--backup, or
+ * one that reaches the target).  ro->stanza becomes its stanza.  NULL
+ * after reporting why.
+ */
+static SbStorage *
+open_chosen_repository(SbCliOptions *opts, SbRestoreOptions *ro)
+{
+	int			nconfigured = 0;
+
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+		nconfigured += sb_repo_configured(&opts->repos[r - 1], r);
+	if (opts->repo_index > 0 || nconfigured == 1)
+	{
+		/* one repository: sb_restore() says what is wrong with it */
+		ro->stanza = opts->repo.stanza;
+		return sb_cli_open_repository(opts);
+	}
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+	{
+		SbStorage  *st;
+		SbStanzaInfo stanza;
+		SbManifest	m;
+		SbError		err;
+		SbStatus	rc;
+
+		if (!sb_repo_configured(&opts->repos[r - 1], r) ||
+			!sb_cli_select_repo(opts, r))
+			continue;
+		sb_config_default_repo_path(&opts->repo);
+		ro->stanza = opts->repo.stanza;
+		sb_error_clear(&err);
+		rc = sb_storage_create(&opts->repo, &st, &err);
+		if (rc != SB_OK)
+		{
+			sb_cli_info("repository %d: %s", r, err.msg);
+			continue;
+		}
+		rc = sb_storage_open(st, &err);
+		if (rc != SB_OK)
+		{
+			sb_cli_info("repository %d: %s", r, err.msg);
+			sb_storage_free(st);
+			continue;
+		}
+		rc = sb_stanza_load(st, ro->stanza, &stanza, &err);
+		if (rc == SB_OK)
+		{
+			sb_manifest_init(&m);
+			rc = sb_restore_choose_backup(st, ro, &m, &err);
+			sb_manifest_free(&m);
+		}
+		if (rc == SB_OK)
+		{
+			sb_cli_info("restoring from repository %d", r);
+			return st;
+		}
+		sb_cli_info("repository %d: %s", r, err.msg);
+		sb_cli_close_repository(st);
+	}
+	sb_cli_error("no configured repository has a backup to restore");
+	fprintf(stderr, "%s: hint: The messages above say what each repository lacks; --repo=N restores from repository N only.\n",
+			progname);
+	return NULL;
 }
 
 int
@@ -342,7 +434,7 @@ sb_cmd_restore(SbCliOptions *opts)
 	ps.result = &result;
 	clock_gettime(CLOCK_MONOTONIC, &ps.start);
 
-	st = sb_cli_open_repository(opts);
+	st = open_chosen_repository(opts, &ro);
 	if (st == NULL)
 	{
 		free(restore_command);

@@ -173,6 +173,14 @@ static const HelpOption help_options[] = {
 	{NULL, "--stanza=NAME", "stanza of the printed [auth] lines and settings\n"
 	"(default \"main\")", C_STLS},
 
+	{"Several repositories (see README.md)",
+		"--repo=N", "use repository N (1-4) only; restore and archive-get\n"
+		"otherwise look in each configured repository in\n"
+	"order, the others use repository 1", C_REPO},
+	{NULL, "--repoN-NAME=VALUE", "repository option NAME for repository N (2-4),\n"
+		"with a leading \"repo-\" folded in: --repo2-type,\n"
+	"--repo2-path, --repo2-stanza, --repo2-sftp-host", C_REPO},
+
 	{"Output options",
 	"-v, --verbose", "more messages", C_ALL & ~C_SERVER},
 	{NULL, "-q, --quiet", "errors only", C_ALL & ~C_SERVER},

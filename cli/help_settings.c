@@ -48,6 +48,13 @@ print_markdown(void)
 		printf("| `safebackup.%s` | %s | %s |\n", s->name, def,
 			   s->doc ? s->doc : s->short_desc);
 	}
+	printf("| `safebackup.repo2_*` to `safebackup.repo4_*` | as for repository 1 | "
+		   "repositories 2 to %d (see [Several repositories](#several-repositories)): "
+		   "every setting above except the server's own, for repository N, named "
+		   "with the prefix `repoN_` and a leading `repo_` folded in "
+		   "(`repo2_type`, `repo2_path`, `repo2_stanza`, `repo2_sftp_host`, "
+		   "`repo2_retention_full`).  Repository N is used once its `repoN_path` "
+		   "or `repoN_type` is set |\n", SB_REPO_MAX);
 }
 
 /*
@@ -58,29 +65,37 @@ static void
 print_text(void)
 {
 	int			n = sb_settings_count();
+	char		name[96];
 
 	printf("Settings: safebackup.NAME in postgresql.conf; --NAME (with \"-\") on the\n"
 		   "command line or NAME in a --config file, except the server's own.\n\n");
-	for (int i = 0; i < n; i++)
-	{
-		const SbSetting *s = sb_setting_at(i, NULL);
-		char		option[96];
-		char		def[256];
-
-		if (s->flags & SB_SETTING_SERVER)
-			snprintf(option, sizeof(option), "(server only)");
-		else
+	for (int repo = 1; repo <= SB_REPO_MAX; repo++)
+		for (int i = 0; i < n; i++)
 		{
-			snprintf(option, sizeof(option), "--%s", s->name);
-			for (char *c = option; *c; c++)
-				if (*c == '_')
-					*c = '-';
+			const SbSetting *s = sb_setting_at(i, NULL);
+			char		option[96];
+			char		def[256];
+
+			if (repo > 1 && !sb_setting_per_repo(s))
+				continue;
+			sb_setting_repo_name(s, repo, name, sizeof(name));
+			if (s->flags & SB_SETTING_SERVER)
+				snprintf(option, sizeof(option), "(server only)");
+			else
+			{
+				snprintf(option, sizeof(option), "--%s", name);
+				for (char *c = option; *c; c++)
+					if (*c == '_')
+						*c = '-';
+			}
+			sb_setting_default_text(s, def, sizeof(def));
+			printf("safebackup.%s\n    %s, default \"%s\"%s\n    ", name,
+				   option, def,
+				   (s->flags & SB_SETTING_SECRET) ? ", superusers only" : "");
+			if (repo > 1)
+				printf("Repository %d: ", repo);
+			printf("%s\n", s->short_desc);
 		}
-		sb_setting_default_text(s, def, sizeof(def));
-		printf("safebackup.%s\n    %s, default \"%s\"%s\n    %s\n", s->name,
-			   option, def, (s->flags & SB_SETTING_SECRET) ? ", superusers only" : "",
-			   s->short_desc);
-	}
 }
 
 int

@@ -8,7 +8,9 @@
  * safebackup.* server settings, with "_" or "-", with or without the
  * "safebackup." prefix).  The repository options are the settings of the
  * tables in core/settings.h (general and per driver): their long options,
- * checks and --config keys are built from those tables here.
+ * checks and --config keys are built from those tables here, once per
+ * repository (--repo-path, --repo2-path, ...: core/settings.h, "SEVERAL
+ * REPOSITORIES"); --repo=N chooses the repository a command uses.
  *
  * The command line wins over the file: a value given on the command line
  * replaces the file's, a recovery target given on the command line replaces
@@ -52,11 +54,15 @@ typedef enum OptId
 	OPT_DRY_RUN,
 	OPT_NEW_CIPHER_PASS_FILE,
 	OPT_CIPHER_KDF_LOG2N,
+	OPT_REPO,
 	OPT_PGDATA = 'D',
 	OPT_PROGRESS = 'P',
 	OPT_QUIET = 'q',
 	OPT_VERBOSE = 'v',
-	/* setting i of core/settings.h is option OPT_SETTING + i */
+	/*
+	 * setting i of core/settings.h for repository r (1 to SB_REPO_MAX) is
+	 * option OPT_SETTING + (r - 1) * SB_SETTINGS_MAX + i
+	 */
 	OPT_SETTING = 1000
 } OptId;
 
@@ -85,6 +91,7 @@ static const struct option command_options[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"new-cipher-pass-file", required_argument, NULL, OPT_NEW_CIPHER_PASS_FILE},
 	{"cipher-kdf-log2n", required_argument, NULL, OPT_CIPHER_KDF_LOG2N},
+	{"repo", required_argument, NULL, OPT_REPO},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -92,14 +99,15 @@ static const struct option command_options[] = {
 };
 
 #define NCOMMAND_OPTIONS (sizeof(command_options) / sizeof(command_options[0]) - 1)
-#define MAX_SETTING_OPTIONS SB_SETTINGS_MAX
+#define MAX_SETTING_OPTIONS (SB_REPO_MAX * SB_SETTINGS_MAX)
 
 /*
  * command_options and one "--sftp-host" option per setting the CLI has
- * (not SB_SETTING_SERVER), filled by build_options().
+ * (not SB_SETTING_SERVER) and repository ("--repo2-sftp-host"), filled by
+ * build_options().
  */
 static struct option long_options[NCOMMAND_OPTIONS + MAX_SETTING_OPTIONS + 1];
-static char setting_option_names[MAX_SETTING_OPTIONS][64];
+static char setting_option_names[MAX_SETTING_OPTIONS][80];
 
 static void
 build_options(void)
@@ -108,25 +116,35 @@ build_options(void)
 	int			nsettings = sb_settings_count();
 
 	memcpy(long_options, command_options, sizeof(struct option) * NCOMMAND_OPTIONS);
-	for (int i = 0; i < nsettings && n < MAX_SETTING_OPTIONS; i++)
-	{
-		const SbSetting *s = sb_setting_at(i, NULL);
-		struct option *o = &long_options[NCOMMAND_OPTIONS + n];
+	for (int repo = 1; repo <= SB_REPO_MAX; repo++)
+		for (int i = 0; i < nsettings && n < MAX_SETTING_OPTIONS; i++)
+		{
+			const SbSetting *s = sb_setting_at(i, NULL);
+			struct option *o = &long_options[NCOMMAND_OPTIONS + n];
 
-		if (s->flags & SB_SETTING_SERVER)
-			continue;
-		snprintf(setting_option_names[n], sizeof(setting_option_names[n]),
-				 "%s", s->name);
-		for (char *c = setting_option_names[n]; *c; c++)
-			if (*c == '_')
-				*c = '-';
-		o->name = setting_option_names[n];
-		o->has_arg = required_argument;
-		o->flag = NULL;
-		o->val = OPT_SETTING + i;
-		n++;
-	}
+			if (!sb_setting_per_repo(s))
+				continue;
+			sb_setting_repo_name(s, repo, setting_option_names[n],
+								 sizeof(setting_option_names[n]));
+			for (char *c = setting_option_names[n]; *c; c++)
+				if (*c == '_')
+					*c = '-';
+			o->name = setting_option_names[n];
+			o->has_arg = required_argument;
+			o->flag = NULL;
+			o->val = OPT_SETTING + (repo - 1) * SB_SETTINGS_MAX + i;
+			n++;
+		}
 	memset(&long_options[NCOMMAND_OPTIONS + n], 0, sizeof(struct option));
+}
+
+/* The setting of an option id, its repository in *repo */
+static const SbSetting *
+option_setting(int id, int *i, int *repo)
+{
+	*i = (id - OPT_SETTING) % SB_SETTINGS_MAX;
+	*repo = (id - OPT_SETTING) / SB_SETTINGS_MAX + 1;
+	return sb_setting_at(*i, NULL);
 }
 
 /*
@@ -237,9 +255,11 @@ copy_value(char *dst, size_t size, const char *value, const char *name)
  * parsed, checked and stored by the table's rules, the server's too.
  */
 static bool
-apply_setting(SbCliOptions *opts, int i, const char *name, const char *value)
+apply_setting(SbCliOptions *opts, int id, const char *name, const char *value)
 {
-	const SbSetting *s = sb_setting_at(i, NULL);
+	int			i;
+	int			repo;
+	const SbSetting *s = option_setting(id, &i, &repo);
 	char		cwd[PATH_MAX];
 	char	   *abs = NULL;
 	SbError		err;
@@ -262,7 +282,7 @@ apply_setting(SbCliOptions *opts, int i, const char *name, const char *value)
 		value = abs;
 	}
 	sb_error_clear(&err);
-	rc = sb_setting_set(&opts->repo, i, name, value, &err);
+	rc = sb_setting_set(&opts->repos[repo - 1], i, name, value, &err);
 	free(abs);
 	if (rc != SB_OK)
 	{
@@ -321,9 +341,11 @@ static bool
 apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 {
 	if (id >= OPT_SETTING)
-		return apply_setting(opts, id - OPT_SETTING, name, value);
+		return apply_setting(opts, id, name, value);
 	switch (id)
 	{
+		case OPT_REPO:
+			return parse_int_option(value, name, 1, SB_REPO_MAX, &opts->repo_index);
 		case OPT_NEW_CIPHER_PASS_FILE:
 			return copy_path_value(opts->new_cipher_pass_file,
 								 sizeof(opts->new_cipher_pass_file), value, name);
@@ -557,7 +579,7 @@ remember_repo_option(SbCliOptions *opts, const char *name, const char *value)
  * safebackup.compress_level check hook (sb_compress_level_range).
  */
 static bool
-check_compress_level(const SbRepoConfig *repo)
+check_compress_level(const SbRepoConfig *repo, int index)
 {
 	int			min;
 	int			max;
@@ -566,11 +588,36 @@ check_compress_level(const SbRepoConfig *repo)
 		!sb_compress_level_range(repo->compress_type, &min, &max) ||
 		(repo->compress_level >= min && repo->compress_level <= max))
 		return true;
-	sb_cli_error("compression level %d is outside the valid range for compress-type %s",
-				 repo->compress_level, sb_compress_type_name(repo->compress_type));
+	if (index == 1)
+		sb_cli_error("compression level %d is outside the valid range for compress-type %s",
+					 repo->compress_level, sb_compress_type_name(repo->compress_type));
+	else
+		sb_cli_error("compression level %d is outside the valid range for repo%d-compress-type %s",
+					 repo->compress_level, index,
+					 sb_compress_type_name(repo->compress_type));
 	fprintf(stderr, "%s: hint: Valid levels for %s are %d to %d.\n", progname,
 			sb_compress_type_name(repo->compress_type), min, max);
 	return false;
+}
+
+/*
+ * Make repository index (1 to SB_REPO_MAX) the one commands use: its
+ * settings become opts->repo.  False after saying why when it is not
+ * configured.
+ */
+bool
+sb_cli_select_repo(SbCliOptions *opts, int index)
+{
+	if (!sb_repo_configured(&opts->repos[index - 1], index))
+	{
+		sb_cli_error("repository %d is not configured", index);
+		fprintf(stderr, "%s: hint: Give its settings as --repo%d-path (and --repo%d-type ...) or repo%d_path in a --config file.\n",
+				progname, index, index, index);
+		return false;
+	}
+	opts->repo = opts->repos[index - 1];
+	opts->selected_repo = index;
+	return true;
 }
 
 /* A short option's id is its long option's ("-c" is --config). */
@@ -629,7 +676,8 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 	const char *env;
 
 	memset(opts, 0, sizeof(*opts));
-	sb_config_init(&opts->repo);
+	for (int r = 0; r < SB_REPO_MAX; r++)
+		sb_config_init(&opts->repos[r]);
 	build_options();
 
 	/* the config file first, so that the command line overrides it */
@@ -650,7 +698,9 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, &idx)) != -1)
 	{
-		char		name[64];
+		char		name[96];
+		int			si;
+		int			srepo;
 
 		if (c == '?')
 		{
@@ -664,12 +714,12 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 		if (!apply_option(opts, c, name, optarg))
 			return SB_EXIT_USAGE;
 		if (c >= OPT_SETTING &&
-			!(sb_setting_at(c - OPT_SETTING, NULL)->flags & SB_SETTING_LOCAL))
+			!(option_setting(c, &si, &srepo)->flags & SB_SETTING_LOCAL))
 		{
 			char		abs[SB_PATH_MAX];
 			const char *v = optarg;
 
-			if (sb_setting_at(c - OPT_SETTING, NULL)->flags & SB_SETTING_FILE)
+			if (option_setting(c, &si, &srepo)->flags & SB_SETTING_FILE)
 			{
 				if (!copy_path_value(abs, sizeof(abs), optarg, name))
 					return SB_EXIT_USAGE;
@@ -680,7 +730,11 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 		}
 	}
 
-	if (!check_compress_level(&opts->repo))
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+		if (sb_repo_configured(&opts->repos[r - 1], r) &&
+			!check_compress_level(&opts->repos[r - 1], r))
+			return SB_EXIT_USAGE;
+	if (!sb_cli_select_repo(opts, opts->repo_index > 0 ? opts->repo_index : 1))
 		return SB_EXIT_USAGE;
 
 	if (optind >= argc)

@@ -69,24 +69,84 @@ sb_setting_group_title(int driver)
 	return sb_driver_at(driver)->title;
 }
 
-int
-sb_setting_index(const char *name)
+bool
+sb_setting_per_repo(const SbSetting *s)
 {
-	char		norm[128];
+	return !(s->flags & SB_SETTING_SERVER);
+}
+
+void
+sb_setting_repo_name(const SbSetting *s, int repo, char *buf, size_t len)
+{
+	if (repo <= 1 || !sb_setting_per_repo(s))
+		snprintf(buf, len, "%s", s->name);
+	else if (strncmp(s->name, "repo_", 5) == 0)
+		snprintf(buf, len, "repo%d_%s", repo, s->name + 5);
+	else
+		snprintf(buf, len, "repo%d_%s", repo, s->name);
+}
+
+/* name without "safebackup.", with '_' for '-', into norm; false if long */
+static bool
+normalize_name(const char *name, char *norm, size_t size)
+{
 	size_t		len;
-	int			n = sb_settings_count();
 
 	if (strncmp(name, "safebackup.", 11) == 0)
 		name += 11;
 	len = strlen(name);
-	if (len >= sizeof(norm))
-		return -1;
+	if (len >= size)
+		return false;
 	for (size_t k = 0; k <= len; k++)
 		norm[k] = name[k] == '-' ? '_' : name[k];
+	return true;
+}
+
+int
+sb_setting_lookup(const char *name, int *repo)
+{
+	char		norm[128];
+	char		candidate[128];
+	int			n = sb_settings_count();
+	int			r = 1;
+
+	if (!normalize_name(name, norm, sizeof(norm)))
+		return -1;
+	/* "repoN_" with N from 2: the setting of repository N */
+	if (strncmp(norm, "repo", 4) == 0 && norm[4] >= '2' &&
+		norm[4] <= '0' + SB_REPO_MAX && norm[5] == '_')
+		r = norm[4] - '0';
 	for (int i = 0; i < n; i++)
-		if (strcmp(sb_setting_at(i, NULL)->name, norm) == 0)
+	{
+		const SbSetting *s = sb_setting_at(i, NULL);
+
+		if (r > 1 && !sb_setting_per_repo(s))
+			continue;
+		sb_setting_repo_name(s, r, candidate, sizeof(candidate));
+		if (strcmp(candidate, norm) == 0)
+		{
+			if (repo)
+				*repo = r;
 			return i;
+		}
+	}
 	return -1;
+}
+
+bool
+sb_repo_configured(const SbRepoConfig *cfg, int repo)
+{
+	return repo == 1 || cfg->repo_path[0] != '\0' ||
+		cfg->repo_type != SB_REPO_POSIX;
+}
+
+int
+sb_setting_index(const char *name)
+{
+	int			repo = 1;
+	int			i = sb_setting_lookup(name, &repo);
+
+	return i >= 0 && repo == 1 ? i : -1;
 }
 
 void *

@@ -152,12 +152,50 @@ extern int	sb_settings_count(void);
  */
 #define SB_SETTINGS_MAX		60
 extern const SbSetting *sb_setting_at(int i, int *driver);
-/* Index of the setting "name" (also "safebackup.name", '-' for '_'); -1. */
+/*
+ * Index of the setting "name" (also "safebackup.name", '-' for '_') of
+ * repository 1 or the server; -1.
+ */
 extern int	sb_setting_index(const char *name);
 /* Help heading of the general settings (driver -1) or of a driver's */
 extern const char *sb_setting_group_title(int driver);
 /* The general table (core/settings_general.c) */
 extern const SbSetting *sb_general_settings(int *n);
+
+/*
+ * SEVERAL REPOSITORIES
+ *
+ * Every repository setting (each row that is not SB_SETTING_SERVER) exists
+ * once per repository, 1 to SB_REPO_MAX: the rows are instantiated per
+ * index, never copied.  Repository 1 has the row's own name (repo_type,
+ * repo_path, stanza, sftp_host: today's names); repository N has the name
+ * with the prefix "repoN_", a leading "repo_" folded into it: repo2_type,
+ * repo2_path, repo2_stanza, repo2_sftp_host, repo2_retention_full.  There
+ * are no "repo1_" aliases: one value has one name.  Each repository's
+ * values fill an SbRepoConfig of its own.
+ */
+#define SB_REPO_MAX		4
+
+/* Does each repository have its own value of s? */
+extern bool sb_setting_per_repo(const SbSetting *s);
+
+/* The name of setting s for repository repo (1 to SB_REPO_MAX) into buf. */
+extern void sb_setting_repo_name(const SbSetting *s, int repo, char *buf,
+								 size_t len);
+
+/*
+ * Index of the setting "name" of any repository ("repo2_path",
+ * "safebackup.repo2-sftp-host"), its repository in *repo (1 for the
+ * unprefixed names and the server's settings); -1 when unknown.
+ */
+extern int	sb_setting_lookup(const char *name, int *repo);
+
+/*
+ * Is repository repo in use with the values cfg holds?  Repository 1
+ * always is (unset, archiving says it is "not configured"); another once
+ * its path or its type is set.
+ */
+extern bool sb_repo_configured(const SbRepoConfig *cfg, int repo);
 
 /* The field of setting i in cfg (NULL for a server-only setting). */
 extern void *sb_setting_field(SbRepoConfig *cfg, int i);

@@ -19,9 +19,9 @@ RESET ROLE;
 
 -- EXECUTE is all it takes (no role attribute is checked): this role gets
 -- as far as the configuration (the privileges test takes a real backup)
-GRANT EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean) TO sb_backup_user;
+GRANT EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean, integer) TO sb_backup_user;
 SET ROLE sb_backup_user;
 SELECT safebackup.safebackup_start();
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean) FROM sb_backup_user;
+REVOKE EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean, integer) FROM sb_backup_user;
 DROP ROLE sb_backup_user;

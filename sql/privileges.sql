@@ -43,7 +43,7 @@ SELECT * FROM safebackup.safebackup_status();
 RESET ROLE;
 
 -- a backup role: EXECUTE granted, no role attribute
-GRANT EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean), safebackup.safebackup_cancel(),
+GRANT EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean, integer), safebackup.safebackup_cancel(),
 	safebackup.safebackup_backups(), safebackup.safebackup_verify(text), safebackup.safebackup_expire(),
 	safebackup.safebackup_status() TO sb_priv_backup;
 SET ROLE sb_priv_backup;
@@ -57,7 +57,7 @@ SELECT backup_label = :'label' AS status_label, backup_phase FROM safebackup.saf
 RESET ROLE;
 
 -- revoked again: refused again
-REVOKE EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean) FROM sb_priv_backup;
+REVOKE EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean, integer) FROM sb_priv_backup;
 SET ROLE sb_priv_backup;
 SELECT safebackup.safebackup_start();
 RESET ROLE;

@@ -41,6 +41,16 @@ ok(scalar(keys %option_of) > 20, 'help settings lists the settings');
 ok(exists $option_of{sftp_host} && exists $option_of{tls_ca_file}
 	  && exists $option_of{backup_schedule},
 	'help settings lists general, driver and server settings');
+# each repository setting once per repository: repo_path is repo2_path ...
+foreach my $name (grep { defined $option_of{$_} && !/^repo[2-4]_/ } keys %option_of)
+{
+	foreach my $n (2 .. 4)
+	{
+		my $other = $name =~ /^repo_/ ? ($name =~ s/^repo_/repo${n}_/r) : "repo${n}_$name";
+		ok(exists $option_of{$other}, "$name of repository $n is $other");
+	}
+}
+ok(!exists $option_of{repo2_backup_schedule}, 'the server\'s own settings are not per repository');
 
 # --- the server defines exactly these GUCs
 my $node = SbTest::new_node('settings');
@@ -70,7 +80,15 @@ foreach my $name (sort keys %option_of)
 		like($err, qr/unrecognized option/, "server-only $name is no option");
 		next;
 	}
-	like($help . $expire_help, qr/^  \Q$opt\E=/m, "help shows $opt");
+	# repositories 2 to 4: one "--repoN-NAME" row stands for theirs
+	if ($name =~ /^repo[2-4]_/)
+	{
+		like($help, qr/^  --repoN-NAME=/m, "help shows --repoN-NAME for $opt");
+	}
+	else
+	{
+		like($help . $expire_help, qr/^  \Q$opt\E=/m, "help shows $opt");
+	}
 	($rc, undef, $err) = run("$opt=1", 'no-such-command');
 	unlike($err, qr/unrecognized option/, "$opt is an option");
 	write_file("$dir/k.conf", "$name = 1\n");

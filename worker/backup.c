@@ -241,13 +241,20 @@ run_backup(const char *label)
 	int64		total = 0;
 	int64		nfiles = 0;
 	TimestampTz started = GetCurrentTimestamp();
+	int			repo;
 	SbBackupType type;
 	char		base[SB_LABEL_LEN];
 	bool		resume;
 	SbReuseSources reuse;
 	SbCopyCounts counts;
 
-	sb_guc_repo_config(&cfg);
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	repo = sb_shared->backup_repo;
+	LWLockRelease(sb_shared->lock);
+	if (!sb_guc_repo_config_n(repo, &cfg))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("repository %d is not configured", repo)));
 	if (cfg.repo_path[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
@@ -350,8 +357,8 @@ run_backup(const char *label)
 		fail(&err, "could not write the backup manifest");
 
 	ereport(LOG,
-			(errmsg("base backup \"%s\" completed: %d files, %lld bytes (%lld stored) in %.1f s",
-					label, m.nfiles, (long long) m.database_size,
+			(errmsg("base backup \"%s\" completed in repository %d: %d files, %lld bytes (%lld stored) in %.1f s",
+					label, repo, m.nfiles, (long long) m.database_size,
 					(long long) m.stored_size,
 					(double) (GetCurrentTimestamp() - started) / 1000000.0),
 			 errdetail("Type %s%s%s, start %s, stop %s, WAL %s to %s.",

@@ -219,7 +219,7 @@ start_scheduled_backup(TimestampTz due, TimestampTz now)
 	callback.arg = &due;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
-	result = sb_backup_request(LOG, Max(now, due), (int) next_type, label,
+	result = sb_backup_request(LOG, 1, Max(now, due), (int) next_type, label,
 							   running, &generation, &handle);
 	error_context_stack = callback.previous;
 

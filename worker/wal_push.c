@@ -245,15 +245,21 @@ count_bytes(const SbWalPushResult *res)
 
 /* Log a failure once until the message changes or a push succeeds. */
 static void
-log_failure(const char *name, const SbError *err)
+log_failure(const char *name, const SbWalRepos *repos, int failed,
+			const SbError *err)
 {
 	char		context[MAXPGPATH + 64];
 
 	if (strncmp(last_logged, err->msg, SB_PUSH_ERROR_LEN - 1) == 0)
 		return;
 	strlcpy(last_logged, err->msg, SB_PUSH_ERROR_LEN);
-	snprintf(context, sizeof(context),
-			 "could not push WAL file \"%s\" ahead of the archiver", name);
+	if (repos->n > 1)
+		snprintf(context, sizeof(context),
+				 "could not push WAL file \"%s\" to repository %d ahead of the archiver",
+				 name, failed);
+	else
+		snprintf(context, sizeof(context),
+				 "could not push WAL file \"%s\" ahead of the archiver", name);
 	sb_report(LOG, err, context,
 			  "The archiver pushes the file itself; push-ahead is retried.");
 }
@@ -262,7 +268,8 @@ static void
 push_one(const char *name)
 {
 	char		path[MAXPGPATH];
-	SbRepoConfig cfg;
+	static SbWalRepos repos;	/* static: four repositories' settings */
+	int			failed;
 	SbWalIdentity before;
 	SbWalIdentity after;
 	SbWalPushResult res;
@@ -270,17 +277,17 @@ push_one(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", XLOGDIR, name);
 	sb_error_clear(&err);
-	sb_guc_repo_config(&cfg);
+	sb_wal_repos_load(&repos);
 
 	if (!sb_wal_identity(path, &before))
 	{
 		sb_push_finish(my_worker, name, false, NULL, 0, NULL);
 		return;
 	}
-	if (sb_wal_session_push(&cfg, name, path, &res, &err) != SB_OK)
+	if (sb_wal_session_push(&repos, name, path, &res, &failed, &err) != SB_OK)
 	{
 		sb_push_finish(my_worker, name, false, NULL, 0, err.msg);
-		log_failure(name, &err);
+		log_failure(name, &repos, failed, &err);
 		retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), BACKOFF_MS);
 		return;
 	}
@@ -292,7 +299,7 @@ push_one(const char *name)
 		return;
 	}
 	count_bytes(&res);
-	sb_push_finish(my_worker, name, true, &before, sb_push_config_hash(&cfg), NULL);
+	sb_push_finish(my_worker, name, true, &before, sb_wal_repos_hash(&repos), NULL);
 	last_logged[0] = '\0';
 	/* logged as the archiver logs it, whichever process got there first */
 	if (res.already_stored)

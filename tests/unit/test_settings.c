@@ -73,6 +73,37 @@ test_tables(void)
 	SB_CHECK(sb_setting_index("safebackup.sftp-host") == sb_setting_index("sftp_host"));
 }
 
+/* Each repository setting once per repository, by prefix; no repo1_ names. */
+static void
+test_repo_names(void)
+{
+	int			repo = 0;
+	char		name[96];
+	int			path = sb_setting_index("repo_path");
+	int			host = sb_setting_index("sftp_host");
+	SbRepoConfig cfg;
+
+	SB_CHECK(sb_setting_lookup("repo2_path", &repo) == path && repo == 2);
+	SB_CHECK(sb_setting_lookup("safebackup.repo4-sftp-host", &repo) == host && repo == 4);
+	SB_CHECK(sb_setting_lookup("repo_path", &repo) == path && repo == 1);
+	SB_CHECK(sb_setting_lookup("repo2_stanza", &repo) == sb_setting_index("stanza") && repo == 2);
+	SB_CHECK(sb_setting_lookup("repo1_path", &repo) < 0);
+	SB_CHECK(sb_setting_lookup("repo5_path", &repo) < 0);
+	SB_CHECK(sb_setting_lookup("repo2_repo_path", &repo) < 0);
+	SB_CHECK(sb_setting_lookup("repo2_backup_schedule", &repo) < 0);
+	SB_CHECK(sb_setting_index("repo2_path") < 0);
+	sb_setting_repo_name(sb_setting_at(sb_setting_index("repo_type"), NULL), 3,
+						 name, sizeof(name));
+	SB_CHECK(strcmp(name, "repo3_type") == 0);
+	sb_setting_repo_name(sb_setting_at(host, NULL), 1, name, sizeof(name));
+	SB_CHECK(strcmp(name, "sftp_host") == 0);
+	sb_config_init(&cfg);
+	SB_CHECK(sb_repo_configured(&cfg, 1));
+	SB_CHECK(!sb_repo_configured(&cfg, 2));
+	strcpy(cfg.repo_path, "/r");
+	SB_CHECK(sb_repo_configured(&cfg, 2));
+}
+
 /* Defaults land in each driver's own area. */
 static void
 test_defaults(void)
@@ -177,6 +208,7 @@ int
 main(void)
 {
 	test_tables();
+	test_repo_names();
 	test_defaults();
 	test_parse();
 	test_capabilities();
