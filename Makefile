@@ -39,7 +39,7 @@ OBJS = \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
 	worker/launcher.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
-	worker/backup_copy.o worker/page_verify.o \
+	worker/backup_copy.o worker/backup_wal.o worker/page_verify.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \

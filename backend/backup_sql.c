@@ -153,15 +153,11 @@ sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
 	SbRepoConfig cfg;
 	bool		busy;
 
-	if (RecoveryInProgress())
-	{
-		ereport(elevel,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("backups cannot be taken during recovery"),
-				 errhint("Run safebackup_start() on the primary.")));
-		return SB_REQUEST_FAILED;
-	}
-	if (!XLogArchivingActive())
+	/*
+	 * A standby takes the backup itself and waits for the primary to archive
+	 * its WAL (worker/backup_wal.c): its own archive_mode does not matter.
+	 */
+	if (!RecoveryInProgress() && !XLogArchivingActive())
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -303,7 +299,7 @@ lsn_datum(const char *text)
 	return LSNGetDatum((XLogRecPtr) lsn);
 }
 
-#define BACKUPS_COLS 13
+#define BACKUPS_COLS 15
 
 Datum
 safebackup_backups(PG_FUNCTION_ARGS)
@@ -360,6 +356,9 @@ safebackup_backups(PG_FUNCTION_ARGS)
 			values[c++] = Int64GetDatum((int64) m.checksum_failures);
 		else
 			nulls[c++] = true;
+		values[c++] = Int32GetDatum((int32) m.timeline);
+		/* manifests written before standby backups: taken on a primary */
+		values[c++] = CStringGetTextDatum(m.backup_from[0] ? m.backup_from : "primary");
 		Assert(c == BACKUPS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		sb_manifest_free(&m);

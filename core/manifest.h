@@ -23,6 +23,10 @@
  *                                      were verified (total of the files)
  *   page_checksum_failures=<path>\t<n> after the file records, one per
  *                                      file with failing pages
+ *   stop_timeline=<tli>                header, optional: the timeline of
+ *                                      stop_lsn (absent: "timeline")
+ *   backup_from=primary|standby        header, optional: where the backup
+ *                                      was taken (absent: primary)
  *
  * Readers ignore keys they do not know, so older readers read newer
  * manifests; a manifest without checksum_failures was not verified.
@@ -80,7 +84,11 @@ typedef struct SbManifest
 	char		stop_lsn[SB_LSN_LEN];
 	char		start_wal[SB_WALNAME_MAX];	/* segment holding start_lsn */
 	char		stop_wal[SB_WALNAME_MAX];	/* segment holding stop_lsn */
-	unsigned int timeline;
+	unsigned int timeline;		/* of start_lsn */
+	unsigned int stop_timeline; /* of stop_lsn (0 when read from a manifest
+								 * without it: timeline) */
+	char		backup_from[16];	/* "primary" or "standby" ("" when read
+									 * from a manifest without it: primary) */
 	int64_t		start_time;		/* seconds since the epoch */
 	int64_t		stop_time;
 	uint64_t	system_identifier;
