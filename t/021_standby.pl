@@ -137,9 +137,6 @@ my $manifest = slurp_file("$repo/main/backup/$label1/backup.manifest");
 like($manifest, qr/^backup_from=standby$/m, 'the manifest records backup_from=standby');
 like($manifest, qr/^timeline=1$/m, 'and the timeline');
 like($manifest, qr/^stop_timeline=1$/m, 'and the stop timeline');
-my $labelfile = `zcat -f $repo/main/backup/$label1/data/backup_label* 2>/dev/null`;
-like($labelfile, qr/^BACKUP FROM: standby$/m, 'the stored backup_label says BACKUP FROM: standby')
-  if $labelfile ne '';
 command_like([ 'pg_safebackup', 'info', "--repo-path=$repo" ],
 	qr/\Q$label1\E \(full\)\n.*\n.*\n\s+timeline 1, taken on a standby,/,
 	'pg_safebackup info shows where the backup was taken');
@@ -163,6 +160,8 @@ foreach my $kind (sort keys %targets)
 		[ "--repo-path=$repo", '--stanza=main', @{ $targets{$kind} } ],
 		"restore the standby backup to $kind");
 	ok(!-e $restored->data_dir . '/standby.signal', "$kind: the standby's standby.signal is not restored");
+	like(slurp_file($restored->data_dir . '/backup_label'), qr/^BACKUP FROM: standby$/m,
+		"$kind: the restored backup_label says BACKUP FROM: standby");
 	SbTest::start_restored($restored, $kind);
 	is(SbTest::query_state($restored, @compare), $expect{$kind},
 		"$kind: data restored from the standby backup match the primary's");
