@@ -3,17 +3,19 @@
 #
 # 1. With pgbench running on the primary, safebackup_start() on the standby
 #    copies the standby's files, stops (the standby cannot switch WAL) and
-#    waits until its last segment is in the repository: it completes only
-#    after the primary completes that segment.  The manifest and
-#    safebackup_backups() say it was taken on a standby; restored to the
-#    latest WAL and to a time, the data match the primary's.
+#    completes once the primary has archived its last segment.  The
+#    manifest, safebackup_backups(), info and the backup_label say it was
+#    taken on a standby; restored to the latest WAL and to a time, the data
+#    match the primary's.
 # 2. The primary stops archiving: a standby backup fails after
 #    safebackup.backup_wal_timeout with the error and hint, and is not
 #    listed.
-# 3. The standby archives itself (archive_mode = always) while the primary
-#    does not: a standby backup completes with the standby's WAL; then the
-#    primary archives the same segments, each is confirmed as identical and
-#    stored once, and the backup restores.
+# 3. The standby archives itself (archive_mode = always, with push-ahead
+#    workers) while the primary does not: a standby backup waits until the
+#    primary completes its last segment (nothing else completes it), then
+#    completes with the standby's WAL; then the primary archives the same
+#    segments, each is confirmed as identical and stored once, and the
+#    backup restores.
 # 4. safebackup.schedule_on_standby = only: at the scheduled minute the
 #    standby takes the backup, the primary skips it and says why.
 # 5. The standby is promoted while a backup waits for its WAL: the backup
@@ -62,6 +64,10 @@ $standby->poll_query_until('postgres',
 	"SELECT launcher_state = 'idle' FROM safebackup_status()")
   or die 'the launcher does not run on the standby';
 pass('the launcher runs on the hot standby');
+my $push_workers = q{SELECT count(*) FROM pg_stat_activity
+	WHERE backend_type = 'pg_safebackup push worker'};
+is($standby->safe_psql('postgres', $push_workers), '0',
+	'no push-ahead workers on a standby that does not archive');
 
 # switch_primary([TEXT]): the primary completes its segment, and writes a
 # commit into the next one: a standby's WAL receiver marks a received
@@ -203,6 +209,8 @@ is(listed(), "$label1 standby 1", 'the failed backup is not listed');
 #    still does not
 $standby->append_conf('postgresql.conf', "archive_mode = always\nsafebackup.backup_wal_timeout = 120\n");
 $standby->restart;
+ok($standby->poll_query_until('postgres', "SELECT ($push_workers) > 0"),
+	'the standby that archives runs push-ahead workers');
 settle();
 $offset = -s $standby->logfile;
 my $label2 = standby_backup_to_wal_wait();
