@@ -15,10 +15,10 @@
  * memory (safebackup_status().next_scheduled_backup).  At that time the
  * launcher requests a backup exactly as safebackup_start() does; if one
  * is already running, the run is skipped with a LOG line, and so it is on
- * a standby unless safebackup.schedule_on_standby says otherwise (the
- * role is looked at when the run is due: a promoted standby follows it).  Runs missed
- * while the server was down, or by more than SCHEDULE_LATE_MS, are not
- * made up for: only the next future time counts.
+ * a standby unless safebackup.schedule_on_standby says otherwise (the role
+ * is looked at when the run is due: a promoted standby follows it).  Runs
+ * missed while the server was down, or by more than SCHEDULE_LATE_MS, are
+ * not made up for: only the next future time counts.
  *
  *-------------------------------------------------------------------------
  */
