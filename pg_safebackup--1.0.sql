@@ -87,9 +87,7 @@ CREATE FUNCTION safebackup_backups(
 	OUT database_size bigint,
 	OUT stored_size bigint,
 	OUT file_count integer,
-	OUT checksum_failures bigint,
-	OUT timeline integer,
-	OUT backup_from text)
+	OUT checksum_failures bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'safebackup_backups'
 LANGUAGE C STRICT VOLATILE;

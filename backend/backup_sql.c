@@ -247,7 +247,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("backup \"%s\" is already running", running),
-				 errhint("Wait for it to finish (see safebackup_status()), or stop it with safebackup_cancel().")));
+				 errhint("Wait for it to finish (see the view safebackup.backup_progress), or stop it with safebackup.safebackup_cancel().")));
 
 	if (wait)
 	{
@@ -260,7 +260,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("backup \"%s\" failed: %s", label, error),
-					 errhint("The server log has the details; the incomplete backup is not listed by safebackup_backups().")));
+					 errhint("The server log has the details; the incomplete backup is not listed in safebackup.backups.")));
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(label));
 }
@@ -299,7 +299,7 @@ lsn_datum(const char *text)
 	return LSNGetDatum((XLogRecPtr) lsn);
 }
 
-#define BACKUPS_COLS 15
+#define BACKUPS_COLS 13
 
 Datum
 safebackup_backups(PG_FUNCTION_ARGS)
@@ -356,9 +356,6 @@ safebackup_backups(PG_FUNCTION_ARGS)
 			values[c++] = Int64GetDatum((int64) m.checksum_failures);
 		else
 			nulls[c++] = true;
-		values[c++] = Int32GetDatum((int32) m.timeline);
-		/* manifests written before standby backups: taken on a primary */
-		values[c++] = CStringGetTextDatum(m.backup_from[0] ? m.backup_from : "primary");
 		Assert(c == BACKUPS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		sb_manifest_free(&m);

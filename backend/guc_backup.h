@@ -9,8 +9,9 @@
 #ifndef SB_GUC_BACKUP_H
 #define SB_GUC_BACKUP_H
 
-#define SB_BACKUP_WORKERS_MAX	16
+#include "settings.h"			/* SB_BACKUP_WORKERS_MAX */
 
+/* the order of the names in core/settings_general.c */
 typedef enum SbChecksumFailure
 {
 	SB_CHECKSUM_FAILURE_WARN,
@@ -29,7 +30,5 @@ extern int	sb_backup_workers;
 extern int	sb_checksum_failure;
 extern int	sb_backup_wal_timeout;	/* seconds; 0: no limit */
 extern int	sb_schedule_on_standby;
-
-extern void sb_define_backup_gucs(void);
 
 #endif							/* SB_GUC_BACKUP_H */

@@ -176,7 +176,7 @@ find_label(SbStorage *st, const SbVerifyOptions *o, char **labels, int n,
 		return SB_ERR_NOT_FOUND;
 	}
 	sb_error_set(err, SB_ERR_NOT_FOUND, "backup \"%s\" does not exist", o->label);
-	sb_error_hint(err, "List the backups with \"pg_safebackup info\" or safebackup_backups().");
+	sb_error_hint(err, "List the backups with \"pg_safebackup info\" or the view safebackup.backups.");
 	return SB_ERR_NOT_FOUND;
 }
 

@@ -1,12 +1,12 @@
 # Backups from a hot standby.  A primary archives into the repository, a
 # streaming standby (same stanza, same repository) takes the backups.
 #
-# 1. With pgbench running on the primary, safebackup_start() on the standby
-#    copies the standby's files, stops (the standby cannot switch WAL) and
-#    completes once the primary has archived its last segment.  The
-#    manifest, safebackup_backups(), info and the backup_label say it was
-#    taken on a standby; restored to the latest WAL and to a time, the data
-#    match the primary's.
+# 1. With pgbench running on the primary, safebackup.safebackup_start()
+#    on the standby copies the standby's files, stops (the standby cannot
+#    switch WAL) and completes once the primary has archived its last
+#    segment.  The manifest, info and the backup_label say it was taken on
+#    a standby; restored to the latest WAL and to a time, the data match
+#    the primary's.
 # 2. The primary stops archiving: a standby backup fails after
 #    safebackup.backup_wal_timeout with the error and hint, and is not
 #    listed.
@@ -61,7 +61,7 @@ $standby->init_from_backup($primary, 'for_standby', has_streaming => 1);
 $standby->start;
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 $standby->poll_query_until('postgres',
-	"SELECT launcher_state = 'idle' FROM safebackup_status()")
+	"SELECT launcher_state = 'idle' FROM safebackup.safebackup_status()")
   or die 'the launcher does not run on the standby';
 pass('the launcher runs on the hot standby');
 my $push_workers = q{SELECT count(*) FROM pg_stat_activity
@@ -94,10 +94,10 @@ sub settle
 # until it waits for WAL (or has ended); returns its label
 sub standby_backup_to_wal_wait
 {
-	my $label = $standby->safe_psql('postgres', 'SELECT safebackup_start()');
+	my $label = $standby->safe_psql('postgres', 'SELECT safebackup.safebackup_start()');
 	$standby->poll_query_until('postgres',
 		"SELECT backup_phase IN ('waiting for WAL archiving', 'done', 'failed')
-		   FROM safebackup_status()")
+		   FROM safebackup.safebackup_status()")
 	  or die "backup $label did not reach the WAL wait";
 	return $label;
 }
@@ -105,17 +105,24 @@ sub standby_backup_to_wal_wait
 sub wait_backup_end
 {
 	$standby->poll_query_until('postgres',
-		"SELECT backup_phase IN ('done', 'failed') FROM safebackup_status()")
+		"SELECT backup_phase IN ('done', 'failed') FROM safebackup.safebackup_status()")
 	  or die 'the standby backup did not end';
 	return $standby->safe_psql('postgres',
-		'SELECT backup_phase || coalesce(\': \' || backup_error, \'\') FROM safebackup_status()');
+		'SELECT backup_phase || coalesce(\': \' || backup_error, \'\') FROM safebackup.safebackup_status()');
 }
 
+# listed(): the complete backups, as "label backup_from timeline" (from
+# their manifests), joined with ","
 sub listed
 {
-	return $standby->safe_psql('postgres',
-		'SELECT string_agg(label || \' \' || backup_from || \' \' || timeline, \',\' ORDER BY label)
-		   FROM safebackup_backups()');
+	my @labels = split /\n/, $standby->safe_psql('postgres',
+		'SELECT label FROM safebackup.safebackup_backups() ORDER BY label');
+	return join(',', map {
+		my $m = slurp_file("$repo/main/backup/$_/backup.manifest");
+		my ($from) = $m =~ /^backup_from=(\w+)$/m;
+		my ($tli) = $m =~ /^timeline=(\d+)$/m;
+		"$_ " . ($from // 'none') . ' ' . ($tli // 'none');
+	} @labels);
 }
 
 # ---------------------------------------------------------------------
@@ -136,9 +143,9 @@ SbTest::force_switch($primary);
 is(wait_backup_end(), 'done', "standby backup $label1 completes once the primary archived the segment");
 ok($standby->log_contains(qr/base backup "$label1" is taken on a standby, from [0-9A-F]+\/[0-9A-F]+ on timeline 1/, $offset),
 	'the log says the backup is taken on a standby');
-is(listed(), "$label1 standby 1", 'safebackup_backups() on the standby lists it as taken on a standby, timeline 1');
-is($primary->safe_psql('postgres', 'SELECT backup_from FROM safebackup_backups()'),
-	'standby', 'the primary sees the same backup in the same repository');
+is(listed(), "$label1 standby 1", 'safebackup_backups() on the standby lists it; its manifest says standby, timeline 1');
+is($primary->safe_psql('postgres', 'SELECT label FROM safebackup.safebackup_backups()'),
+	$label1, 'the primary sees the same backup in the same repository');
 my $manifest = slurp_file("$repo/main/backup/$label1/backup.manifest");
 like($manifest, qr/^backup_from=standby$/m, 'the manifest records backup_from=standby');
 like($manifest, qr/^timeline=1$/m, 'and the timeline');
@@ -198,8 +205,8 @@ ok($standby->log_contains(qr/DETAIL:  The backup was taken on a standby/, $offse
 ok($standby->log_contains(qr/HINT:  Check archiving on the primary.*set archive_timeout on the primary, or run pg_switch_wal\(\) there/, $offset),
 	'and what to do');
 # the SQL error of a waiting caller carries the same message
-($ret, $out, $err) = $standby->psql('postgres', 'SELECT safebackup_start(wait => true)');
-isnt($ret, 0, 'safebackup_start(wait => true) fails too');
+($ret, $out, $err) = $standby->psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
+isnt($ret, 0, 'safebackup.safebackup_start(wait => true) fails too');
 like($err, qr/backup "[^"]+" failed: WAL file "[0-9A-F]{24}" needed by the backup did not reach the repository within 10 seconds/,
 	'with the same error');
 is(listed(), "$label1 standby 1", 'the failed backup is not listed');
@@ -218,7 +225,7 @@ my $label2 = standby_backup_to_wal_wait();
 # load): the backup can only wait, until the primary switches
 ok($standby->wait_for_log(qr/base backup waits for WAL file "[0-9A-F]{24}" to reach the repository/, $offset),
 	'the standby backup waits for its last WAL segment');
-is($standby->safe_psql('postgres', 'SELECT backup_phase FROM safebackup_status()'),
+is($standby->safe_psql('postgres', 'SELECT backup_phase FROM safebackup.safebackup_status()'),
 	'waiting for WAL archiving', 'and is still waiting');
 switch_primary('for the standby archiver');
 is(wait_backup_end(), 'done', "standby backup $label2 completes with WAL archived by the standby");
@@ -276,7 +283,7 @@ foreach my $node ($primary, $standby)
 		"safebackup.backup_schedule = '$schedule'\nsafebackup.schedule_on_standby = only\n");
 	$node->reload;
 	$node->poll_query_until('postgres',
-		"SELECT next_scheduled_backup = to_timestamp($target) FROM safebackup_status()")
+		"SELECT next_scheduled_backup = to_timestamp($target) FROM safebackup.safebackup_status()")
 	  or die $node->name . ': the schedule is not planned';
 }
 ok($standby->wait_for_log(qr/scheduled backup "[^"]+" started/, $offset),
@@ -284,14 +291,14 @@ ok($standby->wait_for_log(qr/scheduled backup "[^"]+" started/, $offset),
 $standby->poll_query_until('postgres',
 	"SELECT backup_started >= to_timestamp($target)
 	        AND backup_phase IN ('waiting for WAL archiving', 'done', 'failed')
-	   FROM safebackup_status()")
+	   FROM safebackup.safebackup_status()")
   or die 'the scheduled backup did not reach the WAL wait';
 switch_primary('for the scheduled backup');
 is(wait_backup_end(), 'done', 'the scheduled standby backup completes');
 ok($primary->wait_for_log(qr/skipping the scheduled backup of .*: this server is not a standby/, $primary_offset),
 	'the primary skips it and says why');
 is($primary->safe_psql('postgres',
-		"SELECT count(*) FROM safebackup_backups() WHERE start_time >= to_timestamp($target)"),
+		"SELECT count(*) FROM safebackup.safebackup_backups() WHERE start_time >= to_timestamp($target)"),
 	'1', 'one backup at the scheduled minute, taken on the standby');
 foreach my $node ($primary, $standby)
 {
@@ -305,7 +312,7 @@ my $listed_before = listed();
 settle();
 $offset = -s $standby->logfile;
 my $label3 = standby_backup_to_wal_wait();
-is($standby->safe_psql('postgres', 'SELECT backup_phase FROM safebackup_status()'),
+is($standby->safe_psql('postgres', 'SELECT backup_phase FROM safebackup.safebackup_status()'),
 	'waiting for WAL archiving', 'a standby backup waits for its WAL');
 $standby->promote;
 like(wait_backup_end(), qr/^failed: the standby was promoted while the backup waited for its WAL$/,

@@ -77,7 +77,7 @@ check_cancel(void)
 	if (cancel)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("backup canceled by safebackup_cancel()")));
+				 errmsg("backup canceled by safebackup.safebackup_cancel()")));
 }
 
 static void

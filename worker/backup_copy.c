@@ -186,7 +186,7 @@ check_stop(SbCopyQueue *q)
 		if (cancel)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("backup canceled by safebackup_cancel()")));
+					 errmsg("backup canceled by safebackup.safebackup_cancel()")));
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("base backup stopped because the backup worker exited")));

@@ -69,13 +69,13 @@ fail_timeout(const SbBackupRun *run, const char *walname)
 							   "WAL file \"%s\" needed by the backup did not reach the repository within %d seconds",
 							   secs, walname, secs),
 				 errdetail("The backup was taken on a standby, which does not archive WAL itself unless archive_mode = always: the primary's pg_safebackup must archive it into the same repository and stanza."),
-				 errhint("Check archiving on the primary (pg_stat_archiver, safebackup_status()). The last segment a standby backup needs is archived only once the primary completes it: set archive_timeout on the primary, or run pg_switch_wal() there while the backup waits. safebackup.backup_wal_timeout sets how long it waits.")));
+				 errhint("Check archiving on the primary (pg_stat_archiver, the view safebackup.archiving). The last segment a standby backup needs is archived only once the primary completes it: set archive_timeout on the primary, or run pg_switch_wal() there while the backup waits. safebackup.backup_wal_timeout sets how long it waits.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg_plural("WAL file \"%s\" needed by the backup did not reach the repository within %d second",
 						   "WAL file \"%s\" needed by the backup did not reach the repository within %d seconds",
 						   secs, walname, secs),
-			 errhint("Check that WAL archiving works (safebackup_status(), pg_stat_archiver). safebackup.backup_wal_timeout sets how long a backup waits.")));
+			 errhint("Check that WAL archiving works (the view safebackup.archiving, pg_stat_archiver). safebackup.backup_wal_timeout sets how long a backup waits.")));
 }
 
 static void

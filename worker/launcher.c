@@ -7,7 +7,8 @@
  *		of safebackup.backup_schedule (see below), keeps the push-ahead
  *		workers running (worker/wal_push.c), and every WAL_GAP_SCAN_MS
  *		queues for archiving the completed WAL segments PostgreSQL left
- *		without archive status (backend/wal_gaps.c).
+ *		without archive status (backend/wal_gaps.c), and watches the
+ *		archive lag (safebackup.archive_lag_warning, lag_warning.c).
  *
  * Scheduled backups: the next run time is computed in the server's time
  * zone when the launcher starts, when a reload changes the schedule or
@@ -38,6 +39,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "worker/lag_warning.h"
 #include "worker/launcher.h"
 #include "worker/wal_push.h"
 #include "worker/worker.h"
@@ -80,9 +82,16 @@ set_state(SbLauncherState state)
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	sb_shared->launcher_state = state;
 	if (state == SB_LAUNCHER_STOPPED)
+	{
 		sb_shared->launcher_pid = 0;
+		sb_shared->launcher_latch = NULL;
+		sb_shared->archive_lag_warned = false;
+	}
 	else
+	{
 		sb_shared->launcher_pid = MyProcPid;
+		sb_shared->launcher_latch = MyLatch;
+	}
 	if (state == SB_LAUNCHER_STARTING)
 		sb_shared->launcher_started = GetCurrentTimestamp();
 	LWLockRelease(sb_shared->lock);
@@ -303,7 +312,9 @@ sb_launcher_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		long		push_ms = sb_wal_push_maintain();
+		long		lag_ms = sb_lag_warning_check();
 		TimestampTz now = GetCurrentTimestamp();
+		long		sleep_ms;
 
 		if (TimestampDifferenceExceeds(last_gap_scan, now, WAL_GAP_SCAN_MS))
 		{
@@ -317,9 +328,14 @@ sb_launcher_main(Datum main_arg)
 			continue;
 		}
 
+		sleep_ms = nap_ms(now);
+		if (push_ms >= 0)
+			sleep_ms = Min(sleep_ms, push_ms);
+		if (lag_ms >= 0)
+			sleep_ms = Min(sleep_ms, lag_ms);
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 push_ms >= 0 ? Min(push_ms, nap_ms(now)) : nap_ms(now),
+						 sleep_ms,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
