@@ -19,11 +19,11 @@ CORE_OBJS = \
 	core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o \
 	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
-	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
+	core/stanza.o core/wal.o core/manifest.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
-	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
+	core/cron.o core/backup_schedule.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/drivers.o transport/posix.o \
 	transport/sftp.o transport/sftp_settings.o transport/tls_settings.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
@@ -42,7 +42,7 @@ OBJS = \
 	backend/expire_sql.o backend/verify_sql.o \
 	backend/archive_lag.o backend/repo_sql.o \
 	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
-	worker/backup_copy.o worker/backup_wal.o worker/page_verify.o \
+	worker/backup_copy.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
@@ -117,8 +117,8 @@ tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(C
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
-tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+tests/unit/test_cron: tests/unit/test_cron.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)

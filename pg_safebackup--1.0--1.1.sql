@@ -169,11 +169,39 @@ COMMENT ON COLUMN safebackup.backup_progress.files_total IS 'files to copy';
 COMMENT ON COLUMN safebackup.backup_progress.checksum_failures IS 'pages found with a wrong checksum so far';
 COMMENT ON COLUMN safebackup.backup_progress.error IS 'why the backup failed';
 
--- the backups in the repository
+-- the backups in the repository: safebackup_backups() has the base of
+-- differential and incremental backups (a new OUT column: dropped and made
+-- again, with its comment and grants)
+DROP FUNCTION safebackup.safebackup_backups();
+CREATE FUNCTION safebackup.safebackup_backups(
+	OUT label text,
+	OUT type text,
+	OUT status text,
+	OUT start_time timestamptz,
+	OUT stop_time timestamptz,
+	OUT start_lsn pg_lsn,
+	OUT stop_lsn pg_lsn,
+	OUT start_wal text,
+	OUT stop_wal text,
+	OUT database_size bigint,
+	OUT stored_size bigint,
+	OUT file_count integer,
+	OUT checksum_failures bigint,
+	OUT base text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'safebackup_backups'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION safebackup.safebackup_backups() IS
+	'the complete backups in the repository, oldest first';
+
+REVOKE EXECUTE ON FUNCTION safebackup.safebackup_backups() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION safebackup.safebackup_backups() TO pg_monitor;
+
 CREATE VIEW safebackup.backups AS
 SELECT b.label,
        b.type,
-       NULL::text AS base,
+       b.base,
        b.status,
        b.start_time,
        b.stop_time,
@@ -189,8 +217,8 @@ SELECT b.label,
 
 COMMENT ON VIEW safebackup.backups IS
 	'one row per complete backup in the repository, oldest first (read from the repository at each query)';
-COMMENT ON COLUMN safebackup.backups.label IS 'the backup''s label: its start time in UTC and its type letter (F: full)';
-COMMENT ON COLUMN safebackup.backups.type IS 'full (incremental and differential backups do not exist yet)';
+COMMENT ON COLUMN safebackup.backups.label IS 'the backup''s label: its start time in UTC and its type letter (F: full, D: differential, I: incremental)';
+COMMENT ON COLUMN safebackup.backups.type IS 'full, diff (differential: the files changed since the newest full backup) or incr (incremental: the files changed since the newest backup)';
 COMMENT ON COLUMN safebackup.backups.base IS 'the backup an incremental or differential backup builds on; NULL for a full backup';
 COMMENT ON COLUMN safebackup.backups.status IS 'complete: the backup has its manifest (incomplete backups are not listed)';
 COMMENT ON COLUMN safebackup.backups.start_time IS 'when the backup started';

@@ -87,7 +87,8 @@ CREATE FUNCTION safebackup_backups(
 	OUT database_size bigint,
 	OUT stored_size bigint,
 	OUT file_count integer,
-	OUT checksum_failures bigint)
+	OUT checksum_failures bigint,
+	OUT base text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'safebackup_backups'
 LANGUAGE C STRICT VOLATILE;
@@ -285,7 +286,7 @@ COMMENT ON COLUMN safebackup.backup_progress.error IS 'why the backup failed';
 CREATE VIEW safebackup.backups AS
 SELECT b.label,
        b.type,
-       NULL::text AS base,
+       b.base,
        b.status,
        b.start_time,
        b.stop_time,
@@ -301,8 +302,8 @@ SELECT b.label,
 
 COMMENT ON VIEW safebackup.backups IS
 	'one row per complete backup in the repository, oldest first (read from the repository at each query)';
-COMMENT ON COLUMN safebackup.backups.label IS 'the backup''s label: its start time in UTC and its type letter (F: full)';
-COMMENT ON COLUMN safebackup.backups.type IS 'full (incremental and differential backups do not exist yet)';
+COMMENT ON COLUMN safebackup.backups.label IS 'the backup''s label: its start time in UTC and its type letter (F: full, D: differential, I: incremental)';
+COMMENT ON COLUMN safebackup.backups.type IS 'full, diff (differential: the files changed since the newest full backup) or incr (incremental: the files changed since the newest backup)';
 COMMENT ON COLUMN safebackup.backups.base IS 'the backup an incremental or differential backup builds on; NULL for a full backup';
 COMMENT ON COLUMN safebackup.backups.status IS 'complete: the backup has its manifest (incomplete backups are not listed)';
 COMMENT ON COLUMN safebackup.backups.start_time IS 'when the backup started';

@@ -74,6 +74,9 @@ typedef struct SbShared
 	pid_t		backup_pid;
 	uint64		backup_generation;	/* bumped for each backup request */
 	char		backup_label[SB_BACKUP_LABEL_LEN];
+	int			backup_type;	/* SbBackupType, after the base was chosen */
+	char		backup_base[SB_BACKUP_LABEL_LEN];	/* "" for a full backup */
+	bool		backup_resume;	/* the label is an interrupted attempt's */
 	SbBackupPhase backup_phase;
 	TimestampTz backup_started;
 	TimestampTz backup_finished;

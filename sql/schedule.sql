@@ -14,6 +14,12 @@ ALTER SYSTEM SET safebackup.backup_schedule = '0 24 * * *';
 ALTER SYSTEM SET safebackup.backup_schedule = '*/0 * * * *';
 ALTER SYSTEM SET safebackup.backup_schedule = '0 2 * * someday';
 ALTER SYSTEM SET safebackup.backup_schedule = '0 0 31 2 *';
+-- typed entries: a weekly full and nightly incrementals
+ALTER SYSTEM SET safebackup.backup_schedule = 'weekly: 0 2 * * 0';
+ALTER SYSTEM SET safebackup.backup_schedule = 'full: 0 2 * * 0;';
+ALTER SYSTEM SET safebackup.backup_schedule = 'full: 0 2 * * 0; incr: 0 25 * * *';
+ALTER SYSTEM SET safebackup.backup_schedule = 'full: 0 2 * * 0; incr: 0 2 * * 1-6';
+ALTER SYSTEM RESET safebackup.backup_schedule;
 -- and per session it cannot be changed at all
 SET safebackup.backup_schedule = '0 2 * * *';
 

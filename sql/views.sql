@@ -86,7 +86,7 @@ SELECT label = :'label' AS same_label, type, base, status, checksum_failures,
 SELECT count(*) AS differs_from_function FROM (
 	SELECT label, type, status, start_time, stop_time, start_lsn, stop_lsn,
 	       start_wal, stop_wal, database_size, stored_size, file_count,
-	       checksum_failures
+	       checksum_failures, base
 	  FROM safebackup.backups
 	EXCEPT
 	SELECT * FROM safebackup.safebackup_backups()) d;

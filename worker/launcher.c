@@ -50,6 +50,7 @@
 #include "backend/schedule.h"
 #include "backend/shmem.h"
 #include "backend/wal_gaps.h"
+#include "backup_schedule.h"
 #include "cron.h"
 
 #define LAUNCHER_NAP_MS		10000
@@ -64,8 +65,9 @@
 static char *schedule_text = NULL;
 static char *schedule_tz = NULL;
 static bool schedule_on = false;
-static SbCron schedule;
+static SbBackupSchedule schedule;
 static TimestampTz next_run = 0;	/* 0: no schedule */
+static SbBackupType next_type = SB_BACKUP_FULL;	/* what runs at next_run */
 
 void
 sb_launcher_register(void)
@@ -144,7 +146,7 @@ load_schedule(void)
 	if (spec[0] == '\0')
 		return true;
 	/* the check hook refused bad values: this is only a safety net */
-	if (sb_cron_parse(spec, &schedule, &err) != SB_OK)
+	if (sb_backup_schedule_parse(spec, &schedule, &err) != SB_OK)
 	{
 		sb_report(LOG, &err, "scheduled backups are off", NULL);
 		return true;
@@ -158,7 +160,22 @@ static void
 plan_next_run(TimestampTz after)
 {
 	next_run = 0;
-	if (schedule_on && !sb_schedule_next(&schedule, after, &next_run))
+	next_type = SB_BACKUP_FULL;
+	/* the earliest entry; on the same minute the most complete type */
+	for (int i = 0; schedule_on && i < schedule.n; i++)
+	{
+		TimestampTz t;
+
+		if (!sb_schedule_next(&schedule.cron[i], after, &t))
+			continue;
+		if (next_run == 0 || t < next_run ||
+			(t == next_run && schedule.type[i] < next_type))
+		{
+			next_run = t;
+			next_type = schedule.type[i];
+		}
+	}
+	if (schedule_on && next_run == 0)
 	{
 		next_run = 0;
 		ereport(LOG,
@@ -173,8 +190,9 @@ log_plan(const char *why)
 {
 	if (next_run != 0)
 		ereport(LOG,
-				(errmsg("%s: next scheduled backup at %s (safebackup.backup_schedule \"%s\", time zone %s)",
-						why, timestamptz_to_str(next_run), schedule_text,
+				(errmsg("%s: next scheduled backup at %s, type %s (safebackup.backup_schedule \"%s\", time zone %s)",
+						why, timestamptz_to_str(next_run),
+						sb_backup_type_name(next_type), schedule_text,
 						schedule_tz)));
 	else
 		ereport(LOG, (errmsg("%s: no scheduled backups", why)));
@@ -205,15 +223,16 @@ start_scheduled_backup(TimestampTz due, TimestampTz now)
 	callback.arg = &due;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
-	result = sb_backup_request(LOG, Max(now, due), label, running, &generation,
-							   &handle);
+	result = sb_backup_request(LOG, Max(now, due), (int) next_type, label,
+							   running, &generation, &handle);
 	error_context_stack = callback.previous;
 
 	switch (result)
 	{
 		case SB_REQUEST_STARTED:
 			ereport(LOG,
-					(errmsg("scheduled backup \"%s\" started", label)));
+					(errmsg("scheduled backup \"%s\" started (%s)",
+							label, sb_backup_type_name(next_type))));
 			break;
 		case SB_REQUEST_BUSY:
 			ereport(LOG,
