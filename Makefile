@@ -44,7 +44,7 @@ OBJS = \
 	backend/expire_sql.o backend/verify_sql.o \
 	backend/archive_lag.o backend/repo_sql.o \
 	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
-	worker/backup_copy.o worker/backup_reuse.o worker/page_verify.o \
+	worker/backup_copy.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \

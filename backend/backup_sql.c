@@ -215,15 +215,11 @@ sb_backup_request(int elevel, int repo, TimestampTz when, int type,
 	char		base[SB_LABEL_LEN] = "";
 	bool		resume = false;
 
-	if (RecoveryInProgress())
-	{
-		ereport(elevel,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("backups cannot be taken during recovery"),
-				 errhint("Run safebackup.safebackup_start() on the primary.")));
-		return SB_REQUEST_FAILED;
-	}
-	if (!XLogArchivingActive())
+	/*
+	 * A standby takes the backup itself and waits for the primary to archive
+	 * its WAL (worker/backup_wal.c): its own archive_mode does not matter.
+	 */
+	if (!RecoveryInProgress() && !XLogArchivingActive())
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

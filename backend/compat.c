@@ -18,6 +18,7 @@ sb_backup_start(const char *label, SbBackupRun *run)
 {
 	run->label_file = makeStringInfo();
 	run->tablespace_map = makeStringInfo();
+	run->from_standby = RecoveryInProgress();
 #if PG_VERSION_NUM >= 160000
 	{
 		BackupState *state = palloc0(sizeof(BackupState));
@@ -36,17 +37,17 @@ sb_backup_start(const char *label, SbBackupRun *run)
 }
 
 void
-sb_backup_stop(SbBackupRun *run)
+sb_backup_stop(SbBackupRun *run, bool wait_archiver)
 {
 #if PG_VERSION_NUM >= 160000
 	BackupState *state = (BackupState *) run->state;
 
-	do_pg_backup_stop(state, true);
+	do_pg_backup_stop(state, wait_archiver);
 	run->stop_lsn = state->stoppoint;
 	run->stop_tli = state->stoptli;
 	appendStringInfoString(run->label_file, build_backup_content(state, false));
 #else
-	run->stop_lsn = do_pg_backup_stop(run->label_file->data, true,
+	run->stop_lsn = do_pg_backup_stop(run->label_file->data, wait_archiver,
 									  &run->stop_tli);
 #endif
 }

@@ -52,15 +52,25 @@ typedef struct SbBackupRun
 	XLogRecPtr	stop_lsn;
 	TimeLineID	start_tli;
 	TimeLineID	stop_tli;
+	bool		from_standby;	/* started during recovery */
 	StringInfo	label_file;		/* backup_label content, after stop */
 	StringInfo	tablespace_map; /* tablespace_map content */
 	void	   *state;			/* BackupState on 16+ */
 } SbBackupRun;
 
-/* Start a backup (fast checkpoint); the caller registers the abort handler. */
+/*
+ * Start a backup (fast checkpoint, or restartpoint on a standby); the caller
+ * registers the abort handler.
+ */
 extern void sb_backup_start(const char *label, SbBackupRun *run);
-/* Stop it, waiting until the WAL it needs has been archived. */
-extern void sb_backup_stop(SbBackupRun *run);
+
+/*
+ * Stop it.  With wait_archiver, the server first waits (without a time
+ * limit) until its own archiver has archived the last segment the backup
+ * needs; a standby cannot switch WAL, so its backups stop without waiting
+ * and the caller waits for the repository instead.
+ */
+extern void sb_backup_stop(SbBackupRun *run, bool wait_archiver);
 
 /*
  * Version-neutral archive callbacks (archive.c); compat.c wraps them in the

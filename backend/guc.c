@@ -50,6 +50,8 @@ static const struct
 	{"backup_schedule", &sb_backup_schedule},
 	{"backup_workers", &sb_backup_workers},
 	{"checksum_failure", &sb_checksum_failure},
+	{"backup_wal_timeout", &sb_backup_wal_timeout},
+	{"schedule_on_standby", &sb_schedule_on_standby},
 	{"archive_lag_warning", &sb_archive_lag_warning},
 };
 

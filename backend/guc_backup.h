@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * guc_backup.h
- *		safebackup.backup_workers and safebackup.checksum_failure.
+ *		safebackup.backup_workers, safebackup.checksum_failure,
+ *		safebackup.backup_wal_timeout and safebackup.schedule_on_standby.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,7 +18,17 @@ typedef enum SbChecksumFailure
 	SB_CHECKSUM_FAILURE_FAIL
 } SbChecksumFailure;
 
+/* Where scheduled backups run: safebackup.schedule_on_standby. */
+typedef enum SbScheduleOnStandby
+{
+	SB_SCHEDULE_PRIMARY_ONLY,	/* off: only on a primary */
+	SB_SCHEDULE_ANYWHERE,		/* on: on a primary and on a standby */
+	SB_SCHEDULE_STANDBY_ONLY	/* only: only on a standby */
+} SbScheduleOnStandby;
+
 extern int	sb_backup_workers;
 extern int	sb_checksum_failure;
+extern int	sb_backup_wal_timeout;	/* seconds; 0: no limit */
+extern int	sb_schedule_on_standby;
 
 #endif							/* SB_GUC_BACKUP_H */

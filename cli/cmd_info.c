@@ -37,6 +37,7 @@ typedef struct BackupSummary
 	char		start_wal[SB_WALNAME_MAX];
 	char		stop_wal[SB_WALNAME_MAX];
 	unsigned int timeline;
+	char		backup_from[16];	/* "primary" or "standby" */
 	uint64_t	database_size;
 	uint64_t	stored_size;
 	int			nfiles;
@@ -115,6 +116,8 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		json_string(b->stop_wal);
 		json_key("      ", "timeline", false);
 		printf("%u", b->timeline);
+		json_key("      ", "backup_from", false);
+		json_string(b->backup_from);
 		json_key("      ", "compress_type", false);
 		json_string(sb_compress_type_name(b->compress_type));
 		json_key("      ", "database_size", false);
@@ -190,8 +193,8 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		printf("        stop:  %s, LSN %s, WAL %s\n", t1, b->stop_lsn, b->stop_wal);
 		sb_cli_format_size(b->database_size, s1, sizeof(s1));
 		sb_cli_format_size(b->stored_size, s2, sizeof(s2));
-		printf("        timeline %u, %d files, database size %s, stored %s (%s)\n",
-			   b->timeline, b->nfiles, s1, s2,
+		printf("        timeline %u, taken on a %s, %d files, database size %s, stored %s (%s)\n",
+			   b->timeline, b->backup_from, b->nfiles, s1, s2,
 			   sb_compress_type_name(b->compress_type));
 	}
 
@@ -268,6 +271,8 @@ sb_cmd_info(SbCliOptions *opts)
 		memcpy(b->start_wal, m.start_wal, sizeof(b->start_wal));
 		memcpy(b->stop_wal, m.stop_wal, sizeof(b->stop_wal));
 		b->timeline = m.timeline;
+		snprintf(b->backup_from, sizeof(b->backup_from), "%s",
+				 m.backup_from[0] ? m.backup_from : "primary");
 		b->database_size = m.database_size;
 		b->stored_size = m.stored_size;
 		b->nfiles = m.nfiles;

@@ -365,6 +365,10 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	buf_printf(&b, "start_wal=%s\n", m->start_wal);
 	buf_printf(&b, "stop_wal=%s\n", m->stop_wal);
 	buf_printf(&b, "timeline=%u\n", m->timeline);
+	if (m->stop_timeline != 0)
+		buf_printf(&b, "stop_timeline=%u\n", m->stop_timeline);
+	if (m->backup_from[0] != '\0')
+		buf_printf(&b, "backup_from=%s\n", m->backup_from);
 	buf_printf(&b, "start_time=%" PRId64 "\n", m->start_time);
 	buf_printf(&b, "stop_time=%" PRId64 "\n", m->stop_time);
 	buf_printf(&b, "system_identifier=%" PRIu64 "\n", m->system_identifier);
@@ -825,6 +829,22 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 		if (!parse_u64(value, &m->checksum_failures))
 			return bad_line(err, lineno, "invalid checksum_failures");
 		m->checksums_verified = true;
+		return SB_OK;
+	}
+	if (strcmp(key, "stop_timeline") == 0)
+	{
+		uint64_t	tli;
+
+		if (!parse_u64(value, &tli) || tli == 0 || tli > UINT32_MAX)
+			return bad_line(err, lineno, "invalid stop_timeline");
+		m->stop_timeline = (unsigned int) tli;
+		return SB_OK;
+	}
+	if (strcmp(key, "backup_from") == 0)
+	{
+		if (strcmp(value, "primary") != 0 && strcmp(value, "standby") != 0)
+			return bad_line(err, lineno, "invalid backup_from");
+		strcpy(m->backup_from, value);
 		return SB_OK;
 	}
 	if (strcmp(key, "dir") == 0)

@@ -31,6 +31,10 @@
  *                                      hex digits (64-bit XXH3, see
  *                                      block_sum.h), ceil(size / block_size)
  *                                      of them, no separator
+ *   stop_timeline=<tli>                header, optional: the timeline of
+ *                                      stop_lsn (absent: "timeline")
+ *   backup_from=primary|standby        header, optional: where the backup
+ *                                      was taken (absent: primary)
  *   base=<label>                       header, differential and incremental
  *                                      backups: the backup they build on
  *   ref=<path>\t<label>\t<compress>     after the file records: the file's
@@ -115,7 +119,11 @@ typedef struct SbManifest
 	char		stop_lsn[SB_LSN_LEN];
 	char		start_wal[SB_WALNAME_MAX];	/* segment holding start_lsn */
 	char		stop_wal[SB_WALNAME_MAX];	/* segment holding stop_lsn */
-	unsigned int timeline;
+	unsigned int timeline;		/* of start_lsn */
+	unsigned int stop_timeline; /* of stop_lsn (0 when read from a manifest
+								 * without it: timeline) */
+	char		backup_from[16];	/* "primary" or "standby" ("" when read
+									 * from a manifest without it: primary) */
 	int64_t		start_time;		/* seconds since the epoch */
 	int64_t		stop_time;
 	uint64_t	system_identifier;

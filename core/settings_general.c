@@ -53,6 +53,15 @@ checksum_failure_name(int i)
 	return i >= 0 && i < 2 ? names[i] : NULL;
 }
 
+/* the order of SbScheduleOnStandby (backend/guc_backup.h) */
+static const char *
+schedule_on_standby_name(int i)
+{
+	static const char *const names[] = {"off", "on", "only"};
+
+	return i >= 0 && i < 3 ? names[i] : NULL;
+}
+
 static SbStatus
 check_repo_path(const SbSetting *s, const char *shown, const char *value,
 				SbError *err)
@@ -182,6 +191,18 @@ static const SbSetting general_settings[] = {
 		.short_desc = "What a page with a wrong checksum does to a base backup: warn or fail.",
 		.long_desc = "Page checksums are verified only when the cluster has data checksums.",
 	.doc = "what a page with a wrong checksum does to a base backup when the cluster has data checksums: `warn` (a WARNING per page, the backup completes and counts them) or `fail` (the backup fails and is not listed).  See [Page checksums](#page-checksums)"},
+	{.name = "backup_wal_timeout", .type = SB_SETTING_TYPE_INT,
+		.flags = SB_SETTING_SERVER | SB_SETTING_SECONDS,
+		.min = 0, .max = 86400, .int_default = 600,
+		.short_desc = "How long a base backup waits for the WAL it needs to reach the repository.",
+		.long_desc = "Past it the backup fails and is not listed. 0 waits without a limit; at most one day.",
+	.doc = "how long a base backup waits, once stopped, for every WAL segment it needs to be in the repository, with a unit (`90s`, `10min`; a bare number is seconds); `0` = no limit, at most `1d`.  Past it the backup fails and is not listed.  On a primary the backup stop switches WAL and waits for the archiver first, so the segments are found at once; on a standby the wait is real (see [Backups from a standby](#backups-from-a-standby))"},
+	{.name = "schedule_on_standby", .type = SB_SETTING_TYPE_ENUM,
+		.flags = SB_SETTING_SERVER,
+		.int_default = 0, .enum_name = schedule_on_standby_name,
+		.short_desc = "Whether safebackup.backup_schedule starts backups on a standby: off, on or only.",
+		.long_desc = "off: on a primary only; on: on a primary and on a standby; only: on a standby only. safebackup.safebackup_start() works on both whatever this says.",
+	.doc = "where `backup_schedule` takes backups: `off` on a primary only, `on` on a primary and on a standby, `only` on a standby only (see [Backups from a standby](#backups-from-a-standby)).  `safebackup.safebackup_start()` works on both whatever this says"},
 	{.name = "archive_lag_warning", .type = SB_SETTING_TYPE_INT,
 		.flags = SB_SETTING_SERVER | SB_SETTING_SECONDS,
 		.min = 0, .max = INT_MAX / 1000, .int_default = 0,

@@ -46,3 +46,13 @@ ALTER SYSTEM SET safebackup.backup_workers = 16;
 ALTER SYSTEM SET safebackup.checksum_failure = 'fail';
 ALTER SYSTEM RESET safebackup.backup_workers;
 ALTER SYSTEM RESET safebackup.checksum_failure;
+
+-- how long a backup waits for its WAL; scheduled backups on a standby
+SHOW safebackup.backup_wal_timeout;
+SHOW safebackup.schedule_on_standby;
+ALTER SYSTEM SET safebackup.backup_wal_timeout = '2d';
+ALTER SYSTEM SET safebackup.schedule_on_standby = 'always';
+ALTER SYSTEM SET safebackup.backup_wal_timeout = '90s';
+ALTER SYSTEM SET safebackup.schedule_on_standby = 'only';
+ALTER SYSTEM RESET safebackup.backup_wal_timeout;
+ALTER SYSTEM RESET safebackup.schedule_on_standby;

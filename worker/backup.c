@@ -7,9 +7,10 @@
  * functions, streams every file through the codec into the repository
  * (<stanza>/backup/<label>/data/...) with the copy workers of
  * backup_copy.c, global/pg_control last, waits until
- * the WAL that makes the backup consistent is archived (by our own archive
- * module: we hold nothing it needs), checks that WAL is in the repository,
- * and only then writes the manifest.  Anything that stops it earlier leaves
+ * the WAL that makes the backup consistent is archived (on a primary by our
+ * own archive module: we hold nothing it needs) and is in the repository
+ * (backup_wal.c: on a standby the primary archives it), and only then
+ * writes the manifest.  Anything that stops it earlier leaves
  * no manifest, so the backup is never listed as usable.
  *
  * A differential or incremental backup loads its base's manifest (the base
@@ -48,6 +49,7 @@
 #include "wal.h"
 #include "worker/backup.h"
 #include "worker/backup_copy.h"
+#include "worker/backup_wal.h"
 #include "worker/backup_walk.h"
 #include "worker/worker.h"
 
@@ -96,34 +98,6 @@ static void
 lsn_text(XLogRecPtr lsn, char *out, size_t size)
 {
 	snprintf(out, size, "%X/%X", LSN_FORMAT_ARGS(lsn));
-}
-
-/* Every segment from start to stop must be in the repository. */
-static void
-check_wal_stored(SbStorage *st, const char *stanza, const SbBackupRun *run,
-				 SbManifest *m)
-{
-	XLogSegNo	seg;
-	XLogSegNo	start_seg;
-	XLogSegNo	stop_seg;
-
-	XLByteToSeg(run->start_lsn, start_seg, wal_segment_size);
-	XLByteToPrevSeg(run->stop_lsn, stop_seg, wal_segment_size);
-	XLogFileName(m->start_wal, run->start_tli, start_seg, wal_segment_size);
-	XLogFileName(m->stop_wal, run->stop_tli, stop_seg, wal_segment_size);
-
-	for (seg = start_seg; seg <= stop_seg; seg++)
-	{
-		char		walname[MAXFNAMELEN];
-		SbWalEntry	entry;
-		SbError		err;
-
-		/* a timeline switch during the backup is not expected here */
-		XLogFileName(walname, seg == stop_seg ? run->stop_tli : run->start_tli,
-					 seg, wal_segment_size);
-		if (sb_wal_find(st, stanza, walname, &entry, &err) != SB_OK)
-			fail(&err, "WAL needed by the backup is missing from the repository");
-	}
 }
 
 static void
@@ -291,6 +265,12 @@ run_backup(const char *label)
 	register_persistent_abort_backup_handler();
 	sb_backup_start(label, &run);
 	m.timeline = run.start_tli;
+	strlcpy(m.backup_from, run.from_standby ? "standby" : "primary",
+			sizeof(m.backup_from));
+	if (run.from_standby)
+		ereport(LOG,
+				(errmsg("base backup \"%s\" is taken on a standby, from %X/%X on timeline %u",
+						label, LSN_FORMAT_ARGS(run.start_lsn), run.start_tli)));
 	lsn_text(run.start_lsn, m.start_lsn, sizeof(m.start_lsn));
 
 	pgstat_progress_update_param(PROGRESS_BASEBACKUP_PHASE,
@@ -335,11 +315,13 @@ run_backup(const char *label)
 
 	/* the backup is consistent only with the WAL up to its stop point */
 	set_phase(SB_BACKUP_WAITING_WAL, PROGRESS_BASEBACKUP_PHASE_WAIT_WAL_ARCHIVE);
-	sb_backup_stop(&run);
+	/* a standby cannot switch WAL: we wait for the repository instead */
+	sb_backup_stop(&run, !run.from_standby);
 	lsn_text(run.stop_lsn, m.stop_lsn, sizeof(m.stop_lsn));
+	m.stop_timeline = run.stop_tli;
 	m.stop_time = (int64) time(NULL);
 	check_cancel();
-	check_wal_stored(st, cfg.stanza, &run, &m);
+	sb_backup_wait_wal(st, cfg.stanza, &run, &m, check_cancel);
 
 	/* every file the copiers stored, durable at once */
 	if (sb_storage_sync(st, &err) != SB_OK)

@@ -15,14 +15,17 @@
  * the timezone setting, and after each run; it is published in shared
  * memory (safebackup_status().next_scheduled_backup).  At that time the
  * launcher requests a backup exactly as safebackup_start() does; if one
- * is already running, the run is skipped with a LOG line.  Runs missed
- * while the server was down, or by more than SCHEDULE_LATE_MS, are not
- * made up for: only the next future time counts.
+ * is already running, the run is skipped with a LOG line, and so it is on
+ * a standby unless safebackup.schedule_on_standby says otherwise (the role
+ * is looked at when the run is due: a promoted standby follows it).  Runs
+ * missed while the server was down, or by more than SCHEDULE_LATE_MS, are
+ * not made up for: only the next future time counts.
  *
  *-------------------------------------------------------------------------
  */
 #include "backend/compat.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "pgtime.h"
@@ -42,6 +45,7 @@
 #include "worker/worker.h"
 #include "backend/backup_request.h"
 #include "backend/guc.h"
+#include "backend/guc_backup.h"
 #include "backend/report.h"
 #include "backend/schedule.h"
 #include "backend/shmem.h"
@@ -243,6 +247,31 @@ start_scheduled_backup(TimestampTz due, TimestampTz now)
 		pfree(handle);
 }
 
+/*
+ * Does a scheduled backup run on this server, a standby or not?  When it
+ * does not, say so.
+ */
+static bool
+runs_here(TimestampTz due)
+{
+	bool		standby = RecoveryInProgress();
+
+	if (sb_schedule_on_standby == SB_SCHEDULE_ANYWHERE ||
+		standby == (sb_schedule_on_standby == SB_SCHEDULE_STANDBY_ONLY))
+		return true;
+	if (standby)
+		ereport(LOG,
+				(errmsg("skipping the scheduled backup of %s: this server is a standby",
+						timestamptz_to_str(due)),
+				 errdetail("With safebackup.schedule_on_standby = off, scheduled backups run on the primary only.")));
+	else
+		ereport(LOG,
+				(errmsg("skipping the scheduled backup of %s: this server is not a standby",
+						timestamptz_to_str(due)),
+				 errdetail("With safebackup.schedule_on_standby = only, scheduled backups run on a standby only.")));
+	return false;
+}
+
 /* The scheduled time has come: run (or skip, if late), plan the next. */
 static void
 run_due(TimestampTz now)
@@ -254,7 +283,7 @@ run_due(TimestampTz now)
 				(errmsg("skipping the scheduled backup of %s: it is %ld s late",
 						timestamptz_to_str(next_run), late_ms / 1000),
 				 errdetail("Missed scheduled backups are not made up for; the next one runs at its own time.")));
-	else
+	else if (runs_here(next_run))
 		start_scheduled_backup(next_run, now);
 	plan_next_run(GetCurrentTimestamp());
 }

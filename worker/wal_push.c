@@ -391,7 +391,10 @@ static TimestampTz last_start[SB_PUSH_MAX_WORKERS];
 static bool exit_hook_set = false;
 static bool no_slot_logged = false;
 
-/* archive_library names this library (with or without a directory). */
+/*
+ * The archiver runs here (on a standby only with archive_mode = always) and
+ * archive_library names this library (with or without a directory).
+ */
 static bool
 archiving_here(void)
 {
@@ -399,6 +402,8 @@ archiving_here(void)
 	const char *base;
 
 	if (!XLogArchivingActive() || lib == NULL)
+		return false;
+	if (RecoveryInProgress() && !XLogArchivingAlways())
 		return false;
 	base = strrchr(lib, '/');
 	base = base ? base + 1 : lib;

@@ -14,7 +14,10 @@
 
 /*
  * Describe a worker of this library running function, shown as name in
- * pg_stat_activity; it attaches to shared memory and may connect.
+ * pg_stat_activity; it attaches to shared memory and may connect.  Workers
+ * start once the cluster is consistent, so that a hot standby runs the
+ * launcher (its schedule) and takes backups; each worker decides what it
+ * does during recovery.
  */
 static inline void
 sb_worker_describe(BackgroundWorker *worker, const char *function,
@@ -23,7 +26,7 @@ sb_worker_describe(BackgroundWorker *worker, const char *function,
 	memset(worker, 0, sizeof(*worker));
 	worker->bgw_flags = BGWORKER_SHMEM_ACCESS |
 		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_start_time = BgWorkerStart_ConsistentState;
 	worker->bgw_restart_time = restart_time;
 	snprintf(worker->bgw_library_name, sizeof(worker->bgw_library_name),
 			 "pg_safebackup");

@@ -237,6 +237,47 @@ test_round_trip(void)
 	free(text);
 }
 
+/*
+ * Where the backup was taken and the timeline of its stop point: written
+ * when set, absent in older manifests (read as empty / 0), bad values
+ * refused.
+ */
+static void
+test_standby_fields(void)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbError		err;
+	char	   *text;
+	size_t		len;
+
+	build_manifest(&m, "S", 3);
+	m.stop_timeline = 2;
+	strcpy(m.backup_from, "standby");
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK(strstr(text, "\nstop_timeline=2\n") != NULL);
+	SB_CHECK(strstr(text, "\nbackup_from=standby\n") != NULL);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(back.stop_timeline == 2);
+	SB_CHECK(strcmp(back.backup_from, "standby") == 0);
+	sb_manifest_free(&back);
+	free(text);
+	sb_manifest_free(&m);
+
+	/* a manifest without them */
+	text = with_checksum(HEADER, &len);
+	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(back.stop_timeline == 0 && back.backup_from[0] == '\0');
+	sb_manifest_free(&back);
+	free(text);
+
+	SB_CHECK(parse_body(HEADER "backup_from=primary\nstop_timeline=1\n") == SB_OK);
+	SB_CHECK(parse_body(HEADER "backup_from=replica\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "stop_timeline=0\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "stop_timeline=x\n") == SB_ERR_CORRUPT);
+}
+
 static void
 test_corruption(void)
 {
@@ -776,6 +817,7 @@ main(void)
 
 	test_round_trip();
 	test_corruption();
+	test_standby_fields();
 	test_format_checks();
 	test_checksum_failures();
 	test_block_sums();
