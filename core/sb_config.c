@@ -18,7 +18,13 @@
 static const char *const repo_type_names[] = {
 	[SB_REPO_POSIX] = "posix",
 	[SB_REPO_SFTP] = "sftp",
-	[SB_REPO_TLS] = "tls"
+	[SB_REPO_TLS] = "tls",
+	[SB_REPO_S3] = "s3"
+};
+
+static const char *const s3_uri_style_names[] = {
+	[SB_S3_URI_HOST] = "host",
+	[SB_S3_URI_PATH] = "path"
 };
 
 /* Table of the compression names, indexed by SbCompressType. */
@@ -76,7 +82,12 @@ static const SbStringSetting string_settings[] = {
 	FIELD_SETTING(tls_cert_file),
 	FIELD_SETTING(tls_key_file),
 	FIELD_SETTING(tls_ca_file),
-	FIELD_SETTING(tls_server_name)
+	FIELD_SETTING(tls_server_name),
+	FIELD_SETTING(s3_bucket),
+	FIELD_SETTING(s3_region),
+	FIELD_SETTING(s3_endpoint),
+	FIELD_SETTING(s3_credentials_file),
+	FIELD_SETTING(s3_ca_file)
 };
 
 void
@@ -91,6 +102,34 @@ sb_config_init(SbRepoConfig *cfg)
 	cfg->io_timeout_ms = 60000;
 	cfg->sftp_port = 22;
 	cfg->tls_port = SB_TLS_DEFAULT_PORT;
+	strcpy(cfg->s3_region, "us-east-1");
+	cfg->s3_uri_style = SB_S3_URI_HOST;
+}
+
+bool
+sb_s3_uri_style_parse(const char *name, SbS3UriStyle *out)
+{
+	size_t		i;
+
+	if (name == NULL)
+		return false;
+	for (i = 0; i < lengthof(s3_uri_style_names); i++)
+	{
+		if (strcasecmp(name, s3_uri_style_names[i]) == 0)
+		{
+			*out = (SbS3UriStyle) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+sb_s3_uri_style_name(SbS3UriStyle style)
+{
+	if ((size_t) style < lengthof(s3_uri_style_names))
+		return s3_uri_style_names[style];
+	return "unknown";
 }
 
 /*

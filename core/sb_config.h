@@ -24,8 +24,16 @@ typedef enum SbRepoType
 {
 	SB_REPO_POSIX = 0,
 	SB_REPO_SFTP,
-	SB_REPO_TLS
+	SB_REPO_TLS,
+	SB_REPO_S3
 } SbRepoType;
+
+/* How the S3 driver names the bucket: in the host name or in the path. */
+typedef enum SbS3UriStyle
+{
+	SB_S3_URI_HOST = 0,			/* https://BUCKET.ENDPOINT/KEY */
+	SB_S3_URI_PATH				/* https://ENDPOINT/BUCKET/KEY */
+} SbS3UriStyle;
 
 typedef enum SbCompressType
 {
@@ -75,6 +83,17 @@ typedef struct SbRepoConfig
 	char		tls_key_file[SB_PATH_MAX];	/* its key, 0600 */
 	char		tls_ca_file[SB_PATH_MAX];	/* CA that signed the server's cert */
 	char		tls_server_name[256];	/* name to verify; default tls_host */
+
+	/*
+	 * s3: an S3-compatible object store over HTTPS (transport/s3.c).
+	 * repo_path is a key prefix in the bucket ("/" for the whole bucket).
+	 */
+	char		s3_bucket[64];
+	char		s3_region[64];	/* default us-east-1 */
+	char		s3_endpoint[256];	/* host[:port]; default s3.REGION.amazonaws.com */
+	SbS3UriStyle s3_uri_style;
+	char		s3_credentials_file[SB_PATH_MAX];	/* "" = environment */
+	char		s3_ca_file[SB_PATH_MAX];	/* "" = the system's CAs */
 } SbRepoConfig;
 
 #define SB_TLS_DEFAULT_PORT		8432
@@ -128,6 +147,8 @@ extern void sb_config_init(SbRepoConfig *cfg);
 /* Name <-> enum helpers; return false for an unknown name. */
 extern bool sb_repo_type_parse(const char *name, SbRepoType *out);
 extern const char *sb_repo_type_name(SbRepoType type);
+extern bool sb_s3_uri_style_parse(const char *name, SbS3UriStyle *out);
+extern const char *sb_s3_uri_style_name(SbS3UriStyle style);
 extern bool sb_compress_type_parse(const char *name, SbCompressType *out);
 extern const char *sb_compress_type_name(SbCompressType type);
 

@@ -226,5 +226,6 @@ extern SbStatus sb_storage_get(SbStorage *st, const char *path, size_t max_len,
 extern const SbStorageOps sb_posix_ops;
 extern const SbStorageOps sb_sftp_ops;
 extern const SbStorageOps sb_tls_ops;
+extern const SbStorageOps sb_s3_ops;
 
 #endif							/* SB_STORAGE_H */

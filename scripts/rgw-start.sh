@@ -9,7 +9,7 @@
 #	scripts/rgw-start.sh start|stop|restart|kill|watch DIR   (as root)
 #
 # Debian 12 has no radosgw that runs without a RADOS cluster; Debian sid's
-# (Ceph 20) runs with its standalone "dbstore" backend (SQLite files), so
+# (Ceph 20) runs standalone with its "dbstore" backend (SQLite files), so
 # the gateway runs from a cached sid root, ${SB_RGW_ROOT:-/var/cache/
 # pg_safebackup/rgw-root}, that "prepare" makes with scripts/pg-root.sh
 # (debootstrap --variant=minbase, the mirror of the host's apt sources).
@@ -22,7 +22,18 @@
 # radosgw on a free port of 127.0.0.1 (HTTPS only) and writes DIR/env:
 # S3_ENDPOINT (127.0.0.1:PORT, path style), S3_HOST_ENDPOINT (localhost:PORT,
 # for virtual-host style), S3_BUCKET, S3_REGION, S3_ACCESS_KEY,
-# S3_SECRET_KEY, S3_CREDENTIALS_FILE, S3_CA_FILE, S3_OTHER_CA_FILE.
+# S3_SECRET_KEY, S3_CREDENTIALS_FILE, S3_CA_FILE, S3_OTHER_CA_FILE and
+# S3_MULTIPART_BROKEN.
+#
+# Known faults of the standalone gateway in Ceph 20.2, which the driver
+# and the tests work with: dbstore returns the wrong bytes for a multipart
+# object (S3_MULTIPART_BROKEN=1: test_s3 checks such an object's upload and
+# size, not its bytes) and for a byte range past the first (the driver
+# reads whole objects, streamed), and ignores If-None-Match (the driver
+# looks first).  SB_RGW_BACKEND=posix adds the "posix" filter (objects as
+# files under DIR/objects), which gets those three right but lists stale
+# and doubled keys, so listings and removal go wrong: dbstore is the
+# default.
 # The gateway runs in a mount namespace of its own: the root's mounts never
 # reach the host, and nothing is left mounted when it exits.
 #
@@ -119,7 +130,7 @@ do_start()
 	[ -x "$ROOT/usr/bin/radosgw" ] || die "no radosgw in $ROOT; run: $0 prepare"
 	command -v curl >/dev/null || die "the curl command is needed"
 	running && kill_rgw TERM
-	mkdir -p "$DIR/data" "$DIR/control"
+	mkdir -p "$DIR/data" "$DIR/objects" "$DIR/posixdb" "$DIR/control"
 	chmod 0755 "$DIR"
 	chown "$TEST_USER" "$DIR/control"
 	if [ ! -f "$DIR/pki/ca.crt" ]; then
@@ -136,6 +147,12 @@ do_start()
 	fi
 	[ -f "$DIR/port" ] || free_port > "$DIR/port"
 	port=$(cat "$DIR/port")
+	posix_conf=
+	multipart_broken=1
+	if [ "${SB_RGW_BACKEND:-dbstore}" = posix ]; then
+		posix_conf=$'rgw_filter = posix\nrgw_posix_base_path = /rgw/objects\nrgw_posix_database_root = /rgw/posixdb'
+		multipart_broken=0
+	fi
 	cat > "$DIR/ceph.conf" <<CONF
 # private radosgw for the pg_safebackup S3 tests (generated)
 [global]
@@ -155,6 +172,7 @@ dbstore_db_dir = /rgw/data
 dbstore_config_uri = file:///rgw/data/config.db
 rgw_data = /rgw/data
 rgw_frontends = beast ssl_endpoint=127.0.0.1:$port ssl_certificate=/rgw/pki/rgw.crt ssl_private_key=/rgw/pki/rgw.key
+$posix_conf
 rgw_dns_name = localhost
 debug_rgw = 1
 CONF
@@ -193,6 +211,7 @@ S3_SECRET_KEY=$SECRET_KEY
 S3_CREDENTIALS_FILE=$DIR/client/credentials
 S3_CA_FILE=$DIR/pki/ca.crt
 S3_OTHER_CA_FILE=$DIR/pki/otherca-root.crt
+S3_MULTIPART_BROKEN=$multipart_broken
 ENV
 	chmod 0644 "$DIR/env"
 	echo "radosgw listening on https://127.0.0.1:$port (pid $(cat "$DIR/radosgw.pid")), settings in $DIR/env"

@@ -43,6 +43,9 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 		case SB_REPO_TLS:
 			ops = &sb_tls_ops;
 			break;
+		case SB_REPO_S3:
+			ops = &sb_s3_ops;
+			break;
 		default:
 			return sb_error_set(err, SB_ERR_CONFIG,
 								"unknown repository type %d",
