@@ -57,7 +57,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
-	tests/unit/test_error tests/unit/test_log
+	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
 
 LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd
 SHLIB_LINK = $(LIBS_CORE)
@@ -126,6 +126,10 @@ tests/unit/test_known_hosts: tests/unit/test_known_hosts.o tests/unit/test_files
 tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_error: tests/unit/test_error.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_conf: tests/unit/test_conf.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_settings: tests/unit/test_settings.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_log: tests/unit/test_log.o server/log.o
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
