@@ -15,7 +15,8 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 # shared core: linked into the server module, the CLI and the unit tests
 CORE_OBJS = \
 	core/cluster.o \
-	core/sb_error.o core/sb_config.o core/codec.o core/info_file.o \
+	core/sb_error.o core/sb_config.o core/settings.o core/settings_general.o core/conf_file.o \
+	core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o \
 	core/filter_compress.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
@@ -24,12 +25,13 @@ CORE_OBJS = \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
 	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
-	transport/storage.o transport/posix.o transport/sftp.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
+	transport/storage.o transport/drivers.o transport/posix.o \
+	transport/sftp.o transport/sftp_settings.o transport/tls_settings.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
 	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o \
-	transport/s3.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o
+	transport/s3.o transport/s3_settings.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o
 
 # server-side glue
 OBJS = \
@@ -45,7 +47,7 @@ OBJS = \
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
 	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
-	cli/cmd_rekey.o cli/cmd_server.o cli/help.o cli/cmd_setup.o \
+	cli/cmd_rekey.o cli/cmd_server.o cli/help.o cli/help_settings.o cli/cmd_setup.o \
 	cli/cmd_setup_sftp.o cli/cmd_setup_tls.o $(SERVER_OBJS)
 # the repository server, run by "pg_safebackup server"
 SERVER_OBJS = server/config.o server/auth.o server/peer_cn.o server/log.o server/tls_ctx.o \
@@ -56,7 +58,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
-	tests/unit/test_error tests/unit/test_log
+	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
 
 LIBS_CORE = -lssh2 -lcurl -lssl -lcrypto -lz -llz4 -lzstd
 SHLIB_LINK = $(LIBS_CORE)
@@ -126,6 +128,10 @@ tests/unit/test_known_hosts: tests/unit/test_known_hosts.o tests/unit/test_files
 tests/unit/test_net: tests/unit/test_net.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_error: tests/unit/test_error.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_conf: tests/unit/test_conf.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+tests/unit/test_settings: tests/unit/test_settings.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_log: tests/unit/test_log.o server/log.o
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@

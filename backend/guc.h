@@ -9,6 +9,7 @@
 #define SB_GUC_H
 
 #include "sb_config.h"
+#include "settings.h"			/* SB_PUSH_MAX_WORKERS */
 
 extern void sb_define_gucs(void);
 
@@ -22,7 +23,6 @@ extern const char *sb_guc_backup_schedule(void);
  * safebackup.archive_push_workers in force in this process; at most
  * SB_PUSH_MAX_WORKERS (shared memory holds that many worker slots).
  */
-#define SB_PUSH_MAX_WORKERS 8
 extern int	sb_guc_archive_push_workers(void);
 
 #endif							/* SB_GUC_H */

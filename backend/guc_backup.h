@@ -8,8 +8,9 @@
 #ifndef SB_GUC_BACKUP_H
 #define SB_GUC_BACKUP_H
 
-#define SB_BACKUP_WORKERS_MAX	16
+#include "settings.h"			/* SB_BACKUP_WORKERS_MAX */
 
+/* the order of the names in core/settings_general.c */
 typedef enum SbChecksumFailure
 {
 	SB_CHECKSUM_FAILURE_WARN,
@@ -18,7 +19,5 @@ typedef enum SbChecksumFailure
 
 extern int	sb_backup_workers;
 extern int	sb_checksum_failure;
-
-extern void sb_define_backup_gucs(void);
 
 #endif							/* SB_GUC_BACKUP_H */

@@ -45,22 +45,24 @@ sb_status_note_repo_mode(int mode)
 
 /*
  * What this host may do in the repository: as the repository server said
- * when we last connected (TLS); a posix repository is always "admin"; an
- * SFTP server's request filter cannot be seen from the client ("unknown").
- * NULL for a TLS repository not contacted since the server started.
+ * when we last connected (SB_CAP_SERVER_MODE: TLS), else what the driver
+ * knows without asking (posix: "admin"; SFTP: "unknown", as a server's
+ * request filter cannot be seen from the client).  NULL for a repository
+ * whose server has not been contacted since PostgreSQL started.
  */
 static const char *
 repo_mode_name(int seen)
 {
 	SbRepoConfig cfg;
+	const SbDriver *driver;
+	SbRepoMode	mode;
 
 	if (seen > 0)
 		return sb_repo_mode_name((SbRepoMode) (seen - 1));
 	sb_guc_repo_config(&cfg);
-	if (cfg.repo_type == SB_REPO_POSIX)
-		return sb_repo_mode_name(SB_REPO_MODE_ADMIN);
-	if (cfg.repo_type == SB_REPO_SFTP)
-		return sb_repo_mode_name(SB_REPO_MODE_UNKNOWN);
+	driver = sb_driver_of(&cfg);
+	if (driver != NULL && sb_driver_mode_before_open(driver, &mode))
+		return sb_repo_mode_name(mode);
 	return NULL;
 }
 

@@ -93,6 +93,8 @@ extern void sb_cli_usage(void);
 /* help.c: one command's help (false: no such command); is it a command */
 extern bool sb_cli_command_usage(const char *name);
 extern bool sb_cli_is_command(const char *name);
+/* help_settings.c: "help settings [--markdown]" (args after "settings") */
+extern int	sb_cli_help_settings(int argc, char **argv);
 
 /* -q (-1: errors only), 0, -v (1: more messages) */
 extern int	sb_cli_verbosity;

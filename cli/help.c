@@ -4,7 +4,8 @@
  *		The help texts of pg_safebackup, from one table.
  *
  * Every option is one row: its spelling, its text and the commands that
- * take it.  "pg_safebackup --help" prints every row, grouped;
+ * take it.  The repository options are the rows of the settings tables
+ * (core/settings.h), printed for every command that reaches a repository.  "pg_safebackup --help" prints every row, grouped;
  * "pg_safebackup COMMAND --help" prints the rows of that command only, so
  * the two can never disagree.
  *
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "settings.h"
 
 /* One bit per command (and per setup subcommand) */
 #define C_GET		(1u << 0)
@@ -106,35 +108,6 @@ static const HelpCommand help_commands[] = {
 };
 
 static const HelpOption help_options[] = {
-	{"Repository options (also in a --config file, without the dashes)",
-	"-c, --config=FILE", "read options from FILE (key = value lines)", C_REPO},
-	{NULL, "--repo-type=TYPE", "posix (default), sftp or tls", C_REPO},
-	{NULL, "--repo-path=PATH", "absolute path of the repository", C_REPO},
-	{NULL, "--stanza=NAME", "stanza of the cluster (default \"main\")", C_REPO},
-	{NULL, "--compress-type=TYPE", "none, zlib, lz4 or zstd (default) for files written", C_REPO},
-	{NULL, "--compress-level=N", "zlib 0-9, lz4 1-12, zstd 1-19 (default 1)", C_REPO},
-	{NULL, "--io-timeout=TIME", "network connect/wait limit (default 60s)", C_REPO},
-	{NULL, "--cipher-type=TYPE", "none (default) or aes-256-gcm", C_REPO},
-	{NULL, "--cipher-pass-file=FILE", "file holding the encryption passphrase (mode 0600)", C_REPO},
-
-	{"SFTP repository options (--repo-type=sftp)",
-	"--sftp-host=HOST", "SFTP server host name or address", C_REPO},
-	{NULL, "--sftp-port=PORT", "SFTP server port (default 22)", C_REPO},
-	{NULL, "--sftp-user=USER", "SFTP account", C_REPO},
-	{NULL, "--sftp-private-key-file=FILE", "private key (mode 0600 or stricter)", C_REPO},
-	{NULL, "--sftp-public-key-file=FILE", "public key (optional)", C_REPO},
-	{NULL, "--sftp-private-key-passphrase-file=FILE", "passphrase of the key (optional)", C_REPO},
-	{NULL, "--sftp-known-hosts-file=FILE", "known_hosts file with the server's host key", C_REPO},
-	{NULL, "--sftp-host-key-fingerprint=FP", "pinned host key, SHA256:... as ssh-keygen -lf", C_REPO},
-
-	{"TLS repository options (--repo-type=tls)",
-	"--tls-host=HOST", "repository server", C_REPO},
-	{NULL, "--tls-port=PORT", "its port (default 8432)", C_REPO},
-	{NULL, "--tls-cert-file=FILE", "client certificate (with intermediates)", C_REPO},
-	{NULL, "--tls-key-file=FILE", "its private key (mode 0600)", C_REPO},
-	{NULL, "--tls-ca-file=FILE", "CA that signed the server certificate", C_REPO},
-	{NULL, "--tls-server-name=NAME", "name to verify (default: the host)", C_REPO},
-
 	{"Restore options (also in a --config file)",
 	"-D, --pgdata=DIR", "new data directory (missing or empty)", C_RESTORE},
 	{NULL, "--target-dir=DIR", "the same as --pgdata", C_RESTORE},
@@ -168,7 +141,7 @@ static const HelpOption help_options[] = {
 	{NULL, "--backup=LABEL", "this backup only (default: all)", C_VERIFY},
 
 	{"Expire options",
-	"--retention-full=N", "full backups to keep (default 0: keep all)", C_EXPIRE},
+	"@retention_full", NULL, C_EXPIRE},
 	{NULL, "--dry-run", "show what would be removed, remove nothing", C_EXPIRE},
 
 	{"Rekey options",
@@ -213,15 +186,15 @@ static const HelpOption help_options[] = {
 #define SPELLING_WIDTH 26
 
 static void
-print_option(const HelpOption *o)
+print_row(const char *spelling, const char *text)
 {
-	const char *t = o->text;
-	int			len = (int) strlen(o->spelling);
+	const char *t = text;
+	int			len = (int) strlen(spelling);
 
 	if (len > SPELLING_WIDTH - 2)
-		printf("  %s\n%*s", o->spelling, SPELLING_WIDTH + 1, "");
+		printf("  %s\n%*s", spelling, SPELLING_WIDTH + 1, "");
 	else
-		printf("  %-*s ", SPELLING_WIDTH - 2, o->spelling);
+		printf("  %-*s ", SPELLING_WIDTH - 2, spelling);
 	for (;;)
 	{
 		const char *nl = strchr(t, '\n');
@@ -236,12 +209,68 @@ print_option(const HelpOption *o)
 	}
 }
 
+/* The row of a setting: "--sftp-host=HOST" and its help line */
+static void
+print_setting(const SbSetting *s)
+{
+	char		spelling[128];
+
+	snprintf(spelling, sizeof(spelling), "--%s=%s", s->name,
+			 s->arg ? s->arg : "VALUE");
+	for (char *c = spelling + 2; *c != '=' && *c != '\0'; c++)
+		if (*c == '_')
+			*c = '-';
+	print_row(spelling, s->help ? s->help : s->short_desc);
+}
+
+/* A row; "@name" is the row of setting name, from its table. */
+static void
+print_option(const HelpOption *o)
+{
+	if (o->spelling[0] == '@')
+		print_setting(sb_setting_at(sb_setting_index(o->spelling + 1), NULL));
+	else
+		print_row(o->spelling, o->text);
+}
+
+/*
+ * The repository options: --config, then each setting the CLI has, under
+ * the heading of its group (general, then each driver's).
+ */
+static void
+print_setting_options(void)
+{
+	int			n = sb_settings_count();
+	int			group = -2;
+
+	for (int i = 0; i < n; i++)
+	{
+		int			driver;
+		const SbSetting *s = sb_setting_at(i, &driver);
+
+		/* a command's own: an "@name" row of its group shows it */
+		if ((s->flags & SB_SETTING_SERVER) || s->command != NULL)
+			continue;
+		if (driver != group)
+		{
+			printf("\n%s:\n", sb_setting_group_title(driver));
+			if (driver < 0)
+				print_row("-c, --config=FILE", "read options from FILE (key = value lines)");
+			group = driver;
+		}
+		print_setting(s);
+	}
+}
+
 /* The rows for the commands in mask, under their group headings. */
 static void
 print_options(unsigned mask)
 {
 	const char *group = NULL;
 	bool		heading_shown = false;
+
+	if (mask & C_REPO)
+		print_setting_options();
 
 	for (const HelpOption *o = help_options; o->spelling != NULL; o++)
 	{

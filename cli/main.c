@@ -94,14 +94,10 @@ sb_cli_verbose(const char *fmt,...)
 bool
 sb_cli_require_repo(SbCliOptions *opts)
 {
+	/* tls: the path is on the server, its repository root by default */
+	sb_config_default_repo_path(&opts->repo);
 	if (opts->repo.repo_path[0] != '\0')
 		return true;
-	/* tls: the path is on the server, its repository root by default */
-	if (opts->repo.repo_type == SB_REPO_TLS)
-	{
-		strcpy(opts->repo.repo_path, "/");
-		return true;
-	}
 	sb_cli_error("no repository given");
 	fprintf(stderr, "%s: hint: Use --repo-path or a --config file with repo_path.\n", progname);
 	return false;
@@ -232,6 +228,9 @@ main(int argc, char **argv)
 	argv[0] = (char *) progname;
 	if (argc > 1)
 	{
+		if (argc > 2 && strcmp(argv[1], "help") == 0 &&
+			strcmp(argv[2], "settings") == 0)
+			return sb_cli_help_settings(argc - 3, argv + 3);
 		if (argc > 2 && strcmp(argv[1], "help") == 0)
 			return help_for(argc - 1, argv + 1, 1) ? SB_EXIT_OK : SB_EXIT_USAGE;
 		if (strcmp(argv[1], "help") == 0)

@@ -6,7 +6,9 @@
  * Every option can be given as --name=value on the command line or as
  * "name = value" in the configuration file (the same names as the
  * safebackup.* server settings, with "_" or "-", with or without the
- * "safebackup." prefix).  The command line wins over the file: a value
+ * "safebackup." prefix).  The repository options are the settings of the
+ * tables in core/settings.h (general and per driver): their long options,
+ * checks and --config keys are built from those tables here.  The command line wins over the file: a value
  * given on the command line replaces the file's, a recovery target given on
  * the command line replaces the file's target (whatever its kind), and a
  * --tablespace-map for an OID replaces the file's mapping of that OID.
@@ -23,35 +25,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "sftp_hostkey.h"
+#include "conf_file.h"
+#include "settings.h"
 
 typedef enum OptId
 {
 	OPT_CONFIG = 256,
-	/* repository options: the ones restore passes on in restore_command */
-	OPT_REPO_TYPE,
-	OPT_REPO_PATH,
-	OPT_STANZA,
-	OPT_COMPRESS_TYPE,
-	OPT_COMPRESS_LEVEL,
-	OPT_IO_TIMEOUT,
-	OPT_SFTP_HOST,
-	OPT_SFTP_PORT,
-	OPT_SFTP_USER,
-	OPT_SFTP_PRIVATE_KEY_FILE,
-	OPT_SFTP_PUBLIC_KEY_FILE,
-	OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE,
-	OPT_SFTP_KNOWN_HOSTS_FILE,
-	OPT_SFTP_HOST_KEY_FINGERPRINT,
-	OPT_CIPHER_TYPE,
-	OPT_CIPHER_PASS_FILE,
-	OPT_TLS_HOST,
-	OPT_TLS_PORT,
-	OPT_TLS_CERT_FILE,
-	OPT_TLS_KEY_FILE,
-	OPT_TLS_CA_FILE,
-	OPT_TLS_SERVER_NAME,
-	OPT_END_REPO_OPTIONS,		/* add repository options above this line */
 	/* options of one command */
 	OPT_TARGET_DIR,
 	OPT_BACKUP,
@@ -68,35 +47,23 @@ typedef enum OptId
 	OPT_TABLESPACE_MAP,
 	OPT_ACCEPT_TABLESPACE_LOCATIONS,
 	OPT_OUTPUT,
-	OPT_RETENTION_FULL,
 	OPT_DRY_RUN,
 	OPT_NEW_CIPHER_PASS_FILE,
 	OPT_CIPHER_KDF_LOG2N,
 	OPT_PGDATA = 'D',
 	OPT_PROGRESS = 'P',
 	OPT_QUIET = 'q',
-	OPT_VERBOSE = 'v'
+	OPT_VERBOSE = 'v',
+	/* setting i of core/settings.h is option OPT_SETTING + i */
+	OPT_SETTING = 1000
 } OptId;
 
 /* short options, as pg_basebackup and pg_rewind spell them */
 #define SHORT_OPTIONS "c:D:j:Pqv"
 
-static const struct option long_options[] = {
+/* The options of commands; the settings' options are added to them. */
+static const struct option command_options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
-	{"repo-type", required_argument, NULL, OPT_REPO_TYPE},
-	{"repo-path", required_argument, NULL, OPT_REPO_PATH},
-	{"stanza", required_argument, NULL, OPT_STANZA},
-	{"compress-type", required_argument, NULL, OPT_COMPRESS_TYPE},
-	{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
-	{"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
-	{"sftp-host", required_argument, NULL, OPT_SFTP_HOST},
-	{"sftp-port", required_argument, NULL, OPT_SFTP_PORT},
-	{"sftp-user", required_argument, NULL, OPT_SFTP_USER},
-	{"sftp-private-key-file", required_argument, NULL, OPT_SFTP_PRIVATE_KEY_FILE},
-	{"sftp-public-key-file", required_argument, NULL, OPT_SFTP_PUBLIC_KEY_FILE},
-	{"sftp-private-key-passphrase-file", required_argument, NULL, OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE},
-	{"sftp-known-hosts-file", required_argument, NULL, OPT_SFTP_KNOWN_HOSTS_FILE},
-	{"sftp-host-key-fingerprint", required_argument, NULL, OPT_SFTP_HOST_KEY_FINGERPRINT},
 	{"pgdata", required_argument, NULL, OPT_PGDATA},
 	{"target-dir", required_argument, NULL, OPT_TARGET_DIR},
 	{"backup", required_argument, NULL, OPT_BACKUP},
@@ -113,23 +80,52 @@ static const struct option long_options[] = {
 	{"tablespace-map", required_argument, NULL, OPT_TABLESPACE_MAP},
 	{"accept-tablespace-locations", no_argument, NULL, OPT_ACCEPT_TABLESPACE_LOCATIONS},
 	{"output", required_argument, NULL, OPT_OUTPUT},
-	{"retention-full", required_argument, NULL, OPT_RETENTION_FULL},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"cipher-type", required_argument, NULL, OPT_CIPHER_TYPE},
-	{"cipher-pass-file", required_argument, NULL, OPT_CIPHER_PASS_FILE},
 	{"new-cipher-pass-file", required_argument, NULL, OPT_NEW_CIPHER_PASS_FILE},
 	{"cipher-kdf-log2n", required_argument, NULL, OPT_CIPHER_KDF_LOG2N},
-	{"tls-host", required_argument, NULL, OPT_TLS_HOST},
-	{"tls-port", required_argument, NULL, OPT_TLS_PORT},
-	{"tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE},
-	{"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
-	{"tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE},
-	{"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
 	{NULL, 0, NULL, 0}
 };
+
+#define NCOMMAND_OPTIONS (sizeof(command_options) / sizeof(command_options[0]) - 1)
+#define MAX_SETTING_OPTIONS 96
+
+/*
+ * command_options and one "--sftp-host" option per setting the CLI has
+ * (not SB_SETTING_SERVER), filled by build_options().
+ */
+static struct option long_options[NCOMMAND_OPTIONS + MAX_SETTING_OPTIONS + 1];
+static char setting_option_names[MAX_SETTING_OPTIONS][64];
+
+static void
+build_options(void)
+{
+	int			n = 0;
+	int			nsettings = sb_settings_count();
+
+	memcpy(long_options, command_options, sizeof(struct option) * NCOMMAND_OPTIONS);
+	for (int i = 0; i < nsettings && n < MAX_SETTING_OPTIONS; i++)
+	{
+		const SbSetting *s = sb_setting_at(i, NULL);
+		struct option *o = &long_options[NCOMMAND_OPTIONS + n];
+
+		if (s->flags & SB_SETTING_SERVER)
+			continue;
+		snprintf(setting_option_names[n], sizeof(setting_option_names[n]),
+				 "%s", s->name);
+		for (char *c = setting_option_names[n]; *c; c++)
+			if (*c == '_')
+				*c = '-';
+		o->name = setting_option_names[n];
+		o->has_arg = required_argument;
+		o->flag = NULL;
+		o->val = OPT_SETTING + i;
+		n++;
+	}
+	memset(&long_options[NCOMMAND_OPTIONS + n], 0, sizeof(struct option));
+}
 
 /*
  * Which pass is applying options: 1 for --config files, 2 for the command
@@ -234,49 +230,44 @@ copy_value(char *dst, size_t size, const char *value, const char *name)
 }
 
 /*
- * A string setting of the repository: refused when longer than the limit
- * the server's settings have too (the table in core/sb_config.c).
+ * Setting i (core/settings.h): a file name made absolute first (restore
+ * passes it on to a restore_command that runs in another directory), then
+ * parsed, checked and stored by the table's rules, the server's too.
  */
 static bool
-set_repo_string(SbCliOptions *opts, const char *setting, const char *value,
-				const char *name)
+apply_setting(SbCliOptions *opts, int i, const char *name, const char *value)
 {
+	const SbSetting *s = sb_setting_at(i, NULL);
+	char		cwd[PATH_MAX];
+	char	   *abs = NULL;
 	SbError		err;
+	SbStatus	rc;
 
-	if (sb_string_setting_set(&opts->repo, setting, name, value, &err) != SB_OK)
+	if ((s->flags & SB_SETTING_FILE) && value[0] != '/' && value[0] != '\0')
+	{
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+		{
+			sb_cli_error("could not get the current directory: %s", strerror(errno));
+			return false;
+		}
+		abs = malloc(strlen(cwd) + strlen(value) + 2);
+		if (abs == NULL)
+		{
+			sb_cli_error("out of memory");
+			return false;
+		}
+		sprintf(abs, "%s/%s", cwd, value);
+		value = abs;
+	}
+	sb_error_clear(&err);
+	rc = sb_setting_set(&opts->repo, i, name, value, &err);
+	free(abs);
+	if (rc != SB_OK)
 	{
 		sb_cli_report(&err);
 		return false;
 	}
 	return true;
-}
-
-/* A file name setting of the repository: made absolute, then as above. */
-static bool
-set_repo_path_string(SbCliOptions *opts, const char *setting,
-					 const char *value, const char *name)
-{
-	char		cwd[PATH_MAX];
-	char	   *abs;
-	bool		ok;
-
-	if (value[0] == '/' || value[0] == '\0')
-		return set_repo_string(opts, setting, value, name);
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-	{
-		sb_cli_error("could not get the current directory: %s", strerror(errno));
-		return false;
-	}
-	abs = malloc(strlen(cwd) + strlen(value) + 2);
-	if (abs == NULL)
-	{
-		sb_cli_error("out of memory");
-		return false;
-	}
-	sprintf(abs, "%s/%s", cwd, value);
-	ok = set_repo_string(opts, setting, abs, name);
-	free(abs);
-	return ok;
 }
 
 /*
@@ -323,116 +314,14 @@ parse_int_option(const char *value, const char *name, long min, long max,
 	return true;
 }
 
-/* "N" milliseconds, or N with a unit: ms, s, min. */
-static bool
-parse_duration_ms(const char *value, int *out)
-{
-	char	   *end;
-	long		n;
-	long		scale = 1;
-
-	errno = 0;
-	n = strtol(value, &end, 10);
-	if (errno != 0 || end == value || n < 0)
-		return false;
-	if (strcmp(end, "s") == 0)
-		scale = 1000;
-	else if (strcmp(end, "min") == 0)
-		scale = 60000;
-	else if (*end != '\0' && strcmp(end, "ms") != 0)
-		return false;
-	if (n > 3600000 / scale)
-		return false;
-	*out = (int) (n * scale);
-	return true;
-}
-
 /* Apply one option; returns false (after printing why) on a bad value. */
 static bool
 apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 {
+	if (id >= OPT_SETTING)
+		return apply_setting(opts, id - OPT_SETTING, name, value);
 	switch (id)
 	{
-		case OPT_REPO_TYPE:
-			if (!sb_repo_type_parse(value, &opts->repo.repo_type))
-			{
-				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
-				fprintf(stderr, "%s: hint: Valid values are \"posix\", \"sftp\" and \"tls\".\n", progname);
-				return false;
-			}
-			return true;
-		case OPT_REPO_PATH:
-			if (value[0] != '/')
-			{
-				sb_cli_error("option \"%s\" must be an absolute path", name);
-				return false;
-			}
-			return set_repo_string(opts, "repo_path", value, name);
-		case OPT_STANZA:
-			if (!sb_stanza_name_valid(value))
-			{
-				sb_cli_error("invalid stanza name \"%s\"", value);
-				fprintf(stderr, "%s: hint: A stanza name is 1 to 63 letters, digits, \"_\", \"-\" or \".\", not starting with \".\".\n", progname);
-				return false;
-			}
-			return set_repo_string(opts, "stanza", value, name);
-		case OPT_COMPRESS_TYPE:
-			if (!sb_compress_type_parse(value, &opts->repo.compress_type))
-			{
-				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
-				fprintf(stderr, "%s: hint: Valid values are \"none\", \"zlib\", \"lz4\" and \"zstd\".\n", progname);
-				return false;
-			}
-			return true;
-		case OPT_COMPRESS_LEVEL:
-			/* the range of the type is checked once all options are in */
-			return parse_int_option(value, name, 0, SB_COMPRESS_LEVEL_MAX,
-									&opts->repo.compress_level);
-		case OPT_IO_TIMEOUT:
-			if (!parse_duration_ms(value, &opts->repo.io_timeout_ms) ||
-				opts->repo.io_timeout_ms < 1000)
-			{
-				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
-				fprintf(stderr, "%s: hint: Give a time between 1s and 60min, such as \"30s\" or \"60000\" (milliseconds).\n", progname);
-				return false;
-			}
-			return true;
-		case OPT_SFTP_HOST:
-			return set_repo_string(opts, "sftp_host", value, name);
-		case OPT_SFTP_PORT:
-			return parse_int_option(value, name, 1, 65535, &opts->repo.sftp_port);
-		case OPT_SFTP_USER:
-			return set_repo_string(opts, "sftp_user", value, name);
-		case OPT_SFTP_PRIVATE_KEY_FILE:
-			return set_repo_path_string(opts, "sftp_private_key_file", value, name);
-		case OPT_SFTP_PUBLIC_KEY_FILE:
-			return set_repo_path_string(opts, "sftp_public_key_file", value, name);
-		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
-			return set_repo_path_string(opts, "sftp_private_key_passphrase_file", value, name);
-		case OPT_SFTP_KNOWN_HOSTS_FILE:
-			return set_repo_path_string(opts, "sftp_known_hosts_file", value, name);
-		case OPT_SFTP_HOST_KEY_FINGERPRINT:
-			{
-				unsigned char digest[32];
-
-				if (value[0] != '\0' && !sb_sftp_parse_fingerprint(value, digest))
-				{
-					sb_cli_error("invalid SSH host key fingerprint \"%s\"", value);
-					fprintf(stderr, "%s: hint: Give the fingerprint as \"ssh-keygen -lf\" prints it (\"SHA256:\" followed by 43 base64 characters) or as 64 hexadecimal digits.\n", progname);
-					return false;
-				}
-				return set_repo_string(opts, "sftp_host_key_fingerprint", value, name);
-			}
-		case OPT_CIPHER_TYPE:
-			if (!sb_cipher_type_parse(value, &opts->repo.cipher_type))
-			{
-				sb_cli_error("invalid value \"%s\" for option \"%s\"", value, name);
-				fprintf(stderr, "%s: hint: Valid values are \"none\" and \"aes-256-gcm\".\n", progname);
-				return false;
-			}
-			return true;
-		case OPT_CIPHER_PASS_FILE:
-			return set_repo_path_string(opts, "cipher_pass_file", value, name);
 		case OPT_NEW_CIPHER_PASS_FILE:
 			return copy_path_value(opts->new_cipher_pass_file,
 								 sizeof(opts->new_cipher_pass_file), value, name);
@@ -521,25 +410,18 @@ apply_option(SbCliOptions *opts, int id, const char *name, const char *value)
 				return false;
 			}
 			return true;
-		case OPT_RETENTION_FULL:
-			return parse_int_option(value, name, 0, 9999, &opts->repo.retention_full);
 		case OPT_DRY_RUN:
 			opts->dry_run = true;
 			return true;
-		case OPT_TLS_HOST:
-			return set_repo_string(opts, "tls_host", value, name);
-		case OPT_TLS_PORT:
-			return parse_int_option(value, name, 1, 65535, &opts->repo.tls_port);
-		case OPT_TLS_CERT_FILE:
-			return set_repo_path_string(opts, "tls_cert_file", value, name);
-		case OPT_TLS_KEY_FILE:
-			return set_repo_path_string(opts, "tls_key_file", value, name);
-		case OPT_TLS_CA_FILE:
-			return set_repo_path_string(opts, "tls_ca_file", value, name);
-		case OPT_TLS_SERVER_NAME:
-			return set_repo_string(opts, "tls_server_name", value, name);
 	}
 	return false;
+}
+
+/* An option a --config file may set: one with a value, not --config. */
+static bool
+file_option(const struct option *o)
+{
+	return o->has_arg == required_argument && o->val != OPT_CONFIG;
 }
 
 /* Map a configuration file key to an option id; -1 if unknown. */
@@ -554,120 +436,91 @@ option_for_key(const char *key)
 	for (i = 0; i < sizeof(norm) - 1 && key[i] != '\0'; i++)
 		norm[i] = (key[i] == '_') ? '-' : key[i];
 	norm[i] = '\0';
+	if (key[i] != '\0')
+		return -1;
 	for (const struct option *o = long_options; o->name != NULL; o++)
-		if (strcmp(o->name, norm) == 0 && o->val != OPT_CONFIG &&
-			o->val != OPT_DRY_RUN && o->val != OPT_STANDBY && o->val != OPT_DELTA &&
-			o->val != OPT_DELTA_CHECKSUM &&
-			o->val != OPT_ACCEPT_TABLESPACE_LOCATIONS && o->val != OPT_PROGRESS &&
-			o->val != OPT_QUIET && o->val != OPT_VERBOSE)
+		if (strcmp(o->name, norm) == 0 && file_option(o))
 			return o->val;
 	return -1;
 }
 
-static char *
-trim(char *s)
+/* An unknown key: refused, with the closest known key as a hint. */
+static SbStatus
+unknown_key(const SbConfLine *line, SbError *err)
 {
-	char	   *e;
+	const char *names[NCOMMAND_OPTIONS + MAX_SETTING_OPTIONS];
+	static char keys[NCOMMAND_OPTIONS + MAX_SETTING_OPTIONS][64];
+	int			n = 0;
 
-	while (isspace((unsigned char) *s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char) e[-1]))
-		*--e = '\0';
-	return s;
+	for (const struct option *o = long_options; o->name != NULL; o++)
+	{
+		if (!file_option(o))
+			continue;
+		snprintf(keys[n], sizeof(keys[n]), "%s", o->name);
+		for (char *c = keys[n]; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		names[n] = keys[n];
+		n++;
+	}
+	return sb_conf_unknown_key(line, "option", names, n, err);
+}
+
+typedef struct ConfigState
+{
+	SbCliOptions *opts;
+	bool		reported;		/* the option's error is printed already */
+} ConfigState;
+
+/* One "key = value" line of a --config file */
+static SbStatus
+config_value(const SbConfLine *line, void *arg, SbError *err)
+{
+	ConfigState *state = arg;
+	char		name[SB_PATH_MAX + 128];
+	int			id = option_for_key(line->key);
+
+	if (id < 0)
+		return unknown_key(line, err);
+	snprintf(name, sizeof(name), "%s (file \"%s\" line %d)", line->key,
+			 line->file, line->lineno);
+	if (apply_option(state->opts, id, name, line->value))
+		return SB_OK;
+	state->reported = true;
+	return sb_error_set(err, SB_ERR_CONFIG, "invalid option");
 }
 
 static bool
 load_config_file(SbCliOptions *opts, const char *path)
 {
-	FILE	   *f = fopen(path, "r");
 	char		resolved[PATH_MAX];
-	char		line[4096];
-	int			lineno = 0;
-	bool		ok = true;
+	ConfigState state = {opts, false};
+	SbError		err;
 
-	if (f == NULL)
-	{
-		sb_cli_error("could not open configuration file \"%s\": %s", path, strerror(errno));
-		return false;
-	}
 	if (opts->nconfigs == SB_CLI_MAX_CONFIGS)
 	{
 		sb_cli_error("too many configuration files (at most %d)", SB_CLI_MAX_CONFIGS);
-		fclose(f);
 		return false;
 	}
 	/* remembered absolute, for the restore_command that restore writes */
 	errno = 0;
 	if (realpath(path, resolved) == NULL || strlen(resolved) >= SB_PATH_MAX)
 	{
-		sb_cli_error("could not resolve path of configuration file \"%s\": %s",
-					 path, strerror(errno ? errno : ENAMETOOLONG));
-		fclose(f);
+		if (errno == ENOENT || errno == EACCES)
+			sb_cli_error("could not open configuration file \"%s\": %s", path,
+						 strerror(errno));
+		else
+			sb_cli_error("could not resolve path of configuration file \"%s\": %s",
+						 path, strerror(errno ? errno : ENAMETOOLONG));
 		return false;
 	}
 	strcpy(opts->configs[opts->nconfigs++], resolved);
-	while (ok && fgets(line, sizeof(line), f) != NULL)
-	{
-		char	   *p;
-		char	   *key;
-		char	   *value;
-		char		name[128];
-		int			id;
-
-		lineno++;
-		p = trim(line);
-		if (*p == '\0' || *p == '#')
-			continue;
-		value = strchr(p, '=');
-		if (value == NULL)
-		{
-			sb_cli_error("syntax error in file \"%s\" line %d: expected \"name = value\"", path, lineno);
-			ok = false;
-			break;
-		}
-		*value++ = '\0';
-		key = trim(p);
-		value = trim(value);
-		/* strip one pair of matching quotes */
-		if ((value[0] == '\'' || value[0] == '"') && strlen(value) >= 2 &&
-			value[strlen(value) - 1] == value[0])
-		{
-			value[strlen(value) - 1] = '\0';
-			value++;
-		}
-		id = option_for_key(key);
-		if (id < 0)
-		{
-			sb_cli_error("unrecognized option \"%s\" in file \"%s\" line %d", key, path, lineno);
-			ok = false;
-			break;
-		}
-		snprintf(name, sizeof(name), "%s (file \"%s\" line %d)", key, path, lineno);
-		ok = apply_option(opts, id, name, value);
-	}
-	fclose(f);
-	return ok;
-}
-
-/* Options whose value is a file name (made absolute when applied). */
-static bool
-option_is_path(int id)
-{
-	switch (id)
-	{
-		case OPT_SFTP_PRIVATE_KEY_FILE:
-		case OPT_SFTP_PUBLIC_KEY_FILE:
-		case OPT_SFTP_PRIVATE_KEY_PASSPHRASE_FILE:
-		case OPT_SFTP_KNOWN_HOSTS_FILE:
-		case OPT_CIPHER_PASS_FILE:
-		case OPT_TLS_CERT_FILE:
-		case OPT_TLS_KEY_FILE:
-		case OPT_TLS_CA_FILE:
-			return true;
-		default:
-			return false;
-	}
+	sb_error_clear(&err);
+	if (sb_conf_parse_file(path, config_value, NULL, &state, &err) == SB_OK)
+		return true;
+	if (!state.reported)
+		sb_cli_report(&err);
+	return false;
 }
 
 /*
@@ -775,6 +628,7 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 
 	memset(opts, 0, sizeof(*opts));
 	sb_config_init(&opts->repo);
+	build_options();
 
 	/* the config file first, so that the command line overrides it */
 	current_pass = 1;
@@ -807,12 +661,13 @@ sb_cli_parse(int argc, char **argv, SbCliOptions *opts)
 		option_name(c, name, sizeof(name));
 		if (!apply_option(opts, c, name, optarg))
 			return SB_EXIT_USAGE;
-		if (c > OPT_CONFIG && c < OPT_END_REPO_OPTIONS)
+		if (c >= OPT_SETTING &&
+			!(sb_setting_at(c - OPT_SETTING, NULL)->flags & SB_SETTING_LOCAL))
 		{
 			char		abs[SB_PATH_MAX];
 			const char *v = optarg;
 
-			if (option_is_path(c))
+			if (sb_setting_at(c - OPT_SETTING, NULL)->flags & SB_SETTING_FILE)
 			{
 				if (!copy_path_value(abs, sizeof(abs), optarg, name))
 					return SB_EXIT_USAGE;

@@ -20,20 +20,29 @@
 #define SB_PATH_MAX		1024
 #define SB_NAME_MAX		64
 
-typedef enum SbRepoType
-{
-	SB_REPO_POSIX = 0,
-	SB_REPO_SFTP,
-	SB_REPO_TLS,
-	SB_REPO_S3
-} SbRepoType;
+/*
+ * The repository type: the index of its driver in the driver list
+ * (transport/drivers.c; names with sb_repo_type_parse/_name).  Callers ask
+ * a driver for its capabilities (core/storage.h), never for its type.
+ */
+typedef int SbRepoType;
 
-/* How the S3 driver names the bucket: in the host name or in the path. */
-typedef enum SbS3UriStyle
+#define SB_REPO_POSIX	0		/* the first driver of the list: the default */
+
+/*
+ * Each storage driver keeps its settings in an area of its own, laid out by
+ * a struct of the driver (core/settings.h says how a driver declares them).
+ */
+#define SB_MAX_DRIVERS			6
+#define SB_DRIVER_AREA_SIZE		6144
+
+typedef union SbDriverArea
 {
-	SB_S3_URI_HOST = 0,			/* https://BUCKET.ENDPOINT/KEY */
-	SB_S3_URI_PATH				/* https://ENDPOINT/BUCKET/KEY */
-} SbS3UriStyle;
+	unsigned char bytes[SB_DRIVER_AREA_SIZE];
+	int64_t		align_int;
+	double		align_double;
+	void	   *align_pointer;
+} SbDriverArea;
 
 typedef enum SbCompressType
 {
@@ -59,44 +68,13 @@ typedef struct SbRepoConfig
 	int			io_timeout_ms;	/* network drivers: connect/IO timeout */
 	int			retention_full; /* full backups expire keeps; 0 = keep all */
 
-	/* sftp: the repository path is as seen by the SFTP account (chroot) */
-	char		sftp_host[256];
-	int			sftp_port;		/* default 22 */
-	char		sftp_user[SB_NAME_MAX];
-	char		sftp_private_key_file[SB_PATH_MAX];
-	char		sftp_public_key_file[SB_PATH_MAX];	/* optional */
-	char		sftp_private_key_passphrase_file[SB_PATH_MAX];	/* optional */
-	char		sftp_known_hosts_file[SB_PATH_MAX];
-	char		sftp_host_key_fingerprint[128]; /* SHA256:<base64> or hex */
-
 	/* encryption: the passphrase file must be 0600 (or stricter) and ours */
 	SbCipherType cipher_type;
 	char		cipher_pass_file[SB_PATH_MAX];
-	/*
-	 * tls: the pg_safebackup repository server (mutual TLS).  repo_path is a
-	 * directory under the server's repository root, "/" for the root itself
-	 * (the default when it is empty).
-	 */
-	char		tls_host[256];
-	int			tls_port;		/* default 8432 */
-	char		tls_cert_file[SB_PATH_MAX]; /* client certificate (chain) */
-	char		tls_key_file[SB_PATH_MAX];	/* its key, 0600 */
-	char		tls_ca_file[SB_PATH_MAX];	/* CA that signed the server's cert */
-	char		tls_server_name[256];	/* name to verify; default tls_host */
 
-	/*
-	 * s3: an S3-compatible object store over HTTPS (transport/s3.c).
-	 * repo_path is a key prefix in the bucket ("/" for the whole bucket).
-	 */
-	char		s3_bucket[64];
-	char		s3_region[64];	/* default us-east-1 */
-	char		s3_endpoint[256];	/* host[:port]; default s3.REGION.amazonaws.com */
-	SbS3UriStyle s3_uri_style;
-	char		s3_credentials_file[SB_PATH_MAX];	/* "" = environment */
-	char		s3_ca_file[SB_PATH_MAX];	/* "" = the system's CAs */
+	/* each driver's own settings, indexed like the driver list */
+	SbDriverArea driver_area[SB_MAX_DRIVERS];
 } SbRepoConfig;
-
-#define SB_TLS_DEFAULT_PORT		8432
 
 /*
  * Longest repo_path: file names below it (stanza, backup label, relative
@@ -105,50 +83,27 @@ typedef struct SbRepoConfig
 #define SB_REPO_PATH_MAX_LEN	(SB_PATH_MAX - 257)
 
 /*
- * The string settings of SbRepoConfig and the longest value each takes,
- * derived from the size of its field: one table, so that the server's
- * check hooks (backend/guc.c) and the CLI's options and --config file
- * (cli/options.c) refuse exactly the same values, and nothing is ever cut
- * short when it is copied into SbRepoConfig.
- */
-typedef struct SbStringSetting
-{
-	const char *name;			/* setting name without "safebackup." */
-	size_t		offset;			/* of its char array in SbRepoConfig */
-	size_t		max_len;		/* longest value, in bytes */
-} SbStringSetting;
-
-/* The setting named name ("sftp_user"), or NULL. */
-extern const SbStringSetting *sb_string_setting(const char *name);
-
-/*
- * Check value against the limit of setting name; shown is how the caller
- * names it to the user ("safebackup.sftp_user", "--sftp-user").  SB_OK, or
- * SB_ERR_CONFIG with message and detail (its length and the limit).
- */
-extern SbStatus sb_string_setting_check(const char *name, const char *shown,
-										const char *value, SbError *err);
-
-/* Check value as above, then store it into its field of cfg. */
-extern SbStatus sb_string_setting_set(SbRepoConfig *cfg, const char *name,
-									  const char *shown, const char *value,
-									  SbError *err);
-
-/*
  * Default compression: zstd level 1, measured on WAL and table data to be
  * faster than zlib level 1 and to compress better (README, "Compression").
  */
 #define SB_DEFAULT_COMPRESS_TYPE	SB_COMPRESS_ZSTD
 #define SB_DEFAULT_COMPRESS_LEVEL	1
 
-/* Defaults: posix, stanza "main", the default compression, 60 s timeout. */
+/*
+ * Every setting to its default (the tables of core/settings.h): posix,
+ * stanza "main", the default compression, 60 s timeout, ...
+ */
 extern void sb_config_init(SbRepoConfig *cfg);
+
+/*
+ * An empty repo_path becomes the driver's default, if it has one (tls: "/",
+ * the root of the repository server).
+ */
+extern void sb_config_default_repo_path(SbRepoConfig *cfg);
 
 /* Name <-> enum helpers; return false for an unknown name. */
 extern bool sb_repo_type_parse(const char *name, SbRepoType *out);
 extern const char *sb_repo_type_name(SbRepoType type);
-extern bool sb_s3_uri_style_parse(const char *name, SbS3UriStyle *out);
-extern const char *sb_s3_uri_style_name(SbS3UriStyle style);
 extern bool sb_compress_type_parse(const char *name, SbCompressType *out);
 extern const char *sb_compress_type_name(SbCompressType type);
 

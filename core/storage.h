@@ -27,6 +27,7 @@
 
 #include "sb_config.h"
 #include "sb_error.h"
+#include "settings.h"
 
 typedef struct SbStorage SbStorage;
 typedef struct SbWriter SbWriter;
@@ -82,9 +83,28 @@ typedef enum SbRepoMode
 typedef SbStatus (*SbWaitFn) (int fd, bool for_read, bool for_write,
 							  int timeout_ms, void *arg, SbError *err);
 
+/*
+ * Capabilities: what a driver's storage does, so that callers ask for a
+ * capability instead of comparing driver names (sb_storage_has).
+ */
+/* a commit publishes the file by renaming it (temporary name, then final) */
+#define SB_CAP_ATOMIC_RENAME	0x0001
+/* directories exist of their own (an empty one can be listed) */
+#define SB_CAP_DIRECTORIES		0x0002
+/*
+ * a server enforces this client's right (append-only or admin) and tells
+ * it when the session opens: sb_storage_mode() is known only once opened
+ */
+#define SB_CAP_SERVER_MODE		0x0004
+/* a published file is durable only once its directory is flushed too */
+#define SB_CAP_DIR_FSYNC		0x0008
+/* the files are on a filesystem of this host */
+#define SB_CAP_LOCAL			0x0010
+
 typedef struct SbStorageOps
 {
 	const char *name;
+	unsigned	caps;			/* SB_CAP_* */
 
 	/* Connect or check the repository root.  Idempotent. */
 	SbStatus	(*open) (SbStorage *st, SbError *err);
@@ -221,6 +241,38 @@ extern SbStatus sb_storage_put(SbStorage *st, const char *path, int flags,
 /* *buf is malloc'd and NUL-terminated (not counted in *len); max_len bounds it. */
 extern SbStatus sb_storage_get(SbStorage *st, const char *path, size_t max_len,
 							   char **buf, size_t *len, SbError *err);
+
+/* Does this storage's driver have capability cap (SB_CAP_*)? */
+extern bool sb_storage_has(SbStorage *st, unsigned cap);
+
+/*
+ * A storage driver: its operations and capabilities, and its settings
+ * (core/settings.h says how a driver declares them).  The list of drivers
+ * is transport/drivers.c; a driver's index in it is its SbRepoType.
+ */
+typedef struct SbDriver
+{
+	const char *name;			/* the value of repo_type */
+	const SbStorageOps *ops;
+	const char *title;			/* help heading of its settings */
+	const SbSetting *settings;	/* its table, nsettings rows */
+	int			nsettings;
+	size_t		settings_size;	/* of its settings struct (its area) */
+	const char *default_repo_path;	/* repo_path when empty; NULL: none */
+} SbDriver;
+
+extern int	sb_driver_count(void);
+extern const SbDriver *sb_driver_at(int i);
+/* The driver of cfg->repo_type (NULL: no such driver). */
+extern const SbDriver *sb_driver_of(const SbRepoConfig *cfg);
+/* The driver's settings in cfg (its area): cast to its settings struct. */
+extern void *sb_driver_settings(const SbRepoConfig *cfg, const SbDriver *d);
+/*
+ * This client's right on a repository of driver d before any session is
+ * opened: true and *mode when the driver knows it without asking (posix:
+ * admin; sftp: unknown for good), false when a server tells it on opening.
+ */
+extern bool sb_driver_mode_before_open(const SbDriver *d, SbRepoMode *mode);
 
 /* Drivers */
 extern const SbStorageOps sb_posix_ops;

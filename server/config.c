@@ -30,7 +30,10 @@
  *		* = 2						(every other stanza)
  *
  * Everything is checked before the configuration is used, so that a reload
- * with a bad file keeps the old one.
+ * with a bad file keeps the old one.  The file is read by the reader that
+ * the pg_safebackup --config files use too (core/conf_file.h): over-long
+ * lines and syntax errors are refused with the line number, an unknown
+ * setting with the closest known one as a hint.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,6 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf_file.h"
 #include "server.h"
 
 static char *
@@ -242,14 +246,141 @@ check_key_file(const char *path, char *errbuf, size_t errlen)
 				path, (unsigned int) (sb.st_mode & 07777));
 }
 
+/* The settings of the file's first part, before any [section] */
+static const char *const setting_names[] = {
+	"listen", "port", "repo_path", "cert_file", "key_file", "ca_file",
+	"log_file", "log_level", "idle_timeout", "io_timeout",
+	"handshake_timeout", "max_connections", "max_handshakes",
+	"max_handshakes_per_host", "retention_interval", "retention_min_days"
+};
+
+/* Where the reader is: which section, and where the messages go */
+typedef struct LoadState
+{
+	SrvConfig  *cfg;
+	char	   *errbuf;
+	size_t		errlen;
+	bool		in_auth;
+	bool		in_retention;
+} LoadState;
+
+/* A message of this file's helpers (errbuf) as the reader's error */
+static SbStatus
+load_failed(LoadState *st, SbError *err)
+{
+	return sb_error_set(err, SB_ERR_CONFIG, "%s", st->errbuf);
+}
+
+static SbStatus
+config_section(const SbConfLine *line, void *arg, SbError *err)
+{
+	LoadState  *st = arg;
+
+	st->in_auth = strcmp(line->section, "auth") == 0;
+	st->in_retention = strcmp(line->section, "retention") == 0;
+	if (!st->in_auth && !st->in_retention)
+		return sb_error_set(err, SB_ERR_CONFIG,
+							"unknown section [%s] in file \"%s\" line %d",
+							line->section, line->file, line->lineno);
+	return SB_OK;
+}
+
+/* One setting of the first part; false when the value is not valid. */
+static bool
+apply_setting(SrvConfig *cfg, const char *key, char *value)
+{
+	if (strcmp(key, "listen") == 0)
+		return parse_listen(cfg, value);
+	if (strcmp(key, "port") == 0)
+		return parse_int(value, 1, 65535, &cfg->port);
+	if (strcmp(key, "repo_path") == 0)
+		return value[0] == '/' && copy_value(cfg->repo_path, sizeof(cfg->repo_path), value);
+	if (strcmp(key, "cert_file") == 0)
+		return copy_value(cfg->cert_file, sizeof(cfg->cert_file), value);
+	if (strcmp(key, "key_file") == 0)
+		return copy_value(cfg->key_file, sizeof(cfg->key_file), value);
+	if (strcmp(key, "ca_file") == 0)
+		return copy_value(cfg->ca_file, sizeof(cfg->ca_file), value);
+	if (strcmp(key, "log_file") == 0)
+		return copy_value(cfg->log_file, sizeof(cfg->log_file), value);
+	if (strcmp(key, "log_level") == 0)
+	{
+		if (strcmp(value, "error") == 0)
+			cfg->log_level = SRV_LOG_ERROR;
+		else if (strcmp(value, "warning") == 0)
+			cfg->log_level = SRV_LOG_WARNING;
+		else if (strcmp(value, "info") == 0)
+			cfg->log_level = SRV_LOG_INFO;
+		else if (strcmp(value, "debug") == 0)
+			cfg->log_level = SRV_LOG_DEBUG;
+		else
+			return false;
+		return true;
+	}
+	if (strcmp(key, "idle_timeout") == 0)
+		return parse_int(value, 1, 86400, &cfg->idle_timeout);
+	if (strcmp(key, "io_timeout") == 0)
+		return parse_int(value, 1, 3600, &cfg->io_timeout);
+	if (strcmp(key, "handshake_timeout") == 0)
+		return parse_int(value, 1, 600, &cfg->handshake_timeout);
+	if (strcmp(key, "max_connections") == 0)
+		return parse_int(value, 1, SRV_MAX_CONNECTIONS, &cfg->max_connections);
+	if (strcmp(key, "max_handshakes") == 0)
+		return parse_int(value, 1, SRV_MAX_HANDSHAKES, &cfg->max_handshakes);
+	if (strcmp(key, "retention_interval") == 0)
+		return parse_int(value, 0, 7 * 86400, &cfg->retention_interval);
+	if (strcmp(key, "retention_min_days") == 0)
+		return parse_int(value, 0, 36500, &cfg->retention_min_days);
+	if (strcmp(key, "max_handshakes_per_host") == 0)
+		return parse_int(value, 1, SRV_MAX_HANDSHAKES,
+						 &cfg->max_handshakes_per_host);
+	return false;
+}
+
+static SbStatus
+config_value(const SbConfLine *line, void *arg, SbError *err)
+{
+	LoadState  *st = arg;
+	char		key[SB_CONF_LINE_MAX + 1];
+	char		value[SB_CONF_LINE_MAX + 1];
+	bool		known = false;
+
+	snprintf(key, sizeof(key), "%s", line->key);
+	snprintf(value, sizeof(value), "%s", line->value);
+	if (st->in_auth)
+		return parse_auth(st->cfg, key, value, st->errbuf, st->errlen,
+						  line->file, line->lineno) ? SB_OK : load_failed(st, err);
+	if (st->in_retention)
+		return parse_retention(st->cfg, key, value, st->errbuf, st->errlen,
+							   line->file, line->lineno) ? SB_OK : load_failed(st, err);
+
+	for (char *k = key; *k; k++)
+		if (*k == '-')
+			*k = '_';
+	for (size_t i = 0; i < sizeof(setting_names) / sizeof(setting_names[0]); i++)
+		if (strcmp(key, setting_names[i]) == 0)
+			known = true;
+	if (!known)
+	{
+		SbConfLine	named = *line;
+
+		named.key = key;
+		return sb_conf_unknown_key(&named, "setting", setting_names,
+								   (int) (sizeof(setting_names) / sizeof(setting_names[0])),
+								   err);
+	}
+	if (!apply_setting(st->cfg, key, value))
+		return sb_error_set(err, SB_ERR_CONFIG,
+							"invalid value \"%s\" for \"%s\" in file \"%s\" line %d",
+							line->value, key, line->file, line->lineno);
+	return SB_OK;
+}
+
 bool
 srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 {
-	FILE	   *f;
-	char		line[4096];
-	int			lineno = 0;
-	bool		in_auth = false;
-	bool		in_retention = false;
+	LoadState	st = {cfg, errbuf, errlen, false, false};
+	SbError		err;
 	struct stat sb;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -266,131 +397,11 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 	if (!copy_value(cfg->file, sizeof(cfg->file), file))
 		return fail(errbuf, errlen, "configuration file name is too long");
 
-	f = fopen(file, "r");
-	if (f == NULL)
-		return fail(errbuf, errlen, "could not open configuration file \"%s\": %s",
-					file, strerror(errno));
-
-	while (fgets(line, sizeof(line), f) != NULL)
-	{
-		char	   *p;
-		char	   *key;
-		char	   *value;
-		bool		ok = true;
-
-		lineno++;
-		p = trim(line);
-		if (*p == '\0' || *p == '#')
-			continue;
-		if (strcmp(p, "[auth]") == 0 || strcmp(p, "[retention]") == 0)
-		{
-			in_auth = strcmp(p, "[auth]") == 0;
-			in_retention = !in_auth;
-			continue;
-		}
-		if (*p == '[')
-		{
-			fclose(f);
-			return fail(errbuf, errlen, "unknown section %s in file \"%s\" line %d",
-						p, file, lineno);
-		}
-		value = strchr(p, '=');
-		if (value == NULL)
-		{
-			fclose(f);
-			return fail(errbuf, errlen, "syntax error in file \"%s\" line %d: expected \"name = value\"",
-						file, lineno);
-		}
-		*value++ = '\0';
-		key = trim(p);
-		value = trim(value);
-		if ((value[0] == '\'' || value[0] == '"') && strlen(value) >= 2 &&
-			value[strlen(value) - 1] == value[0])
-		{
-			value[strlen(value) - 1] = '\0';
-			value++;
-		}
-
-		if (in_auth)
-		{
-			if (!parse_auth(cfg, key, value, errbuf, errlen, file, lineno))
-			{
-				fclose(f);
-				return false;
-			}
-			continue;
-		}
-		if (in_retention)
-		{
-			if (!parse_retention(cfg, key, value, errbuf, errlen, file, lineno))
-			{
-				fclose(f);
-				return false;
-			}
-			continue;
-		}
-
-		for (char *k = key; *k; k++)
-			if (*k == '-')
-				*k = '_';
-		if (strcmp(key, "listen") == 0)
-			ok = parse_listen(cfg, value);
-		else if (strcmp(key, "port") == 0)
-			ok = parse_int(value, 1, 65535, &cfg->port);
-		else if (strcmp(key, "repo_path") == 0)
-			ok = value[0] == '/' && copy_value(cfg->repo_path, sizeof(cfg->repo_path), value);
-		else if (strcmp(key, "cert_file") == 0)
-			ok = copy_value(cfg->cert_file, sizeof(cfg->cert_file), value);
-		else if (strcmp(key, "key_file") == 0)
-			ok = copy_value(cfg->key_file, sizeof(cfg->key_file), value);
-		else if (strcmp(key, "ca_file") == 0)
-			ok = copy_value(cfg->ca_file, sizeof(cfg->ca_file), value);
-		else if (strcmp(key, "log_file") == 0)
-			ok = copy_value(cfg->log_file, sizeof(cfg->log_file), value);
-		else if (strcmp(key, "log_level") == 0)
-		{
-			if (strcmp(value, "error") == 0)
-				cfg->log_level = SRV_LOG_ERROR;
-			else if (strcmp(value, "warning") == 0)
-				cfg->log_level = SRV_LOG_WARNING;
-			else if (strcmp(value, "info") == 0)
-				cfg->log_level = SRV_LOG_INFO;
-			else if (strcmp(value, "debug") == 0)
-				cfg->log_level = SRV_LOG_DEBUG;
-			else
-				ok = false;
-		}
-		else if (strcmp(key, "idle_timeout") == 0)
-			ok = parse_int(value, 1, 86400, &cfg->idle_timeout);
-		else if (strcmp(key, "io_timeout") == 0)
-			ok = parse_int(value, 1, 3600, &cfg->io_timeout);
-		else if (strcmp(key, "handshake_timeout") == 0)
-			ok = parse_int(value, 1, 600, &cfg->handshake_timeout);
-		else if (strcmp(key, "max_connections") == 0)
-			ok = parse_int(value, 1, SRV_MAX_CONNECTIONS, &cfg->max_connections);
-		else if (strcmp(key, "max_handshakes") == 0)
-			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES, &cfg->max_handshakes);
-		else if (strcmp(key, "retention_interval") == 0)
-			ok = parse_int(value, 0, 7 * 86400, &cfg->retention_interval);
-		else if (strcmp(key, "retention_min_days") == 0)
-			ok = parse_int(value, 0, 36500, &cfg->retention_min_days);
-		else if (strcmp(key, "max_handshakes_per_host") == 0)
-			ok = parse_int(value, 1, SRV_MAX_HANDSHAKES,
-						   &cfg->max_handshakes_per_host);
-		else
-		{
-			fclose(f);
-			return fail(errbuf, errlen, "unrecognized setting \"%s\" in file \"%s\" line %d",
-						key, file, lineno);
-		}
-		if (!ok)
-		{
-			fclose(f);
-			return fail(errbuf, errlen, "invalid value \"%s\" for \"%s\" in file \"%s\" line %d",
-						value, key, file, lineno);
-		}
-	}
-	fclose(f);
+	sb_error_clear(&err);
+	if (sb_conf_parse_file(file, config_value, config_section, &st, &err) != SB_OK)
+		return fail(errbuf, errlen, "%s%s%s%s%s", err.msg,
+					err.detail[0] ? ". " : "", err.detail,
+					err.hint[0] ? " " : "", err.hint);
 
 	if (cfg->nlisten == 0)
 	{

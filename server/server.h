@@ -27,6 +27,7 @@
 
 #include "sb_config.h"
 #include "sb_error.h"
+#include "tls_settings.h"
 
 /* Exit codes of "pg_safebackup server" (documented in README.md) */
 #define SRV_EXIT_OK			0	/* stopped by SIGTERM after finishing requests */

@@ -99,6 +99,8 @@ static void posix_destroy(SbStorage *st);
 
 const SbStorageOps sb_posix_ops = {
 	.name = "posix",
+	.caps = SB_CAP_ATOMIC_RENAME | SB_CAP_DIRECTORIES | SB_CAP_DIR_FSYNC |
+	SB_CAP_LOCAL,
 	.open = posix_open,
 	.close = posix_close,
 	.write_open = posix_write_open,
@@ -115,6 +117,17 @@ const SbStorageOps sb_posix_ops = {
 	.mkdir = posix_mkdir,
 	.sync = posix_sync,
 	.destroy = posix_destroy
+};
+
+/* A local or mounted directory: repo_path is all it needs. */
+const SbDriver sb_posix_driver = {
+	.name = "posix",
+	.ops = &sb_posix_ops,
+	.title = "Posix repository (--repo-type=posix)",
+	.settings = NULL,
+	.nsettings = 0,
+	.settings_size = 0,
+	.default_repo_path = NULL
 };
 
 

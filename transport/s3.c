@@ -97,6 +97,8 @@ static SbRepoMode s3_mode(SbStorage *st);
 
 const SbStorageOps sb_s3_ops = {
 	.name = "s3",
+	/* directories: marker objects (above); no rename, no server mode */
+	.caps = SB_CAP_DIRECTORIES,
 	.open = s3_open,
 	.close = s3_close,
 	.write_open = s3_write_open,
@@ -277,9 +279,9 @@ s3_open(SbStorage *st, SbError *err)
 	{
 		sb_error_set(err, SB_ERR_NOT_FOUND,
 					 "repository path \"%s\" does not exist in S3 bucket \"%s\"",
-					 st->cfg.repo_path, st->cfg.s3_bucket);
+					 st->cfg.repo_path, SB_S3(&st->cfg)->s3_bucket);
 		sb_error_hint(err, "Create it as an empty object named \"%s\" (for example with \"aws s3api put-object --bucket %s --key %s\"), or set safebackup.repo_path to \"/\" to use the whole bucket.",
-					  s->prefix, st->cfg.s3_bucket, s->prefix);
+					  s->prefix, SB_S3(&st->cfg)->s3_bucket, s->prefix);
 		return SB_ERR_NOT_FOUND;
 	}
 	memset(&s->dirs, 0, sizeof(s->dirs));

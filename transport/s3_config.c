@@ -60,61 +60,61 @@ endpoint_valid(const char *e)
 SbStatus
 s3_check_settings(const SbRepoConfig *cfg, S3Storage *s, SbError *err)
 {
-	const char *region = cfg->s3_region[0] ? cfg->s3_region : "us-east-1";
+	const char *region = SB_S3(cfg)->s3_region[0] ? SB_S3(cfg)->s3_region : "us-east-1";
 	char		endpoint[300];
 	const char *rp = cfg->repo_path;
 	size_t		len;
 
-	if (cfg->s3_bucket[0] == '\0')
+	if (SB_S3(cfg)->s3_bucket[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "S3 bucket is not set");
 		sb_error_hint(err, "Set safebackup.s3_bucket to the name of an existing bucket.");
 		return SB_ERR_CONFIG;
 	}
-	if (!bucket_name_valid(cfg->s3_bucket))
+	if (!bucket_name_valid(SB_S3(cfg)->s3_bucket))
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "invalid S3 bucket name \"%s\"",
-					 cfg->s3_bucket);
+					 SB_S3(cfg)->s3_bucket);
 		sb_error_detail(err, "A bucket name is 3 to 63 lower-case letters, digits, \".\", \"-\" or \"_\".");
 		return SB_ERR_CONFIG;
 	}
 	for (const char *p = region; *p; p++)
 		if (!(isalnum((unsigned char) *p) || *p == '-'))
 			return sb_error_set(err, SB_ERR_CONFIG, "invalid S3 region \"%s\"", region);
-	if (cfg->s3_endpoint[0] != '\0')
+	if (SB_S3(cfg)->s3_endpoint[0] != '\0')
 	{
-		if (strstr(cfg->s3_endpoint, "://") != NULL)
+		if (strstr(SB_S3(cfg)->s3_endpoint, "://") != NULL)
 		{
 			sb_error_set(err, SB_ERR_CONFIG, "invalid S3 endpoint \"%s\"",
-						 cfg->s3_endpoint);
+						 SB_S3(cfg)->s3_endpoint);
 			sb_error_hint(err, "Give the endpoint as HOST or HOST:PORT, without \"https://\": the repository is always reached over HTTPS.");
 			return SB_ERR_CONFIG;
 		}
-		if (!endpoint_valid(cfg->s3_endpoint))
+		if (!endpoint_valid(SB_S3(cfg)->s3_endpoint))
 			return sb_error_set(err, SB_ERR_CONFIG, "invalid S3 endpoint \"%s\"",
-								cfg->s3_endpoint);
-		snprintf(endpoint, sizeof(endpoint), "%s", cfg->s3_endpoint);
+								SB_S3(cfg)->s3_endpoint);
+		snprintf(endpoint, sizeof(endpoint), "%s", SB_S3(cfg)->s3_endpoint);
 	}
 	else
 		snprintf(endpoint, sizeof(endpoint), "s3.%s.amazonaws.com", region);
 
-	if (cfg->s3_uri_style == SB_S3_URI_PATH)
+	if (SB_S3(cfg)->s3_uri_style == SB_S3_URI_PATH)
 	{
 		snprintf(s->base_url, sizeof(s->base_url), "https://%s", endpoint);
-		snprintf(s->bucket_path, sizeof(s->bucket_path), "/%s", cfg->s3_bucket);
+		snprintf(s->bucket_path, sizeof(s->bucket_path), "/%s", SB_S3(cfg)->s3_bucket);
 	}
 	else
 	{
-		if (strchr(cfg->s3_bucket, '.') != NULL)
+		if (strchr(SB_S3(cfg)->s3_bucket, '.') != NULL)
 		{
 			sb_error_set(err, SB_ERR_CONFIG,
 						 "S3 bucket name \"%s\" cannot be used in a host name",
-						 cfg->s3_bucket);
+						 SB_S3(cfg)->s3_bucket);
 			sb_error_hint(err, "Set safebackup.s3_uri_style to \"path\": a bucket name with dots does not match the server's certificate as a host name.");
 			return SB_ERR_CONFIG;
 		}
 		snprintf(s->base_url, sizeof(s->base_url), "https://%s.%s",
-				 cfg->s3_bucket, endpoint);
+				 SB_S3(cfg)->s3_bucket, endpoint);
 		s->bucket_path[0] = '\0';
 	}
 	snprintf(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", region);
@@ -272,9 +272,9 @@ s3_load_credentials(const SbRepoConfig *cfg, S3Storage *s, SbError *err)
 	SbStatus	rc = SB_OK;
 
 	s->token[0] = '\0';
-	if (cfg->s3_credentials_file[0] != '\0')
+	if (SB_S3(cfg)->s3_credentials_file[0] != '\0')
 	{
-		where = cfg->s3_credentials_file;
+		where = SB_S3(cfg)->s3_credentials_file;
 		rc = read_credentials_file(where, key, secret, s->token,
 								   sizeof(s->token), err);
 	}
@@ -294,8 +294,8 @@ s3_load_credentials(const SbRepoConfig *cfg, S3Storage *s, SbError *err)
 	if (rc == SB_OK && (key[0] == '\0' || secret[0] == '\0'))
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "no S3 access key and secret in %s%s%s",
-					 where == cfg->s3_credentials_file ? "\"" : "", where,
-					 where == cfg->s3_credentials_file ? "\"" : "");
+					 where == SB_S3(cfg)->s3_credentials_file ? "\"" : "", where,
+					 where == SB_S3(cfg)->s3_credentials_file ? "\"" : "");
 		sb_error_hint(err, "Set safebackup.s3_credentials_file to a file (mode 0600) with \"access_key_id = KEY\" and \"secret_access_key = SECRET\" lines, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.");
 		rc = SB_ERR_CONFIG;
 	}

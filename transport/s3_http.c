@@ -508,7 +508,7 @@ curl_transient(int code)
 static const char *
 endpoint_name(const SbStorage *st)
 {
-	return st->cfg.s3_endpoint[0] ? st->cfg.s3_endpoint : "(default AWS endpoint)";
+	return SB_S3(&st->cfg)->s3_endpoint[0] ? SB_S3(&st->cfg)->s3_endpoint : "(default AWS endpoint)";
 }
 
 static SbStatus
@@ -527,7 +527,7 @@ curl_error(SbStorage *st, int code, const char *errbuf, SbError *err)
 		case CURLE_SSL_CACERT_BADFILE:
 			sb_error_set(err, SB_ERR_CONFIG,
 						 "could not load S3 CA file \"%s\": %s",
-						 st->cfg.s3_ca_file, why);
+						 SB_S3(&st->cfg)->s3_ca_file, why);
 			sb_error_hint(err, "Set safebackup.s3_ca_file to a readable file of PEM certificates.");
 			return SB_ERR_CONFIG;
 		default:
@@ -560,8 +560,8 @@ prepare(SbStorage *st, S3Xfer *x, S3Request *req, S3Upload *up)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
-	if (st->cfg.s3_ca_file[0] != '\0')
-		curl_easy_setopt(c, CURLOPT_CAINFO, st->cfg.s3_ca_file);
+	if (SB_S3(&st->cfg)->s3_ca_file[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, SB_S3(&st->cfg)->s3_ca_file);
 	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
 	curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, io_ms);
@@ -755,7 +755,7 @@ s3_http_error(SbStorage *st, const S3Request *req, const char *what,
 	if (req->status == 404 && strcmp(code, "NoSuchBucket") == 0)
 	{
 		sb_error_set(err, SB_ERR_NOT_FOUND, "S3 bucket \"%s\" does not exist",
-					 st->cfg.s3_bucket);
+					 SB_S3(&st->cfg)->s3_bucket);
 		sb_error_hint(err, "Create the bucket, or correct safebackup.s3_bucket (and safebackup.s3_endpoint).");
 		return SB_ERR_NOT_FOUND;
 	}

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "s3_settings.h"
 #include "storage.h"
 
 /*

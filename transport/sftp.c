@@ -38,6 +38,7 @@ static SbRepoMode sftp_mode(SbStorage *st);
 
 const SbStorageOps sb_sftp_ops = {
 	.name = "sftp",
+	.caps = SB_CAP_ATOMIC_RENAME | SB_CAP_DIRECTORIES,
 	.open = sftp_open,
 	.close = sftp_close,
 	.write_open = sb_sftp_write_open,
@@ -79,8 +80,8 @@ sftp_open(SbStorage *st, SbError *err)
 		memset(ss, 0, sizeof(SftpStorage));
 		ss->peer = (SbNetPeer) {
 			.kind = "SFTP server",
-			.host = st->cfg.sftp_host,
-			.port = st->cfg.sftp_port > 0 ? st->cfg.sftp_port : 22,
+			.host = SB_SFTP(&st->cfg)->sftp_host,
+			.port = SB_SFTP(&st->cfg)->sftp_port > 0 ? SB_SFTP(&st->cfg)->sftp_port : 22,
 			.host_setting = "safebackup.sftp_host",
 			.port_setting = "safebackup.sftp_port",
 			.service = "the SSH server",

@@ -72,36 +72,36 @@ sb_sftp_check_config(SbStorage *st, SbError *err)
 		sb_error_hint(err, "Set safebackup.repo_path to an absolute path as the SFTP account sees it, for example /upload.");
 		return SB_ERR_CONFIG;
 	}
-	if (cfg->sftp_host[0] == '\0')
+	if (SB_SFTP(cfg)->sftp_host[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "SFTP host is not set");
 		sb_error_hint(err, "Set safebackup.sftp_host.");
 		return SB_ERR_CONFIG;
 	}
-	if (cfg->sftp_port < 0 || cfg->sftp_port > 65535)
+	if (SB_SFTP(cfg)->sftp_port < 0 || SB_SFTP(cfg)->sftp_port > 65535)
 		return sb_error_set(err, SB_ERR_CONFIG, "invalid SFTP port %d",
-							cfg->sftp_port);
-	if (cfg->sftp_user[0] == '\0')
+							SB_SFTP(cfg)->sftp_port);
+	if (SB_SFTP(cfg)->sftp_user[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "SFTP user is not set");
 		sb_error_hint(err, "Set safebackup.sftp_user.");
 		return SB_ERR_CONFIG;
 	}
-	if (cfg->sftp_private_key_file[0] == '\0')
+	if (SB_SFTP(cfg)->sftp_private_key_file[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "SFTP private key file is not set");
 		sb_error_hint(err, "Set safebackup.sftp_private_key_file; only public key authentication is supported.");
 		return SB_ERR_CONFIG;
 	}
-	if (cfg->sftp_host_key_fingerprint[0] == '\0' &&
-		cfg->sftp_known_hosts_file[0] == '\0')
+	if (SB_SFTP(cfg)->sftp_host_key_fingerprint[0] == '\0' &&
+		SB_SFTP(cfg)->sftp_known_hosts_file[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG,
 					 "no way to verify the host key of SFTP server \"%s\"",
-					 cfg->sftp_host);
+					 SB_SFTP(cfg)->sftp_host);
 		sb_error_hint(err, "Set safebackup.sftp_known_hosts_file or safebackup.sftp_host_key_fingerprint.");
 		return SB_ERR_CONFIG;
 	}
-	return sb_secret_file_check(cfg->sftp_private_key_file, -1,
+	return sb_secret_file_check(SB_SFTP(cfg)->sftp_private_key_file, -1,
 								"private key file", SB_ERR_CONFIG, err);
 }

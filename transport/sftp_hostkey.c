@@ -22,6 +22,7 @@
  */
 #include "sftp_hostkey.h"
 #include "sftp_known_hosts.h"
+#include "sftp_settings.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -221,8 +222,8 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 	int			keytype = LIBSSH2_HOSTKEY_TYPE_UNKNOWN;
 	const char *typename;
 	char		fp[SB_SFTP_FP_LEN];
-	const char *host = cfg->sftp_host;
-	int			port = cfg->sftp_port > 0 ? cfg->sftp_port : 22;
+	const char *host = SB_SFTP(cfg)->sftp_host;
+	int			port = SB_SFTP(cfg)->sftp_port > 0 ? SB_SFTP(cfg)->sftp_port : 22;
 
 	key = libssh2_session_hostkey(session, &keylen, &keytype);
 	hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256);
@@ -233,19 +234,19 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 	typename = key_type_name(keytype);
 	sb_sftp_format_fingerprint((const unsigned char *) hash, fp);
 
-	if (cfg->sftp_known_hosts_file[0] != '\0' &&
+	if (SB_SFTP(cfg)->sftp_known_hosts_file[0] != '\0' &&
 		check_markers(cfg, key, keylen, typename, fp, err) != SB_OK)
 		return err->status;
 
-	if (cfg->sftp_host_key_fingerprint[0] != '\0')
+	if (SB_SFTP(cfg)->sftp_host_key_fingerprint[0] != '\0')
 	{
 		unsigned char want[SHA256_LEN];
 
-		if (!sb_sftp_parse_fingerprint(cfg->sftp_host_key_fingerprint, want))
+		if (!sb_sftp_parse_fingerprint(SB_SFTP(cfg)->sftp_host_key_fingerprint, want))
 		{
 			sb_error_set(err, SB_ERR_CONFIG,
 						 "invalid host key fingerprint \"%s\"",
-						 cfg->sftp_host_key_fingerprint);
+						 SB_SFTP(cfg)->sftp_host_key_fingerprint);
 			sb_error_hint(err, "Give the SHA256 fingerprint as \"ssh-keygen -lf\" prints it (SHA256:...), or as 64 hexadecimal digits.");
 			return SB_ERR_CONFIG;
 		}
@@ -261,7 +262,7 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 		return SB_OK;
 	}
 
-	if (cfg->sftp_known_hosts_file[0] != '\0')
+	if (SB_SFTP(cfg)->sftp_known_hosts_file[0] != '\0')
 	{
 		LIBSSH2_KNOWNHOSTS *kh;
 		struct libssh2_knownhost *entry = NULL;
@@ -272,21 +273,21 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 		if (kh == NULL)
 			return sb_error_oom(err);
 
-		n = libssh2_knownhost_readfile(kh, cfg->sftp_known_hosts_file,
+		n = libssh2_knownhost_readfile(kh, SB_SFTP(cfg)->sftp_known_hosts_file,
 									   LIBSSH2_KNOWNHOST_FILE_OPENSSH);
 		if (n < 0)
 		{
 			struct stat sb;
 
 			libssh2_knownhost_free(kh);
-			if (stat(cfg->sftp_known_hosts_file, &sb) != 0)
+			if (stat(SB_SFTP(cfg)->sftp_known_hosts_file, &sb) != 0)
 				sb_error_errno(err, errno,
 							   "could not read known hosts file \"%s\"",
-							   cfg->sftp_known_hosts_file);
+							   SB_SFTP(cfg)->sftp_known_hosts_file);
 			else
 				sb_error_set(err, SB_ERR_CONFIG,
 							 "could not read known hosts file \"%s\"",
-							 cfg->sftp_known_hosts_file);
+							 SB_SFTP(cfg)->sftp_known_hosts_file);
 			err->status = SB_ERR_CONFIG;
 			sb_error_hint(err, "Check safebackup.sftp_known_hosts_file: it must be a readable file in OpenSSH known_hosts format.");
 			return SB_ERR_CONFIG;
@@ -307,7 +308,7 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 				sb_error_set(err, SB_ERR_AUTH,
 							 "host key for \"%s\" has changed", host);
 				sb_error_detail(err, "The server offered a %s key with fingerprint %s, which does not match the key recorded in \"%s\".",
-								typename, fp, cfg->sftp_known_hosts_file);
+								typename, fp, SB_SFTP(cfg)->sftp_known_hosts_file);
 				sb_error_hint(err, "Someone may be intercepting the connection, or the server's host key was replaced.  Compare with \"ssh-keygen -lf\" of the host key on the server before updating the known hosts file.");
 				return SB_ERR_AUTH;
 			case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
@@ -315,7 +316,7 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 			default:
 				return sb_error_set(err, SB_ERR_INTERNAL,
 									"could not check the host key of \"%s\" against \"%s\"",
-									host, cfg->sftp_known_hosts_file);
+									host, SB_SFTP(cfg)->sftp_known_hosts_file);
 		}
 	}
 
@@ -323,9 +324,9 @@ sb_sftp_verify_host_key(LIBSSH2_SESSION *session, const SbRepoConfig *cfg,
 	sb_error_set(err, SB_ERR_AUTH, "host key for \"%s\" is not known", host);
 	sb_error_detail(err, "The server offered a %s key with fingerprint %s.",
 					typename, fp);
-	if (cfg->sftp_known_hosts_file[0] != '\0')
+	if (SB_SFTP(cfg)->sftp_known_hosts_file[0] != '\0')
 		sb_error_hint(err, "After checking the fingerprint with \"ssh-keygen -lf\" on the server, add the key to \"%s\" (for example with \"ssh-keyscan -p %d %s\"), or set safebackup.sftp_host_key_fingerprint.",
-					  cfg->sftp_known_hosts_file, port, host);
+					  SB_SFTP(cfg)->sftp_known_hosts_file, port, host);
 	else
 		sb_error_hint(err, "Set safebackup.sftp_host_key_fingerprint to the fingerprint \"ssh-keygen -lf\" prints for the server's host key, or set safebackup.sftp_known_hosts_file to a known_hosts file holding it (see \"ssh-keyscan -p %d %s\").",
 					  port, host);
@@ -342,9 +343,9 @@ static SbStatus
 check_markers(const SbRepoConfig *cfg, const char *key, size_t keylen,
 			  const char *typename, const char *fp, SbError *err)
 {
-	const char *file = cfg->sftp_known_hosts_file;
-	const char *host = cfg->sftp_host;
-	int			port = cfg->sftp_port > 0 ? cfg->sftp_port : 22;
+	const char *file = SB_SFTP(cfg)->sftp_known_hosts_file;
+	const char *host = SB_SFTP(cfg)->sftp_host;
+	int			port = SB_SFTP(cfg)->sftp_port > 0 ? SB_SFTP(cfg)->sftp_port : 22;
 	SbKnownHostsMarker marker;
 	int			lineno;
 
@@ -367,7 +368,7 @@ check_markers(const SbRepoConfig *cfg, const char *key, size_t keylen,
 		return SB_ERR_AUTH;
 	}
 	if (marker == SB_KH_MARKER_CERT_AUTHORITY &&
-		cfg->sftp_host_key_fingerprint[0] == '\0')
+		SB_SFTP(cfg)->sftp_host_key_fingerprint[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG,
 					 "host certificates are not supported for \"%s\"", host);

@@ -26,6 +26,7 @@
 #define SB_SFTP_INTERNAL_H
 
 #include "net.h"
+#include "sftp_settings.h"
 #include "storage.h"
 
 #include <libssh2.h>

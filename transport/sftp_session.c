@@ -104,9 +104,9 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	rc = sb_sftp_check_config(st, err);
 	if (rc != SB_OK)
 		return rc;
-	if (cfg->sftp_private_key_passphrase_file[0] != '\0')
+	if (SB_SFTP(cfg)->sftp_private_key_passphrase_file[0] != '\0')
 	{
-		rc = sb_sftp_read_passphrase(cfg->sftp_private_key_passphrase_file,
+		rc = sb_sftp_read_passphrase(SB_SFTP(cfg)->sftp_private_key_passphrase_file,
 									 passphrase, sizeof(passphrase), err);
 		if (rc != SB_OK)
 			return rc;
@@ -159,7 +159,7 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	{
 		rc = sb_sftp_error(st, lrc, err,
 						   "could not establish an SSH session with \"%s\"",
-						   cfg->sftp_host);
+						   SB_SFTP(cfg)->sftp_host);
 		goto fail;
 	}
 
@@ -168,12 +168,12 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	if (rc != SB_OK)
 		goto fail;
 
-	pubkey = cfg->sftp_public_key_file[0] != '\0' ? cfg->sftp_public_key_file : NULL;
+	pubkey = SB_SFTP(cfg)->sftp_public_key_file[0] != '\0' ? SB_SFTP(cfg)->sftp_public_key_file : NULL;
 	while ((lrc = libssh2_userauth_publickey_fromfile_ex(ss->session,
-														 cfg->sftp_user,
-														 (unsigned int) strlen(cfg->sftp_user),
+														 SB_SFTP(cfg)->sftp_user,
+														 (unsigned int) strlen(SB_SFTP(cfg)->sftp_user),
 														 pubkey,
-														 cfg->sftp_private_key_file,
+														 SB_SFTP(cfg)->sftp_private_key_file,
 														 passphrase)) ==
 		   LIBSSH2_ERROR_EAGAIN)
 	{
@@ -190,9 +190,9 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 		{
 			rc = sb_error_set(err, SB_ERR_AUTH,
 							  "SFTP server \"%s\" refused public key authentication for user \"%s\"",
-							  cfg->sftp_host, cfg->sftp_user);
+							  SB_SFTP(cfg)->sftp_host, SB_SFTP(cfg)->sftp_user);
 			sb_error_hint(err, "Check that the public key of \"%s\" is authorized for that account on the server.",
-						  cfg->sftp_private_key_file);
+						  SB_SFTP(cfg)->sftp_private_key_file);
 		}
 		else if (lrc == LIBSSH2_ERROR_FILE)
 		{
@@ -201,14 +201,14 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 			libssh2_session_last_error(ss->session, &msg, NULL, 0);
 			rc = sb_error_set(err, SB_ERR_CONFIG,
 							  "could not load private key file \"%s\": %s",
-							  cfg->sftp_private_key_file,
+							  SB_SFTP(cfg)->sftp_private_key_file,
 							  msg ? msg : "unknown error");
 			sb_error_hint(err, "Check the key file and, for an encrypted key, safebackup.sftp_private_key_passphrase_file.");
 		}
 		else
 			rc = sb_sftp_error(st, lrc, err,
 							   "could not authenticate to SFTP server \"%s\"",
-							   cfg->sftp_host);
+							   SB_SFTP(cfg)->sftp_host);
 		goto fail;
 	}
 
@@ -223,7 +223,7 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 		{
 			rc = sb_sftp_error(st, lrc, err,
 							   "could not start the SFTP subsystem on \"%s\"",
-							   cfg->sftp_host);
+							   SB_SFTP(cfg)->sftp_host);
 			sb_error_hint(err, "The account must allow the SFTP subsystem (for example \"ForceCommand internal-sftp\").");
 			goto fail;
 		}
@@ -252,7 +252,7 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	{
 		rc = sb_sftp_error(st, lrc, err,
 						   "could not access repository directory \"%s\" on SFTP server \"%s\"",
-						   cfg->repo_path, cfg->sftp_host);
+						   cfg->repo_path, SB_SFTP(cfg)->sftp_host);
 		if (rc == SB_ERR_NOT_FOUND)
 			sb_error_hint(err, "Create the directory on the server, or set safebackup.repo_path to an existing directory as the SFTP account sees it (in a chroot, for example /upload).");
 		goto fail;
@@ -262,7 +262,7 @@ sb_sftp_connect(SbStorage *st, SbError *err)
 	{
 		rc = sb_error_set(err, SB_ERR_NOT_FOUND,
 						  "repository path \"%s\" on SFTP server \"%s\" is not a directory",
-						  cfg->repo_path, cfg->sftp_host);
+						  cfg->repo_path, SB_SFTP(cfg)->sftp_host);
 		sb_error_hint(err, "Create the directory on the server, or set safebackup.repo_path to an existing directory as the SFTP account sees it (in a chroot, for example /upload).");
 		goto fail;
 	}

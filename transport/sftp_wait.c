@@ -133,7 +133,7 @@ sb_sftp_error(SbStorage *st, int rc, SbError *err, const char *fmt,...)
 		sb_error_set(err, status, "%s: %s", prefix,
 					 (msg != NULL && msg[0] != '\0') ? msg : "connection to the SFTP server failed");
 		sb_error_hint(err, "The connection to SFTP server \"%s\" failed; it is reopened on the next attempt.",
-					  st->cfg.sftp_host);
+					  SB_SFTP(&st->cfg)->sftp_host);
 	}
 	err->sys_errno = errnum;
 	return status;

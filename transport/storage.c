@@ -27,30 +27,18 @@ static SbStatus invalid_path(const char *path, SbError *err);
 SbStatus
 sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 {
+	const SbDriver *driver;
 	const SbStorageOps *ops;
 	SbStorage  *st;
 
 	*out = NULL;
 
-	switch (cfg->repo_type)
-	{
-		case SB_REPO_POSIX:
-			ops = &sb_posix_ops;
-			break;
-		case SB_REPO_SFTP:
-			ops = &sb_sftp_ops;
-			break;
-		case SB_REPO_TLS:
-			ops = &sb_tls_ops;
-			break;
-		case SB_REPO_S3:
-			ops = &sb_s3_ops;
-			break;
-		default:
-			return sb_error_set(err, SB_ERR_CONFIG,
-								"unknown repository type %d",
-								(int) cfg->repo_type);
-	}
+	driver = sb_driver_of(cfg);
+	if (driver == NULL)
+		return sb_error_set(err, SB_ERR_CONFIG,
+							"unknown repository type %d",
+							(int) cfg->repo_type);
+	ops = driver->ops;
 
 	st = malloc(sizeof(SbStorage));
 	if (st == NULL)
@@ -65,6 +53,12 @@ sb_storage_create(const SbRepoConfig *cfg, SbStorage **out, SbError *err)
 
 	*out = st;
 	return SB_OK;
+}
+
+bool
+sb_storage_has(SbStorage *st, unsigned cap)
+{
+	return (st->ops->caps & cap) == cap;
 }
 
 void

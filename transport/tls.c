@@ -62,6 +62,7 @@
 #include "secret_file.h"
 #include "tls_policy.h"
 #include "tls_proto.h"
+#include "tls_settings.h"
 
 #define TLS_FRAME_BUF	(SB_TLS_HEADER_LEN + SB_TLS_MAX_PAYLOAD)
 
@@ -133,6 +134,8 @@ static void tls_destroy(SbStorage *st);
 
 const SbStorageOps sb_tls_ops = {
 	.name = "tls",
+	/* the server writes through its posix driver and enforces the rights */
+	.caps = SB_CAP_ATOMIC_RENAME | SB_CAP_DIRECTORIES | SB_CAP_SERVER_MODE,
 	.open = tls_open,
 	.close = tls_close,
 	.write_open = tls_write_open,
@@ -160,7 +163,7 @@ const SbStorageOps sb_tls_ops = {
 static int
 tls_port(SbStorage *st)
 {
-	return st->cfg.tls_port > 0 ? st->cfg.tls_port : SB_TLS_DEFAULT_PORT;
+	return SB_TLS(&st->cfg)->tls_port > 0 ? SB_TLS(&st->cfg)->tls_port : SB_TLS_DEFAULT_PORT;
 }
 
 /* Text of the first queued OpenSSL error (the queue is cleared). */
@@ -210,7 +213,7 @@ tls_ssl_retry(SbStorage *st, int ret, const char *what, SbError *err)
 					   code == SSL_ERROR_SYSCALL ? save_errno : 0);
 	sb_error_set(err, SB_ERR_NETWORK,
 				 "could not %s repository server \"%s\" port %d: %s",
-				 what, st->cfg.tls_host, tls_port(st), reason);
+				 what, SB_TLS(&st->cfg)->tls_host, tls_port(st), reason);
 	return SB_ERR_NETWORK;
 }
 
@@ -288,7 +291,7 @@ tls_protocol_error(SbStorage *st, const char *what, SbError *err)
 	ts->broken = true;
 	sb_error_set(err, SB_ERR_NETWORK,
 				 "protocol error from repository server \"%s\": unexpected %s reply to %s",
-				 st->cfg.tls_host, sb_tls_type_name(ts->in_type), what);
+				 SB_TLS(&st->cfg)->tls_host, sb_tls_type_name(ts->in_type), what);
 	return SB_ERR_NETWORK;
 }
 
@@ -333,14 +336,14 @@ tls_check_config(SbStorage *st, SbError *err)
 {
 	const SbRepoConfig *cfg = &st->cfg;
 
-	if (cfg->tls_host[0] == '\0')
+	if (SB_TLS(cfg)->tls_host[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG, "TLS repository server host is not set");
 		sb_error_hint(err, "Set safebackup.tls_host (--tls-host) to the host name or address of the repository server.");
 		return SB_ERR_CONFIG;
 	}
-	if (cfg->tls_cert_file[0] == '\0' || cfg->tls_key_file[0] == '\0' ||
-		cfg->tls_ca_file[0] == '\0')
+	if (SB_TLS(cfg)->tls_cert_file[0] == '\0' || SB_TLS(cfg)->tls_key_file[0] == '\0' ||
+		SB_TLS(cfg)->tls_ca_file[0] == '\0')
 	{
 		sb_error_set(err, SB_ERR_CONFIG,
 					 "TLS repository needs a client certificate, its key and a CA file");
@@ -355,7 +358,7 @@ tls_check_config(SbStorage *st, SbError *err)
 		return SB_ERR_CONFIG;
 	}
 	/* a regular file owned by us without group or world access */
-	return sb_secret_file_check(cfg->tls_key_file, -1, "TLS key file",
+	return sb_secret_file_check(SB_TLS(cfg)->tls_key_file, -1, "TLS key file",
 								SB_ERR_CONFIG, err);
 }
 
@@ -393,20 +396,20 @@ tls_make_ctx(SbStorage *st, SbError *err)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 
-	if (SSL_CTX_load_verify_locations(ctx, cfg->tls_ca_file, NULL) != 1)
+	if (SSL_CTX_load_verify_locations(ctx, SB_TLS(cfg)->tls_ca_file, NULL) != 1)
 	{
 		SSL_CTX_free(ctx);
-		return tls_config_error(err, "TLS CA file", cfg->tls_ca_file);
+		return tls_config_error(err, "TLS CA file", SB_TLS(cfg)->tls_ca_file);
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1)
+	if (SSL_CTX_use_certificate_chain_file(ctx, SB_TLS(cfg)->tls_cert_file) != 1)
 	{
 		SSL_CTX_free(ctx);
-		return tls_config_error(err, "TLS certificate file", cfg->tls_cert_file);
+		return tls_config_error(err, "TLS certificate file", SB_TLS(cfg)->tls_cert_file);
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1)
+	if (SSL_CTX_use_PrivateKey_file(ctx, SB_TLS(cfg)->tls_key_file, SSL_FILETYPE_PEM) != 1)
 	{
 		SSL_CTX_free(ctx);
-		return tls_config_error(err, "TLS key file", cfg->tls_key_file);
+		return tls_config_error(err, "TLS key file", SB_TLS(cfg)->tls_key_file);
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1)
 	{
@@ -414,7 +417,7 @@ tls_make_ctx(SbStorage *st, SbError *err)
 		ERR_clear_error();
 		return sb_error_set(err, SB_ERR_CONFIG,
 							"TLS key file \"%s\" does not match certificate \"%s\"",
-							cfg->tls_key_file, cfg->tls_cert_file);
+							SB_TLS(cfg)->tls_key_file, SB_TLS(cfg)->tls_cert_file);
 	}
 	if (ts->ctx)
 		SSL_CTX_free(ts->ctx);
@@ -451,7 +454,7 @@ tls_handshake(SbStorage *st, SbError *err)
 {
 	TlsStorage *ts = (TlsStorage *) st->priv;
 	const SbRepoConfig *cfg = &st->cfg;
-	const char *name = cfg->tls_server_name[0] ? cfg->tls_server_name : cfg->tls_host;
+	const char *name = SB_TLS(cfg)->tls_server_name[0] ? SB_TLS(cfg)->tls_server_name : SB_TLS(cfg)->tls_host;
 	X509_VERIFY_PARAM *param;
 	unsigned char addr[16];
 	bool		is_ip;
@@ -533,7 +536,7 @@ tls_hello(SbStorage *st, SbError *err)
 			snprintf(reason, sizeof(reason), "%s", err->msg);
 			sb_error_set(err, SB_ERR_AUTH,
 						 "repository server \"%s\" refused this client: %s",
-						 st->cfg.tls_host, reason);
+						 SB_TLS(&st->cfg)->tls_host, reason);
 			sb_error_hint(err, "The server refuses client certificates not signed by its CA, expired ones, and ones without a common name; check safebackup.tls_cert_file, and the server's log for the reason.");
 			return SB_ERR_AUTH;
 		}
@@ -548,7 +551,7 @@ tls_hello(SbStorage *st, SbError *err)
 		ts->broken = true;
 		return sb_error_set(err, SB_ERR_NETWORK,
 							"repository server \"%s\" speaks an unsupported protocol version",
-							st->cfg.tls_host);
+							SB_TLS(&st->cfg)->tls_host);
 	}
 	ts->mode = sb_tls_hello_mode(&c);
 	return SB_OK;
@@ -678,7 +681,7 @@ tls_open(SbStorage *st, SbError *err)
 		memset(ts, 0, sizeof(TlsStorage));
 		ts->peer = (SbNetPeer) {
 			.kind = "repository server",
-			.host = st->cfg.tls_host,
+			.host = SB_TLS(&st->cfg)->tls_host,
 			.port = tls_port(st),
 			.host_setting = "safebackup.tls_host",
 			.port_setting = "safebackup.tls_port",
@@ -780,7 +783,7 @@ tls_writer_alive(SbWriter *w, SbError *err)
 	if (ts->generation != w->generation || ts->broken || !ts->connected)
 		return sb_error_set(err, SB_ERR_NETWORK,
 							"connection to repository server \"%s\" was lost while writing \"%s\"",
-							w->st->cfg.tls_host, w->relpath);
+							SB_TLS(&w->st->cfg)->tls_host, w->relpath);
 	return SB_OK;
 }
 
@@ -1000,7 +1003,7 @@ tls_read(SbReader *r, void *buf, size_t len, size_t *nread, SbError *err)
 		if (ts->generation != r->generation || ts->broken || !ts->connected)
 			return sb_error_set(err, SB_ERR_NETWORK,
 								"connection to repository server \"%s\" was lost while reading \"%s\"",
-								r->st->cfg.tls_host, r->relpath);
+								SB_TLS(&r->st->cfg)->tls_host, r->relpath);
 		sb_tls_frame_begin(&b, ts->out, TLS_FRAME_BUF, SB_TLS_READ);
 		sb_tls_put_u32(&b, r->handle);
 		sb_tls_put_u32(&b, SB_TLS_CHUNK);

@@ -60,4 +60,18 @@ sb_test_summary(const char *suite)
 	return sb_test_failed == 0 ? 0 : 1;
 }
 
+/*
+ * The repository type of a driver, by name (-1 when there is none): tests
+ * name drivers, the code asks for capabilities.
+ */
+#include "sb_config.h"
+static inline SbRepoType
+sb_test_repo_type(const char *name)
+{
+	SbRepoType	t = -1;
+
+	(void) sb_repo_type_parse(name, &t);
+	return t;
+}
+
 #endif							/* SB_TEST_H */

@@ -30,6 +30,7 @@
 #include "sb_error.h"
 #include "sb_test.h"
 #include "storage.h"
+#include "../../transport/s3_settings.h"
 #include "storage_suite.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -54,15 +55,15 @@ static void
 base_config(SbRepoConfig *cfg)
 {
 	sb_config_init(cfg);
-	cfg->repo_type = SB_REPO_S3;
+	cfg->repo_type = sb_test_repo_type("s3");
 	cfg->io_timeout_ms = 10000;
 	strcpy(cfg->repo_path, "/");
-	snprintf(cfg->s3_endpoint, sizeof(cfg->s3_endpoint), "%s", endpoint);
-	snprintf(cfg->s3_bucket, sizeof(cfg->s3_bucket), "%s", bucket);
-	snprintf(cfg->s3_region, sizeof(cfg->s3_region), "%s", region);
-	cfg->s3_uri_style = SB_S3_URI_PATH;
-	snprintf(cfg->s3_credentials_file, sizeof(cfg->s3_credentials_file), "%s", cred_file);
-	snprintf(cfg->s3_ca_file, sizeof(cfg->s3_ca_file), "%s", ca_file);
+	snprintf(SB_S3(cfg)->s3_endpoint, sizeof(SB_S3(cfg)->s3_endpoint), "%s", endpoint);
+	snprintf(SB_S3(cfg)->s3_bucket, sizeof(SB_S3(cfg)->s3_bucket), "%s", bucket);
+	snprintf(SB_S3(cfg)->s3_region, sizeof(SB_S3(cfg)->s3_region), "%s", region);
+	SB_S3(cfg)->s3_uri_style = SB_S3_URI_PATH;
+	snprintf(SB_S3(cfg)->s3_credentials_file, sizeof(SB_S3(cfg)->s3_credentials_file), "%s", cred_file);
+	snprintf(SB_S3(cfg)->s3_ca_file, sizeof(SB_S3(cfg)->s3_ca_file), "%s", ca_file);
 }
 
 /* Open cfg's storage; the status, with err filled. */
@@ -87,8 +88,8 @@ test_host_style(void)
 	size_t		len = 0;
 
 	base_config(&cfg);
-	snprintf(cfg.s3_endpoint, sizeof(cfg.s3_endpoint), "%s", host_endpoint);
-	cfg.s3_uri_style = SB_S3_URI_HOST;
+	snprintf(SB_S3(&cfg)->s3_endpoint, sizeof(SB_S3(&cfg)->s3_endpoint), "%s", host_endpoint);
+	SB_S3(&cfg)->s3_uri_style = SB_S3_URI_HOST;
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_OK, err);
 	if (rc == SB_OK)
@@ -194,7 +195,7 @@ test_env_credentials(void)
 	SbStatus	rc;
 
 	base_config(&cfg);
-	cfg.s3_credentials_file[0] = '\0';
+	SB_S3(&cfg)->s3_credentials_file[0] = '\0';
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	rc = open_with(&cfg, &st, &err);
@@ -223,7 +224,7 @@ test_refusals(void)
 
 	/* a wrong secret */
 	base_config(&cfg);
-	cfg.s3_credentials_file[0] = '\0';
+	SB_S3(&cfg)->s3_credentials_file[0] = '\0';
 	setenv("AWS_ACCESS_KEY_ID", access_key, 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
 	rc = open_with(&cfg, &st, &err);
@@ -235,7 +236,7 @@ test_refusals(void)
 
 	/* a CA that did not sign the gateway's certificate */
 	base_config(&cfg);
-	snprintf(cfg.s3_ca_file, sizeof(cfg.s3_ca_file), "%s", other_ca);
+	snprintf(SB_S3(&cfg)->s3_ca_file, sizeof(SB_S3(&cfg)->s3_ca_file), "%s", other_ca);
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	SB_CHECK_MSG(strstr(err.msg, "could not verify the certificate") != NULL, "%s", err.msg);
@@ -244,7 +245,7 @@ test_refusals(void)
 
 	/* the system's CAs do not know the test CA either */
 	base_config(&cfg);
-	cfg.s3_ca_file[0] = '\0';
+	SB_S3(&cfg)->s3_ca_file[0] = '\0';
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	sb_storage_free(st);
@@ -256,7 +257,7 @@ test_refusals(void)
 	close(fd);
 	chmod(path, 0644);
 	base_config(&cfg);
-	snprintf(cfg.s3_credentials_file, sizeof(cfg.s3_credentials_file), "%s", path);
+	snprintf(SB_S3(&cfg)->s3_credentials_file, sizeof(SB_S3(&cfg)->s3_credentials_file), "%s", path);
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	SB_CHECK_MSG(strstr(err.msg, "group or world access") != NULL, "%s", err.msg);
@@ -269,7 +270,7 @@ test_refusals(void)
 
 	/* a bucket that does not exist */
 	base_config(&cfg);
-	strcpy(cfg.s3_bucket, "no-such-bucket");
+	strcpy(SB_S3(&cfg)->s3_bucket, "no-such-bucket");
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_NOT_FOUND, err);
 	SB_CHECK_MSG(strstr(err.msg, "bucket") != NULL, "%s", err.msg);
@@ -277,14 +278,14 @@ test_refusals(void)
 
 	/* an endpoint with "https://" */
 	base_config(&cfg);
-	snprintf(cfg.s3_endpoint, sizeof(cfg.s3_endpoint), "https://%s", endpoint);
+	snprintf(SB_S3(&cfg)->s3_endpoint, sizeof(SB_S3(&cfg)->s3_endpoint), "https://%s", endpoint);
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	sb_storage_free(st);
 
 	/* nothing listens there: retried, then a network error */
 	base_config(&cfg);
-	strcpy(cfg.s3_endpoint, "127.0.0.1:1");
+	strcpy(SB_S3(&cfg)->s3_endpoint, "127.0.0.1:1");
 	cfg.io_timeout_ms = 2000;
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_NETWORK, err);

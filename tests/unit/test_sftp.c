@@ -53,6 +53,7 @@
 #include "sb_test.h"
 #include "storage.h"
 #include "storage_suite.h"
+#include "sftp_settings.h"
 #include "../../transport/sftp_hostkey.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -89,15 +90,15 @@ static void
 base_config(SbRepoConfig *cfg)
 {
 	sb_config_init(cfg);
-	cfg->repo_type = SB_REPO_SFTP;
+	cfg->repo_type = sb_test_repo_type("sftp");
 	cfg->io_timeout_ms = 10000;
 	snprintf(cfg->repo_path, sizeof(cfg->repo_path), "%s", env.repo);
-	snprintf(cfg->sftp_host, sizeof(cfg->sftp_host), "%s", env.host);
-	cfg->sftp_port = env.port;
-	snprintf(cfg->sftp_user, sizeof(cfg->sftp_user), "%s", env.user);
-	snprintf(cfg->sftp_private_key_file, sizeof(cfg->sftp_private_key_file),
+	snprintf(SB_SFTP(cfg)->sftp_host, sizeof(SB_SFTP(cfg)->sftp_host), "%s", env.host);
+	SB_SFTP(cfg)->sftp_port = env.port;
+	snprintf(SB_SFTP(cfg)->sftp_user, sizeof(SB_SFTP(cfg)->sftp_user), "%s", env.user);
+	snprintf(SB_SFTP(cfg)->sftp_private_key_file, sizeof(SB_SFTP(cfg)->sftp_private_key_file),
 			 "%s", keycopy);
-	snprintf(cfg->sftp_known_hosts_file, sizeof(cfg->sftp_known_hosts_file),
+	snprintf(SB_SFTP(cfg)->sftp_known_hosts_file, sizeof(SB_SFTP(cfg)->sftp_known_hosts_file),
 			 "%s", env.known_hosts);
 }
 
@@ -300,24 +301,24 @@ test_host_keys(void)
 
 	/* pinned fingerprint, no known_hosts */
 	base_config(&cfg);
-	cfg.sftp_known_hosts_file[0] = '\0';
-	snprintf(cfg.sftp_host_key_fingerprint,
-			 sizeof(cfg.sftp_host_key_fingerprint), "%s", env.fingerprint);
+	SB_SFTP(&cfg)->sftp_known_hosts_file[0] = '\0';
+	snprintf(SB_SFTP(&cfg)->sftp_host_key_fingerprint,
+			 sizeof(SB_SFTP(&cfg)->sftp_host_key_fingerprint), "%s", env.fingerprint);
 	SB_CHECK(round_trip(&cfg, "fp-ok"));
 
 	/* the same in hexadecimal */
 	SB_REQUIRE(sb_sftp_parse_fingerprint(env.fingerprint, d));
 	for (i = 0; i < 32; i++)
-		sprintf(cfg.sftp_host_key_fingerprint + 3 * i, "%02x%s", d[i],
+		sprintf(SB_SFTP(&cfg)->sftp_host_key_fingerprint + 3 * i, "%02x%s", d[i],
 				i < 31 ? ":" : "");
 	SB_CHECK(round_trip(&cfg, "fp-hex"));
 
 	/* a wrong fingerprint: refused before authentication */
-	snprintf(cfg.sftp_host_key_fingerprint,
-			 sizeof(cfg.sftp_host_key_fingerprint), "%s", env.fingerprint);
-	i = (int) strlen(cfg.sftp_host_key_fingerprint) - 2;
-	cfg.sftp_host_key_fingerprint[i] =
-		cfg.sftp_host_key_fingerprint[i] == 'A' ? 'B' : 'A';
+	snprintf(SB_SFTP(&cfg)->sftp_host_key_fingerprint,
+			 sizeof(SB_SFTP(&cfg)->sftp_host_key_fingerprint), "%s", env.fingerprint);
+	i = (int) strlen(SB_SFTP(&cfg)->sftp_host_key_fingerprint) - 2;
+	SB_SFTP(&cfg)->sftp_host_key_fingerprint[i] =
+		SB_SFTP(&cfg)->sftp_host_key_fingerprint[i] == 'A' ? 'B' : 'A';
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	SB_CHECK_MSG(strstr(err.msg, "host key for \"127.0.0.1\" has changed") != NULL,
@@ -331,8 +332,8 @@ test_host_keys(void)
 	sb_storage_free(st);
 
 	/* a malformed fingerprint is a configuration error */
-	snprintf(cfg.sftp_host_key_fingerprint,
-			 sizeof(cfg.sftp_host_key_fingerprint), "SHA256:nonsense");
+	snprintf(SB_SFTP(&cfg)->sftp_host_key_fingerprint,
+			 sizeof(SB_SFTP(&cfg)->sftp_host_key_fingerprint), "SHA256:nonsense");
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	sb_storage_free(st);
@@ -340,7 +341,7 @@ test_host_keys(void)
 	/* known_hosts, plain and hashed */
 	base_config(&cfg);
 	SB_CHECK(round_trip(&cfg, "kh-plain"));
-	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
+	snprintf(SB_SFTP(&cfg)->sftp_known_hosts_file, sizeof(SB_SFTP(&cfg)->sftp_known_hosts_file),
 			 "%s", env.known_hosts_hashed);
 	SB_CHECK(round_trip(&cfg, "kh-hashed"));
 
@@ -356,7 +357,7 @@ test_host_keys(void)
 				 env.port + 1, key, key);
 		SB_REQUIRE(write_text(path, other, 0644));
 	}
-	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
+	snprintf(SB_SFTP(&cfg)->sftp_known_hosts_file, sizeof(SB_SFTP(&cfg)->sftp_known_hosts_file),
 			 "%s", path);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
@@ -391,7 +392,7 @@ test_host_keys(void)
 		snprintf(path, sizeof(path), "%s/kh-changed", workdir);
 		SB_REQUIRE(write_text(path, text, 0644));
 	}
-	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
+	snprintf(SB_SFTP(&cfg)->sftp_known_hosts_file, sizeof(SB_SFTP(&cfg)->sftp_known_hosts_file),
 			 "%s", path);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
@@ -411,7 +412,7 @@ test_host_keys(void)
 		snprintf(path, sizeof(path), "%s/kh-revoked", workdir);
 		SB_REQUIRE(write_text(path, text, 0644));
 	}
-	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
+	snprintf(SB_SFTP(&cfg)->sftp_known_hosts_file, sizeof(SB_SFTP(&cfg)->sftp_known_hosts_file),
 			 "%s", path);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
@@ -421,13 +422,13 @@ test_host_keys(void)
 				 strstr(err.detail, "line 2") != NULL, "%s", err.detail);
 	sb_storage_free(st);
 	/* a pinned fingerprint does not override the revocation */
-	snprintf(cfg.sftp_host_key_fingerprint,
-			 sizeof(cfg.sftp_host_key_fingerprint), "%s", env.fingerprint);
+	snprintf(SB_SFTP(&cfg)->sftp_host_key_fingerprint,
+			 sizeof(SB_SFTP(&cfg)->sftp_host_key_fingerprint), "%s", env.fingerprint);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	SB_CHECK_MSG(strstr(err.msg, "is revoked") != NULL, "%s", err.msg);
 	sb_storage_free(st);
-	cfg.sftp_host_key_fingerprint[0] = '\0';
+	SB_SFTP(&cfg)->sftp_host_key_fingerprint[0] = '\0';
 
 	/* a certificate authority for this host: refused as unsupported */
 	{
@@ -453,14 +454,14 @@ test_host_keys(void)
 	SB_CHECK(round_trip(&cfg, "kh-ca-other"));
 
 	/* a missing known_hosts file */
-	snprintf(cfg.sftp_known_hosts_file, sizeof(cfg.sftp_known_hosts_file),
+	snprintf(SB_SFTP(&cfg)->sftp_known_hosts_file, sizeof(SB_SFTP(&cfg)->sftp_known_hosts_file),
 			 "%s/no-such-file", workdir);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	sb_storage_free(st);
 
 	/* nothing to verify against: refused, never trusted on first use */
-	cfg.sftp_known_hosts_file[0] = '\0';
+	SB_SFTP(&cfg)->sftp_known_hosts_file[0] = '\0';
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	sb_storage_free(st);
@@ -481,7 +482,7 @@ test_auth(void)
 	base_config(&cfg);
 	snprintf(path, sizeof(path), "%s/key-0644", workdir);
 	SB_REQUIRE(copy_file(keycopy, path, 0644));
-	snprintf(cfg.sftp_private_key_file, sizeof(cfg.sftp_private_key_file),
+	snprintf(SB_SFTP(&cfg)->sftp_private_key_file, sizeof(SB_SFTP(&cfg)->sftp_private_key_file),
 			 "%s", path);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
@@ -497,7 +498,7 @@ test_auth(void)
 	sb_storage_free(st);
 
 	/* a missing key */
-	snprintf(cfg.sftp_private_key_file, sizeof(cfg.sftp_private_key_file),
+	snprintf(SB_SFTP(&cfg)->sftp_private_key_file, sizeof(SB_SFTP(&cfg)->sftp_private_key_file),
 			 "%s/no-such-key", workdir);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
@@ -507,8 +508,8 @@ test_auth(void)
 	base_config(&cfg);
 	snprintf(path, sizeof(path), "%s/passphrase", workdir);
 	SB_REQUIRE(write_text(path, "secret\n", 0644));
-	snprintf(cfg.sftp_private_key_passphrase_file,
-			 sizeof(cfg.sftp_private_key_passphrase_file), "%s", path);
+	snprintf(SB_SFTP(&cfg)->sftp_private_key_passphrase_file,
+			 sizeof(SB_SFTP(&cfg)->sftp_private_key_passphrase_file), "%s", path);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	SB_CHECK(strstr(err.msg, "passphrase file") != NULL);
@@ -528,14 +529,14 @@ test_auth(void)
 		snprintf(pp, sizeof(pp), "%s/passphrase-pp", workdir);
 		SB_REQUIRE(copy_file(getenv("SFTP_KEY_ENCRYPTED"), path, 0600));
 		SB_REQUIRE(copy_file(getenv("SFTP_PASSPHRASE_FILE"), pp, 0600));
-		snprintf(cfg.sftp_private_key_file, sizeof(cfg.sftp_private_key_file),
+		snprintf(SB_SFTP(&cfg)->sftp_private_key_file, sizeof(SB_SFTP(&cfg)->sftp_private_key_file),
 				 "%s", path);
-		snprintf(cfg.sftp_private_key_passphrase_file,
-				 sizeof(cfg.sftp_private_key_passphrase_file), "%s", pp);
+		snprintf(SB_SFTP(&cfg)->sftp_private_key_passphrase_file,
+				 sizeof(SB_SFTP(&cfg)->sftp_private_key_passphrase_file), "%s", pp);
 		SB_CHECK(round_trip(&cfg, "passphrase-key"));
 
 		/* without the passphrase the key cannot be loaded */
-		cfg.sftp_private_key_passphrase_file[0] = '\0';
+		SB_SFTP(&cfg)->sftp_private_key_passphrase_file[0] = '\0';
 		rc = try_open(&cfg, &st, &err);
 		SB_CHECK_MSG(rc == SB_ERR_CONFIG || rc == SB_ERR_AUTH, "got %s: %s",
 					 sb_status_name(rc), err.msg);
@@ -543,8 +544,8 @@ test_auth(void)
 
 		/* a wrong passphrase neither */
 		SB_REQUIRE(write_text(pp, "wrong\n", 0600));
-		snprintf(cfg.sftp_private_key_passphrase_file,
-				 sizeof(cfg.sftp_private_key_passphrase_file), "%s", pp);
+		snprintf(SB_SFTP(&cfg)->sftp_private_key_passphrase_file,
+				 sizeof(SB_SFTP(&cfg)->sftp_private_key_passphrase_file), "%s", pp);
 		rc = try_open(&cfg, &st, &err);
 		SB_CHECK_MSG(rc == SB_ERR_CONFIG || rc == SB_ERR_AUTH, "got %s: %s",
 					 sb_status_name(rc), err.msg);
@@ -557,7 +558,7 @@ test_auth(void)
 	base_config(&cfg);
 	snprintf(path, sizeof(path), "%s/wrongkey", workdir);
 	SB_REQUIRE(make_key(path));
-	snprintf(cfg.sftp_private_key_file, sizeof(cfg.sftp_private_key_file),
+	snprintf(SB_SFTP(&cfg)->sftp_private_key_file, sizeof(SB_SFTP(&cfg)->sftp_private_key_file),
 			 "%s", path);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
@@ -567,13 +568,13 @@ test_auth(void)
 
 	/* with the public key file given explicitly */
 	base_config(&cfg);
-	snprintf(cfg.sftp_public_key_file, sizeof(cfg.sftp_public_key_file),
+	snprintf(SB_SFTP(&cfg)->sftp_public_key_file, sizeof(SB_SFTP(&cfg)->sftp_public_key_file),
 			 "%s.pub", env.key);
 	SB_CHECK(round_trip(&cfg, "with-pubkey"));
 
 	/* another user */
 	base_config(&cfg);
-	snprintf(cfg.sftp_user, sizeof(cfg.sftp_user), "nobody");
+	snprintf(SB_SFTP(&cfg)->sftp_user, sizeof(SB_SFTP(&cfg)->sftp_user), "nobody");
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	sb_storage_free(st);
@@ -603,7 +604,7 @@ test_network_and_root(void)
 	close(fd);
 
 	base_config(&cfg);
-	cfg.sftp_port = closed_port;
+	SB_SFTP(&cfg)->sftp_port = closed_port;
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_NETWORK, err);
 	SB_CHECK(strstr(err.msg, "Connection refused") != NULL);
@@ -612,7 +613,7 @@ test_network_and_root(void)
 
 	/* a host name that does not resolve */
 	base_config(&cfg);
-	snprintf(cfg.sftp_host, sizeof(cfg.sftp_host), "no-such-host.invalid");
+	snprintf(SB_SFTP(&cfg)->sftp_host, sizeof(SB_SFTP(&cfg)->sftp_host), "no-such-host.invalid");
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_NETWORK, err);
 	sb_storage_free(st);
@@ -1058,8 +1059,8 @@ run_suite(void)
 						(int) sb.st_uid);
 				_exit(2);
 			}
-			snprintf(cfg.sftp_private_key_file,
-					 sizeof(cfg.sftp_private_key_file), "%s", key);
+			snprintf(SB_SFTP(&cfg)->sftp_private_key_file,
+					 sizeof(SB_SFTP(&cfg)->sftp_private_key_file), "%s", key);
 			printf("note: running as root: the storage suite runs as uid %d, the owner of \"%s\"\n",
 				   (int) sb.st_uid, env.backing);
 			sb_storage_suite_run(&cfg, env.backing);

@@ -55,16 +55,19 @@ test_config(void)
 	SB_CHECK(cfg.io_timeout_ms == 60000);
 
 	SB_CHECK(sb_repo_type_parse("posix", &rt) && rt == SB_REPO_POSIX);
-	SB_CHECK(sb_repo_type_parse("sftp", &rt) && rt == SB_REPO_SFTP);
-	SB_CHECK(sb_repo_type_parse("tls", &rt) && rt == SB_REPO_TLS);
-	SB_CHECK(sb_repo_type_parse("SFTP", &rt) && rt == SB_REPO_SFTP);
-	rt = SB_REPO_TLS;
-	SB_CHECK(!sb_repo_type_parse("s3", &rt) && rt == SB_REPO_TLS);
+	SB_CHECK(sb_repo_type_parse("sftp", &rt) && rt == sb_test_repo_type("sftp"));
+	SB_CHECK(sb_repo_type_parse("tls", &rt) && rt == sb_test_repo_type("tls"));
+	SB_CHECK(sb_repo_type_parse("SFTP", &rt) && rt == sb_test_repo_type("sftp"));
+	rt = sb_test_repo_type("tls");
+	SB_CHECK(sb_repo_type_parse("S3", &rt) && rt == sb_test_repo_type("s3"));
+	SB_CHECK(strcmp(sb_repo_type_name(rt), "s3") == 0);
+	rt = sb_test_repo_type("tls");
+	SB_CHECK(!sb_repo_type_parse("gcs", &rt) && rt == sb_test_repo_type("tls"));
 	SB_CHECK(!sb_repo_type_parse("", &rt));
 	SB_CHECK(!sb_repo_type_parse(NULL, &rt));
 	SB_CHECK(strcmp(sb_repo_type_name(SB_REPO_POSIX), "posix") == 0);
-	SB_CHECK(strcmp(sb_repo_type_name(SB_REPO_SFTP), "sftp") == 0);
-	SB_CHECK(strcmp(sb_repo_type_name(SB_REPO_TLS), "tls") == 0);
+	SB_CHECK(strcmp(sb_repo_type_name(sb_test_repo_type("sftp")), "sftp") == 0);
+	SB_CHECK(strcmp(sb_repo_type_name(sb_test_repo_type("tls")), "tls") == 0);
 	SB_CHECK(sb_repo_type_name((SbRepoType) 42) != NULL);
 
 	SB_CHECK(sb_compress_type_parse("none", &ct) && ct == SB_COMPRESS_NONE);
@@ -183,13 +186,13 @@ test_create(void)
 		sb_storage_free(st);
 	}
 
-	cfg.repo_type = SB_REPO_SFTP;
+	cfg.repo_type = sb_test_repo_type("sftp");
 	rc = sb_storage_create(&cfg, &st, &err);
 	SB_CHECK(rc == SB_OK && st != NULL && st->ops == &sb_sftp_ops);
 	if (rc == SB_OK)
 		sb_storage_free(st);
 
-	cfg.repo_type = SB_REPO_TLS;
+	cfg.repo_type = sb_test_repo_type("tls");
 	rc = sb_storage_create(&cfg, &st, &err);
 	SB_CHECK(rc == SB_OK && st != NULL && st->ops == &sb_tls_ops);
 	if (rc == SB_OK)

@@ -51,6 +51,7 @@
 #include "sb_test.h"
 #include "storage.h"
 #include "storage_suite.h"
+#include "tls_settings.h"
 #include "../../transport/tls_policy.h"
 #include "../../transport/tls_proto.h"
 
@@ -252,14 +253,14 @@ static void
 client_config(SbRepoConfig *cfg, const char *who)
 {
 	sb_config_init(cfg);
-	cfg->repo_type = SB_REPO_TLS;
+	cfg->repo_type = sb_test_repo_type("tls");
 	cfg->io_timeout_ms = 10000;
 	strcpy(cfg->repo_path, "/");
-	strcpy(cfg->tls_host, "127.0.0.1");
-	cfg->tls_port = port;
-	snprintf(cfg->tls_cert_file, sizeof(cfg->tls_cert_file), "%s/%s.crt", pki, who);
-	snprintf(cfg->tls_key_file, sizeof(cfg->tls_key_file), "%s/%s.key", pki, who);
-	snprintf(cfg->tls_ca_file, sizeof(cfg->tls_ca_file), "%s/ca.crt", pki);
+	strcpy(SB_TLS(cfg)->tls_host, "127.0.0.1");
+	SB_TLS(cfg)->tls_port = port;
+	snprintf(SB_TLS(cfg)->tls_cert_file, sizeof(SB_TLS(cfg)->tls_cert_file), "%s/%s.crt", pki, who);
+	snprintf(SB_TLS(cfg)->tls_key_file, sizeof(SB_TLS(cfg)->tls_key_file), "%s/%s.key", pki, who);
+	snprintf(SB_TLS(cfg)->tls_ca_file, sizeof(SB_TLS(cfg)->tls_ca_file), "%s/ca.crt", pki);
 }
 
 static SbStatus
@@ -387,20 +388,20 @@ test_refused(void)
 
 	/* the server's name must match: verify-full */
 	client_config(&cfg, "pg1");
-	strcpy(cfg.tls_server_name, "elsewhere.invalid");
+	strcpy(SB_TLS(&cfg)->tls_server_name, "elsewhere.invalid");
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	SB_CHECK(strstr(err.msg, "could not verify the certificate") != NULL);
 	sb_storage_free(st);
 	client_config(&cfg, "pg1");
-	strcpy(cfg.tls_host, "localhost");	/* DNS name in the SAN */
+	strcpy(SB_TLS(&cfg)->tls_host, "localhost");	/* DNS name in the SAN */
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_OK, err);
 	sb_storage_free(st);
 
 	/* a CA that did not sign the server */
 	client_config(&cfg, "pg1");
-	snprintf(cfg.tls_ca_file, sizeof(cfg.tls_ca_file), "%s/otherca-root.crt", pki);
+	snprintf(SB_TLS(&cfg)->tls_ca_file, sizeof(SB_TLS(&cfg)->tls_ca_file), "%s/otherca-root.crt", pki);
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_AUTH, err);
 	sb_storage_free(st);
@@ -421,7 +422,7 @@ test_refused(void)
 
 	/* nothing listening */
 	client_config(&cfg, "pg1");
-	cfg.tls_port = free_port();
+	SB_TLS(&cfg)->tls_port = free_port();
 	rc = try_open(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_NETWORK, err);
 	sb_storage_free(st);
