@@ -147,6 +147,16 @@ typedef struct SbStorageOps
 	 */
 	SbStatus	(*list) (SbStorage *st, const char *path, int flags, SbListFn fn,
 						 void *arg, SbError *err);
+	/*
+	 * Optional: the entries of directory path whose names start with
+	 * name_prefix (non-empty, no '/'), in one cheap request where listing
+	 * the whole directory is not (an object store: S3's prefix query).  A
+	 * missing directory is simply no entry.  NULL: list() filtered by
+	 * sb_storage_list_prefix().
+	 */
+	SbStatus	(*list_prefix) (SbStorage *st, const char *path,
+								const char *name_prefix, SbListFn fn,
+								void *arg, SbError *err);
 	/* Remove a file, or a directory and all it holds when recursive. */
 	SbStatus	(*remove) (SbStorage *st, const char *path, bool recursive,
 						   SbError *err);
@@ -225,6 +235,15 @@ extern SbStatus sb_storage_list(SbStorage *st, const char *path, SbListFn fn,
 /* The same, with temporary files too (flags: SB_LIST_TEMP). */
 extern SbStatus sb_storage_list_flags(SbStorage *st, const char *path, int flags,
 									  SbListFn fn, void *arg, SbError *err);
+/*
+ * The entries of directory path whose names start with name_prefix; a
+ * missing directory is no entry (SB_OK).  For lookups on hot paths (the
+ * stored copy of one WAL file), which must not cost a directory listing
+ * on storages where that is a long answer.
+ */
+extern SbStatus sb_storage_list_prefix(SbStorage *st, const char *path,
+									   const char *name_prefix, SbListFn fn,
+									   void *arg, SbError *err);
 extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
 								  bool recursive, SbError *err);
 extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);

@@ -117,6 +117,7 @@ sb_wal_find(SbStorage *st, const char *stanza, const char *walname,
 {
 	char		dir[SB_PATH_MAX];
 	char		name[SB_PATH_MAX];
+	char		name_prefix[SB_PATH_MAX];
 	FindState	fs;
 	SbStatus	rc;
 
@@ -131,7 +132,9 @@ sb_wal_find(SbStorage *st, const char *stanza, const char *walname,
 	fs.walname = walname;
 	fs.walname_len = strlen(walname);
 	fs.entry = entry;
-	rc = sb_storage_list(st, dir, find_cb, &fs, err);
+	/* "<walname>-": the stored copies of this file only, never the directory */
+	snprintf(name_prefix, sizeof(name_prefix), "%s-", walname);
+	rc = sb_storage_list_prefix(st, dir, name_prefix, find_cb, &fs, err);
 	if (rc == SB_ERR_NOT_FOUND || (rc == SB_OK && fs.nfound == 0))
 		return sb_error_set(err, SB_ERR_NOT_FOUND,
 							"WAL file \"%s\" is not in the repository", walname);

@@ -89,6 +89,9 @@ static SbStatus s3_stat(SbStorage *st, const char *path, SbStat *out,
 						SbError *err);
 static SbStatus s3_list(SbStorage *st, const char *path, int flags,
 						SbListFn fn, void *arg, SbError *err);
+static SbStatus s3_list_prefix(SbStorage *st, const char *path,
+							   const char *name_prefix, SbListFn fn, void *arg,
+							   SbError *err);
 static SbStatus s3_remove(SbStorage *st, const char *path, bool recursive,
 						  SbError *err);
 static SbStatus s3_mkdir(SbStorage *st, const char *path, SbError *err);
@@ -111,6 +114,7 @@ const SbStorageOps sb_s3_ops = {
 	.read_close = s3_read_close,
 	.stat = s3_stat,
 	.list = s3_list,
+	.list_prefix = s3_list_prefix,
 	.remove = s3_remove,
 	.mkdir = s3_mkdir,
 	.sync = NULL,
@@ -905,9 +909,13 @@ list_entries(const S3Buf *page, size_t plen, SbListFn fn, void *arg,
 	return true;
 }
 
+/*
+ * The entries below directory path whose names start with name_prefix
+ * (or all): *count of them, *marker when the directory's marker was seen.
+ */
 static SbStatus
-s3_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
-		SbError *err)
+list_below(SbStorage *st, const char *path, const char *name_prefix,
+		   SbListFn fn, void *arg, int *countp, bool *markerp, SbError *err)
 {
 	char		prefix[2 * SB_PATH_MAX];
 	char		token[1024];
@@ -915,12 +923,17 @@ s3_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 	bool		have_token = false;
 	bool		marker = false;
 	int			count = 0;
+	size_t		dirlen;
 	S3Buf		page;
 	SbStatus	rc = SB_OK;
 
 	if (s3_state(st) == NULL || !s3_state(st)->opened)
 		return not_open(err);
 	object_key(st, path, "/", prefix);
+	dirlen = strlen(prefix);
+	if (strlen(prefix) + strlen(name_prefix) >= sizeof(prefix))
+		return sb_error_set(err, SB_ERR_CONFIG, "path \"%s\" is too long", path);
+	strcat(prefix, name_prefix);
 	s3_buf_init(&page, S3_MAX_XML);
 	for (;;)
 	{
@@ -930,7 +943,7 @@ s3_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 					   path, err);
 		if (rc != SB_OK || page.data == NULL)
 			break;
-		if (!list_entries(&page, strlen(prefix), fn, arg, &count, &marker, last))
+		if (!list_entries(&page, dirlen, fn, arg, &count, &marker, last))
 			break;
 		s3_xml_text(page.data, page.len, "IsTruncated", trunc, sizeof(trunc));
 		if (strcmp(trunc, "true") != 0 ||
@@ -939,6 +952,30 @@ s3_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
 		have_token = true;
 	}
 	s3_buf_free(&page);
+	*countp = count;
+	*markerp = marker;
+	return rc;
+}
+
+static SbStatus
+s3_list_prefix(SbStorage *st, const char *path, const char *name_prefix,
+			   SbListFn fn, void *arg, SbError *err)
+{
+	int			count;
+	bool		marker;
+
+	return list_below(st, path, name_prefix, fn, arg, &count, &marker, err);
+}
+
+static SbStatus
+s3_list(SbStorage *st, const char *path, int flags, SbListFn fn, void *arg,
+		SbError *err)
+{
+	int			count = 0;
+	bool		marker = false;
+	SbStatus	rc;
+
+	rc = list_below(st, path, "", fn, arg, &count, &marker, err);
 	if (rc == SB_OK && count == 0 && !marker)
 	{
 		char		key[2 * SB_PATH_MAX];

@@ -106,6 +106,46 @@ test_host_style(void)
 	sb_storage_free(st);
 }
 
+static bool
+count_cb(const char *name, const SbStat *st, void *arg)
+{
+	(*(int *) arg)++;
+	return strncmp(name, "seg-", 4) == 0;	/* a wrong name fails the count */
+}
+
+/* A lookup by name prefix is one query with only the matching entries. */
+static void
+test_list_prefix(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st = NULL;
+	SbError		err;
+	SbStatus	rc;
+	int			n = 0;
+
+	base_config(&cfg);
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_mkdir(st, "lp", &err);
+		CHECK_RC(rc, SB_OK, err);
+		sb_storage_put(st, "lp/seg-1", 0, "1", 1, &err);
+		sb_storage_put(st, "lp/seg-2", 0, "2", 1, &err);
+		sb_storage_put(st, "lp/other", 0, "3", 1, &err);
+		rc = sb_storage_list_prefix(st, "lp", "seg-", count_cb, &n, &err);
+		CHECK_RC(rc, SB_OK, err);
+		SB_CHECK_MSG(n == 2, "%d entries", n);
+		n = 0;
+		rc = sb_storage_list_prefix(st, "lp-missing", "seg-", count_cb, &n, &err);
+		CHECK_RC(rc, SB_OK, err);
+		SB_CHECK(n == 0);
+		rc = sb_storage_remove(st, "lp", true, &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	sb_storage_free(st);
+}
+
 /* An object of several parts is read back byte for byte. */
 static void
 test_multipart(void)
@@ -319,6 +359,7 @@ main(int argc, char **argv)
 	base_config(&cfg);
 	sb_storage_suite_run(&cfg, NULL);
 	test_host_style();
+	test_list_prefix();
 	test_multipart();
 	test_env_credentials();
 	test_refusals();
