@@ -196,25 +196,29 @@ head_object(SbStorage *st, const char *key, const char *path, S3Request *req,
 /* One page of a listing: the XML in out. */
 static SbStatus
 list_page(SbStorage *st, const char *prefix, bool delimit, int max_keys,
-		  const char *token, S3Buf *out, const char *path, SbError *err)
+		  const char *token, const char *start_after, S3Buf *out,
+		  const char *path, SbError *err)
 {
 	S3Request	req;
-	char		query[3 * SB_PATH_MAX + 2048];
+	char		query[9 * SB_PATH_MAX + 4096];
 	char		enc_prefix[6 * SB_PATH_MAX];
+	char		enc_after[6 * SB_PATH_MAX];
 	char		enc_token[3 * 1024 + 1];
 	char		maxk[32] = "";
 	SbStatus	rc;
 
 	if (!s3_uri_encode(prefix, false, enc_prefix, sizeof(enc_prefix)) ||
+		!s3_uri_encode(start_after ? start_after : "", false, enc_after, sizeof(enc_after)) ||
 		!s3_uri_encode(token ? token : "", false, enc_token, sizeof(enc_token)))
 		return sb_error_set(err, SB_ERR_CONFIG, "path \"%s\" is too long", path);
 	if (max_keys > 0)
 		snprintf(maxk, sizeof(maxk), "&max-keys=%d", max_keys);
 	/* parameters in the order SigV4 sorts them */
-	snprintf(query, sizeof(query), "%s%s%s%slist-type=2%s&prefix=%s",
+	snprintf(query, sizeof(query), "%s%s%s%slist-type=2%s&prefix=%s%s%s",
 			 token ? "continuation-token=" : "", token ? enc_token : "",
 			 token ? "&" : "", delimit ? "delimiter=%2F&" : "", maxk,
-			 enc_prefix);
+			 enc_prefix, start_after ? "&start-after=" : "",
+			 start_after ? enc_after : "");
 	request_init(&req, "GET", NULL);
 	req.query = query;
 	req.out = out;
@@ -238,7 +242,7 @@ prefix_used(SbStorage *st, const char *prefix, const char *path, bool *used,
 	SbStatus	rc;
 
 	s3_buf_init(&out, S3_MAX_XML);
-	rc = list_page(st, prefix, false, 1, NULL, &out, path, err);
+	rc = list_page(st, prefix, false, 1, NULL, NULL, &out, path, err);
 	if (rc == SB_OK)
 		*used = out.data != NULL &&
 			s3_xml_span(out.data, out.len, 0, "Contents", &a, &b, &c);
@@ -269,6 +273,7 @@ s3_open(SbStorage *st, SbError *err)
 	}
 	if ((rc = s3_check_settings(&st->cfg, s, err)) != SB_OK ||
 		(rc = s3_load_credentials(&st->cfg, s, err)) != SB_OK ||
+		(rc = s3_share_init(s, err)) != SB_OK ||
 		(rc = s3_xfer_init(&s->xfer, err)) != SB_OK)
 		return rc;
 
@@ -301,6 +306,7 @@ s3_close(SbStorage *st)
 	if (s == NULL)
 		return;
 	s3_xfer_free(&s->xfer);
+	s3_share_free(s);
 	memset(s->userpwd, 0, sizeof(s->userpwd));
 	memset(s->token, 0, sizeof(s->token));
 	s->opened = false;
@@ -851,7 +857,8 @@ s3_stat(SbStorage *st, const char *path, SbStat *out, SbError *err)
 /* Call fn for the entries of one page; false when fn asked to stop. */
 static bool
 list_entries(const S3Buf *page, size_t plen, SbListFn fn, void *arg,
-			 int *count, bool *marker, char *last)
+			 int *count, bool *marker, char *last, char *max_seen,
+			 int *nprefixes)
 {
 	const char *xml = page->data;
 	size_t		from = 0;
@@ -878,6 +885,8 @@ list_entries(const S3Buf *page, size_t plen, SbListFn fn, void *arg,
 		if (strcmp(key, last) == 0)
 			continue;
 		strcpy(last, key);
+		if (strcmp(key, max_seen) > 0)
+			strcpy(max_seen, key);
 		memset(&sst, 0, sizeof(sst));
 		if (s3_xml_text(xml + a, b - a, "Size", num, sizeof(num)))
 			sst.size = strtoull(num, NULL, 10);
@@ -899,6 +908,13 @@ list_entries(const S3Buf *page, size_t plen, SbListFn fn, void *arg,
 		klen = strlen(key);
 		if (klen <= plen + 1 || key[klen - 1] != '/')
 			continue;
+		(*nprefixes)++;
+		/* past everything below it: the prefix and U+10FFFF */
+		if (strcmp(key, max_seen) > 0 && klen + 5 < 2 * SB_PATH_MAX)
+		{
+			strcpy(max_seen, key);
+			strcat(max_seen, "\xf4\x8f\xbf\xbf");
+		}
 		key[klen - 1] = '\0';
 		memset(&sst, 0, sizeof(sst));
 		sst.is_dir = true;
@@ -920,6 +936,9 @@ list_below(SbStorage *st, const char *path, const char *name_prefix,
 	char		prefix[2 * SB_PATH_MAX];
 	char		token[1024];
 	char		last[2 * SB_PATH_MAX] = "";
+	char		max_seen[2 * SB_PATH_MAX] = "";
+	char		after[2 * SB_PATH_MAX];
+	bool		have_after = false;
 	bool		have_token = false;
 	bool		marker = false;
 	int			count = 0;
@@ -939,17 +958,36 @@ list_below(SbStorage *st, const char *path, const char *name_prefix,
 	{
 		char		trunc[16] = "";
 
-		rc = list_page(st, prefix, true, 0, have_token ? token : NULL, &page,
-					   path, err);
+		int			before = count;
+		int			nprefixes = 0;
+
+		rc = list_page(st, prefix, true, 0, have_token ? token : NULL,
+					   have_after ? after : NULL, &page, path, err);
 		if (rc != SB_OK || page.data == NULL)
 			break;
-		if (!list_entries(&page, dirlen, fn, arg, &count, &marker, last))
+		if (!list_entries(&page, dirlen, fn, arg, &count, &marker, last,
+						  max_seen, &nprefixes))
 			break;
 		s3_xml_text(page.data, page.len, "IsTruncated", trunc, sizeof(trunc));
-		if (strcmp(trunc, "true") != 0 ||
-			!s3_xml_text(page.data, page.len, "NextContinuationToken", token, sizeof(token)))
+		if (strcmp(trunc, "true") == 0 &&
+			s3_xml_text(page.data, page.len, "NextContinuationToken", token, sizeof(token)))
+		{
+			have_token = true;
+			continue;
+		}
+
+		/*
+		 * Done, unless sub-directories were rolled up: the RADOS Gateway's
+		 * dbstore (Ceph 20) then ends a listing after max-keys keys below
+		 * them without saying it is truncated.  Ask again after the last
+		 * entry seen until nothing new comes (one more request for such a
+		 * listing; never on the WAL path, which has no sub-directories).
+		 */
+		if (nprefixes == 0 || count == before)
 			break;
-		have_token = true;
+		strcpy(after, max_seen);
+		have_after = true;
+		have_token = false;
 	}
 	s3_buf_free(&page);
 	*countp = count;
@@ -1191,8 +1229,8 @@ s3_remove(SbStorage *st, const char *path, bool recursive, SbError *err)
 		size_t		c;
 		int			n;
 
-		rc = list_page(st, prefix, false, recursive ? 1000 : 2, NULL, &page,
-					   path, err);
+		rc = list_page(st, prefix, false, recursive ? 1000 : 2, NULL, NULL,
+					   &page, path, err);
 		if (rc != SB_OK)
 			break;
 		if (page.data == NULL ||

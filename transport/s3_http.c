@@ -426,8 +426,8 @@ xfer_start(S3Xfer *x)
  * ---------------------------------------------------------------------
  */
 
-SbStatus
-s3_xfer_init(S3Xfer *x, SbError *err)
+static SbStatus
+global_init(SbError *err)
 {
 	if (!curl_ready)
 	{
@@ -435,6 +435,41 @@ s3_xfer_init(S3Xfer *x, SbError *err)
 			return sb_error_set(err, SB_ERR_INTERNAL, "could not initialize libcurl");
 		curl_ready = true;
 	}
+	return SB_OK;
+}
+
+SbStatus
+s3_share_init(S3Storage *s, SbError *err)
+{
+	CURLSH	   *sh;
+
+	if (s->share != NULL)
+		return SB_OK;
+	if (global_init(err) != SB_OK)
+		return err->status;
+	if ((sh = curl_share_init()) == NULL)
+		return sb_error_oom(err);
+	/* one process, one thread per storage: no locks needed */
+	curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	s->share = sh;
+	return SB_OK;
+}
+
+void
+s3_share_free(S3Storage *s)
+{
+	/* in use: a reader still open (a caller's leak); keep it then */
+	if (s->share != NULL && curl_share_cleanup(s->share) == CURLSHE_OK)
+		s->share = NULL;
+}
+
+SbStatus
+s3_xfer_init(S3Xfer *x, SbError *err)
+{
+	if (global_init(err) != SB_OK)
+		return err->status;
 	if (x->easy == NULL)
 	{
 		memset(x, 0, sizeof(*x));
@@ -499,6 +534,9 @@ curl_transient(int code)
 		case CURLE_HTTP2:
 		case CURLE_HTTP2_STREAM:
 		case CURLE_AGAIN:
+			/* a reused connection the server left bytes on: a fresh one */
+		case CURLE_WEIRD_SERVER_REPLY:
+		case CURLE_UNSUPPORTED_PROTOCOL:
 			return true;
 		default:
 			return false;
@@ -556,6 +594,8 @@ prepare(SbStorage *st, S3Xfer *x, S3Request *req, S3Upload *up)
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (s->share != NULL)
+		curl_easy_setopt(c, CURLOPT_SHARE, s->share);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -65,6 +65,7 @@ typedef struct S3Xfer
 
 typedef struct S3Storage
 {
+	void	   *share;			/* CURLSH *: connections, TLS sessions, DNS */
 	S3Xfer		xfer;			/* requests other than reads */
 	bool		opened;
 	char		prefix[SB_PATH_MAX];	/* repo_path without outer '/', + '/' */
@@ -110,6 +111,13 @@ typedef struct S3Request
 } S3Request;
 
 /* s3_http.c */
+/*
+ * The storage's share (connection cache, TLS sessions, DNS) that every
+ * transfer of it uses, so that a reader takes an idle connection instead
+ * of making one; and one transfer.
+ */
+extern SbStatus s3_share_init(S3Storage *s, SbError *err);
+extern void s3_share_free(S3Storage *s);
 extern SbStatus s3_xfer_init(S3Xfer *x, SbError *err);
 extern void s3_xfer_free(S3Xfer *x);
 /*
