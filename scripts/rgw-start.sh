@@ -17,7 +17,8 @@
 # start makes, under DIR: a throwaway PKI (tests/tls/make-certs.sh: ca.crt,
 # otherca-root.crt, and a gateway certificate for 127.0.0.1, localhost and
 # BUCKET.localhost), a ceph.conf with its own data directory and pid file,
-# an S3 user with a random access key and secret, a bucket, a credentials
+# (its SQLite data in /dev/shm, see DATA below), an S3 user with a random
+# access key and secret, a bucket, a credentials
 # file owned by TEST_USER (default postgres) with mode 0600; then it starts
 # radosgw on a free port of 127.0.0.1 (HTTPS only) and writes DIR/env:
 # S3_ENDPOINT (127.0.0.1:PORT, path style), S3_HOST_ENDPOINT (localhost:PORT,
@@ -64,17 +65,19 @@ free_port()
 	done
 }
 
-# in_root CMD...: CMD in the root, with DIR on /rgw, in a private mount namespace
+# in_root CMD...: CMD in the root, with DIR on /rgw and DATA on /rgw/data,
+# in a private mount namespace
 in_root()
 {
 	${IN_ROOT_EXEC:+exec} unshare --mount --propagation private -- /bin/bash -c '
-		root=$1 dir=$2; shift 2
+		root=$1 dir=$2 data=$3; shift 3
 		mkdir -p "$root/rgw" "$root/proc" "$root/dev"
 		mount --bind "$dir" "$root/rgw"
+		mount --bind "$data" "$root/rgw/data"
 		mount -t proc proc "$root/proc"
 		mount --bind /dev "$root/dev"
 		exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
-			PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"' in_root "$ROOT" "$DIR" "$@"
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"' in_root "$ROOT" "$DIR" "$DATA" "$@"
 }
 
 running()
@@ -130,7 +133,7 @@ do_start()
 	[ -x "$ROOT/usr/bin/radosgw" ] || die "no radosgw in $ROOT; run: $0 prepare"
 	command -v curl >/dev/null || die "the curl command is needed"
 	running && kill_rgw TERM
-	mkdir -p "$DIR/data" "$DIR/objects" "$DIR/posixdb" "$DIR/control"
+	mkdir -p "$DIR/data" "$DIR/objects" "$DIR/posixdb" "$DIR/control" "$DATA"
 	chmod 0755 "$DIR"
 	chown "$TEST_USER" "$DIR/control"
 	if [ ! -f "$DIR/pki/ca.crt" ]; then
@@ -171,7 +174,7 @@ rgw_config_store = dbstore
 dbstore_db_dir = /rgw/data
 dbstore_config_uri = file:///rgw/data/config.db
 rgw_data = /rgw/data
-rgw_frontends = beast ssl_endpoint=127.0.0.1:$port ssl_certificate=/rgw/pki/rgw.crt ssl_private_key=/rgw/pki/rgw.key
+rgw_frontends = beast ssl_endpoint=127.0.0.1:$port ssl_certificate=/rgw/pki/rgw.crt ssl_private_key=/rgw/pki/rgw.key tcp_nodelay=1
 $posix_conf
 rgw_dns_name = localhost
 debug_rgw = 1
@@ -181,6 +184,8 @@ CONF
 			"$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)" \
 			"$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > "$DIR/keys"
 		chmod 0600 "$DIR/keys"
+	fi
+	if [ ! -f "$DATA/config.db" ]; then
 		# shellcheck disable=SC1091
 		. "$DIR/keys"
 		in_root radosgw-admin -c /rgw/ceph.conf -n client.rgw user create \
@@ -230,13 +235,19 @@ case "$DIR" in
 	/*) ;;
 	*) DIR=$(pwd)/$DIR ;;
 esac
+# The gateway's SQLite files: in memory unless SB_RGW_DATA says otherwise.
+# Each write of dbstore is a synchronous SQLite commit, ~40 ms on a busy
+# disk; a test's thousand files would take minutes.  Kept across kill and
+# start, removed by stop.
+DATA=${SB_RGW_DATA:-/dev/shm/pg_safebackup-rgw-$(printf '%s' "$DIR" | md5sum | cut -c1-12)}
 
 case "$CMD" in
 	start)
 		do_start ;;
 	stop)
 		rm -rf "$DIR/control"
-		kill_rgw TERM ;;
+		kill_rgw TERM
+		rm -rf "$DATA" ;;
 	kill)
 		kill_rgw KILL ;;
 	restart)
