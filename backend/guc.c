@@ -24,7 +24,7 @@
 #include "storage.h"
 
 /* Most settings the tables may hold (one check hook each, below) */
-#define MAX_SETTINGS	60
+#define MAX_SETTINGS	SB_SETTINGS_MAX
 
 static char *string_vars[MAX_SETTINGS];
 static int	int_vars[MAX_SETTINGS];
@@ -93,12 +93,15 @@ CHECK_HOOKS_TENS(4) CHECK_HOOKS_TENS(5)
 	check_string_##t##6, check_string_##t##7, check_string_##t##8, \
 	check_string_##t##9
 
-static const GucStringCheckHook string_hooks[MAX_SETTINGS] = {
+static const GucStringCheckHook string_hooks[] = {
 	check_string_0, check_string_1, check_string_2, check_string_3,
 	check_string_4, check_string_5, check_string_6, check_string_7,
 	check_string_8, check_string_9,
 	HOOK_TENS(1), HOOK_TENS(2), HOOK_TENS(3), HOOK_TENS(4), HOOK_TENS(5)
 };
+
+StaticAssertDecl(lengthof(string_hooks) == MAX_SETTINGS,
+				 "one check hook per setting index");
 
 /*
  * Is level valid for type?  When not, say so with the type's range.  The

@@ -8,10 +8,12 @@
  * safebackup.* server settings, with "_" or "-", with or without the
  * "safebackup." prefix).  The repository options are the settings of the
  * tables in core/settings.h (general and per driver): their long options,
- * checks and --config keys are built from those tables here.  The command line wins over the file: a value
- * given on the command line replaces the file's, a recovery target given on
- * the command line replaces the file's target (whatever its kind), and a
- * --tablespace-map for an OID replaces the file's mapping of that OID.
+ * checks and --config keys are built from those tables here.
+ *
+ * The command line wins over the file: a value given on the command line
+ * replaces the file's, a recovery target given on the command line replaces
+ * the file's target (whatever its kind), and a --tablespace-map for an OID
+ * replaces the file's mapping of that OID.
  *
  *-------------------------------------------------------------------------
  */
@@ -90,7 +92,7 @@ static const struct option command_options[] = {
 };
 
 #define NCOMMAND_OPTIONS (sizeof(command_options) / sizeof(command_options[0]) - 1)
-#define MAX_SETTING_OPTIONS 96
+#define MAX_SETTING_OPTIONS SB_SETTINGS_MAX
 
 /*
  * command_options and one "--sftp-host" option per setting the CLI has

@@ -64,7 +64,6 @@ parse_line(char *p, SbConfLine *l, char *section, size_t section_size,
 {
 	char	   *eq;
 	char	   *value;
-	size_t		vlen;
 
 	if (*p == '[')
 	{
@@ -90,15 +89,31 @@ parse_line(char *p, SbConfLine *l, char *section, size_t section_size,
 	if (*l->key == '\0')
 		return syntax_error(l, "a name before \"=\"", err);
 	value = trim(eq + 1);
-	vlen = strlen(value);
-	if (vlen > 0 && (value[0] == '\'' || value[0] == '"'))
+	if (value[0] == '\'' || value[0] == '"')
 	{
-		if (vlen < 2 || value[vlen - 1] != value[0])
+		char	   *close = strchr(value + 1, value[0]);
+		char	   *rest;
+
+		if (close == NULL)
 			return sb_error_set(err, SB_ERR_CONFIG,
 								"unterminated quoted value in file \"%s\" line %d",
 								l->file, l->lineno);
-		value[vlen - 1] = '\0';
+		*close = '\0';
+		rest = trim(close + 1);
+		if (*rest != '\0' && *rest != '#')
+			return syntax_error(l, "a comment or nothing after the quoted value", err);
 		value++;
+	}
+	else
+	{
+		/* '#' at the start of the value or after a space starts a comment */
+		for (char *c = value; *c; c++)
+			if (*c == '#' && (c == value || isspace((unsigned char) c[-1])))
+			{
+				*c = '\0';
+				value = trim(value);
+				break;
+			}
 	}
 	l->value = value;
 	return on_value(l, arg, err);

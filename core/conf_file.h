@@ -7,15 +7,16 @@
  * The syntax:
  *
  *		# a comment (also "; a comment"), on a line of its own
- *		key = value
- *		key = "a value with  spaces kept"	(or 'single quotes')
+ *		key = value					# a comment after a value
+ *		key = "a value with  spaces kept, # too"	(or 'single quotes')
  *		[section]
  *
- * Keys and values are trimmed; a value in matching quotes is taken as it is
- * between them (no escapes).  '#' after a value is part of the value.  A
- * line longer than SB_CONF_LINE_MAX bytes, an unterminated quote, a line
- * that is neither of the above: all are refused with the file name and the
- * line number, never split or skipped.
+ * Keys and values are trimmed; a value in quotes is taken as it is between
+ * them (no escapes).  In a value without quotes, '#' at its start or after
+ * a space or tab starts a comment ("a#b" keeps its '#').  A line longer than
+ * SB_CONF_LINE_MAX bytes, an unterminated quote, text after a closing
+ * quote, a line that is none of the above: all are refused with the file
+ * name and the line number, never split or skipped.
  *
  * Why not a library: Debian's inih (libinih) cuts lines at a compile-time
  * limit of 200 bytes (longer ones are split and read as more lines, which is

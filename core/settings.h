@@ -145,6 +145,11 @@ struct SbSetting
  * the driver whose setting it is, -1 for a general one.
  */
 extern int	sb_settings_count(void);
+/*
+ * Most settings there may be: backend/guc.c has one check hook per index
+ * (add hooks there to raise it); tests/unit/test_settings checks the count.
+ */
+#define SB_SETTINGS_MAX		60
 extern const SbSetting *sb_setting_at(int i, int *driver);
 /* Index of the setting "name" (also "safebackup.name", '-' for '_'); -1. */
 extern int	sb_setting_index(const char *name);
@@ -197,9 +202,5 @@ extern const char *sb_closest_name(const char *name, const char *const *names,
  */
 #define SB_PUSH_MAX_WORKERS		8	/* safebackup.archive_push_workers */
 #define SB_BACKUP_WORKERS_MAX	16	/* safebackup.backup_workers */
-
-/* The check of stanza names, shared with the server's config */
-extern SbStatus sb_setting_check_stanza(const SbSetting *s, const char *shown,
-										const char *value, SbError *err);
 
 #endif							/* SB_SETTINGS_H */

@@ -62,9 +62,9 @@ check_repo_path(const SbSetting *s, const char *shown, const char *value,
 	return SB_ERR_CONFIG;
 }
 
-SbStatus
-sb_setting_check_stanza(const SbSetting *s, const char *shown,
-						const char *value, SbError *err)
+static SbStatus
+check_stanza(const SbSetting *s, const char *shown,
+			 const char *value, SbError *err)
 {
 	if (sb_stanza_name_valid(value))
 		return SB_OK;
@@ -99,7 +99,7 @@ static const SbSetting general_settings[] = {
 		.int_default = SB_REPO_POSIX, .enum_name = repo_type_name,
 		.arg = "TYPE", .help = "posix (default), sftp, tls or s3",
 		.short_desc = "Kind of repository: posix, sftp, tls or s3.",
-	.doc = "kind of repository: `posix` (a local or mounted directory), `sftp` (an SFTP server, see [SFTP repository](#sftp-repository)) `tls` (the pg_safebackup repository server over mutual TLS, see [TLS repository server](#tls-repository-server)) or `s3` (an S3-compatible object store, see [S3 repository](#s3-repository))"},
+	.doc = "kind of repository: `posix` (a local or mounted directory), `sftp` (an SFTP server, see [SFTP repository](#sftp-repository)), `tls` (the pg_safebackup repository server over mutual TLS, see [TLS repository server](#tls-repository-server)) or `s3` (an S3-compatible object store, see [S3 repository](#s3-repository))"},
 	{.name = "repo_path", .type = SB_SETTING_TYPE_STRING,
 		.offset = offsetof(SbRepoConfig, repo_path),
 		.max_len = SB_REPO_PATH_MAX_LEN,
@@ -109,7 +109,7 @@ static const SbSetting general_settings[] = {
 		.long_desc = "For sftp, the path as seen by the SFTP account (inside its chroot).",
 	.doc = "absolute path of the repository directory; for `sftp`, as the SFTP account sees it (inside its chroot, e.g. `/upload`); while empty, archiving is \"not configured\" and WAL stays in `pg_wal`"},
 	{.name = "stanza", SB_STRING_FIELD(SbRepoConfig, stanza),
-		.str_default = "main", .check = sb_setting_check_stanza,
+		.str_default = "main", .check = check_stanza,
 		.arg = "NAME", .help = "stanza of the cluster (default \"main\")",
 		.short_desc = "Name of this cluster's stanza in the repository.",
 	.doc = "this cluster's name in the repository: 1-63 letters, digits, `_`, `-`, `.` (not starting with `.`).  One stanza belongs to exactly one cluster"},

@@ -401,7 +401,7 @@ srv_config_load(const char *file, SrvConfig *cfg, char *errbuf, size_t errlen)
 	if (sb_conf_parse_file(file, config_value, config_section, &st, &err) != SB_OK)
 		return fail(errbuf, errlen, "%s%s%s%s%s", err.msg,
 					err.detail[0] ? ". " : "", err.detail,
-					err.hint[0] ? " " : "", err.hint);
+					!err.hint[0] ? "" : err.detail[0] ? " " : ". ", err.hint);
 
 	if (cfg->nlisten == 0)
 	{

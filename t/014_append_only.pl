@@ -151,6 +151,10 @@ command_like([ 'pg_safebackup', 'info', tls_opts('pg2') ],
 	qr/repository mode: admin/, 'info with the admin certificate shows admin');
 
 # --- refusals: nothing changes
+# (the server's own retention after the backup runs in a process of its own:
+# wait until it is done, or it may remove old WAL between the two listings)
+ok(wait_for(sub { slurp($log) =~ /retention of stanza "main" \(after a backup\): retention_full 2, 1 backups kept/ }),
+	'the server applied its retention after the first backup');
 my $before = listing($repo);
 my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM safebackup_expire()');
 isnt($ret, 0, 'safebackup_expire() fails with the append right');

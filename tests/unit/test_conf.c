@@ -96,11 +96,13 @@ test_quoting(void)
 	SB_CHECK(PARSE("a = 'single quoted'\n"
 				   "b = \"  spaces kept  \"\n"
 				   "c = ''\n"
-				   "d = value # not a comment\n"
-				   "e = \"it's\"\n"
-				   "f = x=y\n", false, &seen, &err) == SB_OK);
+				   "d = value   # a comment\n"
+				   "e = \"it's # no comment\"  # a comment\n"
+				   "f = x=y\n"
+				   "g = a#b\n"
+				   "h = #\n", false, &seen, &err) == SB_OK);
 	SB_CHECK_MSG(strcmp(seen.text, "|a=single quoted;|b=  spaces kept  ;|c=;"
-						"|d=value # not a comment;|e=it's;|f=x=y;") == 0,
+						"|d=value;|e=it's # no comment;|f=x=y;|g=a#b;|h=;") == 0,
 				 "%s", seen.text);
 
 	/* an unterminated quote is refused, not kept as part of the value */
@@ -110,6 +112,9 @@ test_quoting(void)
 				 "%s", err.msg);
 	SB_CHECK(PARSE("b = \"\n", false, &seen, &err) == SB_ERR_CONFIG);
 	SB_CHECK(PARSE("b = 'mixed\"\n", false, &seen, &err) == SB_ERR_CONFIG);
+	SB_CHECK(PARSE("b = 'one' two\n", false, &seen, &err) == SB_ERR_CONFIG);
+	SB_CHECK_MSG(strcmp(err.msg, "syntax error in file \"t.conf\" line 1: expected a comment or nothing after the quoted value") == 0,
+				 "%s", err.msg);
 }
 
 static void

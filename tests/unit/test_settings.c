@@ -27,6 +27,7 @@ test_tables(void)
 	SbRepoConfig cfg;
 
 	SB_CHECK(n > 20);
+	SB_CHECK_MSG(n <= SB_SETTINGS_MAX, "%d settings, more than SB_SETTINGS_MAX", n);
 	sb_config_init(&cfg);
 	for (int i = 0; i < n; i++)
 	{
