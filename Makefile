@@ -66,7 +66,7 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc guc_limits guc_tls status report backup expire_verify archive privileges schedule
+REGRESS = guc guc_limits guc_tls guc_s3 status report backup expire_verify archive privileges schedule
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
