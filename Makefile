@@ -31,7 +31,8 @@ CORE_OBJS = \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
 	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o \
-	transport/s3.o transport/s3_settings.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o
+	transport/s3.o transport/s3_settings.o transport/s3_request.o transport/s3_write.o \
+	transport/s3_read.o transport/s3_names.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o
 
 # server-side glue
 OBJS = \

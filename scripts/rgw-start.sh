@@ -117,6 +117,7 @@ start_rgw()
 	IN_ROOT_EXEC=1 in_root radosgw -f -c /rgw/ceph.conf -n client.rgw \
 		>> "$DIR/radosgw.out" 2>&1 < /dev/null &
 	echo $! > "$DIR/radosgw.pid"
+	disown $!		# no "Killed" job notice when the tests kill it
 	# answering HTTPS requests, with the pid file written
 	until running && curl -s -o /dev/null --cacert "$DIR/pki/ca.crt" \
 			"https://127.0.0.1:$port/"; do

@@ -5,7 +5,8 @@
 # again, and every segment arrives exactly once and intact; a base backup
 # is taken through S3, restored to a named restore point (PITR) with the
 # data compared, verified, and expired; wrong credentials and a CA that did
-# not sign the gateway's certificate are refused with clear errors.
+# not sign the gateway's certificate are refused with clear errors; an
+# encrypted stanza in the same bucket archives and fetches back.
 #
 # The gateway is started (as root) by scripts/run-suite.sh, which passes its
 # directory in SB_S3_HARNESS; see scripts/rgw-start.sh.
@@ -239,6 +240,28 @@ $node->append_conf('postgresql.conf', "safebackup.s3_ca_file = '$s3{S3_CA_FILE}'
 $node->reload;
 SbTest::switch_and_wait($node);
 pass('archiving resumes with the right CA');
+
+# --- encryption above the driver: an encrypted stanza in the same bucket
+my $pass = "$tmp/pass";
+open(my $pfh, '>', $pass) or die;
+print $pfh "s3 test passphrase\n";
+close($pfh);
+chmod 0600, $pass;
+$node->append_conf('postgresql.conf',
+	"safebackup.stanza = '${stanza}e'\nsafebackup.cipher_type = 'aes-256-gcm'\n"
+	  . "safebackup.cipher_pass_file = '$pass'\n");
+$node->reload;
+my $encseg = SbTest::switch_and_wait($node);
+my $enc_info = bucket_keys("${stanza}e/");
+ok(exists $enc_info->{"${stanza}e/stanza.info"}, 'encrypted stanza created in the bucket');
+my $dest = "$tmp/encfetched";
+command_ok(
+	[
+		'pg_safebackup', 'archive-get', @cli_s3, "--stanza=${stanza}e",
+		'--cipher-type=aes-256-gcm', "--cipher-pass-file=$pass", $encseg, $dest
+	],
+	'an encrypted segment comes back through S3');
+is(compare($node->data_dir . "/pg_wal/$encseg", $dest), 0, 'and is identical to pg_wal');
 $node->stop;
 
 done_testing();

@@ -164,6 +164,56 @@ extern bool s3_xml_text(const char *xml, size_t len, const char *tag,
 /* ISO 8601 "2024-01-02T03:04:05.000Z" to seconds since the epoch, or 0 */
 extern int64_t s3_xml_time(const char *s);
 
+/* s3_request.c: what the driver's files share */
+extern S3Storage *s3_state(SbStorage *st);
+/* The object key of a repository path, with suffix ("" or "/"). */
+extern void s3_object_key(SbStorage *st, const char *path, const char *suffix,
+						  char *key);
+extern void s3_md5_of(const void *data, size_t len, unsigned char *md5);
+extern void s3_md5_hex(const unsigned char *md5, char *hex);
+/* "Content-MD5: <base64>" for a body */
+extern void s3_content_md5_header(const void *data, size_t len, char *hdr,
+								  size_t hdrsz);
+extern void s3_request_init(S3Request *req, const char *method, const char *key);
+/* HEAD of a key: SB_OK (found, req filled), SB_ERR_NOT_FOUND, or an error. */
+extern SbStatus s3_head_object(SbStorage *st, const char *key, const char *path,
+							   S3Request *req, SbError *err);
+/* One page of a listing (ListObjectsV2): the XML in out. */
+extern SbStatus s3_list_page(SbStorage *st, const char *prefix, bool delimit,
+							 int max_keys, const char *token,
+							 const char *start_after, S3Buf *out,
+							 const char *path, SbError *err);
+/* Is there any object with this key prefix? */
+extern SbStatus s3_prefix_used(SbStorage *st, const char *prefix,
+							   const char *path, bool *used, SbError *err);
+extern SbStatus s3_not_open(SbError *err);
+/* Directories recently made or seen (S3Dirs) */
+extern bool s3_dir_cached(S3Storage *s, const char *path);
+extern void s3_dir_remember(S3Storage *s, const char *path);
+extern void s3_dir_forget_below(S3Storage *s, const char *path);
+
+/* The storage operations (s3_write.c, s3_read.c, s3_names.c) */
+extern SbStatus s3_write_open(SbStorage *st, const char *path, int flags,
+							  SbWriter **w, SbError *err);
+extern SbStatus s3_write(SbWriter *w, const void *buf, size_t len, SbError *err);
+extern SbStatus s3_write_commit(SbWriter *w, SbError *err);
+extern void s3_write_abort(SbWriter *w);
+extern SbStatus s3_read_open(SbStorage *st, const char *path, SbReader **r,
+							 SbError *err);
+extern SbStatus s3_read(SbReader *r, void *buf, size_t len, size_t *nread,
+						SbError *err);
+extern void s3_read_close(SbReader *r);
+extern SbStatus s3_stat(SbStorage *st, const char *path, SbStat *out,
+						SbError *err);
+extern SbStatus s3_list(SbStorage *st, const char *path, int flags,
+						SbListFn fn, void *arg, SbError *err);
+extern SbStatus s3_list_prefix(SbStorage *st, const char *path,
+							   const char *name_prefix, SbListFn fn, void *arg,
+							   SbError *err);
+extern SbStatus s3_remove(SbStorage *st, const char *path, bool recursive,
+						  SbError *err);
+extern SbStatus s3_mkdir(SbStorage *st, const char *path, SbError *err);
+
 /* s3_config.c: "key:secret" and the session token, from the file or the environment */
 extern SbStatus s3_load_credentials(const SbRepoConfig *cfg, S3Storage *s,
 									SbError *err);
