@@ -42,7 +42,9 @@
 # SIGKILL at once; restart is kill then start again (same port, keys and
 # data).  watch serves requests of the unprivileged test user until stop:
 # creating DIR/control/kill, DIR/control/start or DIR/control/restart does
-# that; the request file disappears when it is done.
+# that, DIR/control/freeze stops the gateway with SIGSTOP (connections
+# hang) and DIR/control/thaw lets it go on; the request file disappears
+# when it is done.
 #
 #-------------------------------------------------------------------------
 set -euo pipefail
@@ -256,12 +258,15 @@ case "$CMD" in
 		start_rgw ;;
 	watch)
 		while [ -d "$DIR/control" ]; do
-			for req in kill start restart; do
+			for req in kill start restart freeze thaw; do
 				[ -e "$DIR/control/$req" ] || continue
 				case $req in
 					kill) kill_rgw KILL ;;
 					start) running || start_rgw ;;
 					restart) kill_rgw KILL; start_rgw ;;
+					# a gateway that accepts connections but never answers
+					freeze) kill -STOP "$(cat "$DIR/radosgw.pid")" 2>/dev/null || true ;;
+					thaw) kill -CONT "$(cat "$DIR/radosgw.pid")" 2>/dev/null || true ;;
 				esac
 				rm -f "$DIR/control/$req"
 			done

@@ -241,6 +241,28 @@ $node->reload;
 SbTest::switch_and_wait($node);
 pass('archiving resumes with the right CA');
 
+# --- a hung gateway never holds a server process: waits are latch-aware
+# (safebackup.io_timeout is 10s; a canceled query must end long before)
+harness_request('freeze');
+my ($qout, $qerr) = ('', '');
+my $query = IPC::Run::start(
+	[ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c',
+		'SELECT count(*) FROM safebackup_backups()' ],
+	'>', \$qout, '2>', \$qerr);
+ok( $node->poll_query_until(
+		'postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+			WHERE query LIKE '%safebackup_backups()%' AND pid <> pg_backend_pid()}),
+	'a query waits on the frozen gateway');
+sleep 1;
+my $t0 = time();
+$node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	WHERE query LIKE '%safebackup_backups()%' AND pid <> pg_backend_pid()});
+$query->finish;
+my $waited = time() - $t0;
+cmp_ok($waited, '<', 8, "canceled query ended after ${waited}s, not after the I/O timeout");
+like($qerr, qr/interrupted|cancel/, 'it reports that it was interrupted');
+harness_request('thaw');
+
 # --- encryption above the driver: an encrypted stanza in the same bucket
 my $pass = "$tmp/pass";
 open(my $pfh, '>', $pass) or die;

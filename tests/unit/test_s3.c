@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sb_config.h"
@@ -261,6 +262,7 @@ test_refusals(void)
 	SbStatus	rc;
 	char		path[] = "/tmp/sb_test_s3.XXXXXX";
 	int			fd;
+	time_t		t0;
 
 	/* a wrong secret */
 	base_config(&cfg);
@@ -323,13 +325,18 @@ test_refusals(void)
 	CHECK_RC(rc, SB_ERR_CONFIG, err);
 	sb_storage_free(st);
 
-	/* nothing listens there: retried, then a network error */
+	/* nothing listens there: retried with backoff, then a network error */
 	base_config(&cfg);
 	strcpy(SB_S3(&cfg)->s3_endpoint, "127.0.0.1:1");
 	cfg.io_timeout_ms = 2000;
+	t0 = time(NULL);
 	rc = open_with(&cfg, &st, &err);
 	CHECK_RC(rc, SB_ERR_NETWORK, err);
 	SB_CHECK_MSG(strstr(err.msg, "could not reach S3 endpoint") != NULL, "%s", err.msg);
+	SB_CHECK_MSG(strstr(err.hint, "tried 6 times") != NULL, "%s", err.hint);
+	/* 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s between the attempts */
+	SB_CHECK_MSG(time(NULL) - t0 >= 3, "gave up after %lld s",
+				 (long long) (time(NULL) - t0));
 	sb_storage_free(st);
 }
 
