@@ -9,7 +9,7 @@
 
 MODULE_big = pg_safebackup
 EXTENSION = pg_safebackup
-DATA = pg_safebackup--1.0.sql
+DATA = pg_safebackup--1.0.sql pg_safebackup--1.1.sql pg_safebackup--1.0--1.1.sql
 PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 
 # shared core: linked into the server module, the CLI and the unit tests
@@ -18,12 +18,12 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_config.o core/settings.o core/settings_general.o core/conf_file.o \
 	core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o \
-	core/filter_compress.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
-	core/stanza.o core/wal.o core/manifest.o core/repo_info.o \
+	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
+	core/stanza.o core/wal.o core/manifest.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
-	core/cron.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
+	core/cron.o core/backup_schedule.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/drivers.o transport/posix.o \
 	transport/sftp.o transport/sftp_settings.o transport/tls_settings.o transport/sftp_hostkey.o transport/sftp_known_hosts.o \
@@ -42,8 +42,9 @@ OBJS = \
 	backend/push_status.o backend/guc_backup.o \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
-	worker/launcher.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
-	worker/backup_copy.o worker/page_verify.o \
+	backend/archive_lag.o backend/repo_sql.o \
+	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
+	worker/backup_copy.o worker/backup_reuse.o worker/page_verify.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
@@ -52,7 +53,8 @@ CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_
 	cli/cmd_setup_sftp.o cli/cmd_setup_tls.o $(SERVER_OBJS)
 # the repository server, run by "pg_safebackup server"
 SERVER_OBJS = server/config.o server/auth.o server/peer_cn.o server/log.o server/tls_ctx.o \
-	server/listen.o server/pool.o server/conn.o server/server.o server/retention.o
+	server/listen.o server/pool.o server/conn.o server/server.o server/retention.o \
+	server/notify.o
 CLI_PROGRAM = cli/pg_safebackup
 
 UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo \
@@ -62,12 +64,14 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
 
 LIBS_CORE = -lssh2 -lcurl -lssl -lcrypto -lz -llz4 -lzstd
+# the program also runs the repository server, which notifies systemd
+LIBS_CLI = $(LIBS_CORE) -lsystemd
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc guc_limits guc_tls guc_s3 status report backup expire_verify archive privileges schedule
+REGRESS = guc guc_limits guc_tls guc_s3 status report backup expire_verify archive privileges schedule views
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
@@ -93,7 +97,7 @@ override CFLAGS += -MMD -MP
 -include $(wildcard *.d */*.d tests/unit/*.d)
 
 $(CLI_PROGRAM): $(CLI_OBJS) $(CORE_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CLI) -o $@
 
 install: install-cli
 install-cli: $(CLI_PROGRAM)
@@ -116,8 +120,8 @@ tests/unit/test_manifest: tests/unit/test_manifest.o tests/unit/test_files.o $(C
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_restore: tests/unit/test_restore.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
-tests/unit/test_cron: tests/unit/test_cron.o core/cron.o core/sb_error.o
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+tests/unit/test_cron: tests/unit/test_cron.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_expire: tests/unit/test_expire.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 tests/unit/test_verify: tests/unit/test_verify.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
@@ -194,7 +198,7 @@ $(ASAN_DIR)/%.o: %.c
 -include $(wildcard $(ASAN_DIR)/*/*.d $(ASAN_DIR)/tests/unit/*.d)
 
 $(ASAN_DIR)/cli/pg_safebackup: $(addprefix $(ASAN_DIR)/,$(CLI_OBJS) $(CORE_OBJS))
-	$(ASAN_CC) $(ASAN_CFLAGS) $^ $(LIBS_CORE) -o $@
+	$(ASAN_CC) $(ASAN_CFLAGS) $^ $(LIBS_CLI) -o $@
 # every test links the same helpers; the linker keeps what it needs
 $(ASAN_TESTS): $(ASAN_DIR)/%: $(ASAN_DIR)/%.o \
 		$(addprefix $(ASAN_DIR)/,$(ASAN_SUPPORT) $(CORE_OBJS))

@@ -20,6 +20,8 @@
  */
 #include "compat.h"
 
+#include "access/xlog_internal.h"
+#include "storage/latch.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
@@ -30,21 +32,38 @@
 
 #define RETRY_HINT "The file stays in pg_wal and archiving will be retried."
 
+/*
+ * Count the file archived.  When the launcher has warned about the archive
+ * lag, wake it so that it sees at once whether the lag is back below the
+ * threshold (backend/archive_lag.c measures it from these times).
+ */
 static void
 record_success(const char *file, const SbWalPushResult *res)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	Latch	   *wake = NULL;
+
 	if (sb_shared == NULL)
 		return;
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	strlcpy(sb_shared->last_archived_wal, file, SB_WALNAME_LEN);
-	sb_shared->last_archived_time = GetCurrentTimestamp();
+	sb_shared->last_archived_time = now;
+	if (IsXLogFileName(file))
+	{
+		strlcpy(sb_shared->last_archived_segment, file, SB_WALNAME_LEN);
+		sb_shared->last_archived_segment_time = now;
+	}
 	sb_shared->archived_count++;
 	if (!res->already_stored)
 	{
 		sb_shared->archived_bytes += res->store.plain_size;
 		sb_shared->stored_bytes += res->store.stored_size;
 	}
+	if (sb_shared->archive_lag_warned)
+		wake = sb_shared->launcher_latch;
 	LWLockRelease(sb_shared->lock);
+	if (wake != NULL)
+		SetLatch(wake);
 }
 
 static void

@@ -22,15 +22,17 @@ typedef enum SbBackupRequestResult
 } SbBackupRequestResult;
 
 /*
- * Start a full backup requested at "when": the one time its label, its
+ * Start a backup of type (SbBackupType) requested at "when": the one time its label, its
  * start in safebackup_status() and its manifest's start_time are made from
  * (a later one only if a backup of that second exists).  label (and
  * running, for SB_REQUEST_BUSY) must hold SB_BACKUP_LABEL_LEN bytes;
- * generation and handle identify the backup for waiting.  Problems that
+ * generation and handle identify the backup for waiting.  A diff or incr
+ * without a base becomes a full backup (logged); a backup of the type
+ * interrupted since the newest complete one is resumed under its label.  Problems that
  * prevent a backup are reported at elevel.
  */
 extern SbBackupRequestResult sb_backup_request(int elevel, TimestampTz when,
-											   char *label, char *running,
+											   int type, char *label, char *running,
 											   uint64 *generation,
 											   BackgroundWorkerHandle **handle);
 

@@ -21,6 +21,7 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
+#include "backup_chain.h"
 #include "backup_request.h"
 #include "guc.h"
 #include "manifest.h"
@@ -51,13 +52,47 @@ require_loaded(void)
 
 /* The label of a backup requested at "when": its UTC time to the second. */
 static void
-make_label(TimestampTz when, char *label)
+make_label(TimestampTz when, SbBackupType type, char *label)
 {
 	time_t		t = timestamptz_to_time_t(when);
 	struct tm	tm;
 
 	gmtime_r(&t, &tm);
-	strftime(label, SB_BACKUP_LABEL_LEN, "%Y%m%d-%H%M%SF", &tm);
+	strftime(label, SB_BACKUP_LABEL_LEN, "%Y%m%d-%H%M%S", &tm);
+	snprintf(label + strlen(label), SB_BACKUP_LABEL_LEN - strlen(label), "%c",
+			 sb_backup_type_letter(type));
+}
+
+/*
+ * What the backup builds on: the base for its type (a diff or incr
+ * without one becomes a full backup, logged) and the interrupted attempt of
+ * the same type it resumes, if any (resume[0] == '\0' when none).  A
+ * repository that cannot be read is reported at elevel; false then.
+ */
+static bool
+plan_backup(SbStorage *st, const SbRepoConfig *cfg, int elevel,
+			SbBackupType *type, char *base, char *resume)
+{
+	SbBackupType asked = *type;
+	char		newest[SB_LABEL_LEN];
+	SbError		err;
+
+	resume[0] = '\0';
+	if (sb_backup_choose_base(st, cfg->stanza, type, base, newest, &err) != SB_OK ||
+		sb_backup_resume_candidate(st, cfg->stanza, *type, newest, resume,
+								   &err) != SB_OK)
+	{
+		sb_report(elevel, &err, "could not list the backups", NULL);
+		return false;
+	}
+	if (asked != *type)
+		ereport(LOG,
+				(errmsg("no backup to base the %s backup on in stanza \"%s\": taking a full backup",
+						sb_backup_type_name(asked), cfg->stanza),
+				 errdetail(asked == SB_BACKUP_DIFF ?
+						   "A differential backup builds on the newest full backup." :
+						   "An incremental backup builds on the newest complete backup.")));
+	return true;
 }
 
 /*
@@ -67,22 +102,44 @@ make_label(TimestampTz when, char *label)
  * label is made from *when; when that one is taken, *when moves on to the
  * time of a free one.
  */
-static void
-choose_label(const SbRepoConfig *cfg, TimestampTz *when, char *label)
+static bool
+choose_label(const SbRepoConfig *cfg, int elevel, TimestampTz *when,
+			 SbBackupType *type, char *base, bool *resume, char *label)
 {
 	SbStorage  *st = NULL;
 	SbError		err;
 	bool		can_look;
+	char		resumed[SB_LABEL_LEN] = "";
 
 	can_look = sb_backend_storage_create(cfg, &st, &err) == SB_OK &&
 		sb_storage_open(st, &err) == SB_OK;
-	for (;;)
+	if (!can_look && *type != SB_BACKUP_FULL)
+	{
+		/* the worker reports the unreachable repository */
+		*type = SB_BACKUP_FULL;
+		base[0] = '\0';
+	}
+	else if (can_look && !plan_backup(st, cfg, elevel, type, base, resumed))
+	{
+		sb_storage_close(st);
+		sb_storage_free(st);
+		return false;
+	}
+	*resume = resumed[0] != '\0';
+	if (*resume)
+	{
+		strlcpy(label, resumed, SB_BACKUP_LABEL_LEN);
+		ereport(LOG,
+				(errmsg("resuming the interrupted backup \"%s\"", label),
+				 errdetail("Its stored files are reused where their checksums verify and their source is unchanged.")));
+	}
+	for (; !*resume;)
 	{
 		char		dir[SB_PATH_MAX];
 		SbStat		sbuf;
 		bool		taken;
 
-		make_label(*when, label);
+		make_label(*when, *type, label);
 		LWLockAcquire(sb_shared->lock, LW_SHARED);
 		taken = strcmp(sb_shared->backup_label, label) == 0;
 		LWLockRelease(sb_shared->lock);
@@ -102,6 +159,7 @@ choose_label(const SbRepoConfig *cfg, TimestampTz *when, char *label)
 		sb_storage_close(st);
 		sb_storage_free(st);
 	}
+	return true;
 }
 
 /* Wait until the backup of this generation has finished. */
@@ -147,18 +205,22 @@ wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
  * running is not reported: SB_REQUEST_BUSY, with its label in running.
  */
 SbBackupRequestResult
-sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
-				  uint64 *generation, BackgroundWorkerHandle **handle)
+sb_backup_request(int elevel, TimestampTz when, int type, char *label,
+				  char *running, uint64 *generation,
+				  BackgroundWorkerHandle **handle)
 {
 	SbRepoConfig cfg;
 	bool		busy;
+	SbBackupType btype = (SbBackupType) type;
+	char		base[SB_LABEL_LEN] = "";
+	bool		resume = false;
 
 	if (RecoveryInProgress())
 	{
 		ereport(elevel,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("backups cannot be taken during recovery"),
-				 errhint("Run safebackup_start() on the primary.")));
+				 errhint("Run safebackup.safebackup_start() on the primary.")));
 		return SB_REQUEST_FAILED;
 	}
 	if (!XLogArchivingActive())
@@ -180,7 +242,8 @@ sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
 		return SB_REQUEST_FAILED;
 	}
 
-	choose_label(&cfg, &when, label);
+	if (!choose_label(&cfg, elevel, &when, &btype, base, &resume, label))
+		return SB_REQUEST_FAILED;
 
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	busy = sb_shared->backup_running;
@@ -193,6 +256,9 @@ sb_backup_request(int elevel, TimestampTz when, char *label, char *running,
 		sb_shared->backup_generation++;
 		*generation = sb_shared->backup_generation;
 		strlcpy(sb_shared->backup_label, label, SB_BACKUP_LABEL_LEN);
+		sb_shared->backup_type = (int) btype;
+		strlcpy(sb_shared->backup_base, base, SB_BACKUP_LABEL_LEN);
+		sb_shared->backup_resume = resume;
 		sb_shared->backup_phase = SB_BACKUP_STARTING;
 		/* one time for the label, the status and the manifest */
 		sb_shared->backup_started = when;
@@ -229,29 +295,22 @@ safebackup_start(PG_FUNCTION_ARGS)
 	BackgroundWorkerHandle *handle;
 	uint64		generation;
 	SbBackupPhase phase;
+	SbBackupType btype;
 
 	require_loaded();
-	if (strcmp(type, "full") != 0)
-	{
-		if (strcmp(type, "incr") == 0 || strcmp(type, "diff") == 0 ||
-			strcmp(type, "incremental") == 0 || strcmp(type, "differential") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("backup type \"%s\" is not supported yet", type),
-					 errhint("Use type => 'full'.")));
+	if (!sb_backup_type_parse(type, &btype))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid backup type \"%s\"", type),
-				 errhint("Valid backup types: full.")));
-	}
+				 errhint("Valid backup types: full, diff, incr.")));
 
-	if (sb_backup_request(ERROR, GetCurrentTimestamp(), label, running,
+	if (sb_backup_request(ERROR, GetCurrentTimestamp(), (int) btype, label, running,
 						  &generation, &handle) ==
 		SB_REQUEST_BUSY)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("backup \"%s\" is already running", running),
-				 errhint("Wait for it to finish (see safebackup_status()), or stop it with safebackup_cancel().")));
+				 errhint("Wait for it to finish (see the view safebackup.backup_progress), or stop it with safebackup.safebackup_cancel().")));
 
 	if (wait)
 	{
@@ -264,7 +323,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("backup \"%s\" failed: %s", label, error),
-					 errhint("The server log has the details; the incomplete backup is not listed by safebackup_backups().")));
+					 errhint("The server log has the details; the incomplete backup is not listed in safebackup.backups.")));
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(label));
 }
@@ -303,7 +362,7 @@ lsn_datum(const char *text)
 	return LSNGetDatum((XLogRecPtr) lsn);
 }
 
-#define BACKUPS_COLS 13
+#define BACKUPS_COLS 14
 
 Datum
 safebackup_backups(PG_FUNCTION_ARGS)
@@ -360,7 +419,14 @@ safebackup_backups(PG_FUNCTION_ARGS)
 			values[c++] = Int64GetDatum((int64) m.checksum_failures);
 		else
 			nulls[c++] = true;
+		/* NULL for a full backup */
+		if (m.base[0] != '\0')
+			values[c++] = CStringGetTextDatum(m.base);
+		else
+			nulls[c++] = true;
 		Assert(c == BACKUPS_COLS);
+		/* 1.0 declared no base: only the first natts values are taken */
+		Assert(rsinfo->setDesc->natts <= BACKUPS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		sb_manifest_free(&m);
 	}

@@ -22,6 +22,7 @@
 #include "guc_backup.h"
 #include "settings.h"
 #include "storage.h"
+#include "worker/lag_warning.h"
 
 /* Most settings the tables may hold (one check hook each, below) */
 #define MAX_SETTINGS	SB_SETTINGS_MAX
@@ -42,6 +43,7 @@ static const struct
 	{"backup_schedule", &sb_backup_schedule},
 	{"backup_workers", &sb_backup_workers},
 	{"checksum_failure", &sb_checksum_failure},
+	{"archive_lag_warning", &sb_archive_lag_warning},
 };
 
 /*
@@ -181,6 +183,8 @@ define_setting(int i)
 		flags |= GUC_SUPERUSER_ONLY;
 	if (s->type == SB_SETTING_TYPE_MS)
 		flags |= GUC_UNIT_MS;
+	if (s->flags & SB_SETTING_SECONDS)
+		flags |= GUC_UNIT_S;
 	if (s->type == SB_SETTING_TYPE_STRING)
 		var = &string_vars[i];
 	if (s->flags & SB_SETTING_SERVER)

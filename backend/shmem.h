@@ -10,6 +10,7 @@
 
 #include "datatype/timestamp.h"
 #include "storage/condition_variable.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 
 #define SB_WALNAME_LEN	64
@@ -45,10 +46,16 @@ typedef struct SbShared
 	pid_t		launcher_pid;
 	SbLauncherState launcher_state;
 	TimestampTz launcher_started;
+	Latch	   *launcher_latch; /* NULL while no launcher runs */
+	/* the launcher warned about the archive lag and waits for it to drop */
+	bool		archive_lag_warned;
 
 	/* archiving (since server start) */
 	char		last_archived_wal[SB_WALNAME_LEN];
 	TimestampTz last_archived_time;
+	/* the same for WAL segments only (no history or backup history files) */
+	char		last_archived_segment[SB_WALNAME_LEN];
+	TimestampTz last_archived_segment_time;
 	char		last_failed_wal[SB_WALNAME_LEN];
 	char		last_error[SB_LAST_ERROR_LEN];
 	TimestampTz last_error_time;
@@ -67,6 +74,9 @@ typedef struct SbShared
 	pid_t		backup_pid;
 	uint64		backup_generation;	/* bumped for each backup request */
 	char		backup_label[SB_BACKUP_LABEL_LEN];
+	int			backup_type;	/* SbBackupType, after the base was chosen */
+	char		backup_base[SB_BACKUP_LABEL_LEN];	/* "" for a full backup */
+	bool		backup_resume;	/* the label is an interrupted attempt's */
 	SbBackupPhase backup_phase;
 	TimestampTz backup_started;
 	TimestampTz backup_finished;

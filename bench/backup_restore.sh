@@ -15,7 +15,7 @@
 #
 #   - cat of every file of the data directory (without pg_wal) to /dev/null:
 #     the cold read limit;
-#   - pg_safebackup full backup (safebackup_start(wait => true), the server's
+#   - pg_safebackup full backup (safebackup.safebackup_start(wait => true), the server's
 #     default settings) and pg_safebackup restore (its default --jobs), into a
 #     local directory, through "pg_safebackup server" (TLS, 127.0.0.1, the
 #     throwaway CA of tests/tls/make-certs.sh) and through the private sshd of
@@ -287,7 +287,7 @@ CONF
 	drop_caches
 	start_sampler
 	t=$(now)
-	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup_start(wait => true)" | tail -1)
+	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start(wait => true)" | tail -1)
 	s=$(elapsed "$t"); stop_sampler; rss=$backup_rss
 	[ "$r" = posix ] && posix_label=$label
 	result "sb-backup-$r" "$s" "$rss"

@@ -29,6 +29,10 @@
 # of every "pg_safebackup push worker", and for sb-posix, basic and
 # pgbr-async (LATENCY_METHODS) the archive latency of 20 single switches
 # (pg_switch_wal() until pg_stat_archiver reports the segment), p50 and p95.
+# It also prints the CPU time the whole machine spent per segment during the
+# drain (user + system, without the time of nice'd processes, so that the
+# tests others run at low priority on the machine do not count): on a
+# machine whose cores are all busy, segments/s is cores * 1000 / that.
 # It ends with the ratio lines of the targets of issue 12.
 #
 # Every method starts alike: the copied backlog written back to disk (sync)
@@ -65,6 +69,10 @@ as_pg() { runuser -u postgres -- "$@"; }
 as_pg_exec() { exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
 now() { date +%s.%N; }
+# CPU time of the whole machine in clock ticks, without "nice" time (the
+# nice'd work of others on the machine): user, system, irq, softirq
+cpu_ticks() { awk '/^cpu / { print $2 + $4 + $7 + $8 }' /proc/stat; }
+hz=$(getconf CLK_TCK)
 has() { [[ " $1 " == *" $2 "* ]]; }
 
 # pgBackRest: install it when missing, or leave its methods out
@@ -380,6 +388,7 @@ CONF
 	fi
 
 	t=$(now)
+	c0=$(cpu_ticks)
 	method_conf "$m" on > "$dir/data/bench_archiver.conf"
 	psql_b -c "SELECT pg_reload_conf()" >/dev/null
 	i=0
@@ -398,6 +407,7 @@ CONF
 		fi
 	done
 	secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
+	cpu=$(awk -v a="$c0" -v b="$(cpu_ticks)" -v n="$n" -v hz="$hz" 'BEGIN { printf "%.0f", (b - a) * 1000 / hz / n }')
 	rss_a=$(peak_rss archiver)
 	rss_w=$(peak_rss "pg_safebackup push worker")
 
@@ -411,7 +421,7 @@ CONF
 	stop_cluster
 	stop_server
 	[[ $m == pgbr* ]] && stop_pgbr
-	result="$m $got $p50 $p95 $rss_a $rss_w"
+	result="$m $got $p50 $p95 $rss_a $rss_w $cpu"
 }
 
 # ---- interleaved passes ---------------------------------------------------
@@ -423,9 +433,9 @@ for pass in $(seq "$PASSES"); do
 		m=${mlist[$(((k + pass - 1) % nm))]}
 		run_one "$m"
 		echo "$result" >> "$dir/results"
-		read -r _ got p50 p95 rss_a rss_w <<< "$result"
-		printf '  pass %d %-11s %8s segments/s  latency p50/p95 %s/%s ms  peak RSS archiver %s MiB, push workers %s MiB\n' \
-			"$pass" "$m" "$got" "${p50%.*}" "${p95%.*}" "$rss_a" "$rss_w"
+		read -r _ got p50 p95 rss_a rss_w cpu <<< "$result"
+		printf '  pass %d %-11s %8s segments/s  CPU %s ms/segment  latency p50/p95 %s/%s ms  peak RSS archiver %s MiB, push workers %s MiB\n' \
+			"$pass" "$m" "$got" "$cpu" "${p50%.*}" "${p95%.*}" "$rss_a" "$rss_w"
 	done
 done
 
@@ -454,12 +464,14 @@ label()
 }
 echo
 echo "$n segments of 16 MiB, median of $PASSES interleaved passes ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
-printf '%-32s %11s %15s %15s %14s\n' "method" "segments/s" "latency p50 ms" "latency p95 ms" "peak RSS MiB"
+printf '%-32s %11s %11s %15s %15s %14s\n' "method" "segments/s" "CPU ms/seg" "latency p50 ms" "latency p95 ms" "peak RSS MiB"
 for m in $METHODS; do
-	printf '%-32s %11s %15s %15s %14s\n' "$(label "$m")" "$(median "$m" 2)" "$(median "$m" 3)" "$(median "$m" 4)" \
-		"$(maxrss "$m" 5)/$(maxrss "$m" 6)"
+	printf '%-32s %11s %11s %15s %15s %14s\n' "$(label "$m")" "$(median "$m" 2)" "$(median "$m" 7)" \
+		"$(median "$m" 3)" "$(median "$m" 4)" "$(maxrss "$m" 5)/$(maxrss "$m" 6)"
 done
-echo "(peak RSS: archiver / largest push worker, highest over the passes)"
+echo "(CPU ms/seg: CPU time of the whole machine during the drain, nice'd work of"
+echo "others left out, per segment; $(nproc) cores give $(nproc)000 ms per second.  Peak RSS:"
+echo "archiver / largest push worker, highest over the passes)"
 echo
 ratio()
 {

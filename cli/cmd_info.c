@@ -41,6 +41,8 @@ typedef struct BackupSummary
 	uint64_t	stored_size;
 	int			nfiles;
 	SbCompressType compress_type;
+	char		base[SB_LABEL_LEN];	/* "" for a full backup */
+	int			nreferenced;	/* files taken from the base's chain */
 } BackupSummary;
 
 /* "2026-11-23T11:24:37Z" */
@@ -92,6 +94,11 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		}
 		json_key("      ", "type", false);
 		json_string(b->type);
+		json_key("      ", "base", false);
+		if (b->base[0] != '\0')
+			json_string(b->base);
+		else
+			fputs("null", stdout);
 		json_key("      ", "start_time", false);
 		sb_cli_iso_time(b->start_time, buf, sizeof(buf));
 		json_string(buf);
@@ -116,6 +123,8 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		printf("%" PRIu64, b->stored_size);
 		json_key("      ", "file_count", false);
 		printf("%d", b->nfiles);
+		json_key("      ", "files_referenced", false);
+		printf("%d", b->nreferenced);
 		fputs("\n    }", stdout);
 	}
 	fputs(nbackups > 0 ? "\n  ]" : "]", stdout);
@@ -170,7 +179,11 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 			printf("    %s: manifest unreadable: %s\n", b->label, b->error.msg);
 			continue;
 		}
-		printf("    %s (%s)\n", b->label, b->type);
+		if (b->base[0] != '\0')
+			printf("    %s (%s, base %s, %d of its files in the base's chain)\n",
+				   b->label, b->type, b->base, b->nreferenced);
+		else
+			printf("    %s (%s)\n", b->label, b->type);
 		sb_cli_iso_time(b->start_time, t1, sizeof(t1));
 		printf("        start: %s, LSN %s, WAL %s\n", t1, b->start_lsn, b->start_wal);
 		sb_cli_iso_time(b->stop_time, t1, sizeof(t1));
@@ -259,6 +272,10 @@ sb_cmd_info(SbCliOptions *opts)
 		b->stored_size = m.stored_size;
 		b->nfiles = m.nfiles;
 		b->compress_type = m.compress_type;
+		memcpy(b->base, m.base, sizeof(b->base));
+		for (int k = 0; k < m.nfiles; k++)
+			if (m.files[k].ref_label[0] != '\0')
+				b->nreferenced++;
 		sb_manifest_free(&m);
 	}
 	if (rc == SB_OK)

@@ -4,7 +4,7 @@
  *		"pg_safebackup help settings [--markdown]": every setting of the
  *		tables in core/settings.h, as text or as the Markdown table that
  *		README.md holds (scripts/readme-settings.sh puts it there, and
- *		t/017_settings.pl checks that the README is in step).
+ *		t/019_settings.pl checks that the README is in step).
  *
  *-------------------------------------------------------------------------
  */

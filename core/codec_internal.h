@@ -26,18 +26,50 @@ extern SbStatus sb_decompress_corrupt(const char *label, const char *detail,
 									  SbError *err);
 
 /*
- * The compression filters, one file each.  Levels are within the type's
+ * filter_stream.c: a compress or decompress filter around one library.
+ *
+ * step moves bytes from the *in_len bytes at *in to the *room bytes at *out,
+ * advancing both pointers and shrinking both counts by what it used.  end
+ * is true only when compressing at finish: the step then completes the
+ * stream.  It returns SB_STREAM_END once the stream is complete (a decoder:
+ * its end was read; an encoder at end: all of it written), SB_STREAM_OK
+ * otherwise (making no progress means it needs more room or more input),
+ * or an error with *detail set to the library's words.
+ */
+typedef enum SbStreamResult
+{
+	SB_STREAM_OK,
+	SB_STREAM_END,
+	SB_STREAM_CORRUPT,			/* decoding: the input is damaged */
+	SB_STREAM_NO_MEMORY,
+	SB_STREAM_FAILED			/* any other library error */
+} SbStreamResult;
+
+typedef struct SbStreamOps
+{
+	bool		decoding;		/* decompress rather than compress */
+	SbStreamResult (*step) (void *ctx, const uint8_t **in, size_t *in_len,
+							uint8_t **out, size_t *room, bool end,
+							const char **detail);
+	void		(*release) (void *ctx);
+} SbStreamOps;
+
+/* takes ownership of ctx; NULL when ctx is NULL or out of memory */
+extern SbFilter *sb_stream_filter_new(const SbStreamOps *ops, void *ctx,
+									  SbFilter *next);
+/* false when f is not a decompressing stream filter */
+extern bool sb_stream_filter_set_label(SbFilter *f, const char *label);
+
+/*
+ * The compression libraries, one file each.  Levels are within the type's
  * range (sb_compress_level_range).  Constructors return NULL only when out
- * of memory; set_label returns false when f is not one of its filters.
+ * of memory.
  */
 extern SbFilter *sb_zlib_compress_new(int level, SbFilter *next);
 extern SbFilter *sb_zlib_decompress_new(SbFilter *next);
-extern bool sb_zlib_set_label(SbFilter *f, const char *label);
 extern SbFilter *sb_lz4_compress_new(int level, SbFilter *next);
 extern SbFilter *sb_lz4_decompress_new(SbFilter *next);
-extern bool sb_lz4_set_label(SbFilter *f, const char *label);
 extern SbFilter *sb_zstd_compress_new(int level, SbFilter *next);
 extern SbFilter *sb_zstd_decompress_new(SbFilter *next);
-extern bool sb_zstd_set_label(SbFilter *f, const char *label);
 
 #endif							/* SB_CODEC_INTERNAL_H */

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backup_chain.h"
 #include "name_list.h"
 #include "wal.h"
 
@@ -82,6 +83,8 @@ typedef struct BackupHead
 	bool		full;
 	unsigned int timeline;
 	char		start_wal[SB_WALNAME_MAX];
+	/* the oldest backup it takes anything from ("" for a full backup) */
+	char		oldest_dep[SB_LABEL_LEN];
 } BackupHead;
 
 static bool
@@ -346,6 +349,68 @@ label_time(const char *label)
 	return (int64_t) timegm(&tm);
 }
 
+/* The oldest backup m takes anything from: its base or a referenced one. */
+static void
+oldest_dependency(const SbManifest *m, char *out)
+{
+	snprintf(out, SB_LABEL_LEN, "%s", m->base);
+	for (int i = 0; i < m->nfiles; i++)
+	{
+		const char *l = m->files[i].ref_label;
+
+		if (l[0] != '\0' && (out[0] == '\0' || strcmp(l, out) < 0))
+			snprintf(out, SB_LABEL_LEN, "%s", l);
+	}
+}
+
+/*
+ * Move first_kept back until no kept backup depends on one before it:
+ * a kept differential or incremental keeps its whole chain.
+ */
+static int
+keep_chains(const BackupHead *heads, int nlabels, int first_kept)
+{
+	bool		moved = true;
+
+	while (moved)
+	{
+		moved = false;
+		for (int i = first_kept; i < nlabels && !moved; i++)
+		{
+			if (heads[i].oldest_dep[0] == '\0' ||
+				strcmp(heads[i].oldest_dep, heads[first_kept].label) >= 0)
+				continue;
+			for (int j = 0; j < first_kept; j++)
+				if (strcmp(heads[j].label, heads[i].oldest_dep) >= 0)
+				{
+					first_kept = j;
+					moved = true;
+					break;
+				}
+		}
+	}
+	return first_kept;
+}
+
+/*
+ * An incomplete backup newer than every complete one that left a resume
+ * list: the next backup of its type resumes it, so it stays.
+ */
+static bool
+resumable(SbStorage *st, const char *stanza, const char *label,
+		  const char *newest)
+{
+	char		path[SB_PATH_MAX];
+	SbStat		sst;
+	SbError		ignore;
+
+	if (newest != NULL && strcmp(label, newest) <= 0)
+		return false;
+	sb_backup_dir(stanza, label, path);
+	strncat(path, "/" SB_RESUME_NAME, sizeof(path) - strlen(path) - 1);
+	return sb_storage_stat(st, path, &sst, &ignore) == SB_OK && !sst.is_dir;
+}
+
 /*
  * This client may not remove anything: expire belongs to the repository
  * (the server's own retention, an admin certificate, or the repository
@@ -406,6 +471,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		heads[i].full = strcmp(m.type, "full") == 0;
 		heads[i].timeline = m.timeline;
 		snprintf(heads[i].start_wal, sizeof(heads[i].start_wal), "%s", m.start_wal);
+		oldest_dependency(&m, heads[i].oldest_dep);
 		sb_manifest_free(&m);
 		if (strlen(heads[i].start_wal) != WAL_SEG_LEN ||
 			!upper_hex(heads[i].start_wal, WAL_SEG_LEN))
@@ -439,6 +505,7 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 				first_kept = i;
 				break;
 			}
+	first_kept = keep_chains(heads, nlabels, first_kept);
 	res->backups_kept = nlabels - first_kept;
 
 	for (i = 0; i < first_kept && rc == SB_OK; i++)
@@ -460,7 +527,8 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 		if ((o->running_label != NULL && strcmp(l, o->running_label) == 0) ||
 			(o->is_running != NULL && o->is_running(l, o->is_running_arg)) ||
 			(o->running_unknown &&
-			 (nlabels == 0 || strcmp(l, heads[nlabels - 1].label) > 0)))
+			 (nlabels == 0 || strcmp(l, heads[nlabels - 1].label) > 0)) ||
+			resumable(st, o->stanza, l, nlabels > 0 ? heads[nlabels - 1].label : NULL))
 		{
 			res->nskipped++;
 			continue;

@@ -9,7 +9,11 @@
  * - Backups are kept from the retention_full-th newest full backup on
  *   (labels sort in time order); older ones are removed, manifest first, so
  *   an interrupted expire never leaves a listed backup with missing files.
- *   retention_full = 0 keeps every backup and all WAL.
+ *   retention_full = 0 keeps every backup and all WAL.  Differential and
+ *   incremental backups are not counted: they go with the full backup
+ *   they build on, and a kept one keeps every backup it depends on (its
+ *   base and the backups its files are referenced in), so a chain is
+ *   never cut.
  * - WAL: a file (segment, partial segment, backup history file) is removed
  *   when its segment number is below the oldest start segment of the kept
  *   backups, or its timeline is below every kept backup's timeline.
@@ -20,6 +24,8 @@
  *   may belong to a backup in progress: the server passes the label of the
  *   running backup (from shared memory); the CLI cannot know, so it never
  *   removes an incomplete directory newer than the newest complete backup.
+ *   Neither removes one newer than the newest complete backup that holds a
+ *   resume list: the next backup of its type resumes it.
  *   The manifest is looked for once more just before removing, so a backup
  *   that completed meanwhile is never taken for a leftover.
  * - Any manifest that cannot be read stops expire before it removes

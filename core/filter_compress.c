@@ -139,8 +139,7 @@ sb_filter_decompress_new(SbCompressType type, SbFilter *next)
 void
 sb_decompress_set_label(SbFilter *f, const char *label)
 {
-	if (!sb_zlib_set_label(f, label) && !sb_lz4_set_label(f, label))
-		(void) sb_zstd_set_label(f, label);
+	(void) sb_stream_filter_set_label(f, label);
 }
 
 SbStatus

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * filter_zlib.c
- *		The zlib compress and decompress filters (gzip streams); the
- *		type is chosen in filter_compress.c.
+ *		The zlib compress and decompress steps (gzip streams); the type is
+ *		chosen in filter_compress.c, buffering and stream checks are
+ *		filter_stream.c's.
  *
  * Compressed files are single-member gzip streams, so a repository file can
  * be checked by hand with "gzip -dc".
@@ -15,7 +16,6 @@
 #include "codec_internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include <zlib.h>
 
@@ -23,248 +23,98 @@
 #define SB_ZLIB_WINDOW_BITS		(15 + 16)
 #define SB_ZLIB_MEM_LEVEL		8
 
-/* largest piece handed to zlib at once (avail_in is an unsigned int) */
+/* largest window handed to zlib at once (its counts are unsigned ints) */
 #define SB_ZLIB_MAX_CHUNK		((size_t) 1 << 30)
 
-/* ----------------------------------------------------------------
- *		zlib filters
- *
- * Output is collected in one SB_CODEC_BUFSIZE buffer and pushed to next
- * only when full, and once more at finish, so the stage after us sees
- * writes of the full chunk size.
- * ----------------------------------------------------------------
- */
-
-typedef struct ZlibFilter
+typedef struct ZlibStream
 {
-	SbFilter	base;
 	z_stream	zs;
-	bool		inflating;		/* decompress rather than compress */
+	bool		inflating;
 	int			init_rc;		/* result of deflateInit2/inflateInit2 */
-	bool		stream_end;		/* Z_STREAM_END seen */
-	bool		finished;
-	const char *label;			/* file name for messages, or NULL */
-	size_t		out_len;		/* bytes of out in use */
-	uint8_t		out[SB_CODEC_BUFSIZE];
-} ZlibFilter;
+} ZlibStream;
 
-static SbStatus
-zlib_flush_out(ZlibFilter *z, SbError *err)
+/* hand zlib the windows, run fn, and account for what it used */
+static int
+zlib_run(ZlibStream *z, int (*fn) (z_streamp, int), int flush,
+		 const uint8_t **in, size_t *in_len, uint8_t **out, size_t *room)
 {
-	SbStatus	rc;
+	uInt		avail_in = (uInt) (*in_len < SB_ZLIB_MAX_CHUNK ? *in_len : SB_ZLIB_MAX_CHUNK);
+	uInt		avail_out = (uInt) (*room < SB_ZLIB_MAX_CHUNK ? *room : SB_ZLIB_MAX_CHUNK);
+	int			zrc;
 
-	rc = sb_filter_push(&z->base, z->out, z->out_len, err);
-	z->out_len = 0;
-	return rc;
+	z->zs.next_in = (Bytef *) *in;
+	z->zs.avail_in = avail_in;
+	z->zs.next_out = *out;
+	z->zs.avail_out = avail_out;
+	zrc = fn(&z->zs, flush);
+	*in += avail_in - z->zs.avail_in;
+	*in_len -= avail_in - z->zs.avail_in;
+	*out += avail_out - z->zs.avail_out;
+	*room -= avail_out - z->zs.avail_out;
+	return zrc;
 }
 
-/* point zlib's output at the free part of our buffer, flushing if full */
-static SbStatus
-zlib_prepare_out(ZlibFilter *z, SbError *err)
+static SbStreamResult
+deflate_step(void *ctx, const uint8_t **in, size_t *in_len,
+			 uint8_t **out, size_t *room, bool end, const char **detail)
 {
-	if (z->out_len == SB_CODEC_BUFSIZE)
-	{
-		SbStatus	rc = zlib_flush_out(z, err);
+	ZlibStream *z = (ZlibStream *) ctx;
+	int			zrc;
 
-		if (rc != SB_OK)
-			return rc;
+	if (z->init_rc != Z_OK)
+	{
+		*detail = "zlib could not initialize the stream";
+		return SB_STREAM_FAILED;
 	}
-	z->zs.next_out = z->out + z->out_len;
-	z->zs.avail_out = (uInt) (SB_CODEC_BUFSIZE - z->out_len);
-	return SB_OK;
+	zrc = zlib_run(z, deflate, end ? Z_FINISH : Z_NO_FLUSH,
+				   in, in_len, out, room);
+	if (zrc == Z_STREAM_END)
+		return SB_STREAM_END;
+	if (zrc == Z_OK || zrc == Z_BUF_ERROR)
+		return SB_STREAM_OK;
+	*detail = z->zs.msg ? z->zs.msg : "zlib error";
+	return SB_STREAM_FAILED;
+}
+
+static SbStreamResult
+inflate_step(void *ctx, const uint8_t **in, size_t *in_len,
+			 uint8_t **out, size_t *room, bool end, const char **detail)
+{
+	ZlibStream *z = (ZlibStream *) ctx;
+	int			zrc;
+
+	(void) end;
+	if (z->init_rc != Z_OK)
+	{
+		*detail = "zlib could not initialize the stream";
+		return SB_STREAM_FAILED;
+	}
+	zrc = zlib_run(z, inflate, Z_NO_FLUSH, in, in_len, out, room);
+	switch (zrc)
+	{
+		case Z_STREAM_END:
+			return SB_STREAM_END;
+		case Z_OK:
+			return SB_STREAM_OK;
+		case Z_BUF_ERROR:
+			/* no progress possible: needs more input, or input is bad */
+			return SB_STREAM_OK;
+		case Z_DATA_ERROR:
+		case Z_NEED_DICT:
+			*detail = z->zs.msg ? z->zs.msg : "invalid data";
+			return SB_STREAM_CORRUPT;
+		case Z_MEM_ERROR:
+			return SB_STREAM_NO_MEMORY;
+	}
+	*detail = "zlib error";
+	return SB_STREAM_FAILED;
 }
 
 static void
-zlib_account_out(ZlibFilter *z)
+zlib_release(void *ctx)
 {
-	z->out_len = SB_CODEC_BUFSIZE - z->zs.avail_out;
-}
+	ZlibStream *z = (ZlibStream *) ctx;
 
-static SbStatus
-zlib_init_error(ZlibFilter *z, SbError *err)
-{
-	return sb_error_set(err, SB_ERR_INTERNAL,
-						"could not initialize zlib %s stream: error code %d",
-						z->inflating ? "decompression" : "compression",
-						z->init_rc);
-}
-
-static SbStatus
-zlib_corrupt(ZlibFilter *z, const char *detail, SbError *err)
-{
-	return sb_decompress_corrupt(z->label, detail, err);
-}
-
-static SbStatus
-deflate_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
-{
-	ZlibFilter *z = (ZlibFilter *) f;
-
-	if (z->init_rc != Z_OK)
-		return zlib_init_error(z, err);
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not compress data: write after finish");
-
-	while (len > 0)
-	{
-		size_t		chunk = len < SB_ZLIB_MAX_CHUNK ? len : SB_ZLIB_MAX_CHUNK;
-
-		z->zs.next_in = (Bytef *) buf;
-		z->zs.avail_in = (uInt) chunk;
-		while (z->zs.avail_in > 0)
-		{
-			SbStatus	rc;
-			int			zrc;
-
-			rc = zlib_prepare_out(z, err);
-			if (rc != SB_OK)
-				return rc;
-			zrc = deflate(&z->zs, Z_NO_FLUSH);
-			zlib_account_out(z);
-			if (zrc != Z_OK && zrc != Z_BUF_ERROR)
-				return sb_error_set(err, SB_ERR_INTERNAL,
-									"could not compress data: %s",
-									z->zs.msg ? z->zs.msg : "zlib error");
-		}
-		buf += chunk;
-		len -= chunk;
-	}
-	return SB_OK;
-}
-
-static SbStatus
-deflate_finish(SbFilter *f, SbError *err)
-{
-	ZlibFilter *z = (ZlibFilter *) f;
-	SbStatus	rc;
-
-	if (z->init_rc != Z_OK)
-		return zlib_init_error(z, err);
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not compress data: finished twice");
-	z->finished = true;
-
-	z->zs.next_in = NULL;
-	z->zs.avail_in = 0;
-	for (;;)
-	{
-		int			zrc;
-
-		rc = zlib_prepare_out(z, err);
-		if (rc != SB_OK)
-			return rc;
-		zrc = deflate(&z->zs, Z_FINISH);
-		zlib_account_out(z);
-		if (zrc == Z_STREAM_END)
-			break;
-		if (zrc != Z_OK && zrc != Z_BUF_ERROR)
-			return sb_error_set(err, SB_ERR_INTERNAL,
-								"could not compress data: %s",
-								z->zs.msg ? z->zs.msg : "zlib error");
-	}
-	rc = zlib_flush_out(z, err);
-	if (rc != SB_OK)
-		return rc;
-	return sb_filter_finish_next(f, err);
-}
-
-static SbStatus
-inflate_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
-{
-	ZlibFilter *z = (ZlibFilter *) f;
-
-	if (z->init_rc != Z_OK)
-		return zlib_init_error(z, err);
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not decompress data: write after finish");
-
-	while (len > 0)
-	{
-		size_t		chunk = len < SB_ZLIB_MAX_CHUNK ? len : SB_ZLIB_MAX_CHUNK;
-
-		if (z->stream_end)
-			return zlib_corrupt(z, "trailing data after end of compressed stream",
-								err);
-
-		z->zs.next_in = (Bytef *) buf;
-		z->zs.avail_in = (uInt) chunk;
-
-		/*
-		 * Run until all input is consumed and zlib has room left, so that no
-		 * output stays pending inside zlib when we return.
-		 */
-		while (z->zs.avail_in > 0 || z->out_len == SB_CODEC_BUFSIZE)
-		{
-			SbStatus	rc;
-			int			zrc;
-
-			rc = zlib_prepare_out(z, err);
-			if (rc != SB_OK)
-				return rc;
-			zrc = inflate(&z->zs, Z_NO_FLUSH);
-			zlib_account_out(z);
-			if (zrc == Z_STREAM_END)
-			{
-				z->stream_end = true;
-				if (z->zs.avail_in > 0)
-					return zlib_corrupt(z, "trailing data after end of compressed stream",
-										err);
-				break;
-			}
-			if (zrc == Z_OK)
-				continue;
-			if (zrc == Z_BUF_ERROR && z->zs.avail_in == 0)
-				break;			/* needs more input */
-			if (zrc == Z_DATA_ERROR || zrc == Z_NEED_DICT ||
-				zrc == Z_BUF_ERROR)
-				return zlib_corrupt(z, z->zs.msg ? z->zs.msg : "invalid data",
-									err);
-			if (zrc == Z_MEM_ERROR)
-				return sb_error_set(err, SB_ERR_NO_MEMORY,
-									"could not decompress data: out of memory");
-			return sb_error_set(err, SB_ERR_INTERNAL,
-								"could not decompress data: zlib error code %d",
-								zrc);
-		}
-		buf += chunk;
-		len -= chunk;
-	}
-	return SB_OK;
-}
-
-static SbStatus
-inflate_finish(SbFilter *f, SbError *err)
-{
-	ZlibFilter *z = (ZlibFilter *) f;
-	SbStatus	rc;
-
-	if (z->init_rc != Z_OK)
-		return zlib_init_error(z, err);
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not decompress data: finished twice");
-	z->finished = true;
-
-	/* inflate_write leaves no pending output, so the end must have been seen */
-	if (!z->stream_end)
-		return zlib_corrupt(z, "unexpected end of compressed data", err);
-
-	rc = zlib_flush_out(z, err);
-	if (rc != SB_OK)
-		return rc;
-	return sb_filter_finish_next(f, err);
-}
-
-static void
-zlib_free(SbFilter *f)
-{
-	ZlibFilter *z = (ZlibFilter *) f;
-
-	if (z == NULL)
-		return;
 	if (z->init_rc == Z_OK)
 	{
 		if (z->inflating)
@@ -275,16 +125,16 @@ zlib_free(SbFilter *f)
 	free(z);
 }
 
+static const SbStreamOps deflate_ops = {false, deflate_step, zlib_release};
+static const SbStreamOps inflate_ops = {true, inflate_step, zlib_release};
+
 SbFilter *
 sb_zlib_compress_new(int level, SbFilter *next)
 {
-	ZlibFilter *z;
+	ZlibStream *z = calloc(1, sizeof(ZlibStream));
 
-	z = malloc(sizeof(ZlibFilter));
 	if (z == NULL)
 		return NULL;
-	memset(z, 0, offsetof(ZlibFilter, out));
-	z->inflating = false;
 	z->init_rc = deflateInit2(&z->zs, level, Z_DEFLATED, SB_ZLIB_WINDOW_BITS,
 							  SB_ZLIB_MEM_LEVEL, Z_DEFAULT_STRATEGY);
 	if (z->init_rc == Z_MEM_ERROR)
@@ -292,22 +142,16 @@ sb_zlib_compress_new(int level, SbFilter *next)
 		free(z);
 		return NULL;
 	}
-	z->base.write = deflate_write;
-	z->base.finish = deflate_finish;
-	z->base.free = zlib_free;
-	z->base.next = next;
-	return &z->base;
+	return sb_stream_filter_new(&deflate_ops, z, next);
 }
 
 SbFilter *
 sb_zlib_decompress_new(SbFilter *next)
 {
-	ZlibFilter *z;
+	ZlibStream *z = calloc(1, sizeof(ZlibStream));
 
-	z = malloc(sizeof(ZlibFilter));
 	if (z == NULL)
 		return NULL;
-	memset(z, 0, offsetof(ZlibFilter, out));
 	z->inflating = true;
 	z->init_rc = inflateInit2(&z->zs, SB_ZLIB_WINDOW_BITS);
 	if (z->init_rc == Z_MEM_ERROR)
@@ -315,18 +159,5 @@ sb_zlib_decompress_new(SbFilter *next)
 		free(z);
 		return NULL;
 	}
-	z->base.write = inflate_write;
-	z->base.finish = inflate_finish;
-	z->base.free = zlib_free;
-	z->base.next = next;
-	return &z->base;
-}
-
-bool
-sb_zlib_set_label(SbFilter *f, const char *label)
-{
-	if (f->write != inflate_write)
-		return false;
-	((ZlibFilter *) f)->label = label;
-	return true;
+	return sb_stream_filter_new(&inflate_ops, z, next);
 }

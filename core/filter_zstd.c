@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * filter_zstd.c
- *		The zstd compress and decompress filters: one Zstandard frame per
+ *		The zstd compress and decompress steps: one Zstandard frame per
  *		file (libzstd's streaming API), so a repository file can be checked
- *		by hand with "zstd -dc".  The type is chosen in filter_compress.c.
+ *		by hand with "zstd -dc".  The type is chosen in filter_compress.c;
+ *		buffering and stream checks are filter_stream.c's.
  *
  * Frames carry a content checksum (xxHash64), so a damaged file is refused
  * by the decompressor itself even where no SHA-256 is checked.  The
@@ -17,254 +18,103 @@
 #include "codec.h"
 #include "codec_internal.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include <zstd.h>
 
 /* largest window accepted when decompressing: 2^23 = 8 MiB */
 #define SB_ZSTD_WINDOW_LOG_MAX	23
 
-/*
- * Output is collected in one SB_CODEC_BUFSIZE buffer and pushed to next
- * only when full, and once more at finish.
- */
-typedef struct ZstdFilter
+static SbStreamResult
+zstd_compress_step(void *ctx, const uint8_t **in, size_t *in_len,
+				   uint8_t **out, size_t *room, bool end, const char **detail)
 {
-	SbFilter	base;
-	ZSTD_CCtx  *cctx;			/* compressing */
-	ZSTD_DCtx  *dctx;			/* decompressing */
-	bool		frame_end;		/* decompressing: end of frame seen */
-	bool		finished;
-	const char *label;			/* file name for messages, or NULL */
-	size_t		out_len;		/* bytes of out in use */
-	uint8_t		out[SB_CODEC_BUFSIZE];
-} ZstdFilter;
+	ZSTD_inBuffer i = {*in, *in_len, 0};
+	ZSTD_outBuffer o = {*out, *room, 0};
+	size_t		left;
 
-static SbStatus
-zstd_flush_out(ZstdFilter *z, SbError *err)
-{
-	SbStatus	rc;
-
-	rc = sb_filter_push(&z->base, z->out, z->out_len, err);
-	z->out_len = 0;
-	return rc;
-}
-
-/* point o at the free part of our buffer, flushing first if it is full */
-static SbStatus
-zstd_prepare_out(ZstdFilter *z, ZSTD_outBuffer *o, SbError *err)
-{
-	if (z->out_len == SB_CODEC_BUFSIZE)
+	left = ZSTD_compressStream2((ZSTD_CCtx *) ctx, &o, &i,
+								end ? ZSTD_e_end : ZSTD_e_continue);
+	if (ZSTD_isError(left))
 	{
-		SbStatus	rc = zstd_flush_out(z, err);
-
-		if (rc != SB_OK)
-			return rc;
+		*detail = ZSTD_getErrorName(left);
+		return SB_STREAM_FAILED;
 	}
-	o->dst = z->out + z->out_len;
-	o->size = SB_CODEC_BUFSIZE - z->out_len;
-	o->pos = 0;
-	return SB_OK;
+	*in += i.pos;
+	*in_len -= i.pos;
+	*out += o.pos;
+	*room -= o.pos;
+	return end && left == 0 ? SB_STREAM_END : SB_STREAM_OK;
 }
 
-/* compress in with mode; for ZSTD_e_end, until the frame is complete */
-static SbStatus
-zstd_compress(ZstdFilter *z, ZSTD_inBuffer *in, ZSTD_EndDirective mode,
-			  SbError *err)
+static SbStreamResult
+zstd_decompress_step(void *ctx, const uint8_t **in, size_t *in_len,
+					 uint8_t **out, size_t *room, bool end,
+					 const char **detail)
 {
-	for (;;)
+	ZSTD_inBuffer i = {*in, *in_len, 0};
+	ZSTD_outBuffer o = {*out, *room, 0};
+	size_t		hint;
+
+	(void) end;
+	hint = ZSTD_decompressStream((ZSTD_DCtx *) ctx, &o, &i);
+	if (ZSTD_isError(hint))
 	{
-		ZSTD_outBuffer o;
-		size_t		left;
-		SbStatus	rc;
-
-		rc = zstd_prepare_out(z, &o, err);
-		if (rc != SB_OK)
-			return rc;
-		left = ZSTD_compressStream2(z->cctx, &o, in, mode);
-		if (ZSTD_isError(left))
-			return sb_error_set(err, SB_ERR_INTERNAL,
-								"could not compress data: %s",
-								ZSTD_getErrorName(left));
-		z->out_len += o.pos;
-		if (mode == ZSTD_e_end ? left == 0 : in->pos == in->size)
-			return SB_OK;
+		*detail = ZSTD_getErrorName(hint);
+		return SB_STREAM_CORRUPT;
 	}
-}
-
-static SbStatus
-zstdc_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
-{
-	ZstdFilter *z = (ZstdFilter *) f;
-	ZSTD_inBuffer in = {buf, len, 0};
-
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not compress data: write after finish");
-	return zstd_compress(z, &in, ZSTD_e_continue, err);
-}
-
-static SbStatus
-zstdc_finish(SbFilter *f, SbError *err)
-{
-	ZstdFilter *z = (ZstdFilter *) f;
-	ZSTD_inBuffer in = {NULL, 0, 0};
-	SbStatus	rc;
-
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not compress data: finished twice");
-	z->finished = true;
-	rc = zstd_compress(z, &in, ZSTD_e_end, err);
-	if (rc == SB_OK)
-		rc = zstd_flush_out(z, err);
-	if (rc != SB_OK)
-		return rc;
-	return sb_filter_finish_next(f, err);
-}
-
-static SbStatus
-zstdd_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
-{
-	ZstdFilter *z = (ZstdFilter *) f;
-	ZSTD_inBuffer in = {buf, len, 0};
-
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not decompress data: write after finish");
-
-	/*
-	 * Run until all input is consumed and the output buffer has room left,
-	 * so that no output stays pending inside libzstd when we return.
-	 */
-	while (in.pos < in.size || z->out_len == SB_CODEC_BUFSIZE)
-	{
-		ZSTD_outBuffer o;
-		size_t		before = in.pos;
-		size_t		hint;
-		SbStatus	rc;
-
-		if (z->frame_end)
-		{
-			/* the frame is complete and all its output delivered */
-			if (in.pos < in.size)
-				return sb_decompress_corrupt(z->label,
-											 "trailing data after end of compressed stream",
-											 err);
-			break;
-		}
-		rc = zstd_prepare_out(z, &o, err);
-		if (rc != SB_OK)
-			return rc;
-		hint = ZSTD_decompressStream(z->dctx, &o, &in);
-		if (ZSTD_isError(hint))
-			return sb_decompress_corrupt(z->label, ZSTD_getErrorName(hint),
-										 err);
-		z->out_len += o.pos;
-		if (hint == 0)
-			z->frame_end = true;
-		else if (in.pos == before && o.pos == 0)
-		{
-			if (in.pos < in.size)
-				return sb_decompress_corrupt(z->label, "decoder made no progress",
-											 err);
-			break;				/* needs more input */
-		}
-	}
-	return SB_OK;
-}
-
-static SbStatus
-zstdd_finish(SbFilter *f, SbError *err)
-{
-	ZstdFilter *z = (ZstdFilter *) f;
-	SbStatus	rc;
-
-	if (z->finished)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"could not decompress data: finished twice");
-	z->finished = true;
-	if (!z->frame_end)
-		return sb_decompress_corrupt(z->label,
-									 "unexpected end of compressed data", err);
-	rc = zstd_flush_out(z, err);
-	if (rc != SB_OK)
-		return rc;
-	return sb_filter_finish_next(f, err);
+	*in += i.pos;
+	*in_len -= i.pos;
+	*out += o.pos;
+	*room -= o.pos;
+	return hint == 0 ? SB_STREAM_END : SB_STREAM_OK;
 }
 
 static void
-zstd_free(SbFilter *f)
+zstd_release_cctx(void *ctx)
 {
-	ZstdFilter *z = (ZstdFilter *) f;
-
-	if (z == NULL)
-		return;
-	ZSTD_freeCCtx(z->cctx);
-	ZSTD_freeDCtx(z->dctx);
-	free(z);
+	ZSTD_freeCCtx((ZSTD_CCtx *) ctx);
 }
 
-static ZstdFilter *
-zstd_alloc(SbFilter *next)
+static void
+zstd_release_dctx(void *ctx)
 {
-	ZstdFilter *z = malloc(sizeof(ZstdFilter));
-
-	if (z == NULL)
-		return NULL;
-	memset(z, 0, offsetof(ZstdFilter, out));
-	z->base.free = zstd_free;
-	z->base.next = next;
-	return z;
+	ZSTD_freeDCtx((ZSTD_DCtx *) ctx);
 }
+
+static const SbStreamOps zstd_compress_ops = {
+	false, zstd_compress_step, zstd_release_cctx
+};
+
+static const SbStreamOps zstd_decompress_ops = {
+	true, zstd_decompress_step, zstd_release_dctx
+};
 
 SbFilter *
 sb_zstd_compress_new(int level, SbFilter *next)
 {
-	ZstdFilter *z = zstd_alloc(next);
+	ZSTD_CCtx  *cctx = ZSTD_createCCtx();
 
-	if (z == NULL)
-		return NULL;
-	z->cctx = ZSTD_createCCtx();
-	if (z->cctx == NULL ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel,
-											level)) ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1)))
+	if (cctx != NULL &&
+		(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
+											 level)) ||
+		 ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))))
 	{
-		zstd_free(&z->base);
-		return NULL;
+		ZSTD_freeCCtx(cctx);
+		cctx = NULL;
 	}
-	z->base.write = zstdc_write;
-	z->base.finish = zstdc_finish;
-	return &z->base;
+	return sb_stream_filter_new(&zstd_compress_ops, cctx, next);
 }
 
 SbFilter *
 sb_zstd_decompress_new(SbFilter *next)
 {
-	ZstdFilter *z = zstd_alloc(next);
+	ZSTD_DCtx  *dctx = ZSTD_createDCtx();
 
-	if (z == NULL)
-		return NULL;
-	z->dctx = ZSTD_createDCtx();
-	if (z->dctx == NULL ||
-		ZSTD_isError(ZSTD_DCtx_setParameter(z->dctx, ZSTD_d_windowLogMax,
+	if (dctx != NULL &&
+		ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax,
 											SB_ZSTD_WINDOW_LOG_MAX)))
 	{
-		zstd_free(&z->base);
-		return NULL;
+		ZSTD_freeDCtx(dctx);
+		dctx = NULL;
 	}
-	z->base.write = zstdd_write;
-	z->base.finish = zstdd_finish;
-	return &z->base;
-}
-
-bool
-sb_zstd_set_label(SbFilter *f, const char *label)
-{
-	if (f->write != zstdd_write)
-		return false;
-	((ZstdFilter *) f)->label = label;
-	return true;
+	return sb_stream_filter_new(&zstd_decompress_ops, dctx, next);
 }

@@ -30,7 +30,12 @@
 #define MANIFEST_CHECKSUM_KEY	"checksum="
 #define CHECKSUM_FAILURES_KEY	"checksum_failures"
 #define PAGE_FAILURES_KEY		"page_checksum_failures"
-#define MANIFEST_FORMAT_VERSION	1
+#define BASE_KEY				"base"
+#define REF_KEY					"ref"
+#define RESUMED_KEY				"resumed_files"
+/* 2: base and ref records (differential and incremental backups) */
+#define MANIFEST_FORMAT_VERSION	2
+#define MANIFEST_FORMAT_PLAIN	1
 #define MANIFEST_NAME			"backup.manifest"
 
 /* A manifest larger than this is not something we wrote. */
@@ -52,7 +57,7 @@ void
 sb_manifest_init(SbManifest *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->format_version = MANIFEST_FORMAT_VERSION;
+	m->format_version = MANIFEST_FORMAT_PLAIN;
 	strcpy(m->type, "full");
 	m->compress_type = SB_COMPRESS_NONE;
 }
@@ -193,6 +198,23 @@ sb_backup_file_path(const char *stanza, const char *label,
 			 relpath, sb_compress_suffix(ct));
 }
 
+void
+sb_manifest_file_location(const char *stanza, const SbManifest *m,
+						  const SbManifestFile *f, char *out,
+						  SbCompressType *ct)
+{
+	if (f->ref_label[0] != '\0')
+	{
+		sb_backup_file_path(stanza, f->ref_label, f->path, f->ref_compress, out);
+		*ct = f->ref_compress;
+	}
+	else
+	{
+		sb_backup_file_path(stanza, m->label, f->path, m->compress_type, out);
+		*ct = m->compress_type;
+	}
+}
+
 /* ----------------------------------------------------------------
  *		Rendering
  * ----------------------------------------------------------------
@@ -254,6 +276,10 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	StrBuf		b;
 	char		hex[SB_SHA256_HEX_LEN + 1];
 	int			i;
+	bool		chained = m->base[0] != '\0';
+
+	for (i = 0; i < m->nfiles && !chained; i++)
+		chained = m->files[i].ref_label[0] != '\0';
 
 	b.cap = 4096 + (size_t) m->nfiles * 128 + (size_t) m->ndirs * 32;
 	b.len = 0;
@@ -263,9 +289,13 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 		return NULL;
 
 	buf_printf(&b, "%s\n", MANIFEST_MAGIC);
-	buf_printf(&b, "format_version=%d\n", m->format_version);
+	/* older readers must refuse what they would restore incompletely */
+	buf_printf(&b, "format_version=%d\n",
+			   chained ? MANIFEST_FORMAT_VERSION : m->format_version);
 	buf_printf(&b, "label=%s\n", m->label);
 	buf_printf(&b, "type=%s\n", m->type);
+	if (m->base[0] != '\0')
+		buf_printf(&b, "%s=%s\n", BASE_KEY, m->base);
 	buf_printf(&b, "start_lsn=%s\n", m->start_lsn);
 	buf_printf(&b, "stop_lsn=%s\n", m->stop_lsn);
 	buf_printf(&b, "start_wal=%s\n", m->start_wal);
@@ -281,6 +311,8 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	if (m->checksums_verified)
 		buf_printf(&b, "%s=%" PRIu64 "\n", CHECKSUM_FAILURES_KEY,
 				   m->checksum_failures);
+	if (m->resumed_files > 0)
+		buf_printf(&b, "%s=%" PRIu64 "\n", RESUMED_KEY, m->resumed_files);
 
 	for (i = 0; i < m->ntablespaces; i++)
 		buf_printf(&b, "tablespace=%u\t%s\n", m->tablespaces[i].oid,
@@ -302,6 +334,14 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 		if (f->checksum_failures > 0)
 			buf_printf(&b, "%s=%s\t%u\n", PAGE_FAILURES_KEY, f->path,
 					   (unsigned int) f->checksum_failures);
+	}
+	for (i = 0; i < m->nfiles; i++)
+	{
+		const SbManifestFile *f = &m->files[i];
+
+		if (f->ref_label[0] != '\0')
+			buf_printf(&b, "%s=%s\t%s\t%s\n", REF_KEY, f->path, f->ref_label,
+					   sb_compress_type_name(f->ref_compress));
 	}
 	if (b.failed)
 		return NULL;
@@ -548,6 +588,39 @@ parse_page_failures(SbManifest *m, char *value, int lineno, SbError *err)
 	return bad_line(err, lineno, "page_checksum_failures names a file that is not listed");
 }
 
+/* A label as written by a backup: no separator, fits SB_LABEL_LEN. */
+static bool
+label_valid(const char *label)
+{
+	return label[0] != '\0' && strlen(label) < SB_LABEL_LEN &&
+		strchr(label, '/') == NULL && sb_path_valid(label);
+}
+
+/* ref=<path>\t<label>\t<compress>: the file was listed before. */
+static SbStatus
+parse_ref(SbManifest *m, char *value, int lineno, SbError *err)
+{
+	char	   *f[3];
+	SbCompressType ct;
+	int			k;
+
+	if (!split_fields(value, f, 3) || !label_valid(f[1]) ||
+		strcmp(f[1], m->label) == 0)
+		return bad_line(err, lineno, "invalid ref record");
+	if (!sb_compress_type_parse(f[2], &ct))
+		return bad_line(err, lineno, "unknown compression type in a ref record");
+	for (k = m->nfiles - 1; k >= 0; k--)
+	{
+		if (strcmp(m->files[k].path, f[0]) == 0)
+		{
+			strcpy(m->files[k].ref_label, f[1]);
+			m->files[k].ref_compress = ct;
+			return SB_OK;
+		}
+	}
+	return bad_line(err, lineno, "ref names a file that is not listed");
+}
+
 static SbStatus
 parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			 bool *seen, SbError *err)
@@ -578,6 +651,21 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 	}
 	if (strcmp(key, PAGE_FAILURES_KEY) == 0)
 		return parse_page_failures(m, value, lineno, err);
+	if (strcmp(key, REF_KEY) == 0)
+		return parse_ref(m, value, lineno, err);
+	if (strcmp(key, BASE_KEY) == 0)
+	{
+		if (!label_valid(value))
+			return bad_line(err, lineno, "invalid base label");
+		strcpy(m->base, value);
+		return SB_OK;
+	}
+	if (strcmp(key, RESUMED_KEY) == 0)
+	{
+		if (!parse_u64(value, &m->resumed_files))
+			return bad_line(err, lineno, "invalid resumed_files");
+		return SB_OK;
+	}
 	if (strcmp(key, CHECKSUM_FAILURES_KEY) == 0)
 	{
 		if (!parse_u64(value, &m->checksum_failures))
@@ -730,13 +818,6 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
  *		Saving and loading
  * ----------------------------------------------------------------
  */
-
-static bool
-label_valid(const char *label)
-{
-	return label[0] != '\0' && strlen(label) < SB_LABEL_LEN &&
-		strchr(label, '/') == NULL && sb_path_valid(label);
-}
 
 SbStatus
 sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg, const SbManifest *m,

@@ -23,6 +23,19 @@
  *                                      were verified (total of the files)
  *   page_checksum_failures=<path>\t<n> after the file records, one per
  *                                      file with failing pages
+ *   base=<label>                       header, differential and incremental
+ *                                      backups: the backup they build on
+ *   ref=<path>\t<label>\t<compress>     after the file records: the file's
+ *                                      content is not stored here but in
+ *                                      backup <label>, under data/<path>
+ *                                      with <compress>'s suffix (always the
+ *                                      backup that holds the bytes, one of
+ *                                      the chain of base backups)
+ *   resumed_files=<n>                  header: files reused from the
+ *                                      interrupted attempt this one resumed
+ *
+ * A manifest with base or ref records has format_version 2, so that a
+ * reader that does not know them refuses it instead of missing files.
  *
  * Readers ignore keys they do not know, so older readers read newer
  * manifests; a manifest without checksum_failures was not verified.
@@ -57,6 +70,9 @@ typedef struct SbManifestFile
 	char		sha256[SB_SHA256_HEX_LEN + 1];
 	uint64_t	stored_size;
 	uint32_t	checksum_failures;	/* pages whose checksum did not match */
+	/* "": stored in this backup; else the backup holding the content */
+	char		ref_label[SB_LABEL_LEN];
+	SbCompressType ref_compress;	/* how that backup stored it */
 } SbManifestFile;
 
 typedef struct SbManifestDir
@@ -75,7 +91,8 @@ typedef struct SbManifest
 {
 	int			format_version;
 	char		label[SB_LABEL_LEN];	/* e.g. 20261123-112437F */
-	char		type[16];		/* "full" */
+	char		type[16];		/* "full", "diff" or "incr" */
+	char		base[SB_LABEL_LEN];	/* "" for a full backup */
 	char		start_lsn[SB_LSN_LEN];	/* "0/2000028" */
 	char		stop_lsn[SB_LSN_LEN];
 	char		start_wal[SB_WALNAME_MAX];	/* segment holding start_lsn */
@@ -90,6 +107,7 @@ typedef struct SbManifest
 	uint64_t	stored_size;	/* sum of stored sizes */
 	bool		checksums_verified; /* page checksums were checked */
 	uint64_t	checksum_failures;	/* sum of the files' failures */
+	uint64_t	resumed_files;	/* reused from an interrupted attempt */
 
 	int			nfiles;
 	int			files_cap;
@@ -119,6 +137,14 @@ extern void sb_backup_manifest_path(const char *stanza, const char *label,
 extern void sb_backup_file_path(const char *stanza, const char *label,
 								const char *relpath, SbCompressType ct,
 								char *out);
+
+/*
+ * Where a file's content is stored: its own backup's data/ or, for a
+ * referenced file, the backup named by ref_label; *ct is how it is stored.
+ */
+extern void sb_manifest_file_location(const char *stanza, const SbManifest *m,
+									  const SbManifestFile *f, char *out,
+									  SbCompressType *ct);
 
 /* Render / parse the text form (checksum verified: SB_ERR_CORRUPT). */
 extern char *sb_manifest_render(const SbManifest *m, size_t *len);

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backup_chain.h"
 #include "fs_sync.h"
 #include "stanza.h"
 
@@ -161,6 +162,10 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 		rc = SB_ERR_MISMATCH;
 		goto done;
 	}
+	/* a differential or incremental backup needs its whole chain */
+	rc = sb_backup_chain_check(st, o->stanza, &r.m, err);
+	if (rc != SB_OK)
+		goto done;
 	rc = sb_restore_check_tablespaces(&r, err);
 	if (rc != SB_OK)
 		goto done;

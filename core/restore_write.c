@@ -440,6 +440,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 {
 	char		full[RESTORE_PATH_LEN];
 	char		repo_path[SB_PATH_MAX];
+	SbCompressType ct;
 	ProgressFilter *pf;
 	SbFilter   *sink;
 	struct timespec times[2];
@@ -502,10 +503,10 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	pf->r = r;
 	pf->expected = f->size;
 
-	sb_backup_file_path(r->o->stanza, r->m.label, f->path, r->m.compress_type,
-						repo_path);
-	rc = sb_codec_fetch(st, repo_path, r->m.compress_type, &pf->base,
-						f->sha256, f->size, NULL, err);
+	/* in this backup or, referenced, in one of its chain */
+	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
+	rc = sb_codec_fetch(st, repo_path, ct, &pf->base, f->sha256, f->size,
+						NULL, err);
 	if (rc != SB_OK)
 		file_error(r, f, full, pf->write_failed, err);
 	sb_filter_free_chain(&pf->base);

@@ -45,7 +45,7 @@
  *
  *	   A string check beyond the length: .check (SbSettingCheck).  After the
  *	   row is added, run scripts/readme-settings.sh to refresh README.md's
- *	   table (t/017_settings.pl fails while it is out of step).
+ *	   table (t/019_settings.pl fails while it is out of step).
  *
  *	3. Declare the driver (core/storage.h, SbDriver) next to its operations
  *	   (transport/sftp_settings.c is the model): its name (the repo_type
@@ -90,6 +90,7 @@ typedef enum SbSettingType
 #define SB_SETTING_ABSOLUTE	0x04	/* refused unless empty or absolute */
 #define SB_SETTING_SERVER	0x08	/* the server's only: no CLI option */
 #define SB_SETTING_LOCAL	0x10	/* CLI: not passed on to restore_command */
+#define SB_SETTING_SECONDS	0x20	/* int: a time in seconds ("30s", "5min") */
 
 typedef struct SbSetting SbSetting;
 

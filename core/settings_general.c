@@ -11,8 +11,10 @@
  */
 #include "settings.h"
 
+#include <limits.h>
 #include <string.h>
 
+#include "backup_schedule.h"
 #include "cron.h"
 #include "storage.h"
 
@@ -77,19 +79,19 @@ static SbStatus
 check_schedule(const SbSetting *s, const char *shown, const char *value,
 			   SbError *err)
 {
-	SbCron		cron;
+	SbBackupSchedule sched;
 	SbError		cerr;
 
 	if (value[0] == '\0')
 		return SB_OK;			/* empty: no scheduled backups */
 	sb_error_clear(&cerr);
-	if (sb_cron_parse(value, &cron, &cerr) == SB_OK)
+	if (sb_backup_schedule_parse(value, &sched, &cerr) == SB_OK)
 		return SB_OK;
 	sb_error_set(err, SB_ERR_CONFIG, "invalid value for parameter \"%s\": %s",
 				 shown, cerr.msg);
 	if (cerr.detail[0] != '\0')
 		sb_error_detail(err, "%s", cerr.detail);
-	sb_error_hint(err, "Give five fields: minute hour day-of-month month day-of-week, for example \"0 2 * * *\" for 02:00 every day; an empty string turns scheduled backups off.");
+	sb_error_hint(err, "Give five fields: minute hour day-of-month month day-of-week, for example \"0 2 * * *\" for a full backup at 02:00 every day, or entries with a type separated by \";\", e.g. \"full: 0 2 * * 0; incr: 0 2 * * 1-6\"; an empty string turns scheduled backups off.");
 	return SB_ERR_CONFIG;
 }
 
@@ -162,12 +164,12 @@ static const SbSetting general_settings[] = {
 		.min = 0, .max = SB_PUSH_MAX_WORKERS, .int_default = 4,
 		.short_desc = "Number of background workers that push ready WAL files to the repository ahead of the archiver.",
 		.long_desc = "0 turns push-ahead off: the archiver then pushes every file itself.",
-	.doc = "0-8: background workers that push WAL files ready for archiving to the repository ahead of the archiver, in parallel, each over its own repository session; the archiver then only confirms them (see [Push-ahead archiving](#push-ahead-archiving)).  0 turns them off: the archiver pushes every file itself.  The default is measured: each push ends with two flushes (the file and its directory), and with 4 workers one worker's flush overlaps another's compression, which drained a 64-segment backlog at 38-40 segments/s on the 2-core test machine against 24-25 with 2 workers (`bench/wal_compare.sh`, same run).  They count against `max_worker_processes` (default 8: the launcher, 4 push workers and a backup's 2 copy workers leave 1 for parallel query): raise `max_worker_processes` (restart) or lower this if parallel query needs the slots"},
+	.doc = "0-8: background workers that push WAL files ready for archiving to the repository ahead of the archiver, in parallel, each over its own repository session; the archiver then only confirms them (see [Push-ahead archiving](#push-ahead-archiving)).  0 turns them off: the archiver pushes every file itself.  The default is measured: a push is bound by CPU (SHA-256 and compression, about 35 ms of CPU per 16 MiB segment with zstd level 1), not by its flushes, and on the 2-core test machine a 69-segment backlog drained with a median of 18.5 segments/s with 2 workers (3 interleaved rounds), 21 with 3, 27.5 with 4 and 28 with 6 (6 rounds each; the machine was shared with other work), so 4 is where it stops gaining (see [docs/wal-speed.md](docs/wal-speed.md)).  They count against `max_worker_processes` (default 8: the launcher, 4 push workers and a backup's 2 copy workers leave 1 for parallel query): raise `max_worker_processes` (restart) or lower this if parallel query needs the slots"},
 	{.name = "backup_schedule", .type = SB_SETTING_TYPE_STRING,
 		.flags = SB_SETTING_SERVER, .str_default = "", .check = check_schedule,
-		.short_desc = "When the launcher takes full backups, in cron syntax; empty means never.",
-		.long_desc = "Five fields: minute hour day-of-month month day-of-week, in the time zone of the server's timezone setting.",
-	.doc = "when the launcher takes full backups, in cron syntax (`minute hour day-of-month month day-of-week`, e.g. `0 2 * * *`), in the time zone of the server's `timezone` setting; empty = no scheduled backups (see [Scheduled backups](#scheduled-backups))"},
+		.short_desc = "When the launcher takes backups, in cron syntax, each entry optionally typed; empty means never.",
+		.long_desc = "Five fields: minute hour day-of-month month day-of-week, in the time zone of the server's timezone setting; several entries \"full|diff|incr: <cron>\" are separated by \";\".",
+	.doc = "when the launcher takes backups, in cron syntax (`minute hour day-of-month month day-of-week`, e.g. `0 2 * * *` for a full backup every night), in the time zone of the server's `timezone` setting; several entries with a backup type are separated by `;`, e.g. `full: 0 2 * * 0; incr: 0 2 * * 1-6`; empty = no scheduled backups (see [Scheduled backups](#scheduled-backups))"},
 	{.name = "backup_workers", .type = SB_SETTING_TYPE_INT,
 		.flags = SB_SETTING_SERVER,
 		.min = 1, .max = SB_BACKUP_WORKERS_MAX, .int_default = 2,
@@ -180,6 +182,12 @@ static const SbSetting general_settings[] = {
 		.short_desc = "What a page with a wrong checksum does to a base backup: warn or fail.",
 		.long_desc = "Page checksums are verified only when the cluster has data checksums.",
 	.doc = "what a page with a wrong checksum does to a base backup when the cluster has data checksums: `warn` (a WARNING per page, the backup completes and counts them) or `fail` (the backup fails and is not listed).  See [Page checksums](#page-checksums)"},
+	{.name = "archive_lag_warning", .type = SB_SETTING_TYPE_INT,
+		.flags = SB_SETTING_SERVER | SB_SETTING_SECONDS,
+		.min = 0, .max = INT_MAX / 1000, .int_default = 0,
+		.short_desc = "Archive lag above which the launcher logs a warning; 0 turns the warning off.",
+		.long_desc = "The lag is the time since the oldest WAL file waiting to be archived was completed, or, when none waits, since the last segment was archived if WAL was written after it.",
+	.doc = "[archive lag](#archive-lag) above which the launcher logs a WARNING, with a unit (`30s`, `5min`, `1h`; a bare number is seconds); `0` = off.  One WARNING when the lag crosses it, not one per check, and one LOG when it is back within.  Checked every half of it (at least every second, at most every 10 s), and at once when a file is archived while the lag is above.  Set it to the recovery point objective you promise: the lag includes the time a partly filled segment waits (bounded by `archive_timeout`)"},
 };
 
 const SbSetting *

@@ -286,10 +286,12 @@ check_same_cluster(const char *stanza, const SbStanzaInfo *repo,
  * Load the stanza info file; when mine is given, check that the stanza
  * belongs to that cluster before anything else (a stanza of another cluster
  * is reported as such, not as a cipher mismatch or a wrong passphrase).
+ * With unlock false, only read it: the storage's cipher settings are
+ * neither checked nor used.
  */
 static SbStatus
 load_stanza(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
-			SbStanzaInfo *out, SbError *err)
+			bool unlock, SbStanzaInfo *out, SbError *err)
 {
 	char		path[SB_PATH_MAX];
 	SbInfoFile	info;
@@ -357,9 +359,9 @@ load_stanza(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	}
 	if (rc == SB_OK && mine != NULL)
 		rc = check_same_cluster(stanza, out, mine, err);
-	if (rc == SB_OK)
+	if (rc == SB_OK && unlock)
 		rc = check_cipher_type(st, stanza, out->cipher_type, err);
-	if (rc == SB_OK && out->cipher_type != SB_CIPHER_NONE)
+	if (rc == SB_OK && unlock && out->cipher_type != SB_CIPHER_NONE)
 		rc = open_key(st, stanza, &info, err);
 	sb_info_free(&info);
 	return rc;
@@ -369,14 +371,21 @@ SbStatus
 sb_stanza_load(SbStorage *st, const char *stanza, SbStanzaInfo *out,
 			   SbError *err)
 {
-	return load_stanza(st, stanza, NULL, out, err);
+	return load_stanza(st, stanza, NULL, true, out, err);
+}
+
+SbStatus
+sb_stanza_describe(SbStorage *st, const char *stanza, SbStanzaInfo *out,
+				   SbError *err)
+{
+	return load_stanza(st, stanza, NULL, false, out, err);
 }
 
 SbStatus
 sb_stanza_load_for(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 				   SbStanzaInfo *out, SbError *err)
 {
-	return load_stanza(st, stanza, mine, out, err);
+	return load_stanza(st, stanza, mine, true, out, err);
 }
 
 /* SB_ERR_EXISTS when <stanza>/wal or <stanza>/backup exists. */
@@ -412,7 +421,7 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	SbStatus	rc;
 	bool		ok;
 
-	rc = load_stanza(st, stanza, mine, &repo, err);
+	rc = load_stanza(st, stanza, mine, true, &repo, err);
 	if (rc != SB_ERR_NOT_FOUND)
 		return rc;
 
@@ -426,7 +435,7 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	if (rc == SB_ERR_EXISTS)
 	{
 		/* or another process created it since we looked */
-		rc = load_stanza(st, stanza, mine, &repo, err);
+		rc = load_stanza(st, stanza, mine, true, &repo, err);
 		if (rc != SB_ERR_NOT_FOUND)
 			return rc;
 		sb_error_set(err, SB_ERR_CORRUPT,
@@ -476,7 +485,7 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 
 	/* somebody else created it at the same moment: check theirs */
 	if (rc == SB_ERR_EXISTS)
-		rc = load_stanza(st, stanza, mine, &repo, err);
+		rc = load_stanza(st, stanza, mine, true, &repo, err);
 	return rc;
 }
 

@@ -42,6 +42,14 @@ extern SbStatus sb_stanza_load(SbStorage *st, const char *stanza,
 							   SbStanzaInfo *out, SbError *err);
 
 /*
+ * Read the stanza info file only, encrypted or not (out->cipher_type says
+ * which): nothing is checked against the storage's cipher settings and no
+ * key is unwrapped.  For showing what a stanza is, never for using it.
+ */
+extern SbStatus sb_stanza_describe(SbStorage *st, const char *stanza,
+								   SbStanzaInfo *out, SbError *err);
+
+/*
  * sb_stanza_load, checking first that the stanza belongs to the cluster
  * described by mine (SB_ERR_MISMATCH otherwise).
  */

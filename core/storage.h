@@ -150,9 +150,10 @@ typedef struct SbStorageOps
 	/*
 	 * Optional: the entries of directory path whose names start with
 	 * name_prefix (non-empty, no '/'), in one cheap request where listing
-	 * the whole directory is not (an object store: S3's prefix query).  A
-	 * missing directory is simply no entry.  NULL: list() filtered by
-	 * sb_storage_list_prefix().
+	 * the whole directory is not (an object store: S3's prefix query).
+	 * SB_ERR_NOT_FOUND when nothing matched and the directory may be
+	 * missing (a driver that cannot tell says so whenever nothing matched).
+	 * NULL: list() filtered by sb_storage_list_prefix().
 	 */
 	SbStatus	(*list_prefix) (SbStorage *st, const char *path,
 								const char *name_prefix, SbListFn fn,
@@ -236,10 +237,11 @@ extern SbStatus sb_storage_list(SbStorage *st, const char *path, SbListFn fn,
 extern SbStatus sb_storage_list_flags(SbStorage *st, const char *path, int flags,
 									  SbListFn fn, void *arg, SbError *err);
 /*
- * The entries of directory path whose names start with name_prefix; a
- * missing directory is no entry (SB_OK).  For lookups on hot paths (the
- * stored copy of one WAL file), which must not cost a directory listing
- * on storages where that is a long answer.
+ * The entries of directory path whose names start with name_prefix.
+ * SB_ERR_NOT_FOUND when the directory is missing, or, for drivers that
+ * cannot tell that cheaply, when nothing matched.  For lookups on hot
+ * paths (the stored copy of one WAL file), which must not cost a directory
+ * listing on storages where that is a long answer.
  */
 extern SbStatus sb_storage_list_prefix(SbStorage *st, const char *path,
 									   const char *name_prefix, SbListFn fn,
@@ -278,12 +280,16 @@ typedef struct SbDriver
 	int			nsettings;
 	size_t		settings_size;	/* of its settings struct (its area) */
 	const char *default_repo_path;	/* repo_path when empty; NULL: none */
+	/* where a repository is, as a DBA writes it down; NULL: repo_path */
+	void		(*location) (const SbRepoConfig *cfg, char *buf, size_t len);
 } SbDriver;
 
 extern int	sb_driver_count(void);
 extern const SbDriver *sb_driver_at(int i);
 /* The driver of cfg->repo_type (NULL: no such driver). */
 extern const SbDriver *sb_driver_of(const SbRepoConfig *cfg);
+/* Where cfg's repository is ("sftp://user@host:22/path"; a path). */
+extern void sb_driver_location(const SbRepoConfig *cfg, char *buf, size_t len);
 /* The driver's settings in cfg (its area): cast to its settings struct. */
 extern void *sb_driver_settings(const SbRepoConfig *cfg, const SbDriver *d);
 /*

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backup_chain.h"
 #include "codec.h"
 
 void
@@ -68,8 +69,10 @@ verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
 	SbFilter   *sink;
 	SbError		ferr;
 	SbStatus	rc;
+	SbCompressType ct;
 
-	sb_backup_file_path(o->stanza, m->label, f->path, m->compress_type, path);
+	/* a referenced file is checked where it is stored, in the chain */
+	sb_manifest_file_location(o->stanza, m, f, path, &ct);
 	sb_error_clear(&ferr);
 	rc = sb_storage_stat(st, path, &sst, &ferr);
 	if (rc == SB_ERR_NOT_FOUND || (rc == SB_OK && sst.is_dir))
@@ -99,8 +102,7 @@ verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
 	if (sink == NULL)
 		return sb_error_oom(err);
 	memset(&res, 0, sizeof(res));
-	rc = sb_codec_fetch(st, path, m->compress_type, sink, NULL, UINT64_MAX,
-						&res, &ferr);
+	rc = sb_codec_fetch(st, path, ct, sink, NULL, UINT64_MAX, &res, &ferr);
 	sb_filter_free_chain(sink);
 	if (rc == SB_ERR_CORRUPT)
 		sb_verify_problem(b, "checksum mismatch in %s: %s", f->path, ferr.msg);
@@ -141,6 +143,8 @@ verify_backup_files(SbStorage *st, const SbVerifyOptions *o, VerifyBackup *vb,
 	snprintf(vb->start_lsn, sizeof(vb->start_lsn), "%s", m.start_lsn);
 	snprintf(vb->start_wal, sizeof(vb->start_wal), "%s", m.start_wal);
 	snprintf(vb->stop_wal, sizeof(vb->stop_wal), "%s", m.stop_wal);
+	if (sb_backup_chain_check(st, o->stanza, &m, &merr) != SB_OK)
+		sb_verify_problem(&vb->r, "broken chain: %s", merr.msg);
 	for (int i = 0; i < m.nfiles && rc == SB_OK; i++)
 	{
 		if (sb_verify_interrupted(o, err))
@@ -176,7 +180,7 @@ find_label(SbStorage *st, const SbVerifyOptions *o, char **labels, int n,
 		return SB_ERR_NOT_FOUND;
 	}
 	sb_error_set(err, SB_ERR_NOT_FOUND, "backup \"%s\" does not exist", o->label);
-	sb_error_hint(err, "List the backups with \"pg_safebackup info\" or safebackup_backups().");
+	sb_error_hint(err, "List the backups with \"pg_safebackup info\" or the view safebackup.backups.");
 	return SB_ERR_NOT_FOUND;
 }
 

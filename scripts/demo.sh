@@ -69,8 +69,9 @@ done
 
 step "WAL arriving in the repository"
 psql_demo -x -c "SELECT last_archived_wal, archived_count, failed_count,
-	pg_size_pretty(archived_bytes) AS archived, pg_size_pretty(stored_bytes) AS stored
-	FROM safebackup_status()"
+	pg_size_pretty(archived_bytes) AS archived, pg_size_pretty(stored_bytes) AS stored,
+	pending_files, lag_bytes, lag_seconds
+	FROM safebackup.archiving"
 find "$DEMO_DIR/repo" -maxdepth 3 | sort | head -n 12
 echo "..."
 
@@ -84,10 +85,10 @@ else
 	echo "fetched and checksum-verified (pg_wal/$seg was already recycled)"
 fi
 
-step "taking a base backup: SELECT safebackup_start(wait => true)"
-label=$(psql_demo -Atc "SELECT safebackup_start(wait => true)")
+step "taking a base backup: SELECT safebackup.safebackup_start(wait => true)"
+label=$(psql_demo -Atc "SELECT safebackup.safebackup_start(wait => true)")
 psql_demo -c "SELECT label, status, start_lsn, stop_lsn, pg_size_pretty(database_size) AS size,
-	pg_size_pretty(stored_size) AS stored, file_count FROM safebackup_backups()"
+	pg_size_pretty(stored_size) AS stored, file_count FROM safebackup.backups"
 
 step "changes after the backup: 100 orders, then (at a noted time) 50 more"
 psql_demo -q -c "CREATE TABLE orders (id int PRIMARY KEY, note text)"

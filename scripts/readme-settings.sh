@@ -1,7 +1,7 @@
 #!/bin/bash
 # Put the settings table that "pg_safebackup help settings --markdown" prints
 # (from the tables of core/settings.h) into README.md, between its two
-# marker lines.  t/017_settings.pl fails while the README is out of step.
+# marker lines.  t/019_settings.pl fails while the README is out of step.
 #
 #   scripts/readme-settings.sh [PROGRAM]     (default: cli/pg_safebackup)
 set -euo pipefail

@@ -220,6 +220,7 @@ serve(SrvConfig **cfg, SSL_CTX **ctx, int *lfds, int nlfds)
 		{
 			time_t		deadline = time(NULL) + 5;
 
+			srv_notify_stopping();
 			srv_log(SRV_LOG_INFO, "interrupted (SIGINT): cutting %d connection%s",
 					srv_pool_count(), srv_pool_count() == 1 ? "" : "s");
 			srv_pool_signal(SIGINT);
@@ -236,6 +237,7 @@ serve(SrvConfig **cfg, SSL_CTX **ctx, int *lfds, int nlfds)
 		if (got_term && !stopping)
 		{
 			stopping = true;
+			srv_notify_stopping();
 			for (int i = 0; i < nlfds; i++)
 				close(lfds[i]);
 			nlfds = 0;
@@ -252,7 +254,11 @@ serve(SrvConfig **cfg, SSL_CTX **ctx, int *lfds, int nlfds)
 		{
 			got_hup = 0;
 			if (!stopping)
+			{
+				srv_notify_reloading();
 				reload(cfg, ctx);
+				srv_notify_reloaded();
+			}
 		}
 		srv_pool_expire(*cfg);
 		if (!stopping)
@@ -344,6 +350,7 @@ srv_run(const char *config_file)
 	}
 	srv_log(SRV_LOG_INFO, "pg_safebackup %s repository server listening on port %d (%d socket%s), repository \"%s\"",
 			SB_VERSION_STR, cfg->port, nlfds, nlfds == 1 ? "" : "s", cfg->repo_path);
+	srv_notify_ready(cfg, nlfds);
 
 	rc = serve(&cfg, &ctx, lfds, nlfds);
 	nlfds = 0;					/* serve() closed them, or they close at exit */

@@ -189,4 +189,10 @@ extern void srv_pool_close_in_child(void);
 /* server.c: run the server with the given configuration file. */
 extern int	srv_run(const char *config_file);
 
+/* notify.c: systemd readiness notification (nothing without NOTIFY_SOCKET) */
+extern void srv_notify_ready(const SrvConfig *cfg, int nsockets);
+extern void srv_notify_reloading(void);
+extern void srv_notify_reloaded(void);
+extern void srv_notify_stopping(void);
+
 #endif							/* SB_SERVER_H */

@@ -45,11 +45,11 @@ SELECT pg_read_file(:'repo' || '/regress/stanza.info') ~
        pg_read_file(:'repo' || '/regress/stanza.info') =
        pg_read_file(:'repo' || '/regress/stanza.info.copy') AS copy_identical;
 
--- safebackup_status() agrees with pg_stat_archiver
+-- safebackup.safebackup_status() agrees with pg_stat_archiver
 SELECT s.last_archived_wal >= :'seg' AS status_last,
        s.archived_count > 0 AS status_count,
        s.stored_bytes > 0 AND s.stored_bytes < s.archived_bytes AS status_bytes
-  FROM safebackup_status() s;
+  FROM safebackup.safebackup_status() s;
 
 ALTER SYSTEM RESET safebackup.stanza;
 ALTER SYSTEM RESET safebackup.repo_path;

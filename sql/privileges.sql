@@ -34,36 +34,36 @@ SELECT p.oid::regprocedure AS function,
 
 -- a role without EXECUTE is refused by PostgreSQL itself
 SET ROLE sb_priv_none;
-SELECT safebackup_start(wait => true);
-SELECT safebackup_cancel();
-SELECT * FROM safebackup_backups();
-SELECT * FROM safebackup_verify();
-SELECT * FROM safebackup_expire();
-SELECT * FROM safebackup_status();
+SELECT safebackup.safebackup_start(wait => true);
+SELECT safebackup.safebackup_cancel();
+SELECT * FROM safebackup.safebackup_backups();
+SELECT * FROM safebackup.safebackup_verify();
+SELECT * FROM safebackup.safebackup_expire();
+SELECT * FROM safebackup.safebackup_status();
 RESET ROLE;
 
 -- a backup role: EXECUTE granted, no role attribute
-GRANT EXECUTE ON FUNCTION safebackup_start(text, boolean), safebackup_cancel(),
-	safebackup_backups(), safebackup_verify(text), safebackup_expire(),
-	safebackup_status() TO sb_priv_backup;
+GRANT EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean), safebackup.safebackup_cancel(),
+	safebackup.safebackup_backups(), safebackup.safebackup_verify(text), safebackup.safebackup_expire(),
+	safebackup.safebackup_status() TO sb_priv_backup;
 SET ROLE sb_priv_backup;
-SELECT safebackup_start(wait => true) AS label \gset
+SELECT safebackup.safebackup_start(wait => true) AS label \gset
 SELECT :'label' ~ '^\d{8}-\d{6}F$' AS label_ok;
-SELECT label = :'label' AS listed, status FROM safebackup_backups();
-SELECT backup_label = :'label' AS verified, status FROM safebackup_verify(:'label');
-SELECT retention_full, backups_kept FROM safebackup_expire();
-SELECT safebackup_cancel();
-SELECT backup_label = :'label' AS status_label, backup_phase FROM safebackup_status();
+SELECT label = :'label' AS listed, status FROM safebackup.safebackup_backups();
+SELECT backup_label = :'label' AS verified, status FROM safebackup.safebackup_verify(:'label');
+SELECT retention_full, backups_kept FROM safebackup.safebackup_expire();
+SELECT safebackup.safebackup_cancel();
+SELECT backup_label = :'label' AS status_label, backup_phase FROM safebackup.safebackup_status();
 RESET ROLE;
 
 -- revoked again: refused again
-REVOKE EXECUTE ON FUNCTION safebackup_start(text, boolean) FROM sb_priv_backup;
+REVOKE EXECUTE ON FUNCTION safebackup.safebackup_start(text, boolean) FROM sb_priv_backup;
 SET ROLE sb_priv_backup;
-SELECT safebackup_start();
+SELECT safebackup.safebackup_start();
 RESET ROLE;
 
-REVOKE EXECUTE ON FUNCTION safebackup_cancel(), safebackup_backups(),
-	safebackup_verify(text), safebackup_expire(), safebackup_status()
+REVOKE EXECUTE ON FUNCTION safebackup.safebackup_cancel(), safebackup.safebackup_backups(),
+	safebackup.safebackup_verify(text), safebackup.safebackup_expire(), safebackup.safebackup_status()
 	FROM sb_priv_backup;
 DROP ROLE sb_priv_none;
 DROP ROLE sb_priv_backup;

@@ -111,9 +111,9 @@ ok(-f "$pgwal/archive_status/$one.ready", 'conflicting segment stays ready in pg
 is(compare($stored->{$one}, $stored_copy), 0, 'stored copy is unchanged');
 is(scalar(grep { $_ eq $one } keys %{ stored_files() }), 1, 'no second copy stored');
 my $status = $node->safe_psql('postgres',
-	'SELECT last_failed_wal, last_error FROM safebackup_status()');
+	'SELECT last_failed_wal, last_error FROM safebackup.safebackup_status()');
 like($status, qr/^$one\|WAL file "$one" is already in the repository with different content/,
-	'safebackup_status() shows the last error');
+	'safebackup.safebackup_status() shows the last error');
 command_fails_like([ 'pg_safebackup', 'archive-push', "$pgwal/$one", '-D', $node->data_dir,
 	"--repo-path=$repo" ], qr/different content/, 'archive-push refuses conflicting content');
 
@@ -143,7 +143,7 @@ SKIP:
 		'archiving fails while the repository is unwritable');
 	ok(-f "$pgwal/archive_status/$first_blocked.ready", 'blocked segment is kept ready in pg_wal');
 	ok(-f "$pgwal/$first_blocked", 'blocked segment file is still in pg_wal');
-	like($node->safe_psql('postgres', 'SELECT last_error FROM safebackup_status()'),
+	like($node->safe_psql('postgres', 'SELECT last_error FROM safebackup.safebackup_status()'),
 		qr/Permission denied/, 'the status names the cause');
 
 	chmod 0750, @dirs;
@@ -162,16 +162,16 @@ SKIP:
 }
 
 # --- the launcher reloads on SIGHUP, exits on SIGTERM and is restarted
-my $launcher = $node->safe_psql('postgres', 'SELECT launcher_pid FROM safebackup_status()');
+my $launcher = $node->safe_psql('postgres', 'SELECT launcher_pid FROM safebackup.safebackup_status()');
 $log_offset = -s $node->logfile;
 $node->append_conf('postgresql.conf', 'safebackup.compress_level = 2');
 $node->reload;
 $node->wait_for_log(qr/parameter "safebackup.compress_level" changed to "2"/, $log_offset);
-is($node->safe_psql('postgres', 'SELECT launcher_pid FROM safebackup_status()'),
+is($node->safe_psql('postgres', 'SELECT launcher_pid FROM safebackup.safebackup_status()'),
 	$launcher, 'launcher keeps running across a reload');
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher)");
 ok($node->poll_query_until('postgres',
-		"SELECT launcher_state = 'idle' AND launcher_pid <> $launcher FROM safebackup_status()"),
+		"SELECT launcher_state = 'idle' AND launcher_pid <> $launcher FROM safebackup.safebackup_status()"),
 	'a terminated launcher is replaced');
 ok($node->log_contains(qr/pg_safebackup launcher shutting down/, $log_offset),
 	'launcher exits cleanly on SIGTERM');

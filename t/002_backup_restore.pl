@@ -54,12 +54,12 @@ $node->safe_psql('postgres',
 $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '200', 'postgres' ], 'pgbench run');
 
 # --- backup with wait => true
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like($label, qr/^\d{8}-\d{6}F$/, "backup label $label");
-is($node->safe_psql('postgres', "SELECT status || ' ' || type FROM safebackup_backups() WHERE label = '$label'"),
-	'complete full', 'safebackup_backups() lists the backup');
-is($node->safe_psql('postgres', 'SELECT backup_phase, backup_error IS NULL FROM safebackup_status()'),
-	'done|t', 'safebackup_status() shows the finished backup');
+is($node->safe_psql('postgres', "SELECT status || ' ' || type FROM safebackup.safebackup_backups() WHERE label = '$label'"),
+	'complete full', 'safebackup.safebackup_backups() lists the backup');
+is($node->safe_psql('postgres', 'SELECT backup_phase, backup_error IS NULL FROM safebackup.safebackup_status()'),
+	'done|t', 'safebackup.safebackup_status() shows the finished backup');
 ok(-f "$repo/main/backup/$label/backup.manifest", 'manifest written');
 ok(-f "$repo/main/backup/$label/data/global/pg_control.gz", 'pg_control stored');
 ok(!-e $node->data_dir . '/backup_label', 'no backup_label in the live data directory');
@@ -187,31 +187,31 @@ $node->safe_psql('postgres', 'ALTER SYSTEM SET safebackup.compress_level = 9; SE
 
 sub start_and_wait_copying
 {
-	my $l = $node->safe_psql('postgres', 'SELECT safebackup_start()');
+	my $l = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start()');
 	$node->poll_query_until('postgres',
-		"SELECT backup_phase = 'copying files' AND backup_bytes_done > 0 FROM safebackup_status()")
+		"SELECT backup_phase = 'copying files' AND backup_bytes_done > 0 FROM safebackup.safebackup_status()")
 	  or die 'backup did not start copying';
 	return $l;
 }
 
 my $killed = start_and_wait_copying();
 my ($stderr);
-$node->psql('postgres', 'SELECT safebackup_start()', stderr => \$stderr);
+$node->psql('postgres', 'SELECT safebackup.safebackup_start()', stderr => \$stderr);
 like($stderr, qr/backup "$killed" is already running/, 'second backup while one runs is refused');
 is($node->safe_psql('postgres', 'SELECT phase FROM pg_stat_progress_basebackup'),
 	'streaming database files', 'pg_stat_progress_basebackup shows the backup');
 $node->safe_psql('postgres',
 	'SELECT pg_terminate_backend(backup_pid) FROM (SELECT pid AS backup_pid FROM pg_stat_activity WHERE backend_type = \'pg_safebackup backup\') s');
-$node->poll_query_until('postgres', "SELECT backup_phase = 'failed' FROM safebackup_status()")
+$node->poll_query_until('postgres', "SELECT backup_phase = 'failed' FROM safebackup.safebackup_status()")
   or die 'terminated backup not reported';
 ok(!-e "$repo/main/backup/$killed/backup.manifest", 'terminated backup: no manifest');
-is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$killed'"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$killed'"),
 	'0', 'terminated backup is not listed');
 
-# safebackup_cancel() stops a running backup cleanly
+# safebackup.safebackup_cancel() stops a running backup cleanly
 my $canceled = start_and_wait_copying();
-is($node->safe_psql('postgres', 'SELECT safebackup_cancel()'), 't', 'cancel returns true');
-$node->poll_query_until('postgres', "SELECT backup_phase = 'canceled' FROM safebackup_status()")
+is($node->safe_psql('postgres', 'SELECT safebackup.safebackup_cancel()'), 't', 'cancel returns true');
+$node->poll_query_until('postgres', "SELECT backup_phase = 'canceled' FROM safebackup.safebackup_status()")
   or die 'canceled backup not reported';
 ok(!-e "$repo/main/backup/$canceled/backup.manifest", 'canceled backup: no manifest');
 
@@ -220,12 +220,12 @@ my $crashed = start_and_wait_copying();
 my $worker_pid = $node->safe_psql('postgres', 'SELECT backup_pid FROM (SELECT pid AS backup_pid FROM pg_stat_activity WHERE backend_type = \'pg_safebackup backup\') s');
 SbTest::kill_and_wait_restart($node, $worker_pid);
 ok(!-e "$repo/main/backup/$crashed/backup.manifest", 'crashed backup: no manifest');
-is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$crashed'"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$crashed'"),
 	'0', 'crashed backup is not listed');
 
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET safebackup.compress_level; SELECT pg_reload_conf()');
-my $next = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup_backups()'),
+my $next = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup.safebackup_backups()'),
 	'2', "the next backup ($next) succeeds and is listed with the first");
 
 # info lists the backups without a server

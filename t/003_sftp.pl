@@ -251,7 +251,7 @@ command_ok(
 # --- base backup through SFTP, more writes, restore through SFTP
 my $state_query = q{SELECT (SELECT count(*) || ':' || sum(abalance) FROM pgbench_accounts)
 	|| ':' || (SELECT sum(g) FROM after_backup)};
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like($label, qr/^\d{8}-\d{6}F$/, "backup $label taken through SFTP");
 $files = repo_files();
 ok(exists $files->{"main/backup/$label/backup.manifest"}, 'manifest stored on the SFTP server');
@@ -282,16 +282,16 @@ harness_request('freeze');
 my ($qout, $qerr) = ('', '');
 my $query = IPC::Run::start(
 	[ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c',
-		'SELECT count(*) FROM safebackup_backups()' ],
+		'SELECT count(*) FROM safebackup.safebackup_backups()' ],
 	'>', \$qout, '2>', \$qerr);
 ok( $node->poll_query_until(
 		'postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
-			WHERE query LIKE '%safebackup_backups()%' AND pid <> pg_backend_pid()}),
+			WHERE query LIKE '%safebackup.safebackup_backups()%' AND pid <> pg_backend_pid()}),
 	'a query waits on the frozen SFTP server');
 sleep 1;
 my $t0 = time();
 $node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-	WHERE query LIKE '%safebackup_backups()%' AND pid <> pg_backend_pid()});
+	WHERE query LIKE '%safebackup.safebackup_backups()%' AND pid <> pg_backend_pid()});
 $query->finish;
 my $waited = time() - $t0;
 cmp_ok($waited, '<', 10, "canceled query ended after ${waited}s, not after the I/O timeout");

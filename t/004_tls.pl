@@ -137,7 +137,7 @@ is(SbTest::failed_count($node), '0',
 	'no archive failure');
 like(slurp_log(), qr/authenticated as CN "pg1", stanza main/, 'server logged the archiver connection');
 
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like($label, qr/^\d{8}-\d{6}F$/, "backup $label taken through TLS");
 ok(-f "$repo/main/backup/$label/backup.manifest", 'manifest stored on the server');
 $node->safe_psql('postgres', 'CREATE TABLE after_backup AS SELECT g FROM generate_series(1, 1000) g');

@@ -106,11 +106,11 @@ ok(scalar(files_containing("$repo/plain", $marker)) > 0,
 # --- encryption cannot be turned on for the existing unencrypted stanza
 reconfigure({ stanza => 'plain', cipher_type => 'aes-256-gcm', cipher_pass_file => $pass1 });
 my ($stdout, $stderr);
-$node->psql('postgres', 'SELECT safebackup_start(wait => true)', stderr => \$stderr);
+$node->psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)', stderr => \$stderr);
 like($stderr, qr/stanza "plain" is not encrypted/, 'backup into an unencrypted stanza with encryption on is refused');
 SbTest::force_switch($node, 'y');
 $node->poll_query_until('postgres',
-	"SELECT last_error LIKE '%stanza \"plain\" is not encrypted%' FROM safebackup_status()")
+	"SELECT last_error LIKE '%stanza \"plain\" is not encrypted%' FROM safebackup.safebackup_status()")
   or die 'archiving into the unencrypted stanza was not refused';
 pass('archiving into an unencrypted stanza with encryption on is refused');
 like(slurp_file($node->logfile), qr/HINT:  Encryption cannot be turned on for an existing stanza: start a new stanza/,
@@ -122,7 +122,7 @@ SbTest::switch_and_wait($node);
 ok(-f "$repo/enc/stanza.info", 'encrypted stanza created');
 $node->safe_psql('postgres',
 	"INSERT INTO secret SELECT g, '$marker' || g FROM generate_series(2, 5000) g");
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like($label, qr/^\d{8}-\d{6}F$/, "encrypted backup $label");
 $node->safe_psql('postgres', "INSERT INTO secret VALUES (5001, '$marker-after-backup')");
 my $expected = $node->safe_psql('postgres',
@@ -345,7 +345,7 @@ pass('archiving continues after rekey with the new passphrase file');
 
 # --- encryption cannot be turned off for the encrypted stanza
 reconfigure({ stanza => 'enc', cipher_type => 'none', cipher_pass_file => '' });
-$node->psql('postgres', 'SELECT safebackup_start(wait => true)', stderr => \$stderr);
+$node->psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)', stderr => \$stderr);
 like($stderr, qr/stanza "enc" is encrypted/, 'a backup without encryption into the encrypted stanza is refused');
 
 $node->stop;

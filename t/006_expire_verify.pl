@@ -5,7 +5,7 @@
 # newest plus the WAL they need (older WAL is gone, timeline history files
 # stay), and removes an interrupted backup's leftover directory; a
 # point-in-time restore from the oldest kept backup still works and its data
-# matches.  safebackup_expire() and "pg_safebackup expire" clean further
+# matches.  safebackup.safebackup_expire() and "pg_safebackup expire" clean further
 # leftovers (the CLI spares one that may be running).  Verify reports ok on
 # the healthy repository, then a flipped byte, a truncated file, a missing
 # file and a WAL gap, each as its own problem, through SQL and the CLI (exit
@@ -46,12 +46,12 @@ foreach my $i (1 .. 4)
 		open(my $fh, '>', "$repo/main/backup/20200101-000000F/data/PG_VERSION.gz") or die;
 		close($fh);
 	}
-	push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+	push @labels, $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 	SbTest::switch_and_wait($node);
 }
 my %start;
 foreach my $row (split /\n/, $node->safe_psql('postgres',
-	'SELECT label, start_wal FROM safebackup_backups()'))
+	'SELECT label, start_wal FROM safebackup.safebackup_backups()'))
 {
 	my ($l, $w) = split /\|/, $row;
 	$start{$l} = $w;
@@ -99,19 +99,19 @@ command_like(
 ok(!-e "$repo/main/backup/20200102-000000F" && -e "$repo/main/backup/29991231-235959F",
 	'CLI expire: directories as reported');
 is($node->safe_psql('postgres',
-	'SELECT backups_kept, expired_backups, removed_incomplete, wal_removed FROM safebackup_expire()'),
+	'SELECT backups_kept, expired_backups, removed_incomplete, wal_removed FROM safebackup.safebackup_expire()'),
 	'2|{}|{29991231-235959F}|0',
-	'safebackup_expire() knows no backup runs and removes the newer leftover');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup_backups()'), '2',
+	'safebackup.safebackup_expire() knows no backup runs and removes the newer leftover');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup.safebackup_backups()'), '2',
 	'both kept backups are still listed');
 
 # --- verify a healthy repository
 is($node->safe_psql('postgres',
-	"SELECT string_agg(backup_label || ' ' || status, ',' ORDER BY backup_label) FROM safebackup_verify()"),
-	"$labels[2] ok,$labels[3] ok", 'safebackup_verify(): every backup ok');
+	"SELECT string_agg(backup_label || ' ' || status, ',' ORDER BY backup_label) FROM safebackup.safebackup_verify()"),
+	"$labels[2] ok,$labels[3] ok", 'safebackup.safebackup_verify(): every backup ok');
 is($node->safe_psql('postgres',
-	"SELECT status, files_checked > 500, wal_first = '$start{$labels[3]}' FROM safebackup_verify('$labels[3]')"),
-	'ok|t|t', 'safebackup_verify(label): one backup');
+	"SELECT status, files_checked > 500, wal_first = '$start{$labels[3]}' FROM safebackup.safebackup_verify('$labels[3]')"),
+	'ok|t|t', 'safebackup.safebackup_verify(label): one backup');
 command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo" ],
 	qr/^$labels[2]: ok .*\n$labels[3]: ok /, 'CLI verify: ok, exit 0');
 
@@ -137,14 +137,14 @@ ok(defined $gap, "a segment between the two backups' starts ($gap)");
 unlink(SbTest::stored_path($repo, $gap)) or die "unlink: $!";
 
 my $detail = $node->safe_psql('postgres',
-	"SELECT detail FROM safebackup_verify() WHERE backup_label = '$labels[2]'");
+	"SELECT detail FROM safebackup.safebackup_verify() WHERE backup_label = '$labels[2]'");
 like($detail, qr/^checksum mismatch in \Q$tfile\E: /m, 'SQL: flipped byte reported as a checksum mismatch');
 like($detail, qr/^truncated file \Q$cfile\E: 40 of \d+ stored bytes$/m, 'SQL: truncated file reported');
 like($detail, qr/^missing file PG_VERSION$/m, 'SQL: missing file reported');
 like($detail, qr/^WAL gap from $gap to $gap$/m, 'SQL: WAL gap reported');
 is(scalar(split /\n/, $detail), 4, 'SQL: four problems, one line each');
 is($node->safe_psql('postgres',
-	"SELECT status || ' ' || coalesce(detail, '') FROM safebackup_verify('$labels[3]')"),
+	"SELECT status || ' ' || coalesce(detail, '') FROM safebackup.safebackup_verify('$labels[3]')"),
 	'ok ', 'SQL: the undamaged newer backup is still ok');
 
 my ($out, $err);
@@ -183,8 +183,8 @@ like($out, qr/^2 temporary files left by interrupted writes/m, 'verify counts th
 IPC::Run::run([ 'pg_safebackup', 'expire', "--repo-path=$repo", '--dry-run' ], '>', \$out, '2>', \$err);
 like($out, qr/would remove 1 temporary file left by an interrupted write/, 'expire --dry-run would remove the old one');
 ok(-f $old_tmp, '... and removes nothing');
-is($node->safe_psql('postgres', 'SELECT temp_files_removed FROM safebackup_expire()'),
-	'1', 'safebackup_expire() removes the old one');
+is($node->safe_psql('postgres', 'SELECT temp_files_removed FROM safebackup.safebackup_expire()'),
+	'1', 'safebackup.safebackup_expire() removes the old one');
 ok(!-e $old_tmp && -f $new_tmp, 'only the old one is gone; a recent one may still be written');
 
 $node->stop;

@@ -1,7 +1,7 @@
 # Scheduled backups: a bad safebackup.backup_schedule is refused by ALTER
 # SYSTEM and by a reload (the old value stays); a schedule for one minute
 # a little ahead, in a server time zone that is not UTC, is shown by
-# safebackup_status() before it runs, and the launcher takes exactly one
+# safebackup.safebackup_status() before it runs, and the launcher takes exactly one
 # backup in that minute, then moves the next run a year on.  A second
 # cluster with the same schedule has a backup in progress at that minute
 # (held waiting for WAL archiving by a read-only WAL directory): its
@@ -28,7 +28,7 @@ sub start_node
 	my $n = SbTest::new_node($name,
 		settings => [ 'safebackup.repo_path' => $dir, timezone => $zone ]);
 	$n->poll_query_until('postgres',
-		"SELECT launcher_state = 'idle' FROM safebackup_status()")
+		"SELECT launcher_state = 'idle' FROM safebackup.safebackup_status()")
 	  or die 'launcher not idle';
 	return $n;
 }
@@ -58,7 +58,7 @@ if ($can_hold)
 }
 
 is($node->safe_psql('postgres',
-		'SELECT next_scheduled_backup IS NULL FROM safebackup_status()'),
+		'SELECT next_scheduled_backup IS NULL FROM safebackup.safebackup_status()'),
 	't', 'no schedule: next_scheduled_backup is NULL');
 
 # --- refused by ALTER SYSTEM, with the field named
@@ -85,7 +85,7 @@ ok( $node->wait_for_log(
 is($node->safe_psql('postgres', 'SHOW safebackup.backup_schedule'), '',
 	'the schedule stays off');
 is($node->safe_psql('postgres',
-		'SELECT next_scheduled_backup IS NULL FROM safebackup_status()'),
+		'SELECT next_scheduled_backup IS NULL FROM safebackup.safebackup_status()'),
 	't', 'and no run is planned');
 
 # --- the busy cluster: a backup held waiting for WAL archiving
@@ -94,9 +94,9 @@ my $busy_label;
 if ($can_hold)
 {
 	wal_dirs_mode($repo_busy, 0500);
-	$busy_label = $busy->safe_psql('postgres', 'SELECT safebackup_start()');
+	$busy_label = $busy->safe_psql('postgres', 'SELECT safebackup.safebackup_start()');
 	$busy->poll_query_until('postgres',
-		"SELECT backup_phase = 'waiting for WAL archiving' FROM safebackup_status()")
+		"SELECT backup_phase = 'waiting for WAL archiving' FROM safebackup.safebackup_status()")
 	  or die 'the held backup did not reach the WAL wait';
 }
 
@@ -115,33 +115,33 @@ $node->safe_psql('postgres',
 $busy->safe_psql('postgres',
 	"ALTER SYSTEM SET safebackup.backup_schedule = '$schedule'; SELECT pg_reload_conf()");
 ok( $node->poll_query_until('postgres',
-		"SELECT next_scheduled_backup = to_timestamp($target) FROM safebackup_status()"),
-	'safebackup_status() shows the next scheduled backup before it runs');
+		"SELECT next_scheduled_backup = to_timestamp($target) FROM safebackup.safebackup_status()"),
+	'safebackup.safebackup_status() shows the next scheduled backup before it runs');
 ok($node->log_contains(qr/backup schedule changed: next scheduled backup at/, $log_offset),
 	'the launcher logs the planned time');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup_backups()'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup.safebackup_backups()'),
 	'0', 'no backup yet');
 
 # the run: a backup appears, started within the scheduled minute
 ok( $node->poll_query_until('postgres',
-		"SELECT count(*) > 0 FROM safebackup_backups()"),
+		"SELECT count(*) > 0 FROM safebackup.safebackup_backups()"),
 	'the scheduled backup completes');
 $node->poll_query_until('postgres',
-	"SELECT next_scheduled_backup > to_timestamp($target) FROM safebackup_status()")
+	"SELECT next_scheduled_backup > to_timestamp($target) FROM safebackup.safebackup_status()")
   or die 'next run not planned';
 is($node->safe_psql('postgres',
-		"SELECT count(*) FROM safebackup_backups()
+		"SELECT count(*) FROM safebackup.safebackup_backups()
 		  WHERE start_time >= to_timestamp($target)
 		    AND start_time < to_timestamp($target + 60)"),
 	'1', 'exactly one backup, started in the scheduled minute');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup_backups()'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup.safebackup_backups()'),
 	'1', 'and no other backup');
-my $label = $node->safe_psql('postgres', 'SELECT label FROM safebackup_backups()');
+my $label = $node->safe_psql('postgres', 'SELECT label FROM safebackup.safebackup_backups()');
 # one timestamp for the decision, the label and the manifest
 is($node->safe_psql('postgres',
 		"SELECT to_char(start_time AT TIME ZONE 'UTC', 'YYYYMMDD-HH24MISS') || 'F' = label
 		        AND label >= to_char(to_timestamp($target) AT TIME ZONE 'UTC', 'YYYYMMDD-HH24MISS')
-		   FROM safebackup_backups()"),
+		   FROM safebackup.safebackup_backups()"),
 	't', "label $label is the manifest's start time, in the scheduled minute");
 ok($node->log_contains(qr/scheduled backup "$label" started/, $log_offset),
 	"the launcher logged the start of $label");
@@ -152,7 +152,7 @@ is(scalar(@starts), 1, 'one scheduled start in the log');
 is($node->safe_psql('postgres',
 		"SELECT to_char(next_scheduled_backup AT TIME ZONE '$zone', 'FMMI FMHH24 FMDD FMMM') || ' ' ||
 		        (next_scheduled_backup > to_timestamp($target) + interval '300 days')
-		   FROM safebackup_status()"),
+		   FROM safebackup.safebackup_status()"),
 	"$fields true", 'the next run is the same minute a year later');
 
 # --- the cluster whose backup was still running skipped its run
@@ -166,17 +166,17 @@ SKIP:
 			$busy_offset),
 		'a run that finds a backup in progress is skipped with a LOG line');
 	ok( $busy->poll_query_until('postgres',
-			"SELECT next_scheduled_backup > to_timestamp($target) FROM safebackup_status()"),
+			"SELECT next_scheduled_backup > to_timestamp($target) FROM safebackup.safebackup_status()"),
 		'and the next run is planned');
-	is($busy->safe_psql('postgres', "SELECT backup_label, backup_phase FROM safebackup_status()"),
+	is($busy->safe_psql('postgres', "SELECT backup_label, backup_phase FROM safebackup.safebackup_status()"),
 		"$busy_label|waiting for WAL archiving", 'the running backup is untouched');
 	wal_dirs_mode($repo_busy, 0700);
 	# a new segment wakes the archiver at once
 	SbTest::force_switch($busy, 'y');
 	ok( $busy->poll_query_until('postgres',
-			"SELECT backup_phase = 'done' FROM safebackup_status()"),
+			"SELECT backup_phase = 'done' FROM safebackup.safebackup_status()"),
 		'the held backup completes once WAL can be archived');
-	is($busy->safe_psql('postgres', 'SELECT string_agg(label, \',\') FROM safebackup_backups()'),
+	is($busy->safe_psql('postgres', 'SELECT string_agg(label, \',\') FROM safebackup.safebackup_backups()'),
 		$busy_label, 'only that backup is in its repository');
 }
 $busy->stop;
@@ -185,7 +185,7 @@ $busy->stop;
 $node->safe_psql('postgres',
 	"ALTER SYSTEM SET safebackup.backup_schedule = ''; SELECT pg_reload_conf()");
 ok( $node->poll_query_until('postgres',
-		'SELECT next_scheduled_backup IS NULL FROM safebackup_status()'),
+		'SELECT next_scheduled_backup IS NULL FROM safebackup.safebackup_status()'),
 	'an empty schedule turns scheduled backups off');
 
 $node->stop;

@@ -22,7 +22,7 @@ my $count_query = 'SELECT count(*) || \':\' || coalesce(string_agg(g::text, \',\
 
 my $node = SbTest::new_node('primary', settings => [ 'safebackup.repo_path' => $repo ]);
 $node->safe_psql('postgres', 'CREATE TABLE t (g int)');
-my $label1 = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label1 = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 
 # row 1, a moment, row 2: the first restore stops at that moment
 $node->safe_psql('postgres', 'INSERT INTO t VALUES (1)');
@@ -47,7 +47,7 @@ like(slurp_file($first->data_dir . '/postgresql.auto.conf'),
 	qr/^recovery_target_time = '.+'$/m, 'its postgresql.auto.conf holds the target');
 
 # a backup of the restored cluster, then more rows in it
-my $label2 = $first->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label2 = $first->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 $first->safe_psql('postgres', 'INSERT INTO t VALUES (3), (4)');
 SbTest::switch_and_wait($first);
 

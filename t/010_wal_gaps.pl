@@ -8,7 +8,7 @@
 #
 # First the gap is made on purpose, so that the repair is tested every time:
 # an archived segment loses its .done file and its stored copy; the launcher
-# must log the segment, count it in safebackup_status() and get it archived
+# must log the segment, count it in safebackup.safebackup_status() and get it archived
 # again.  Then the faults that left such a
 # gap in the field: kill -9 of the archiver and of the postmaster at random
 # moments under a pgbench load with WAL switches, several times; afterwards
@@ -39,9 +39,9 @@ my $node = SbTest::new_node(
 my $pgwal = $node->data_dir . '/pg_wal';
 
 $node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 my $first = $node->safe_psql('postgres',
-	"SELECT start_wal FROM safebackup_backups() WHERE label = '$label'");
+	"SELECT start_wal FROM safebackup.safebackup_backups() WHERE label = '$label'");
 like($first, qr/^[0-9A-F]{24}$/, "backup $label starts in $first");
 
 # --- a gap made on purpose: an archived segment loses its status and its
@@ -54,8 +54,8 @@ unlink("$pgwal/archive_status/$gap.done") or die "could not remove $gap.done: $!
 unlink($stored) or die "could not remove $stored: $!";
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT wal_gaps_repaired >= 1 AND last_wal_gap = '$gap' FROM safebackup_status()"),
-	'safebackup_status() counts the repaired gap');
+		"SELECT wal_gaps_repaired >= 1 AND last_wal_gap = '$gap' FROM safebackup.safebackup_status()"),
+	'safebackup.safebackup_status() counts the repaired gap');
 ok( $node->poll_query_until(
 		'postgres',
 		"SELECT count(*) = 1 FROM pg_ls_dir('pg_wal/archive_status') f WHERE f = '$gap.done'"),
@@ -182,7 +182,7 @@ foreach my $seg (@want)
 }
 is($differ, 0, 'every segment comes back byte-identical');
 note('gaps repaired after the faults: '
-	  . $node->safe_psql('postgres', 'SELECT wal_gaps_repaired FROM safebackup_status()'));
+	  . $node->safe_psql('postgres', 'SELECT wal_gaps_repaired FROM safebackup.safebackup_status()'));
 
 $node->stop;
 done_testing();

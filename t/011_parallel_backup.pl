@@ -1,9 +1,9 @@
 # Parallel base backups and page checksums checked while copying.  A cluster
 # with data checksums is backed up by two copiers (the backup worker and one
 # copy worker), restored, started and compared.  A byte corrupted in a table
-# page is reported (log, safebackup_backups(), safebackup_status(), manifest)
+# page is reported (log, safebackup.safebackup_backups(), safebackup.safebackup_status(), manifest)
 # and, with safebackup.checksum_failure = fail, fails the backup.  A copy
-# worker killed mid-backup (a crash restart) and safebackup_cancel() leave
+# worker killed mid-backup (a crash restart) and safebackup.safebackup_cancel() leave
 # no listed backup, stop every copier, and the next backup works.
 use strict;
 use warnings;
@@ -33,12 +33,12 @@ $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'pgbe
 
 # --- a clean backup by two copiers, restored and compared
 my $log_offset = -s $node->logfile;
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 is($node->safe_psql('postgres',
-		"SELECT status, checksum_failures FROM safebackup_backups() WHERE label = '$label'"),
+		"SELECT status, checksum_failures FROM safebackup.safebackup_backups() WHERE label = '$label'"),
 	'complete|0', 'parallel backup listed, no checksum failures');
-is($node->safe_psql('postgres', 'SELECT backup_files_done = backup_files_total, backup_checksum_failures FROM safebackup_status()'),
-	't|0', 'safebackup_status() shows one total for all copiers');
+is($node->safe_psql('postgres', 'SELECT backup_files_done = backup_files_total, backup_checksum_failures FROM safebackup.safebackup_status()'),
+	't|0', 'safebackup.safebackup_status() shows one total for all copiers');
 like(slurp_file($node->logfile, $log_offset),
 	qr/base backup copy worker copied \d+ files? \(\d+ bytes\)/,
 	'a copy worker copied files');
@@ -78,15 +78,15 @@ $node->stop;
 $node->start;
 
 $log_offset = -s $node->logfile;
-my $bad = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $bad = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like(slurp_file($node->logfile, $log_offset),
 	qr/WARNING: .*page checksum verification failed in file "\Q$relpath\E", block 1\n.*DETAIL:  Expected checksum \d+, found \d+; page LSN [0-9A-F]+\/[0-9A-F]+\./,
 	'log names the file, block, checksums and page LSN');
 is($node->safe_psql('postgres',
-		"SELECT status, checksum_failures FROM safebackup_backups() WHERE label = '$bad'"),
-	'complete|1', 'safebackup_backups() counts the bad page');
-is($node->safe_psql('postgres', 'SELECT backup_checksum_failures FROM safebackup_status()'),
-	'1', 'safebackup_status() counts the bad page');
+		"SELECT status, checksum_failures FROM safebackup.safebackup_backups() WHERE label = '$bad'"),
+	'complete|1', 'safebackup.safebackup_backups() counts the bad page');
+is($node->safe_psql('postgres', 'SELECT backup_checksum_failures FROM safebackup.safebackup_status()'),
+	'1', 'safebackup.safebackup_status() counts the bad page');
 $manifest = slurp_file("$repo/main/backup/$bad/backup.manifest");
 like($manifest, qr/^page_checksum_failures=\Q$relpath\E\t1$/m, 'manifest names the file');
 like($manifest, qr/^checksum_failures=1$/m, 'manifest total');
@@ -97,15 +97,15 @@ command_like([ 'pg_safebackup', 'info', "--repo-path=$repo" ], qr/\Q$bad\E/,
 $node->safe_psql('postgres',
 	"ALTER SYSTEM SET safebackup.checksum_failure = 'fail'; SELECT pg_reload_conf()");
 my ($stdout, $stderr);
-$node->psql('postgres', 'SELECT safebackup_start(wait => true)',
+$node->psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)',
 	stdout => \$stdout, stderr => \$stderr);
 like($stderr, qr/page checksum verification failed in file "\Q$relpath\E"/,
 	'checksum_failure = fail: the backup fails');
-my $failed = $node->safe_psql('postgres', 'SELECT backup_label FROM safebackup_status()');
-is($node->safe_psql('postgres', 'SELECT backup_phase FROM safebackup_status()'),
+my $failed = $node->safe_psql('postgres', 'SELECT backup_label FROM safebackup.safebackup_status()');
+is($node->safe_psql('postgres', 'SELECT backup_phase FROM safebackup.safebackup_status()'),
 	'failed', 'status shows the failure');
 ok(!-e "$repo/main/backup/$failed/backup.manifest", 'failed backup: no manifest');
-is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$failed'"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$failed'"),
 	'0', 'failed backup is not listed');
 is($node->safe_psql('postgres', $copy_workers), '0', 'no copy worker left');
 $node->safe_psql('postgres',
@@ -119,18 +119,18 @@ $node->safe_psql('postgres',
 
 sub start_and_wait_copy_worker
 {
-	my $l = $node->safe_psql('postgres', 'SELECT safebackup_start()');
+	my $l = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start()');
 	$node->poll_query_until('postgres',
 		"SELECT backup_phase = 'copying files' AND backup_bytes_done > 0
-			AND ($copy_workers) = 1 FROM safebackup_status()")
+			AND ($copy_workers) = 1 FROM safebackup.safebackup_status()")
 	  or die 'backup did not start copying with a copy worker';
 	return $l;
 }
 
-# safebackup_cancel() stops every copier
+# safebackup.safebackup_cancel() stops every copier
 my $canceled = start_and_wait_copy_worker();
-is($node->safe_psql('postgres', 'SELECT safebackup_cancel()'), 't', 'cancel returns true');
-$node->poll_query_until('postgres', "SELECT backup_phase = 'canceled' FROM safebackup_status()")
+is($node->safe_psql('postgres', 'SELECT safebackup.safebackup_cancel()'), 't', 'cancel returns true');
+$node->poll_query_until('postgres', "SELECT backup_phase = 'canceled' FROM safebackup.safebackup_status()")
   or die 'canceled backup not reported';
 is($node->safe_psql('postgres', $copy_workers), '0',
 	'cancel: the copy worker has exited when the backup is reported canceled');
@@ -146,12 +146,12 @@ is(kill('KILL', $copy_pid), 1, 'copy worker killed');
 $node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 $node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
 ok(!-e "$repo/main/backup/$crashed/backup.manifest", 'crashed backup: no manifest');
-is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup_backups() WHERE label = '$crashed'"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$crashed'"),
 	'0', 'crashed backup is not listed');
 
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET safebackup.compress_level; SELECT pg_reload_conf()');
-my $next = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
-is($node->safe_psql('postgres', "SELECT status FROM safebackup_backups() WHERE label = '$next'"),
+my $next = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
+is($node->safe_psql('postgres', "SELECT status FROM safebackup.safebackup_backups() WHERE label = '$next'"),
 	'complete', "the next backup ($next) succeeds");
 
 $node->stop;

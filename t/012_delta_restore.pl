@@ -31,7 +31,7 @@ $node->safe_psql('postgres',
 # modification time a delta restore may trust (see below)
 $node->safe_psql('postgres', 'CHECKPOINT');
 sleep 2;
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 my $at_backup = $node->safe_psql('postgres', $state_query);
 SbTest::switch_and_wait($node);
 

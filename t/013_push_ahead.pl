@@ -37,7 +37,7 @@ sub wait_workers
 {
 	my ($n) = @_;
 	return $node->poll_query_until('postgres',
-		"SELECT count(*) = $n AND count(pid) = $n FROM safebackup_push_workers()");
+		"SELECT count(*) = $n AND count(pid) = $n FROM safebackup.safebackup_push_workers()");
 }
 
 sub wait_drained
@@ -49,7 +49,7 @@ sub wait_drained
 
 sub pushed_total
 {
-	return psql('SELECT coalesce(sum(pushed_count), 0) FROM safebackup_push_workers()');
+	return psql('SELECT coalesce(sum(pushed_count), 0) FROM safebackup.safebackup_push_workers()');
 }
 
 # force_switch N times; the first and last segment completed
@@ -111,7 +111,7 @@ sub push_ahead_of_held_archiver
 	my ($first, $last) = switch_n($n);
 	ok( $node->poll_query_until(
 			'postgres',
-			"SELECT sum(pushed_count) >= $pushed_before + $n FROM safebackup_push_workers()"
+			"SELECT sum(pushed_count) >= $pushed_before + $n FROM safebackup.safebackup_push_workers()"
 		),
 		"$what: the workers push the segments after the held-up file");
 	my $counts = SbTest::segment_counts($repo);
@@ -162,7 +162,7 @@ is(psql('SELECT failed_count FROM pg_stat_archiver'), 0,
 
 # --- workers push ahead; the archiver takes their files
 push_ahead_of_held_archiver(6, 'push-ahead');
-is(psql("SELECT count(*) FROM safebackup_push_workers() WHERE state = 'idle'"),
+is(psql("SELECT count(*) FROM safebackup.safebackup_push_workers() WHERE state = 'idle'"),
 	2, 'both workers are idle afterwards');
 
 # --- unwritable repository, a push worker and the archiver killed: nothing lost
@@ -170,7 +170,7 @@ is(psql("SELECT count(*) FROM safebackup_push_workers() WHERE state = 'idle'"),
 chmod 0500, @dirs;
 END { chmod 0750, @dirs if @dirs; }    # so that the temporary directory can go
 my $from = SbTest::current_segment($node);
-my $worker_failures = psql('SELECT sum(failed_count) FROM safebackup_push_workers()');
+my $worker_failures = psql('SELECT sum(failed_count) FROM safebackup.safebackup_push_workers()');
 $node->command_ok(
 	[
 		'pgbench', '-n', '-c', '2', '-t', '60', '-b', 'tpcb-like@4',
@@ -181,13 +181,13 @@ my (undef, $to) = switch_n(1);
 ok(SbTest::wait_for_failure($node), 'the archiver fails while the repository is unwritable');
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT sum(failed_count) > $worker_failures FROM safebackup_push_workers()"),
+		"SELECT sum(failed_count) > $worker_failures FROM safebackup.safebackup_push_workers()"),
 	'push workers fail too');
 ok(-f "$pgwal/archive_status/$from.ready", 'the first blocked segment stays ready');
 ok(!defined SbTest::stored_path($repo, $from), 'and is not in the repository');
 
 my $log_offset = -s $node->logfile;
-my $victim = psql('SELECT pid FROM safebackup_push_workers() WHERE worker = 0');
+my $victim = psql('SELECT pid FROM safebackup.safebackup_push_workers() WHERE worker = 0');
 kill 'KILL', $victim;
 $node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 $node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
@@ -239,7 +239,7 @@ $standby->promote;
 $standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
   or die 'promotion did not finish';
 ok( $standby->poll_query_until(
-		'postgres', 'SELECT count(*) = 2 AND count(pid) = 2 FROM safebackup_push_workers()'),
+		'postgres', 'SELECT count(*) = 2 AND count(pid) = 2 FROM safebackup.safebackup_push_workers()'),
 	'the promoted standby runs two push workers');
 my $tl2_first = SbTest::current_segment($standby);
 SbTest::force_switch($standby);

@@ -2,8 +2,8 @@
 #
 # TLS: the database host's certificate (CN pg1) has the append right on
 # stanza "main", CN pg2 the admin right.  Archiving, backups and restores
-# work through pg1; pg_safebackup info and safebackup_status() say
-# "append-only"; safebackup_expire(), "pg_safebackup expire" with pg1, and
+# work through pg1; pg_safebackup info and safebackup.safebackup_status() say
+# "append-only"; safebackup.safebackup_expire(), "pg_safebackup expire" with pg1, and
 # a crafted client asking to replace stanza.info, to remove a file and to
 # remove the stanza recursively are refused and change nothing (listing and
 # checksums compared).  The server's own retention ([retention] main = 2)
@@ -135,11 +135,11 @@ ok(SbTest::segment_counts($repo)->{$seg}, "segment $seg archived with the append
 is(SbTest::failed_count($node), '0', 'no archive failure');
 like(slurp($log), qr/authenticated as CN "pg1", stanza main, right append/,
 	'server logged the right of the archiver');
-is($node->safe_psql('postgres', 'SELECT repository_mode FROM safebackup_status()'),
-	'append-only', 'safebackup_status() says append-only');
+is($node->safe_psql('postgres', 'SELECT repository_mode FROM safebackup.safebackup_status()'),
+	'append-only', 'safebackup.safebackup_status() says append-only');
 
 my @labels;
-push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+push @labels, $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like($labels[0], qr/^\d{8}-\d{6}F$/, "backup $labels[0] taken with the append right");
 ok(-f "$repo/main/backup/$labels[0]/backup.manifest", 'its manifest is stored');
 ok(wait_for(sub { slurp($node->logfile) =~ /pg_safebackup expire skipped: the repository is append-only for this host/ }),
@@ -156,10 +156,10 @@ command_like([ 'pg_safebackup', 'info', tls_opts('pg2') ],
 ok(wait_for(sub { slurp($log) =~ /retention of stanza "main" \(after a backup\): retention_full 2, 1 backups kept/ }),
 	'the server applied its retention after the first backup');
 my $before = listing($repo);
-my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM safebackup_expire()');
-isnt($ret, 0, 'safebackup_expire() fails with the append right');
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM safebackup.safebackup_expire()');
+isnt($ret, 0, 'safebackup.safebackup_expire() fails with the append right');
 like($stderr, qr/the repository is append-only for this client: expire of stanza "main" runs on the repository/,
-	'safebackup_expire() says expire runs on the repository');
+	'safebackup.safebackup_expire() says expire runs on the repository');
 command_fails_like([ 'pg_safebackup', 'expire', '--retention-full=1', tls_opts('pg1') ],
 	qr/the repository is append-only for this client/, 'pg_safebackup expire with pg1 refused');
 
@@ -192,7 +192,7 @@ like($slog, qr/refused recursive REMOVE "main" from 127\.0\.0\.1:\d+: CN "pg1"/,
 # --- server-side retention after each completed backup: 2 full backups kept
 $node->safe_psql('postgres', 'INSERT INTO t SELECT g FROM generate_series(1001, 2000) g');
 SbTest::switch_and_wait($node);
-push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+push @labels, $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 ok(wait_for(sub { slurp($log) =~ /retention of stanza "main" \(after a backup\): retention_full 2, 2 backups kept, 0 removed/ }),
 	'retention ran after the second backup and kept both');
 $node->safe_psql('postgres', 'INSERT INTO t SELECT g FROM generate_series(2001, 3000) g');
@@ -200,7 +200,7 @@ my $target_state = $node->safe_psql('postgres', 'SELECT count(*) || \':\' || sum
 my $target_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 $node->safe_psql('postgres', 'INSERT INTO t SELECT g FROM generate_series(3001, 4000) g');
 SbTest::switch_and_wait($node);
-push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+push @labels, $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 ok(wait_for(sub { !-d "$repo/main/backup/$labels[0]" }),
 	"server retention removed the oldest backup $labels[0]");
 ok(wait_for(sub { slurp($log) =~ /retention of stanza "main": removed backup $labels[0]/ }),
@@ -235,7 +235,7 @@ ok(!-d "$repo/main/backup/$labels[1]", 'it is gone');
 write_server_conf(5, 0);
 kill 'HUP', $server_pid;
 ok(wait_for(sub { scalar(() = slurp($log) =~ /configuration reloaded/g) >= 1 }), 'reloaded');
-push @labels, $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+push @labels, $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 ok(wait_for(sub { slurp($log) =~ /retention_full 5, 2 backups kept/ }), 'retention 5 keeps both');
 # with the floor (retention_min_days) these young backups stay whatever
 # retention_full says: forged newer backups cannot push recent ones out
@@ -314,14 +314,14 @@ SKIP:
 	my $sseg = SbTest::switch_and_wait($snode);
 	is(SbTest::failed_count($snode), '0', "SFTP append-only account: segment $sseg archived");
 	my @slabels;
-	push @slabels, $snode->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+	push @slabels, $snode->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 	like($slabels[0], qr/^\d{8}-\d{6}F$/, "SFTP append-only account: backup $slabels[0] taken");
 	$snode->safe_psql('postgres', 'INSERT INTO t SELECT g FROM generate_series(1001, 2000) g');
 	SbTest::switch_and_wait($snode);
-	push @slabels, $snode->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+	push @slabels, $snode->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 	like($slabels[1], qr/^\d{8}-\d{6}F$/, "SFTP append-only account: backup $slabels[1] taken");
-	is($snode->safe_psql('postgres', 'SELECT repository_mode FROM safebackup_status()'),
-		'unknown', 'safebackup_status() says the SFTP mode is unknown');
+	is($snode->safe_psql('postgres', 'SELECT repository_mode FROM safebackup.safebackup_status()'),
+		'unknown', 'safebackup.safebackup_status() says the SFTP mode is unknown');
 	command_like([ 'pg_safebackup', 'info', @sftp_cli ],
 		qr/repository mode: unknown/, 'info says unknown for SFTP');
 

@@ -98,7 +98,7 @@ my $repo = PostgreSQL::Test::Utils::tempdir();
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $node = SbTest::new_node('primary', settings => [ 'safebackup.repo_path' => $repo ]);
 $node->safe_psql('postgres', 'CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g');
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 SbTest::switch_and_wait($node);
 
 my $conf = "$tmp/sb.conf";

@@ -11,6 +11,7 @@
  */
 #include "storage.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -59,6 +60,17 @@ sb_driver_settings(const SbRepoConfig *cfg, const SbDriver *d)
 		if (drivers[i] == d)
 			return (void *) cfg->driver_area[i].bytes;
 	return NULL;
+}
+
+void
+sb_driver_location(const SbRepoConfig *cfg, char *buf, size_t len)
+{
+	const SbDriver *d = sb_driver_of(cfg);
+
+	if (d != NULL && d->location != NULL)
+		d->location(cfg, buf, len);
+	else
+		snprintf(buf, len, "%s", cfg->repo_path);
 }
 
 bool

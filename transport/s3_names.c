@@ -195,10 +195,16 @@ SbStatus
 s3_list_prefix(SbStorage *st, const char *path, const char *name_prefix,
 			   SbListFn fn, void *arg, SbError *err)
 {
-	int			count;
+	int			count = 0;
 	bool		marker;
+	SbStatus	rc;
 
-	return list_below(st, path, name_prefix, fn, arg, &count, &marker, err);
+	rc = list_below(st, path, name_prefix, fn, arg, &count, &marker, err);
+	/* no match: the directory may be missing too, which only costs more */
+	if (rc == SB_OK && count == 0)
+		return sb_error_set(err, SB_ERR_NOT_FOUND,
+							"no file \"%s*\" in directory \"%s\"", name_prefix, path);
+	return rc;
 }
 
 SbStatus

@@ -10,6 +10,8 @@
  */
 #include "sftp_settings.h"
 
+#include <stdio.h>
+
 #include "sftp_hostkey.h"
 
 _Static_assert(sizeof(SbSftpSettings) <= SB_DRIVER_AREA_SIZE,
@@ -84,6 +86,15 @@ static const SbSetting sftp_settings[] = {
 	.doc = "pinned host key: `SHA256:...` exactly as `ssh-keygen -lf` prints it, or 64 hex digits.  One of this and `sftp_known_hosts_file` is required: an unknown or changed host key is always refused"},
 };
 
+static void
+sftp_location(const SbRepoConfig *cfg, char *buf, size_t len)
+{
+	const SbSftpSettings *s = SB_SFTP(cfg);
+
+	snprintf(buf, len, "sftp://%s@%s:%d%s", s->sftp_user, s->sftp_host,
+			 s->sftp_port, cfg->repo_path);
+}
+
 const SbDriver sb_sftp_driver = {
 	.name = "sftp",
 	.ops = &sb_sftp_ops,
@@ -91,5 +102,6 @@ const SbDriver sb_sftp_driver = {
 	.settings = sftp_settings,
 	.nsettings = (int) (sizeof(sftp_settings) / sizeof(sftp_settings[0])),
 	.settings_size = sizeof(SbSftpSettings),
-	.default_repo_path = NULL
+	.default_repo_path = NULL,
+	.location = sftp_location
 };

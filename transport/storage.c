@@ -269,7 +269,6 @@ sb_storage_list_prefix(SbStorage *st, const char *path,
 					   SbError *err)
 {
 	PrefixFilter f;
-	SbStatus	rc;
 
 	if (!sb_path_valid(path))
 		return invalid_path(path, err);
@@ -282,10 +281,7 @@ sb_storage_list_prefix(SbStorage *st, const char *path,
 	f.len = strlen(name_prefix);
 	f.fn = fn;
 	f.arg = arg;
-	rc = st->ops->list(st, path, 0, prefix_filter, &f, err);
-	if (rc == SB_ERR_NOT_FOUND)
-		rc = SB_OK;
-	return rc;
+	return st->ops->list(st, path, 0, prefix_filter, &f, err);
 }
 
 SbStatus

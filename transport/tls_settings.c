@@ -11,6 +11,8 @@
  */
 #include "tls_settings.h"
 
+#include <stdio.h>
+
 _Static_assert(sizeof(SbTlsSettings) <= SB_DRIVER_AREA_SIZE,
 			   "TLS settings do not fit the driver area");
 
@@ -49,6 +51,15 @@ static const SbSetting tls_settings[] = {
 	.doc = "name (DNS or IP) the server's certificate must carry; verification cannot be turned off"},
 };
 
+static void
+tls_location(const SbRepoConfig *cfg, char *buf, size_t len)
+{
+	const SbTlsSettings *s = SB_TLS(cfg);
+
+	snprintf(buf, len, "tls://%s:%d%s", s->tls_host, s->tls_port,
+			 cfg->repo_path);
+}
+
 const SbDriver sb_tls_driver = {
 	.name = "tls",
 	.ops = &sb_tls_ops,
@@ -57,5 +68,6 @@ const SbDriver sb_tls_driver = {
 	.nsettings = (int) (sizeof(tls_settings) / sizeof(tls_settings[0])),
 	.settings_size = sizeof(SbTlsSettings),
 	/* the root of the server's repository */
-	.default_repo_path = "/"
+	.default_repo_path = "/",
+	.location = tls_location
 };

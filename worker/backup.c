@@ -12,6 +12,11 @@
  * and only then writes the manifest.  Anything that stops it earlier leaves
  * no manifest, so the backup is never listed as usable.
  *
+ * A differential or incremental backup loads its base's manifest (the base
+ * was chosen with the request, see backup_sql.c) and checks the base's
+ * chain first; a resumed backup loads the resume list its interrupted
+ * attempt left (backup_chain.h).
+ *
  *-------------------------------------------------------------------------
  */
 #include "backend/compat.h"
@@ -36,6 +41,7 @@
 #include "backend/report.h"
 #include "backend/shmem.h"
 #include "backend/storage_wait.h"
+#include "backup_chain.h"
 #include "manifest.h"
 #include "stanza.h"
 #include "storage.h"
@@ -75,7 +81,7 @@ check_cancel(void)
 	if (cancel)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("backup canceled by safebackup_cancel()")));
+				 errmsg("backup canceled by safebackup.safebackup_cancel()")));
 }
 
 static void
@@ -122,7 +128,7 @@ check_wal_stored(SbStorage *st, const char *stanza, const SbBackupRun *run,
 
 static void
 store_buffer(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
-			 const char *relpath, const char *data, size_t len)
+			 const char *relpath, const char *data, size_t len, int flags)
 {
 	char		path[SB_PATH_MAX];
 	SbStoreResult res;
@@ -130,7 +136,7 @@ store_buffer(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	SbError		err;
 
 	sb_backup_file_path(cfg->stanza, m->label, relpath, cfg->compress_type, path);
-	if (sb_codec_store_buffer(st, cfg, data, len, path, 0, &res, &err) != SB_OK)
+	if (sb_codec_store_buffer(st, cfg, data, len, path, flags, &res, &err) != SB_OK)
 		fail(&err, "could not store backup file");
 	memset(&f, 0, sizeof(f));
 	f.path = (char *) relpath;
@@ -171,6 +177,55 @@ make_dirs(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	}
 }
 
+/*
+ * Load what this backup may take files from: its base (whose chain must be
+ * whole) and the resume list of the attempt it resumes.
+ */
+static void
+load_reuse_sources(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
+				   const char *base, bool resume, SbReuseSources *src)
+{
+	SbError		err;
+
+	memset(src, 0, sizeof(*src));
+	if (base[0] != '\0')
+	{
+		src->base = palloc(sizeof(SbManifest));
+		if (sb_manifest_load(st, cfg->stanza, base, src->base, &err) != SB_OK)
+			sb_report(ERROR, &err, "could not read the manifest of the base backup",
+					  "Take a full backup: safebackup_start(type => 'full').");
+		if (sb_backup_chain_check(st, cfg->stanza, src->base, &err) != SB_OK)
+			sb_report(ERROR, &err, "the base backup's chain is broken",
+					  "Take a full backup: safebackup_start(type => 'full').");
+		if (src->base->system_identifier != m->system_identifier)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("base backup \"%s\" is of another database system", base)));
+		strlcpy(m->base, base, sizeof(m->base));
+	}
+	if (resume)
+	{
+		src->resume = palloc(sizeof(SbManifest));
+		if (sb_backup_resume_load(st, cfg->stanza, m->label, src->resume, &err) != SB_OK)
+		{
+			sb_report(LOG, &err, "the interrupted backup's resume list is not usable; every file is copied", NULL);
+			pfree(src->resume);
+			src->resume = NULL;
+		}
+		else if (src->resume->compress_type != cfg->compress_type ||
+				 src->resume->system_identifier != m->system_identifier)
+		{
+			ereport(LOG,
+					(errmsg("backup \"%s\" was interrupted with other settings; every file is copied",
+							m->label)));
+			sb_manifest_free(src->resume);
+			pfree(src->resume);
+			src->resume = NULL;
+		}
+	}
+	sb_reuse_prepare(src);
+}
+
 static void
 run_backup(const char *label)
 {
@@ -186,6 +241,11 @@ run_backup(const char *label)
 	int64		total = 0;
 	int64		nfiles = 0;
 	TimestampTz started = GetCurrentTimestamp();
+	SbBackupType type;
+	char		base[SB_LABEL_LEN];
+	bool		resume;
+	SbReuseSources reuse;
+	SbCopyCounts counts;
 
 	sb_guc_repo_config(&cfg);
 	if (cfg.repo_path[0] == '\0')
@@ -204,14 +264,18 @@ run_backup(const char *label)
 
 	sb_manifest_init(&m);
 	strlcpy(m.label, label, sizeof(m.label));
-	strlcpy(m.type, "full", sizeof(m.type));
 	m.system_identifier = mine.system_identifier;
 	m.pg_version = mine.pg_version;
 	m.compress_type = cfg.compress_type;
 	/* the time the backup was requested at, which its label shows */
 	LWLockAcquire(sb_shared->lock, LW_SHARED);
 	m.start_time = (int64) timestamptz_to_time_t(sb_shared->backup_started);
+	type = (SbBackupType) sb_shared->backup_type;
+	strlcpy(base, sb_shared->backup_base, sizeof(base));
+	resume = sb_shared->backup_resume;
 	LWLockRelease(sb_shared->lock);
+	strlcpy(m.type, sb_backup_type_name(type), sizeof(m.type));
+	load_reuse_sources(st, &cfg, &m, base, resume, &reuse);
 
 	pgstat_progress_start_command(PROGRESS_COMMAND_BASEBACKUP, InvalidOid);
 	set_phase(SB_BACKUP_CHECKPOINT, PROGRESS_BASEBACKUP_PHASE_WAIT_CHECKPOINT);
@@ -256,7 +320,9 @@ run_backup(const char *label)
 
 	set_phase(SB_BACKUP_COPYING, PROGRESS_BASEBACKUP_PHASE_STREAM_BACKUP);
 	make_dirs(st, &cfg, &m, entries);
-	sb_copy_files(st, &cfg, &m, entries, run.start_lsn, sb_backup_workers);
+	sb_copy_files(st, &cfg, &m, entries, run.start_lsn, sb_backup_workers,
+				  &reuse, &counts);
+	m.resumed_files = counts.resumed;
 	pgstat_progress_update_param(PROGRESS_BASEBACKUP_TBLSPC_STREAMED,
 								 list_length(tablespaces) + 1);
 
@@ -272,10 +338,10 @@ run_backup(const char *label)
 	if (sb_storage_sync(st, &err) != SB_OK)
 		fail(&err, "could not flush the backup's files");
 	store_buffer(st, &cfg, &m, "backup_label", run.label_file->data,
-				 run.label_file->len);
+				 run.label_file->len, resume ? SB_WRITE_REPLACE : 0);
 	if (run.tablespace_map->len > 0)
 		store_buffer(st, &cfg, &m, "tablespace_map", run.tablespace_map->data,
-					 run.tablespace_map->len);
+					 run.tablespace_map->len, resume ? SB_WRITE_REPLACE : 0);
 
 	/* last: the manifest makes it a backup */
 	check_cancel();
@@ -288,8 +354,14 @@ run_backup(const char *label)
 					label, m.nfiles, (long long) m.database_size,
 					(long long) m.stored_size,
 					(double) (GetCurrentTimestamp() - started) / 1000000.0),
-			 errdetail("Start %s, stop %s, WAL %s to %s.",
+			 errdetail("Type %s%s%s, start %s, stop %s, WAL %s to %s.",
+					   m.type, m.base[0] ? ", base " : "", m.base,
 					   m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal)));
+	ereport(LOG,
+			(errmsg("base backup \"%s\" files: %llu copied, %llu referenced in the base backup, %llu reused from the interrupted attempt",
+					label, (unsigned long long) counts.copied,
+					(unsigned long long) counts.referenced,
+					(unsigned long long) counts.resumed)));
 
 	if (m.checksum_failures > 0)
 		ereport(WARNING,

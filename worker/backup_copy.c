@@ -14,6 +14,13 @@
  * The leader copies too, and copies global/pg_control itself after every
  * other file is done.
  *
+ * Files of a differential or incremental backup unchanged since its base
+ * are referenced there instead of copied, and files an interrupted attempt
+ * of the same backup already stored are reused once their stored content
+ * verifies (backup_reuse.h has the rules).  The leader writes the list of
+ * files stored so far (the resume list) now and then, and when the copy
+ * fails, so that the next attempt knows what it may reuse.
+ *
  * The first copier to fail records its error in the queue; every copier
  * checks the queue (and safebackup_cancel()) between reads and stops, and
  * the leader terminates the copy workers before it fails the backup, so a
@@ -45,8 +52,10 @@
 #include "backend/report.h"
 #include "backend/shmem.h"
 #include "backend/storage_wait.h"
+#include "backup_chain.h"
 #include "codec.h"
 #include "worker/backup_copy.h"
+#include "worker/backup_reuse.h"
 #include "worker/backup_walk.h"
 #include "worker/page_verify.h"
 #include "worker/worker.h"
@@ -61,6 +70,9 @@ typedef enum SbCopyState
 	SB_COPY_GONE				/* dropped before we opened it */
 } SbCopyState;
 
+/* how often the leader rewrites the resume list while files are copied */
+#define SB_RESUME_SAVE_MS	1000
+
 /* One file of the queue; results are written by the copier that took it. */
 typedef struct SbCopyFile
 {
@@ -74,6 +86,8 @@ typedef struct SbCopyFile
 	uint64		stored_size;
 	uint32		checksum_failures;
 	char		sha256[SB_SHA256_HEX_LEN + 1];
+	SbReuseCandidate cand;		/* what it may be taken from instead */
+	int			outcome;		/* SbReuseKind it was finally taken as */
 } SbCopyFile;
 
 typedef struct SbCopyQueue
@@ -83,12 +97,15 @@ typedef struct SbCopyQueue
 	pg_atomic_uint64 bytes_done;
 	pg_atomic_uint64 files_done;
 	pg_atomic_uint64 checksum_failures;
+	pg_atomic_uint64 files_referenced;
+	pg_atomic_uint64 files_resumed;
 	uint64		generation;		/* sb_shared->backup_generation of the backup */
 	SbRepoConfig cfg;			/* the leader's settings, for every copier */
 	XLogRecPtr	start_lsn;
 	bool		verify_checksums;
 	int			checksum_failure;	/* SbChecksumFailure */
 	char		label[SB_LABEL_LEN];
+	int			write_flags;	/* SB_WRITE_REPLACE when resuming */
 	slock_t		mutex;			/* protects the error fields */
 	bool		has_error;
 	int			error_code;		/* of the first failure */
@@ -114,6 +131,12 @@ typedef struct Copier
 static BackgroundWorkerHandle *handles[SB_BACKUP_WORKERS_MAX];
 static int	nhandles = 0;
 static SbCopyQueue *active_queue = NULL;
+
+/* the leader's resume list: what it describes, and when it was written */
+static const SbManifest *resume_of = NULL;
+static SbStorage *resume_st = NULL;
+static bool resume_enabled = false;
+static TimestampTz resume_saved = 0;
 
 static const char *
 queue_string(SbCopyQueue *q, Size off)
@@ -186,7 +209,7 @@ check_stop(SbCopyQueue *q)
 		if (cancel)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("backup canceled by safebackup_cancel()")));
+					 errmsg("backup canceled by safebackup.safebackup_cancel()")));
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("base backup stopped because the backup worker exited")));
@@ -242,6 +265,74 @@ inspect_chunk(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
 	return SB_OK;
 }
 
+/* Does the local file (read from its start) have the candidate's content? */
+static bool
+source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *cand)
+{
+	char		hex[SB_SHA256_HEX_LEN + 1];
+	uint64		size;
+	SbError		err;
+
+	/* the same digest as the manifest's: HMAC under an encrypted stanza's key */
+	if (sb_codec_ready(c->st, &err) != SB_OK ||
+		sb_codec_digest_fd(c->st, fd, local, hex, &size, &err) != SB_OK)
+		sb_report(ERROR, &err, "could not read a file to compare it with its base", NULL);
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not seek in file \"%s\": %m", local)));
+	return size == cand->size &&
+		pg_strncasecmp(hex, cand->sha256, SB_SHA256_HEX_LEN) == 0;
+}
+
+/*
+ * Is the interrupted attempt's stored copy whole, with the content it was
+ * listed with?  Nothing it left is trusted without this.
+ */
+static bool
+stored_copy_verifies(Copier *c, const char *path, const SbReuseCandidate *cand)
+{
+	SbFilter   *sink = sb_filter_count_new(NULL);
+	SbError		err;
+	SbStatus	rc;
+
+	if (sink == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	rc = sb_codec_fetch(c->st, path, c->q->cfg.compress_type, sink,
+						cand->sha256, cand->size, NULL, &err);
+	sb_filter_free_chain(sink);
+	if (rc != SB_OK && rc != SB_ERR_CORRUPT && rc != SB_ERR_NOT_FOUND)
+		sb_report(ERROR, &err, "could not read a file of the interrupted backup", NULL);
+	return rc == SB_OK;
+}
+
+/* Take the file as its candidate says, if it still holds; false: copy it. */
+static bool
+reuse_one(Copier *c, SbCopyFile *f, int fd, const char *local,
+		  const char *path)
+{
+	SbCopyQueue *q = c->q;
+	const SbReuseCandidate *cand = &f->cand;
+
+	if (cand->kind == SB_REUSE_NONE)
+		return false;
+	if (cand->in_doubt && !source_matches(c, fd, local, cand))
+		return false;
+	if (cand->kind == SB_REUSE_RESUME && !stored_copy_verifies(c, path, cand))
+		return false;
+	f->plain_size = cand->size;
+	f->stored_size = cand->stored_size;
+	f->checksum_failures = cand->checksum_failures;
+	memcpy(f->sha256, cand->sha256, sizeof(f->sha256));
+	f->outcome = cand->kind;
+	pg_atomic_fetch_add_u64(cand->kind == SB_REUSE_BASE ?
+							&q->files_referenced : &q->files_resumed, 1);
+	pg_atomic_fetch_add_u64(&q->bytes_done, cand->size);
+	return true;
+}
+
 static void
 copy_one(Copier *c, uint32 i)
 {
@@ -267,13 +358,21 @@ copy_one(Copier *c, uint32 i)
 		pg_atomic_fetch_add_u64(&q->files_done, 1);
 		return;
 	}
-	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
 	sb_backup_file_path(q->cfg.stanza, q->label, relpath, q->cfg.compress_type,
 						path);
+	if (reuse_one(c, f, fd, local, path))
+	{
+		close(fd);
+		pg_write_barrier();
+		f->state = SB_COPY_DONE;
+		pg_atomic_fetch_add_u64(&q->files_done, 1);
+		return;
+	}
+	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
 	/* flushed all at once before the manifest (sb_storage_sync) */
 	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path,
-								   SB_WRITE_DEFER_SYNC, inspect_chunk,
-								   c, &res, &err);
+								   SB_WRITE_DEFER_SYNC | q->write_flags,
+								   inspect_chunk, c, &res, &err);
 	close(fd);
 	if (rc != SB_OK)
 	{
@@ -286,11 +385,68 @@ copy_one(Copier *c, uint32 i)
 	f->stored_size = res.stored_size;
 	f->checksum_failures = c->pv.failures;
 	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
+	f->outcome = SB_REUSE_NONE;
 	pg_write_barrier();
 	f->state = SB_COPY_DONE;
 	pg_atomic_fetch_add_u64(&q->files_done, 1);
 	c->files++;
 	c->bytes += (int64) res.plain_size;
+}
+
+/*
+ * Write the resume list: every file stored in this backup's directory so
+ * far (copied or reused), under the attempt's start time.  force: now,
+ * else at most every SB_RESUME_SAVE_MS.  A failure only costs the next
+ * attempt some copying: logged, never raised.
+ */
+static void
+save_resume_list(SbCopyQueue *q, bool force)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	SbManifest	r;
+	SbError		err;
+	bool		ok = true;
+
+	if (!resume_enabled || resume_of == NULL ||
+		(!force && !TimestampDifferenceExceeds(resume_saved, now, SB_RESUME_SAVE_MS)))
+		return;
+	resume_saved = now;
+	sb_manifest_init(&r);
+	strlcpy(r.label, resume_of->label, sizeof(r.label));
+	strlcpy(r.type, resume_of->type, sizeof(r.type));
+	strlcpy(r.start_lsn, resume_of->start_lsn, sizeof(r.start_lsn));
+	strlcpy(r.stop_lsn, resume_of->start_lsn, sizeof(r.stop_lsn));
+	r.timeline = resume_of->timeline;
+	r.start_time = resume_of->start_time;
+	r.system_identifier = resume_of->system_identifier;
+	r.pg_version = resume_of->pg_version;
+	r.compress_type = q->cfg.compress_type;
+	pg_read_barrier();
+	for (uint32 i = 0; i < q->nfiles && ok; i++)
+	{
+		SbCopyFile *f = &q->files[i];
+		SbManifestFile mf;
+
+		if (f->state != SB_COPY_DONE || f->outcome == SB_REUSE_BASE)
+			continue;
+		memset(&mf, 0, sizeof(mf));
+		mf.path = (char *) queue_string(q, f->path_off);
+		mf.size = f->plain_size;
+		mf.mtime = f->mtime;
+		mf.mode = f->mode;
+		memcpy(mf.sha256, f->sha256, sizeof(mf.sha256));
+		mf.stored_size = f->stored_size;
+		mf.checksum_failures = f->checksum_failures;
+		ok = sb_manifest_add_file(&r, &mf);
+	}
+	if (!ok)
+		elog(LOG, "could not build the resume list of backup \"%s\"", r.label);
+	else if (sb_backup_resume_save(resume_st, &q->cfg, &r, &err) != SB_OK)
+	{
+		sb_report(LOG, &err, "could not write the resume list of the backup", NULL);
+		resume_enabled = false;
+	}
+	sb_manifest_free(&r);
 }
 
 /* Take files from the queue until it is empty. */
@@ -309,7 +465,10 @@ copy_loop(Copier *c)
 			break;
 		copy_one(c, i);
 		if (c->leader)
+		{
 			publish_progress(q);
+			save_resume_list(q, false);
+		}
 	}
 }
 
@@ -419,6 +578,7 @@ wait_for_workers(SbCopyQueue *q)
 		bool		running = workers_running();
 
 		publish_progress(q);
+		save_resume_list(q, false);
 		check_stop(q);
 		if (!running)
 			break;
@@ -476,7 +636,7 @@ larger_first(const void *a, const void *b)
 /* Build the queue: files largest first, the last entry at the end. */
 static dsm_segment *
 build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
-			XLogRecPtr start_lsn)
+			XLogRecPtr start_lsn, const SbReuseSources *reuse)
 {
 	SbWalkEntry **files;
 	int			nfiles = 0;
@@ -511,6 +671,8 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	pg_atomic_init_u64(&q->bytes_done, 0);
 	pg_atomic_init_u64(&q->files_done, 0);
 	pg_atomic_init_u64(&q->checksum_failures, 0);
+	pg_atomic_init_u64(&q->files_referenced, 0);
+	pg_atomic_init_u64(&q->files_resumed, 0);
 	SpinLockInit(&q->mutex);
 	LWLockAcquire(sb_shared->lock, LW_SHARED);
 	q->generation = sb_shared->backup_generation;
@@ -520,6 +682,7 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	q->verify_checksums = DataChecksumsEnabled();
 	q->checksum_failure = sb_checksum_failure;
 	strlcpy(q->label, label, sizeof(q->label));
+	q->write_flags = reuse->resume != NULL ? SB_WRITE_REPLACE : 0;
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 
@@ -532,6 +695,10 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 		f->size = files[i]->size;
 		f->mtime = files[i]->mtime;
 		f->mode = files[i]->mode;
+		/* pg_control, copied last, is always copied */
+		if (i < nfiles - 1)
+			sb_reuse_lookup(reuse, files[i]->path, files[i]->size,
+							files[i]->mtime, &f->cand);
 		f->path_off = off;
 		strcpy((char *) q + off, files[i]->path);
 		off += strlen(files[i]->path) + 1;
@@ -569,25 +736,38 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m)
 		memcpy(mf.sha256, f->sha256, sizeof(mf.sha256));
 		mf.stored_size = f->stored_size;
 		mf.checksum_failures = f->checksum_failures;
+		if (f->outcome == SB_REUSE_BASE)
+		{
+			strlcpy(mf.ref_label, f->cand.ref_label, sizeof(mf.ref_label));
+			mf.ref_compress = (SbCompressType) f->cand.ref_compress;
+		}
 		if (!sb_manifest_add_file(m, &mf))
 			elog(ERROR, "could not add \"%s\" to the manifest", mf.path);
 		m->database_size += f->plain_size;
-		m->stored_size += f->stored_size;
+		/* what this backup stored: not what its base holds */
+		if (f->outcome != SB_REUSE_BASE)
+			m->stored_size += f->stored_size;
 		m->checksum_failures += f->checksum_failures;
 	}
 }
 
 void
 sb_copy_files(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
-			  List *entries, XLogRecPtr start_lsn, int nworkers)
+			  List *entries, XLogRecPtr start_lsn, int nworkers,
+			  const SbReuseSources *reuse, SbCopyCounts *counts)
 {
 	dsm_segment *seg;
 	SbCopyQueue *q;
 	Copier		c;
 
-	seg = build_queue(cfg, m->label, entries, start_lsn);
+	seg = build_queue(cfg, m->label, entries, start_lsn, reuse);
 	q = dsm_segment_address(seg);
 	active_queue = q;
+	resume_of = m;
+	resume_st = st;
+	resume_saved = GetCurrentTimestamp();
+	/* an append-only repository cannot have a list that is rewritten */
+	resume_enabled = sb_storage_mode(st) != SB_REPO_MODE_APPEND;
 	if (nworkers > 1 && q->nshared > 1)
 		launch_workers(seg, Min(nworkers - 1, (int) q->nshared - 1));
 
@@ -595,13 +775,32 @@ sb_copy_files(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	c.q = q;
 	c.st = st;
 	c.leader = true;
-	copy_loop(&c);
-	wait_for_workers(q);
+	PG_TRY();
+	{
+		copy_loop(&c);
+		wait_for_workers(q);
+	}
+	PG_CATCH();
+	{
+		/* what the copiers finished stays usable by the next attempt */
+		HOLD_INTERRUPTS();
+		save_resume_list(q, true);
+		RESUME_INTERRUPTS();
+		resume_of = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	/* all but pg_control stored: what a crash while waiting for WAL keeps */
+	save_resume_list(q, true);
+	resume_of = NULL;
 
 	/* every other file is in: pg_control last */
 	copy_one(&c, q->nfiles - 1);
 	publish_progress(q);
 	add_to_manifest(q, m);
+	counts->referenced = pg_atomic_read_u64(&q->files_referenced);
+	counts->resumed = pg_atomic_read_u64(&q->files_resumed);
+	counts->copied = q->nfiles - counts->referenced - counts->resumed;
 
 	active_queue = NULL;
 	nhandles = 0;

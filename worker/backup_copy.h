@@ -15,17 +15,30 @@
 
 #include "manifest.h"
 #include "storage.h"
+#include "worker/backup_reuse.h"
+
+/* How the files of a backup were taken. */
+typedef struct SbCopyCounts
+{
+	uint64		copied;			/* read and stored */
+	uint64		referenced;		/* unchanged since the base: referenced */
+	uint64		resumed;		/* stored by the interrupted attempt */
+} SbCopyCounts;
 
 /*
  * Copy every file of entries (SbWalkEntry *, directories already made, the
  * last entry global/pg_control) into the backup of m, with up to nworkers
  * processes counting this one, largest files first; the last entry is
- * copied after all others.  Adds the files to m.  Raises an ERROR when any
- * copier fails, after the others have stopped.
+ * copied after all others.  Files reuse allows are referenced in the base
+ * or taken from the interrupted attempt instead (see backup_reuse.h).
+ * Adds the files to m and counts them in counts.  Raises an ERROR when any
+ * copier fails, after the others have stopped and the resume list is
+ * written.
  */
 extern void sb_copy_files(SbStorage *st, const SbRepoConfig *cfg,
 						  SbManifest *m, List *entries, XLogRecPtr start_lsn,
-						  int nworkers);
+						  int nworkers, const SbReuseSources *reuse,
+						  SbCopyCounts *counts);
 
 /*
  * Stop the copy workers of this process (its backup is failing) and wait

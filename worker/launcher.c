@@ -7,7 +7,8 @@
  *		of safebackup.backup_schedule (see below), keeps the push-ahead
  *		workers running (worker/wal_push.c), and every WAL_GAP_SCAN_MS
  *		queues for archiving the completed WAL segments PostgreSQL left
- *		without archive status (backend/wal_gaps.c).
+ *		without archive status (backend/wal_gaps.c), and watches the
+ *		archive lag (safebackup.archive_lag_warning, lag_warning.c).
  *
  * Scheduled backups: the next run time is computed in the server's time
  * zone when the launcher starts, when a reload changes the schedule or
@@ -35,6 +36,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "worker/lag_warning.h"
 #include "worker/launcher.h"
 #include "worker/wal_push.h"
 #include "worker/worker.h"
@@ -44,6 +46,7 @@
 #include "backend/schedule.h"
 #include "backend/shmem.h"
 #include "backend/wal_gaps.h"
+#include "backup_schedule.h"
 #include "cron.h"
 
 #define LAUNCHER_NAP_MS		10000
@@ -58,8 +61,9 @@
 static char *schedule_text = NULL;
 static char *schedule_tz = NULL;
 static bool schedule_on = false;
-static SbCron schedule;
+static SbBackupSchedule schedule;
 static TimestampTz next_run = 0;	/* 0: no schedule */
+static SbBackupType next_type = SB_BACKUP_FULL;	/* what runs at next_run */
 
 void
 sb_launcher_register(void)
@@ -76,9 +80,16 @@ set_state(SbLauncherState state)
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	sb_shared->launcher_state = state;
 	if (state == SB_LAUNCHER_STOPPED)
+	{
 		sb_shared->launcher_pid = 0;
+		sb_shared->launcher_latch = NULL;
+		sb_shared->archive_lag_warned = false;
+	}
 	else
+	{
 		sb_shared->launcher_pid = MyProcPid;
+		sb_shared->launcher_latch = MyLatch;
+	}
 	if (state == SB_LAUNCHER_STARTING)
 		sb_shared->launcher_started = GetCurrentTimestamp();
 	LWLockRelease(sb_shared->lock);
@@ -131,7 +142,7 @@ load_schedule(void)
 	if (spec[0] == '\0')
 		return true;
 	/* the check hook refused bad values: this is only a safety net */
-	if (sb_cron_parse(spec, &schedule, &err) != SB_OK)
+	if (sb_backup_schedule_parse(spec, &schedule, &err) != SB_OK)
 	{
 		sb_report(LOG, &err, "scheduled backups are off", NULL);
 		return true;
@@ -145,7 +156,22 @@ static void
 plan_next_run(TimestampTz after)
 {
 	next_run = 0;
-	if (schedule_on && !sb_schedule_next(&schedule, after, &next_run))
+	next_type = SB_BACKUP_FULL;
+	/* the earliest entry; on the same minute the most complete type */
+	for (int i = 0; schedule_on && i < schedule.n; i++)
+	{
+		TimestampTz t;
+
+		if (!sb_schedule_next(&schedule.cron[i], after, &t))
+			continue;
+		if (next_run == 0 || t < next_run ||
+			(t == next_run && schedule.type[i] < next_type))
+		{
+			next_run = t;
+			next_type = schedule.type[i];
+		}
+	}
+	if (schedule_on && next_run == 0)
 	{
 		next_run = 0;
 		ereport(LOG,
@@ -160,8 +186,9 @@ log_plan(const char *why)
 {
 	if (next_run != 0)
 		ereport(LOG,
-				(errmsg("%s: next scheduled backup at %s (safebackup.backup_schedule \"%s\", time zone %s)",
-						why, timestamptz_to_str(next_run), schedule_text,
+				(errmsg("%s: next scheduled backup at %s, type %s (safebackup.backup_schedule \"%s\", time zone %s)",
+						why, timestamptz_to_str(next_run),
+						sb_backup_type_name(next_type), schedule_text,
 						schedule_tz)));
 	else
 		ereport(LOG, (errmsg("%s: no scheduled backups", why)));
@@ -192,15 +219,16 @@ start_scheduled_backup(TimestampTz due, TimestampTz now)
 	callback.arg = &due;
 	callback.previous = error_context_stack;
 	error_context_stack = &callback;
-	result = sb_backup_request(LOG, Max(now, due), label, running, &generation,
-							   &handle);
+	result = sb_backup_request(LOG, Max(now, due), (int) next_type, label,
+							   running, &generation, &handle);
 	error_context_stack = callback.previous;
 
 	switch (result)
 	{
 		case SB_REQUEST_STARTED:
 			ereport(LOG,
-					(errmsg("scheduled backup \"%s\" started", label)));
+					(errmsg("scheduled backup \"%s\" started (%s)",
+							label, sb_backup_type_name(next_type))));
 			break;
 		case SB_REQUEST_BUSY:
 			ereport(LOG,
@@ -274,7 +302,9 @@ sb_launcher_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		long		push_ms = sb_wal_push_maintain();
+		long		lag_ms = sb_lag_warning_check();
 		TimestampTz now = GetCurrentTimestamp();
+		long		sleep_ms;
 
 		if (TimestampDifferenceExceeds(last_gap_scan, now, WAL_GAP_SCAN_MS))
 		{
@@ -288,9 +318,14 @@ sb_launcher_main(Datum main_arg)
 			continue;
 		}
 
+		sleep_ms = nap_ms(now);
+		if (push_ms >= 0)
+			sleep_ms = Min(sleep_ms, push_ms);
+		if (lag_ms >= 0)
+			sleep_ms = Min(sleep_ms, lag_ms);
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 push_ms >= 0 ? Min(push_ms, nap_ms(now)) : nap_ms(now),
+						 sleep_ms,
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();

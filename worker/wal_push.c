@@ -355,6 +355,8 @@ sb_wal_push_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 			if (my_worker >= sb_guc_archive_push_workers())
 				break;
+			/* new settings may fix what failed: no need to sit out the back-off */
+			retry_at = 0;
 		}
 
 		if (retry_at != 0 && GetCurrentTimestamp() >= retry_at)

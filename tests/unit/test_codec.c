@@ -750,9 +750,13 @@ test_roundtrips(void)
 	}
 }
 
-/* Compression must actually compress, and decompression output is bounded. */
+/*
+ * Compression must actually compress, and decompression output is bounded:
+ * 16 MiB of zeros is a tiny file that comes out of one write of it, so every
+ * library holds far more output than one buffer and must be drained.
+ */
 static void
-test_bounded_chunks(void)
+test_bounded_chunks(const Codec *c)
 {
 	SbStorage  *st = new_storage();
 	SbRepoConfig cfg;
@@ -765,25 +769,26 @@ test_bounded_chunks(void)
 	SbStatus	rc;
 
 	SB_REQUIRE(zeros != NULL);
-	cfg_for(&cfg, &codecs[2]);
-	rc = sb_codec_store_buffer(st, &cfg, zeros, 16 * MiB, "z/zeros.gz", 0,
+	cfg_for(&cfg, c);
+	rc = sb_codec_store_buffer(st, &cfg, zeros, 16 * MiB, "z/zeros", 0,
 							   &res, &err);
 	SB_CHECK(rc == SB_OK);
-	SB_CHECK_MSG(res.stored_size < 64 * 1024,
-				 "16 MiB of zeros stored as %llu bytes",
+	SB_CHECK_MSG(res.stored_size < 128 * 1024,
+				 "%s: 16 MiB of zeros stored as %llu bytes", c->name,
 				 (unsigned long long) res.stored_size);
 
 	/* 16 MiB comes out of a tiny file in chunks no larger than BUFSIZE */
-	rc = sb_codec_fetch(st, "z/zeros.gz", SB_COMPRESS_ZLIB, &probe->base,
+	rc = sb_codec_fetch(st, "z/zeros", c->type, &probe->base,
 						res.sha256, 16 * MiB, NULL, &err);
-	SB_CHECK_MSG(rc == SB_OK, "%s", err.msg);
-	SB_CHECK(probe->bytes == 16 * MiB);
-	SB_CHECK_MSG(probe->max_write <= SB_CODEC_BUFSIZE, "sink write %zu",
-				 probe->max_write);
+	SB_CHECK_MSG(rc == SB_OK, "%s: %s", c->name, err.msg);
+	SB_CHECK_MSG(probe->bytes == 16 * MiB, "%s: %llu bytes out", c->name,
+				 (unsigned long long) probe->bytes);
+	SB_CHECK_MSG(probe->max_write <= SB_CODEC_BUFSIZE, "%s: sink write %zu",
+				 c->name, probe->max_write);
 	SB_CHECK(probe->finish_calls == 1);
 	sb_filter_digest_hex(probe->digest, phex);
 	sb_sha256_hex(zeros, 16 * MiB, hex);
-	SB_CHECK(strcmp(phex, hex) == 0);
+	SB_CHECK_MSG(strcmp(phex, hex) == 0, "%s: digest differs", c->name);
 	/* the caller's sink was not freed by fetch: using it again is fine */
 	probe->base.free(&probe->base);
 
@@ -1933,7 +1938,8 @@ main(void)
 
 	test_sha256_vectors();
 	test_roundtrips();
-	test_bounded_chunks();
+	for (int i = 0; i < NDAMAGE; i++)
+		test_bounded_chunks(&damage_codecs[i]);
 	test_fetch_mismatch();
 	for (int i = 0; i < NDAMAGE; i++)
 	{

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backup_schedule.h"
 #include "cron.h"
 #include "sb_test.h"
 
@@ -384,6 +385,31 @@ test_next_bounds(void)
 	SB_CHECK(!sb_cron_matches(&c, &(SbCronTime) {2026, 11, 27, 0, 1}));
 }
 
+/* safebackup.backup_schedule: typed entries separated by ";" */
+static void
+test_backup_schedule(void)
+{
+	SbBackupSchedule s;
+	SbError		err;
+
+	SB_CHECK(sb_backup_schedule_parse("", &s, &err) == SB_OK && s.n == 0);
+	SB_CHECK(sb_backup_schedule_parse("0 2 * * *", &s, &err) == SB_OK &&
+			 s.n == 1 && s.type[0] == SB_BACKUP_FULL);
+	SB_CHECK(sb_backup_schedule_parse("full: 0 2 * * 0; incr: 0 2 * * 1-6", &s, &err) == SB_OK &&
+			 s.n == 2 && s.type[0] == SB_BACKUP_FULL && s.type[1] == SB_BACKUP_INCR &&
+			 s.cron[0].wdays == 1 && s.cron[1].wdays == 0x7e);
+	SB_CHECK(sb_backup_schedule_parse(" diff :30 1 1 * *", &s, &err) == SB_OK &&
+			 s.n == 1 && s.type[0] == SB_BACKUP_DIFF);
+	SB_CHECK(sb_backup_schedule_parse("weekly: 0 2 * * 0", &s, &err) == SB_ERR_CONFIG);
+	SB_CHECK(strstr(err.msg, "invalid backup type \"weekly\"") != NULL);
+	SB_CHECK(sb_backup_schedule_parse("full: 0 2 * * 0;", &s, &err) == SB_ERR_CONFIG);
+	SB_CHECK(sb_backup_schedule_parse("0 2 * * 0; incr: 0 25 * * *", &s, &err) == SB_ERR_CONFIG);
+	SB_CHECK(strncmp(err.msg, "entry 2: ", 9) == 0);
+	SB_CHECK(sb_backup_schedule_parse("0 2 * * *;0 2 * * *;0 2 * * *;0 2 * * *;"
+									  "0 2 * * *;0 2 * * *;0 2 * * *;0 2 * * *;0 2 * * *",
+									  &s, &err) == SB_ERR_CONFIG);
+}
+
 int
 main(void)
 {
@@ -395,5 +421,6 @@ main(void)
 	test_next_steps();
 	test_next_dst_independent();
 	test_next_bounds();
+	test_backup_schedule();
 	return sb_test_summary("test_cron");
 }

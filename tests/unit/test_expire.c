@@ -66,6 +66,92 @@ four_backups(FakeRepo *r, const char *name)
 	fake_backup(r, "20261104-010000F", 1, 8, 9, true);
 }
 
+/*
+ * Make label (made by fake_backup) a backup of type on base: its manifest
+ * rewritten, one file referenced in ref_from.
+ */
+static void
+make_dependent(FakeRepo *r, const char *label, const char *type,
+			   const char *base, const char *ref_from)
+{
+	SbManifest	m;
+	SbError		err;
+	char		path[SB_PATH_MAX];
+
+	SB_REQUIRE(sb_manifest_load(r->st, "main", label, &m, &err) == SB_OK);
+	snprintf(m.type, sizeof(m.type), "%s", type);
+	snprintf(m.base, sizeof(m.base), "%s", base);
+	snprintf(m.files[0].ref_label, sizeof(m.files[0].ref_label), "%s", ref_from);
+	m.files[0].ref_compress = r->cfg.compress_type;
+	sb_backup_manifest_path("main", label, path);
+	SB_REQUIRE(unlink(fake_local(r, path)) == 0);
+	SB_REQUIRE(sb_manifest_save(r->st, &r->cfg, &m, &err) == SB_OK);
+	sb_manifest_free(&m);
+}
+
+/*
+ * Retention counts full backups; an incremental goes with its full one,
+ * and one kept (here by the floor) keeps the chain it depends on.  An
+ * interrupted backup with a resume list is spared for the next attempt.
+ */
+static void
+test_chains(void)
+{
+	FakeRepo	r;
+	SbExpireOptions o;
+	SbExpireResult res;
+	SbError		err;
+	char		path[SB_PATH_MAX];
+
+	fake_repo_init(&r, "expire-chains");
+	fake_push_segments(&r, 1, 1, 10);
+	fake_backup(&r, "20261101-010000F", 1, 2, 3, true);
+	fake_backup(&r, "20261102-010000I", 1, 4, 5, true);
+	fake_backup(&r, "20261103-010000F", 1, 6, 7, true);
+	fake_backup(&r, "20261104-010000I", 1, 8, 9, true);
+	make_dependent(&r, "20261102-010000I", "incr", "20261101-010000F", "20261101-010000F");
+	make_dependent(&r, "20261104-010000I", "incr", "20261103-010000F", "20261103-010000F");
+
+	/* the floor keeps the first incremental: its full backup stays too */
+	init_opts(&o, 1);
+	o.dry_run = true;
+	o.keep_newer_than = 1793581200;	/* 2026-11-02 01:00 UTC */
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(res.nexpired == 0);
+	SB_CHECK(res.backups_kept == 4);
+	sb_expire_result_free(&res);
+
+	/* without the floor the older chain goes as a whole */
+	init_opts(&o, 1);
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(res.nexpired == 2);
+	SB_CHECK(!backup_there(&r, "20261101-010000F"));
+	SB_CHECK(!backup_there(&r, "20261102-010000I"));
+	SB_CHECK(backup_there(&r, "20261103-010000F"));
+	SB_CHECK(backup_there(&r, "20261104-010000I"));
+	sb_expire_result_free(&res);
+
+	/* an interrupted backup after the newest: spared with a resume list */
+	fake_backup(&r, "20261105-010000I", 1, 9, 9, false);
+	fake_backup(&r, "20261105-020000I", 1, 9, 9, false);
+	sb_backup_dir("main", "20261105-020000I", path);
+	strcat(path, "/backup.resume");
+	{
+		FILE	   *f = fopen(fake_local(&r, path), "w");
+
+		SB_REQUIRE(f != NULL);
+		fputs("list", f);
+		fclose(f);
+	}
+	init_opts(&o, 1);
+	SB_REQUIRE(sb_expire(r.st, &o, &res, &err) == SB_OK);
+	SB_CHECK(res.nleftovers == 1);
+	SB_CHECK(!backup_there(&r, "20261105-010000I"));
+	SB_CHECK(backup_there(&r, "20261105-020000I"));
+	sb_expire_result_free(&res);
+	fake_repo_free(&r);
+}
+
 static void
 test_names(void)
 {
@@ -483,5 +569,6 @@ main(void)
 	test_damaged_manifest();
 	test_temp_files();
 	test_floor();
+	test_chains();
 	return sb_test_summary("test_expire");
 }

@@ -193,6 +193,36 @@ test_round_trip(void)
 	SB_CHECK(back.nfiles == 0 && back.files == NULL);
 	sb_manifest_free(&back);	/* freeing twice is harmless */
 
+	/* a chained one: base and refs survive, and it is format 2 */
+	sb_manifest_free(&back);
+	snprintf(m.base, sizeof(m.base), "20261120-010000F");
+	snprintf(m.files[7].ref_label, sizeof(m.files[7].ref_label), "20261119-010000F");
+	m.files[7].ref_compress = SB_COMPRESS_LZ4;
+	m.resumed_files = 12;
+	free(text);
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK(strstr(text, "\nformat_version=2\n") != NULL);
+	SB_CHECK(strstr(text, "\nbase=20261120-010000F\n") != NULL);
+	SB_CHECK(strstr(text, "\nresumed_files=12\n") != NULL);
+	SB_REQUIRE(sb_manifest_parse(&back, text, len, &err) == SB_OK);
+	SB_CHECK(strcmp(back.base, m.base) == 0 && back.resumed_files == 12);
+	SB_CHECK(strcmp(back.files[7].ref_label, "20261119-010000F") == 0);
+	SB_CHECK(back.files[7].ref_compress == SB_COMPRESS_LZ4);
+	SB_CHECK(back.files[6].ref_label[0] == '\0');
+	{
+		char		loc[SB_PATH_MAX];
+		SbCompressType ct;
+
+		sb_manifest_file_location("main", &back, &back.files[7], loc, &ct);
+		SB_CHECK(strncmp(loc, "main/backup/20261119-010000F/data/", 34) == 0 &&
+				 ct == SB_COMPRESS_LZ4);
+		sb_manifest_file_location("main", &back, &back.files[6], loc, &ct);
+		SB_CHECK(strncmp(loc, "main/backup/20261123-112437F/data/", 34) == 0 &&
+				 ct == back.compress_type);
+	}
+	sb_manifest_free(&back);
+
 	/* an empty manifest round-trips too */
 	sb_manifest_free(&m);
 	free(text);
@@ -340,7 +370,21 @@ test_format_checks(void)
 	SB_CHECK(parse_body(HEADER "dir=base/../..\t0700\n") == SB_ERR_CORRUPT);
 
 	/* a newer format is a configuration problem, not damage */
-	SB_CHECK(parse_body(HEADER "format_version=2\n") == SB_ERR_CONFIG);
+	SB_CHECK(parse_body(HEADER "format_version=3\n") == SB_ERR_CONFIG);
+	SB_CHECK(parse_body(HEADER "format_version=2\n") == SB_OK);
+
+	/* chains: base and ref records */
+	SB_CHECK(parse_body(HEADER "base=B\nfile=a\t0\t0\t0600\t" SHA_A "\t0\n"
+							   "ref=a\tB\tzstd\n") == SB_OK);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\t0\n"
+							   "ref=b\tB\tzstd\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\t0\n"
+							   "ref=a\tL\tzstd\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\t0\n"
+							   "ref=a\tx/y\tzstd\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "file=a\t0\t0\t0600\t" SHA_A "\t0\n"
+							   "ref=a\tB\tbrotli\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "base=../x\n") == SB_ERR_CORRUPT);
 	/* so is an unknown compression type */
 	SB_CHECK(parse_body(HEADER "compress_type=brotli\n") == SB_ERR_CONFIG);
 

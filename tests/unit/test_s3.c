@@ -139,7 +139,7 @@ test_list_prefix(void)
 		SB_CHECK_MSG(n == 2, "%d entries", n);
 		n = 0;
 		rc = sb_storage_list_prefix(st, "lp-missing", "seg-", count_cb, &n, &err);
-		CHECK_RC(rc, SB_OK, err);
+		CHECK_RC(rc, SB_ERR_NOT_FOUND, err);
 		SB_CHECK(n == 0);
 		rc = sb_storage_remove(st, "lp", true, &err);
 		CHECK_RC(rc, SB_OK, err);
