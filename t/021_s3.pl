@@ -169,7 +169,7 @@ is($bad_count, 0, 'every archived segment comes back intact');
 # --- base backup through S3, a restore point, more writes
 my $state_query = q{SELECT (SELECT count(*) || ':' || sum(abalance) FROM pgbench_accounts)
 	|| ':' || (SELECT coalesce(sum(g), 0) FROM after_backup)};
-my $label = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 like($label, qr/^\d{8}-\d{6}F$/, "backup $label taken through S3");
 $keys = bucket_keys("$stanza/backup/$label/");
 ok(exists $keys->{"$stanza/backup/$label/backup.manifest"}, 'manifest stored in the bucket');
@@ -195,7 +195,7 @@ $restored->stop;
 
 # --- verify and expire through S3
 command_ok([ 'pg_safebackup', 'verify', @cli_s3 ], 'verify through S3');
-my $label2 = $node->safe_psql('postgres', 'SELECT safebackup_start(wait => true)');
+my $label2 = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 isnt($label2, $label, "second backup $label2");
 command_ok([ 'pg_safebackup', 'expire', @cli_s3, '--retention-full=1' ],
 	'expire through S3');
@@ -247,16 +247,16 @@ harness_request('freeze');
 my ($qout, $qerr) = ('', '');
 my $query = IPC::Run::start(
 	[ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c',
-		'SELECT count(*) FROM safebackup_backups()' ],
+		'SELECT count(*) FROM safebackup.safebackup_backups()' ],
 	'>', \$qout, '2>', \$qerr);
 ok( $node->poll_query_until(
 		'postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
-			WHERE query LIKE '%safebackup_backups()%' AND pid <> pg_backend_pid()}),
+			WHERE query LIKE '%safebackup.safebackup_backups()%' AND pid <> pg_backend_pid()}),
 	'a query waits on the frozen gateway');
 sleep 1;
 my $t0 = time();
 $node->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-	WHERE query LIKE '%safebackup_backups()%' AND pid <> pg_backend_pid()});
+	WHERE query LIKE '%safebackup.safebackup_backups()%' AND pid <> pg_backend_pid()});
 $query->finish;
 my $waited = time() - $t0;
 cmp_ok($waited, '<', 8, "canceled query ended after ${waited}s, not after the I/O timeout");
