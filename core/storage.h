@@ -304,5 +304,7 @@ extern const SbStorageOps sb_posix_ops;
 extern const SbStorageOps sb_sftp_ops;
 extern const SbStorageOps sb_tls_ops;
 extern const SbStorageOps sb_s3_ops;
+/* the posix driver has no settings header of its own (transport/posix.c) */
+extern const SbDriver sb_posix_driver;
 
 #endif							/* SB_STORAGE_H */

@@ -352,33 +352,74 @@ xfer_run(SbStorage *st, S3Xfer *x, SbError *err)
 	while (running && !x->paused)
 	{
 		long		ms = x->timer_ms >= 0 && x->timer_ms < io_ms ? x->timer_ms : io_ms;
-		WaitResult	wr;
-		int			i;
+		struct pollfd pfd[S3_MAX_SOCKETS];
+		int			n = 0;
+		int			ready = 0;
+		WaitResult	wr = WAIT_TIMEOUT;
 
-		/* several sockets (connecting to several addresses): short turns */
-		if (x->nsock > 1 && ms > 50)
-			ms = 50;
-		for (i = 0; i < x->nsock; i++)
-			if (x->what[i] != CURL_POLL_NONE)
-				break;
-		if (i == x->nsock)
-			wr = wait_for(st, -1, false, false, x->timer_ms >= 0 ? ms : 10, err);
-		else
-			wr = wait_for(st, x->fd[i], (x->what[i] & CURL_POLL_IN) != 0,
-						  (x->what[i] & CURL_POLL_OUT) != 0, ms, err);
-		if (wr == WAIT_STOPPED)
+		/*
+		 * Every socket libcurl watches (the connection, and with newer
+		 * libcurl the threaded resolver's wake-up pipe), looked at all at
+		 * once without blocking.
+		 */
+		for (int i = 0; i < x->nsock; i++)
 		{
-			curl_multi_remove_handle(multi, x->easy);
-			x->added = false;
-			x->done = true;
-			x->result = CURLE_ABORTED_BY_CALLBACK;
-			return -1;
+			if (x->what[i] == CURL_POLL_NONE)
+				continue;
+			pfd[n].fd = x->fd[i];
+			pfd[n].events = (short) (((x->what[i] & CURL_POLL_IN) ? POLLIN : 0) |
+									 ((x->what[i] & CURL_POLL_OUT) ? POLLOUT : 0));
+			pfd[n].revents = 0;
+			n++;
 		}
-		if (wr == WAIT_READY)
-			curl_multi_socket_action(multi, x->fd[i],
-									 ((x->what[i] & CURL_POLL_IN) ? CURL_CSELECT_IN : 0) |
-									 ((x->what[i] & CURL_POLL_OUT) ? CURL_CSELECT_OUT : 0),
-									 &running);
+		if (n > 0)
+			ready = poll(pfd, n, st->wait != NULL ? 0 : (int) (ms < 1 ? 1 : ms));
+		if (ready <= 0)
+		{
+			/*
+			 * Nothing yet: sleep until a socket is ready or the timer is due,
+			 * through st->wait (latch-aware in the server).  It watches one
+			 * socket: the last one libcurl added (the connection), in short
+			 * turns when there are others.
+			 */
+			if (st->wait == NULL && n > 0)
+				wr = WAIT_TIMEOUT;	/* poll() above waited already */
+			else if (n == 0)
+				wr = wait_for(st, -1, false, false, x->timer_ms >= 0 ? ms : 10, err);
+			else
+				wr = wait_for(st, pfd[n - 1].fd, (pfd[n - 1].events & POLLIN) != 0,
+							  (pfd[n - 1].events & POLLOUT) != 0,
+							  n > 1 && ms > 50 ? 50 : ms, err);
+			if (wr == WAIT_STOPPED)
+			{
+				curl_multi_remove_handle(multi, x->easy);
+				x->added = false;
+				x->done = true;
+				x->result = CURLE_ABORTED_BY_CALLBACK;
+				return -1;
+			}
+			if (wr == WAIT_READY)
+			{
+				pfd[n - 1].revents = pfd[n - 1].events;
+				ready = 1;
+			}
+		}
+		if (ready > 0)
+		{
+			for (int i = 0; i < n; i++)
+			{
+				int			mask = 0;
+
+				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+					mask |= CURL_CSELECT_IN;
+				if (pfd[i].revents & (POLLOUT | POLLERR))
+					mask |= CURL_CSELECT_OUT;
+				if (pfd[i].revents & POLLERR)
+					mask |= CURL_CSELECT_ERR;
+				if (mask != 0)
+					curl_multi_socket_action(multi, pfd[i].fd, mask, &running);
+			}
+		}
 		else
 			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
