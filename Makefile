@@ -32,7 +32,9 @@ CORE_OBJS = \
 	transport/sftp_wait.o transport/sftp_config.o transport/sftp_session.o \
 	transport/sftp_handles.o transport/sftp_write.o transport/sftp_read.o \
 	transport/sftp_dirs.o \
-	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o
+	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o \
+	transport/s3.o transport/s3_settings.o transport/s3_request.o transport/s3_write.o \
+	transport/s3_read.o transport/s3_names.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o
 
 # server-side glue
 OBJS = \
@@ -63,7 +65,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
 
-LIBS_CORE = -lssh2 -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
+LIBS_CORE = -lssh2 -lcurl -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
 LIBS_CLI = $(LIBS_CORE) -lsystemd
 SHLIB_LINK = $(LIBS_CORE)
@@ -71,11 +73,12 @@ PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 
-REGRESS = guc guc_limits guc_tls status report backup expire_verify archive privileges schedule views
+REGRESS = guc guc_limits guc_tls guc_s3 status report backup expire_verify archive privileges schedule views
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=$(srcdir)/tests/regress.conf
 TAP_TESTS = 1
 
 EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
+	tests/unit/test_s3 tests/unit/test_sftp \
 	tests/fuzz/fuzz_request tests/fuzz/work $(ASAN_DIR) bench/codec_speed bench/*.o \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
@@ -141,6 +144,9 @@ tests/unit/test_log: tests/unit/test_log.o server/log.o
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 # starts cli/pg_safebackup server with a throwaway CA (openssl command)
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# needs a running gateway: see scripts/rgw-start.sh
+tests/unit/test_s3: tests/unit/test_s3.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)

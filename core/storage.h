@@ -160,6 +160,17 @@ typedef struct SbStorageOps
 	 */
 	SbStatus	(*list) (SbStorage *st, const char *path, int flags, SbListFn fn,
 						 void *arg, SbError *err);
+	/*
+	 * Optional: the entries of directory path whose names start with
+	 * name_prefix (non-empty, no '/'), in one cheap request where listing
+	 * the whole directory is not (an object store: S3's prefix query).
+	 * SB_ERR_NOT_FOUND when nothing matched and the directory may be
+	 * missing (a driver that cannot tell says so whenever nothing matched).
+	 * NULL: list() filtered by sb_storage_list_prefix().
+	 */
+	SbStatus	(*list_prefix) (SbStorage *st, const char *path,
+								const char *name_prefix, SbListFn fn,
+								void *arg, SbError *err);
 	/* Remove a file, or a directory and all it holds when recursive. */
 	SbStatus	(*remove) (SbStorage *st, const char *path, bool recursive,
 						   SbError *err);
@@ -238,6 +249,16 @@ extern SbStatus sb_storage_list(SbStorage *st, const char *path, SbListFn fn,
 /* The same, with temporary files too (flags: SB_LIST_TEMP). */
 extern SbStatus sb_storage_list_flags(SbStorage *st, const char *path, int flags,
 									  SbListFn fn, void *arg, SbError *err);
+/*
+ * The entries of directory path whose names start with name_prefix.
+ * SB_ERR_NOT_FOUND when the directory is missing, or, for drivers that
+ * cannot tell that cheaply, when nothing matched.  For lookups on hot
+ * paths (the stored copy of one WAL file), which must not cost a directory
+ * listing on storages where that is a long answer.
+ */
+extern SbStatus sb_storage_list_prefix(SbStorage *st, const char *path,
+									   const char *name_prefix, SbListFn fn,
+									   void *arg, SbError *err);
 extern SbStatus sb_storage_remove(SbStorage *st, const char *path,
 								  bool recursive, SbError *err);
 extern SbStatus sb_storage_mkdir(SbStorage *st, const char *path, SbError *err);
@@ -295,8 +316,10 @@ extern bool sb_driver_mode_before_open(const SbDriver *d, SbRepoMode *mode);
 extern const SbDriver sb_posix_driver;
 extern const SbDriver sb_sftp_driver;
 extern const SbDriver sb_tls_driver;
+extern const SbDriver sb_s3_driver;
 extern const SbStorageOps sb_posix_ops;
 extern const SbStorageOps sb_sftp_ops;
 extern const SbStorageOps sb_tls_ops;
+extern const SbStorageOps sb_s3_ops;
 
 #endif							/* SB_STORAGE_H */

@@ -121,6 +121,7 @@ find_in_dir(SbStorage *st, const char *stanza, const char *walname,
 {
 	char		dir[SB_PATH_MAX];
 	char		name[SB_PATH_MAX];
+	char		name_prefix[SB_PATH_MAX];
 	FindState	fs;
 	SbStatus	rc;
 
@@ -135,7 +136,14 @@ find_in_dir(SbStorage *st, const char *stanza, const char *walname,
 	fs.walname = walname;
 	fs.walname_len = strlen(walname);
 	fs.entry = entry;
-	rc = sb_storage_list(st, dir, find_cb, &fs, err);
+	/*
+	 * "<walname>-": the stored copies of this file only, never a listing of
+	 * the directory (S3: one prefix query).  Not found: the directory may
+	 * be missing too (a driver that cannot tell says so when nothing
+	 * matched), so a push makes it.
+	 */
+	snprintf(name_prefix, sizeof(name_prefix), "%s-", walname);
+	rc = sb_storage_list_prefix(st, dir, name_prefix, find_cb, &fs, err);
 	if (dir_exists != NULL)
 		*dir_exists = (rc == SB_OK);
 	if (rc == SB_ERR_NOT_FOUND || (rc == SB_OK && fs.nfound == 0))

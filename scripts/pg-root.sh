@@ -8,8 +8,10 @@
 #   scripts/pg-root.sh run SUITE VERSION [ROOT] -- CMD...  run CMD in ROOT, cwd /build/pg_safebackup
 #
 # VERSION "none" makes a clean root: minbase and ca-certificates, nothing else
-# (scripts/package-test.sh installs a built .deb into a copy of it).
-# ROOT defaults to /var/cache/pg_safebackup/SUITE-root (SUITE-clean for "none").
+# (scripts/package-test.sh installs a built .deb into a copy of it); VERSION
+# "rgw" one with Ceph's RADOS Gateway (scripts/rgw-start.sh runs it from there).
+# ROOT defaults to /var/cache/pg_safebackup/SUITE-root (SUITE-clean for "none",
+# rgw-root for "rgw").
 # Environment: SB_MIRROR    Debian mirror (default: the host's apt sources)
 #              SB_ROOT_EXTRA  more packages for the root (e.g. packaging tools)
 #              SRC_DIR      tree to copy (default: the repo containing scripts/)
@@ -33,9 +35,10 @@ VERSION=1   # of the root's layout: a change re-runs the package installation
 pg_packages() {
   echo "postgresql-$1 postgresql-server-dev-$1 postgresql-client-$1" \
     libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev lz4 zstd libipc-run-perl make gcc \
-    openssh-server openssh-client perl ca-certificates procps
+    openssh-server openssh-client perl ca-certificates procps libcurl4-openssl-dev curl
 }
 CLEAN_PACKAGES=(ca-certificates)   # VERSION "none": a clean root
+RGW_PACKAGES=(ca-certificates radosgw procps)   # VERSION "rgw": the S3 test gateway
 STAMP=etc/pg_safebackup-root.stamp          # in ROOT: set up and current
 BOOTSTRAPPED=etc/pg_safebackup-bootstrapped # in ROOT: debootstrap finished
 BUILD_DIR=/build/pg_safebackup
@@ -136,7 +139,7 @@ in_root() {
   if [[ $1 == --cwd ]]; then cwd=$2; shift 2; fi
   local env=(HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive
     "PATH=$PG_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-  [[ $PGV == none ]] || env+=("PG_CONFIG=$PG_BIN/pg_config")
+  [[ $PGV == none || $PGV == rgw ]] || env+=("PG_CONFIG=$PG_BIN/pg_config")
   for v in "${PASSENV[@]}"; do [[ -v $v ]] && env+=("$v=${!v}"); done
   chroot "$root" /usr/bin/env -i -C "$cwd" "${env[@]}" "$@"
 }
@@ -150,7 +153,7 @@ do_prepare() {
   flock 8
   sync_valid_until "$root"
   if [[ -f $root/$STAMP && $(<"$root/$STAMP") == "$want" ]] &&
-     [[ $PGV == none || -x $root$PG_BIN/pg_config ]]; then
+     [[ $PGV == none || $PGV == rgw || -x $root$PG_BIN/pg_config ]]; then
     log "root is current: $root"
     return 0
   fi
@@ -182,7 +185,7 @@ do_prepare() {
     apt-get install -y --no-install-recommends "${PACKAGES[@]}"
   in_root "$root" apt-get clean
   umount_all
-  [[ $PGV == none || -x $root$PG_BIN/pg_config ]] ||
+  [[ $PGV == none || $PGV == rgw || -x $root$PG_BIN/pg_config ]] ||
     die "no $PG_BIN/pg_config after install"
   printf '%s\n' "$want" > "$root/$STAMP"
   log "root ready: $root"
@@ -248,6 +251,10 @@ if [[ $PGV == none ]]; then
   PG_BIN=/nonexistent
   PACKAGES=("${CLEAN_PACKAGES[@]}")
   root=/var/cache/pg_safebackup/$SUITE-clean
+elif [[ $PGV == rgw ]]; then
+  PG_BIN=/nonexistent
+  PACKAGES=("${RGW_PACKAGES[@]}")
+  root=/var/cache/pg_safebackup/rgw-root
 else
   [[ $PGV =~ ^[0-9]+$ ]] || die "bad PostgreSQL version \"$PGV\""
   PG_BIN=/usr/lib/postgresql/$PGV/bin

@@ -10,7 +10,9 @@
 #                                 # installed in a clean root, the demo there
 #
 # 17 and 18 run in the background beside 15 (SB_SERIAL=1: one after the
-# other).  SB_PG15_CONFIG picks another PostgreSQL 15 installation than
+# other).  The S3 tests of the 15 suite need Ceph's radosgw, which runs from
+# a cached Debian sid root that this makes first (scripts/rgw-start.sh
+# prepare; SB_SKIP_RGW=1 skips it, and the S3 tests then say so).  SB_PG15_CONFIG picks another PostgreSQL 15 installation than
 # /usr/lib/postgresql/15 for 15.  Prints each version's time; exits non-zero
 # when any test fails.
 set -euo pipefail
@@ -29,6 +31,12 @@ name() { if [ "$1" = package ]; then echo "Debian packages"; else echo "PostgreS
 start=$(date +%s)
 if [ -z "${SB_SKIP_DEPS:-}" ]; then
 	"$here/install-deps.sh"
+fi
+
+# the S3 tests' gateway (Ceph radosgw from Debian sid) in its cached root
+if [ -z "${SB_SKIP_RGW:-}" ]; then
+	"$here/rgw-start.sh" prepare ||
+		echo "=== could not prepare the radosgw root: the S3 tests will be skipped"
 fi
 
 # run_one ITEM: one version's suite (or the package test); its exit status

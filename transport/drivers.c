@@ -20,6 +20,7 @@ static const SbDriver *const drivers[] = {
 	&sb_posix_driver,
 	&sb_sftp_driver,
 	&sb_tls_driver,
+	&sb_s3_driver,
 };
 
 #define NDRIVERS ((int) (sizeof(drivers) / sizeof(drivers[0])))

@@ -244,6 +244,46 @@ sb_storage_list_flags(SbStorage *st, const char *path, int flags, SbListFn fn,
 	return st->ops->list(st, path, flags, fn, arg, err);
 }
 
+/* list() filtered by a name prefix, for drivers without list_prefix */
+typedef struct PrefixFilter
+{
+	const char *prefix;
+	size_t		len;
+	SbListFn	fn;
+	void	   *arg;
+} PrefixFilter;
+
+static bool
+prefix_filter(const char *name, const SbStat *st, void *arg)
+{
+	PrefixFilter *f = arg;
+
+	if (strncmp(name, f->prefix, f->len) != 0)
+		return true;
+	return f->fn(name, st, f->arg);
+}
+
+SbStatus
+sb_storage_list_prefix(SbStorage *st, const char *path,
+					   const char *name_prefix, SbListFn fn, void *arg,
+					   SbError *err)
+{
+	PrefixFilter f;
+
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	if (name_prefix[0] == '\0' || strchr(name_prefix, '/') != NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL, "invalid name prefix \"%s\"",
+							name_prefix);
+	if (st->ops->list_prefix != NULL)
+		return st->ops->list_prefix(st, path, name_prefix, fn, arg, err);
+	f.prefix = name_prefix;
+	f.len = strlen(name_prefix);
+	f.fn = fn;
+	f.arg = arg;
+	return st->ops->list(st, path, 0, prefix_filter, &f, err);
+}
+
 SbStatus
 sb_storage_remove(SbStorage *st, const char *path, bool recursive,
 				  SbError *err)

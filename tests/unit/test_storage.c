@@ -59,7 +59,10 @@ test_config(void)
 	SB_CHECK(sb_repo_type_parse("tls", &rt) && rt == sb_test_repo_type("tls"));
 	SB_CHECK(sb_repo_type_parse("SFTP", &rt) && rt == sb_test_repo_type("sftp"));
 	rt = sb_test_repo_type("tls");
-	SB_CHECK(!sb_repo_type_parse("s3", &rt) && rt == sb_test_repo_type("tls"));
+	SB_CHECK(sb_repo_type_parse("S3", &rt) && rt == sb_test_repo_type("s3"));
+	SB_CHECK(strcmp(sb_repo_type_name(rt), "s3") == 0);
+	rt = sb_test_repo_type("tls");
+	SB_CHECK(!sb_repo_type_parse("gcs", &rt) && rt == sb_test_repo_type("tls"));
 	SB_CHECK(!sb_repo_type_parse("", &rt));
 	SB_CHECK(!sb_repo_type_parse(NULL, &rt));
 	SB_CHECK(strcmp(sb_repo_type_name(SB_REPO_POSIX), "posix") == 0);
