@@ -170,19 +170,6 @@ sb_backup_chain_check(SbStorage *st, const char *stanza, const SbManifest *m,
 	return rc;
 }
 
-static bool
-dir_cb(const char *name, const SbStat *st, void *arg)
-{
-	SbNameList *l = arg;
-
-	if (st->is_dir && sb_expire_label_like(name) && !sb_name_list_add(l, name))
-	{
-		l->oom = true;
-		return false;
-	}
-	return true;
-}
-
 SbStatus
 sb_backup_resume_candidate(SbStorage *st, const char *stanza,
 						   SbBackupType type, const char *newest, char *label,
@@ -193,18 +180,7 @@ sb_backup_resume_candidate(SbStorage *st, const char *stanza,
 	SbStatus	rc;
 
 	label[0] = '\0';
-	memset(&dirs, 0, sizeof(dirs));
-	snprintf(path, sizeof(path), "%s/backup", stanza);
-	rc = sb_storage_list(st, path, dir_cb, &dirs, err);
-	if (rc == SB_ERR_NOT_FOUND)
-	{
-		sb_error_clear(err);
-		return SB_OK;
-	}
-	if (rc == SB_OK && dirs.oom)
-		rc = sb_error_oom(err);
-	if (rc == SB_OK)
-		sb_name_list_sort(&dirs);
+	rc = sb_expire_list_backup_dirs(st, stanza, &dirs, err);
 	for (int i = dirs.n - 1; i >= 0 && rc == SB_OK; i--)
 	{
 		const char *l = dirs.names[i];

@@ -335,8 +335,8 @@ sb_hex_encode(const uint8_t *buf, size_t len, char *hex)
 	hex[2 * len] = '\0';
 }
 
-static int
-hexval(char c)
+int
+sb_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -356,8 +356,8 @@ sb_hex_decode(const char *hex, uint8_t *buf, size_t len)
 		return false;
 	for (i = 0; i < len; i++)
 	{
-		int			hi = hexval(hex[2 * i]);
-		int			lo = hexval(hex[2 * i + 1]);
+		int			hi = sb_hex_digit(hex[2 * i]);
+		int			lo = sb_hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

@@ -128,5 +128,7 @@ extern bool sb_aes256gcm_open(const uint8_t *key, const uint8_t *nonce,
 /* Hex helpers: to_hex writes 2*len+1 bytes; from_hex needs exactly 2*len digits. */
 extern void sb_hex_encode(const uint8_t *buf, size_t len, char *hex);
 extern bool sb_hex_decode(const char *hex, uint8_t *buf, size_t len);
+/* the value of one hex digit (either case), -1 for anything else */
+extern int	sb_hex_digit(char c);
 
 #endif							/* SB_CIPHER_H */

@@ -100,6 +100,28 @@ dir_cb(const char *name, const SbStat *st, void *arg)
 	return true;
 }
 
+SbStatus
+sb_expire_list_backup_dirs(SbStorage *st, const char *stanza,
+						   SbNameList *out, SbError *err)
+{
+	char		path[SB_PATH_MAX];
+	SbStatus	rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/backup", stanza);
+	rc = sb_storage_list(st, path, dir_cb, out, err);
+	if (rc == SB_ERR_NOT_FOUND)
+	{
+		sb_error_clear(err);
+		return SB_OK;
+	}
+	if (rc == SB_OK && out->oom)
+		rc = sb_error_oom(err);
+	if (rc == SB_OK)
+		sb_name_list_sort(out);
+	return rc;
+}
+
 /* Backup directories without a manifest, sorted. */
 static SbStatus
 list_incomplete(SbStorage *st, const char *stanza, SbNameList *out, SbError *err)
@@ -108,16 +130,7 @@ list_incomplete(SbStorage *st, const char *stanza, SbNameList *out, SbError *err
 	char		path[SB_PATH_MAX];
 	SbStatus	rc;
 
-	memset(&all, 0, sizeof(all));
-	snprintf(path, sizeof(path), "%s/backup", stanza);
-	rc = sb_storage_list(st, path, dir_cb, &all, err);
-	if (rc == SB_ERR_NOT_FOUND)
-	{
-		sb_error_clear(err);
-		return SB_OK;
-	}
-	if (rc == SB_OK && all.oom)
-		rc = sb_error_oom(err);
+	rc = sb_expire_list_backup_dirs(st, stanza, &all, err);
 	for (int i = 0; i < all.n && rc == SB_OK; i++)
 	{
 		SbStat		sst;

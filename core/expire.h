@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "manifest.h"
+#include "name_list.h"
 #include "sb_error.h"
 #include "storage.h"
 #include "temp_leftovers.h"
@@ -103,6 +104,13 @@ extern SbStatus sb_expire_append_only_error(const char *stanza, SbError *err);
 /* Does the WAL file name (segment, .partial, .backup) go, given the horizon? */
 extern bool sb_expire_wal_removable(const char *walname, const char *keep_from,
 									unsigned int min_tli);
+
+/*
+ * The backup directories of the stanza (names like labels), sorted; none
+ * when it has no backup directory.  Free out with sb_name_list_free.
+ */
+extern SbStatus sb_expire_list_backup_dirs(SbStorage *st, const char *stanza,
+										   SbNameList *out, SbError *err);
 
 /* "YYYYMMDD-HHMMSS" followed by one upper-case letter */
 extern bool sb_expire_label_like(const char *name);

@@ -16,6 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include "manifest.h"
+#include "cipher.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -661,18 +662,6 @@ parse_page_failures(SbManifest *m, char *value, int lineno, SbError *err)
 	return bad_line(err, lineno, "page_checksum_failures names a file that is not listed");
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * blocks=<path>\t<sums>: the file was listed before, block_size given in
  * the header, one sum per block of the file's size.  *cursor is where the
@@ -719,7 +708,7 @@ parse_block_sums(SbManifest *m, char *value, int lineno, int *cursor,
 
 		for (int d = 0; d < SB_BLOCK_SUM_HEX_LEN; d++)
 		{
-			int			x = hex_digit(f[1][k * SB_BLOCK_SUM_HEX_LEN + d]);
+			int			x = sb_hex_digit(f[1][k * SB_BLOCK_SUM_HEX_LEN + d]);
 
 			if (x < 0)
 			{

@@ -21,6 +21,7 @@
  *-------------------------------------------------------------------------
  */
 #include "sftp_hostkey.h"
+#include "cipher.h"
 #include "sftp_known_hosts.h"
 #include "sftp_settings.h"
 
@@ -38,7 +39,6 @@ static const char b64chars[] =
 static const char *key_type_name(int type);
 static int	known_host_key_bit(int type);
 static int	b64_value(char c);
-static int	hex_value(char c);
 static SbStatus check_markers(const SbRepoConfig *cfg, const char *key,
 							  size_t keylen, const char *typename,
 							  const char *fp, SbError *err);
@@ -83,18 +83,6 @@ b64_value(char c)
 		return -1;
 	p = strchr(b64chars, c);
 	return p ? (int) (p - b64chars) : -1;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 bool
@@ -157,8 +145,8 @@ sb_sftp_parse_fingerprint(const char *text, unsigned char *sha256)
 				s++;
 				continue;
 			}
-			hi = hex_value(s[0]);
-			lo = (hi >= 0) ? hex_value(s[1]) : -1;
+			hi = sb_hex_digit(s[0]);
+			lo = (hi >= 0) ? sb_hex_digit(s[1]) : -1;
 			if (hi < 0 || lo < 0 || out >= SHA256_LEN)
 				return false;
 			sha256[out++] = (unsigned char) ((hi << 4) | lo);
