@@ -51,6 +51,7 @@ static const struct
 	{"backup_workers", &sb_backup_workers},
 	{"checksum_failure", &sb_checksum_failure},
 	{"backup_wal_timeout", &sb_backup_wal_timeout},
+	{"backup_max_rate", &sb_backup_max_rate},
 	{"schedule_on_standby", &sb_schedule_on_standby},
 	{"archive_lag_warning", &sb_archive_lag_warning},
 };
@@ -212,6 +213,8 @@ define_setting(int i, int repo)
 		flags |= GUC_UNIT_MS;
 	if (s->flags & SB_SETTING_SECONDS)
 		flags |= GUC_UNIT_S;
+	if (s->flags & SB_SETTING_KILOBYTES)
+		flags |= GUC_UNIT_KB;
 	if (s->type == SB_SETTING_TYPE_STRING)
 		var = &string_vars[repo - 1][i];
 	if (s->flags & SB_SETTING_SERVER)

@@ -2,7 +2,8 @@
  *
  * guc_backup.h
  *		safebackup.backup_workers, safebackup.checksum_failure,
- *		safebackup.backup_wal_timeout and safebackup.schedule_on_standby.
+ *		safebackup.backup_wal_timeout, safebackup.backup_max_rate and
+ *		safebackup.schedule_on_standby.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +30,7 @@ typedef enum SbScheduleOnStandby
 extern int	sb_backup_workers;
 extern int	sb_checksum_failure;
 extern int	sb_backup_wal_timeout;	/* seconds; 0: no limit */
+extern int	sb_backup_max_rate;	/* kB per second; 0: no limit */
 extern int	sb_schedule_on_standby;
 
 #endif							/* SB_GUC_BACKUP_H */

@@ -91,6 +91,7 @@ typedef enum SbSettingType
 #define SB_SETTING_SERVER	0x08	/* the server's only: no CLI option */
 #define SB_SETTING_LOCAL	0x10	/* CLI: not passed on to restore_command */
 #define SB_SETTING_SECONDS	0x20	/* int: a time in seconds ("30s", "5min") */
+#define SB_SETTING_KILOBYTES	0x40	/* int: an amount in kB ("512kB", "20MB") */
 
 typedef struct SbSetting SbSetting;
 

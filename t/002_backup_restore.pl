@@ -183,7 +183,9 @@ command_fails_like(
 
 # --- interrupted backups leave no manifest; the next one succeeds
 $node->command_ok([ 'pgbench', '-i', '-s', '10', 'postgres' ], 'bigger database');
-$node->safe_psql('postgres', 'ALTER SYSTEM SET safebackup.compress_level = 9; SELECT pg_reload_conf()');
+# at 1 MB/s the 150 MB of this database take minutes to copy: every check
+# below finds the backup copying, however fast the machine
+$node->safe_psql('postgres', "ALTER SYSTEM SET safebackup.backup_max_rate = '1MB'; SELECT pg_reload_conf()");
 
 sub start_and_wait_copying
 {
@@ -195,6 +197,13 @@ sub start_and_wait_copying
 }
 
 my $killed = start_and_wait_copying();
+
+# the rate holds: what was read is within 1 MB per second since the start
+# (plus what the two copiers may read ahead of it, a few MB at most)
+my ($read, $secs) = split /\|/, $node->safe_psql('postgres',
+	"SELECT backup_bytes_done, extract(epoch FROM now() - backup_started) FROM safebackup.safebackup_status()");
+cmp_ok($read, '<=', ($secs + 1) * 1024 * 1024 + 8 * 1024 * 1024,
+	"safebackup.backup_max_rate holds the backup to 1 MB/s ($read bytes in $secs s)");
 my ($stderr);
 $node->psql('postgres', 'SELECT safebackup.safebackup_start()', stderr => \$stderr);
 like($stderr, qr/backup "$killed" is already running/, 'second backup while one runs is refused');
@@ -223,7 +232,7 @@ ok(!-e "$repo/main/backup/$crashed/backup.manifest", 'crashed backup: no manifes
 is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$crashed'"),
 	'0', 'crashed backup is not listed');
 
-$node->safe_psql('postgres', 'ALTER SYSTEM RESET safebackup.compress_level; SELECT pg_reload_conf()');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET safebackup.backup_max_rate; SELECT pg_reload_conf()');
 my $next = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup.safebackup_backups()'),
 	'2', "the next backup ($next) succeeds and is listed with the first");

@@ -120,6 +120,8 @@ typedef struct SbCopyQueue
 	pg_atomic_uint64 files_referenced;
 	pg_atomic_uint64 files_resumed;
 	uint64		generation;		/* sb_shared->backup_generation of the backup */
+	int			max_rate;		/* safebackup.backup_max_rate, kB/s; 0: none */
+	TimestampTz copy_start;		/* when copying began, for max_rate */
 	SbRepoConfig cfg;			/* the leader's settings, for every copier */
 	XLogRecPtr	start_lsn;
 	bool		verify_checksums;
@@ -255,6 +257,35 @@ publish_progress(SbCopyQueue *q)
 }
 
 /*
+ * With safebackup.backup_max_rate, wait until the bytes read by all copiers
+ * together are within the rate since copying began.  The codec is under us,
+ * so no ERROR: the reasons to stop are reported as an SbStatus.
+ */
+static SbStatus
+throttle(SbCopyQueue *q, SbError *err)
+{
+	for (;;)
+	{
+		uint64		done = pg_atomic_read_u64(&q->bytes_done);
+		TimestampTz due;
+		long		wait_ms;
+		int			rc;
+
+		due = q->copy_start +
+			(TimestampTz) ((double) done * USECS_PER_SEC / (q->max_rate * 1024.0));
+		wait_ms = (long) ((due - GetCurrentTimestamp()) / 1000);
+		if (wait_ms <= 0)
+			return SB_OK;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
+					   Min(wait_ms, 1000L), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if ((rc & WL_POSTMASTER_DEATH) || must_stop(q) ||
+			InterruptPending || pg_atomic_read_u32(&q->failed) != 0)
+			return sb_error_set(err, SB_ERR_INTERNAL, "base backup stopped");
+	}
+}
+
+/*
  * Called by the codec on every chunk read: verify its pages, count it, and
  * stop when the backup is stopped.  No ERROR may cross the codec, so every
  * reason to stop is an SbStatus; the caller raises the real error.
@@ -289,6 +320,8 @@ inspect_chunk(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
 		publish_progress(q);
 	if (must_stop(q))
 		return sb_error_set(err, SB_ERR_INTERNAL, "base backup stopped");
+	if (q->max_rate > 0)
+		return throttle(q, err);
 	return SB_OK;
 }
 
@@ -723,6 +756,8 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	q->generation = sb_shared->backup_generation;
 	LWLockRelease(sb_shared->lock);
 	q->cfg = *cfg;
+	q->max_rate = sb_backup_max_rate;
+	q->copy_start = GetCurrentTimestamp();
 	q->start_lsn = start_lsn;
 	q->verify_checksums = DataChecksumsEnabled();
 	q->checksum_failure = sb_checksum_failure;
