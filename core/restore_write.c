@@ -439,6 +439,7 @@ file_error(Restore *r, const SbManifestFile *f, const char *full,
 static SbStatus
 create_file(const char *full, int *fd, SbError *err)
 {
+	char		parent[RESTORE_PATH_LEN];
 	char	   *slash;
 	SbStatus	rc;
 
@@ -446,12 +447,17 @@ create_file(const char *full, int *fd, SbError *err)
 	if (*fd < 0 && errno == ENOENT)
 	{
 		/* a parent the manifest does not list: create it */
-		slash = strrchr(full, '/');
-		*slash = '\0';
-		rc = sb_restore_mkdir_p(full, 0700, err);
-		*slash = '/';
-		if (rc != SB_OK)
-			return rc;
+		if (strlen(full) >= sizeof(parent))
+			return sb_error_set(err, SB_ERR_INTERNAL, "path too long: \"%s\"", full);
+		strcpy(parent, full);
+		slash = strrchr(parent, '/');
+		if (slash != NULL)
+		{
+			*slash = '\0';
+			rc = sb_restore_mkdir_p(parent, 0700, err);
+			if (rc != SB_OK)
+				return rc;
+		}
 		*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (*fd < 0)

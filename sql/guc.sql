@@ -50,7 +50,9 @@ ALTER SYSTEM RESET safebackup.checksum_failure;
 -- how long a backup waits for its WAL; scheduled backups on a standby
 SHOW safebackup.backup_wal_timeout;
 SHOW safebackup.schedule_on_standby;
-ALTER SYSTEM SET safebackup.backup_wal_timeout = '2d';
+-- its range and unit (a refusal's words differ between versions)
+SELECT unit, min_val, max_val FROM pg_settings
+ WHERE name = 'safebackup.backup_wal_timeout';
 ALTER SYSTEM SET safebackup.schedule_on_standby = 'always';
 ALTER SYSTEM SET safebackup.backup_wal_timeout = '90s';
 ALTER SYSTEM SET safebackup.schedule_on_standby = 'only';
