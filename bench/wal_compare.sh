@@ -25,6 +25,9 @@
 #   pgbr-async  pgBackRest archive-push, asynchronous, process-max 2, lz4
 #   pgbr-tls    the same asynchronous push to "pgbackrest server" on localhost
 #               (repo1-host-type=tls, the same throwaway CA)
+#   pgbr-s3     the same asynchronous push into the gateway of sb-s3
+#               (repo1-type=s3, path style, endpoint "localhost": pgBackRest
+#               2.45 does not match an IP address against the certificate)
 #
 # The pgBackRest methods need the pgbackrest command; without it the script
 # runs "apt-get install -y pgbackrest" (PGBR_INSTALL=0 skips them instead).
@@ -57,7 +60,7 @@ set -euo pipefail
 
 NSEG=${1:-64}
 PASSES=${PASSES:-3}
-METHODS=${METHODS:-"sb-posix sb-tls sb-sftp sb-s3 basic pgbr-sync pgbr-async pgbr-tls"}
+METHODS=${METHODS:-"sb-posix sb-tls sb-sftp sb-s3 basic pgbr-sync pgbr-async pgbr-tls pgbr-s3"}
 LATENCY_METHODS=${LATENCY_METHODS:-"sb-posix basic pgbr-async"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -93,9 +96,9 @@ fi
 
 # the S3 gateway: only when its cached root is there
 rgw_root=${SB_RGW_ROOT:-/var/cache/pg_safebackup/rgw-root}
-if has "$METHODS" sb-s3 && ! [ -x "$rgw_root/usr/bin/radosgw" ]; then
-	echo "no radosgw root (scripts/rgw-start.sh prepare): sb-s3 left out"
-	METHODS=$(for m in $METHODS; do [ "$m" = sb-s3 ] || echo "$m"; done | xargs)
+if [[ $METHODS == *-s3* ]] && ! [ -x "$rgw_root/usr/bin/radosgw" ]; then
+	echo "no radosgw root (scripts/rgw-start.sh prepare): sb-s3 and pgbr-s3 left out"
+	METHODS=$(for m in $METHODS; do [[ $m == *-s3 ]] || echo "$m"; done | xargs)
 fi
 
 # processes started here, stopped by pid
@@ -376,12 +379,33 @@ run_one()
 		find "$SFTP_BACKING" -mindepth 1 -delete
 	fi
 	# an empty gateway for each drain (stop removes its data)
-	if [ "$m" = sb-s3 ]; then
+	if [[ $m == *-s3 ]]; then
 		"$here/scripts/rgw-start.sh" stop "$rgw" >/dev/null 2>&1 || true
 		rgw_started=1
 		"$here/scripts/rgw-start.sh" start "$rgw" >/dev/null
 		# shellcheck disable=SC1091
 		. "$rgw/env"
+	fi
+	if [ "$m" = pgbr-s3 ]; then
+		cat > "$dir/pgbr-s3.conf" <<CONF
+[global]
+repo1-type=s3
+repo1-path=/pgbr
+repo1-s3-bucket=$S3_BUCKET
+repo1-s3-endpoint=localhost
+repo1-storage-port=${S3_ENDPOINT##*:}
+repo1-s3-region=$S3_REGION
+repo1-s3-key=$S3_ACCESS_KEY
+repo1-s3-key-secret=$S3_SECRET_KEY
+repo1-s3-uri-style=path
+repo1-storage-ca-file=$S3_CA_FILE
+repo1-retention-full=1
+archive-async=y
+$pgbr_common
+$pgbr_stanza
+CONF
+		chmod 600 "$dir/pgbr-s3.conf"
+		chown postgres "$dir/pgbr-s3.conf"
 	fi
 	method_conf "$m" idle > "$dir/data/bench_archiver.conf"
 	chown postgres:postgres "$dir/data/bench_archiver.conf"
@@ -412,7 +436,9 @@ CONF
 			;;
 	esac
 	if [[ $m == pgbr* ]]; then
-		as_pg pgbackrest --config="$dir/pgbr-async.conf" --stanza=bench stanza-create >/dev/null
+		local sc=pgbr-async
+		[ "$m" = pgbr-s3 ] && sc=pgbr-s3
+		as_pg pgbackrest --config="$dir/$sc.conf" --stanza=bench stanza-create >/dev/null
 	fi
 	# give a network server up to 10 s to listen
 	if [ -n "$server_pid" ]; then
@@ -499,6 +525,7 @@ label()
 		pgbr-sync) echo "pgBackRest sync, lz4" ;;
 		pgbr-async) echo "pgBackRest async, lz4, 2 proc" ;;
 		pgbr-tls) echo "pgBackRest async over TLS" ;;
+		pgbr-s3) echo "pgBackRest async, S3 (RGW)" ;;
 	esac
 }
 echo
@@ -528,6 +555,8 @@ ratio "pg_safebackup TLS / pgBackRest async over TLS" sb-tls pgbr-tls 2 ">= 3"
 printf '%-52s %s (target >= 25)\n' "pg_safebackup SFTP segments/s:" "$(median sb-sftp 2)"
 ratio "S3 / posix, segments/s" sb-s3 sb-posix 2 \
 	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
+ratio "pgBackRest S3 / pgBackRest async posix, segments/s" pgbr-s3 pgbr-async 2 "none, for comparison"
+ratio "pg_safebackup S3 / pgBackRest async S3, segments/s" sb-s3 pgbr-s3 2 "none, for comparison"
 ratio "latency p50 pg_safebackup / basic_archive" sb-posix basic 3 "<= 1.0"
 rss=$( { maxrss sb-posix 5; maxrss sb-posix 6; maxrss sb-tls 5; maxrss sb-tls 6; maxrss sb-sftp 5; maxrss sb-sftp 6;
 	maxrss sb-s3 5; maxrss sb-s3 6; } |
