@@ -15,11 +15,19 @@
 #               (throwaway CA of tests/tls/make-certs.sh)
 #   sb-sftp     pg_safebackup through the private sshd of
 #               tests/sftp/sshd-harness.sh (127.0.0.1, chrooted internal-sftp)
+#   sb-s3       pg_safebackup, repo_type 's3', into a bucket of the private
+#               Ceph RADOS Gateway of scripts/rgw-start.sh (HTTPS on
+#               127.0.0.1, path style, its throwaway CA; the gateway is
+#               started afresh, empty, before each of its drains); left out
+#               with a line saying so when the gateway's root is not there
 #   basic       contrib basic_archive (archive_library = 'basic_archive')
 #   pgbr-sync   pgBackRest archive-push, synchronous, lz4, posix repository
 #   pgbr-async  pgBackRest archive-push, asynchronous, process-max 2, lz4
 #   pgbr-tls    the same asynchronous push to "pgbackrest server" on localhost
 #               (repo1-host-type=tls, the same throwaway CA)
+#   pgbr-s3     the same asynchronous push into the gateway of sb-s3
+#               (repo1-type=s3, path style, endpoint "localhost": pgBackRest
+#               2.45 does not match an IP address against the certificate)
 #
 # The pgBackRest methods need the pgbackrest command; without it the script
 # runs "apt-get install -y pgbackrest" (PGBR_INSTALL=0 skips them instead).
@@ -33,7 +41,7 @@
 # drain (user + system, without the time of nice'd processes, so that the
 # tests others run at low priority on the machine do not count): on a
 # machine whose cores are all busy, segments/s is cores * 1000 / that.
-# It ends with the ratio lines of the targets of issue 12.
+# It ends with the ratio lines of the targets of issues 12 and 17 (S3).
 #
 # Every method starts alike: the copied backlog written back to disk (sync)
 # but still in the page cache.  pgBackRest's stanza-create and the start of
@@ -52,7 +60,7 @@ set -euo pipefail
 
 NSEG=${1:-64}
 PASSES=${PASSES:-3}
-METHODS=${METHODS:-"sb-posix sb-tls sb-sftp basic pgbr-sync pgbr-async pgbr-tls"}
+METHODS=${METHODS:-"sb-posix sb-tls sb-sftp sb-s3 basic pgbr-sync pgbr-async pgbr-tls pgbr-s3"}
 LATENCY_METHODS=${LATENCY_METHODS:-"sb-posix basic pgbr-async"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -86,10 +94,19 @@ if [[ $METHODS == *pgbr* ]] && ! command -v pgbackrest >/dev/null; then
 	fi
 fi
 
+# the S3 gateway: only when its cached root is there
+rgw_root=${SB_RGW_ROOT:-/var/cache/pg_safebackup/rgw-root}
+if [[ $METHODS == *-s3* ]] && ! [ -x "$rgw_root/usr/bin/radosgw" ]; then
+	echo "no radosgw root (scripts/rgw-start.sh prepare): sb-s3 and pgbr-s3 left out"
+	METHODS=$(for m in $METHODS; do [[ $m == *-s3 ]] || echo "$m"; done | xargs)
+fi
+
 # processes started here, stopped by pid
 server_pid=			# pg_safebackup server or pgbackrest server of the current pass
 harness=$dir/sftp-harness
 harness_started=
+rgw=$dir/rgw-harness
+rgw_started=
 
 # pgbackrest's asynchronous archive-push forks a process that outlives the
 # command; find ours by the configuration file under $dir on its command line
@@ -141,6 +158,9 @@ cleanup()
 	stop_pgbr
 	if [ -n "$harness_started" ]; then
 		"$here/tests/sftp/sshd-harness.sh" stop "$harness" >/dev/null 2>&1
+	fi
+	if [ -n "$rgw_started" ]; then
+		"$here/scripts/rgw-start.sh" stop "$rgw" >/dev/null 2>&1
 	fi
 	# BENCH_KEEP=1 keeps the logs and data to look at
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
@@ -267,6 +287,19 @@ safebackup.tls_key_file = '$dir/pki/pg1.key'
 safebackup.tls_ca_file = '$dir/pki/ca.crt'
 CONF
 			;;
+		sb-s3:on)
+			printf "archive_library = 'pg_safebackup'\n%s" "$sbdefaults"
+			cat <<CONF
+safebackup.repo_type = 's3'
+safebackup.repo_path = '/'
+safebackup.s3_endpoint = '$S3_ENDPOINT'
+safebackup.s3_bucket = '$S3_BUCKET'
+safebackup.s3_region = '$S3_REGION'
+safebackup.s3_uri_style = 'path'
+safebackup.s3_credentials_file = '$S3_CREDENTIALS_FILE'
+safebackup.s3_ca_file = '$S3_CA_FILE'
+CONF
+			;;
 		sb-sftp:on)
 			printf "archive_library = 'pg_safebackup'\n%s" "$sbdefaults"
 			cat <<CONF
@@ -345,6 +378,35 @@ run_one()
 	if [ "$m" = sb-sftp ]; then
 		find "$SFTP_BACKING" -mindepth 1 -delete
 	fi
+	# an empty gateway for each drain (stop removes its data)
+	if [[ $m == *-s3 ]]; then
+		"$here/scripts/rgw-start.sh" stop "$rgw" >/dev/null 2>&1 || true
+		rgw_started=1
+		"$here/scripts/rgw-start.sh" start "$rgw" >/dev/null
+		# shellcheck disable=SC1091
+		. "$rgw/env"
+	fi
+	if [ "$m" = pgbr-s3 ]; then
+		cat > "$dir/pgbr-s3.conf" <<CONF
+[global]
+repo1-type=s3
+repo1-path=/pgbr
+repo1-s3-bucket=$S3_BUCKET
+repo1-s3-endpoint=localhost
+repo1-storage-port=${S3_ENDPOINT##*:}
+repo1-s3-region=$S3_REGION
+repo1-s3-key=$S3_ACCESS_KEY
+repo1-s3-key-secret=$S3_SECRET_KEY
+repo1-s3-uri-style=path
+repo1-storage-ca-file=$S3_CA_FILE
+repo1-retention-full=1
+archive-async=y
+$pgbr_common
+$pgbr_stanza
+CONF
+		chmod 600 "$dir/pgbr-s3.conf"
+		chown postgres "$dir/pgbr-s3.conf"
+	fi
 	method_conf "$m" idle > "$dir/data/bench_archiver.conf"
 	chown postgres:postgres "$dir/data/bench_archiver.conf"
 	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/log" -w -t 120 start >/dev/null
@@ -374,7 +436,9 @@ CONF
 			;;
 	esac
 	if [[ $m == pgbr* ]]; then
-		as_pg pgbackrest --config="$dir/pgbr-async.conf" --stanza=bench stanza-create >/dev/null
+		local sc=pgbr-async
+		[ "$m" = pgbr-s3 ] && sc=pgbr-s3
+		as_pg pgbackrest --config="$dir/$sc.conf" --stanza=bench stanza-create >/dev/null
 	fi
 	# give a network server up to 10 s to listen
 	if [ -n "$server_pid" ]; then
@@ -456,10 +520,12 @@ label()
 		sb-posix) echo "pg_safebackup, defaults, posix" ;;
 		sb-tls) echo "pg_safebackup, defaults, TLS" ;;
 		sb-sftp) echo "pg_safebackup, defaults, SFTP" ;;
+		sb-s3) echo "pg_safebackup, defaults, S3 (RGW)" ;;
 		basic) echo "basic_archive (contrib)" ;;
 		pgbr-sync) echo "pgBackRest sync, lz4" ;;
 		pgbr-async) echo "pgBackRest async, lz4, 2 proc" ;;
 		pgbr-tls) echo "pgBackRest async over TLS" ;;
+		pgbr-s3) echo "pgBackRest async, S3 (RGW)" ;;
 	esac
 }
 echo
@@ -487,7 +553,12 @@ ratio "pg_safebackup posix / pgBackRest async" sb-posix pgbr-async 2 ">= 2.0"
 ratio "pg_safebackup posix / basic_archive" sb-posix basic 2 ">= 1.0"
 ratio "pg_safebackup TLS / pgBackRest async over TLS" sb-tls pgbr-tls 2 ">= 3"
 printf '%-52s %s (target >= 25)\n' "pg_safebackup SFTP segments/s:" "$(median sb-sftp 2)"
+ratio "S3 / posix, segments/s" sb-s3 sb-posix 2 \
+	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
+ratio "pgBackRest S3 / pgBackRest async posix, segments/s" pgbr-s3 pgbr-async 2 "none, for comparison"
+ratio "pg_safebackup S3 / pgBackRest async S3, segments/s" sb-s3 pgbr-s3 2 "none, for comparison"
 ratio "latency p50 pg_safebackup / basic_archive" sb-posix basic 3 "<= 1.0"
-rss=$( { maxrss sb-posix 5; maxrss sb-posix 6; maxrss sb-tls 5; maxrss sb-tls 6; maxrss sb-sftp 5; maxrss sb-sftp 6; } |
+rss=$( { maxrss sb-posix 5; maxrss sb-posix 6; maxrss sb-tls 5; maxrss sb-tls 6; maxrss sb-sftp 5; maxrss sb-sftp 6;
+	maxrss sb-s3 5; maxrss sb-s3 6; } |
 	grep -v '^-$' | sort -n | tail -1)
 printf '%-52s %s MiB (target <= 64)\n' "peak RSS, archiver or push worker (pg_safebackup):" "${rss:--}"
