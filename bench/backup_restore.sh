@@ -264,16 +264,7 @@ safebackup.sftp_known_hosts_file = '$SFTP_KNOWN_HOSTS'
 CONF
 			;;
 		s3)
-			cat <<CONF
-safebackup.repo_type = 's3'
-safebackup.repo_path = '/'
-safebackup.s3_endpoint = '$S3_ENDPOINT'
-safebackup.s3_bucket = '$S3_BUCKET'
-safebackup.s3_region = '$S3_REGION'
-safebackup.s3_uri_style = 'path'
-safebackup.s3_credentials_file = '$S3_CREDENTIALS_FILE'
-safebackup.s3_ca_file = '$S3_CA_FILE'
-CONF
+			cat "$rgw/safebackup.conf"
 			;;
 	esac
 }

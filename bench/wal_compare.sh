@@ -289,16 +289,7 @@ CONF
 			;;
 		sb-s3:on)
 			printf "archive_library = 'pg_safebackup'\n%s" "$sbdefaults"
-			cat <<CONF
-safebackup.repo_type = 's3'
-safebackup.repo_path = '/'
-safebackup.s3_endpoint = '$S3_ENDPOINT'
-safebackup.s3_bucket = '$S3_BUCKET'
-safebackup.s3_region = '$S3_REGION'
-safebackup.s3_uri_style = 'path'
-safebackup.s3_credentials_file = '$S3_CREDENTIALS_FILE'
-safebackup.s3_ca_file = '$S3_CA_FILE'
-CONF
+			cat "$rgw/safebackup.conf"
 			;;
 		sb-sftp:on)
 			printf "archive_library = 'pg_safebackup'\n%s" "$sbdefaults"

@@ -24,7 +24,8 @@
 # S3_ENDPOINT (127.0.0.1:PORT, path style), S3_HOST_ENDPOINT (localhost:PORT,
 # for virtual-host style), S3_BUCKET, S3_REGION, S3_ACCESS_KEY,
 # S3_SECRET_KEY, S3_CREDENTIALS_FILE, S3_CA_FILE, S3_OTHER_CA_FILE and
-# S3_MULTIPART_BROKEN.
+# S3_MULTIPART_BROKEN; and DIR/safebackup.conf: the safebackup.* lines of a
+# cluster archiving into the bucket (path style), for the benchmarks.
 #
 # Known faults of the standalone gateway in Ceph 20.2, which the driver
 # and the tests work with: dbstore returns the wrong bytes for a multipart
@@ -226,6 +227,18 @@ S3_OTHER_CA_FILE=$DIR/pki/otherca-root.crt
 S3_MULTIPART_BROKEN=$multipart_broken
 ENV
 	chmod 0644 "$DIR/env"
+	# the same as settings of a cluster that archives into the bucket
+	cat > "$DIR/safebackup.conf" <<CONF
+safebackup.repo_type = 's3'
+safebackup.repo_path = '/'
+safebackup.s3_endpoint = '127.0.0.1:$port'
+safebackup.s3_bucket = '$BUCKET'
+safebackup.s3_region = '$REGION'
+safebackup.s3_uri_style = 'path'
+safebackup.s3_credentials_file = '$DIR/client/credentials'
+safebackup.s3_ca_file = '$DIR/pki/ca.crt'
+CONF
+	chmod 0644 "$DIR/safebackup.conf"
 	echo "radosgw listening on https://127.0.0.1:$port (pid $(cat "$DIR/radosgw.pid")), settings in $DIR/env"
 }
 
