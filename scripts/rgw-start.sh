@@ -73,9 +73,14 @@ free_port()
 
 # in_root CMD...: CMD in the root, with DIR on /rgw and DATA on /rgw/data,
 # in a private mount namespace
+# (inside a chroot whose "/" is no mount point, as in the roots of
+# scripts/pg-root.sh, the propagation cannot be changed; their namespace
+# is private already)
 in_root()
 {
-	${IN_ROOT_EXEC:+exec} unshare --mount --propagation private -- /bin/bash -c '
+	local propagation=private
+	mountpoint -q / || propagation=unchanged
+	${IN_ROOT_EXEC:+exec} unshare --mount --propagation $propagation -- /bin/bash -c '
 		root=$1 dir=$2 data=$3; shift 3
 		mkdir -p "$root/rgw" "$root/proc" "$root/dev"
 		mount --bind "$dir" "$root/rgw"
