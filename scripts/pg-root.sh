@@ -36,7 +36,7 @@ VERSION=1   # of the root's layout: a change re-runs the package installation
 pg_packages() {
   echo "postgresql-$1 postgresql-server-dev-$1 postgresql-client-$1" \
     libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev lz4 zstd libipc-run-perl make gcc \
-    openssh-server openssh-client perl ca-certificates procps libcurl4-openssl-dev curl
+    openssh-server openssh-client perl ca-certificates procps libcurl4-openssl-dev curl libjson-c-dev
 }
 CLEAN_PACKAGES=(ca-certificates)   # VERSION "none": a clean root
 RGW_PACKAGES=(ca-certificates radosgw procps)   # VERSION "rgw": the S3 test gateway

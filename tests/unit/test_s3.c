@@ -37,6 +37,7 @@
 #include "../../transport/s3_internal.h"
 #include "../../transport/s3_settings.h"
 #include "storage_suite.h"
+#include "fake_imds.h"
 
 SB_TEST_DEFINE_COUNTERS;
 
@@ -345,6 +346,123 @@ test_env_credentials(void)
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+/* a small object written and read back through st */
+static SbStatus
+round_trip(SbStorage *st, const char *path, SbError *err)
+{
+	SbWriter   *w;
+	SbReader   *r;
+	char		back[64];
+	size_t		n = 0;
+	SbStatus	rc;
+
+	rc = sb_storage_write_open(st, path, SB_WRITE_REPLACE, &w, err);
+	if (rc == SB_OK)
+		rc = sb_storage_write(st, w, "instance role", 13, err);
+	if (rc == SB_OK)
+		rc = sb_storage_write_commit(st, w, err);
+	if (rc == SB_OK)
+		rc = sb_storage_read_open(st, path, &r, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_read(st, r, back, sizeof(back), &n, err);
+		sb_storage_read_close(st, r);
+	}
+	if (rc == SB_OK && (n != 13 || memcmp(back, "instance role", 13) != 0))
+		rc = sb_error_set(err, SB_ERR_CORRUPT, "read back %zu bytes", n);
+	return rc;
+}
+
+/*
+ * s3_credentials_source = 'instance': the keys come from the instance
+ * metadata service (a fake one on 127.0.0.1), are used against the real
+ * gateway, and are fetched again when they are about to expire.
+ */
+static void
+test_instance_credentials(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st = NULL;
+	SbError		err;
+	SbStatus	rc;
+	FakeImds	imds;
+	char		url[64];
+
+	memset(&imds, 0, sizeof(imds));
+	snprintf(imds.key, sizeof(imds.key), "%s", access_key);
+	snprintf(imds.secret, sizeof(imds.secret), "%s", secret_key);
+	imds.expires_in_s = 3600;
+	SB_REQUIRE(fake_imds_start(&imds));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", imds.port);
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+
+	/* not with a credentials file as well */
+	base_config(&cfg);
+	SB_S3(&cfg)->s3_credentials_source = SB_S3_CREDENTIALS_INSTANCE;
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_CONFIG, err);
+	SB_CHECK(strstr(err.msg, "cannot be used with") != NULL);
+	sb_storage_free(st);
+
+	/* fetched once, with a session token, and used for every request */
+	SB_S3(&cfg)->s3_credentials_file[0] = '\0';
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	for (int i = 0; rc == SB_OK && i < 3; i++)
+	{
+		rc = round_trip(st, "instance-object", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	SB_CHECK_MSG(imds.token_requests == 1 && imds.credential_requests == 1 && imds.refused == 0,
+				 "%d token, %d credential requests, %d refused",
+				 imds.token_requests, imds.credential_requests, imds.refused);
+
+	/* credentials near their expiration are fetched again before use */
+	imds.expires_in_s = 60;
+	sb_storage_free(st);
+	imds.token_requests = imds.credential_requests = 0;
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	for (int i = 0; rc == SB_OK && i < 3; i++)
+	{
+		rc = round_trip(st, "instance-object", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	SB_CHECK_MSG(imds.credential_requests >= 4,
+				 "%d credential requests for 4 and more signed requests",
+				 imds.credential_requests);
+	if (st != NULL)
+		sb_storage_remove(st, "instance-object", false, &err);
+	sb_storage_free(st);
+
+	/* a secret the gateway does not know: refused as with a file */
+	snprintf(imds.secret, sizeof(imds.secret), "not-the-secret");
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "refused the credentials") != NULL, "%s", err.msg);
+	sb_storage_free(st);
+
+	/* an instance without a role */
+	imds.no_role = true;
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "instance metadata service") != NULL &&
+				 strstr(err.msg, "HTTP status 404") != NULL, "%s", err.msg);
+	SB_CHECK(strstr(err.hint, "IAM role") != NULL);
+	sb_storage_free(st);
+	fake_imds_stop(&imds);
+
+	/* no metadata service at all */
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "could not get S3 credentials from the instance metadata service") != NULL,
+				 "%s", err.msg);
+	sb_storage_free(st);
+	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+}
+
 static void
 test_refusals(void)
 {
@@ -461,6 +579,7 @@ main(int argc, char **argv)
 	test_list_prefix();
 	test_multipart();
 	test_env_credentials();
+	test_instance_credentials();
 	test_refusals();
 
 	printf("test_s3: %d passed, %d failed\n", sb_test_passed, sb_test_failed);
