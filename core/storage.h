@@ -55,6 +55,13 @@ typedef struct SbStat
  * the driver's writes may run on another thread (SB_CAP_WRITE_ANY_THREAD).  See sb_codec_store_fd_inspect.
  */
 #define SB_WRITE_OVERLAP	0x04
+/*
+ * The final name says what the content is (it carries its digest): a file
+ * already there under it holds the same data.  A driver that would have
+ * to look for one before publishing (S3) may skip looking; the commit
+ * then fails with SB_ERR_EXISTS or replaces the file with equal content.
+ */
+#define SB_WRITE_NAMED_BY_CONTENT	0x08
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */

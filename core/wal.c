@@ -212,7 +212,7 @@ store_one_pass(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	snprintf(prefix, sizeof(prefix), "%s/%s-", dir, walname);
 	rc = sb_codec_store_fd_addressed(st, cfg, fd, open_path, prefix,
 									 sb_compress_suffix(cfg->compress_type),
-									 0, &res->store, err);
+									 SB_WRITE_NAMED_BY_CONTENT, &res->store, err);
 	if (rc == SB_ERR_EXISTS)
 	{
 		/* stored concurrently under the same checksum: that is our file */
@@ -244,7 +244,8 @@ store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 			 sb_compress_suffix(cfg->compress_type));
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
-	rc = sb_codec_store_fd(st, cfg, fd, path, 0, &res->store, err);
+	rc = sb_codec_store_fd(st, cfg, fd, path, SB_WRITE_NAMED_BY_CONTENT,
+						   &res->store, err);
 	if (rc == SB_ERR_EXISTS)
 	{
 		/* stored concurrently under the same checksum: that is our file */

@@ -407,8 +407,12 @@ s3_write_commit(SbWriter *w, SbError *err)
 	if (w->upload_id[0] != '\0' && w->used > 0)
 		rc = send_part(w, err);
 
-	/* an existing object is refused even where If-None-Match is ignored */
-	if (rc == SB_OK && (w->flags & SB_WRITE_REPLACE) == 0)
+	/*
+	 * An existing object is refused even where If-None-Match is ignored;
+	 * one named by its content may be replaced by the same, unasked.
+	 */
+	if (rc == SB_OK &&
+		(w->flags & (SB_WRITE_REPLACE | SB_WRITE_NAMED_BY_CONTENT)) == 0)
 	{
 		S3Request	head;
 		SbError		herr;

@@ -338,6 +338,49 @@ test_multipart(void)
 	free(back);
 }
 
+/*
+ * A file named by its content (a WAL segment under its digest) is written
+ * without looking first: the same name again is refused or replaced with
+ * the same bytes, whichever the gateway does with If-None-Match.
+ */
+static void
+test_named_by_content(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st = NULL;
+	SbError		err;
+	SbStatus	rc;
+
+	base_config(&cfg);
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	for (int i = 0; rc == SB_OK && i < 2; i++)
+	{
+		SbWriter   *w;
+
+		rc = sb_storage_write_open(st, "content-named", SB_WRITE_NAMED_BY_CONTENT, &w, &err);
+		if (rc == SB_OK)
+			rc = sb_storage_write(st, w, "same bytes", 10, &err);
+		if (rc == SB_OK)
+			rc = sb_storage_write_commit(st, w, &err);
+		SB_CHECK_MSG(rc == SB_OK || (i == 1 && rc == SB_ERR_EXISTS),
+					 "write %d: %s", i + 1, rc != SB_OK ? err.msg : "ok");
+		rc = SB_OK;
+	}
+	if (st != NULL)
+	{
+		char	   *buf = NULL;
+		size_t		len = 0;
+
+		rc = sb_storage_get(st, "content-named", 4096, &buf, &len, &err);
+		CHECK_RC(rc, SB_OK, err);
+		SB_CHECK(rc == SB_OK && len == 10 && memcmp(buf, "same bytes", 10) == 0);
+		free(buf);
+		sb_storage_remove(st, "content-named", false, &err);
+	}
+	sb_storage_free(st);
+}
+
 static void
 test_env_credentials(void)
 {
@@ -596,6 +639,7 @@ main(int argc, char **argv)
 	test_host_style();
 	test_list_prefix();
 	test_multipart();
+	test_named_by_content();
 	test_env_credentials();
 	test_instance_credentials();
 	test_refusals();
