@@ -10,7 +10,7 @@
 MODULE_big = pg_safebackup
 EXTENSION = pg_safebackup
 DATA = pg_safebackup--1.0.sql pg_safebackup--1.1.sql pg_safebackup--1.0--1.1.sql \
-	pg_safebackup--1.1--1.2.sql
+	pg_safebackup--1.1--1.2.sql pg_safebackup--1.2--1.3.sql
 PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 
 # shared core: linked into the server module, the CLI and the unit tests
@@ -44,8 +44,8 @@ OBJS = \
 	backend/push_status.o backend/guc_backup.o \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
-	backend/archive_lag.o backend/repo_sql.o \
-	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
+	backend/archive_lag.o backend/repo_sql.o backend/repo_behind.o backend/repo_behind_sql.o \
+	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o worker/wal_catchup.o \
 	worker/backup_copy.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
 	$(CORE_OBJS)
 
