@@ -87,3 +87,6 @@ SELECT s.last_archived_wal,
 
 COMMENT ON COLUMN safebackup.archiving.repositories_behind IS 'repositories that fell behind (safebackup.archive_repo_hold): WAL files are archived without them and copied into them later';
 COMMENT ON COLUMN safebackup.archiving.missed_wal IS 'WAL files those repositories miss, all together (safebackup.archive_repositories)';
+
+-- pg_monitor's, like the other views and the function behind it
+GRANT SELECT ON safebackup.archive_repositories TO pg_monitor;
