@@ -34,7 +34,8 @@ CORE_OBJS = \
 	transport/sftp_dirs.o \
 	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o \
 	transport/s3.o transport/s3_settings.o transport/s3_request.o transport/s3_write.o \
-	transport/s3_read.o transport/s3_names.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o
+	transport/s3_read.o transport/s3_names.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o \
+	transport/s3_instance.o
 
 # server-side glue
 OBJS = \
@@ -65,7 +66,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
 
-LIBS_CORE = -lssh2 -lcurl -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
+LIBS_CORE = -lssh2 -lcurl -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
 LIBS_CLI = $(LIBS_CORE) -lsystemd
 SHLIB_LINK = $(LIBS_CORE)
@@ -146,7 +147,7 @@ tests/unit/test_log: tests/unit/test_log.o server/log.o
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running gateway: see scripts/rgw-start.sh
-tests/unit/test_s3: tests/unit/test_s3.o $(UNIT_COMMON)
+tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)

@@ -41,6 +41,8 @@
 # drain (user + system, without the time of nice'd processes, so that the
 # tests others run at low priority on the machine do not count): on a
 # machine whose cores are all busy, segments/s is cores * 1000 / that.
+# For the TLS and S3 methods it also gives the CPU time of the repository
+# server process (pg_safebackup or pgBackRest server, radosgw) within that.
 # It ends with the ratio lines of the targets of issues 12 and 17 (S3).
 #
 # Every method starts alike: the copied backlog written back to disk (sync)
@@ -80,6 +82,19 @@ now() { date +%s.%N; }
 # CPU time of the whole machine in clock ticks, without "nice" time (the
 # nice'd work of others on the machine): user, system, irq, softirq
 cpu_ticks() { awk '/^cpu / { print $2 + $4 + $7 + $8 }' /proc/stat; }
+# CPU time of a process and all its descendants (live, or ended and waited
+# for) in clock ticks, 0 without a pid: the repository server's share of a
+# drain (the TLS servers fork a process per connection)
+proc_ticks()
+{
+	local t=0 c
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+	t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0)
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		t=$((t + $(proc_ticks "$c")))
+	done
+	echo "$t"
+}
 hz=$(getconf CLK_TCK)
 has() { [[ " $1 " == *" $2 "* ]]; }
 
@@ -442,8 +457,15 @@ CONF
 		done
 	fi
 
+	# the process serving the repository on this machine, if any
+	srv=
+	case "$m" in
+		sb-tls | pgbr-tls) srv=$server_pid ;;
+		*-s3) srv=$(cat "$rgw/radosgw.pid") ;;
+	esac
 	t=$(now)
 	c0=$(cpu_ticks)
+	s0=$(proc_ticks "$srv")
 	method_conf "$m" on > "$dir/data/bench_archiver.conf"
 	psql_b -c "SELECT pg_reload_conf()" >/dev/null
 	i=0
@@ -463,6 +485,8 @@ CONF
 	done
 	secs=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }')
 	cpu=$(awk -v a="$c0" -v b="$(cpu_ticks)" -v n="$n" -v hz="$hz" 'BEGIN { printf "%.0f", (b - a) * 1000 / hz / n }')
+	srv_cpu=-
+	[ -n "$srv" ] && srv_cpu=$(awk -v a="$s0" -v b="$(proc_ticks "$srv")" -v n="$n" -v hz="$hz" 'BEGIN { printf "%.0f", (b - a) * 1000 / hz / n }')
 	rss_a=$(peak_rss archiver)
 	rss_w=$(peak_rss "pg_safebackup push worker")
 
@@ -476,7 +500,7 @@ CONF
 	stop_cluster
 	stop_server
 	[[ $m == pgbr* ]] && stop_pgbr
-	result="$m $got $p50 $p95 $rss_a $rss_w $cpu"
+	result="$m $got $p50 $p95 $rss_a $rss_w $cpu $srv_cpu"
 }
 
 # ---- interleaved passes ---------------------------------------------------
@@ -488,9 +512,9 @@ for pass in $(seq "$PASSES"); do
 		m=${mlist[$(((k + pass - 1) % nm))]}
 		run_one "$m"
 		echo "$result" >> "$dir/results"
-		read -r _ got p50 p95 rss_a rss_w cpu <<< "$result"
-		printf '  pass %d %-11s %8s segments/s  CPU %s ms/segment  latency p50/p95 %s/%s ms  peak RSS archiver %s MiB, push workers %s MiB\n' \
-			"$pass" "$m" "$got" "$cpu" "${p50%.*}" "${p95%.*}" "$rss_a" "$rss_w"
+		read -r _ got p50 p95 rss_a rss_w cpu srv_cpu <<< "$result"
+		printf '  pass %d %-11s %8s segments/s  CPU %s ms/segment (server %s)  latency p50/p95 %s/%s ms  peak RSS archiver %s MiB, push workers %s MiB\n' \
+			"$pass" "$m" "$got" "$cpu" "$srv_cpu" "${p50%.*}" "${p95%.*}" "$rss_a" "$rss_w"
 	done
 done
 
@@ -521,14 +545,15 @@ label()
 }
 echo
 echo "$n segments of 16 MiB, median of $PASSES interleaved passes ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
-printf '%-32s %11s %11s %15s %15s %14s\n' "method" "segments/s" "CPU ms/seg" "latency p50 ms" "latency p95 ms" "peak RSS MiB"
+printf '%-32s %11s %11s %11s %15s %15s %14s\n' "method" "segments/s" "CPU ms/seg" "server ms" "latency p50 ms" "latency p95 ms" "peak RSS MiB"
 for m in $METHODS; do
-	printf '%-32s %11s %11s %15s %15s %14s\n' "$(label "$m")" "$(median "$m" 2)" "$(median "$m" 7)" \
+	printf '%-32s %11s %11s %11s %15s %15s %14s\n' "$(label "$m")" "$(median "$m" 2)" "$(median "$m" 7)" "$(median "$m" 8)" \
 		"$(median "$m" 3)" "$(median "$m" 4)" "$(maxrss "$m" 5)/$(maxrss "$m" 6)"
 done
 echo "(CPU ms/seg: CPU time of the whole machine during the drain, nice'd work of"
 echo "others left out, per segment; $(nproc) cores give $(nproc)000 ms per second.  Peak RSS:"
-echo "archiver / largest push worker, highest over the passes)"
+echo "archiver / largest push worker, highest over the passes.  Server ms: the part of"
+echo "CPU ms/seg spent by the repository server on this machine (TLS server, S3 gateway))"
 echo
 ratio()
 {

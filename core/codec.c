@@ -26,6 +26,7 @@
 #include "stanza.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,9 @@ store_end(SbStorage *st, StorePipe *p, const char *prefix, const char *suffix,
 	return sb_storage_write_commit(st, w, err);
 }
 
+/* how far ahead of the reader the disk is asked to read (a multiple of SB_CODEC_BUFSIZE) */
+#define SB_READ_AHEAD	(8 * 1024 * 1024)
+
 /*
  * Push src_fd to its end into the pipe; path names the file for messages.
  * inspect (may be NULL) sees each chunk before it is encoded.
@@ -269,9 +273,21 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
 	if (buf == NULL)
 		return sb_error_oom(err);
 
+	/*
+	 * Keep the disk reading ahead of us while this thread hashes: a larger
+	 * read-ahead window, and the next SB_READ_AHEAD bytes asked for before
+	 * they are needed.  Fails harmlessly on pipes.
+	 */
+	(void) posix_fadvise(src_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	(void) posix_fadvise(src_fd, 0, SB_READ_AHEAD, POSIX_FADV_WILLNEED);
+
 	while (!eof && rc == SB_OK)
 	{
 		size_t		have = 0;
+
+		if (offset > 0 && offset % SB_READ_AHEAD == 0)
+			(void) posix_fadvise(src_fd, (off_t) (offset + SB_READ_AHEAD),
+								 SB_READ_AHEAD, POSIX_FADV_WILLNEED);
 
 		/* fill the buffer, so that short reads from pipes are merged */
 		while (have < SB_CODEC_BUFSIZE)

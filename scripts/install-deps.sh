@@ -12,7 +12,7 @@ set -euo pipefail
 
 packages=(
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
-	libssh2-1-dev libssl-dev libcurl4-openssl-dev curl zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev lz4 zstd
+	libssh2-1-dev libssl-dev libcurl4-openssl-dev libjson-c-dev curl zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev lz4 zstd
 	libipc-run-perl openssh-server openssh-client
 	debootstrap iproute2 make gcc procps
 	openssl clang libclang-rt-14-dev

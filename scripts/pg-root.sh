@@ -11,7 +11,8 @@
 # (scripts/package-test.sh installs a built .deb into a copy of it); VERSION
 # "rgw" one with Ceph's RADOS Gateway (scripts/rgw-start.sh runs it from there).
 # ROOT defaults to /var/cache/pg_safebackup/SUITE-root (SUITE-clean for "none",
-# rgw-root for "rgw").
+# rgw-root for "rgw").  "run" in a PostgreSQL root also mounts the rgw root,
+# when it exists, at its own path, so the suite there starts the S3 gateway.
 # Environment: SB_MIRROR    Debian mirror (default: the host's apt sources)
 #              SB_ROOT_EXTRA  more packages for the root (e.g. packaging tools)
 #              SRC_DIR      tree to copy (default: the repo containing scripts/)
@@ -35,10 +36,11 @@ VERSION=1   # of the root's layout: a change re-runs the package installation
 pg_packages() {
   echo "postgresql-$1 postgresql-server-dev-$1 postgresql-client-$1" \
     libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev lz4 zstd libipc-run-perl make gcc \
-    openssh-server openssh-client perl ca-certificates procps libcurl4-openssl-dev curl
+    openssh-server openssh-client perl ca-certificates procps libcurl4-openssl-dev curl libjson-c-dev
 }
 CLEAN_PACKAGES=(ca-certificates)   # VERSION "none": a clean root
 RGW_PACKAGES=(ca-certificates radosgw procps)   # VERSION "rgw": the S3 test gateway
+RGW_ROOT=/var/cache/pg_safebackup/rgw-root
 STAMP=etc/pg_safebackup-root.stamp          # in ROOT: set up and current
 BOOTSTRAPPED=etc/pg_safebackup-bootstrapped # in ROOT: debootstrap finished
 BUILD_DIR=/build/pg_safebackup
@@ -217,6 +219,11 @@ do_run() {
       --shell /bin/bash postgres
   in_root "$root" chown -R postgres:postgres "$(dirname "$BUILD_DIR")"
   mount_all "$root"
+  # the S3 tests' gateway runs from its own root (scripts/rgw-start.sh):
+  # at the same path in here, so a suite in this root starts it as on the host
+  if [[ $PGV != none && $PGV != rgw && -x $RGW_ROOT/usr/bin/radosgw ]]; then
+    mnt "$root$RGW_ROOT" --bind "$RGW_ROOT"
+  fi
   step "run: $*" in_root "$root" --cwd "$BUILD_DIR" "$@" || rc=$?
   umount_all
   return "$rc"
@@ -254,7 +261,7 @@ if [[ $PGV == none ]]; then
 elif [[ $PGV == rgw ]]; then
   PG_BIN=/nonexistent
   PACKAGES=("${RGW_PACKAGES[@]}")
-  root=/var/cache/pg_safebackup/rgw-root
+  root=$RGW_ROOT
 else
   [[ $PGV =~ ^[0-9]+$ ]] || die "bad PostgreSQL version \"$PGV\""
   PG_BIN=/usr/lib/postgresql/$PGV/bin

@@ -32,7 +32,7 @@ mkdir -p "$work"
 	--exclude=tmp_check --exclude=results --exclude=log -cf - .) | (cd "$work" && tar -xf -)
 chown -R "$TEST_USER" "$work"
 
-as_user() { runuser -u "$TEST_USER" -- env PG_CONFIG="$PG_CONFIG" SB_SFTP_HARNESS="${SB_SFTP_HARNESS:-}" SB_S3_HARNESS="${SB_S3_HARNESS:-}" "$@"; }
+as_user() { runuser -u "$TEST_USER" -- env PG_CONFIG="$PG_CONFIG" SB_SFTP_HARNESS="${SB_SFTP_HARNESS:-}" SB_S3_HARNESS="${SB_S3_HARNESS:-}" SB_S3_POSIX_HARNESS="${SB_S3_POSIX_HARNESS:-}" "$@"; }
 
 cd "$work"
 as_user make -s -j2 PG_CONFIG="$PG_CONFIG" PG_CFLAGS_EXTRA=-Werror all
@@ -59,10 +59,12 @@ else
 fi
 
 # The S3 gateway: Ceph's radosgw from its cached root (scripts/rgw-start.sh
-# prepare makes it; scripts/test.sh does that).  Without the root (inside
-# the PostgreSQL 17/18 roots, say) the S3 tests say they are skipped.
+# prepare makes it; scripts/test.sh does that; scripts/pg-root.sh mounts it
+# into the PostgreSQL 17/18 roots).  Without it the S3 tests say they are
+# skipped.
 echo "=== S3 storage driver tests (Ceph RADOS Gateway, throwaway CA)"
 rgw_harness="$work/rgw-harness"
+rgw_posix_harness="$work/rgw-harness-posix"
 rgw_watcher=
 if [ ! -x "${SB_RGW_ROOT:-/var/cache/pg_safebackup/rgw-root}/usr/bin/radosgw" ]; then
 	echo "no radosgw root (run scripts/rgw-start.sh prepare): S3 tests skipped"
@@ -74,6 +76,15 @@ elif as_user make -s PG_CONFIG="$PG_CONFIG" tests/unit/test_s3 &&
 	TEST_USER="$TEST_USER" scripts/rgw-start.sh watch "$rgw_harness" &
 	rgw_watcher=$!
 	export SB_S3_HARNESS="$rgw_harness"
+	# a second gateway with the "posix" backend, which returns multipart
+	# objects intact, for t/026_s3_multipart.pl
+	if SB_RGW_BACKEND=posix TEST_USER="$TEST_USER" \
+		scripts/rgw-start.sh start "$rgw_posix_harness" >/dev/null; then
+		export SB_S3_POSIX_HARNESS="$rgw_posix_harness"
+	else
+		echo "could not start the gateway with the posix backend"
+		status=1
+	fi
 else
 	echo "could not build the S3 test or start the gateway"
 	status=1
@@ -84,6 +95,7 @@ stop_harness()
 	tests/sftp/sshd-harness.sh stop "$harness" >/dev/null 2>&1 || true
 	[ -n "$watcher" ] && wait "$watcher" 2>/dev/null || true
 	scripts/rgw-start.sh stop "$rgw_harness" >/dev/null 2>&1 || true
+	scripts/rgw-start.sh stop "$rgw_posix_harness" >/dev/null 2>&1 || true
 	[ -n "$rgw_watcher" ] && wait "$rgw_watcher" 2>/dev/null || true
 }
 trap stop_harness EXIT

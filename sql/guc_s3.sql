@@ -8,6 +8,7 @@ SHOW safebackup.s3_endpoint;
 SHOW safebackup.s3_uri_style;
 SHOW safebackup.s3_credentials_file;
 SHOW safebackup.s3_ca_file;
+SHOW safebackup.s3_credentials_source;
 
 -- server-wide settings cannot be changed per session
 SET safebackup.s3_bucket = 'backups';
@@ -18,6 +19,7 @@ ALTER SYSTEM SET safebackup.s3_uri_style = 'vhost';
 ALTER SYSTEM SET safebackup.s3_endpoint = 'https://s3.example.com';
 ALTER SYSTEM SET safebackup.s3_endpoint = 's3.example.com/path';
 ALTER SYSTEM SET safebackup.s3_credentials_file = 'relative/cred';
+ALTER SYSTEM SET safebackup.s3_credentials_source = 'imds';
 ALTER SYSTEM SET safebackup.s3_bucket = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
 -- good values are accepted
@@ -26,11 +28,13 @@ ALTER SYSTEM SET safebackup.s3_bucket = 'pg-backups';
 ALTER SYSTEM SET safebackup.s3_endpoint = 'rgw.example.net:7480';
 ALTER SYSTEM SET safebackup.s3_uri_style = 'path';
 ALTER SYSTEM SET safebackup.s3_credentials_file = '/etc/postgresql/s3.cred';
+ALTER SYSTEM SET safebackup.s3_credentials_source = 'instance';
 ALTER SYSTEM RESET safebackup.repo_type;
 ALTER SYSTEM RESET safebackup.s3_bucket;
 ALTER SYSTEM RESET safebackup.s3_endpoint;
 ALTER SYSTEM RESET safebackup.s3_uri_style;
 ALTER SYSTEM RESET safebackup.s3_credentials_file;
+ALTER SYSTEM RESET safebackup.s3_credentials_source;
 
 -- the credentials file's name is for superusers only
 SELECT name, context FROM pg_settings WHERE name LIKE 'safebackup.s3%' ORDER BY name;

@@ -10,7 +10,9 @@
  * secret_access_key and optionally session_token (an "aws_" prefix is
  * accepted, so a one-profile ~/.aws/credentials file works; "[section]"
  * lines and lines starting with '#' or ';' are skipped).  Without a file:
- * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.  With
+ * s3_credentials_source = 'instance' they come from the instance metadata
+ * service instead, before the first request (s3_instance.c).
  *
  * Shared core: no postgres.h, no ereport() or palloc().
  *
@@ -272,6 +274,22 @@ s3_load_credentials(const SbRepoConfig *cfg, S3Storage *s, SbError *err)
 	SbStatus	rc = SB_OK;
 
 	s->token[0] = '\0';
+	s->instance = false;
+	if (SB_S3(cfg)->s3_credentials_source == SB_S3_CREDENTIALS_INSTANCE)
+	{
+		if (SB_S3(cfg)->s3_credentials_file[0] != '\0')
+		{
+			sb_error_set(err, SB_ERR_CONFIG,
+						 "safebackup.s3_credentials_file cannot be used with safebackup.s3_credentials_source \"instance\"");
+			sb_error_hint(err, "Empty safebackup.s3_credentials_file to use the instance's IAM role, or set safebackup.s3_credentials_source to \"static\" to use the file.");
+			return SB_ERR_CONFIG;
+		}
+		/* fetched before the first request (s3_http.c) */
+		s->instance = true;
+		s->creds_refresh_ms = 0;
+		s->userpwd[0] = '\0';
+		return SB_OK;
+	}
 	if (SB_S3(cfg)->s3_credentials_file[0] != '\0')
 	{
 		where = SB_S3(cfg)->s3_credentials_file;

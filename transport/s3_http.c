@@ -630,21 +630,31 @@ prepare(SbStorage *st, S3Xfer *x, S3Request *req, S3Upload *up)
 	long		io_ms = st->cfg.io_timeout_ms > 0 ? st->cfg.io_timeout_ms : 60000;
 	struct curl_slist *h = NULL;
 
-	if (!build_url(s, req, url, sizeof(url)))
+	if (req->url != NULL)
+	{
+		if (strlen(req->url) >= sizeof(url))
+			return false;
+		strcpy(url, req->url);
+	}
+	else if (!build_url(s, req, url, sizeof(url)))
 		return false;
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (s->share != NULL)
 		curl_easy_setopt(c, CURLOPT_SHARE, s->share);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	/* only the instance metadata service is plain HTTP (a link-local address) */
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, req->url != NULL ? "http" : "https");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
 	if (SB_S3(&st->cfg)->s3_ca_file[0] != '\0')
 		curl_easy_setopt(c, CURLOPT_CAINFO, SB_S3(&st->cfg)->s3_ca_file);
-	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-	curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
+	if (req->url == NULL)
+	{
+		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+		curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, io_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (io_ms + 999) / 1000);
@@ -656,8 +666,9 @@ prepare(SbStorage *st, S3Xfer *x, S3Request *req, S3Upload *up)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, req);
 
 	/* the payload is not hashed: TLS and Content-MD5 protect it */
-	h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-	if (s->token[0] != '\0')
+	if (req->url == NULL)
+		h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	if (req->url == NULL && s->token[0] != '\0')
 	{
 		snprintf(tok, sizeof(tok), "x-amz-security-token: %s", s->token);
 		h = curl_slist_append(h, tok);
@@ -717,8 +728,17 @@ reset_answer(S3Request *req)
 static SbStatus
 run_request(SbStorage *st, S3Xfer *x, S3Request *req, SbError *err)
 {
+	S3Storage  *s = st->priv;
 	long		backoff = 100;
 
+	/* temporary credentials are fetched again before they expire */
+	if (req->url == NULL && s->instance && now_ms() >= s->creds_refresh_ms)
+	{
+		SbStatus	rc = s3_instance_credentials(st, err);
+
+		if (rc != SB_OK)
+			return rc;
+	}
 	req->retried = false;
 	for (int attempt = 1;; attempt++)
 	{
@@ -747,6 +767,10 @@ run_request(SbStorage *st, S3Xfer *x, S3Request *req, SbError *err)
 		if (attempt == S3_ATTEMPTS ||
 			(code != CURLE_OK && !curl_transient(code)))
 		{
+			if (code != CURLE_OK && req->url != NULL)
+				return sb_error_set(err, SB_ERR_NETWORK, "%s",
+									x->errbuf[0] ? x->errbuf :
+									curl_easy_strerror((CURLcode) code));
 			if (code != CURLE_OK)
 				return curl_error(st, code, x->errbuf, err);
 			return SB_OK;		/* the caller reports the 5xx */

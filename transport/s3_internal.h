@@ -74,6 +74,8 @@ typedef struct S3Storage
 	char		userpwd[512];	/* "key:secret" */
 	char		token[2048];	/* session token or "" */
 	char		sigv4[128];		/* "aws:amz:REGION:s3" */
+	bool		instance;		/* credentials from the instance metadata */
+	int64_t		creds_refresh_ms;	/* then: fetch them again from this time */
 	S3Dirs		dirs;
 } S3Storage;
 
@@ -93,6 +95,8 @@ typedef struct S3Request
 	/* in */
 	const char *method;			/* GET, PUT, HEAD, DELETE, POST */
 	const char *key;			/* full object key, or NULL for the bucket */
+	const char *url;			/* or a whole plain-HTTP URL, sent unsigned
+								 * (the instance metadata service) */
 	const char *query;			/* sorted, encoded query string, or NULL */
 	const void *body;			/* PUT/POST body (may be NULL with len 0) */
 	size_t		body_len;
@@ -109,6 +113,13 @@ typedef struct S3Request
 	uint64_t	range_total;	/* total of a Content-Range answer, or 0 */
 	char		request_id[80];
 } S3Request;
+
+/* s3_instance.c */
+/*
+ * Fetch the instance role's credentials from the instance metadata service
+ * into s->userpwd and s->token, and set s->creds_refresh_ms.
+ */
+extern SbStatus s3_instance_credentials(SbStorage *st, SbError *err);
 
 /* s3_http.c */
 /*

@@ -25,6 +25,17 @@ uri_style_name(int i)
 	return i >= 0 && i < (int) (sizeof(names) / sizeof(names[0])) ? names[i] : NULL;
 }
 
+static const char *
+credentials_source_name(int i)
+{
+	static const char *const names[] = {
+		[SB_S3_CREDENTIALS_STATIC] = "static",
+		[SB_S3_CREDENTIALS_INSTANCE] = "instance"
+	};
+
+	return i >= 0 && i < (int) (sizeof(names) / sizeof(names[0])) ? names[i] : NULL;
+}
+
 /* "https://" belongs to no endpoint: the repository is always HTTPS */
 static SbStatus
 check_endpoint(const SbSetting *s, const char *shown, const char *value,
@@ -74,6 +85,13 @@ static const SbSetting s3_settings[] = {
 		.long_desc = "Lines \"access_key_id = ...\", \"secret_access_key = ...\" and optionally \"session_token = ...\".  Empty: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment.",
 		.doc_default = "(empty: the environment)",
 	.doc = "file with `access_key_id = ...` and `secret_access_key = ...` lines (and `session_token = ...` for temporary credentials); owned by the PostgreSQL OS user with permissions `0600` or less, else refused.  Empty: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`) from the environment"},
+	{.name = "s3_credentials_source", .type = SB_SETTING_TYPE_ENUM,
+		SB_INT_FIELD(SbS3Settings, s3_credentials_source),
+		.int_default = SB_S3_CREDENTIALS_STATIC, .enum_name = credentials_source_name,
+		.arg = "SOURCE", .help = "static (the file, else the environment; default) or instance",
+		.short_desc = "Where the S3 access key and secret come from: static (s3_credentials_file or the environment) or instance (the EC2 instance metadata service).",
+		.doc_default = "`static`",
+	.doc = "`static`: the key and secret of `s3_credentials_file`, or of the environment when it is empty; `instance`: the temporary credentials of the IAM role of the EC2 instance, from its metadata service (IMDSv2, `http://169.254.169.254`, or `AWS_EC2_METADATA_SERVICE_ENDPOINT` in the environment), fetched again before they expire; `s3_credentials_file` must then be empty.  See [S3 repository](#s3-repository)"},
 	{.name = "s3_ca_file", SB_STRING_FIELD(SbS3Settings, s3_ca_file),
 		.flags = SB_SETTING_FILE, .str_default = "", .arg = "FILE",
 		.help = "CA that signed the S3 server's certificate",

@@ -21,6 +21,13 @@ typedef enum SbS3UriStyle
 	SB_S3_URI_PATH				/* https://ENDPOINT/BUCKET/KEY */
 } SbS3UriStyle;
 
+/* Where the access key and secret come from. */
+typedef enum SbS3CredentialsSource
+{
+	SB_S3_CREDENTIALS_STATIC = 0,	/* s3_credentials_file, else the environment */
+	SB_S3_CREDENTIALS_INSTANCE	/* the EC2 instance metadata service */
+} SbS3CredentialsSource;
+
 /*
  * An S3-compatible object store over HTTPS (transport/s3.c).  repo_path is
  * a key prefix in the bucket ("/", the default, for the whole bucket).
@@ -32,6 +39,7 @@ typedef struct SbS3Settings
 	char		s3_endpoint[256];	/* host[:port]; "" = s3.REGION.amazonaws.com */
 	int			s3_uri_style;	/* SbS3UriStyle */
 	char		s3_credentials_file[SB_PATH_MAX];	/* "" = the environment */
+	int			s3_credentials_source;	/* SbS3CredentialsSource */
 	char		s3_ca_file[SB_PATH_MAX];	/* "" = the system's CAs */
 } SbS3Settings;
 

@@ -27,12 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
 #include "sb_config.h"
 #include "sb_error.h"
 #include "sb_test.h"
 #include "storage.h"
+#include "../../transport/s3_internal.h"
 #include "../../transport/s3_settings.h"
 #include "storage_suite.h"
+#include "fake_imds.h"
 
 SB_TEST_DEFINE_COUNTERS;
 
@@ -147,6 +152,84 @@ test_list_prefix(void)
 	sb_storage_free(st);
 }
 
+/* collects the ETag header of a HEAD answer */
+static size_t
+etag_header_cb(char *line, size_t size, size_t n, void *arg)
+{
+	char	   *etag = arg;
+	size_t		len = size * n;
+
+	if (len > 6 && strncasecmp(line, "ETag:", 5) == 0)
+	{
+		const char *v = line + 5;
+		size_t		vl;
+
+		while (*v == ' ' || *v == '"')
+			v++;
+		vl = strcspn(v, "\"\r\n");
+		if (vl < 80)
+		{
+			memcpy(etag, v, vl);
+			etag[vl] = '\0';
+		}
+	}
+	return len;
+}
+
+/* The ETag the gateway gives object KEY (a HEAD request of our own). */
+static void
+object_etag(const char *key, char *etag)
+{
+	CURL	   *c = curl_easy_init();
+	char		url[1024];
+	char		userpwd[512];
+	struct curl_slist *h = NULL;
+
+	etag[0] = '\0';
+	snprintf(url, sizeof(url), "https://%s/%s/%s", endpoint, bucket, key);
+	snprintf(userpwd, sizeof(userpwd), "%s:%s", access_key, secret_key);
+	h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
+	curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, etag_header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, etag);
+	SB_CHECK_MSG(curl_easy_perform(c) == CURLE_OK, "HEAD %s failed", url);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+/*
+ * The ETag S3 gives an object uploaded in parts of PART bytes: the MD5 of
+ * the parts' MD5s, a dash and the number of parts.  It proves that the
+ * gateway received exactly these bytes, in this order and cut there.
+ */
+static void
+multipart_etag(const unsigned char *data, size_t total, size_t part, char *out)
+{
+	EVP_MD_CTX *all = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	int			parts = 0;
+
+	EVP_DigestInit_ex(all, EVP_md5(), NULL);
+	for (size_t off = 0; off < total; off += part, parts++)
+	{
+		size_t		n = off + part > total ? total - off : part;
+
+		EVP_Digest(data + off, n, md, &mdlen, EVP_md5(), NULL);
+		EVP_DigestUpdate(all, md, mdlen);
+	}
+	EVP_DigestFinal_ex(all, md, &mdlen);
+	EVP_MD_CTX_free(all);
+	for (unsigned int i = 0; i < mdlen; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+	sprintf(out + 2 * mdlen, "-%d", parts);
+}
+
 /* An object of several parts is read back byte for byte. */
 static void
 test_multipart(void)
@@ -199,8 +282,18 @@ test_multipart(void)
 		}
 		CHECK_RC(rc, SB_OK, err);
 		SB_CHECK_MSG(got == total, "read back %zu of %zu bytes", got, total);
+		/* what the gateway received, whatever it gives back */
+		{
+			char		want[80];
+			char		have[80];
+			const char *key = "multipart/big";	/* repo_path is "/" */
+
+			object_etag(key, have);
+			multipart_etag(data, total, S3_PART_SIZE, want);
+			SB_CHECK_MSG(strcmp(have, want) == 0, "ETag %s, expected %s", have, want);
+		}
 		if (multipart_broken)
-			printf("note: this gateway corrupts multipart objects (S3_MULTIPART_BROKEN=1): their bytes are not compared\n");
+			printf("note: this gateway returns wrong bytes for multipart objects (S3_MULTIPART_BROKEN=1): what it received is proven by the ETag above, the bytes read back are not compared\n");
 		else
 		{
 			size_t		diff = 0;
@@ -251,6 +344,123 @@ test_env_credentials(void)
 	sb_storage_free(st);
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
+/* a small object written and read back through st */
+static SbStatus
+round_trip(SbStorage *st, const char *path, SbError *err)
+{
+	SbWriter   *w;
+	SbReader   *r;
+	char		back[64];
+	size_t		n = 0;
+	SbStatus	rc;
+
+	rc = sb_storage_write_open(st, path, SB_WRITE_REPLACE, &w, err);
+	if (rc == SB_OK)
+		rc = sb_storage_write(st, w, "instance role", 13, err);
+	if (rc == SB_OK)
+		rc = sb_storage_write_commit(st, w, err);
+	if (rc == SB_OK)
+		rc = sb_storage_read_open(st, path, &r, err);
+	if (rc == SB_OK)
+	{
+		rc = sb_storage_read(st, r, back, sizeof(back), &n, err);
+		sb_storage_read_close(st, r);
+	}
+	if (rc == SB_OK && (n != 13 || memcmp(back, "instance role", 13) != 0))
+		rc = sb_error_set(err, SB_ERR_CORRUPT, "read back %zu bytes", n);
+	return rc;
+}
+
+/*
+ * s3_credentials_source = 'instance': the keys come from the instance
+ * metadata service (a fake one on 127.0.0.1), are used against the real
+ * gateway, and are fetched again when they are about to expire.
+ */
+static void
+test_instance_credentials(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st = NULL;
+	SbError		err;
+	SbStatus	rc;
+	FakeImds	imds;
+	char		url[64];
+
+	memset(&imds, 0, sizeof(imds));
+	snprintf(imds.key, sizeof(imds.key), "%s", access_key);
+	snprintf(imds.secret, sizeof(imds.secret), "%s", secret_key);
+	imds.expires_in_s = 3600;
+	SB_REQUIRE(fake_imds_start(&imds));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", imds.port);
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+
+	/* not with a credentials file as well */
+	base_config(&cfg);
+	SB_S3(&cfg)->s3_credentials_source = SB_S3_CREDENTIALS_INSTANCE;
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_CONFIG, err);
+	SB_CHECK(strstr(err.msg, "cannot be used with") != NULL);
+	sb_storage_free(st);
+
+	/* fetched once, with a session token, and used for every request */
+	SB_S3(&cfg)->s3_credentials_file[0] = '\0';
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	for (int i = 0; rc == SB_OK && i < 3; i++)
+	{
+		rc = round_trip(st, "instance-object", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	SB_CHECK_MSG(imds.token_requests == 1 && imds.credential_requests == 1 && imds.refused == 0,
+				 "%d token, %d credential requests, %d refused",
+				 imds.token_requests, imds.credential_requests, imds.refused);
+
+	/* credentials near their expiration are fetched again before use */
+	imds.expires_in_s = 60;
+	sb_storage_free(st);
+	imds.token_requests = imds.credential_requests = 0;
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_OK, err);
+	for (int i = 0; rc == SB_OK && i < 3; i++)
+	{
+		rc = round_trip(st, "instance-object", &err);
+		CHECK_RC(rc, SB_OK, err);
+	}
+	SB_CHECK_MSG(imds.credential_requests >= 4,
+				 "%d credential requests for 4 and more signed requests",
+				 imds.credential_requests);
+	if (st != NULL)
+		sb_storage_remove(st, "instance-object", false, &err);
+	sb_storage_free(st);
+
+	/* a secret the gateway does not know: refused as with a file */
+	snprintf(imds.secret, sizeof(imds.secret), "not-the-secret");
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "refused the credentials") != NULL, "%s", err.msg);
+	sb_storage_free(st);
+
+	/* an instance without a role */
+	imds.no_role = true;
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "instance metadata service") != NULL &&
+				 strstr(err.msg, "HTTP status 404") != NULL, "%s", err.msg);
+	SB_CHECK(strstr(err.hint, "IAM role") != NULL);
+	sb_storage_free(st);
+	fake_imds_stop(&imds);
+
+	/* no metadata service at all */
+	rc = open_with(&cfg, &st, &err);
+	CHECK_RC(rc, SB_ERR_AUTH, err);
+	SB_CHECK_MSG(strstr(err.msg, "could not get S3 credentials from the instance metadata service") != NULL,
+				 "%s", err.msg);
+	sb_storage_free(st);
+	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 }
 
 static void
@@ -369,6 +579,7 @@ main(int argc, char **argv)
 	test_list_prefix();
 	test_multipart();
 	test_env_credentials();
+	test_instance_credentials();
 	test_refusals();
 
 	printf("test_s3: %d passed, %d failed\n", sb_test_passed, sb_test_failed);
