@@ -64,7 +64,8 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
-	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
+	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings \
+	tests/unit/test_s3_faults
 
 LIBS_CORE = -lssh2 -lcurl -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
@@ -148,6 +149,9 @@ tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running gateway: see scripts/rgw-start.sh
 tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# its own HTTPS server thread with faults (needs the openssl command)
+tests/unit/test_s3_faults: tests/unit/test_s3_faults.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
