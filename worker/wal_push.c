@@ -15,7 +15,9 @@
  * call as the archiver: stanza check, identical re-push, conflict refusal)
  * and records it durable together with the local file's identity.  Only
  * segments, ".partial" segments and timeline history files are pushed
- * ahead; backup history files are left to the archiver.
+ * ahead; backup history files are left to the archiver.  A repository
+ * that is behind (safebackup.archive_repo_hold, backend/repo_behind.h) is
+ * left out: the archiver records the file as missed by it instead.
  *
  * Nothing here reports a file archived: only the archive callback does,
  * after checking the durable entry against the file (push_table.h).  A
