@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ----------------------------------------------------------------
@@ -350,10 +351,23 @@ sb_codec_store_fd_inspect(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 	return store_end(st, &p, NULL, NULL, res, err);
 }
 
-bool
-sb_codec_can_store_addressed(SbStorage *st)
+/*
+ * The most a file of plain_size bytes can take once compressed: what no
+ * compressor grows incompressible data beyond (zstd, lz4 and zlib add well
+ * under 1/128 and a few frame headers).
+ */
+static uint64_t
+stored_size_bound(uint64_t plain_size)
 {
-	return sb_storage_can_rename_writer(st) &&
+	if (plain_size >= SB_SIZE_UNKNOWN / 2)
+		return SB_SIZE_UNKNOWN;
+	return plain_size + plain_size / 128 + 64 * 1024;
+}
+
+bool
+sb_codec_can_store_addressed(SbStorage *st, uint64_t plain_size)
+{
+	return sb_storage_can_rename_writer(st, stored_size_bound(plain_size)) &&
 		st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL;
 }
 
@@ -365,8 +379,12 @@ sb_codec_store_fd_addressed(SbStorage *st, const SbRepoConfig *cfg,
 {
 	StorePipe	p;
 	SbStatus	rc;
+	struct stat sbuf;
 
-	if (!sb_codec_can_store_addressed(st))
+	if (fstat(src_fd, &sbuf) != 0)
+		return sb_error_errno(err, errno, "could not stat \"%s\"", open_path);
+	if (!sb_codec_can_store_addressed(st, S_ISREG(sbuf.st_mode) ?
+									  (uint64_t) sbuf.st_size : SB_SIZE_UNKNOWN))
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"cannot store \"%s\" under a name given by its content",
 							open_path);

@@ -137,11 +137,13 @@ extern SbStatus sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg,
  * "<prefix><digest><suffix>" once the last byte has been digested (the
  * storage's write_rename).  res->sha256 is that digest, also when the
  * commit fails with SB_ERR_EXISTS.  Only where sb_codec_can_store_addressed
- * says so: the storage can rename a writer, and the stanza is not
+ * says so for a file of plain_size bytes (SB_SIZE_UNKNOWN: any size): the
+ * storage can rename a writer after what the file may grow to when stored
+ * (S3 can while nothing was sent, up to one part), and the stanza is not
  * encrypted (encryption binds each chunk to the final name, unknown until
  * the end).
  */
-extern bool sb_codec_can_store_addressed(SbStorage *st);
+extern bool sb_codec_can_store_addressed(SbStorage *st, uint64_t plain_size);
 extern SbStatus sb_codec_store_fd_addressed(SbStorage *st,
 											const SbRepoConfig *cfg,
 											int src_fd, const char *open_path,

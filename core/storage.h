@@ -142,6 +142,11 @@ typedef struct SbStorageOps
 	 */
 	SbStatus	(*write_rename) (SbStorage *st, SbWriter *w, const char *path,
 								 SbError *err);
+	/*
+	 * 0, or the most bytes a writer may have been given and still be
+	 * renamed (a driver that sends a large file in parts as it goes).
+	 */
+	uint64_t	write_rename_limit;
 
 	SbStatus	(*read_open) (SbStorage *st, const char *path, SbReader **r,
 							  SbError *err);
@@ -232,8 +237,12 @@ extern void sb_storage_write_abort(SbStorage *st, SbWriter *w);
  */
 extern SbStatus sb_storage_check_same_dir(const char *old_path,
 										  const char *new_path, SbError *err);
-/* Can this storage's writers be renamed before commit (write_rename)? */
-extern bool sb_storage_can_rename_writer(SbStorage *st);
+/*
+ * Can this storage's writers be renamed before commit (write_rename), after
+ * at most size bytes were written to them?  (SB_SIZE_UNKNOWN: whatever the size.)
+ */
+#define SB_SIZE_UNKNOWN	UINT64_MAX
+extern bool sb_storage_can_rename_writer(SbStorage *st, uint64_t size);
 /* SB_ERR_INTERNAL when the driver cannot (check sb_storage_can_rename_writer). */
 extern SbStatus sb_storage_write_rename(SbStorage *st, SbWriter *w,
 										const char *path, SbError *err);

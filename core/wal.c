@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "temp_file.h"
@@ -276,6 +277,7 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 	char		sha[SB_SHA256_HEX_LEN + 1];
 	uint64_t	size;
 	bool		dir_exists = false;
+	struct stat sbuf;
 	SbStatus	rc;
 	int			fd;
 
@@ -323,7 +325,12 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 			goto done;
 	}
 
-	if (sb_codec_can_store_addressed(st))
+	if (fstat(fd, &sbuf) != 0)
+	{
+		rc = sb_error_errno(err, errno, "could not stat file \"%s\"", src_path);
+		goto done;
+	}
+	if (sb_codec_can_store_addressed(st, (uint64_t) sbuf.st_size))
 		rc = store_one_pass(st, cfg, dir, walname, fd, res, err);
 	else
 		rc = store_two_passes(st, cfg, dir, walname, fd, src_path, res, err);

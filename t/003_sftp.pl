@@ -19,36 +19,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use SbTest;
-use Time::HiRes qw(usleep);
 
-my $harness = $ENV{SB_SFTP_HARNESS} // '';
-plan skip_all => 'no SFTP test server (scripts/run-suite.sh starts one)'
-  unless $harness ne '' && -f "$harness/env";
-
-my %sftp;
-open(my $envfh, '<', "$harness/env") or die "could not open $harness/env: $!";
-while (<$envfh>)
-{
-	chomp;
-	$sftp{$1} = $2 if /^(\w+)=(.*)$/;
-}
-close($envfh);
+my ($harness, $sftp) = SbTest::harness('SB_SFTP_HARNESS', 'SFTP test server');
+my %sftp = %$sftp;
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 
-# Ask the root-side watcher of the harness for something and wait for it.
-sub harness_request
-{
-	my ($what) = @_;
-	my $req = "$harness/control/$what";
-	open(my $fh, '>', $req) or die "could not create $req: $!";
-	close($fh);
-	for (my $i = 0; $i < 600 && -e $req; $i++)
-	{
-		usleep(100_000);
-	}
-	die "the SFTP harness did not serve \"$what\"" if -e $req;
-}
+sub harness_request { SbTest::harness_request($harness, @_); }
 
 # The repository as the SFTP account sees it: { path => size } of files.
 sub repo_files

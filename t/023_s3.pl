@@ -18,38 +18,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use SbTest;
-use Time::HiRes qw(usleep);
 
-my $harness = $ENV{SB_S3_HARNESS} // '';
-plan skip_all =>
-  'no S3 test server (scripts/run-suite.sh starts one with scripts/rgw-start.sh)'
-  unless $harness ne '' && -f "$harness/env";
-
-my %s3;
-open(my $envfh, '<', "$harness/env") or die "could not open $harness/env: $!";
-while (<$envfh>)
-{
-	chomp;
-	$s3{$1} = $2 if /^(\w+)=(.*)$/;
-}
-close($envfh);
-
+my ($harness, $s3) = SbTest::harness('SB_S3_HARNESS', 'S3 test server');
+my %s3 = %$s3;
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $stanza = 's3t' . $$;
 
-# Ask the root-side watcher of the harness for something and wait for it.
-sub harness_request
-{
-	my ($what) = @_;
-	my $req = "$harness/control/$what";
-	open(my $fh, '>', $req) or die "could not create $req: $!";
-	close($fh);
-	for (my $i = 0; $i < 600 && -e $req; $i++)
-	{
-		usleep(100_000);
-	}
-	die "the S3 harness did not serve \"$what\"" if -e $req;
-}
+sub harness_request { SbTest::harness_request($harness, @_); }
 
 # The keys below PREFIX in the bucket, listed with curl (SigV4), as
 # { key => size }.
@@ -86,12 +61,7 @@ sub bucket_keys
 }
 
 # Options that reach the repository through S3, for the CLI.
-my @cli_s3 = (
-	'--repo-type=s3', '--repo-path=/',
-	"--stanza=$stanza", "--s3-endpoint=$s3{S3_ENDPOINT}",
-	"--s3-bucket=$s3{S3_BUCKET}", "--s3-region=$s3{S3_REGION}",
-	'--s3-uri-style=path', "--s3-credentials-file=$s3{S3_CREDENTIALS_FILE}",
-	"--s3-ca-file=$s3{S3_CA_FILE}");
+my @cli_s3 = SbTest::s3_options(\%s3, $stanza);
 
 # --- a cluster (1 MB segments) archiving into the bucket
 my $node = SbTest::new_node(
@@ -99,15 +69,7 @@ my $node = SbTest::new_node(
 	wal_segsize => 1,
 	settings => [
 		wal_keep_size => '1GB',
-		'safebackup.stanza' => $stanza,
-		'safebackup.repo_type' => 's3',
-		'safebackup.repo_path' => '/',
-		'safebackup.s3_endpoint' => $s3{S3_ENDPOINT},
-		'safebackup.s3_bucket' => $s3{S3_BUCKET},
-		'safebackup.s3_region' => $s3{S3_REGION},
-		'safebackup.s3_uri_style' => 'path',
-		'safebackup.s3_credentials_file' => $s3{S3_CREDENTIALS_FILE},
-		'safebackup.s3_ca_file' => $s3{S3_CA_FILE},
+		SbTest::s3_settings(\%s3, $stanza),
 		'safebackup.io_timeout' => '10s',
 	]);
 my $first = SbTest::switch_and_wait($node);

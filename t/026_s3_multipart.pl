@@ -18,27 +18,11 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use SbTest;
 
-my $harness = $ENV{SB_S3_POSIX_HARNESS} // '';
-plan skip_all =>
-  'no S3 test server with the posix backend (scripts/run-suite.sh starts one)'
-  unless $harness ne '' && -f "$harness/env";
-
-my %s3;
-open(my $envfh, '<', "$harness/env") or die "could not open $harness/env: $!";
-while (<$envfh>)
-{
-	chomp;
-	$s3{$1} = $2 if /^(\w+)=(.*)$/;
-}
-close($envfh);
-
+my ($harness, $s3) = SbTest::harness('SB_S3_POSIX_HARNESS',
+	'S3 test server with the posix backend');
+my %s3 = %$s3;
 my $stanza = 's3mp' . $$;
-my @cli_s3 = (
-	'--repo-type=s3', '--repo-path=/',
-	"--stanza=$stanza", "--s3-endpoint=$s3{S3_ENDPOINT}",
-	"--s3-bucket=$s3{S3_BUCKET}", "--s3-region=$s3{S3_REGION}",
-	'--s3-uri-style=path', "--s3-credentials-file=$s3{S3_CREDENTIALS_FILE}",
-	"--s3-ca-file=$s3{S3_CA_FILE}");
+my @cli_s3 = SbTest::s3_options(\%s3, $stanza);
 
 # The ETag the gateway gives KEY: "MD5-N" for an object of N parts.
 sub object_etag
@@ -61,16 +45,8 @@ my $node = SbTest::new_node(
 	'primary',
 	wal_segsize => 1,
 	settings => [
-		'safebackup.stanza' => $stanza,
+		SbTest::s3_settings(\%s3, $stanza),
 		'safebackup.compress_type' => 'none',
-		'safebackup.repo_type' => 's3',
-		'safebackup.repo_path' => '/',
-		'safebackup.s3_endpoint' => $s3{S3_ENDPOINT},
-		'safebackup.s3_bucket' => $s3{S3_BUCKET},
-		'safebackup.s3_region' => $s3{S3_REGION},
-		'safebackup.s3_uri_style' => 'path',
-		'safebackup.s3_credentials_file' => $s3{S3_CREDENTIALS_FILE},
-		'safebackup.s3_ca_file' => $s3{S3_CA_FILE},
 	]);
 SbTest::switch_and_wait($node);
 

@@ -27,9 +27,9 @@
  *   needed and SB_WRITE_DEFER_SYNC changes nothing.  There are no
  *   temporary files to list; incomplete multipart uploads of writers that
  *   died stay in the bucket until a lifecycle rule aborts them (README).
- * - The writer cannot be renamed once a part was sent, so write_rename is
- *   not offered; WAL files are digested first and stored under their final
- *   name (core/wal.c).
+ * - A writer can be renamed while nothing was sent, i.e. up to one part
+ *   (write_rename_limit): a WAL segment is stored in one pass and named by
+ *   its digest at the end (core/wal.c), as on the other drivers.
  * - What we may do is set by the bucket policy, invisible to the client:
  *   the mode is unknown.
  *
@@ -58,7 +58,8 @@ const SbStorageOps sb_s3_ops = {
 	.write = s3_write,
 	.write_commit = s3_write_commit,
 	.write_abort = s3_write_abort,
-	.write_rename = NULL,
+	.write_rename = s3_write_rename,
+	.write_rename_limit = S3_PART_SIZE,
 	.read_open = s3_read_open,
 	.read = s3_read,
 	.read_close = s3_read_close,

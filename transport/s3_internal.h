@@ -211,6 +211,8 @@ extern SbStatus s3_write_open(SbStorage *st, const char *path, int flags,
 							  SbWriter **w, SbError *err);
 extern SbStatus s3_write(SbWriter *w, const void *buf, size_t len, SbError *err);
 extern SbStatus s3_write_commit(SbWriter *w, SbError *err);
+extern SbStatus s3_write_rename(SbStorage *st, SbWriter *w, const char *path,
+								SbError *err);
 extern void s3_write_abort(SbWriter *w);
 extern SbStatus s3_read_open(SbStorage *st, const char *path, SbReader **r,
 							 SbError *err);

@@ -94,6 +94,26 @@ s3_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 	return SB_OK;
 }
 
+/*
+ * Publish w under path (in the same directory) at commit: possible while
+ * the data is all in w's buffer, before a part of it was sent.
+ */
+SbStatus
+s3_write_rename(SbStorage *st, SbWriter *w, const char *path, SbError *err)
+{
+	SbStatus	rc = sb_storage_check_same_dir(w->path, path, err);
+
+	if (rc != SB_OK)
+		return rc;
+	if (w->upload_id[0] != '\0')
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"file \"%s\" cannot be renamed: its first part was sent",
+							w->path);
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	s3_object_key(st, path, "", w->key);
+	return SB_OK;
+}
+
 static void
 writer_free(SbWriter *w)
 {

@@ -165,9 +165,10 @@ sb_storage_check_same_dir(const char *old_path, const char *new_path,
 }
 
 bool
-sb_storage_can_rename_writer(SbStorage *st)
+sb_storage_can_rename_writer(SbStorage *st, uint64_t size)
 {
-	return st->ops->write_rename != NULL;
+	return st->ops->write_rename != NULL &&
+		(st->ops->write_rename_limit == 0 || size <= st->ops->write_rename_limit);
 }
 
 SbStatus

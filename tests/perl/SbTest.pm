@@ -233,4 +233,73 @@ sub query_state
 	return join('/', map { $node->safe_psql('postgres', $_) } @queries);
 }
 
+
+# harness(VAR, WHAT): the directory of a test server that scripts/run-suite.sh
+# started (an sshd, an S3 gateway) and passed in the environment variable
+# VAR, and the NAME=VALUE lines of its "env" file as a hash reference; the
+# test is skipped, saying that WHAT is missing, when there is none.
+sub harness
+{
+	my ($var, $what) = @_;
+	my $dir = $ENV{$var} // '';
+	my %env;
+
+	plan skip_all => "no $what (scripts/run-suite.sh starts one)"
+	  unless $dir ne '' && -f "$dir/env";
+	open(my $fh, '<', "$dir/env") or die "could not open $dir/env: $!";
+	while (<$fh>)
+	{
+		chomp;
+		$env{$1} = $2 if /^(\w+)=(.*)$/;
+	}
+	close($fh);
+	return ($dir, \%env);
+}
+
+# harness_request(DIR, WHAT): asks the root-side watcher of the harness in
+# DIR for WHAT (kill, start, restart, freeze, thaw) and waits until it is
+# done; dies after a minute.
+sub harness_request
+{
+	my ($dir, $what) = @_;
+	my $req = "$dir/control/$what";
+	open(my $fh, '>', $req) or die "could not create $req: $!";
+	close($fh);
+	for (my $i = 0; $i < 600 && -e $req; $i++)
+	{
+		select(undef, undef, undef, 0.1);
+	}
+	die "the test harness in $dir did not serve \"$what\"" if -e $req;
+	return;
+}
+
+# s3_options(S3, STANZA): the CLI options that reach stanza STANZA in the
+# bucket of the S3 gateway whose env is S3 (see harness), path style.
+sub s3_options
+{
+	my ($s3, $stanza) = @_;
+	return (
+		'--repo-type=s3', '--repo-path=/',
+		"--stanza=$stanza", "--s3-endpoint=$s3->{S3_ENDPOINT}",
+		"--s3-bucket=$s3->{S3_BUCKET}", "--s3-region=$s3->{S3_REGION}",
+		'--s3-uri-style=path', "--s3-credentials-file=$s3->{S3_CREDENTIALS_FILE}",
+		"--s3-ca-file=$s3->{S3_CA_FILE}");
+}
+
+# s3_settings(S3, STANZA): the same as settings, for new_node.
+sub s3_settings
+{
+	my ($s3, $stanza) = @_;
+	return (
+		'safebackup.stanza' => $stanza,
+		'safebackup.repo_type' => 's3',
+		'safebackup.repo_path' => '/',
+		'safebackup.s3_endpoint' => $s3->{S3_ENDPOINT},
+		'safebackup.s3_bucket' => $s3->{S3_BUCKET},
+		'safebackup.s3_region' => $s3->{S3_REGION},
+		'safebackup.s3_uri_style' => 'path',
+		'safebackup.s3_credentials_file' => $s3->{S3_CREDENTIALS_FILE},
+		'safebackup.s3_ca_file' => $s3->{S3_CA_FILE});
+}
+
 1;

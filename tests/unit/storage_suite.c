@@ -630,7 +630,7 @@ test_rename_writer(SuiteCtx *c)
 	SbStatus	rc;
 	ListResult	lr;
 
-	if (!sb_storage_can_rename_writer(c->st))
+	if (!sb_storage_can_rename_writer(c->st, 10))
 		return;
 	rc = mkdir_rel(c, "rn", &err);
 	CHECK_STATUS(rc, SB_OK, err);

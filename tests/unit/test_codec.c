@@ -1421,7 +1421,7 @@ test_store_addressed(void)
 	cfg_for(&cfg, &codecs[NCODECS - 1]);
 	sb_sha256_hex(data, 700001, hex);
 	snprintf(final, sizeof(final), "a/seg-%s.x", hex);
-	SB_REQUIRE(sb_codec_can_store_addressed(st));
+	SB_REQUIRE(sb_codec_can_store_addressed(st, SB_SIZE_UNKNOWN));
 
 	rc = store_via_pipe_as(st, &cfg, data, 700001, "a/seg", "a/seg-", 0, &res,
 						   &err);
@@ -1443,7 +1443,7 @@ test_store_addressed(void)
 	SB_CHECK(sb_mem_storage_open_handles(st) == 0);
 
 	st->cfg.cipher_type = SB_CIPHER_AES_256_GCM;
-	SB_CHECK(!sb_codec_can_store_addressed(st));
+	SB_CHECK(!sb_codec_can_store_addressed(st, SB_SIZE_UNKNOWN));
 	rc = store_via_pipe_as(st, &cfg, data, 700000, "a/seg", "a/seg-", 0, &res,
 						   &err);
 	SB_CHECK(rc == SB_ERR_INTERNAL);

@@ -478,7 +478,7 @@ test_wal_one_pass(SbStorage *st, SbRepoConfig *cfg)
 	pid_t		pid;
 
 	SB_REQUIRE(data != NULL);
-	SB_REQUIRE(sb_storage_can_rename_writer(st));
+	SB_REQUIRE(sb_storage_can_rename_writer(st, SB_SIZE_UNKNOWN));
 	snprintf(cfg->stanza, sizeof(cfg->stanza), "w");
 	cfg->compress_type = SB_COMPRESS_ZSTD;
 	cfg->compress_level = 1;

@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "codec.h"
 #include "sb_config.h"
 #include "sb_error.h"
 #include "sb_test.h"
@@ -304,6 +305,23 @@ test_multipart(void)
 		}
 		if (r != NULL)
 			sb_storage_read_close(st, r);
+
+		/*
+		 * A writer can be renamed (a WAL segment named by its digest in
+		 * one pass) up to one part, not once a part was sent.
+		 */
+		SB_CHECK(sb_codec_can_store_addressed(st, 16 * 1024 * 1024));
+		SB_CHECK(!sb_codec_can_store_addressed(st, 64 * 1024 * 1024));
+		rc = sb_storage_write_open(st, "multipart/renamed", 0, &w, &err);
+		for (size_t off = 0; rc == SB_OK && off < total; off += chunk)
+			rc = sb_storage_write(st, w, data + off, off + chunk > total ? total - off : chunk, &err);
+		CHECK_RC(rc, SB_OK, err);
+		if (rc == SB_OK)
+		{
+			rc = sb_storage_write_rename(st, w, "multipart/other", &err);
+			CHECK_RC(rc, SB_ERR_INTERNAL, err);
+			sb_storage_write_abort(st, w);
+		}
 
 		/* a second multipart writer of the same name is refused */
 		rc = sb_storage_write_open(st, "multipart/big", 0, &w, &err);
