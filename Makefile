@@ -10,7 +10,7 @@
 MODULE_big = pg_safebackup
 EXTENSION = pg_safebackup
 DATA = pg_safebackup--1.0.sql pg_safebackup--1.1.sql pg_safebackup--1.0--1.1.sql \
-	pg_safebackup--1.1--1.2.sql
+	pg_safebackup--1.1--1.2.sql pg_safebackup--1.2--1.3.sql
 PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 
 # shared core: linked into the server module, the CLI and the unit tests
@@ -45,8 +45,8 @@ OBJS = \
 	backend/push_status.o backend/guc_backup.o \
 	backend/schedule.o backend/wal_gaps.o \
 	backend/expire_sql.o backend/verify_sql.o \
-	backend/archive_lag.o backend/repo_sql.o \
-	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o \
+	backend/archive_lag.o backend/repo_sql.o backend/repo_behind.o backend/repo_behind_sql.o \
+	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o worker/wal_catchup.o \
 	worker/backup_copy.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
 	$(CORE_OBJS)
 
@@ -64,7 +64,8 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_manifest tests/unit/test_restore \
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
-	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings
+	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings \
+	tests/unit/test_s3_faults
 
 LIBS_CORE = -lssh2 -lcurl -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
@@ -148,6 +149,9 @@ tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running gateway: see scripts/rgw-start.sh
 tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# its own HTTPS server thread with faults (needs the openssl command)
+tests/unit/test_s3_faults: tests/unit/test_s3_faults.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running sshd: see tests/sftp/sshd-harness.sh
 tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)

@@ -11,7 +11,12 @@
  * "Several repositories"): pushed here by sb_wal_push() into each, or
  * pushed ahead by a push worker (worker/wal_push.c) that recorded it in the
  * shared push table for exactly this file and these settings
- * (push_table.h).
+ * (push_table.h).  The one exception is safebackup.archive_repo_hold: a
+ * repository that has failed for longer falls behind, and while it is
+ * behind each file is recorded as missed by it (durably, before the file
+ * is reported archived) instead of pushed into it; the catch-up worker
+ * copies them later (repo_behind.h).  A file still has to be durable in
+ * at least one repository.
  *
  * No ERROR may escape the callback (on 15 and 16 it would kill the
  * archiver without counting a failure), so failures are logged as WARNING
@@ -28,6 +33,7 @@
 
 #include "guc.h"
 #include "push_table.h"
+#include "repo_behind.h"
 #include "report.h"
 #include "shmem.h"
 #include "wal_session.h"
@@ -96,30 +102,143 @@ fail(const char *file, const SbWalRepos *repos, int failed, SbError *err)
 	return false;
 }
 
+/* Wake the launcher: it starts the catch-up worker (worker/wal_catchup.c). */
+static void
+wake_launcher(void)
+{
+	Latch	   *latch;
+
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	latch = sb_shared->launcher_latch;
+	LWLockRelease(sb_shared->lock);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+static void
+log_falling_behind(const char *file, int repo, const SbError *err)
+{
+	long		seconds = 0;
+
+	(void) sb_behind_hold_expired(repo, &seconds);
+	ereport(WARNING,
+			(errcode(sb_errcode(err->status)),
+			 errmsg("repository %d fell behind: WAL file \"%s\" is archived without it",
+					repo, file),
+			 errdetail_plural("It has failed for %ld second (safebackup.archive_repo_hold is %d s): %s",
+							  "It has failed for %ld seconds (safebackup.archive_repo_hold is %d s): %s",
+							  seconds, seconds, sb_archive_repo_hold, err->msg),
+			 errhint("The WAL files it misses are recorded in %s/repo%d.missed and copied into it once it works again; see safebackup.archive_repositories.",
+					 SB_BEHIND_DIR, repo)));
+}
+
+/*
+ * Record file as missed by each repository in "mask" (those that were
+ * behind, and those that fall behind now) before it is reported archived.
+ * A repository that has caught up since it was seen behind gets the file
+ * pushed instead.  False when that failed or a record could not be written.
+ */
+static bool
+record_missed(const char *file, const char *path, const SbWalRepos *all,
+			  int was_behind, int mask)
+{
+	for (int k = 0; k < all->n; k++)
+	{
+		int			r = all->index[k];
+		bool		caught_up;
+		const char *what;
+		SbWalPushResult res;
+		SbError		err;
+
+		if (!(mask & (1 << (r - 1))))
+			continue;
+		if (!sb_behind_record(r, file, (was_behind & (1 << (r - 1))) != 0,
+							  &caught_up, &what))
+		{
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not record WAL file \"%s\" as missed by repository %d in \"%s\": %m",
+							file, r, what),
+					 errhint(RETRY_HINT)));
+			record_failure(file, "could not record a WAL file missed by a repository");
+			return false;
+		}
+		if (!caught_up)
+			continue;
+		sb_error_clear(&err);
+		if (sb_wal_session_push_to(r, &all->cfg[k], file, path, &res, &err) != SB_OK)
+			return fail(file, all, r, &err);
+	}
+	return true;
+}
+
 static bool
 archive_one(const char *file, const char *path)
 {
-	static SbWalRepos repos;	/* static: four repositories' settings */
+	/* static: four repositories' settings and errors */
+	static SbWalRepos all;
+	static SbWalRepos repos;
+	static SbError errs[SB_REPO_MAX];
 	SbWalPushResult res;
-	SbError		err;
-	int			failed = 1;
+	SbWalPushResult other;
+	int			behind;			/* configured repositories that are behind */
+	int			falling = 0;	/* failing past the hold: fall behind now */
+	int			stored = 0;
+	int			holding = -1;	/* the first failure that holds archiving */
+	int			first_failure = -1;
 
-	sb_error_clear(&err);
-	sb_wal_repos_load(&repos);
+	sb_wal_repos_load(&all);
+	sb_wal_repos_current(&all, &repos, &behind);
 
-	/* pushed ahead by a worker into every repository: already durable */
+	/* pushed ahead by a worker into every current repository: durable */
 	if (sb_push_archiver_take(file, path, sb_wal_repos_hash(&repos)))
 	{
 		ereport(DEBUG1,
 				(errmsg_internal("WAL file \"%s\" was pushed ahead by a push worker", file)));
+		if (behind != 0 && !record_missed(file, path, &all, behind, behind))
+			return false;
 		memset(&res, 0, sizeof(res));
 		res.already_stored = true;	/* its bytes were counted by the worker */
 		record_success(file, &res);
 		return true;
 	}
 
-	if (sb_wal_session_push(&repos, file, path, &res, &failed, &err) != SB_OK)
-		return fail(file, &repos, failed, &err);
+	for (int k = 0; k < repos.n; k++)
+	{
+		long		seconds;
+
+		sb_error_clear(&errs[k]);
+		if (sb_wal_session_push_to(repos.index[k], &repos.cfg[k], file, path,
+								   stored == 0 ? &res : &other, &errs[k]) == SB_OK)
+		{
+			stored++;
+			continue;
+		}
+		if (first_failure < 0)
+			first_failure = k;
+		/* a repository may fall behind only while another one has the file */
+		if (sb_behind_hold_expired(repos.index[k], &seconds))
+			falling |= 1 << (repos.index[k] - 1);
+		else if (holding < 0)
+			holding = k;
+	}
+	if (stored == 0 || holding >= 0)
+	{
+		int			k = holding >= 0 ? holding : first_failure;
+
+		return fail(file, &all, repos.index[k], &errs[k]);
+	}
+
+	if (behind | falling)
+	{
+		if (!record_missed(file, path, &all, behind, behind | falling))
+			return false;
+		for (int k = 0; k < repos.n; k++)
+			if (falling & (1 << (repos.index[k] - 1)))
+				log_falling_behind(file, repos.index[k], &errs[k]);
+		if (falling)
+			wake_launcher();
+	}
 
 	if (res.already_stored)
 		ereport(LOG,

@@ -23,6 +23,7 @@
 #include "settings.h"
 #include "storage.h"
 #include "worker/lag_warning.h"
+#include "repo_behind.h"
 
 /* Most settings the tables may hold */
 #define MAX_SETTINGS	SB_SETTINGS_MAX
@@ -54,6 +55,7 @@ static const struct
 	{"backup_max_rate", &sb_backup_max_rate},
 	{"schedule_on_standby", &sb_schedule_on_standby},
 	{"archive_lag_warning", &sb_archive_lag_warning},
+	{"archive_repo_hold", &sb_archive_repo_hold},
 };
 
 /*

@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "push_table.h"
+#include "repo_behind.h"
 #include "shmem.h"
 
 #define SB_TRANCHE_NAME "pg_safebackup"
@@ -30,6 +31,7 @@ sb_shmem_request_hook(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(SbShared)));
 	RequestNamedLWLockTranche(SB_TRANCHE_NAME, 1);
 	sb_push_shmem_request();
+	sb_behind_shmem_request();
 }
 
 static void
@@ -49,6 +51,7 @@ sb_shmem_startup_hook(void)
 		ConditionVariableInit(&sb_shared->backup_cv);
 	}
 	sb_push_shmem_init();
+	sb_behind_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -18,6 +18,7 @@
 #include "storage.h"
 #include "storage_wait.h"
 #include "guc.h"
+#include "repo_behind.h"
 #include "shmem.h"
 #include "wal_session.h"
 
@@ -33,6 +34,41 @@ sb_wal_repos_load(SbWalRepos *repos)
 	for (int r = 1; r <= SB_REPO_MAX; r++)
 		if (sb_guc_repo_config_n(r, &repos->cfg[repos->n]))
 			repos->index[repos->n++] = r;
+}
+
+void
+sb_wal_repos_without(const SbWalRepos *all, int mask, SbWalRepos *out)
+{
+	out->n = 0;
+	for (int k = 0; k < all->n; k++)
+	{
+		if (mask & (1 << (all->index[k] - 1)))
+			continue;
+		out->index[out->n] = all->index[k];
+		out->cfg[out->n++] = all->cfg[k];
+	}
+}
+
+void
+sb_wal_repos_current(const SbWalRepos *all, SbWalRepos *cur, int *mask)
+{
+	*mask = sb_behind_mask();
+	sb_wal_repos_without(all, *mask, cur);
+	if (cur->n == 0)
+	{
+		/* never none: every configured one is behind (settings changed) */
+		*cur = *all;
+		*mask = 0;
+	}
+	for (int r = 1; r <= SB_REPO_MAX; r++)
+	{
+		bool		configured = false;
+
+		for (int k = 0; k < all->n; k++)
+			configured |= (all->index[k] == r);
+		if (!configured)
+			*mask &= ~(1 << (r - 1));
+	}
 }
 
 uint64_t
@@ -106,9 +142,9 @@ sb_wal_session_ensure(int repo, const SbRepoConfig *cfg, SbError *err)
 	return SB_OK;
 }
 
+/* Open repository "repo" and check its stanza once per session. */
 static SbStatus
-push_one(int repo, const SbRepoConfig *cfg, const char *file, const char *path,
-		 SbWalPushResult *res, SbError *err)
+ensure_stanza(int repo, const SbRepoConfig *cfg, SbError *err)
 {
 	SbStatus	rc;
 
@@ -128,9 +164,36 @@ push_one(int repo, const SbRepoConfig *cfg, const char *file, const char *path,
 			return rc;
 		stanza_checked[repo - 1] = true;
 	}
+	return SB_OK;
+}
 
-	rc = sb_wal_push(sessions[repo - 1], cfg, file, path, res, err);
+SbStatus
+sb_wal_session_push_to(int repo, const SbRepoConfig *cfg, const char *file,
+					   const char *path, SbWalPushResult *res, SbError *err)
+{
+	SbStatus	rc;
+
+	rc = ensure_stanza(repo, cfg, err);
+	if (rc == SB_OK)
+		rc = sb_wal_push(sessions[repo - 1], cfg, file, path, res, err);
 	/* a broken connection is reopened on the next attempt */
+	if (rc == SB_ERR_NETWORK || rc == SB_ERR_IO)
+		close_one(repo);
+	/* safebackup.archive_repo_hold counts from the first failure in a row */
+	sb_behind_note_push(repo, rc == SB_OK);
+	return rc;
+}
+
+SbStatus
+sb_wal_session_fetch(int repo, const SbRepoConfig *cfg, const char *file,
+					 const char *path, SbError *err)
+{
+	SbStatus	rc;
+
+	/* the stanza check: never copy another cluster's WAL */
+	rc = ensure_stanza(repo, cfg, err);
+	if (rc == SB_OK)
+		rc = sb_wal_get(sessions[repo - 1], cfg->stanza, file, path, err);
 	if (rc == SB_ERR_NETWORK || rc == SB_ERR_IO)
 		close_one(repo);
 	return rc;
@@ -146,8 +209,8 @@ sb_wal_session_push(const SbWalRepos *repos, const char *file,
 		SbWalPushResult other;
 		SbStatus	rc;
 
-		rc = push_one(repos->index[k], &repos->cfg[k], file, path,
-					  k == 0 ? res : &other, err);
+		rc = sb_wal_session_push_to(repos->index[k], &repos->cfg[k], file,
+									path, k == 0 ? res : &other, err);
 		if (rc != SB_OK)
 		{
 			*failed = repos->index[k];

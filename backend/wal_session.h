@@ -29,6 +29,22 @@ typedef struct SbWalRepos
 /* The repositories of the settings in force in this process. */
 extern void sb_wal_repos_load(SbWalRepos *repos);
 
+/*
+ * The repositories of "all" that are not in mask (bit 1 << (r - 1) for
+ * repository r), in the same order.
+ */
+extern void sb_wal_repos_without(const SbWalRepos *all, int mask,
+								 SbWalRepos *out);
+
+/*
+ * The repositories of "all" that WAL is pushed into now: those that are
+ * not behind (repo_behind.h).  *mask is the configured ones that are
+ * behind, the WAL files they miss are recorded instead.  Never none: if
+ * every configured repository is behind, all of them, *mask 0.
+ */
+extern void sb_wal_repos_current(const SbWalRepos *all, SbWalRepos *cur,
+								 int *mask);
+
 /* A hash of all their settings (the push table's, push_table.h). */
 extern uint64_t sb_wal_repos_hash(const SbWalRepos *repos);
 
@@ -51,6 +67,23 @@ extern SbStatus sb_wal_session_ensure(int repo, const SbRepoConfig *cfg,
 extern SbStatus sb_wal_session_push(const SbWalRepos *repos, const char *file,
 									const char *path, SbWalPushResult *res,
 									int *failed, SbError *err);
+
+/*
+ * Push the WAL file "file" (local path "path") into repository "repo"
+ * alone, as sb_wal_session_push() does into each; the success or failure
+ * starts or stops the repository's failure clock (repo_behind.h).
+ */
+extern SbStatus sb_wal_session_push_to(int repo, const SbRepoConfig *cfg,
+									   const char *file, const char *path,
+									   SbWalPushResult *res, SbError *err);
+
+/*
+ * Fetch the WAL file "file" from repository "repo" into the local path
+ * "path" with sb_wal_get() (decrypted, decompressed, checksum verified).
+ */
+extern SbStatus sb_wal_session_fetch(int repo, const SbRepoConfig *cfg,
+									 const char *file, const char *path,
+									 SbError *err);
 
 /* Close every repository's session. */
 extern void sb_wal_session_close(void);

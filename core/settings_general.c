@@ -215,6 +215,12 @@ static const SbSetting general_settings[] = {
 		.short_desc = "Archive lag above which the launcher logs a warning; 0 turns the warning off.",
 		.long_desc = "The lag is the time since the oldest WAL file waiting to be archived was completed, or, when none waits, since the last segment was archived if WAL was written after it.",
 	.doc = "[archive lag](#archive-lag) above which the launcher logs a WARNING, with a unit (`30s`, `5min`, `1h`; a bare number is seconds); `0` = off.  One WARNING when the lag crosses it, not one per check, and one LOG when it is back within.  Checked every half of it (at least every second, at most every 10 s), and at once when a file is archived while the lag is above.  Set it to the recovery point objective you promise: the lag includes the time a partly filled segment waits (bounded by `archive_timeout`)"},
+	{.name = "archive_repo_hold", .type = SB_SETTING_TYPE_INT,
+		.flags = SB_SETTING_SERVER | SB_SETTING_SECONDS,
+		.min = 0, .max = INT_MAX / 1000, .int_default = 0,
+		.short_desc = "How long a failing repository holds WAL archiving back before it falls behind; 0 means always.",
+		.long_desc = "With several repositories: once one has failed continuously for this long, WAL files are reported archived when they are in the others, recorded as missed by it, and copied into it once it works again.",
+	.doc = "with [several repositories](#several-repositories): how long a repository that fails holds WAL archiving back, with a unit (`30s`, `10min`, `1h`; a bare number is seconds).  Once it has failed continuously for this long it *falls behind*: a WAL file is then reported archived once it is durable in every repository that is not behind (never in none), the files it misses are recorded in the data directory and copied into it by the catch-up worker when it works again (see [A repository that fails](#a-repository-that-fails)).  `0` (the default) = it always holds archiving back: every repository has every file before PostgreSQL may remove it, at the price of `pg_wal` growing while one fails"},
 };
 
 const SbSetting *

@@ -108,7 +108,7 @@ as_user make -s PG_CONFIG="$PG_CONFIG" check-tls || status=1
 echo "=== sanitizer build (ASan + LSan + UBSan): unit tests and the TLS server"
 as_user make -s -j2 PG_CONFIG="$PG_CONFIG" check-asan > asan.log 2>&1 ||
 	{ status=1; grep -v '^20[0-9-]* [0-9:.]* UTC' asan.log | tail -n 60; }
-grep -E '^[a-z_]+: [0-9]+ passed' asan.log || true
+grep -E '^[a-z0-9_]+: [0-9]+ passed' asan.log || true
 
 # the server's request parser under libFuzzer, briefly (where clang exists)
 if command -v clang >/dev/null 2>&1; then

@@ -65,8 +65,14 @@ SELECT last_archived_time IS NOT NULL AS has_time,
        lag_bytes >= 0 AS lag_bytes_known,
        lag_seconds >= 0 AS lag_seconds_known,
        push_workers >= 0 AS push_workers_counted,
-       pushed_ahead_count >= 0 AS pushed_counted
+       pushed_ahead_count >= 0 AS pushed_counted,
+       repositories_behind, missed_wal
   FROM safebackup.archiving;
+
+-- one repository, current: nothing missed
+SELECT repo, configured, state, failing_since, missed_wal, oldest_missed_wal,
+       caught_up_wal, last_error
+  FROM safebackup.archive_repositories;
 
 -- the repository: this cluster's stanza and the WAL just archived
 SELECT repo_type, location = :'repo' AS location_is_repo_path, stanza, mode,
@@ -135,6 +141,7 @@ CREATE ROLE sb_views_user;
 CREATE ROLE sb_views_monitor IN ROLE pg_monitor;
 SET ROLE sb_views_user;
 SELECT count(*) FROM safebackup.archiving;
+SELECT count(*) FROM safebackup.archive_repositories;
 SELECT count(*) FROM safebackup.launcher;
 SELECT count(*) FROM safebackup.backup_progress;
 SELECT count(*) FROM safebackup.backups;
@@ -142,6 +149,7 @@ SELECT count(*) FROM safebackup.repository;
 RESET ROLE;
 SET ROLE sb_views_monitor;
 SELECT count(*) FROM safebackup.archiving;
+SELECT count(*) FROM safebackup.archive_repositories;
 SELECT count(*) FROM safebackup.launcher;
 SELECT count(*) FROM safebackup.backup_progress;
 SELECT reachable FROM safebackup.repository;

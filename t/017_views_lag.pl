@@ -176,11 +176,11 @@ ORDER BY 1
 };
 my $fresh = $node->safe_psql('postgres', $describe);
 my $updated = $node->safe_psql('upd', $describe);
-# the grant made on 1.0, carried to 1.2's safebackup_start (also as an
+# the grant made on 1.0, carried to 1.2's (and 1.3's) safebackup_start (also as an
 # initial privilege, since the update script made it)
 $updated =~ s/,sb_backup_role=X\/\w+//g;
-is($updated, $fresh, 'the updated extension is the same as a fresh install of 1.2');
-like($fresh, qr/^extension 1\.2 safebackup false$/m, 'in schema safebackup, not relocatable');
+is($updated, $fresh, 'the updated extension is the same as a fresh install of 1.3');
+like($fresh, qr/^extension 1\.3 safebackup false$/m, 'in schema safebackup, not relocatable');
 like($fresh, qr/^schema safebackup \S+ member false$/m,
 	'the schema is not a member: DROP EXTENSION leaves it');
 unlike($node->safe_psql('upd', "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'safebackup%'"),

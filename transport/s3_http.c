@@ -122,7 +122,16 @@ body_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	S3Request  *req = arg;
 
 	if (req->out == NULL)
+	{
+		/* kept for s3_http_error(): the Code and Message of an error */
+		size_t		room = sizeof(req->error_body) - 1 - req->error_len;
+		size_t		n = size * nmemb < room ? size * nmemb : room;
+
+		memcpy(req->error_body + req->error_len, ptr, n);
+		req->error_len += n;
+		req->error_body[req->error_len] = '\0';
 		return size * nmemb;
+	}
 	if (req->stream != NULL && req->out->len + size * nmemb > req->out->limit &&
 		req->out->len > 0)
 	{
@@ -609,6 +618,13 @@ curl_error(SbStorage *st, int code, const char *errbuf, SbError *err)
 						 SB_S3(&st->cfg)->s3_ca_file, why);
 			sb_error_hint(err, "Set safebackup.s3_ca_file to a readable file of PEM certificates.");
 			return SB_ERR_CONFIG;
+		case CURLE_OPERATION_TIMEDOUT:
+			sb_error_set(err, SB_ERR_NETWORK,
+						 "S3 endpoint \"%s\" did not answer in time: %s",
+						 endpoint_name(st), why);
+			sb_error_hint(err, "Check that the S3 server is running and reachable; safebackup.io_timeout (%d ms) limits each wait, and the request was tried %d times.",
+						  st->cfg.io_timeout_ms, S3_ATTEMPTS);
+			return SB_ERR_NETWORK;
 		default:
 			sb_error_set(err, SB_ERR_NETWORK,
 						 "could not reach S3 endpoint \"%s\": %s",
@@ -714,6 +730,8 @@ reset_answer(S3Request *req)
 	req->last_modified = 0;
 	req->range_total = 0;
 	req->request_id[0] = '\0';
+	req->error_body[0] = '\0';
+	req->error_len = 0;
 	if (req->out != NULL)
 	{
 		req->out->len = 0;
@@ -826,6 +844,11 @@ s3_http_error(SbStorage *st, const S3Request *req, const char *what,
 	{
 		s3_xml_text(req->out->data, req->out->len, "Code", code, sizeof(code));
 		s3_xml_text(req->out->data, req->out->len, "Message", message, sizeof(message));
+	}
+	else if (req->out == NULL && req->error_len > 0)
+	{
+		s3_xml_text(req->error_body, req->error_len, "Code", code, sizeof(code));
+		s3_xml_text(req->error_body, req->error_len, "Message", message, sizeof(message));
 	}
 	shown = code[0] ? code : "no error code";
 

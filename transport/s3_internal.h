@@ -112,6 +112,9 @@ typedef struct S3Request
 	int64_t		last_modified;	/* seconds since the epoch, or 0 */
 	uint64_t	range_total;	/* total of a Content-Range answer, or 0 */
 	char		request_id[80];
+	/* the start of the body when out is NULL: an error answer's XML */
+	char		error_body[512];
+	size_t		error_len;
 } S3Request;
 
 /* s3_instance.c */

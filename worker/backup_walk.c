@@ -23,7 +23,9 @@
 /* directories whose contents are not copied (the directory itself is) */
 static const char *const skip_contents[] = {
 	"pg_stat_tmp", "pg_replslot", "pg_dynshmem", "pg_notify", "pg_serial",
-	"pg_snapshots", "pg_subtrans", "pg_wal", NULL
+	"pg_snapshots", "pg_subtrans", "pg_wal",
+	"pg_safebackup",			/* this server's archiving state: repo_behind.h */
+	NULL
 };
 
 /* files never copied */

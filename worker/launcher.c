@@ -5,7 +5,8 @@
  *		server.  It publishes its state, reloads the configuration on
  *		SIGHUP, exits on SIGTERM and postmaster death, starts the backups
  *		of safebackup.backup_schedule (see below), keeps the push-ahead
- *		workers running (worker/wal_push.c), and every WAL_GAP_SCAN_MS
+ *		workers running (worker/wal_push.c) and the catch-up worker while a
+ *		repository is behind (worker/wal_catchup.c), and every WAL_GAP_SCAN_MS
  *		queues for archiving the completed WAL segments PostgreSQL left
  *		without archive status (backend/wal_gaps.c), and watches the
  *		archive lag (safebackup.archive_lag_warning, lag_warning.c).
@@ -41,6 +42,7 @@
 
 #include "worker/lag_warning.h"
 #include "worker/launcher.h"
+#include "worker/wal_catchup.h"
 #include "worker/wal_push.h"
 #include "worker/worker.h"
 #include "backend/backup_request.h"
@@ -331,6 +333,7 @@ sb_launcher_main(Datum main_arg)
 	while (!ShutdownRequestPending)
 	{
 		long		push_ms = sb_wal_push_maintain();
+		long		catchup_ms = sb_wal_catchup_maintain();
 		long		lag_ms = sb_lag_warning_check();
 		TimestampTz now = GetCurrentTimestamp();
 		long		sleep_ms;
@@ -352,6 +355,8 @@ sb_launcher_main(Datum main_arg)
 			sleep_ms = Min(sleep_ms, push_ms);
 		if (lag_ms >= 0)
 			sleep_ms = Min(sleep_ms, lag_ms);
+		if (catchup_ms >= 0)
+			sleep_ms = Min(sleep_ms, catchup_ms);
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms,

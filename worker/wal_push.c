@@ -15,7 +15,9 @@
  * call as the archiver: stanza check, identical re-push, conflict refusal)
  * and records it durable together with the local file's identity.  Only
  * segments, ".partial" segments and timeline history files are pushed
- * ahead; backup history files are left to the archiver.
+ * ahead; backup history files are left to the archiver.  A repository
+ * that is behind (safebackup.archive_repo_hold, backend/repo_behind.h) is
+ * left out: the archiver records the file as missed by it instead.
  *
  * Nothing here reports a file archived: only the archive callback does,
  * after checking the durable entry against the file (push_table.h).  A
@@ -268,7 +270,9 @@ static void
 push_one(const char *name)
 {
 	char		path[MAXPGPATH];
-	static SbWalRepos repos;	/* static: four repositories' settings */
+	static SbWalRepos all;		/* static: four repositories' settings */
+	static SbWalRepos repos;
+	int			behind;
 	int			failed;
 	SbWalIdentity before;
 	SbWalIdentity after;
@@ -277,7 +281,9 @@ push_one(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", XLOGDIR, name);
 	sb_error_clear(&err);
-	sb_wal_repos_load(&repos);
+	sb_wal_repos_load(&all);
+	/* not into a repository that is behind: the archiver records it there */
+	sb_wal_repos_current(&all, &repos, &behind);
 
 	if (!sb_wal_identity(path, &before))
 	{
@@ -395,8 +401,8 @@ static bool no_slot_logged = false;
  * The archiver runs here (on a standby only with archive_mode = always) and
  * archive_library names this library (with or without a directory).
  */
-static bool
-archiving_here(void)
+bool
+sb_wal_archiving_here(void)
 {
 	const char *lib = GetConfigOption("archive_library", true, false);
 	const char *base;
@@ -453,7 +459,7 @@ stop_workers(int code, Datum arg)
 long
 sb_wal_push_maintain(void)
 {
-	int			want = archiving_here() ? sb_guc_archive_push_workers() : 0;
+	int			want = sb_wal_archiving_here() ? sb_guc_archive_push_workers() : 0;
 	TimestampTz now = GetCurrentTimestamp();
 	long		next = -1;
 

@@ -18,6 +18,12 @@
  */
 extern long sb_wal_push_maintain(void);
 
+/*
+ * The archiver runs here (on a standby only with archive_mode = always)
+ * and archive_library names this library.
+ */
+extern bool sb_wal_archiving_here(void);
+
 extern PGDLLEXPORT void sb_wal_push_main(Datum main_arg);
 
 #endif							/* SB_WAL_PUSH_H */
