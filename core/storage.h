@@ -62,6 +62,12 @@ typedef struct SbStat
  * then fails with SB_ERR_EXISTS or replaces the file with equal content.
  */
 #define SB_WRITE_NAMED_BY_CONTENT	0x08
+/*
+ * No other writer uses this name: it is in a directory the caller made for
+ * its own files (a new backup's label), so a driver that would look for
+ * an existing file first (S3) may skip looking.
+ */
+#define SB_WRITE_UNIQUE_NAME	0x10
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */

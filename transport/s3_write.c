@@ -409,10 +409,12 @@ s3_write_commit(SbWriter *w, SbError *err)
 
 	/*
 	 * An existing object is refused even where If-None-Match is ignored;
-	 * one named by its content may be replaced by the same, unasked.
+	 * no need to look for one named by its content (the same can be
+	 * replaced by the same) or in a directory of the caller's own.
 	 */
 	if (rc == SB_OK &&
-		(w->flags & (SB_WRITE_REPLACE | SB_WRITE_NAMED_BY_CONTENT)) == 0)
+		(w->flags & (SB_WRITE_REPLACE | SB_WRITE_NAMED_BY_CONTENT |
+					 SB_WRITE_UNIQUE_NAME)) == 0)
 	{
 		S3Request	head;
 		SbError		herr;

@@ -327,10 +327,10 @@ run_backup(const char *label)
 	if (sb_storage_sync(st, &err) != SB_OK)
 		fail(&err, "could not flush the backup's files");
 	store_buffer(st, &cfg, &m, "backup_label", run.label_file->data,
-				 run.label_file->len, resume ? SB_WRITE_REPLACE : 0);
+				 run.label_file->len, resume ? SB_WRITE_REPLACE : SB_WRITE_UNIQUE_NAME);
 	if (run.tablespace_map->len > 0)
 		store_buffer(st, &cfg, &m, "tablespace_map", run.tablespace_map->data,
-					 run.tablespace_map->len, resume ? SB_WRITE_REPLACE : 0);
+					 run.tablespace_map->len, resume ? SB_WRITE_REPLACE : SB_WRITE_UNIQUE_NAME);
 
 	/* last: the manifest makes it a backup */
 	check_cancel();

@@ -127,7 +127,8 @@ typedef struct SbCopyQueue
 	bool		verify_checksums;
 	int			checksum_failure;	/* SbChecksumFailure */
 	char		label[SB_LABEL_LEN];
-	int			write_flags;	/* SB_WRITE_REPLACE when resuming */
+	int			write_flags;	/* SB_WRITE_REPLACE when resuming, else
+								 * SB_WRITE_UNIQUE_NAME */
 	slock_t		mutex;			/* protects the error fields */
 	bool		has_error;
 	int			error_code;		/* of the first failure */
@@ -762,7 +763,8 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	q->verify_checksums = DataChecksumsEnabled();
 	q->checksum_failure = sb_checksum_failure;
 	strlcpy(q->label, label, sizeof(q->label));
-	q->write_flags = reuse->resume != NULL ? SB_WRITE_REPLACE : 0;
+	/* a new backup's files are its own, below its label */
+	q->write_flags = reuse->resume != NULL ? SB_WRITE_REPLACE : SB_WRITE_UNIQUE_NAME;
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 
