@@ -30,7 +30,8 @@
 #     pg_safebackup) and restore (process-max 2), when the pgbackrest command
 #     is there (the script runs "apt-get install -y pgbackrest" if it is
 #     missing; PGBR_INSTALL=0 leaves pgBackRest out instead, and PGBR=0
-#     leaves it out in any case);
+#     leaves it out in any case), and with S3 in SB_REPOS its full backup
+#     (process-max 2) into an empty bucket of the same kind of gateway;
 #   - pg_basebackup -Ftar --compress=server-lz4 --checkpoint=fast;
 #   - pg_safebackup restore --delta of the posix backup onto the stopped
 #     cluster after about 1% of pgbench_accounts was updated (a contiguous
@@ -401,6 +402,25 @@ CONF
 	s=$(elapsed "$t"); result pgbr-restore "$s"
 	printf '%-52s %8s s\n' "pgBackRest restore, process-max 2" "$s"
 	rm -rf "$dir/pgbr-restored" "$dir/pgbr-repo"
+
+	# into the same kind of gateway as pg_safebackup's S3 row, empty
+	if [[ " $SB_REPOS " == *" s3 "* ]]; then
+		rgw_started=1
+		"$here/scripts/rgw-start.sh" start "$rgw" >/dev/null
+		# shellcheck disable=SC1091
+		. "$rgw/env"
+		sed -e "s|^repo1-path=.*|repo1-path=/pgbr|" "$dir/pgbr.conf" > "$dir/pgbr-s3.conf"
+		sed -i "s|^\[global\]|[global]\nrepo1-type=s3\nrepo1-s3-bucket=$S3_BUCKET\nrepo1-s3-endpoint=localhost\nrepo1-storage-port=${S3_ENDPOINT##*:}\nrepo1-s3-region=$S3_REGION\nrepo1-s3-key=$S3_ACCESS_KEY\nrepo1-s3-key-secret=$S3_SECRET_KEY\nrepo1-s3-uri-style=path\nrepo1-storage-ca-file=$S3_CA_FILE|" \
+			"$dir/pgbr-s3.conf"
+		chmod 600 "$dir/pgbr-s3.conf"; chown postgres "$dir/pgbr-s3.conf"
+		as_pg pgbackrest --config="$dir/pgbr-s3.conf" --stanza=bench stanza-create >/dev/null
+		drop_caches
+		t=$(now)
+		timed_pg pgbackrest --config="$dir/pgbr-s3.conf" --stanza=bench --type=full --process-max=2 backup
+		s=$(elapsed "$t"); result pgbr-backup-s3 "$s"
+		printf '%-52s %8s s\n' "pgBackRest full backup, lz4, process-max 2, s3" "$s"
+		"$here/scripts/rgw-start.sh" stop "$rgw" >/dev/null 2>&1; rgw_started=
+	fi
 fi
 
 # ---- pg_basebackup ---------------------------------------------------------
@@ -450,6 +470,8 @@ ratio "S3 / posix, full backup time" sb-backup-s3 sb-backup-posix \
 	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
 ratio "S3 / posix, restore time" sb-restore-s3 sb-restore-posix \
 	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
+ratio "pgBackRest S3 / pgBackRest posix, full backup (process-max 2)" pgbr-backup-s3 pgbr-backup-2 "none, for comparison"
+ratio "pg_safebackup S3 / pgBackRest S3, full backup time" sb-backup-s3 pgbr-backup-s3 "none, for comparison"
 ratio "restore posix / dd write of as many bytes" sb-restore-posix write ">= 1, the disk's limit"
 rss=$(awk 'NF >= 3 && $1 ~ /^sb-/ { print $3 }' "$dir/results" | sort -n | tail -1)
 printf '%-52s %s MiB (target <= 64)\n' "peak RSS, backup worker or restore:" "${rss:--}"
