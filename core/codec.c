@@ -26,6 +26,7 @@
 #include "stanza.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,89 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
 	}
 	free(buf);
 	return rc;
+}
+
+/*
+ * Push the ranges of src_fd into the pipe, each in chunks of at most
+ * SB_CODEC_BUFSIZE starting at the range's offset; a range that reaches
+ * past the file's end fails with SB_ERR_CONFLICT.
+ */
+static SbStatus
+store_from_ranges(StorePipe *p, int src_fd, const char *path,
+				  const SbRange *ranges, int nranges,
+				  SbStoreInspect inspect, void *inspect_arg, SbError *err)
+{
+	uint8_t    *buf;
+	SbStatus	rc = SB_OK;
+
+	buf = malloc(SB_CODEC_BUFSIZE);
+	if (buf == NULL)
+		return sb_error_oom(err);
+	for (int i = 0; i < nranges && rc == SB_OK; i++)
+	{
+		uint64_t	offset = ranges[i].offset;
+		uint64_t	left = ranges[i].len;
+
+		while (left > 0 && rc == SB_OK)
+		{
+			size_t		want = left < SB_CODEC_BUFSIZE ? (size_t) left : SB_CODEC_BUFSIZE;
+			size_t		have = 0;
+
+			while (have < want)
+			{
+				ssize_t		n = pread(src_fd, buf + have, want - have,
+									  (off_t) (offset + have));
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0)
+				{
+					rc = sb_error_errno(err, errno,
+										"could not read data to store as \"%s\"",
+										path);
+					break;
+				}
+				if (n == 0)
+				{
+					rc = sb_error_set(err, SB_ERR_CONFLICT,
+									  "file to store as \"%s\" ended before offset %" PRIu64,
+									  path, offset + want);
+					break;
+				}
+				have += (size_t) n;
+			}
+			if (rc == SB_OK && inspect != NULL)
+				rc = inspect(inspect_arg, src_fd, buf, have, offset, err);
+			if (rc == SB_OK)
+				rc = sb_filter_write(p->head, buf, have, err);
+			offset += have;
+			left -= have;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+SbStatus
+sb_codec_store_fd_ranges(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
+						 const char *path, int flags, const SbRange *ranges,
+						 int nranges, SbStoreInspect inspect,
+						 void *inspect_arg, SbStoreResult *res, SbError *err)
+{
+	StorePipe	p;
+	SbStatus	rc;
+
+	rc = store_begin(st, cfg, path, flags, &p, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = store_from_ranges(&p, src_fd, path, ranges, nranges, inspect,
+						   inspect_arg, err);
+	if (rc != SB_OK)
+	{
+		store_abort(st, &p);
+		return rc;
+	}
+	return store_end(st, &p, NULL, NULL, res, err);
 }
 
 SbStatus

@@ -167,6 +167,25 @@ extern SbStatus sb_codec_store_fd_inspect(SbStorage *st,
 										  int flags, SbStoreInspect inspect,
 										  void *inspect_arg,
 										  SbStoreResult *res, SbError *err);
+/*
+ * Same, storing only the given ranges of src_fd, one after the other (the
+ * stored content is their bytes in order).  Each range is read from its
+ * offset in pieces of at most SB_CODEC_BUFSIZE, which inspect sees with
+ * their offsets in src_fd; a range past the end of the file fails with
+ * SB_ERR_CONFLICT (the file shrank) and nothing is stored.
+ */
+typedef struct SbRange
+{
+	uint64_t	offset;
+	uint64_t	len;
+} SbRange;
+extern SbStatus sb_codec_store_fd_ranges(SbStorage *st,
+										 const SbRepoConfig *cfg,
+										 int src_fd, const char *path,
+										 int flags, const SbRange *ranges,
+										 int nranges, SbStoreInspect inspect,
+										 void *inspect_arg,
+										 SbStoreResult *res, SbError *err);
 /* Same, for a buffer in memory. */
 extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 									  const void *buf, size_t len,
