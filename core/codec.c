@@ -311,13 +311,44 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
  * SB_CODEC_BUFSIZE starting at the range's offset; a range that reaches
  * past the file's end fails with SB_ERR_CONFLICT.
  */
+/*
+ * Push into the pipe the bytes of buf (have bytes read at offset) that lie
+ * in the emit ranges (ascending; *next is the first not yet passed).
+ */
+static SbStatus
+emit_part(StorePipe *p, const uint8_t *buf, size_t have, uint64_t offset,
+		  const SbRange *emit, int nemit, int *next, SbError *err)
+{
+	uint64_t	end = offset + have;
+	SbStatus	rc = SB_OK;
+
+	while (*next < nemit && rc == SB_OK)
+	{
+		const SbRange *e = &emit[*next];
+		uint64_t	from = e->offset > offset ? e->offset : offset;
+		uint64_t	to = e->offset + e->len < end ? e->offset + e->len : end;
+
+		if (e->offset >= end)
+			break;
+		if (to > from)
+			rc = sb_filter_write(p->head, buf + (from - offset),
+								 (size_t) (to - from), err);
+		if (e->offset + e->len > end)
+			break;				/* the rest of it is in the next read */
+		(*next)++;
+	}
+	return rc;
+}
+
 static SbStatus
 store_from_ranges(StorePipe *p, int src_fd, const char *path,
 				  const SbRange *ranges, int nranges,
+				  const SbRange *emit, int nemit,
 				  SbStoreInspect inspect, void *inspect_arg, SbError *err)
 {
 	uint8_t    *buf;
 	SbStatus	rc = SB_OK;
+	int			next = 0;
 
 	buf = malloc(SB_CODEC_BUFSIZE);
 	if (buf == NULL)
@@ -357,8 +388,10 @@ store_from_ranges(StorePipe *p, int src_fd, const char *path,
 			}
 			if (rc == SB_OK && inspect != NULL)
 				rc = inspect(inspect_arg, src_fd, buf, have, offset, err);
-			if (rc == SB_OK)
+			if (rc == SB_OK && emit == NULL)
 				rc = sb_filter_write(p->head, buf, have, err);
+			else if (rc == SB_OK)
+				rc = emit_part(p, buf, have, offset, emit, nemit, &next, err);
 			offset += have;
 			left -= have;
 		}
@@ -370,8 +403,9 @@ store_from_ranges(StorePipe *p, int src_fd, const char *path,
 SbStatus
 sb_codec_store_fd_ranges(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 						 const char *path, int flags, const SbRange *ranges,
-						 int nranges, SbStoreInspect inspect,
-						 void *inspect_arg, SbStoreResult *res, SbError *err)
+						 int nranges, const SbRange *emit, int nemit,
+						 SbStoreInspect inspect, void *inspect_arg,
+						 SbStoreResult *res, SbError *err)
 {
 	StorePipe	p;
 	SbStatus	rc;
@@ -379,8 +413,8 @@ sb_codec_store_fd_ranges(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 	rc = store_begin(st, cfg, path, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = store_from_ranges(&p, src_fd, path, ranges, nranges, inspect,
-						   inspect_arg, err);
+	rc = store_from_ranges(&p, src_fd, path, ranges, nranges, emit, nemit,
+						   inspect, inspect_arg, err);
 	if (rc != SB_OK)
 	{
 		store_abort(st, &p);

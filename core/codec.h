@@ -168,10 +168,11 @@ extern SbStatus sb_codec_store_fd_inspect(SbStorage *st,
 										  void *inspect_arg,
 										  SbStoreResult *res, SbError *err);
 /*
- * Same, storing only the given ranges of src_fd, one after the other (the
- * stored content is their bytes in order).  Each range is read from its
+ * Same, reading only the given ranges of src_fd (ascending), each from its
  * offset in pieces of at most SB_CODEC_BUFSIZE, which inspect sees with
- * their offsets in src_fd; a range past the end of the file fails with
+ * their offsets in src_fd; and storing only the bytes of them that lie in
+ * the emit ranges (ascending, inside the read ranges; NULL: all of them),
+ * one after the other.  A range past the end of the file fails with
  * SB_ERR_CONFLICT (the file shrank) and nothing is stored.
  */
 typedef struct SbRange
@@ -183,7 +184,8 @@ extern SbStatus sb_codec_store_fd_ranges(SbStorage *st,
 										 const SbRepoConfig *cfg,
 										 int src_fd, const char *path,
 										 int flags, const SbRange *ranges,
-										 int nranges, SbStoreInspect inspect,
+										 int nranges, const SbRange *emit,
+										 int nemit, SbStoreInspect inspect,
 										 void *inspect_arg,
 										 SbStoreResult *res, SbError *err);
 /* Same, for a buffer in memory. */

@@ -37,6 +37,7 @@
 #define REF_KEY					"ref"
 #define RESUMED_KEY				"resumed_files"
 #define CHUNKS_KEY				"chunks"
+#define CHUNK_SIZE_KEY			"chunk_size"
 #define PART_KEY				"part"
 #define READ_SIZE_KEY			"read_size"
 #define BLOCK_FILES_KEY			"block_incremental_files"
@@ -440,6 +441,8 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 				   m->checksum_failures);
 	if (m->block_size > 0)
 		buf_printf(&b, "%s=%u\n", BLOCK_SIZE_KEY, (unsigned int) m->block_size);
+	if (layered)
+		buf_printf(&b, "%s=%u\n", CHUNK_SIZE_KEY, (unsigned int) m->chunk_size);
 	if (m->resumed_files > 0)
 		buf_printf(&b, "%s=%" PRIu64 "\n", RESUMED_KEY, m->resumed_files);
 	if (m->read_size > 0)
@@ -851,15 +854,15 @@ parse_chunks(SbManifest *m, char *value, int lineno, SbError *err)
 	uint64_t	size;
 	uint64_t	limit;
 
-	if (m->block_size == 0)
-		return bad_line(err, lineno, "a chunks record needs block_size before it");
+	if (m->chunk_size == 0 || m->block_size == 0)
+		return bad_line(err, lineno, "a chunks record needs block_size and chunk_size before it");
 	if (!split_fields(value, f, 3) || !parse_u64(f[1], &size))
 		return bad_line(err, lineno, "invalid chunks record");
 	if ((file = find_listed(m, f[0])) == NULL)
 		return bad_line(err, lineno, "chunks names a file that is not listed");
 	if (file->nchunks > 0)
 		return bad_line(err, lineno, "duplicate chunks record");
-	limit = sb_block_count(file->size, m->block_size);
+	limit = sb_block_count(file->size, m->chunk_size);
 	if (!sb_chunk_list_parse(f[2], limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit,
 							 &file->chunks, &file->nchunks))
 		return bad_line(err, lineno, "invalid chunk list");
@@ -869,9 +872,9 @@ parse_chunks(SbManifest *m, char *value, int lineno, SbError *err)
 
 		for (uint32_t k = 0; k < file->nchunks; k++)
 		{
-			uint64_t	off = (uint64_t) file->chunks[k] * m->block_size;
+			uint64_t	off = (uint64_t) file->chunks[k] * m->chunk_size;
 
-			want += file->size - off < m->block_size ? file->size - off : m->block_size;
+			want += file->size - off < m->chunk_size ? file->size - off : m->chunk_size;
 		}
 		if (want != size)
 		{
@@ -879,7 +882,7 @@ parse_chunks(SbManifest *m, char *value, int lineno, SbError *err)
 			return bad_line(err, lineno, "the size of the chunks does not match the file");
 		}
 	}
-	if (!chunks_size_fits(size, file->nchunks, m->block_size))
+	if (!chunks_size_fits(size, file->nchunks, m->chunk_size))
 	{
 		sb_manifest_file_free_layers(file);
 		return bad_line(err, lineno, "the size of the chunks does not match their number");
@@ -914,11 +917,11 @@ parse_part(SbManifest *m, char *value, int lineno, SbError *err)
 	whole = strcmp(f[6], "*") == 0;
 	if (whole != (file->nparts == 0))
 		return bad_line(err, lineno, "only the first part of a file is a whole file");
-	limit = sb_block_count(file->size, m->block_size);
+	limit = sb_block_count(file->size, m->chunk_size);
 	if (!whole &&
 		(!sb_chunk_list_parse(f[6], limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit,
 							  &p.chunks, &p.nchunks) ||
-		 !chunks_size_fits(p.size, p.nchunks, m->block_size)))
+		 !chunks_size_fits(p.size, p.nchunks, m->chunk_size)))
 	{
 		free(p.chunks);
 		return bad_line(err, lineno, "invalid chunk list in a part record");
@@ -989,6 +992,17 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 		return parse_page_failures(m, value, lineno, err);
 	if (strcmp(key, BLOCKS_KEY) == 0)
 		return parse_block_sums(m, value, lineno, cursor, err);
+	if (strcmp(key, CHUNK_SIZE_KEY) == 0)
+	{
+		uint64_t	cs;
+
+		/* a divisor of block_size: a chunk never straddles two blocks */
+		if (!parse_u64(value, &cs) || cs < 512 || m->block_size == 0 ||
+			cs > m->block_size || m->block_size % cs != 0)
+			return bad_line(err, lineno, "invalid chunk_size");
+		m->chunk_size = (uint32_t) cs;
+		return SB_OK;
+	}
 	if (strcmp(key, BLOCK_SIZE_KEY) == 0)
 	{
 		uint64_t	bs;

@@ -45,9 +45,12 @@
  *                                      the chain of base backups)
  *   resumed_files=<n>                  header: files reused from the
  *                                      interrupted attempt this one resumed
+ *   chunk_size=<bytes>                 header, with chunks records: the
+ *                                      unit of their lists (the cluster's
+ *                                      page size), a divisor of block_size
  *   chunks=<path>\t<size>\t<list>       after the file records: the file's
  *                                      stored content holds only the listed
- *                                      block_size chunks (<size> bytes); a
+ *                                      chunk_size chunks (<size> bytes); a
  *                                      block-incremental file
  *   part=<path>\t<label>\t<compress>\t<size>\t<sha256>\t<stored size>\t<list|*>
  *                                      after them: an older layer of a
@@ -128,7 +131,7 @@ typedef struct SbManifestFile
 	/*
 	 * Block-incremental files ("chunks" and "part" records): nchunks > 0
 	 * when the stored content (here or at ref_label; sha256 and stored_size
-	 * describe it) holds only these block_size chunks of the file, in order,
+	 * describe it) holds only these chunk_size chunks of the file, in order,
 	 * chunks_size bytes in all; the file is its parts, oldest first (a whole
 	 * file), each laid over the one before, then these chunks, cut to size.
 	 * Always with block sums of the whole result.  Copied by
@@ -178,6 +181,8 @@ typedef struct SbManifest
 	bool		checksums_verified; /* page checksums were checked */
 	uint64_t	checksum_failures;	/* sum of the files' failures */
 	uint32_t	block_size;		/* of the files' block sums, 0: none */
+	uint32_t	chunk_size;		/* unit of chunks and part lists (a
+								 * divisor of block_size); 0: none */
 	uint64_t	resumed_files;	/* reused from an interrupted attempt */
 	uint64_t	read_size;		/* bytes read from the data directory, 0:
 								 * not recorded */

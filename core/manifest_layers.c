@@ -2,7 +2,7 @@
  *
  * manifest_layers.c
  *		Block-incremental files in a manifest: a file a backup stored only
- *		by the block_size chunks that changed since its base, laid over the
+ *		by the chunks (pages) that changed since its base, laid over the
  *		layers the chain holds for it (manifest.h, "chunks" and "part").
  *
  * A backup that read only the changed chunks of a file stores them, in

@@ -6,7 +6,7 @@
  *		result against the final manifest's block sums.
  *
  * The first layer is the whole file as a backup of the chain stored it;
- * each later one holds some block_size chunks, which are written over the
+ * each later one holds some chunk_size chunks (pages), which are written over the
  * file at their offsets, oldest first, so every chunk ends up as the
  * newest backup that read it saw it; then the file is cut to the size the
  * manifest records.  Each layer is verified as it is fetched (its SHA-256
@@ -109,7 +109,7 @@ write_layer(Restore *r, SbStorage *st, const SbManifestFile *f, int fd,
 	s->path = full;
 	s->chunks = nchunks > 0 ? chunks : NULL;
 	s->nchunks = nchunks;
-	s->block_size = r->m.block_size;
+	s->block_size = r->m.chunk_size;
 	rc = sb_codec_fetch(st, repo_path, ct, &s->base, sha256, size, NULL, err);
 	sb_filter_free_chain(&s->base);
 	if (rc != SB_OK)

@@ -202,7 +202,7 @@ load_reuse_sources(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 }
 
 /*
- * Which chunks of the relation files changed since the base backup
+ * Which pages of the relation files changed since the base backup
  * started, from the WAL summaries (PostgreSQL 17 and later); NULL, logged,
  * when they cannot tell: the backup then works at file level.
  */
@@ -234,17 +234,17 @@ load_block_map(const SbManifest *base, const SbBackupRun *run,
 		return NULL;
 	}
 	{
-		uint64		nchunks;
+		uint64		npages;
 		uint64		nfiles;
 
-		sb_block_map_counts(map, &nchunks, &nfiles);
+		sb_block_map_counts(map, &npages, &nfiles);
 		ereport(LOG,
 				(errmsg("base backup \"%s\" copies relation files by their changed blocks",
 						label),
-				 errdetail("The WAL summaries from %X/%X to %X/%X name %llu changed chunks of 128 kB in %llu relation files.",
+				 errdetail("The WAL summaries from %X/%X to %X/%X name %llu changed pages in %llu relation files.",
 						   LSN_FORMAT_ARGS((XLogRecPtr) base_start),
 						   LSN_FORMAT_ARGS(run->start_lsn),
-						   (unsigned long long) nchunks,
+						   (unsigned long long) npages,
 						   (unsigned long long) nfiles)));
 	}
 	return map;
@@ -405,7 +405,7 @@ run_backup(const char *label)
 					(unsigned long long) counts.blocks,
 					(unsigned long long) counts.referenced,
 					(unsigned long long) counts.resumed),
-			 errdetail("Read %llu bytes from the data directory, stored %llu bytes (%llu bytes of changed blocks before compression).",
+			 errdetail("Read %llu bytes from the data directory, stored %llu bytes (%llu bytes of changed pages before compression).",
 					   (unsigned long long) counts.bytes_read,
 					   (unsigned long long) m.stored_size,
 					   (unsigned long long) counts.chunk_bytes)));

@@ -112,11 +112,12 @@ typedef struct SbCopyFile
 	SbReuseCandidate cand;		/* what it may be taken from instead */
 	int			outcome;		/* SbReuseKind it was finally taken as */
 	/* block-level: the base entry's sums are in the sums array already */
-	bool		block_mode;		/* may be taken by its changed chunks */
+	bool		block_mode;		/* may be taken by its changed pages */
 	uint64		base_size;		/* the base entry's size */
-	Size		chunks_off;		/* chunk list, room for sums_cap */
-	uint32		nchunks;		/* the summaries' chunks; then those stored */
-	uint64		chunks_size;	/* bytes of the chunks stored */
+	Size		chunks_off;		/* page list, room for chunks_cap */
+	uint32		chunks_cap;
+	uint32		nchunks;		/* the summaries' pages; then those stored */
+	uint64		chunks_size;	/* bytes of the pages stored */
 } SbCopyFile;
 
 typedef struct SbCopyQueue
@@ -407,22 +408,34 @@ reuse_one(Copier *c, SbCopyFile *f, int fd, const char *local,
 	return true;
 }
 
-/* The chunks of a file of size bytes, each as long as the file allows. */
-static uint64
-chunk_len(uint64 size, uint32 k)
-{
-	uint64		off = (uint64) k * SB_BLOCK_SIZE;
+#define PAGES_PER_BLOCK		(SB_BLOCK_SIZE / BLCKSZ)
 
-	return Min((uint64) SB_BLOCK_SIZE, size - off);
+StaticAssertDecl(SB_BLOCK_SIZE % BLCKSZ == 0,
+				 "a block sum must cover whole pages");
+
+/* Append [offset, offset + len) to ranges, merged with the last one. */
+static void
+add_range(SbRange *ranges, int *n, uint64 offset, uint64 len)
+{
+	if (*n > 0 && ranges[*n - 1].offset + ranges[*n - 1].len == offset)
+		ranges[*n - 1].len += len;
+	else if (*n == 0 || ranges[*n - 1].offset + ranges[*n - 1].len < offset)
+	{
+		ranges[*n].offset = offset;
+		ranges[*n].len = len;
+		(*n)++;
+	}
 }
 
 /*
- * Take a relation file by its changed chunks, if it still qualifies: the
- * chunks the WAL summaries name, plus every chunk the base did not hold
- * whole (the base's last, shorter one and those the file grew by, which
- * may be pages extended without WAL).  A file unchanged since the base is
- * referenced there; one that shrank (a truncation after the backup
- * started) or changed mostly is copied whole.  false: copy it whole.
+ * Take a relation file by its changed pages, if it still qualifies: the
+ * pages the WAL summaries name, plus every page the base did not have
+ * (those the file grew by, which may have been extended without WAL).  The
+ * SB_BLOCK_SIZE blocks holding them are read whole, for their block sums
+ * and page checksums; only the pages are stored.  A file unchanged since
+ * the base is referenced there; one that shrank (a truncation after the
+ * backup started), is not made of whole pages, or changed mostly is
+ * copied whole.  false: copy it whole.
  */
 static bool
 copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
@@ -432,13 +445,15 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 	uint32	   *list = (uint32 *) ((char *) q + f->chunks_off);
 	struct stat sst;
 	uint64		size;
-	uint64		nblocks;
-	uint32		first_new;
-	uint32	   *all;
+	uint64		npages;
+	uint64		base_pages = f->base_size / BLCKSZ;
+	uint32	   *pages;
 	uint32		n = 0;
-	uint64		bytes = 0;
-	SbRange    *ranges;
-	int			nranges = 0;
+	uint64		read_bytes = 0;
+	SbRange    *reads;
+	SbRange    *emit;
+	int			nreads = 0;
+	int			nemit = 0;
 	SbStoreResult res;
 	SbError		err;
 	SbStatus	rc;
@@ -450,28 +465,21 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 				(errcode_for_file_access(),
 				 errmsg("could not stat file \"%s\": %m", relpath)));
 	size = (uint64) sst.st_size;
-	nblocks = sb_block_count(size, SB_BLOCK_SIZE);
-	if (size < f->base_size || nblocks > f->sums_cap)
+	npages = size / BLCKSZ;
+	if (size < f->base_size || size % BLCKSZ != 0 ||
+		sb_block_count(size, SB_BLOCK_SIZE) > f->sums_cap ||
+		npages - base_pages + f->nchunks > f->chunks_cap)
 		return false;
-	first_new = (uint32) (f->base_size / SB_BLOCK_SIZE);
 
-	all = palloc(sizeof(uint32) * Max(nblocks, 1));
-	for (uint32 k = 0; k < f->nchunks && list[k] < first_new; k++)
-		all[n++] = list[k];
-	for (uint64 k = first_new; k < nblocks; k++)
-		all[n++] = (uint32) k;
-	for (uint32 k = 0; k < n; k++)
-		bytes += chunk_len(size, all[k]);
-	/* mostly changed: a whole copy is simpler to restore */
-	if (bytes * 2 > size)
-	{
-		pfree(all);
-		return false;
-	}
+	pages = palloc(sizeof(uint32) * Max(f->chunks_cap, 1));
+	for (uint32 k = 0; k < f->nchunks && list[k] < base_pages; k++)
+		pages[n++] = list[k];
+	for (uint64 p = base_pages; p < npages; p++)
+		pages[n++] = (uint32) p;
 	if (n == 0)
 	{
-		/* not one block changed: the base's entry stands (cand holds it) */
-		pfree(all);
+		/* not one page changed: the base's entry stands (cand holds it) */
+		pfree(pages);
 		f->plain_size = f->cand.size;
 		f->stored_size = f->cand.stored_size;
 		f->checksum_failures = f->cand.checksum_failures;
@@ -482,34 +490,42 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 		return true;
 	}
 
-	ranges = palloc(sizeof(SbRange) * n);
+	/* the blocks to read, the pages to store */
+	reads = palloc(sizeof(SbRange) * n);
+	emit = palloc(sizeof(SbRange) * n);
 	for (uint32 k = 0; k < n; k++)
 	{
-		if (nranges > 0 &&
-			ranges[nranges - 1].offset + ranges[nranges - 1].len ==
-			(uint64) all[k] * SB_BLOCK_SIZE)
-			ranges[nranges - 1].len += chunk_len(size, all[k]);
-		else
-		{
-			ranges[nranges].offset = (uint64) all[k] * SB_BLOCK_SIZE;
-			ranges[nranges].len = chunk_len(size, all[k]);
-			nranges++;
-		}
+		uint64		b = pages[k] / PAGES_PER_BLOCK;
+		uint64		from = b * SB_BLOCK_SIZE;
+
+		add_range(reads, &nreads, from, Min((uint64) SB_BLOCK_SIZE, size - from));
+		add_range(emit, &nemit, (uint64) pages[k] * BLCKSZ, BLCKSZ);
+	}
+	for (int k = 0; k < nreads; k++)
+		read_bytes += reads[k].len;
+	/* mostly changed: a whole copy is simpler to restore */
+	if (read_bytes * 2 > size)
+	{
+		pfree(pages);
+		pfree(reads);
+		pfree(emit);
+		return false;
 	}
 	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
-	/* the base's sums are there: the chunks read replace theirs */
+	/* the base's sums are there: the blocks read replace theirs */
 	c->sums = (uint64 *) ((char *) q + f->sums_off);
 	c->sums_cap = f->sums_cap;
 	c->sums_lost = false;
 	rc = sb_codec_store_fd_ranges(c->st, &q->cfg, fd, path,
 								  SB_WRITE_DEFER_SYNC | q->write_flags,
-								  ranges, nranges, inspect_chunk, c, &res,
-								  &err);
-	pfree(ranges);
+								  reads, nreads, emit, nemit,
+								  inspect_chunk, c, &res, &err);
+	pfree(reads);
+	pfree(emit);
 	if (rc == SB_ERR_CONFLICT)
 	{
 		/* it shrank while we read it: WAL replay cuts it, copy what is there */
-		pfree(all);
+		pfree(pages);
 		return false;
 	}
 	if (rc != SB_OK)
@@ -518,20 +534,20 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 			check_stop(q);
 		sb_report(ERROR, &err, "could not store backup file", NULL);
 	}
-	memcpy(list, all, sizeof(uint32) * n);
-	pfree(all);
+	memcpy(list, pages, sizeof(uint32) * n);
+	pfree(pages);
 	f->nchunks = n;
 	f->chunks_size = res.plain_size;
 	f->plain_size = size;
 	f->stored_size = res.stored_size;
 	f->checksum_failures = c->pv.failures;
 	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
-	f->nblocks = nblocks;
+	f->nblocks = sb_block_count(size, SB_BLOCK_SIZE);
 	f->outcome = SB_REUSE_BLOCKS;
 	pg_atomic_fetch_add_u64(&q->files_blocks, 1);
 	pg_atomic_fetch_add_u64(&q->chunk_bytes, res.plain_size);
 	/* progress counts the file's size, as the total does */
-	pg_atomic_fetch_add_u64(&q->bytes_done, size - res.plain_size);
+	pg_atomic_fetch_add_u64(&q->bytes_done, size - read_bytes);
 	c->files++;
 	c->bytes += (int64) res.plain_size;
 	return true;
@@ -858,8 +874,9 @@ larger_first(const void *a, const void *b)
 typedef struct BlockPlan
 {
 	const SbManifestFile *be;	/* the base's entry; NULL: file level */
-	const uint32 *chunks;		/* the summaries' chunks, ascending */
-	uint32		nchunks;
+	const uint32 *pages;		/* the summaries' pages, ascending */
+	uint32		npages;
+	uint32		cap;			/* room for the pages stored */
 } BlockPlan;
 
 /*
@@ -873,16 +890,27 @@ plan_blocks(const SbReuseSources *reuse, const SbWalkEntry *e, BlockPlan *p)
 	const SbManifestFile *be;
 
 	memset(p, 0, sizeof(*p));
+	/* its layers, if any, count in pages of this cluster's size */
 	if (reuse->blocks == NULL || e->size <= SB_BLOCK_SIZE ||
-		reuse->base->block_size != SB_BLOCK_SIZE)
+		reuse->base->block_size != SB_BLOCK_SIZE ||
+		(reuse->base->chunk_size != 0 && reuse->base->chunk_size != BLCKSZ))
 		return;
 	be = sb_reuse_base_entry(reuse, e->path);
 	if (be == NULL || be->nblocks == 0 ||
 		be->nblocks != sb_block_count(be->size, SB_BLOCK_SIZE) ||
-		e->size < be->size)
+		be->size % BLCKSZ != 0 || e->size < be->size)
 		return;
-	if (sb_block_map_lookup(reuse->blocks, e->path, &p->chunks, &p->nchunks))
+	if (sb_block_map_lookup(reuse->blocks, e->path, &p->pages, &p->npages))
+	{
+		uint64		room = (sb_block_count(e->size, SB_BLOCK_SIZE) +
+							SB_COPY_SUMS_SLACK) * PAGES_PER_BLOCK;
+
+		/* the summaries' pages within the base, and every page after it */
 		p->be = be;
+		while (p->npages > 0 && p->pages[p->npages - 1] >= be->size / BLCKSZ)
+			p->npages--;
+		p->cap = p->npages + (uint32) (room - be->size / BLCKSZ);
+	}
 }
 
 /*
@@ -902,10 +930,10 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 	f->block_mode = true;
 	f->base_size = be->size;
 	f->chunks_off = *chunks_off;
-	*chunks_off += sizeof(uint32) * f->sums_cap;
-	f->nchunks = 0;
-	for (uint32 k = 0; k < p->nchunks && p->chunks[k] < f->sums_cap; k++)
-		list[f->nchunks++] = p->chunks[k];
+	f->chunks_cap = p->cap;
+	*chunks_off += sizeof(uint32) * p->cap;
+	f->nchunks = p->npages;
+	memcpy(list, p->pages, sizeof(uint32) * p->npages);
 	memcpy(sums, be->block_sums, sizeof(uint64) * be->nblocks);
 	memset(&f->cand, 0, sizeof(f->cand));
 	memcpy(f->cand.sha256, be->sha256, sizeof(f->cand.sha256));
@@ -955,8 +983,7 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	{
 		plan_blocks(reuse, files[i], &plans[i]);
 		if (plans[i].be != NULL)
-			size += sizeof(uint32) *
-				(sb_block_count(files[i]->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
+			size += sizeof(uint32) * plans[i].cap;
 	}
 
 	seg = dsm_create(size, 0);
@@ -1001,8 +1028,7 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	chunks_off = off;
 	for (int i = 0; i < nfiles; i++)
 		if (plans[i].be != NULL)
-			off += sizeof(uint32) *
-				(sb_block_count(files[i]->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
+			off += sizeof(uint32) * plans[i].cap;
 	for (int i = 0; i < nfiles; i++)
 	{
 		SbCopyFile *f = &q->files[i];
@@ -1058,6 +1084,8 @@ inherit_entry(SbManifest *m, const SbReuseSources *reuse, SbManifestFile *mf)
 	mf->chunks_size = be->chunks_size;
 	mf->nparts = be->nparts;
 	mf->parts = be->parts;
+	if (be->nchunks > 0)
+		m->chunk_size = reuse->base->chunk_size;
 }
 
 /* Every file copied goes into the manifest, in copy order. */
@@ -1103,6 +1131,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 			mf.nchunks = f->nchunks;
 			mf.chunks = (uint32 *) ((char *) q + f->chunks_off);
 			mf.chunks_size = f->chunks_size;
+			m->chunk_size = BLCKSZ;
 			if (!sb_manifest_inherit_parts(&mf, reuse->base,
 										   sb_reuse_base_entry(reuse, mf.path)))
 				ereport(ERROR,

@@ -7,8 +7,8 @@
  * A summary names blocks by relation (tablespace, database, relfilenode),
  * fork and block number; a backup names files by path.  The map is keyed
  * by relation and 1 GB segment (the file "<relfilenode>.<segment>") and
- * holds, for each, the SB_BLOCK_SIZE chunks of the segment file that
- * contain a changed block.  A "limit block" (the fork was truncated,
+ * holds, for each, the pages of the segment file that changed (numbered
+ * from the segment's start).  A "limit block" (the fork was truncated,
  * created or dropped within the range) marks the whole fork: it is copied
  * whole, every segment.  Only main forks are taken by chunks: free space
  * maps are not WAL-logged, and visibility map bits are cleared by heap
@@ -30,12 +30,6 @@
 /* a segment number that stands for the whole fork (its limit flag) */
 #define FORK_WIDE	PG_UINT32_MAX
 
-#define BLOCKS_PER_CHUNK	(SB_BLOCK_SIZE / BLCKSZ)
-
-StaticAssertDecl(SB_BLOCK_SIZE % BLCKSZ == 0,
-				 "a chunk must be a whole number of pages");
-StaticAssertDecl(((uint64) RELSEG_SIZE * BLCKSZ) % SB_BLOCK_SIZE == 0,
-				 "a segment must be a whole number of chunks");
 
 typedef struct MapKey
 {
@@ -52,7 +46,7 @@ typedef struct MapEntry
 	bool		sorted;
 	uint32		n;
 	uint32		cap;
-	uint32	   *chunks;
+	uint32	   *pages;
 } MapEntry;
 
 struct SbBlockMap
@@ -82,7 +76,7 @@ entry_for(SbBlockMap *map, Oid spc, Oid db, Oid rel, uint32 seg)
 		e->sorted = true;
 		e->n = 0;
 		e->cap = 0;
-		e->chunks = NULL;
+		e->pages = NULL;
 	}
 	return e;
 }
@@ -93,7 +87,7 @@ add_block(void *arg, Oid spc, Oid db, Oid relnumber, int fork, uint32 block,
 {
 	SbBlockMap *map = arg;
 	MapEntry   *e;
-	uint32		chunk;
+	uint32		page;
 
 	if (fork != MAIN_FORKNUM)
 		return;
@@ -103,22 +97,22 @@ add_block(void *arg, Oid spc, Oid db, Oid relnumber, int fork, uint32 block,
 		return;
 	}
 	e = entry_for(map, spc, db, relnumber, block / RELSEG_SIZE);
-	chunk = (block % RELSEG_SIZE) / BLOCKS_PER_CHUNK;
+	page = block % RELSEG_SIZE;
 	/* blocks come in order within a relation: most repeats are the last */
-	if (e->n > 0 && e->chunks[e->n - 1] == chunk)
+	if (e->n > 0 && e->pages[e->n - 1] == page)
 		return;
 	if (e->n == e->cap)
 	{
 		uint32		newcap = e->cap > 0 ? e->cap * 2 : 16;
 
-		e->chunks = e->chunks == NULL ?
+		e->pages = e->pages == NULL ?
 			MemoryContextAlloc(map->cxt, sizeof(uint32) * newcap) :
-			repalloc(e->chunks, sizeof(uint32) * newcap);
+			repalloc(e->pages, sizeof(uint32) * newcap);
 		e->cap = newcap;
 	}
-	if (e->n > 0 && e->chunks[e->n - 1] > chunk)
+	if (e->n > 0 && e->pages[e->n - 1] > page)
 		e->sorted = false;
-	e->chunks[e->n++] = chunk;
+	e->pages[e->n++] = page;
 }
 
 SbBlockMap *
@@ -164,10 +158,10 @@ settle(MapEntry *e)
 
 	if (e->sorted)
 		return;
-	qsort(e->chunks, e->n, sizeof(uint32), cmp_u32);
+	qsort(e->pages, e->n, sizeof(uint32), cmp_u32);
 	for (uint32 i = 0; i < e->n; i++)
-		if (k == 0 || e->chunks[k - 1] != e->chunks[i])
-			e->chunks[k++] = e->chunks[i];
+		if (k == 0 || e->pages[k - 1] != e->pages[i])
+			e->pages[k++] = e->pages[i];
 	e->n = k;
 	e->sorted = true;
 }
@@ -240,7 +234,7 @@ parse_relpath(const char *path, Oid *spc, Oid *db, Oid *rel, uint32 *seg)
 
 bool
 sb_block_map_lookup(SbBlockMap *map, const char *relpath,
-					const uint32 **chunks, uint32 *nchunks)
+					const uint32 **pages, uint32 *npages)
 {
 	MapKey		key;
 	MapEntry   *e;
@@ -249,8 +243,8 @@ sb_block_map_lookup(SbBlockMap *map, const char *relpath,
 				rel;
 	uint32		seg;
 
-	*chunks = NULL;
-	*nchunks = 0;
+	*pages = NULL;
+	*npages = 0;
 	if (!parse_relpath(relpath, &spc, &db, &rel, &seg))
 		return false;
 	memset(&key, 0, sizeof(key));
@@ -266,19 +260,19 @@ sb_block_map_lookup(SbBlockMap *map, const char *relpath,
 	if (e != NULL)
 	{
 		settle(e);
-		*chunks = e->chunks;
-		*nchunks = e->n;
+		*pages = e->pages;
+		*npages = e->n;
 	}
 	return true;
 }
 
 void
-sb_block_map_counts(SbBlockMap *map, uint64 *nchunks, uint64 *nfiles)
+sb_block_map_counts(SbBlockMap *map, uint64 *npages, uint64 *nfiles)
 {
 	HASH_SEQ_STATUS seq;
 	MapEntry   *e;
 
-	*nchunks = 0;
+	*npages = 0;
 	*nfiles = 0;
 	hash_seq_init(&seq, map->hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
@@ -286,7 +280,7 @@ sb_block_map_counts(SbBlockMap *map, uint64 *nchunks, uint64 *nfiles)
 		if (e->key.seg == FORK_WIDE)
 			continue;
 		settle(e);
-		*nchunks += e->n;
+		*npages += e->n;
 		(*nfiles)++;
 	}
 }

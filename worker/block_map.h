@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * block_map.h
- *		Which chunks of which relation files changed since the base backup,
+ *		Which pages of which relation files changed since the base backup,
  *		from the server's WAL summaries (PostgreSQL 17 and later): what a
  *		block-level incremental backup copies.
  *
@@ -20,7 +20,7 @@ typedef struct SbBlockMap SbBlockMap;
 #define SB_SUMMARY_WAIT_MS	30000
 
 /*
- * The changed chunks (block_sum.h's SB_BLOCK_SIZE) of every relation file
+ * The changed pages of every relation file
  * between from and to on timeline tli, in a memory context of its own;
  * NULL, with *why (a sentence) saying why, when the summaries cannot tell.
  */
@@ -29,16 +29,16 @@ extern SbBlockMap *sb_block_map_build(TimeLineID tli, XLogRecPtr from,
 
 /*
  * Can the file relpath (relative to the data directory) be taken by its
- * changed chunks, and which?  false for files that are not the main fork
- * of a relation, and for forks the summaries saw truncated, created or
- * dropped (copied whole).  *chunks (ascending, owned by the map) may be
- * empty.
+ * changed pages, and which (numbered in the file)?  false for files that
+ * are not the main fork of a relation, and for forks the summaries saw
+ * truncated, created or dropped (copied whole).  *pages (ascending, owned
+ * by the map) may be empty.
  */
 extern bool sb_block_map_lookup(SbBlockMap *map, const char *relpath,
-								const uint32 **chunks, uint32 *nchunks);
+								const uint32 **pages, uint32 *npages);
 
-/* What the map holds, for the log: chunks and relation files. */
-extern void sb_block_map_counts(SbBlockMap *map, uint64 *nchunks,
+/* What the map holds, for the log: pages and relation files. */
+extern void sb_block_map_counts(SbBlockMap *map, uint64 *npages,
 								uint64 *nfiles);
 
 #endif							/* SB_BLOCK_MAP_H */

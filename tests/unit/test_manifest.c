@@ -853,6 +853,7 @@ test_layers(void)
 	m.pg_version = 17;
 	m.system_identifier = 42;
 	m.block_size = 1000;
+	m.chunk_size = 1000;
 	memset(&f, 0, sizeof(f));
 	f.path = "base/1/16384";
 	f.size = 2500;
@@ -877,6 +878,7 @@ test_layers(void)
 	text = sb_manifest_render(&m, &len);
 	SB_REQUIRE(text != NULL);
 	SB_CHECK(strstr(text, "\nformat_version=3\n") != NULL);
+	SB_CHECK(strstr(text, "\nchunk_size=1000\n") != NULL);
 	SB_CHECK(strstr(text, "\nchunks=base/1/16384\t500\t2\n") != NULL);
 	SB_CHECK(strstr(text, "\npart=base/1/16384\t20261206-000000F\tzstd\t2000\t" SHA_A "\t99\t*\n") != NULL);
 	SB_CHECK(sb_manifest_parse(&r, text, len, &err) == SB_OK);
@@ -910,7 +912,7 @@ test_layers(void)
 	free(text);
 	sb_manifest_free(&m);
 
-#define LFILE "block_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n" \
+#define LFILE "block_size=1000\nchunk_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n" \
 	"blocks=a\t000000000000000100000000000000020000000000000003\n"
 #define LPART "part=a\tP\tnone\t2500\t" SHA_A "\t9\t*\n"
 	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t500\t2\n" LPART) == SB_OK);
@@ -923,8 +925,20 @@ test_layers(void)
 	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t1000\t2\n" LPART) == SB_ERR_CORRUPT);
 	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t1000\t3\n" LPART) == SB_ERR_CORRUPT);
 	/* without the block sums the result could not be checked */
-	SB_CHECK(parse_body(HEADER "block_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n"
+	SB_CHECK(parse_body(HEADER "block_size=1000\nchunk_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n"
 						"chunks=a\t500\t2\n" LPART) == SB_ERR_CORRUPT);
+	/* chunk lists need their unit, a divisor of block_size */
+	SB_CHECK(parse_body(HEADER "block_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n"
+						"blocks=a\t000000000000000100000000000000020000000000000003\n"
+						"chunks=a\t500\t2\n" LPART) == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=1000\nchunk_size=600\n") == SB_ERR_CORRUPT);
+	/* chunks of 512 in blocks of 1024: the file's chunks 2 and 4 (its last) */
+	SB_CHECK(parse_body(HEADER "block_size=1024\nchunk_size=512\nfile=a\t2560\t0\t0600\t" SHA_A "\t7\n"
+						"blocks=a\t000000000000000100000000000000020000000000000003\n"
+						"chunks=a\t1024\t2,4\n" LPART) == SB_OK);
+	SB_CHECK(parse_body(HEADER "block_size=1024\nchunk_size=512\nfile=a\t2560\t0\t0600\t" SHA_A "\t7\n"
+						"blocks=a\t000000000000000100000000000000020000000000000003\n"
+						"chunks=a\t1024\t2,5\n" LPART) == SB_ERR_CORRUPT);
 	/* a part in the backup itself */
 	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t500\t2\n"
 						"part=a\tL\tnone\t2500\t" SHA_A "\t9\t*\n") == SB_ERR_CORRUPT);
