@@ -405,10 +405,14 @@ run_backup(const char *label)
 					(unsigned long long) counts.blocks,
 					(unsigned long long) counts.referenced,
 					(unsigned long long) counts.resumed),
+			 counts.blocks > 0 ?
 			 errdetail("Read %llu bytes from the data directory, stored %llu bytes (%llu bytes of changed pages before compression).",
 					   (unsigned long long) counts.bytes_read,
 					   (unsigned long long) m.stored_size,
-					   (unsigned long long) counts.chunk_bytes)));
+					   (unsigned long long) counts.chunk_bytes) :
+			 errdetail("Read %llu bytes from the data directory, stored %llu bytes.",
+					   (unsigned long long) counts.bytes_read,
+					   (unsigned long long) m.stored_size)));
 
 	if (m.checksum_failures > 0)
 		ereport(WARNING,
