@@ -11,10 +11,11 @@
 # limit block in the summaries) and a table created after the full backup
 # are copied whole.  Point-in-time restore from the last incremental to a
 # time and to the latest gives the original's data (row counts and md5 of
-# the tables).  verify checks every layer: a damaged chunk file of the first
+# the tables), and so does a delta restore over the restored cluster.  verify checks every layer: a damaged chunk file of the first
 # incremental is reported by verify of the second and refused by restore.
 # Without a usable summary database the next incremental works at file
-# level, logged, and restores too.
+# level, logged, and restores too; a scheduled incremental (started by the
+# launcher, which is connected to no database) takes the block level.
 use strict;
 use warnings;
 use File::Copy;
@@ -208,6 +209,18 @@ foreach my $kind (sort keys %targets)
 		"$kind: row counts and md5 of the tables match the original");
 	is($restored->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*) FROM big WHERE id BETWEEN 1 AND 200000}),
 		'200000', "$kind: the index finds every row");
+	next if $kind ne 'latest';
+	# a delta restore over it: the rows written there are undone, the
+	# block-incremental files rebuilt where they differ
+	$restored->safe_psql('postgres', q{UPDATE big SET v = 'local' WHERE id < 100; CHECKPOINT});
+	$restored->stop;
+	my ($out, $err) = run_command([ 'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main',
+		'--target-dir=' . $restored->data_dir, '--target-action=promote', '--delta' ]);
+	like($out, qr/files stored by changed blocks rebuilt from their chain/, 'a delta restore rebuilds the changed block-incremental files');
+	# (its postgresql.conf is the backup's again)
+	SbTest::start_restored($restored, 'delta');
+	is($restored->safe_psql('postgres', $state_query), $expect{$kind},
+		"$kind after a delta restore: the data matches the original again");
 	$restored->stop;
 }
 
@@ -258,6 +271,19 @@ SbTest::start_restored($restored, 'file level');
 is($restored->safe_psql('postgres', $state_query), $expect{latest},
 	'file level after block level: the data matches the original');
 $restored->stop;
+
+# --- a scheduled incremental: the launcher finds the summary database
+$offset = -s $node->logfile;
+$node->safe_psql('postgres',
+	q{ALTER SYSTEM RESET safebackup.summary_database;
+	  ALTER SYSTEM SET safebackup.backup_schedule = 'incr: * * * * *'; SELECT pg_reload_conf()});
+$node->wait_for_log(qr/scheduled backup "\d{8}-\d{6}I" started/, $offset);
+my ($scheduled) = substr(slurp_file($node->logfile), $offset) =~ /scheduled backup "(\d{8}-\d{6}I)" started/;
+$node->wait_for_log(qr/base backup "\Q$scheduled\E" completed/, $offset);
+ok($node->log_contains(qr/base backup "\Q$scheduled\E" copies relation files by their changed blocks/, $offset),
+	"the scheduled incremental $scheduled takes the block-level path too");
+$node->safe_psql('postgres',
+	q{ALTER SYSTEM RESET safebackup.backup_schedule; SELECT pg_reload_conf()});
 
 $node->stop;
 done_testing();
