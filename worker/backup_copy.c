@@ -23,9 +23,9 @@
  * Files of a differential or incremental backup unchanged since its base
  * are referenced there instead of copied; on PostgreSQL 17 and later the
  * main forks of relations the WAL summaries can tell about are taken by
- * their changed chunks only (copy_blocks below, block_map.h), and files an interrupted attempt
- * of the same backup already stored are reused once their stored content
- * verifies (backup_reuse.h has the rules).  The leader writes the list of
+ * their changed pages only (copy_blocks below, block_map.h); and files an
+ * interrupted attempt of the same backup already stored are reused once
+ * their stored content verifies (backup_reuse.h has the rules).  The leader writes the list of
  * files stored so far (the resume list) now and then, and when the copy
  * fails, so that the next attempt knows what it may reuse.
  *
@@ -129,9 +129,9 @@ typedef struct SbCopyQueue
 	pg_atomic_uint64 checksum_failures;
 	pg_atomic_uint64 files_referenced;
 	pg_atomic_uint64 files_resumed;
-	pg_atomic_uint64 files_blocks;	/* taken by their changed chunks */
+	pg_atomic_uint64 files_blocks;	/* taken by their changed pages */
 	pg_atomic_uint64 bytes_read;	/* from the data directory */
-	pg_atomic_uint64 chunk_bytes;	/* plain bytes of the chunks stored */
+	pg_atomic_uint64 chunk_bytes;	/* plain bytes of the pages stored */
 	uint64		generation;		/* sb_shared->backup_generation of the backup */
 	int			max_rate;		/* safebackup.backup_max_rate, kB/s; 0: none */
 	TimestampTz copy_start;		/* when copying began, for max_rate */

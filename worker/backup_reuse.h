@@ -27,7 +27,7 @@ typedef enum SbReuseKind
 	SB_REUSE_NONE = 0,			/* copy it */
 	SB_REUSE_BASE,				/* reference it in the base's chain */
 	SB_REUSE_RESUME,			/* stored by the interrupted attempt */
-	SB_REUSE_BLOCKS				/* outcome only: its changed chunks stored */
+	SB_REUSE_BLOCKS				/* outcome only: its changed pages stored */
 } SbReuseKind;
 
 /* One candidate, as the copy queue carries it. */
@@ -50,7 +50,7 @@ typedef struct SbReuseSources
 	SbManifest *resume;			/* the interrupted attempt's resume list */
 	SbManifestFile **base_sorted;	/* by path, for lookups */
 	SbManifestFile **resume_sorted;
-	SbBlockMap *blocks;			/* changed chunks, or NULL: file level */
+	SbBlockMap *blocks;			/* changed pages, or NULL: file level */
 } SbReuseSources;
 
 /* Index the sources (palloc'd arrays). */
