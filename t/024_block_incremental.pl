@@ -14,7 +14,8 @@
 # the tables), and so does a delta restore over the restored cluster.  verify checks every layer: a damaged chunk file of the first
 # incremental is reported by verify of the second and refused by restore.
 # Without a usable summary database the next incremental works at file
-# level, logged, and restores too; a scheduled incremental (started by the
+# level, logged, and restores too; the same in an encrypted stanza works
+# (verify, restore, data); a scheduled incremental (started by the
 # launcher, which is connected to no database) takes the block level.
 use strict;
 use warnings;
@@ -272,11 +273,46 @@ is($restored->safe_psql('postgres', $state_query), $expect{latest},
 	'file level after block level: the data matches the original');
 $restored->stop;
 
+# --- an encrypted stanza: the layers are decrypted under their own names
+my $pass = PostgreSQL::Test::Utils::tempdir() . '/pass';
+{
+	open(my $fh, '>', $pass) or die "could not write $pass: $!";
+	print $fh "block incremental passphrase\n";
+	close($fh);
+	chmod(0600, $pass) or die "chmod $pass: $!";
+}
+$node->safe_psql('postgres', qq{
+	ALTER SYSTEM RESET safebackup.summary_database;
+	ALTER SYSTEM SET safebackup.stanza = 'enc';
+	ALTER SYSTEM SET safebackup.cipher_type = 'aes-256-gcm';
+	ALTER SYSTEM SET safebackup.cipher_pass_file = '$pass';
+	SELECT pg_reload_conf()});
+$node->poll_query_until('postgres', q{SELECT current_setting('safebackup.stanza') = 'enc'})
+  or die 'reload not seen';
+SbTest::switch_and_wait($node);
+my $enc_full = backup('full');
+touch_rows(18019);
+$offset = -s $node->logfile;
+my $enc_incr = backup('incr');
+$log = substr(slurp_file($node->logfile), $offset);
+my ($enc_blocks) = $log =~ /base backup "\Q$enc_incr\E" files: \d+ copied, (\d+) by changed blocks/;
+ok(defined $enc_blocks && $enc_blocks >= 1, "encrypted: the incremental stores $enc_blocks files by their changed pages");
+$expect{latest} = expected_state();
+SbTest::switch_and_wait($node);
+my @enc_opts = ("--repo-path=$repo", '--stanza=enc', '--cipher-type=aes-256-gcm', "--cipher-pass-file=$pass");
+command_like([ 'pg_safebackup', 'verify', @enc_opts ], qr/\Q$enc_incr\E: ok/,
+	'encrypted: verify checks the layers');
+$restored = PostgreSQL::Test::Cluster->new('restored_enc');
+SbTest::restore_ok($restored, \@enc_opts, 'encrypted: restore the block-level incremental');
+SbTest::start_restored($restored, 'encrypted');
+is($restored->safe_psql('postgres', $state_query), $expect{latest},
+	'encrypted: the data matches the original');
+$restored->stop;
+
 # --- a scheduled incremental: the launcher finds the summary database
 $offset = -s $node->logfile;
 $node->safe_psql('postgres',
-	q{ALTER SYSTEM RESET safebackup.summary_database;
-	  ALTER SYSTEM SET safebackup.backup_schedule = 'incr: * * * * *'; SELECT pg_reload_conf()});
+	q{ALTER SYSTEM SET safebackup.backup_schedule = 'incr: * * * * *'; SELECT pg_reload_conf()});
 $node->wait_for_log(qr/scheduled backup "\d{8}-\d{6}I" started/, $offset);
 my ($scheduled) = substr(slurp_file($node->logfile), $offset) =~ /scheduled backup "(\d{8}-\d{6}I)" started/;
 $node->wait_for_log(qr/base backup "\Q$scheduled\E" completed/, $offset);
