@@ -183,6 +183,9 @@ unlike($m2, qr/^ref=\Q$shrink_file\E\t/m, 'and not referenced');
 
 command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main' ],
 	qr/\Q$incr2\E: ok/, 'verify checks every layer of the chain');
+command_like([ 'pg_safebackup', 'info', "--repo-path=$repo", '--stanza=main' ],
+	qr/\Q$incr1\E \(incr, base \Q$full\E.*\n.*\n.*\n.*\n\s+\d+ files? stored by (its|their) changed pages; [\d.]+ \w+ read from the data directory/,
+	'info shows the files stored by changed pages and the bytes read');
 
 # --- point-in-time restores from the last incremental
 my %expect;
