@@ -20,11 +20,11 @@ CORE_OBJS = \
 	core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o core/block_sum.o core/filter_async.o \
 	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
-	core/stanza.o core/wal.o core/manifest.o core/backup_chain.o core/repo_info.o \
+	core/stanza.o core/wal.o core/manifest.o core/manifest_layers.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_delta.o \
-	core/restore_blocks.o \
+	core/restore_blocks.o core/restore_layers.o \
 	core/cron.o core/backup_schedule.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \
 	transport/storage.o transport/drivers.o transport/posix.o \
@@ -39,7 +39,7 @@ CORE_OBJS = \
 
 # server-side glue
 OBJS = \
-	pg_safebackup.o backend/compat.o backend/guc.o backend/report.o \
+	pg_safebackup.o backend/compat.o backend/compat_summary.o backend/guc.o backend/report.o \
 	backend/shmem.o backend/archive.o backend/status.o backend/backup_sql.o \
 	backend/storage_wait.o backend/wal_session.o backend/push_table.o \
 	backend/push_status.o backend/guc_backup.o \
@@ -48,6 +48,7 @@ OBJS = \
 	backend/archive_lag.o backend/repo_sql.o backend/repo_behind.o backend/repo_behind_sql.o \
 	worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o worker/wal_catchup.o \
 	worker/backup_copy.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
+	worker/block_map.o \
 	$(CORE_OBJS)
 
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \

@@ -11,7 +11,9 @@
 
 #include <time.h>
 
+#include "access/xact.h"
 #include "access/xlog.h"
+#include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -24,6 +26,7 @@
 #include "backup_chain.h"
 #include "backup_request.h"
 #include "guc.h"
+#include "guc_backup.h"
 #include "manifest.h"
 #include "report.h"
 #include "shmem.h"
@@ -198,6 +201,38 @@ wait_for_backup(uint64 generation, BackgroundWorkerHandle *handle,
 }
 
 /*
+ * The database the worker of a differential or incremental backup
+ * connects to, to read the WAL summaries (safebackup.summary_database),
+ * or InvalidOid (file level) when the server keeps no summaries or the
+ * setting names no database.  Called from SQL (in a transaction) and from
+ * the launcher (not connected to a database: pg_database is shared).
+ */
+static Oid
+summary_database(SbBackupType btype)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		own_xact = !IsTransactionState();
+	Oid			oid;
+
+	if (!SB_HAVE_WAL_SUMMARIES || btype == SB_BACKUP_FULL ||
+		sb_summary_database == NULL || sb_summary_database[0] == '\0')
+		return InvalidOid;
+	if (own_xact)
+		StartTransactionCommand();
+	oid = get_database_oid(sb_summary_database, true);
+	if (own_xact)
+	{
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
+	}
+	if (!OidIsValid(oid))
+		ereport(LOG,
+				(errmsg("database \"%s\" of safebackup.summary_database does not exist; the backup works at file level",
+						sb_summary_database)));
+	return oid;
+}
+
+/*
  * Claim the backup slot in shared memory and start a backup worker: the one
  * code path of safebackup_start() and of scheduled backups.  Problems that
  * prevent a backup are reported at elevel (ERROR from SQL; LOG from the
@@ -214,6 +249,7 @@ sb_backup_request(int elevel, int repo, TimestampTz when, int type,
 	SbBackupType btype = (SbBackupType) type;
 	char		base[SB_LABEL_LEN] = "";
 	bool		resume = false;
+	Oid			dboid;
 
 	/*
 	 * A standby takes the backup itself and waits for the primary to archive
@@ -256,6 +292,7 @@ sb_backup_request(int elevel, int repo, TimestampTz when, int type,
 
 	if (!choose_label(&cfg, elevel, &when, &btype, base, &resume, label))
 		return SB_REQUEST_FAILED;
+	dboid = summary_database(btype);
 
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	busy = sb_shared->backup_running;
@@ -272,6 +309,7 @@ sb_backup_request(int elevel, int repo, TimestampTz when, int type,
 		sb_shared->backup_type = (int) btype;
 		strlcpy(sb_shared->backup_base, base, SB_BACKUP_LABEL_LEN);
 		sb_shared->backup_resume = resume;
+		sb_shared->backup_dboid = dboid;
 		sb_shared->backup_phase = SB_BACKUP_STARTING;
 		/* one time for the label, the status and the manifest */
 		sb_shared->backup_started = when;

@@ -73,6 +73,30 @@ extern void sb_backup_start(const char *label, SbBackupRun *run);
 extern void sb_backup_stop(SbBackupRun *run, bool wait_archiver);
 
 /*
+ * WAL summaries (17 and later, with summarize_wal = on): which blocks of
+ * which relation forks WAL between two LSNs modified.  They are read
+ * through the server's SQL functions (the C API's header is not installed
+ * by every distribution), so the caller must be connected to a database.
+ */
+#define SB_HAVE_WAL_SUMMARIES	(PG_VERSION_NUM >= 170000)
+
+/* One block (or, with is_limit, a truncation or creation to limit blocks). */
+typedef void (*SbSummaryBlockFn) (void *arg, Oid spc, Oid db, Oid relnumber,
+								  int fork, uint32 block, bool is_limit);
+
+/*
+ * Wait up to wait_ms for the WAL summarizer to reach end_lsn, check that
+ * the summaries of timeline tli cover [start_lsn, end_lsn) without a gap,
+ * and call fn for every block they record (a superset of those modified
+ * in the range).  false, with *why (palloc'd, a sentence) saying why, when
+ * the summaries cannot tell; errors of the SQL functions become a false
+ * too.  Runs its own transactions: call it outside one.
+ */
+extern bool sb_wal_summary_blocks(TimeLineID tli, XLogRecPtr start_lsn,
+								  XLogRecPtr end_lsn, int wait_ms,
+								  SbSummaryBlockFn fn, void *arg, char **why);
+
+/*
  * Version-neutral archive callbacks (archive.c); compat.c wraps them in the
  * signatures of the running version.  check_configured may set *detail to
  * a palloc'd explanation.

@@ -53,6 +53,7 @@ static const struct
 	{"checksum_failure", &sb_checksum_failure},
 	{"backup_wal_timeout", &sb_backup_wal_timeout},
 	{"backup_max_rate", &sb_backup_max_rate},
+	{"summary_database", &sb_summary_database},
 	{"schedule_on_standby", &sb_schedule_on_standby},
 	{"archive_lag_warning", &sb_archive_lag_warning},
 	{"archive_repo_hold", &sb_archive_repo_hold},

@@ -21,3 +21,4 @@ int			sb_checksum_failure = SB_CHECKSUM_FAILURE_WARN;
 int			sb_backup_wal_timeout = 600;
 int			sb_backup_max_rate = 0;
 int			sb_schedule_on_standby = SB_SCHEDULE_PRIMARY_ONLY;
+char	   *sb_summary_database = NULL;

@@ -2,8 +2,8 @@
  *
  * guc_backup.h
  *		safebackup.backup_workers, safebackup.checksum_failure,
- *		safebackup.backup_wal_timeout, safebackup.backup_max_rate and
- *		safebackup.schedule_on_standby.
+ *		safebackup.backup_wal_timeout, safebackup.backup_max_rate,
+ *		safebackup.summary_database and safebackup.schedule_on_standby.
  *
  *-------------------------------------------------------------------------
  */
@@ -32,5 +32,6 @@ extern int	sb_checksum_failure;
 extern int	sb_backup_wal_timeout;	/* seconds; 0: no limit */
 extern int	sb_backup_max_rate;	/* kB per second; 0: no limit */
 extern int	sb_schedule_on_standby;
+extern char *sb_summary_database;	/* "": block-level increments off */
 
 #endif							/* SB_GUC_BACKUP_H */

@@ -78,6 +78,8 @@ typedef struct SbShared
 	int			backup_type;	/* SbBackupType, after the base was chosen */
 	char		backup_base[SB_BACKUP_LABEL_LEN];	/* "" for a full backup */
 	bool		backup_resume;	/* the label is an interrupted attempt's */
+	Oid			backup_dboid;	/* database the worker connects to, to read
+								 * the WAL summaries; InvalidOid: none */
 	SbBackupPhase backup_phase;
 	TimestampTz backup_started;
 	TimestampTz backup_finished;

@@ -33,6 +33,13 @@
 #     leaves it out in any case), and with S3 in SB_REPOS its full backup
 #     (process-max 2) into an empty bucket of the same kind of gateway;
 #   - pg_basebackup -Ftar --compress=server-lz4 --checkpoint=fast;
+#   - a pg_safebackup incremental backup (posix) after about 1% of
+#     pgbench_accounts was updated (a contiguous range of rows) and
+#     checkpointed: its wall time, the bytes it read from the data directory
+#     and stored (the manifest's read_size and stored_size), and the changed
+#     pages it stored (the manifest's chunks records); block level on
+#     PostgreSQL 17+ (the cluster runs with summarize_wal = on there), file
+#     level before;
 #   - pg_safebackup restore --delta of the posix backup onto the stopped
 #     cluster after about 1% of pgbench_accounts was updated (a contiguous
 #     range of rows, so about 1% of its pages) and checkpointed;
@@ -162,6 +169,11 @@ sb_settings=defaults
 if [ -n "${COMPRESS_TYPE:-}" ]; then
 	sb_settings="compress_type $COMPRESS_TYPE"
 	echo "safebackup.compress_type = '$COMPRESS_TYPE'" >> "$dir/data/postgresql.conf"
+fi
+# block-level incremental backups need the WAL summaries (17+)
+pg_major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+if [ "$pg_major" -ge 17 ]; then
+	echo "summarize_wal = on" >> "$dir/data/postgresql.conf"
 fi
 echo "safebackup.repo_path = '$dir/repo'" > "$dir/data/bench_repo.conf"
 chown postgres:postgres "$dir/data/bench_repo.conf"
@@ -432,6 +444,31 @@ s=$(elapsed "$t"); result basebackup "$s"
 printf '%-52s %8s s, %s MB\n' "pg_basebackup -Ftar --compress=server-lz4" "$s" "$(du -sm "$dir/basebackup" | cut -f1)"
 rm -rf "$dir/basebackup"
 
+# ---- incremental backup after 1% of the rows changed (posix) ---------------
+if [ -n "$posix_label" ]; then
+	rows=$((SCALE * 100000 / 100))
+	psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= $rows"
+	psql_b -c "CHECKPOINT"
+	drop_caches
+	t=$(now)
+	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start('incr', wait => true)" | tail -1)
+	s=$(elapsed "$t")
+	result sb-incr "$s"
+	man="$dir/repo/main/backup/$label/backup.manifest"
+	read_b=$(awk -F= '$1 == "read_size" { print $2 }' "$man")
+	stored_b=$(awk -F= '$1 == "stored_size" { print $2 }' "$man")
+	pages_b=$(awk -F'\t' '/^chunks=/ { n += $2 } END { print n + 0 }' "$man")
+	level=$(grep -q '^chunks=' "$man" && echo "block level" || echo "file level")
+	result sb-incr-read "${read_b:-0}"
+	result sb-incr-stored "${stored_b:-0}"
+	result sb-incr-pages "$pages_b"
+	printf '%-52s %8s s, %s\n' "pg_safebackup incremental (1% of rows changed), posix" "$s" "$level"
+	printf '  (read %.1f MB from the data directory, stored %.1f MB; changed pages stored %.1f MB before compression)\n' \
+		"$(awk -v b="${read_b:-0}" 'BEGIN { print b / 1048576 }')" \
+		"$(awk -v b="${stored_b:-0}" 'BEGIN { print b / 1048576 }')" \
+		"$(awk -v b="$pages_b" 'BEGIN { print b / 1048576 }')"
+fi
+
 # ---- delta restore of the posix backup onto the changed cluster ------------
 if [ -n "$posix_label" ]; then
 	rows=$((SCALE * 100000 / 100))
@@ -466,6 +503,8 @@ ratio "backup posix / pgBackRest backup process-max 2" sb-backup-posix pgbr-back
 ratio "backup posix / cold read" sb-backup-posix cat "<= 1.5"
 ratio "restore posix / pgBackRest restore process-max 2" sb-restore-posix pgbr-restore "<= 0.5"
 ratio "delta restore / full restore (posix)" sb-delta sb-restore-posix "<= 0.2"
+ratio "incremental / full backup time (posix)" sb-incr sb-backup-posix "<= 0.1"
+ratio "incremental bytes stored / changed pages" sb-incr-stored sb-incr-pages "<= 2 (block level)"
 ratio "S3 / posix, full backup time" sb-backup-s3 sb-backup-posix \
 	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
 ratio "S3 / posix, restore time" sb-restore-s3 sb-restore-posix \

@@ -44,6 +44,8 @@ typedef struct BackupSummary
 	SbCompressType compress_type;
 	char		base[SB_LABEL_LEN];	/* "" for a full backup */
 	int			nreferenced;	/* files taken from the base's chain */
+	uint64_t	nblock_files;	/* stored by their changed pages */
+	uint64_t	read_size;		/* read from the data directory, 0: not recorded */
 } BackupSummary;
 
 /* "2026-11-23T11:24:37Z" */
@@ -128,6 +130,13 @@ print_json(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		printf("%d", b->nfiles);
 		json_key("      ", "files_referenced", false);
 		printf("%d", b->nreferenced);
+		json_key("      ", "files_by_changed_pages", false);
+		printf("%" PRIu64, b->nblock_files);
+		if (b->read_size > 0)
+		{
+			json_key("      ", "read_size", false);
+			printf("%" PRIu64, b->read_size);
+		}
 		fputs("\n    }", stdout);
 	}
 	fputs(nbackups > 0 ? "\n  ]" : "]", stdout);
@@ -196,6 +205,14 @@ print_text(SbCliOptions *opts, const SbStanzaInfo *stanza,
 		printf("        timeline %u, taken on a %s, %d files, database size %s, stored %s (%s)\n",
 			   b->timeline, b->backup_from, b->nfiles, s1, s2,
 			   sb_compress_type_name(b->compress_type));
+		if (b->nblock_files > 0)
+		{
+			sb_cli_format_size(b->read_size, s1, sizeof(s1));
+			printf(b->nblock_files == 1 ?
+				   "        %" PRIu64 " file stored by its changed pages; %s read from the data directory\n" :
+				   "        %" PRIu64 " files stored by their changed pages; %s read from the data directory\n",
+				   b->nblock_files, s1);
+		}
 	}
 
 	if (nranges == 0)
@@ -281,6 +298,8 @@ sb_cmd_info(SbCliOptions *opts)
 		for (int k = 0; k < m.nfiles; k++)
 			if (m.files[k].ref_label[0] != '\0')
 				b->nreferenced++;
+		b->nblock_files = m.block_incremental_files;
+		b->read_size = m.read_size;
 		sb_manifest_free(&m);
 	}
 	if (rc == SB_OK)

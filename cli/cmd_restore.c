@@ -460,6 +460,11 @@ sb_cmd_restore(SbCliOptions *opts)
 		   "restored backup %s: %d file, %.1f MB in %.1f s\n" :
 		   "restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
 		   result.files, (double) result.bytes / (1024.0 * 1024.0), elapsed);
+	if (result.files_rebuilt > 0)
+		printf(result.files_rebuilt == 1 ?
+			   "%d file stored by changed blocks rebuilt from its chain and checked block by block\n" :
+			   "%d files stored by changed blocks rebuilt from their chain and checked block by block\n",
+			   result.files_rebuilt);
 	if (opts->delta)
 		printf("delta: %d files (%.1f MB) already matched the backup and were kept, %d written, %d not in the backup removed\n",
 			   result.files_kept, (double) result.bytes_kept / (1024.0 * 1024.0),

@@ -155,16 +155,22 @@ sb_backup_chain_check(SbStorage *st, const char *stanza, const SbManifest *m,
 	for (int i = 0; i < m->nfiles && rc == SB_OK; i++)
 	{
 		const SbManifestFile *f = &m->files[i];
-		bool		found = false;
 
-		if (f->ref_label[0] == '\0')
-			continue;
-		for (int k = 0; k < chain.n && !found; k++)
-			found = strcmp(chain.names[k], f->ref_label) == 0;
-		if (!found)
-			rc = sb_error_set(err, SB_ERR_CORRUPT,
-							  "backup \"%s\" takes file \"%s\" from backup \"%s\", which is not one of its bases",
-							  m->label, f->path, f->ref_label);
+		for (int p = -1; p < f->nparts && rc == SB_OK; p++)
+		{
+			/* the file's content, then each layer it is rebuilt from */
+			const char *holder = p < 0 ? f->ref_label : f->parts[p].label;
+			bool		found = false;
+
+			if (holder[0] == '\0')
+				continue;
+			for (int k = 0; k < chain.n && !found; k++)
+				found = strcmp(chain.names[k], holder) == 0;
+			if (!found)
+				rc = sb_error_set(err, SB_ERR_CORRUPT,
+								  "backup \"%s\" takes file \"%s\" from backup \"%s\", which is not one of its bases",
+								  m->label, f->path, holder);
+		}
 	}
 	sb_name_list_free(&chain);
 	return rc;

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,123 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
 	}
 	free(buf);
 	return rc;
+}
+
+/*
+ * Push the ranges of src_fd into the pipe, each in chunks of at most
+ * SB_CODEC_BUFSIZE starting at the range's offset; a range that reaches
+ * past the file's end fails with SB_ERR_CONFLICT.
+ */
+/*
+ * Push into the pipe the bytes of buf (have bytes read at offset) that lie
+ * in the emit ranges (ascending; *next is the first not yet passed).
+ */
+static SbStatus
+emit_part(StorePipe *p, const uint8_t *buf, size_t have, uint64_t offset,
+		  const SbRange *emit, int nemit, int *next, SbError *err)
+{
+	uint64_t	end = offset + have;
+	SbStatus	rc = SB_OK;
+
+	while (*next < nemit && rc == SB_OK)
+	{
+		const SbRange *e = &emit[*next];
+		uint64_t	from = e->offset > offset ? e->offset : offset;
+		uint64_t	to = e->offset + e->len < end ? e->offset + e->len : end;
+
+		if (e->offset >= end)
+			break;
+		if (to > from)
+			rc = sb_filter_write(p->head, buf + (from - offset),
+								 (size_t) (to - from), err);
+		if (e->offset + e->len > end)
+			break;				/* the rest of it is in the next read */
+		(*next)++;
+	}
+	return rc;
+}
+
+static SbStatus
+store_from_ranges(StorePipe *p, int src_fd, const char *path,
+				  const SbRange *ranges, int nranges,
+				  const SbRange *emit, int nemit,
+				  SbStoreInspect inspect, void *inspect_arg, SbError *err)
+{
+	uint8_t    *buf;
+	SbStatus	rc = SB_OK;
+	int			next = 0;
+
+	buf = malloc(SB_CODEC_BUFSIZE);
+	if (buf == NULL)
+		return sb_error_oom(err);
+	for (int i = 0; i < nranges && rc == SB_OK; i++)
+	{
+		uint64_t	offset = ranges[i].offset;
+		uint64_t	left = ranges[i].len;
+
+		while (left > 0 && rc == SB_OK)
+		{
+			size_t		want = left < SB_CODEC_BUFSIZE ? (size_t) left : SB_CODEC_BUFSIZE;
+			size_t		have = 0;
+
+			while (have < want)
+			{
+				ssize_t		n = pread(src_fd, buf + have, want - have,
+									  (off_t) (offset + have));
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0)
+				{
+					rc = sb_error_errno(err, errno,
+										"could not read data to store as \"%s\"",
+										path);
+					break;
+				}
+				if (n == 0)
+				{
+					rc = sb_error_set(err, SB_ERR_CONFLICT,
+									  "file to store as \"%s\" ended before offset %" PRIu64,
+									  path, offset + want);
+					break;
+				}
+				have += (size_t) n;
+			}
+			if (rc == SB_OK && inspect != NULL)
+				rc = inspect(inspect_arg, src_fd, buf, have, offset, err);
+			if (rc == SB_OK && emit == NULL)
+				rc = sb_filter_write(p->head, buf, have, err);
+			else if (rc == SB_OK)
+				rc = emit_part(p, buf, have, offset, emit, nemit, &next, err);
+			offset += have;
+			left -= have;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+SbStatus
+sb_codec_store_fd_ranges(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
+						 const char *path, int flags, const SbRange *ranges,
+						 int nranges, const SbRange *emit, int nemit,
+						 SbStoreInspect inspect, void *inspect_arg,
+						 SbStoreResult *res, SbError *err)
+{
+	StorePipe	p;
+	SbStatus	rc;
+
+	rc = store_begin(st, cfg, path, flags, &p, err);
+	if (rc != SB_OK)
+		return rc;
+	rc = store_from_ranges(&p, src_fd, path, ranges, nranges, emit, nemit,
+						   inspect, inspect_arg, err);
+	if (rc != SB_OK)
+	{
+		store_abort(st, &p);
+		return rc;
+	}
+	return store_end(st, &p, NULL, NULL, res, err);
 }
 
 SbStatus

@@ -169,6 +169,27 @@ extern SbStatus sb_codec_store_fd_inspect(SbStorage *st,
 										  int flags, SbStoreInspect inspect,
 										  void *inspect_arg,
 										  SbStoreResult *res, SbError *err);
+/*
+ * Same, reading only the given ranges of src_fd (ascending), each from its
+ * offset in pieces of at most SB_CODEC_BUFSIZE, which inspect sees with
+ * their offsets in src_fd; and storing only the bytes of them that lie in
+ * the emit ranges (ascending, inside the read ranges; NULL: all of them),
+ * one after the other.  A range past the end of the file fails with
+ * SB_ERR_CONFLICT (the file shrank) and nothing is stored.
+ */
+typedef struct SbRange
+{
+	uint64_t	offset;
+	uint64_t	len;
+} SbRange;
+extern SbStatus sb_codec_store_fd_ranges(SbStorage *st,
+										 const SbRepoConfig *cfg,
+										 int src_fd, const char *path,
+										 int flags, const SbRange *ranges,
+										 int nranges, const SbRange *emit,
+										 int nemit, SbStoreInspect inspect,
+										 void *inspect_arg,
+										 SbStoreResult *res, SbError *err);
 /* Same, for a buffer in memory. */
 extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 									  const void *buf, size_t len,

@@ -373,6 +373,13 @@ oldest_dependency(const SbManifest *m, char *out)
 
 		if (l[0] != '\0' && (out[0] == '\0' || strcmp(l, out) < 0))
 			snprintf(out, SB_LABEL_LEN, "%s", l);
+		/* the layers of a block-incremental file */
+		for (int k = 0; k < m->files[i].nparts; k++)
+		{
+			l = m->files[i].parts[k].label;
+			if (out[0] == '\0' || strcmp(l, out) < 0)
+				snprintf(out, SB_LABEL_LEN, "%s", l);
+		}
 	}
 }
 

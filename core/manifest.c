@@ -36,8 +36,15 @@
 #define BASE_KEY				"base"
 #define REF_KEY					"ref"
 #define RESUMED_KEY				"resumed_files"
+#define CHUNKS_KEY				"chunks"
+#define CHUNK_SIZE_KEY			"chunk_size"
+#define PART_KEY				"part"
+#define READ_SIZE_KEY			"read_size"
+#define BLOCK_FILES_KEY			"block_incremental_files"
 /* 2: base and ref records (differential and incremental backups) */
-#define MANIFEST_FORMAT_VERSION	2
+#define MANIFEST_FORMAT_CHAINED	2
+/* 3: chunks and part records (block-incremental files) */
+#define MANIFEST_FORMAT_VERSION	3
 #define MANIFEST_FORMAT_PLAIN	1
 #define MANIFEST_NAME			"backup.manifest"
 
@@ -74,6 +81,7 @@ sb_manifest_free(SbManifest *m)
 	{
 		free(m->files[i].path);
 		free(m->files[i].block_sums);
+		sb_manifest_file_free_layers(&m->files[i]);
 	}
 	for (i = 0; i < m->ndirs; i++)
 		free(m->dirs[i].path);
@@ -144,8 +152,15 @@ sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
 		free(sums);
 		return false;
 	}
-	dst = &m->files[m->nfiles++];
+	dst = &m->files[m->nfiles];
 	*dst = *f;
+	if (!sb_manifest_file_copy_layers(dst, f))
+	{
+		free(sums);
+		free(path);
+		return false;
+	}
+	m->nfiles++;
 	dst->path = path;
 	dst->block_sums = sums;
 	if (sums == NULL)
@@ -335,6 +350,45 @@ render_block_sums(StrBuf *b, const SbManifestFile *f)
 	b->data[b->len] = '\0';
 }
 
+/* chunks= and part= records of a block-incremental file */
+static void
+render_layers(StrBuf *b, const SbManifestFile *f)
+{
+	char	   *list;
+
+	if (!sb_manifest_file_layered(f) || b->failed)
+		return;
+	list = sb_chunk_list_text(f->chunks, f->nchunks);
+	if (list == NULL)
+	{
+		free(b->data);
+		b->data = NULL;
+		b->failed = true;
+		return;
+	}
+	buf_printf(b, "%s=%s\t%" PRIu64 "\t%s\n", CHUNKS_KEY, f->path,
+			   f->chunks_size, list);
+	free(list);
+	for (int k = 0; k < f->nparts && !b->failed; k++)
+	{
+		const SbManifestPart *p = &f->parts[k];
+
+		list = p->nchunks > 0 ? sb_chunk_list_text(p->chunks, p->nchunks) : NULL;
+		if (p->nchunks > 0 && list == NULL)
+		{
+			free(b->data);
+			b->data = NULL;
+			b->failed = true;
+			return;
+		}
+		buf_printf(b, "%s=%s\t%s\t%s\t%" PRIu64 "\t%s\t%" PRIu64 "\t%s\n",
+				   PART_KEY, f->path, p->label,
+				   sb_compress_type_name(p->compress), p->size, p->sha256,
+				   p->stored_size, list != NULL ? list : "*");
+		free(list);
+	}
+}
+
 char *
 sb_manifest_render(const SbManifest *m, size_t *len)
 {
@@ -342,9 +396,13 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	char		hex[SB_SHA256_HEX_LEN + 1];
 	int			i;
 	bool		chained = m->base[0] != '\0';
+	bool		layered = false;
 
-	for (i = 0; i < m->nfiles && !chained; i++)
-		chained = m->files[i].ref_label[0] != '\0';
+	for (i = 0; i < m->nfiles; i++)
+	{
+		chained |= m->files[i].ref_label[0] != '\0';
+		layered |= sb_manifest_file_layered(&m->files[i]);
+	}
 
 	b.cap = 4096 + (size_t) m->nfiles * 128 + (size_t) m->ndirs * 32;
 	b.len = 0;
@@ -356,7 +414,8 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 	buf_printf(&b, "%s\n", MANIFEST_MAGIC);
 	/* older readers must refuse what they would restore incompletely */
 	buf_printf(&b, "format_version=%d\n",
-			   chained ? MANIFEST_FORMAT_VERSION : m->format_version);
+			   layered ? MANIFEST_FORMAT_VERSION :
+			   chained ? MANIFEST_FORMAT_CHAINED : m->format_version);
 	buf_printf(&b, "label=%s\n", m->label);
 	buf_printf(&b, "type=%s\n", m->type);
 	if (m->base[0] != '\0')
@@ -382,8 +441,15 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 				   m->checksum_failures);
 	if (m->block_size > 0)
 		buf_printf(&b, "%s=%u\n", BLOCK_SIZE_KEY, (unsigned int) m->block_size);
+	if (layered)
+		buf_printf(&b, "%s=%u\n", CHUNK_SIZE_KEY, (unsigned int) m->chunk_size);
 	if (m->resumed_files > 0)
 		buf_printf(&b, "%s=%" PRIu64 "\n", RESUMED_KEY, m->resumed_files);
+	if (m->read_size > 0)
+		buf_printf(&b, "%s=%" PRIu64 "\n", READ_SIZE_KEY, m->read_size);
+	if (m->block_incremental_files > 0)
+		buf_printf(&b, "%s=%" PRIu64 "\n", BLOCK_FILES_KEY,
+				   m->block_incremental_files);
 
 	for (i = 0; i < m->ntablespaces; i++)
 		buf_printf(&b, "tablespace=%u\t%s\n", m->tablespaces[i].oid,
@@ -417,6 +483,8 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 			buf_printf(&b, "%s=%s\t%s\t%s\n", REF_KEY, f->path, f->ref_label,
 					   sb_compress_type_name(f->ref_compress));
 	}
+	for (i = 0; i < m->nfiles; i++)
+		render_layers(&b, &m->files[i]);
 	if (b.failed)
 		return NULL;
 
@@ -757,6 +825,141 @@ parse_ref(SbManifest *m, char *value, int lineno, SbError *err)
 	return bad_line(err, lineno, "ref names a file that is not listed");
 }
 
+/* The listed file named path, searched from the end (records follow files). */
+static SbManifestFile *
+find_listed(SbManifest *m, const char *path)
+{
+	for (int k = m->nfiles - 1; k >= 0; k--)
+		if (strcmp(m->files[k].path, path) == 0)
+			return &m->files[k];
+	return NULL;
+}
+
+/*
+ * Is size the length of n chunks of block_size, every one whole but the
+ * last (the file's last chunk may be shorter)?
+ */
+static bool
+chunks_size_fits(uint64_t size, uint32_t n, uint32_t bs)
+{
+	return n > 0 && size > (uint64_t) (n - 1) * bs && size <= (uint64_t) n * bs;
+}
+
+/* chunks=<path>\t<size>\t<list>: the file was listed before. */
+static SbStatus
+parse_chunks(SbManifest *m, char *value, int lineno, SbError *err)
+{
+	char	   *f[3];
+	SbManifestFile *file;
+	uint64_t	size;
+	uint64_t	limit;
+
+	if (m->chunk_size == 0 || m->block_size == 0)
+		return bad_line(err, lineno, "a chunks record needs block_size and chunk_size before it");
+	if (!split_fields(value, f, 3) || !parse_u64(f[1], &size))
+		return bad_line(err, lineno, "invalid chunks record");
+	if ((file = find_listed(m, f[0])) == NULL)
+		return bad_line(err, lineno, "chunks names a file that is not listed");
+	if (file->nchunks > 0)
+		return bad_line(err, lineno, "duplicate chunks record");
+	limit = sb_block_count(file->size, m->chunk_size);
+	if (!sb_chunk_list_parse(f[2], limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit,
+							 &file->chunks, &file->nchunks))
+		return bad_line(err, lineno, "invalid chunk list");
+	/* whole chunks of the file, the last one as long as the file allows */
+	{
+		uint64_t	want = 0;
+
+		for (uint32_t k = 0; k < file->nchunks; k++)
+		{
+			uint64_t	off = (uint64_t) file->chunks[k] * m->chunk_size;
+
+			want += file->size - off < m->chunk_size ? file->size - off : m->chunk_size;
+		}
+		if (want != size)
+		{
+			sb_manifest_file_free_layers(file);
+			return bad_line(err, lineno, "the size of the chunks does not match the file");
+		}
+	}
+	if (!chunks_size_fits(size, file->nchunks, m->chunk_size))
+	{
+		sb_manifest_file_free_layers(file);
+		return bad_line(err, lineno, "the size of the chunks does not match their number");
+	}
+	file->chunks_size = size;
+	return SB_OK;
+}
+
+/*
+ * part=<path>\t<label>\t<compress>\t<size>\t<sha256>\t<stored size>\t<list|*>:
+ * after the file's chunks record; the first part is a whole file.
+ */
+static SbStatus
+parse_part(SbManifest *m, char *value, int lineno, SbError *err)
+{
+	char	   *f[7];
+	SbManifestFile *file;
+	SbManifestPart *v;
+	SbManifestPart p;
+	uint64_t	limit;
+	bool		whole;
+
+	memset(&p, 0, sizeof(p));
+	if (!split_fields(value, f, 7) || !label_valid(f[1]) ||
+		strcmp(f[1], m->label) == 0 || !parse_u64(f[3], &p.size) ||
+		!sha256_hex_valid(f[4]) || !parse_u64(f[5], &p.stored_size))
+		return bad_line(err, lineno, "invalid part record");
+	if (!sb_compress_type_parse(f[2], &p.compress))
+		return bad_line(err, lineno, "unknown compression type in a part record");
+	if ((file = find_listed(m, f[0])) == NULL || file->nchunks == 0)
+		return bad_line(err, lineno, "part names a file without a chunks record before it");
+	whole = strcmp(f[6], "*") == 0;
+	if (whole != (file->nparts == 0))
+		return bad_line(err, lineno, "only the first part of a file is a whole file");
+	limit = sb_block_count(file->size, m->chunk_size);
+	if (!whole &&
+		(!sb_chunk_list_parse(f[6], limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit,
+							  &p.chunks, &p.nchunks) ||
+		 !chunks_size_fits(p.size, p.nchunks, m->chunk_size)))
+	{
+		free(p.chunks);
+		return bad_line(err, lineno, "invalid chunk list in a part record");
+	}
+	strcpy(p.label, f[1]);
+	memcpy(p.sha256, f[4], SB_SHA256_HEX_LEN + 1);
+	v = realloc(file->parts, sizeof(SbManifestPart) * (size_t) (file->nparts + 1));
+	if (v == NULL)
+	{
+		free(p.chunks);
+		return sb_error_oom(err);
+	}
+	file->parts = v;
+	file->parts[file->nparts++] = p;
+	return SB_OK;
+}
+
+/*
+ * A block-incremental file needs its layers and the block sums its result
+ * is checked against.
+ */
+static SbStatus
+check_layers(SbManifest *m, SbError *err)
+{
+	for (int i = 0; i < m->nfiles; i++)
+	{
+		const SbManifestFile *f = &m->files[i];
+
+		if (!sb_manifest_file_layered(f))
+			continue;
+		if (f->nparts == 0 || f->nblocks != sb_block_count(f->size, m->block_size))
+			return sb_error_set(err, SB_ERR_CORRUPT,
+								"invalid backup manifest: block-incremental file \"%s\" lacks its parts or its block sums",
+								f->path);
+	}
+	return SB_OK;
+}
+
 static SbStatus
 parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			 bool *seen, int *cursor, SbError *err)
@@ -789,6 +992,17 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 		return parse_page_failures(m, value, lineno, err);
 	if (strcmp(key, BLOCKS_KEY) == 0)
 		return parse_block_sums(m, value, lineno, cursor, err);
+	if (strcmp(key, CHUNK_SIZE_KEY) == 0)
+	{
+		uint64_t	cs;
+
+		/* a divisor of block_size: a chunk never straddles two blocks */
+		if (!parse_u64(value, &cs) || cs < 512 || m->block_size == 0 ||
+			cs > m->block_size || m->block_size % cs != 0)
+			return bad_line(err, lineno, "invalid chunk_size");
+		m->chunk_size = (uint32_t) cs;
+		return SB_OK;
+	}
 	if (strcmp(key, BLOCK_SIZE_KEY) == 0)
 	{
 		uint64_t	bs;
@@ -800,6 +1014,22 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 	}
 	if (strcmp(key, REF_KEY) == 0)
 		return parse_ref(m, value, lineno, err);
+	if (strcmp(key, CHUNKS_KEY) == 0)
+		return parse_chunks(m, value, lineno, err);
+	if (strcmp(key, PART_KEY) == 0)
+		return parse_part(m, value, lineno, err);
+	if (strcmp(key, READ_SIZE_KEY) == 0)
+	{
+		if (!parse_u64(value, &m->read_size))
+			return bad_line(err, lineno, "invalid read_size");
+		return SB_OK;
+	}
+	if (strcmp(key, BLOCK_FILES_KEY) == 0)
+	{
+		if (!parse_u64(value, &m->block_incremental_files))
+			return bad_line(err, lineno, "invalid block_incremental_files");
+		return SB_OK;
+	}
 	if (strcmp(key, BASE_KEY) == 0)
 	{
 		if (!label_valid(value))
@@ -963,6 +1193,8 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 			rc = sb_error_set(err, SB_ERR_CORRUPT,
 							  "invalid backup manifest: key \"%s\" is missing",
 							  header_keys[k]);
+	if (rc == SB_OK)
+		rc = check_layers(m, err);
 	if (rc == SB_OK && m->format_version > MANIFEST_FORMAT_VERSION)
 	{
 		sb_error_set(err, SB_ERR_CONFIG,

@@ -45,9 +45,25 @@
  *                                      the chain of base backups)
  *   resumed_files=<n>                  header: files reused from the
  *                                      interrupted attempt this one resumed
+ *   chunk_size=<bytes>                 header, with chunks records: the
+ *                                      unit of their lists (the cluster's
+ *                                      page size), a divisor of block_size
+ *   chunks=<path>\t<size>\t<list>       after the file records: the file's
+ *                                      stored content holds only the listed
+ *                                      chunk_size chunks (<size> bytes); a
+ *                                      block-incremental file
+ *   part=<path>\t<label>\t<compress>\t<size>\t<sha256>\t<stored size>\t<list|*>
+ *                                      after them: an older layer of a
+ *                                      block-incremental file, oldest first
+ *                                      ("*": the whole file)
+ *   read_size=<bytes>                  header, optional: bytes the backup
+ *                                      read from the data directory
+ *   block_incremental_files=<n>        header, optional: files stored by
+ *                                      their changed chunks only
  *
  * A manifest with base or ref records has format_version 2, so that a
- * reader that does not know them refuses it instead of missing files.
+ * reader that does not know them refuses it instead of missing files; one
+ * with chunks records has format_version 3 (see manifest_layers.c).
  *
  * The block sums let a delta restore find the blocks of an existing file
  * that differ from the backup without fetching the file, and are meant for
@@ -80,6 +96,22 @@
 #define SB_LSN_LEN			24
 #define SB_WALNAME_MAX		25
 
+/*
+ * An older layer of a block-incremental file (a "part" record): the
+ * content one backup of the chain stored for it, the whole file or only
+ * some of its block_size chunks.
+ */
+typedef struct SbManifestPart
+{
+	char		label[SB_LABEL_LEN];	/* the backup holding it */
+	SbCompressType compress;	/* how that backup stored it */
+	uint64_t	size;			/* plain size of what is stored */
+	char		sha256[SB_SHA256_HEX_LEN + 1];	/* of that content */
+	uint64_t	stored_size;
+	uint32_t	nchunks;		/* 0: the whole file */
+	uint32_t   *chunks;			/* the chunks it holds, ascending */
+} SbManifestPart;
+
 typedef struct SbManifestFile
 {
 	char	   *path;			/* relative to the data directory */
@@ -95,6 +127,21 @@ typedef struct SbManifestFile
 	/* "": stored in this backup; else the backup holding the content */
 	char		ref_label[SB_LABEL_LEN];
 	SbCompressType ref_compress;	/* how that backup stored it */
+
+	/*
+	 * Block-incremental files ("chunks" and "part" records): nchunks > 0
+	 * when the stored content (here or at ref_label; sha256 and stored_size
+	 * describe it) holds only these chunk_size chunks of the file, in order,
+	 * chunks_size bytes in all; the file is its parts, oldest first (a whole
+	 * file), each laid over the one before, then these chunks, cut to size.
+	 * Always with block sums of the whole result.  Copied by
+	 * sb_manifest_add_file.
+	 */
+	uint32_t	nchunks;
+	uint32_t   *chunks;
+	uint64_t	chunks_size;
+	int			nparts;
+	SbManifestPart *parts;
 } SbManifestFile;
 
 typedef struct SbManifestDir
@@ -134,7 +181,12 @@ typedef struct SbManifest
 	bool		checksums_verified; /* page checksums were checked */
 	uint64_t	checksum_failures;	/* sum of the files' failures */
 	uint32_t	block_size;		/* of the files' block sums, 0: none */
+	uint32_t	chunk_size;		/* unit of chunks and part lists (a
+								 * divisor of block_size); 0: none */
 	uint64_t	resumed_files;	/* reused from an interrupted attempt */
+	uint64_t	read_size;		/* bytes read from the data directory, 0:
+								 * not recorded */
+	uint64_t	block_incremental_files;	/* stored by changed chunks */
 
 	int			nfiles;
 	int			files_cap;
@@ -172,6 +224,29 @@ extern void sb_backup_file_path(const char *stanza, const char *label,
 extern void sb_manifest_file_location(const char *stanza, const SbManifest *m,
 									  const SbManifestFile *f, char *out,
 									  SbCompressType *ct);
+
+/*
+ * manifest_layers.c: block-incremental files.  Where part p of f is
+ * stored; the chunk list text ("0-3,7"; malloc'd, NULL when out of
+ * memory) and its parser (strictly ascending, each below limit); deep
+ * copies and frees of f's chunks and parts; and, for a backup storing
+ * only some chunks of a file whose base entry is be (in manifest base),
+ * the parts the new entry inherits: be's parts and be's own content.
+ */
+extern void sb_manifest_part_location(const char *stanza,
+									  const SbManifestFile *f,
+									  const SbManifestPart *p, char *out);
+extern char *sb_chunk_list_text(const uint32_t *chunks, uint32_t n);
+extern bool sb_chunk_list_parse(const char *s, uint32_t limit,
+								uint32_t **chunks, uint32_t *n);
+extern bool sb_manifest_file_copy_layers(SbManifestFile *dst,
+										 const SbManifestFile *src);
+extern void sb_manifest_file_free_layers(SbManifestFile *f);
+extern bool sb_manifest_inherit_parts(SbManifestFile *dst,
+									  const SbManifest *base,
+									  const SbManifestFile *be);
+/* Does f's content come from more than one stored object? */
+#define sb_manifest_file_layered(f)	((f)->nchunks > 0)
 
 /* Render / parse the text form (checksum verified: SB_ERR_CORRUPT). */
 extern char *sb_manifest_render(const SbManifest *m, size_t *len);

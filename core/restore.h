@@ -66,6 +66,7 @@ typedef struct SbRestoreResult
 	int			files_patched;	/* delta: files that differed, updated in place */
 	uint64_t	bytes_patched;	/* delta: their size (as in the backup) */
 	uint64_t	bytes_patch_written;	/* delta: bytes written into them */
+	int			files_rebuilt;	/* block-incremental: rebuilt from layers */
 
 	/*
 	 * Recovery settings of an earlier restore found in the backup's

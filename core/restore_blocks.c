@@ -81,9 +81,9 @@ read_at(int fd, const char *path, uint8_t *buf, size_t len, uint64_t off,
 	return SB_OK;
 }
 
-static SbStatus
-write_at(int fd, const char *path, const uint8_t *buf, size_t len,
-		 uint64_t off, SbError *err)
+SbStatus
+sb_restore_write_at(int fd, const char *path, const uint8_t *buf, size_t len,
+					uint64_t off, SbError *err)
 {
 	while (len > 0)
 	{
@@ -114,7 +114,7 @@ flush_block(PatchSink *s, SbError *err)
 		rc = read_at(s->fd, s->path, s->local, s->have, s->offset, &got, err);
 	if (rc == SB_OK && (got != s->have || memcmp(s->local, s->block, s->have) != 0))
 	{
-		rc = write_at(s->fd, s->path, s->block, s->have, s->offset, err);
+		rc = sb_restore_write_at(s->fd, s->path, s->block, s->have, s->offset, err);
 		s->written += s->have;
 	}
 	s->offset += s->have;

@@ -114,6 +114,9 @@ extern SbStatus sb_restore_delta_examine(Restore *r, SbStorage *st,
 										 uint64_t *local_size, SbError *err);
 
 /* restore_blocks.c: delta restore at block level */
+extern SbStatus sb_restore_write_at(int fd, const char *path,
+									const uint8_t *buf, size_t len,
+									uint64_t off, SbError *err);
 extern SbFilter *sb_restore_patch_sink_new(int fd, const char *path,
 										   uint64_t local_size);
 extern uint64_t sb_restore_patch_sink_written(SbFilter *f);
@@ -128,6 +131,15 @@ extern SbStatus sb_restore_blocks_match(const Restore *r, int fd,
 										const char *path,
 										const SbManifestFile *f, bool *match,
 										SbError *err);
+
+/* restore_layers.c: a block-incremental file, rebuilt from its layers */
+extern SbStatus sb_restore_layers(Restore *r, SbStorage *st,
+								  const SbManifestFile *f, int fd,
+								  const char *full, SbError *err);
+/* restore_write.c: reword an error of fetching f (written: a local write failed) */
+extern void sb_restore_file_error(Restore *r, const SbManifestFile *f,
+								  const char *full, bool write_failed,
+								  SbError *err);
 
 /* restore_recovery.c: postgresql.auto.conf */
 extern SbStatus sb_restore_write_recovery_conf(Restore *r, SbError *err);

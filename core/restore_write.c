@@ -409,8 +409,8 @@ sb_restore_create_dirs(Restore *r, SbError *err)
 }
 
 /* Reword an error of fetching file f into its local path full. */
-static void
-file_error(Restore *r, const SbManifestFile *f, const char *full,
+void
+sb_restore_file_error(Restore *r, const SbManifestFile *f, const char *full,
 		   bool write_failed, SbError *err)
 {
 	char		msg[SB_ERROR_MSG_LEN];
@@ -443,7 +443,8 @@ create_file(const char *full, int *fd, SbError *err)
 	char	   *slash;
 	SbStatus	rc;
 
-	*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* read back too: a block-incremental file is checked once rebuilt */
+	*fd = open(full, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (*fd < 0 && errno == ENOENT)
 	{
 		/* a parent the manifest does not list: create it */
@@ -458,7 +459,7 @@ create_file(const char *full, int *fd, SbError *err)
 			if (rc != SB_OK)
 				return rc;
 		}
-		*fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		*fd = open(full, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (*fd < 0)
 		return sb_error_errno(err, errno, "could not create file \"%s\"", full);
@@ -477,6 +478,36 @@ count_kept(Restore *r, const SbManifestFile *f)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * Give the file written into fd (status rc so far) its mode and mtime and
+ * close it; a file left half written or half patched is removed.
+ */
+static SbStatus
+finish_file(const SbManifestFile *f, int fd, const char *full, SbStatus rc,
+			SbError *err)
+{
+	struct timespec times[2];
+
+	if (rc == SB_OK && fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
+		rc = sb_error_errno(err, errno, "could not set permissions of file \"%s\"", full);
+	if (rc == SB_OK)
+	{
+		times[0].tv_sec = 0;
+		times[0].tv_nsec = UTIME_OMIT;
+		times[1].tv_sec = (time_t) f->mtime;
+		times[1].tv_nsec = 0;
+		if (futimens(fd, times) != 0)
+			rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
+	}
+	/* flushed with every other file at the end (sb_sync_file_system) */
+	if (close(fd) != 0 && rc == SB_OK)
+		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
+	/* a file left half written or half patched is not the backup's */
+	if (rc != SB_OK)
+		unlink(full);
+	return rc;
+}
+
 SbStatus
 sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 					SbError *err)
@@ -489,7 +520,6 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	SbFilter   *check = NULL;
 	SbFilter   *async = NULL;
 	bool		by_blocks;
-	struct timespec times[2];
 	SbStatus	rc;
 	int			fd = -1;
 	SbDeltaAction action = SB_DELTA_CREATE;
@@ -512,6 +542,9 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	}
 	if (action == SB_DELTA_CREATE && (rc = create_file(full, &fd, err)) != SB_OK)
 		return rc;
+	if (sb_manifest_file_layered(f))
+		return finish_file(f, fd, full, sb_restore_layers(r, st, f, fd, full, err),
+						   err);
 
 	if (action == SB_DELTA_PATCH)
 		sink = sb_restore_patch_sink_new(fd, full, local_size);
@@ -553,7 +586,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	rc = sb_codec_fetch(st, repo_path, ct, &pf->base,
 						by_blocks ? NULL : f->sha256, f->size, NULL, err);
 	if (rc != SB_OK)
-		file_error(r, f, full, pf->write_failed, err);
+		sb_restore_file_error(r, f, full, pf->write_failed, err);
 	else if (action == SB_DELTA_PATCH)
 	{
 		pthread_mutex_lock(&r->lock);
@@ -563,25 +596,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		pthread_mutex_unlock(&r->lock);
 	}
 	sb_filter_free_chain(&pf->base);
-
-	if (rc == SB_OK && fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
-		rc = sb_error_errno(err, errno, "could not set permissions of file \"%s\"", full);
-	if (rc == SB_OK)
-	{
-		times[0].tv_sec = 0;
-		times[0].tv_nsec = UTIME_OMIT;
-		times[1].tv_sec = (time_t) f->mtime;
-		times[1].tv_nsec = 0;
-		if (futimens(fd, times) != 0)
-			rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
-	}
-	/* flushed with every other file at the end (sb_sync_file_system) */
-	if (close(fd) != 0 && rc == SB_OK)
-		rc = sb_error_errno(err, errno, "could not close file \"%s\"", full);
-	/* a file left half written or half patched is not the backup's */
-	if (rc != SB_OK)
-		unlink(full);
-	return rc;
+	return finish_file(f, fd, full, rc, err);
 }
 
 /* tablespace_map: "<oid> <directory>" lines, escaped as PostgreSQL does. */

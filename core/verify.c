@@ -58,21 +58,18 @@ sb_verify_interrupted(const SbVerifyOptions *o, SbError *err)
 	return true;
 }
 
-/* One stored file against its manifest entry. */
+/* One stored object (a file or a layer of one) against what the manifest says. */
 static SbStatus
-verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
-			const SbManifestFile *f, SbVerifyBackup *b, SbError *err)
+verify_object(SbStorage *st, const char *path, SbCompressType ct,
+			  const SbManifestFile *f, uint64_t size, const char *sha256,
+			  uint64_t stored_size, SbVerifyBackup *b, SbError *err)
 {
-	char		path[SB_PATH_MAX];
 	SbStat		sst;
 	SbStoreResult res;
 	SbFilter   *sink;
 	SbError		ferr;
 	SbStatus	rc;
-	SbCompressType ct;
 
-	/* a referenced file is checked where it is stored, in the chain */
-	sb_manifest_file_location(o->stanza, m, f, path, &ct);
 	sb_error_clear(&ferr);
 	rc = sb_storage_stat(st, path, &sst, &ferr);
 	if (rc == SB_ERR_NOT_FOUND || (rc == SB_OK && sst.is_dir))
@@ -85,16 +82,16 @@ verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
 		sb_verify_problem(b, "could not check file %s: %s", f->path, ferr.msg);
 		return SB_OK;
 	}
-	if (sst.size < f->stored_size)
+	if (sst.size < stored_size)
 	{
 		sb_verify_problem(b, "truncated file %s: %" PRIu64 " of %" PRIu64 " stored bytes",
-						  f->path, sst.size, f->stored_size);
+						  f->path, sst.size, stored_size);
 		return SB_OK;
 	}
-	if (sst.size > f->stored_size)
+	if (sst.size > stored_size)
 	{
 		sb_verify_problem(b, "size mismatch in %s: stored file has %" PRIu64 " bytes, the manifest says %" PRIu64,
-						  f->path, sst.size, f->stored_size);
+						  f->path, sst.size, stored_size);
 		return SB_OK;
 	}
 
@@ -110,18 +107,46 @@ verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
 		sb_verify_problem(b, "missing file %s", f->path);
 	else if (rc != SB_OK)
 		sb_verify_problem(b, "could not read file %s: %s", f->path, ferr.msg);
-	else if (res.plain_size != f->size)
+	else if (res.plain_size != size)
 		sb_verify_problem(b, "size mismatch in %s: content has %" PRIu64 " bytes, the manifest says %" PRIu64,
-						  f->path, res.plain_size, f->size);
-	else if (strncasecmp(res.sha256, f->sha256, SB_SHA256_HEX_LEN) != 0)
+						  f->path, res.plain_size, size);
+	else if (strncasecmp(res.sha256, sha256, SB_SHA256_HEX_LEN) != 0)
 		sb_verify_problem(b, "checksum mismatch in %s: SHA-256 %s, the manifest says %s",
-						  f->path, res.sha256, f->sha256);
+						  f->path, res.sha256, sha256);
 	if (rc == SB_OK)
 	{
 		b->files_checked++;
 		b->bytes_checked += res.plain_size;
 	}
 	return SB_OK;
+}
+
+/*
+ * One file against its manifest entry: its stored content and, for a
+ * block-incremental file, every layer it is rebuilt from.
+ */
+static SbStatus
+verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
+			const SbManifestFile *f, SbVerifyBackup *b, SbError *err)
+{
+	char		path[SB_PATH_MAX];
+	SbCompressType ct;
+	SbStatus	rc;
+
+	/* a referenced file is checked where it is stored, in the chain */
+	sb_manifest_file_location(o->stanza, m, f, path, &ct);
+	rc = verify_object(st, path, ct, f,
+					   sb_manifest_file_layered(f) ? f->chunks_size : f->size,
+					   f->sha256, f->stored_size, b, err);
+	for (int k = 0; k < f->nparts && rc == SB_OK; k++)
+	{
+		const SbManifestPart *p = &f->parts[k];
+
+		sb_manifest_part_location(o->stanza, f, p, path);
+		rc = verify_object(st, path, p->compress, f, p->size, p->sha256,
+						   p->stored_size, b, err);
+	}
+	return rc;
 }
 
 static SbStatus

@@ -138,7 +138,7 @@ sub chain_scenario
 	my $diff = backup('diff');
 	like($diff, qr/^\d{8}-\d{6}D$/, "$stanza: differential backup $diff");
 	my ($copied, $referenced) = substr(slurp_file($node->logfile), $log_offset) =~
-	  /base backup "\Q$diff\E" files: (\d+) copied, (\d+) referenced in the base backup/;
+	  /base backup "\Q$diff\E" files: (\d+) copied, \d+ by changed blocks, (\d+) referenced in the base backup/;
 	ok($copied <= 10 && $referenced > 900,
 		"$stanza: the differential copies only what changed ($copied copied, $referenced referenced)");
 	add_rows($first_row + 1000, $first_row + 1999);
@@ -280,7 +280,7 @@ my $resumed = backup('full');
 is($resumed, $broken, 'the next full backup resumes the interrupted one under its label');
 my $log = substr(slurp_file($node->logfile), $log_offset);
 my ($copied, $referenced, $reused) =
-  $log =~ /base backup "\Q$resumed\E" files: (\d+) copied, (\d+) referenced in the base backup, (\d+) reused/;
+  $log =~ /base backup "\Q$resumed\E" files: (\d+) copied, \d+ by changed blocks, (\d+) referenced in the base backup, (\d+) reused/;
 my $m_resumed = manifest('main', $resumed);
 my $nfiles = () = $m_resumed =~ /^file=/mg;
 ok($reused > 0, "$reused files reused from the interrupted attempt");
@@ -323,7 +323,7 @@ $log_offset = -s $node->logfile;
 my $after_crash = backup('full');
 is($after_crash, $killed, 'the next full backup resumes the killed one');
 ($copied, $referenced, $reused) = substr(slurp_file($node->logfile), $log_offset) =~
-  /base backup "\Q$after_crash\E" files: (\d+) copied, (\d+) referenced in the base backup, (\d+) reused/;
+  /base backup "\Q$after_crash\E" files: (\d+) copied, \d+ by changed blocks, (\d+) referenced in the base backup, (\d+) reused/;
 ok($reused >= @listed_killed - 20 && $reused > 0,
 	"after the crash $reused of the " . scalar(@listed_killed) . " listed files are reused, $copied copied");
 command_like([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main', "--backup=$after_crash" ],

@@ -51,6 +51,7 @@
 #include "worker/backup_copy.h"
 #include "worker/backup_wal.h"
 #include "worker/backup_walk.h"
+#include "worker/block_map.h"
 #include "worker/worker.h"
 
 bool
@@ -200,6 +201,55 @@ load_reuse_sources(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	sb_reuse_prepare(src);
 }
 
+/*
+ * Which pages of the relation files changed since the base backup
+ * started, from the WAL summaries (PostgreSQL 17 and later); NULL, logged,
+ * when they cannot tell: the backup then works at file level.
+ */
+static SbBlockMap *
+load_block_map(const SbManifest *base, const SbBackupRun *run,
+			   const char *label)
+{
+	uint64_t	base_start;
+	char	   *why = NULL;
+	SbBlockMap *map = NULL;
+
+	if (!sb_lsn_parse(base->start_lsn, &base_start))
+		why = psprintf("The base backup's start_lsn \"%s\" is not valid.",
+					   base->start_lsn);
+	else if (base->timeline != run->start_tli)
+		why = psprintf("The base backup started on timeline %u, this one on timeline %u.",
+					   base->timeline, run->start_tli);
+	else if (base->block_size != SB_BLOCK_SIZE)
+		why = pstrdup("The base backup has no block sums.");
+	else
+		map = sb_block_map_build(run->start_tli, (XLogRecPtr) base_start,
+								 run->start_lsn, &why);
+	if (map == NULL)
+	{
+		ereport(LOG,
+				(errmsg("base backup \"%s\" copies changed files whole: the WAL summaries cannot tell which blocks changed",
+						label),
+				 errdetail("%s", why)));
+		return NULL;
+	}
+	{
+		uint64		npages;
+		uint64		nfiles;
+
+		sb_block_map_counts(map, &npages, &nfiles);
+		ereport(LOG,
+				(errmsg("base backup \"%s\" copies relation files by their changed blocks",
+						label),
+				 errdetail("The WAL summaries from %X/%X to %X/%X name %llu changed pages in %llu relation files.",
+						   LSN_FORMAT_ARGS((XLogRecPtr) base_start),
+						   LSN_FORMAT_ARGS(run->start_lsn),
+						   (unsigned long long) npages,
+						   (unsigned long long) nfiles)));
+	}
+	return map;
+}
+
 static void
 run_backup(const char *label)
 {
@@ -272,6 +322,8 @@ run_backup(const char *label)
 				(errmsg("base backup \"%s\" is taken on a standby, from %X/%X on timeline %u",
 						label, LSN_FORMAT_ARGS(run.start_lsn), run.start_tli)));
 	lsn_text(run.start_lsn, m.start_lsn, sizeof(m.start_lsn));
+	if (reuse.base != NULL)
+		reuse.blocks = load_block_map(reuse.base, &run, label);
 
 	pgstat_progress_update_param(PROGRESS_BASEBACKUP_PHASE,
 								 PROGRESS_BASEBACKUP_PHASE_ESTIMATE_BACKUP_SIZE);
@@ -310,6 +362,7 @@ run_backup(const char *label)
 	sb_copy_files(st, &cfg, &m, entries, run.start_lsn, sb_backup_workers,
 				  &reuse, &counts);
 	m.resumed_files = counts.resumed;
+	m.read_size = counts.bytes_read;
 	pgstat_progress_update_param(PROGRESS_BASEBACKUP_TBLSPC_STREAMED,
 								 list_length(tablespaces) + 1);
 
@@ -347,10 +400,19 @@ run_backup(const char *label)
 					   m.type, m.base[0] ? ", base " : "", m.base,
 					   m.start_lsn, m.stop_lsn, m.start_wal, m.stop_wal)));
 	ereport(LOG,
-			(errmsg("base backup \"%s\" files: %llu copied, %llu referenced in the base backup, %llu reused from the interrupted attempt",
+			(errmsg("base backup \"%s\" files: %llu copied, %llu by changed blocks, %llu referenced in the base backup, %llu reused from the interrupted attempt",
 					label, (unsigned long long) counts.copied,
+					(unsigned long long) counts.blocks,
 					(unsigned long long) counts.referenced,
-					(unsigned long long) counts.resumed)));
+					(unsigned long long) counts.resumed),
+			 counts.blocks > 0 ?
+			 errdetail("Read %llu bytes from the data directory, stored %llu bytes (%llu bytes of changed pages before compression).",
+					   (unsigned long long) counts.bytes_read,
+					   (unsigned long long) m.stored_size,
+					   (unsigned long long) counts.chunk_bytes) :
+			 errdetail("Read %llu bytes from the data directory, stored %llu bytes.",
+					   (unsigned long long) counts.bytes_read,
+					   (unsigned long long) m.stored_size)));
 
 	if (m.checksum_failures > 0)
 		ereport(WARNING,
@@ -396,10 +458,19 @@ sb_backup_main(Datum main_arg)
 {
 	char		label[SB_BACKUP_LABEL_LEN];
 	MemoryContext oldcxt;
+	Oid			dboid;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	/* a database only to read the WAL summaries (sb_backup_request) */
+	LWLockAcquire(sb_shared->lock, LW_SHARED);
+	dboid = sb_shared->backup_dboid;
+	LWLockRelease(sb_shared->lock);
+	if (OidIsValid(dboid))
+		BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid,
+												  BGWORKER_BYPASS_ALLOWCONN);
+	else
+		BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	sb_shared->backup_pid = MyProcPid;

@@ -21,9 +21,11 @@
  * compares it as a whole).
  *
  * Files of a differential or incremental backup unchanged since its base
- * are referenced there instead of copied, and files an interrupted attempt
- * of the same backup already stored are reused once their stored content
- * verifies (backup_reuse.h has the rules).  The leader writes the list of
+ * are referenced there instead of copied; on PostgreSQL 17 and later the
+ * main forks of relations the WAL summaries can tell about are taken by
+ * their changed pages only (copy_blocks below, block_map.h); and files an
+ * interrupted attempt of the same backup already stored are reused once
+ * their stored content verifies (backup_reuse.h has the rules).  The leader writes the list of
  * files stored so far (the resume list) now and then, and when the copy
  * fails, so that the next attempt knows what it may reuse.
  *
@@ -37,6 +39,7 @@
 #include "backend/compat.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/xlog.h"
@@ -108,6 +111,13 @@ typedef struct SbCopyFile
 	uint64		nblocks;		/* sums recorded, 0 when none */
 	SbReuseCandidate cand;		/* what it may be taken from instead */
 	int			outcome;		/* SbReuseKind it was finally taken as */
+	/* block-level: the base entry's sums are in the sums array already */
+	bool		block_mode;		/* may be taken by its changed pages */
+	uint64		base_size;		/* the base entry's size */
+	Size		chunks_off;		/* page list, room for chunks_cap */
+	uint32		chunks_cap;
+	uint32		nchunks;		/* the summaries' pages; then those stored */
+	uint64		chunks_size;	/* bytes of the pages stored */
 } SbCopyFile;
 
 typedef struct SbCopyQueue
@@ -119,6 +129,9 @@ typedef struct SbCopyQueue
 	pg_atomic_uint64 checksum_failures;
 	pg_atomic_uint64 files_referenced;
 	pg_atomic_uint64 files_resumed;
+	pg_atomic_uint64 files_blocks;	/* taken by their changed pages */
+	pg_atomic_uint64 bytes_read;	/* from the data directory */
+	pg_atomic_uint64 chunk_bytes;	/* plain bytes of the pages stored */
 	uint64		generation;		/* sb_shared->backup_generation of the backup */
 	int			max_rate;		/* safebackup.backup_max_rate, kB/s; 0: none */
 	TimestampTz copy_start;		/* when copying began, for max_rate */
@@ -317,6 +330,7 @@ inspect_chunk(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
 							  offset))
 		c->sums_lost = true;
 	pg_atomic_fetch_add_u64(&q->bytes_done, len);
+	pg_atomic_fetch_add_u64(&q->bytes_read, len);
 	if (c->leader)
 		publish_progress(q);
 	if (must_stop(q))
@@ -342,6 +356,7 @@ source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *can
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not seek in file \"%s\": %m", local)));
+	pg_atomic_fetch_add_u64(&c->q->bytes_read, size);
 	return size == cand->size &&
 		pg_strncasecmp(hex, cand->sha256, SB_SHA256_HEX_LEN) == 0;
 }
@@ -394,6 +409,151 @@ reuse_one(Copier *c, SbCopyFile *f, int fd, const char *local,
 	return true;
 }
 
+#define PAGES_PER_BLOCK		(SB_BLOCK_SIZE / BLCKSZ)
+
+StaticAssertDecl(SB_BLOCK_SIZE % BLCKSZ == 0,
+				 "a block sum must cover whole pages");
+
+/* Append [offset, offset + len) to ranges, merged with the last one. */
+static void
+add_range(SbRange *ranges, int *n, uint64 offset, uint64 len)
+{
+	if (*n > 0 && ranges[*n - 1].offset + ranges[*n - 1].len == offset)
+		ranges[*n - 1].len += len;
+	else if (*n == 0 || ranges[*n - 1].offset + ranges[*n - 1].len < offset)
+	{
+		ranges[*n].offset = offset;
+		ranges[*n].len = len;
+		(*n)++;
+	}
+}
+
+/*
+ * Take a relation file by its changed pages, if it still qualifies: the
+ * pages the WAL summaries name, plus every page the base did not have
+ * (those the file grew by, which may have been extended without WAL).  The
+ * SB_BLOCK_SIZE blocks holding them are read whole, for their block sums
+ * and page checksums; only the pages are stored.  A file unchanged since
+ * the base is referenced there; one that shrank (a truncation after the
+ * backup started), is not made of whole pages, or changed mostly is
+ * copied whole.  false: copy it whole.
+ */
+static bool
+copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
+			const char *path)
+{
+	SbCopyQueue *q = c->q;
+	uint32	   *list = (uint32 *) ((char *) q + f->chunks_off);
+	struct stat sst;
+	uint64		size;
+	uint64		npages;
+	uint64		base_pages = f->base_size / BLCKSZ;
+	uint32	   *pages;
+	uint32		n = 0;
+	uint64		read_bytes = 0;
+	SbRange    *reads;
+	SbRange    *emit;
+	int			nreads = 0;
+	int			nemit = 0;
+	SbStoreResult res;
+	SbError		err;
+	SbStatus	rc;
+
+	if (!f->block_mode)
+		return false;
+	if (fstat(fd, &sst) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", relpath)));
+	size = (uint64) sst.st_size;
+	npages = size / BLCKSZ;
+	if (size < f->base_size || size % BLCKSZ != 0 ||
+		sb_block_count(size, SB_BLOCK_SIZE) > f->sums_cap ||
+		npages - base_pages + f->nchunks > f->chunks_cap)
+		return false;
+
+	pages = palloc(sizeof(uint32) * Max(f->chunks_cap, 1));
+	for (uint32 k = 0; k < f->nchunks && list[k] < base_pages; k++)
+		pages[n++] = list[k];
+	for (uint64 p = base_pages; p < npages; p++)
+		pages[n++] = (uint32) p;
+	if (n == 0)
+	{
+		/* not one page changed: the base's entry stands (cand holds it) */
+		pfree(pages);
+		f->plain_size = f->cand.size;
+		f->stored_size = f->cand.stored_size;
+		f->checksum_failures = f->cand.checksum_failures;
+		memcpy(f->sha256, f->cand.sha256, sizeof(f->sha256));
+		f->outcome = SB_REUSE_BASE;
+		pg_atomic_fetch_add_u64(&q->files_referenced, 1);
+		pg_atomic_fetch_add_u64(&q->bytes_done, size);
+		return true;
+	}
+
+	/* the blocks to read, the pages to store */
+	reads = palloc(sizeof(SbRange) * n);
+	emit = palloc(sizeof(SbRange) * n);
+	for (uint32 k = 0; k < n; k++)
+	{
+		uint64		b = pages[k] / PAGES_PER_BLOCK;
+		uint64		from = b * SB_BLOCK_SIZE;
+
+		add_range(reads, &nreads, from, Min((uint64) SB_BLOCK_SIZE, size - from));
+		add_range(emit, &nemit, (uint64) pages[k] * BLCKSZ, BLCKSZ);
+	}
+	for (int k = 0; k < nreads; k++)
+		read_bytes += reads[k].len;
+	/* mostly changed: a whole copy is simpler to restore */
+	if (read_bytes * 2 > size)
+	{
+		pfree(pages);
+		pfree(reads);
+		pfree(emit);
+		return false;
+	}
+	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
+	/* the base's sums are there: the blocks read replace theirs */
+	c->sums = (uint64 *) ((char *) q + f->sums_off);
+	c->sums_cap = f->sums_cap;
+	c->sums_lost = false;
+	rc = sb_codec_store_fd_ranges(c->st, &q->cfg, fd, path,
+								  SB_WRITE_DEFER_SYNC | q->write_flags,
+								  reads, nreads, emit, nemit,
+								  inspect_chunk, c, &res, &err);
+	pfree(reads);
+	pfree(emit);
+	if (rc == SB_ERR_CONFLICT)
+	{
+		/* it shrank while we read it: WAL replay cuts it, copy what is there */
+		pfree(pages);
+		return false;
+	}
+	if (rc != SB_OK)
+	{
+		if (rc != SB_ERR_CORRUPT)
+			check_stop(q);
+		sb_report(ERROR, &err, "could not store backup file", NULL);
+	}
+	memcpy(list, pages, sizeof(uint32) * n);
+	pfree(pages);
+	f->nchunks = n;
+	f->chunks_size = res.plain_size;
+	f->plain_size = size;
+	f->stored_size = res.stored_size;
+	f->checksum_failures = c->pv.failures;
+	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
+	f->nblocks = sb_block_count(size, SB_BLOCK_SIZE);
+	f->outcome = SB_REUSE_BLOCKS;
+	pg_atomic_fetch_add_u64(&q->files_blocks, 1);
+	pg_atomic_fetch_add_u64(&q->chunk_bytes, res.plain_size);
+	/* progress counts the file's size, as the total does */
+	pg_atomic_fetch_add_u64(&q->bytes_done, size - read_bytes);
+	c->files++;
+	c->bytes += (int64) res.plain_size;
+	return true;
+}
+
 static void
 copy_one(Copier *c, uint32 i)
 {
@@ -421,7 +581,8 @@ copy_one(Copier *c, uint32 i)
 	}
 	sb_backup_file_path(q->cfg.stanza, q->label, relpath, q->cfg.compress_type,
 						path);
-	if (reuse_one(c, f, fd, local, path))
+	if (copy_blocks(c, f, fd, relpath, path) ||
+		reuse_one(c, f, fd, local, path))
 	{
 		close(fd);
 		pg_write_barrier();
@@ -502,7 +663,9 @@ save_resume_list(SbCopyQueue *q, bool force)
 		SbCopyFile *f = &q->files[i];
 		SbManifestFile mf;
 
-		if (f->state != SB_COPY_DONE || f->outcome == SB_REUSE_BASE)
+		/* what only its chain makes whole is no resume material */
+		if (f->state != SB_COPY_DONE || f->outcome == SB_REUSE_BASE ||
+			f->outcome == SB_REUSE_BLOCKS)
 			continue;
 		memset(&mf, 0, sizeof(mf));
 		mf.path = (char *) queue_string(q, f->path_off);
@@ -708,6 +871,79 @@ larger_first(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+/* What build_queue found for a file that may be taken by its chunks. */
+typedef struct BlockPlan
+{
+	const SbManifestFile *be;	/* the base's entry; NULL: file level */
+	const uint32 *pages;		/* the summaries' pages, ascending */
+	uint32		npages;
+	uint32		cap;			/* room for the pages stored */
+} BlockPlan;
+
+/*
+ * Can e be taken by its changed chunks?  It must be a relation's main fork
+ * the summaries can tell about, larger than one chunk, not smaller than in
+ * the base, whose base entry has the sums of every chunk.
+ */
+static void
+plan_blocks(const SbReuseSources *reuse, const SbWalkEntry *e, BlockPlan *p)
+{
+	const SbManifestFile *be;
+
+	memset(p, 0, sizeof(*p));
+	/* its layers, if any, count in pages of this cluster's size */
+	if (reuse->blocks == NULL || e->size <= SB_BLOCK_SIZE ||
+		reuse->base->block_size != SB_BLOCK_SIZE ||
+		(reuse->base->chunk_size != 0 && reuse->base->chunk_size != BLCKSZ))
+		return;
+	be = sb_reuse_base_entry(reuse, e->path);
+	if (be == NULL || be->nblocks == 0 ||
+		be->nblocks != sb_block_count(be->size, SB_BLOCK_SIZE) ||
+		be->size % BLCKSZ != 0 || e->size < be->size)
+		return;
+	if (sb_block_map_lookup(reuse->blocks, e->path, &p->pages, &p->npages))
+	{
+		uint64		room = (sb_block_count(e->size, SB_BLOCK_SIZE) +
+							SB_COPY_SUMS_SLACK) * PAGES_PER_BLOCK;
+
+		/* the summaries' pages within the base, and every page after it */
+		p->be = be;
+		while (p->npages > 0 && p->pages[p->npages - 1] >= be->size / BLCKSZ)
+			p->npages--;
+		p->cap = p->npages + (uint32) (room - be->size / BLCKSZ);
+	}
+}
+
+/*
+ * A file to take by chunks: its list of the summaries' chunks, the base's
+ * sums in its sums array, and the base entry (in cand, as SB_REUSE_NONE:
+ * the file-level rules do not apply) for when nothing changed.
+ */
+static void
+plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
+			  const BlockPlan *p, Size *chunks_off)
+{
+	const SbManifestFile *be = p->be;
+	uint32	   *list = (uint32 *) ((char *) q + *chunks_off);
+	uint64	   *sums = (uint64 *) ((char *) q + f->sums_off);
+
+	Assert(f->sums_off != 0 && be->nblocks <= f->sums_cap);
+	f->block_mode = true;
+	f->base_size = be->size;
+	f->chunks_off = *chunks_off;
+	f->chunks_cap = p->cap;
+	*chunks_off += sizeof(uint32) * p->cap;
+	f->nchunks = p->npages;
+	memcpy(list, p->pages, sizeof(uint32) * p->npages);
+	memcpy(sums, be->block_sums, sizeof(uint64) * be->nblocks);
+	memset(&f->cand, 0, sizeof(f->cand));
+	memcpy(f->cand.sha256, be->sha256, sizeof(f->cand.sha256));
+	f->cand.size = be->size;
+	f->cand.stored_size = be->stored_size;
+	f->cand.checksum_failures = be->checksum_failures;
+	sb_reuse_holder(reuse, be, f->cand.ref_label, &f->cand.ref_compress);
+}
+
 /* Build the queue: files largest first, the last entry at the end. */
 static dsm_segment *
 build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
@@ -721,6 +957,8 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	dsm_segment *seg;
 	SbCopyQueue *q;
 	ListCell   *lc;
+	BlockPlan  *plans;
+	Size		chunks_off;
 
 	files = palloc(sizeof(SbWalkEntry *) * list_length(entries));
 	size = offsetof(SbCopyQueue, files);
@@ -740,6 +978,14 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 		elog(ERROR, "the base backup has no files");
 	/* every file but the last (global/pg_control), largest first */
 	qsort(files, nfiles - 1, sizeof(SbWalkEntry *), larger_first);
+	/* files taken by chunks get a chunk list as long as their sums array */
+	plans = palloc0(sizeof(BlockPlan) * nfiles);
+	for (int i = 0; i < nfiles - 1; i++)
+	{
+		plan_blocks(reuse, files[i], &plans[i]);
+		if (plans[i].be != NULL)
+			size += sizeof(uint32) * plans[i].cap;
+	}
 
 	seg = dsm_create(size, 0);
 	dsm_pin_mapping(seg);
@@ -752,6 +998,9 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	pg_atomic_init_u64(&q->checksum_failures, 0);
 	pg_atomic_init_u64(&q->files_referenced, 0);
 	pg_atomic_init_u64(&q->files_resumed, 0);
+	pg_atomic_init_u64(&q->files_blocks, 0);
+	pg_atomic_init_u64(&q->bytes_read, 0);
+	pg_atomic_init_u64(&q->chunk_bytes, 0);
 	SpinLockInit(&q->mutex);
 	LWLockAcquire(sb_shared->lock, LW_SHARED);
 	q->generation = sb_shared->backup_generation;
@@ -777,6 +1026,11 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 		if (files[i]->size > SB_BLOCK_SIZE)
 			off += sizeof(uint64) *
 				(sb_block_count(files[i]->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
+	/* then the chunk lists */
+	chunks_off = off;
+	for (int i = 0; i < nfiles; i++)
+		if (plans[i].be != NULL)
+			off += sizeof(uint32) * plans[i].cap;
 	for (int i = 0; i < nfiles; i++)
 	{
 		SbCopyFile *f = &q->files[i];
@@ -793,7 +1047,9 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 		f->mtime = files[i]->mtime;
 		f->mode = files[i]->mode;
 		/* pg_control, copied last, is always copied */
-		if (i < nfiles - 1)
+		if (plans[i].be != NULL)
+			plan_to_queue(q, f, reuse, &plans[i], &chunks_off);
+		else if (i < nfiles - 1)
 			sb_reuse_lookup(reuse, files[i]->path, files[i]->size,
 							files[i]->mtime, &f->cand);
 		f->path_off = off;
@@ -805,12 +1061,38 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	}
 	Assert(off == size);
 	pfree(files);
+	pfree(plans);
 	return seg;
+}
+
+/*
+ * A file referenced in the base keeps what the base's entry has besides
+ * its content: its block sums and, for a block-incremental entry, its
+ * chunks and parts (shallow: sb_manifest_add_file copies them).
+ */
+static void
+inherit_entry(SbManifest *m, const SbReuseSources *reuse, SbManifestFile *mf)
+{
+	const SbManifestFile *be = sb_reuse_base_entry(reuse, mf->path);
+
+	if (be == NULL || reuse->base->block_size != SB_BLOCK_SIZE ||
+		be->nblocks == 0 || be->nblocks != sb_block_count(mf->size, SB_BLOCK_SIZE))
+		return;
+	mf->nblocks = be->nblocks;
+	mf->block_sums = be->block_sums;
+	m->block_size = SB_BLOCK_SIZE;
+	mf->nchunks = be->nchunks;
+	mf->chunks = be->chunks;
+	mf->chunks_size = be->chunks_size;
+	mf->nparts = be->nparts;
+	mf->parts = be->parts;
+	if (be->nchunks > 0)
+		m->chunk_size = reuse->base->chunk_size;
 }
 
 /* Every file copied goes into the manifest, in copy order. */
 static void
-add_to_manifest(SbCopyQueue *q, SbManifest *m)
+add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 {
 	m->checksums_verified = q->verify_checksums;
 	for (uint32 i = 0; i < q->nfiles; i++)
@@ -843,9 +1125,30 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m)
 		{
 			strlcpy(mf.ref_label, f->cand.ref_label, sizeof(mf.ref_label));
 			mf.ref_compress = (SbCompressType) f->cand.ref_compress;
+			inherit_entry(m, reuse, &mf);
+		}
+		if (f->outcome == SB_REUSE_BLOCKS)
+		{
+			/* its chunks, over the layers of its base entry */
+			mf.nchunks = f->nchunks;
+			mf.chunks = (uint32 *) ((char *) q + f->chunks_off);
+			mf.chunks_size = f->chunks_size;
+			m->chunk_size = BLCKSZ;
+			if (!sb_manifest_inherit_parts(&mf, reuse->base,
+										   sb_reuse_base_entry(reuse, mf.path)))
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory")));
+			m->block_incremental_files++;
 		}
 		if (!sb_manifest_add_file(m, &mf))
 			elog(ERROR, "could not add \"%s\" to the manifest", mf.path);
+		if (f->outcome == SB_REUSE_BLOCKS)
+		{
+			/* the parts were made for mf; its chunks are the queue's */
+			mf.chunks = NULL;
+			sb_manifest_file_free_layers(&mf);
+		}
 		m->database_size += f->plain_size;
 		/* what this backup stored: not what its base holds */
 		if (f->outcome != SB_REUSE_BASE)
@@ -900,10 +1203,14 @@ sb_copy_files(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	/* every other file is in: pg_control last */
 	copy_one(&c, q->nfiles - 1);
 	publish_progress(q);
-	add_to_manifest(q, m);
+	add_to_manifest(q, m, reuse);
 	counts->referenced = pg_atomic_read_u64(&q->files_referenced);
 	counts->resumed = pg_atomic_read_u64(&q->files_resumed);
-	counts->copied = q->nfiles - counts->referenced - counts->resumed;
+	counts->blocks = pg_atomic_read_u64(&q->files_blocks);
+	counts->bytes_read = pg_atomic_read_u64(&q->bytes_read);
+	counts->chunk_bytes = pg_atomic_read_u64(&q->chunk_bytes);
+	counts->copied = q->nfiles - counts->referenced - counts->resumed -
+		counts->blocks;
 
 	active_queue = NULL;
 	nhandles = 0;

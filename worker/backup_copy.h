@@ -23,6 +23,9 @@ typedef struct SbCopyCounts
 	uint64		copied;			/* read and stored */
 	uint64		referenced;		/* unchanged since the base: referenced */
 	uint64		resumed;		/* stored by the interrupted attempt */
+	uint64		blocks;			/* stored by their changed pages only */
+	uint64		bytes_read;		/* read from the data directory */
+	uint64		chunk_bytes;	/* the changed pages those files stored */
 } SbCopyCounts;
 
 /*

@@ -73,6 +73,29 @@ fill(SbReuseCandidate *out, const SbManifestFile *f, int64 mtime,
 	out->checksum_failures = f->checksum_failures;
 }
 
+const SbManifestFile *
+sb_reuse_base_entry(const SbReuseSources *src, const char *path)
+{
+	return find(src->base, src->base_sorted, path);
+}
+
+void
+sb_reuse_holder(const SbReuseSources *src, const SbManifestFile *be,
+				char *label, int *compress)
+{
+	/* always the backup holding the bytes, never a chain hop */
+	if (be->ref_label[0] != '\0')
+	{
+		strlcpy(label, be->ref_label, SB_LABEL_LEN);
+		*compress = (int) be->ref_compress;
+	}
+	else
+	{
+		strlcpy(label, src->base->label, SB_LABEL_LEN);
+		*compress = (int) src->base->compress_type;
+	}
+}
+
 void
 sb_reuse_lookup(const SbReuseSources *src, const char *path, uint64 size,
 				int64 mtime, SbReuseCandidate *out)
@@ -85,17 +108,13 @@ sb_reuse_lookup(const SbReuseSources *src, const char *path, uint64 size,
 	{
 		out->kind = SB_REUSE_BASE;
 		fill(out, f, mtime, src->base->start_time);
-		/* always the backup holding the bytes, never a chain hop */
-		if (f->ref_label[0] != '\0')
+		/* a block-incremental entry's checksum is not its file's: copy */
+		if (out->in_doubt && sb_manifest_file_layered(f))
 		{
-			strlcpy(out->ref_label, f->ref_label, sizeof(out->ref_label));
-			out->ref_compress = (int) f->ref_compress;
+			memset(out, 0, sizeof(*out));
+			return;
 		}
-		else
-		{
-			strlcpy(out->ref_label, src->base->label, sizeof(out->ref_label));
-			out->ref_compress = (int) src->base->compress_type;
-		}
+		sb_reuse_holder(src, f, out->ref_label, &out->ref_compress);
 		return;
 	}
 	f = find(src->resume, src->resume_sorted, path);

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "manifest.h"
+#include "worker/block_map.h"
 
 /*
  * A file is "in doubt" when its mtime is this close to (or after) the
@@ -25,7 +26,8 @@ typedef enum SbReuseKind
 {
 	SB_REUSE_NONE = 0,			/* copy it */
 	SB_REUSE_BASE,				/* reference it in the base's chain */
-	SB_REUSE_RESUME				/* stored by the interrupted attempt */
+	SB_REUSE_RESUME,			/* stored by the interrupted attempt */
+	SB_REUSE_BLOCKS				/* outcome only: its changed pages stored */
 } SbReuseKind;
 
 /* One candidate, as the copy queue carries it. */
@@ -48,6 +50,7 @@ typedef struct SbReuseSources
 	SbManifest *resume;			/* the interrupted attempt's resume list */
 	SbManifestFile **base_sorted;	/* by path, for lookups */
 	SbManifestFile **resume_sorted;
+	SbBlockMap *blocks;			/* changed pages, or NULL: file level */
 } SbReuseSources;
 
 /* Index the sources (palloc'd arrays). */
@@ -60,5 +63,16 @@ extern void sb_reuse_prepare(SbReuseSources *src);
  */
 extern void sb_reuse_lookup(const SbReuseSources *src, const char *path,
 							uint64 size, int64 mtime, SbReuseCandidate *out);
+
+/* The base's entry for path, or NULL. */
+extern const SbManifestFile *sb_reuse_base_entry(const SbReuseSources *src,
+												 const char *path);
+
+/*
+ * The backup holding the content of the base's entry be (label holds
+ * SB_LABEL_LEN bytes) and how it is stored there.
+ */
+extern void sb_reuse_holder(const SbReuseSources *src, const SbManifestFile *be,
+							char *label, int *compress);
 
 #endif							/* SB_BACKUP_REUSE_H */

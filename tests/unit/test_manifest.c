@@ -516,7 +516,8 @@ test_format_checks(void)
 	SB_CHECK(parse_body(HEADER "dir=base/../..\t0700\n") == SB_ERR_CORRUPT);
 
 	/* a newer format is a configuration problem, not damage */
-	SB_CHECK(parse_body(HEADER "format_version=3\n") == SB_ERR_CONFIG);
+	SB_CHECK(parse_body(HEADER "format_version=4\n") == SB_ERR_CONFIG);
+	SB_CHECK(parse_body(HEADER "format_version=3\n") == SB_OK);
 	SB_CHECK(parse_body(HEADER "format_version=2\n") == SB_OK);
 
 	/* chains: base and ref records */
@@ -802,6 +803,149 @@ test_wal_ranges(SbStorage *st)
 	free(r);
 }
 
+/*
+ * Block-incremental files (chunks=, part=): chunk lists render as ranges
+ * and read back; the manifest becomes format 3; parts, chunks and sums
+ * are all required together, in order, inside the file; add_file copies
+ * them deeply; inherit_parts flattens a base entry into parts.
+ */
+static void
+test_layers(void)
+{
+	uint32_t	list[] = {0, 1, 2, 5, 7, 8};
+	uint32_t   *back = NULL;
+	uint32_t	n = 0;
+	char	   *text;
+	SbManifest	m;
+	SbManifest	r;
+	SbManifest	base;
+	SbManifestFile f;
+	SbManifestPart p;
+	uint64_t	sums[3] = {1, 2, 3};
+	uint32_t	own[] = {2};
+	size_t		len;
+	SbError		err;
+
+	sb_error_clear(&err);
+	text = sb_chunk_list_text(list, 6);
+	SB_CHECK(text != NULL && strcmp(text, "0-2,5,7-8") == 0);
+	SB_CHECK(sb_chunk_list_parse(text, 9, &back, &n) && n == 6 &&
+			 memcmp(back, list, sizeof(list)) == 0);
+	free(back);
+	SB_CHECK(!sb_chunk_list_parse(text, 8, &back, &n));	/* 8 is outside */
+	SB_CHECK(!sb_chunk_list_parse("3,2", 9, &back, &n));	/* descending */
+	SB_CHECK(!sb_chunk_list_parse("1-3,3", 9, &back, &n));	/* repeated */
+	SB_CHECK(!sb_chunk_list_parse("", 9, &back, &n));
+	SB_CHECK(!sb_chunk_list_parse("1,", 9, &back, &n));
+	SB_CHECK(!sb_chunk_list_parse("4-2", 9, &back, &n));
+	free(text);
+
+	/* a file of 2500 bytes, blocks of 1000: chunk 2 (500 bytes) changed */
+	sb_manifest_init(&m);
+	strcpy(m.label, "20261206-000002I");
+	strcpy(m.base, "20261206-000001I");
+	strcpy(m.type, "incr");
+	strcpy(m.start_lsn, "0/1");
+	strcpy(m.stop_lsn, "0/2");
+	strcpy(m.start_wal, "000000010000000000000000");
+	strcpy(m.stop_wal, "000000010000000000000000");
+	m.timeline = 1;
+	m.pg_version = 17;
+	m.system_identifier = 42;
+	m.block_size = 1000;
+	m.chunk_size = 1000;
+	memset(&f, 0, sizeof(f));
+	f.path = "base/1/16384";
+	f.size = 2500;
+	f.mode = 0600;
+	memcpy(f.sha256, SHA_A, SB_SHA256_HEX_LEN + 1);
+	f.stored_size = 77;
+	f.nblocks = 3;
+	f.block_sums = sums;
+	f.nchunks = 1;
+	f.chunks = own;
+	f.chunks_size = 500;
+	memset(&p, 0, sizeof(p));
+	strcpy(p.label, "20261206-000000F");
+	p.compress = SB_COMPRESS_ZSTD;
+	p.size = 2000;
+	memcpy(p.sha256, SHA_A, SB_SHA256_HEX_LEN + 1);
+	p.stored_size = 99;
+	f.nparts = 1;
+	f.parts = &p;
+	SB_CHECK(sb_manifest_add_file(&m, &f));
+	SB_CHECK(m.files[0].parts != f.parts && m.files[0].chunks != f.chunks);
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(text != NULL);
+	SB_CHECK(strstr(text, "\nformat_version=3\n") != NULL);
+	SB_CHECK(strstr(text, "\nchunk_size=1000\n") != NULL);
+	SB_CHECK(strstr(text, "\nchunks=base/1/16384\t500\t2\n") != NULL);
+	SB_CHECK(strstr(text, "\npart=base/1/16384\t20261206-000000F\tzstd\t2000\t" SHA_A "\t99\t*\n") != NULL);
+	SB_CHECK(sb_manifest_parse(&r, text, len, &err) == SB_OK);
+	if (err.msg[0] != '\0')
+		fprintf(stderr, "%s\n", err.msg);
+	SB_REQUIRE(r.nfiles == 1);
+	SB_CHECK(r.nfiles == 1 && r.files[0].nchunks == 1 && r.files[0].chunks[0] == 2 &&
+			 r.files[0].chunks_size == 500 && r.files[0].nparts == 1 &&
+			 r.files[0].parts[0].nchunks == 0 && r.files[0].parts[0].size == 2000 &&
+			 r.files[0].parts[0].compress == SB_COMPRESS_ZSTD &&
+			 strcmp(r.files[0].parts[0].label, "20261206-000000F") == 0);
+
+	/* the next backup inherits both layers: the whole file, then chunk 2 */
+	sb_manifest_init(&base);
+	strcpy(base.label, "20261206-000002I");
+	base.compress_type = SB_COMPRESS_LZ4;
+	{
+		SbManifestFile g;
+
+		memset(&g, 0, sizeof(g));
+		g.path = "base/1/16384";
+		SB_CHECK(sb_manifest_inherit_parts(&g, &base, &r.files[0]));
+		SB_CHECK(g.nparts == 2 && g.parts[0].nchunks == 0 &&
+				 g.parts[1].nchunks == 1 && g.parts[1].chunks[0] == 2 &&
+				 g.parts[1].size == 500 && g.parts[1].compress == SB_COMPRESS_LZ4 &&
+				 strcmp(g.parts[1].label, "20261206-000002I") == 0);
+		sb_manifest_file_free_layers(&g);
+	}
+	sb_manifest_free(&base);
+	sb_manifest_free(&r);
+	free(text);
+	sb_manifest_free(&m);
+
+#define LFILE "block_size=1000\nchunk_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n" \
+	"blocks=a\t000000000000000100000000000000020000000000000003\n"
+#define LPART "part=a\tP\tnone\t2500\t" SHA_A "\t9\t*\n"
+	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t500\t2\n" LPART) == SB_OK);
+	/* chunks without parts, parts without chunks, a part not first whole */
+	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t500\t2\n") == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER LFILE LPART) == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t500\t2\n"
+						"part=a\tP\tnone\t1000\t" SHA_A "\t9\t1\n") == SB_ERR_CORRUPT);
+	/* a size that does not fit the chunks, a chunk past the file */
+	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t1000\t2\n" LPART) == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t1000\t3\n" LPART) == SB_ERR_CORRUPT);
+	/* without the block sums the result could not be checked */
+	SB_CHECK(parse_body(HEADER "block_size=1000\nchunk_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n"
+						"chunks=a\t500\t2\n" LPART) == SB_ERR_CORRUPT);
+	/* chunk lists need their unit, a divisor of block_size */
+	SB_CHECK(parse_body(HEADER "block_size=1000\nfile=a\t2500\t0\t0600\t" SHA_A "\t7\n"
+						"blocks=a\t000000000000000100000000000000020000000000000003\n"
+						"chunks=a\t500\t2\n" LPART) == SB_ERR_CORRUPT);
+	SB_CHECK(parse_body(HEADER "block_size=1000\nchunk_size=600\n") == SB_ERR_CORRUPT);
+	/* chunks of 512 in blocks of 1024: the file's chunks 2 and 4 (its last) */
+	SB_CHECK(parse_body(HEADER "block_size=1024\nchunk_size=512\nfile=a\t2560\t0\t0600\t" SHA_A "\t7\n"
+						"blocks=a\t000000000000000100000000000000020000000000000003\n"
+						"chunks=a\t1024\t2,4\n" LPART) == SB_OK);
+	SB_CHECK(parse_body(HEADER "block_size=1024\nchunk_size=512\nfile=a\t2560\t0\t0600\t" SHA_A "\t7\n"
+						"blocks=a\t000000000000000100000000000000020000000000000003\n"
+						"chunks=a\t1024\t2,5\n" LPART) == SB_ERR_CORRUPT);
+	/* a part in the backup itself */
+	SB_CHECK(parse_body(HEADER LFILE "chunks=a\t500\t2\n"
+						"part=a\tL\tnone\t2500\t" SHA_A "\t9\t*\n") == SB_ERR_CORRUPT);
+#undef LFILE
+#undef LPART
+}
+
 int
 main(void)
 {
@@ -821,6 +965,7 @@ main(void)
 	test_format_checks();
 	test_checksum_failures();
 	test_block_sums();
+	test_layers();
 	test_paths();
 	test_lsn();
 

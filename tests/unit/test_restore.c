@@ -680,6 +680,168 @@ test_corrupt_file_in(const char *stanza)
 	fake_free(&b);
 }
 
+/*
+ * A block-incremental file (manifest_layers.c): an incremental whose
+ * base/1/1259 grew and had two chunks changed stores only those chunks and
+ * the new ones, over the full backup's whole file; restore rebuilds it
+ * byte for byte (other files referenced in the full backup), and refuses
+ * it when the block sums of the result do not match (a layer missing).
+ */
+static void
+test_layers(void)
+{
+	const char *stanza = "layers";
+	const char *incr = "20260101-000100I";
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbTablespaceMap map;
+	SbManifest	m;
+	SbManifestFile *f = NULL;
+	SbManifestPart part;
+	SbRepoConfig c = cfg;
+	SbRestoreResult result;
+	SbStoreResult res;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		path[SB_PATH_MAX];
+	const uint32_t cs = 1024;
+	size_t		new_len = BIG_SIZE + 2000;
+	char	   *new_data;
+	char	   *stored;
+	size_t		stored_len = 0;
+	uint32_t	chunks[8];
+	uint32_t	n = 0;
+
+	make_stanza(stanza);
+	fake_block_size = 4096;
+	make_backup(&b, stanza, "20260101-000000F", SB_COMPRESS_ZLIB, 1767225600, "0/3000000", true, SYSID);
+	fake_block_size = 0;
+	SB_REQUIRE(strcmp(b.files[2].path, "base/1/1259") == 0);
+
+	/* the new content: chunks 3 and 500 changed, 2000 bytes added */
+	new_data = make_content(new_len, 2);
+	memcpy(new_data, b.files[2].data, BIG_SIZE);
+	memset(new_data + 3 * cs + 17, 'x', 100);
+	memset(new_data + 500 * cs, 'y', cs);
+	chunks[n++] = 3;
+	chunks[n++] = 500;
+	for (uint32_t k = BIG_SIZE / cs; k < sb_block_count(new_len, cs); k++)
+		chunks[n++] = k;
+	stored = malloc((size_t) n * cs);
+	SB_REQUIRE(stored != NULL);
+	for (uint32_t k = 0; k < n; k++)
+	{
+		size_t		off = (size_t) chunks[k] * cs;
+		size_t		len = new_len - off < cs ? new_len - off : cs;
+
+		memcpy(stored + stored_len, new_data + off, len);
+		stored_len += len;
+	}
+	c.compress_type = SB_COMPRESS_ZSTD;
+	snprintf(c.stanza, sizeof(c.stanza), "%s", stanza);
+	sb_backup_file_path(stanza, incr, "base/1/1259", SB_COMPRESS_ZSTD, path);
+	{
+		char		dir[SB_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		for (char *p = strchr(dir + strlen(stanza) + 8, '/'); p != NULL; p = strchr(p + 1, '/'))
+		{
+			*p = '\0';
+			(void) sb_storage_mkdir(st, dir, &err);
+			*p = '/';
+		}
+	}
+	SB_CHECK_MSG(sb_codec_store_buffer(st, &c, stored, stored_len, path, 0, &res, &err) == SB_OK,
+				 "%s", err.msg);
+
+	/* its manifest: everything referenced in the full backup but 1259 */
+	SB_REQUIRE(sb_manifest_load(st, stanza, b.label, &m, &err) == SB_OK);
+	snprintf(m.label, sizeof(m.label), "%s", incr);
+	snprintf(m.base, sizeof(m.base), "%s", b.label);
+	strcpy(m.type, "incr");
+	m.compress_type = SB_COMPRESS_ZSTD;
+	m.chunk_size = cs;
+	for (int i = 0; i < m.nfiles; i++)
+	{
+		if (strcmp(m.files[i].path, "base/1/1259") == 0)
+		{
+			f = &m.files[i];
+			continue;
+		}
+		snprintf(m.files[i].ref_label, SB_LABEL_LEN, "%s", b.label);
+		m.files[i].ref_compress = SB_COMPRESS_ZLIB;
+	}
+	SB_REQUIRE(f != NULL && f->nblocks > 0);
+	memset(&part, 0, sizeof(part));
+	snprintf(part.label, sizeof(part.label), "%s", b.label);
+	part.compress = SB_COMPRESS_ZLIB;
+	part.size = f->size;
+	memcpy(part.sha256, f->sha256, sizeof(part.sha256));
+	part.stored_size = f->stored_size;
+	f->parts = malloc(sizeof(SbManifestPart));
+	SB_REQUIRE(f->parts != NULL);
+	f->parts[0] = part;
+	f->nparts = 1;
+	f->chunks = malloc(sizeof(uint32_t) * n);
+	SB_REQUIRE(f->chunks != NULL);
+	memcpy(f->chunks, chunks, sizeof(uint32_t) * n);
+	f->nchunks = n;
+	f->chunks_size = stored_len;
+	f->size = new_len;
+	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
+	f->stored_size = res.stored_size;
+	free(f->block_sums);
+	f->nblocks = sb_block_count(new_len, m.block_size);
+	f->block_sums = calloc(f->nblocks, sizeof(uint64_t));
+	SB_REQUIRE(f->block_sums != NULL);
+	SB_CHECK(sb_block_sums_update(f->block_sums, f->nblocks, m.block_size, new_data, new_len, 0));
+	SB_CHECK_MSG(sb_manifest_save(st, &c, &m, &err) == SB_OK, "%s", err.msg);
+
+	map.oid = TS_OID;
+	snprintf(map.dir, sizeof(map.dir), "%s/%s_ts", root, stanza);
+	snprintf(target, sizeof(target), "%s/%s_target", root, stanza);
+	init_options(&o, stanza, target);
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	o.backup_label = incr;
+	memset(&result, 0, sizeof(result));
+	o.result = &result;
+	SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK(file_is(path_in(target, "base/1/1259"), new_data, new_len));
+	SB_CHECK(file_is(path_in(target, "base/1/nested/deep/file"), b.files[3].data, 1000));
+	SB_CHECK(result.files_rebuilt == 1);
+
+	/* sums that do not fit the result (the last block's): refused */
+	f->block_sums[f->nblocks - 1] ^= 1;
+	snprintf(m.label, sizeof(m.label), "20260101-000200I");
+	snprintf(c.stanza, sizeof(c.stanza), "%s", stanza);
+	sb_backup_file_path(stanza, m.label, "base/1/1259", SB_COMPRESS_ZSTD, path);
+	{
+		char		dir[SB_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		for (char *p = strchr(dir + strlen(stanza) + 8, '/'); p != NULL; p = strchr(p + 1, '/'))
+		{
+			*p = '\0';
+			(void) sb_storage_mkdir(st, dir, &err);
+			*p = '/';
+		}
+	}
+	SB_CHECK(sb_codec_store_buffer(st, &c, stored, stored_len, path, 0, &res, &err) == SB_OK);
+	SB_CHECK_MSG(sb_manifest_save(st, &c, &m, &err) == SB_OK, "%s", err.msg);
+	sb_test_rm_tree(target);
+	sb_test_rm_tree(map.dir);
+	o.backup_label = "20260101-000200I";
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
+	SB_CHECK_MSG(strstr(err.msg, "does not match its block sums once rebuilt") != NULL, "%s", err.msg);
+	SB_CHECK(!exists(path_in(target, "base/1/1259")));
+
+	sb_manifest_free(&m);
+	free(stored);
+	free(new_data);
+	fake_free(&b);
+}
+
 static void
 test_choice(void)
 {
@@ -1044,6 +1206,7 @@ main(void)
 	test_jobs = 1;
 	fake_block_size = 0;
 
+	test_layers();
 	test_choice();
 	test_tablespace_locations();
 	test_other_cluster();
