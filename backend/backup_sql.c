@@ -43,15 +43,6 @@ PG_FUNCTION_INFO_V1(safebackup_backups);
  * PostgreSQL's own pg_backup_start(): revoked from PUBLIC by the
  * extension script, granted by the administrator (see README.md).
  */
-static void
-require_loaded(void)
-{
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup is not loaded"),
-				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-}
 
 /* The label of a backup requested at "when": its UTC time to the second. */
 static void
@@ -350,7 +341,7 @@ safebackup_start(PG_FUNCTION_ARGS)
 	SbBackupPhase phase;
 	SbBackupType btype;
 
-	require_loaded();
+	sb_shmem_require();
 	if (!sb_backup_type_parse(type, &btype))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -387,7 +378,7 @@ safebackup_cancel(PG_FUNCTION_ARGS)
 	bool		running;
 	pid_t		pid;
 
-	require_loaded();
+	sb_shmem_require();
 	LWLockAcquire(sb_shared->lock, LW_EXCLUSIVE);
 	running = sb_shared->backup_running;
 	pid = sb_shared->backup_pid;

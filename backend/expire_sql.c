@@ -95,20 +95,6 @@ sb_server_expire(SbStorage *st, const SbRepoConfig *cfg, SbExpireResult *res,
 	return SB_OK;
 }
 
-/*
- * Who may remove backups is decided by EXECUTE on safebackup_expire()
- * alone (revoked from PUBLIC by the extension script).
- */
-static void
-require_loaded(void)
-{
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup is not loaded"),
-				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-}
-
 static Datum
 labels_datum(char **labels, int n)
 {
@@ -134,7 +120,7 @@ safebackup_expire(PG_FUNCTION_ARGS)
 	bool		nulls[EXPIRE_COLS];
 	int			c = 0;
 
-	require_loaded();
+	sb_shmem_require();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	sb_guc_repo_config(&cfg);

@@ -33,11 +33,7 @@ safebackup_push_workers(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			configured = sb_guc_archive_push_workers();
 
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup is not loaded"),
-				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
+	sb_shmem_require();
 	InitMaterializedSRF(fcinfo, 0);
 
 	for (int i = 0; i < SB_PUSH_MAX_WORKERS; i++)

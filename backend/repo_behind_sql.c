@@ -41,11 +41,7 @@ safebackup_archive_repos(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	static SbWalRepos all;
 
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup is not loaded"),
-				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
+	sb_shmem_require();
 	InitMaterializedSRF(fcinfo, 0);
 	sb_wal_repos_load(&all);
 

@@ -130,3 +130,13 @@ sb_backup_set_phase(SbBackupPhase phase, const char *error)
 	LWLockRelease(sb_shared->lock);
 	ConditionVariableBroadcast(&sb_shared->backup_cv);
 }
+
+void
+sb_shmem_require(void)
+{
+	if (sb_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_safebackup is not loaded"),
+				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
+}

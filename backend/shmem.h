@@ -99,6 +99,8 @@ typedef struct SbShared
 extern SbShared *sb_shared;
 
 extern void sb_shmem_install_hooks(void);
+/* ERROR unless the library was preloaded (its shared memory exists) */
+extern void sb_shmem_require(void);
 
 extern const char *sb_launcher_state_name(SbLauncherState state);
 extern const char *sb_backup_phase_name(SbBackupPhase phase);

@@ -23,16 +23,6 @@ PG_FUNCTION_INFO_V1(safebackup_status);
 
 #define STATUS_COLS 25
 
-static void
-require_shared_memory(void)
-{
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup is not loaded"),
-				 errhint("Add pg_safebackup to shared_preload_libraries and restart the server.")));
-}
-
 void
 sb_status_note_repo_mode(int mode)
 {
@@ -75,7 +65,7 @@ safebackup_status(PG_FUNCTION_ARGS)
 	SbShared	snap;
 	int			i = 0;
 
-	require_shared_memory();
+	sb_shmem_require();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
