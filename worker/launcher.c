@@ -307,17 +307,7 @@ sb_launcher_main(Datum main_arg)
 {
 	TimestampTz last_gap_scan = 0;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup shared memory is not initialized")));
-
-	/* no database: we only want to appear in pg_stat_activity */
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	sb_worker_begin_loop("pg_safebackup launcher");
 
 	before_shmem_exit(launcher_exit, (Datum) 0);
 	set_state(SB_LAUNCHER_STARTING);

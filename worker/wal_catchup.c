@@ -247,14 +247,7 @@ sb_wal_catchup_main(Datum main_arg)
 {
 	static SbWalRepos all;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-	if (sb_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup catch-up worker started without its shared memory")));
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	sb_worker_begin_loop("pg_safebackup catch-up worker");
 	before_shmem_exit(catchup_exit, (Datum) 0);
 
 	while (!ShutdownRequestPending)

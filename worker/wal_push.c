@@ -340,15 +340,11 @@ sb_wal_push_main(Datum main_arg)
 {
 	my_worker = DatumGetInt32(main_arg);
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-
-	if (sb_shared == NULL || my_worker < 0 || my_worker >= SB_PUSH_MAX_WORKERS)
+	sb_worker_begin_loop("pg_safebackup push worker");
+	if (my_worker < 0 || my_worker >= SB_PUSH_MAX_WORKERS)
 		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_safebackup push worker started without its shared memory")));
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pg_safebackup push worker number %d is out of range", my_worker)));
 
 	if (!sb_push_worker_attach(my_worker))
 	{

@@ -36,4 +36,13 @@ sb_worker_describe(BackgroundWorker *worker, const char *function,
 	snprintf(worker->bgw_type, sizeof(worker->bgw_type), "%s", name);
 }
 
+/*
+ * The start of a long-running worker (the launcher, push and catch-up
+ * workers): reload on SIGHUP, stop on SIGTERM (ShutdownRequestPending),
+ * signals unblocked, ERROR naming it (what) when the library's shared
+ * memory is missing, connected without a database so that it shows in
+ * pg_stat_activity.
+ */
+extern void sb_worker_begin_loop(const char *what);
+
 #endif							/* SB_WORKER_H */
