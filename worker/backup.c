@@ -368,8 +368,12 @@ run_backup(const char *label)
 
 	/* the backup is consistent only with the WAL up to its stop point */
 	set_phase(SB_BACKUP_WAITING_WAL, PROGRESS_BASEBACKUP_PHASE_WAIT_WAL_ARCHIVE);
-	/* a standby cannot switch WAL: we wait for the repository instead */
-	sb_backup_stop(&run, !run.from_standby);
+	/*
+	 * On a primary the stop switches WAL; then we wait for the repository
+	 * ourselves, not with PostgreSQL's wait for the archiver, which looks
+	 * once a second (a standby cannot switch WAL at all).
+	 */
+	sb_backup_stop(&run, false);
 	lsn_text(run.stop_lsn, m.stop_lsn, sizeof(m.stop_lsn));
 	m.stop_timeline = run.stop_tli;
 	m.stop_time = (int64) time(NULL);

@@ -4,16 +4,18 @@
  *		Wait until every WAL segment a base backup needs is stored in the
  *		repository: until then the backup is not complete.
  *
- * On a primary, the backup stop has switched WAL and waited for our own
- * archiver, so the segments are normally found at the first look.  On a
- * standby the backup stops at the standby's minimum recovery point and
- * cannot switch WAL: the segments are archived by the primary's
+ * On a primary, the backup stop has switched WAL (without PostgreSQL's own
+ * wait for the archiver, which looks once a second): our archiver stores
+ * the last segment within milliseconds, so the repository is looked at
+ * after FIRST_POLL_MS, then at twice the interval each time up to POLL_MS.
+ * On a standby the backup stops at the standby's minimum recovery point
+ * and cannot switch WAL: the segments are archived by the primary's
  * pg_safebackup (or by a standby's with archive_mode = always), and the
  * last one only once the primary has completed it (more writes,
- * archive_timeout, pg_switch_wal()).  So the repository is looked at once
- * per POLL_MS, each segment until it is found, for at most
- * safebackup.backup_wal_timeout; then the backup fails and, having no
- * manifest, is never listed.
+ * archive_timeout, pg_switch_wal()).  Each segment is looked for until it
+ * is found, for at most safebackup.backup_wal_timeout; then the backup
+ * fails and, having no manifest, is never listed.  A wait longer than
+ * POLL_MS is logged.
  *
  * A standby promoted before the backup stops is refused by PostgreSQL's
  * backup stop itself.  Promoted while we wait, the backup's last segment on
@@ -39,6 +41,7 @@
 #include "worker/backup_wal.h"
 
 /* how often the repository is looked at while a segment is missing */
+#define FIRST_POLL_MS	10
 #define POLL_MS		1000
 
 /*
@@ -96,7 +99,7 @@ fail_promoted(const SbBackupRun *run)
 static bool
 look_for(SbStorage *st, const char *stanza, const SbBackupRun *run,
 		 const char *walname, TimestampTz started, bool *logged,
-		 void (*check_cancel) (void))
+		 long *wait_ms, void (*check_cancel) (void))
 {
 	SbWalEntry	entry;
 	SbError		err;
@@ -114,7 +117,8 @@ look_for(SbStorage *st, const char *stanza, const SbBackupRun *run,
 		TimestampDifferenceExceeds(started, GetCurrentTimestamp(),
 								   sb_backup_wal_timeout * 1000))
 		fail_timeout(run, walname);
-	if (!*logged)
+	if (!*logged &&
+		TimestampDifferenceExceeds(started, GetCurrentTimestamp(), POLL_MS))
 	{
 		ereport(LOG,
 				(errmsg("base backup waits for WAL file \"%s\" to reach the repository",
@@ -124,9 +128,10 @@ look_for(SbStorage *st, const char *stanza, const SbBackupRun *run,
 		*logged = true;
 	}
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 POLL_MS, PG_WAIT_EXTENSION);
+					 *wait_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	check_cancel();
+	*wait_ms = Min(*wait_ms * 2, POLL_MS);
 	return false;
 }
 
@@ -140,6 +145,7 @@ sb_backup_wait_wal(SbStorage *st, const char *stanza, const SbBackupRun *run,
 	List	   *history = NIL;
 	TimestampTz started = GetCurrentTimestamp();
 	bool		logged = false;
+	long		wait_ms = FIRST_POLL_MS;
 	char		walname[MAXFNAMELEN];
 
 	/* the timeline changed during the backup (a standby's upstream was promoted) */
@@ -148,7 +154,7 @@ sb_backup_wait_wal(SbStorage *st, const char *stanza, const SbBackupRun *run,
 		history = readTimeLineHistory(run->stop_tli);
 		TLHistoryFileName(walname, run->stop_tli);
 		while (!look_for(st, stanza, run, walname, started, &logged,
-						 check_cancel))
+						 &wait_ms, check_cancel))
 			;
 	}
 
@@ -163,7 +169,7 @@ sb_backup_wait_wal(SbStorage *st, const char *stanza, const SbBackupRun *run,
 		XLogFileName(walname, segment_tli(run, history, seg), seg,
 					 wal_segment_size);
 		while (!look_for(st, stanza, run, walname, started, &logged,
-						 check_cancel))
+						 &wait_ms, check_cancel))
 			;
 	}
 	if (logged)
