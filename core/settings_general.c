@@ -196,7 +196,7 @@ static const SbSetting general_settings[] = {
 		.min = 0, .max = 86400, .int_default = 600,
 		.short_desc = "How long a base backup waits for the WAL it needs to reach the repository.",
 		.long_desc = "Past it the backup fails and is not listed. 0 waits without a limit; at most one day.",
-	.doc = "how long a base backup waits, once stopped, for every WAL segment it needs to be in the repository, with a unit (`90s`, `10min`; a bare number is seconds); `0` = no limit, at most `1d`.  Past it the backup fails and is not listed.  On a primary the backup stop switches WAL and waits for the archiver first, so the segments are found at once; on a standby the wait is real (see [Backups from a standby](#backups-from-a-standby))"},
+	.doc = "how long a base backup waits, once stopped, for every WAL segment it needs to be in the repository, with a unit (`90s`, `10min`; a bare number is seconds); `0` = no limit, at most `1d`.  Past it the backup fails and is not listed.  On a primary the backup stop switches WAL and the archiver stores the last segment within milliseconds (the backup looks for it after 10 ms, then at doubling intervals up to 1 s); on a standby the wait is real (see [Backups from a standby](#backups-from-a-standby))"},
 	{.name = "backup_max_rate", .type = SB_SETTING_TYPE_INT,
 		.flags = SB_SETTING_SERVER | SB_SETTING_KILOBYTES,
 		.min = 0, .max = 1024 * 1024 * 1024, .int_default = 0,
