@@ -44,6 +44,9 @@ PG_FUNCTION_INFO_V1(safebackup_backups);
  * extension script, granted by the administrator (see README.md).
  */
 
+/* "YYYYMMDD-HHMMSS", the time part of a label, before its type letter */
+#define LABEL_TIME_LEN	15
+
 /* The label of a backup requested at "when": its UTC time to the second. */
 static void
 make_label(TimestampTz when, SbBackupType type, char *label)
@@ -133,13 +136,22 @@ choose_label(const SbRepoConfig *cfg, int elevel, TimestampTz *when,
 		SbStat		sbuf;
 		bool		taken;
 
+		/*
+		 * Labels sort in the order backups were taken: one of any type from
+		 * the same second (the time part, before the type letter) makes us
+		 * wait for the next second.
+		 */
 		make_label(*when, *type, label);
 		LWLockAcquire(sb_shared->lock, LW_SHARED);
-		taken = strcmp(sb_shared->backup_label, label) == 0;
+		taken = strncmp(sb_shared->backup_label, label, LABEL_TIME_LEN) == 0;
 		LWLockRelease(sb_shared->lock);
-		if (!taken && can_look)
+		for (const char *t = "FDI"; !taken && can_look && *t; t++)
 		{
-			sb_backup_dir(cfg->stanza, label, dir);
+			char		other[SB_BACKUP_LABEL_LEN];
+
+			strlcpy(other, label, sizeof(other));
+			other[LABEL_TIME_LEN] = *t;
+			sb_backup_dir(cfg->stanza, other, dir);
 			taken = sb_storage_stat(st, dir, &sbuf, &err) == SB_OK;
 		}
 		if (!taken)
