@@ -89,6 +89,7 @@ wait_for_summarizer(XLogRecPtr end_lsn, int wait_ms, char **why)
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   wait_ms);
 	XLogRecPtr	lsn;
+	long		nap_ms = 2;
 
 	for (;;)
 	{
@@ -97,8 +98,15 @@ wait_for_summarizer(XLogRecPtr end_lsn, int wait_ms, char **why)
 			return true;
 		if (GetCurrentTimestamp() >= deadline)
 			break;
+
+		/*
+		 * The backup's start checkpoint has woken the summarizer; it often
+		 * needs only milliseconds more, so look again soon (2 ms, doubling
+		 * up to 100 ms).
+		 */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 100L, PG_WAIT_EXTENSION);
+						 nap_ms, PG_WAIT_EXTENSION);
+		nap_ms = Min(nap_ms * 2, 100);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
