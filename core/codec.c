@@ -154,7 +154,9 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	if (rc != SB_OK)
 		return rc;
 
-	rc = sb_storage_write_open(st, path, flags & ~SB_WRITE_OVERLAP, &p->w, err);
+	rc = sb_storage_write_open(st, path,
+							   flags & ~(SB_WRITE_OVERLAP | SB_WRITE_DIGEST_XXH128),
+							   &p->w, err);
 	if (rc != SB_OK)
 	{
 		p->w = NULL;
@@ -190,7 +192,9 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 			goto oom;
 		p->head = compress;
 	}
-	compress = sb_codec_digest_new(st, p->head);
+	compress = sb_codec_digest_new(st, (flags & SB_WRITE_DIGEST_XXH128) ?
+								   SB_DIGEST_XXH128 : SB_DIGEST_SHA256,
+								   p->head);
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
@@ -586,7 +590,9 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	buf = malloc(SB_CODEC_BUFSIZE);
 	/* nothing asks for the digest: only count (the caller checks otherwise) */
 	hash = (expected_sha256 != NULL || res != NULL);
-	digest = hash ? sb_codec_digest_new(st, sink) : sb_filter_count_new(sink);
+	digest = hash ? sb_codec_digest_new(st, sb_digest_kind_of(expected_sha256),
+										sink) :
+		sb_filter_count_new(sink);
 	if (digest != NULL)
 		decomp = sb_filter_decompress_new(compress_type, digest);
 	head = decomp;
@@ -649,9 +655,8 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 						  (unsigned long long) plain_size);
 		goto done;
 	}
-	if (expected_sha256 != NULL &&
-		(strlen(expected_sha256) != SB_SHA256_HEX_LEN ||
-		 strncasecmp(expected_sha256, hex, SB_SHA256_HEX_LEN) != 0))
+	/* of the kind the expected digest's length names (sb_digest_kind_of) */
+	if (expected_sha256 != NULL && strcasecmp(expected_sha256, hex) != 0)
 	{
 		rc = sb_error_set(err, SB_ERR_CORRUPT,
 						  "checksum mismatch in repository file \"%s\": expected %s, found %s",
@@ -700,10 +705,12 @@ sb_codec_ready(SbStorage *st, SbError *err)
 }
 
 SbFilter *
-sb_codec_digest_new(SbStorage *st, SbFilter *next)
+sb_codec_digest_new(SbStorage *st, SbDigestKind kind, SbFilter *next)
 {
 	if (st != NULL && st->cipher != NULL)
 		return sb_filter_hmac_new(st->cipher->name_key, SB_CIPHER_KEY_LEN, next);
+	if (kind == SB_DIGEST_XXH128)
+		return sb_filter_xxh128_new(next);
 	return sb_filter_digest_new(next);
 }
 
@@ -713,10 +720,10 @@ sb_codec_digest_new(SbStorage *st, SbFilter *next)
  * is visible in the repository: it must not reveal a plain hash).
  */
 SbStatus
-sb_codec_digest_fd(SbStorage *st, int fd, const char *path, char *hex,
-				   uint64_t *size, SbError *err)
+sb_codec_digest_fd(SbStorage *st, SbDigestKind kind, int fd, const char *path,
+				   char *hex, uint64_t *size, SbError *err)
 {
-	SbFilter   *digest = sb_codec_digest_new(st, NULL);
+	SbFilter   *digest = sb_codec_digest_new(st, kind, NULL);
 	char	   *buf = malloc(SB_CODEC_BUFSIZE);
 	SbStatus	rc = SB_OK;
 

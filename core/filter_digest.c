@@ -2,8 +2,9 @@
  *
  * filter_digest.c
  *		The pass-through filters that measure what flows through them: the
- *		SHA-256 digest filter, the byte count filter (also the pass-through
- *		for SB_COMPRESS_NONE), and the one-shot sb_sha256_hex().
+ *		digest filters (SHA-256, HMAC-SHA256, XXH3-128), the byte count
+ *		filter (also the pass-through for SB_COMPRESS_NONE), and the
+ *		one-shot sb_sha256_hex().
  *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
@@ -18,6 +19,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <xxhash.h>
 
 static void
 to_hex(const unsigned char *md, size_t len, char *hex)
@@ -34,7 +36,8 @@ to_hex(const unsigned char *md, size_t len, char *hex)
 }
 
 /* ----------------------------------------------------------------
- *		Digest filter: SHA-256 and byte count, pass-through
+ *		Digest filter: SHA-256 (or HMAC-SHA256, or XXH3-128) and byte
+ *		count, pass-through
  * ----------------------------------------------------------------
  */
 
@@ -43,7 +46,8 @@ typedef struct DigestFilter
 	SbFilter	base;
 	EVP_MD_CTX *ctx;
 	EVP_MAC_CTX *mac;			/* HMAC-SHA256 instead of SHA-256 when set */
-	bool		init_ok;		/* EVP_DigestInit_ex succeeded */
+	XXH3_state_t *xxh;			/* XXH3-128 instead of SHA-256 when set */
+	bool		init_ok;		/* the context is initialized */
 	bool		finished;
 	uint64_t	bytes;
 	char		hex[SB_SHA256_HEX_LEN + 1];
@@ -60,8 +64,14 @@ digest_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	if (!d->init_ok)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not initialize SHA-256 context");
-	if (d->mac != NULL ? EVP_MAC_update(d->mac, buf, len) != 1 :
-		EVP_DigestUpdate(d->ctx, buf, len) != 1)
+	if (d->xxh != NULL)
+	{
+		if (XXH3_128bits_update(d->xxh, buf, len) != XXH_OK)
+			return sb_error_set(err, SB_ERR_INTERNAL,
+								"could not update XXH3 state");
+	}
+	else if (d->mac != NULL ? EVP_MAC_update(d->mac, buf, len) != 1 :
+			 EVP_DigestUpdate(d->ctx, buf, len) != 1)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not update SHA-256 context");
 	d->bytes += len;
@@ -83,6 +93,14 @@ digest_finish(SbFilter *f, SbError *err)
 	if (!d->init_ok)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not initialize SHA-256 context");
+	if (d->xxh != NULL)
+	{
+		XXH128_canonical_t canon;
+
+		XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(d->xxh));
+		to_hex(canon.digest, sizeof(canon.digest), d->hex);
+		return sb_filter_finish_next(f, err);
+	}
 	if (d->mac != NULL)
 	{
 		if (EVP_MAC_final(d->mac, md, &maclen, sizeof(md)) != 1)
@@ -107,6 +125,7 @@ digest_free(SbFilter *f)
 		return;
 	EVP_MD_CTX_free(d->ctx);
 	EVP_MAC_CTX_free(d->mac);
+	XXH3_freeState(d->xxh);
 	free(d);
 }
 
@@ -161,6 +180,36 @@ sb_filter_hmac_new(const uint8_t *key, size_t keylen, SbFilter *next)
 	d->base.free = digest_free;
 	d->base.next = next;
 	return &d->base;
+}
+
+SbFilter *
+sb_filter_xxh128_new(SbFilter *next)
+{
+	DigestFilter *d;
+
+	d = calloc(1, sizeof(DigestFilter));
+	if (d == NULL)
+		return NULL;
+	d->xxh = XXH3_createState();
+	if (d->xxh == NULL)
+	{
+		free(d);
+		return NULL;
+	}
+	/* an initialization failure is reported by the first write or finish */
+	d->init_ok = (XXH3_128bits_reset(d->xxh) == XXH_OK);
+	d->base.write = digest_write;
+	d->base.finish = digest_finish;
+	d->base.free = digest_free;
+	d->base.next = next;
+	return &d->base;
+}
+
+SbDigestKind
+sb_digest_kind_of(const char *hex)
+{
+	return hex != NULL && strlen(hex) == SB_XXH128_HEX_LEN ?
+		SB_DIGEST_XXH128 : SB_DIGEST_SHA256;
 }
 
 void

@@ -363,6 +363,11 @@ load_stanza(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 		rc = check_cipher_type(st, stanza, out->cipher_type, err);
 	if (rc == SB_OK && unlock && out->cipher_type != SB_CIPHER_NONE)
 		rc = open_key(st, stanza, &info, err);
+	if (rc == SB_OK && unlock)
+	{
+		snprintf(st->stanza_loaded, sizeof(st->stanza_loaded), "%s", stanza);
+		st->stanza_format = out->format_version;
+	}
 	sb_info_free(&info);
 	return rc;
 }
@@ -486,6 +491,12 @@ sb_stanza_ensure(SbStorage *st, const char *stanza, const SbStanzaInfo *mine,
 	/* somebody else created it at the same moment: check theirs */
 	if (rc == SB_ERR_EXISTS)
 		rc = load_stanza(st, stanza, mine, true, &repo, err);
+	else if (rc == SB_OK)
+	{
+		/* as if loaded: the format the new stanza has */
+		snprintf(st->stanza_loaded, sizeof(st->stanza_loaded), "%s", stanza);
+		st->stanza_format = SB_REPO_FORMAT_VERSION;
+	}
 	return rc;
 }
 

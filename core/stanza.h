@@ -27,7 +27,15 @@
 #include "sb_error.h"
 #include "storage.h"
 
-#define SB_REPO_FORMAT_VERSION	1
+/*
+ * The repository format a new stanza is created with, and the newest this
+ * build reads (an older build refuses a newer stanza with a clear error).
+ *   1: every file named and checked by SHA-256 (HMAC-SHA256 when encrypted)
+ *   2: the WAL files of an unencrypted stanza are named by XXH3-128
+ *      (SbDigestKind in codec.h); stanzas of format 1 keep SHA-256 names
+ *      for WAL, so that the builds before still read them
+ */
+#define SB_REPO_FORMAT_VERSION	2
 
 typedef struct SbStanzaInfo
 {

@@ -68,6 +68,12 @@ typedef struct SbStat
  * an existing file first (S3) may skip looking.
  */
 #define SB_WRITE_UNIQUE_NAME	0x10
+/*
+ * For the codec only (never passed to a driver): digest the content with
+ * XXH3-128 instead of SHA-256 (SbDigestKind; an encrypted stanza uses
+ * HMAC-SHA256 whatever this says).
+ */
+#define SB_WRITE_DIGEST_XXH128	0x20
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
@@ -221,6 +227,9 @@ struct SbStorage
 	void	   *priv;			/* driver state */
 	/* the stanza's unwrapped key when encrypted (see codec.h); wiped when freed */
 	struct SbCipherKey *cipher;
+	/* the stanza last loaded through it, and its format_version */
+	char		stanza_loaded[SB_NAME_MAX];
+	int			stanza_format;
 };
 
 /*

@@ -98,14 +98,14 @@ timeline_find(WalIndex *ix, unsigned int tli)
 	return NULL;
 }
 
-/* "<24 hex>-<64 hex>[suffix]": a whole segment; the checksum out */
+/* "<24 hex>-<64 or 32 hex>[suffix]": a whole segment; the checksum out */
 static bool
 segment_file(const char *name, char *sha, SbCompressType *ct)
 {
 	size_t		len = strlen(name);
 	const char *p = name + WAL_SEG_LEN + 1;
 
-	if (len < WAL_SEG_LEN + 1 + SB_SHA256_HEX_LEN || name[WAL_SEG_LEN] != '-')
+	if (len < WAL_SEG_LEN + 1 + SB_XXH128_HEX_LEN || name[WAL_SEG_LEN] != '-')
 		return false;
 	for (int i = 0; i < WAL_SEG_LEN; i++)
 		if (!isxdigit((unsigned char) name[i]) || islower((unsigned char) name[i]))

@@ -51,17 +51,43 @@ sb_wal_name_valid(const char *walname)
 bool
 sb_wal_stored_tail_parse(const char *p, char *sha, SbCompressType *ct)
 {
-	for (int i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) p[i]))
-			return false;
-	if (!sb_compress_type_from_suffix(p + SB_SHA256_HEX_LEN, ct))
+	int			n = 0;
+
+	/* SHA-256 (64 digits) or XXH3-128 (32): see SbDigestKind */
+	while (n <= SB_SHA256_HEX_LEN && isxdigit((unsigned char) p[n]))
+		n++;
+	if (n != SB_SHA256_HEX_LEN && n != SB_XXH128_HEX_LEN)
+		return false;
+	if (!sb_compress_type_from_suffix(p + n, ct))
 		return false;
 	if (sha != NULL)
 	{
-		memcpy(sha, p, SB_SHA256_HEX_LEN);
-		sha[SB_SHA256_HEX_LEN] = '\0';
+		memcpy(sha, p, n);
+		sha[n] = '\0';
 	}
 	return true;
+}
+
+/*
+ * The digest that names the WAL files st pushes: XXH3-128 in an
+ * unencrypted stanza of repository format 2 or later, SHA-256 in one of
+ * format 1 (which the builds before must still read) or before the stanza
+ * is loaded; an encrypted stanza's names are HMAC-SHA256 whatever this
+ * says (sb_codec_digest_new).
+ */
+static SbDigestKind
+wal_digest_kind(const SbStorage *st, const char *stanza)
+{
+	return st->cipher == NULL && st->stanza_format >= 2 &&
+		strcmp(st->stanza_loaded, stanza) == 0 ?
+		SB_DIGEST_XXH128 : SB_DIGEST_SHA256;
+}
+
+static int
+wal_digest_flag(const SbStorage *st, const char *stanza)
+{
+	return wal_digest_kind(st, stanza) == SB_DIGEST_XXH128 ?
+		SB_WRITE_DIGEST_XXH128 : 0;
 }
 
 void
@@ -88,27 +114,24 @@ find_cb(const char *name, const SbStat *st, void *arg)
 	FindState  *fs = arg;
 	const char *p;
 	SbCompressType ct;
+	char		sha[SB_SHA256_HEX_LEN + 1];
 
 	(void) st;
 	if (strncmp(name, fs->walname, fs->walname_len) != 0 ||
 		name[fs->walname_len] != '-')
 		return true;
 	p = name + fs->walname_len + 1;
-	if (!sb_wal_stored_tail_parse(p, NULL, &ct))
+	if (!sb_wal_stored_tail_parse(p, sha, &ct))
 		return true;
 
 	if (fs->nfound++ == 0)
 	{
-		memcpy(fs->entry->sha256, p, SB_SHA256_HEX_LEN);
-		fs->entry->sha256[SB_SHA256_HEX_LEN] = '\0';
+		memcpy(fs->entry->sha256, sha, sizeof(sha));
 		fs->entry->compress_type = ct;
 		snprintf(fs->entry->name, sizeof(fs->entry->name), "%s", name);
 	}
-	else if (strncasecmp(fs->entry->sha256, p, SB_SHA256_HEX_LEN) != 0)
-	{
-		memcpy(fs->other_sha, p, SB_SHA256_HEX_LEN);
-		fs->other_sha[SB_SHA256_HEX_LEN] = '\0';
-	}
+	else if (strcasecmp(fs->entry->sha256, sha) != 0)
+		memcpy(fs->other_sha, sha, sizeof(sha));
 	return true;
 }
 
@@ -212,7 +235,9 @@ store_one_pass(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	snprintf(prefix, sizeof(prefix), "%s/%s-", dir, walname);
 	rc = sb_codec_store_fd_addressed(st, cfg, fd, open_path, prefix,
 									 sb_compress_suffix(cfg->compress_type),
-									 SB_WRITE_NAMED_BY_CONTENT, &res->store, err);
+									 SB_WRITE_NAMED_BY_CONTENT |
+									 wal_digest_flag(st, cfg->stanza),
+									 &res->store, err);
 	if (rc == SB_ERR_EXISTS)
 	{
 		/* stored concurrently under the same checksum: that is our file */
@@ -237,14 +262,16 @@ store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	uint64_t	size;
 	SbStatus	rc;
 
-	rc = sb_codec_digest_fd(st, fd, src_path, sha, &size, err);
+	rc = sb_codec_digest_fd(st, wal_digest_kind(st, cfg->stanza), fd, src_path,
+							sha, &size, err);
 	if (rc != SB_OK)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s-%s%s", dir, walname, sha,
 			 sb_compress_suffix(cfg->compress_type));
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
-	rc = sb_codec_store_fd(st, cfg, fd, path, SB_WRITE_NAMED_BY_CONTENT,
+	rc = sb_codec_store_fd(st, cfg, fd, path,
+						   SB_WRITE_NAMED_BY_CONTENT | wal_digest_flag(st, cfg->stanza),
 						   &res->store, err);
 	if (rc == SB_ERR_EXISTS)
 	{
@@ -298,7 +325,9 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 	rc = find_in_dir(st, cfg->stanza, walname, &entry, &dir_exists, err);
 	if (rc == SB_OK)
 	{
-		rc = sb_codec_digest_fd(st, fd, src_path, sha, &size, err);
+		/* of the stored copy's kind: it may predate the stanza's format */
+		rc = sb_codec_digest_fd(st, sb_digest_kind_of(entry.sha256), fd,
+								src_path, sha, &size, err);
 		if (rc != SB_OK)
 			goto done;
 		if (strcasecmp(entry.sha256, sha) != 0)

@@ -3,11 +3,15 @@
  * wal.h
  *		WAL files in the repository: push, find and get.
  *
- * A WAL file is stored once, under a name that carries the SHA-256 of its
+ * A WAL file is stored once, under a name that carries the digest of its
  * content, so a final name is never overwritten:
  *
- *   <stanza>/wal/<first 16 hex digits>/<walname>-<sha256>[.gz|.lz4|.zst]
- *   <stanza>/wal/history/<timeline>.history-<sha256>[.gz|.lz4|.zst]
+ *   <stanza>/wal/<first 16 hex digits>/<walname>-<digest>[.gz|.lz4|.zst]
+ *   <stanza>/wal/history/<timeline>.history-<digest>[.gz|.lz4|.zst]
+ *
+ * The digest is the 32 hex digits of XXH3-128 in an unencrypted stanza of
+ * repository format 2 and later, else the 64 of SHA-256 (HMAC-SHA256 when
+ * encrypted); readers take both (SbDigestKind in codec.h).
  *
  * The suffix names the file's compression (sb_compress_suffix), so files
  * of every type can sit side by side and each is read with its own.
@@ -46,8 +50,8 @@ typedef struct SbWalEntry
 extern bool sb_wal_name_valid(const char *walname);
 
 /*
- * Parse the part of a stored name after "<walname>-": the checksum (64 hex
- * digits, copied to sha when not NULL) and a compression suffix.  False when
+ * Parse the part of a stored name after "<walname>-": the checksum (64 or
+ * 32 hex digits, copied to sha when not NULL) and a compression suffix.  False when
  * p is not of that form.
  */
 extern bool sb_wal_stored_tail_parse(const char *p, char *sha,

@@ -59,12 +59,13 @@ foreach my $seg (@done)
 }
 is($mismatch, 0, 'every archived segment comes back byte-identical');
 
-# stored files are zstd (the default), and named with the SHA-256 of the original
+# stored files are zstd (the default), and named with the XXH3-128 digest of
+# the original (a new stanza is of repository format 2)
 my ($one) = grep { -f "$pgwal/$_" } @done;
 like($stored->{$one}, qr/\.zst$/, 'segments are stored compressed');
-my ($sha) = $stored->{$one} =~ /-([0-9a-f]{64})\.zst$/;
-my $local_sha = `sha256sum $pgwal/$one`;
-is(substr($local_sha, 0, 64), $sha, 'stored name carries the content SHA-256');
+my ($sha) = $stored->{$one} =~ /-([0-9a-f]{32})\.zst$/;
+my $local_sha = `xxhsum -H2 $pgwal/$one`;
+is(substr($local_sha, 0, 32), $sha, 'stored name carries the content XXH3-128 digest');
 
 # archive-get of an unknown segment: exit code 3, nothing written
 my $rc = system('pg_safebackup', 'archive-get', 'FFFFFFFF0000000000000001',

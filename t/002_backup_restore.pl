@@ -101,7 +101,7 @@ $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate
 $expect{lsn} = $node->safe_psql('postgres', $state_query);
 my $target_lsn = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 my $lz4_seg = SbTest::switch_and_wait($node);
-like(SbTest::stored_path($repo, $lz4_seg), qr/-[0-9a-f]{64}\.lz4$/,
+like(SbTest::stored_path($repo, $lz4_seg), qr/-[0-9a-f]{32}\.lz4$/,
 	"WAL archived after the switch to lz4 is .lz4 ($lz4_seg)");
 set_compress_type('zstd');
 $node->safe_psql('postgres', "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(3001, 4000) g");
@@ -112,7 +112,7 @@ $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'more
 $expect{latest} = $node->safe_psql('postgres', $state_query);
 my $bench_latest = $node->safe_psql('postgres', $bench_query);
 my $zstd_seg = SbTest::switch_and_wait($node);
-like(SbTest::stored_path($repo, $zstd_seg), qr/-[0-9a-f]{64}\.zst$/,
+like(SbTest::stored_path($repo, $zstd_seg), qr/-[0-9a-f]{32}\.zst$/,
 	"WAL archived after the switch to zstd is .zst ($zstd_seg)");
 my %suffixes = map { $_->[1] =~ /(\.gz|\.lz4|\.zst)$/ ? ($1 => 1) : () } SbTest::wal_files($repo);
 is(join(',', sort keys %suffixes), '.gz,.lz4,.zst',

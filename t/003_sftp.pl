@@ -189,7 +189,7 @@ $files = repo_files();
 my %stored;
 foreach my $path (keys %$files)
 {
-	next unless $path =~ m{^main/wal/[0-9A-F]{16}/([0-9A-F]{24})-[0-9a-f]{64}(?:\.gz|\.lz4|\.zst)?$};
+	next unless $path =~ m{^main/wal/[0-9A-F]{16}/([0-9A-F]{24})-(?:[0-9a-f]{32}|[0-9a-f]{64})(?:\.gz|\.lz4|\.zst)?$};
 	$stored{$1}++;
 }
 my @want = SbTest::segments_between($first, $last, 1);

@@ -107,7 +107,7 @@ foreach my $key (keys %$keys)
 {
 	next
 	  unless $key =~
-	  m{^\Q$stanza\E/wal/[0-9A-F]{16}/([0-9A-F]{24})-[0-9a-f]{64}(?:\.gz|\.lz4|\.zst)?$};
+	  m{^\Q$stanza\E/wal/[0-9A-F]{16}/([0-9A-F]{24})-(?:[0-9a-f]{32}|[0-9a-f]{64})(?:\.gz|\.lz4|\.zst)?$};
 	$stored{$1}++;
 }
 my @want = SbTest::segments_between($first, $last, 1);

@@ -350,7 +350,7 @@ source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *can
 
 	/* the same digest as the manifest's: HMAC under an encrypted stanza's key */
 	if (sb_codec_ready(c->st, &err) != SB_OK ||
-		sb_codec_digest_fd(c->st, fd, local, hex, &size, &err) != SB_OK)
+		sb_codec_digest_fd(c->st, SB_DIGEST_SHA256, fd, local, hex, &size, &err) != SB_OK)
 		sb_report(ERROR, &err, "could not read a file to compare it with its base", NULL);
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		ereport(ERROR,

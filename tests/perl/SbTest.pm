@@ -129,7 +129,7 @@ sub wal_files
 		{
 			next
 			  unless $f =~
-			  /^([0-9A-F]{24}(?:\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)-[0-9a-f]{64}(?:\.gz|\.lz4|\.zst)?$/;
+			  /^([0-9A-F]{24}(?:\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)-(?:[0-9a-f]{32}|[0-9a-f]{64})(?:\.gz|\.lz4|\.zst)?$/;
 			push @found, [ $1, "$root/$dir/$f" ];
 		}
 		closedir($sub);

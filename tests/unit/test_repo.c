@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "cluster.h"
 #include "info_file.h"
@@ -27,6 +28,7 @@
 #include "stanza.h"
 #include "storage.h"
 #include "temp_file.h"
+#include "codec.h"
 #include "wal.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -589,6 +591,180 @@ test_setting_limits(void)
 	SB_CHECK(sb_setting_index("safebackup.sftp-host") == sb_setting_index("sftp_host"));
 }
 
+/* Hex XXH3-128 of a buffer, straight from the library (canonical order). */
+static void
+xxh128_hex(const void *buf, size_t len, char *hex)
+{
+	XXH128_canonical_t canon;
+
+	XXH128_canonicalFromHash(&canon, XXH3_128bits(buf, len));
+	for (size_t i = 0; i < sizeof(canon.digest); i++)
+		sprintf(hex + 2 * i, "%02x", canon.digest[i]);
+}
+
+/*
+ * WAL names by the stanza's repository format: XXH3-128 (32 hex digits) in
+ * a stanza of format 2, SHA-256 (64) in one of format 1; each reads the
+ * other's names, and a copy stored under the other kind is compared by its
+ * own kind.
+ */
+static void
+test_wal_digest_kinds(SbStorage *st, SbRepoConfig *cfg)
+{
+	const char *seg = "000000010000000000000007";
+	SbStanzaInfo mine = {SB_REPO_FORMAT_VERSION, 7300000000000000077ULL, 15};
+	SbStanzaInfo loaded;
+	SbRepoConfig saved = *cfg;
+	SbWalPushResult res;
+	SbWalEntry	entry;
+	SbError		err;
+	char		src[512];
+	char		dst[512];
+	char		from[SB_PATH_MAX + 300];
+	char		to[SB_PATH_MAX + 300];
+	char		xxh[SB_SHA256_HEX_LEN + 1];
+	char		sha[SB_SHA256_HEX_LEN + 1];
+	char	   *data;
+	char	   *back;
+	size_t		len;
+	const size_t size = 256 * 1024 + 17;
+
+	data = malloc(size);
+	SB_REQUIRE(data != NULL);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (char) ((i * 31) % 253);
+	snprintf(src, sizeof(src), "%s/%s", root, seg);
+	sb_test_write_file(src, data, size);
+	xxh128_hex(data, size, xxh);
+	sb_sha256_hex(data, size, sha);
+	cfg->compress_type = SB_COMPRESS_ZSTD;
+	cfg->compress_level = 1;
+
+	/* the filter gives the library's digest, as xxhsum -H2 prints it */
+	{
+		SbFilter   *f = sb_filter_xxh128_new(NULL);
+		char		hex[SB_SHA256_HEX_LEN + 1];
+
+		SB_REQUIRE(f != NULL);
+		SB_CHECK(sb_filter_write(f, (const uint8_t *) "abc", 3, &err) == SB_OK);
+		SB_CHECK(sb_filter_finish(f, &err) == SB_OK);
+		sb_filter_digest_hex(f, hex);
+		SB_CHECK_MSG(strcmp(hex, "06b05ab6733a618578af5f94892f3950") == 0, "%s", hex);
+		sb_filter_free_chain(f);
+	}
+	{
+		SbFilter   *f = sb_filter_xxh128_new(NULL);
+		char		hex[SB_SHA256_HEX_LEN + 1];
+
+		SB_REQUIRE(f != NULL);
+		SB_CHECK(sb_filter_write(f, (const uint8_t *) data, 1000, &err) == SB_OK);
+		SB_CHECK(sb_filter_write(f, (const uint8_t *) data + 1000, size - 1000, &err) == SB_OK);
+		SB_CHECK(sb_filter_finish(f, &err) == SB_OK);
+		sb_filter_digest_hex(f, hex);
+		SB_CHECK_MSG(strcmp(hex, xxh) == 0, "%s against %s", hex, xxh);
+		SB_CHECK(sb_filter_digest_bytes(f) == size);
+		SB_CHECK(sb_digest_kind_of(hex) == SB_DIGEST_XXH128);
+		SB_CHECK(sb_digest_kind_of(sha) == SB_DIGEST_SHA256);
+		sb_filter_free_chain(f);
+	}
+
+	/* a new stanza (format 2): named by XXH3-128 */
+	snprintf(cfg->stanza, sizeof(cfg->stanza), "x2");
+	SB_REQUIRE(sb_stanza_ensure(st, "x2", &mine, &err) == SB_OK);
+	SB_CHECK(sb_stanza_load(st, "x2", &loaded, &err) == SB_OK && loaded.format_version == 2);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && !res.already_stored);
+	SB_CHECK_MSG(strcmp(res.store.sha256, xxh) == 0, "%s", res.store.sha256);
+	SB_CHECK(sb_wal_find(st, "x2", seg, &entry, &err) == SB_OK);
+	SB_CHECK(strcmp(entry.sha256, xxh) == 0);
+	SB_CHECK(strstr(entry.name, xxh) != NULL && strstr(entry.name, ".zst") != NULL);
+	snprintf(dst, sizeof(dst), "%s/x2-back", root);
+	SB_CHECK(sb_wal_get(st, "x2", seg, dst, &err) == SB_OK);
+	back = sb_test_read_file(dst, &len);
+	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
+	free(back);
+	unlink(dst);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && res.already_stored);
+	data[5] ^= 1;
+	sb_test_write_file(src, data, size);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_ERR_CONFLICT);
+	data[5] ^= 1;
+	sb_test_write_file(src, data, size);
+
+	/* damage under an XXH3-128 name is found by the get */
+	snprintf(from, sizeof(from), "%s/repo/%s", root, entry.name);
+	back = sb_test_read_file(from, &len);
+	SB_REQUIRE(back != NULL);
+	{
+		/* a valid zstd stream of other content, under the same name */
+		SbStoreResult other;
+		char		tmpsrc[512];
+		int			fd;
+
+		data[7] ^= 1;
+		snprintf(tmpsrc, sizeof(tmpsrc), "%s/other-content", root);
+		sb_test_write_file(tmpsrc, data, size);
+		data[7] ^= 1;
+		fd = open(tmpsrc, O_RDONLY);
+		SB_REQUIRE(fd >= 0);
+		SB_CHECK(sb_storage_remove(st, entry.name, false, &err) == SB_OK);
+		SB_CHECK(sb_codec_store_fd(st, cfg, fd, entry.name, 0, &other, &err) == SB_OK);
+		close(fd);
+		unlink(tmpsrc);
+		SB_CHECK(sb_wal_get(st, "x2", seg, dst, &err) == SB_ERR_CORRUPT);
+		SB_CHECK_MSG(strstr(err.msg, "checksum mismatch") != NULL, "%s", err.msg);
+		SB_CHECK(access(dst, F_OK) != 0);
+		sb_test_write_file(from, back, len);
+	}
+	free(back);
+
+	/* a stanza of format 1: SHA-256 names, as the builds before wrote */
+	{
+		SbInfoFile	info;
+
+		sb_info_init(&info);
+		sb_info_set(&info, "format_version", "1");
+		sb_info_set(&info, "system_identifier", "7300000000000000077");
+		sb_info_set(&info, "pg_version", "15");
+		SB_CHECK(sb_storage_mkdir(st, "x1", &err) == SB_OK);
+		SB_CHECK(sb_info_save(st, "x1/stanza.info", 0, &info, &err) == SB_OK);
+		sb_info_free(&info);
+	}
+	snprintf(cfg->stanza, sizeof(cfg->stanza), "x1");
+	SB_CHECK(sb_stanza_ensure(st, "x1", &mine, &err) == SB_OK);
+	SB_CHECK(sb_stanza_load(st, "x1", &loaded, &err) == SB_OK && loaded.format_version == 1);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && !res.already_stored);
+	SB_CHECK_MSG(strcmp(res.store.sha256, sha) == 0, "%s", res.store.sha256);
+	SB_CHECK(sb_wal_find(st, "x1", seg, &entry, &err) == SB_OK && strcmp(entry.sha256, sha) == 0);
+
+	/*
+	 * That SHA-256 copy moved into the format-2 stanza (as one stored
+	 * before an upgrade would be): found, fetched and compared by SHA-256
+	 */
+	snprintf(from, sizeof(from), "%s/repo/%s", root, entry.name);
+	SB_CHECK(sb_wal_find(st, "x2", seg, &entry, &err) == SB_OK);
+	snprintf(to, sizeof(to), "%s/repo/%s", root, entry.name);
+	SB_REQUIRE(unlink(to) == 0);
+	snprintf(to, sizeof(to), "%s/repo/x2/wal/0000000100000000/%s-%s.zst", root, seg, sha);
+	SB_REQUIRE(rename(from, to) == 0);
+	SB_CHECK(sb_wal_find(st, "x2", seg, &entry, &err) == SB_OK);
+	SB_CHECK_MSG(strcmp(entry.sha256, sha) == 0, "%s", entry.sha256);
+	snprintf(cfg->stanza, sizeof(cfg->stanza), "x2");
+	SB_CHECK(sb_stanza_load(st, "x2", &loaded, &err) == SB_OK);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && res.already_stored);
+	SB_CHECK(sb_wal_get(st, "x2", seg, dst, &err) == SB_OK);
+	back = sb_test_read_file(dst, &len);
+	SB_CHECK(back != NULL && len == size && memcmp(back, data, size) == 0);
+	free(back);
+	unlink(dst);
+	data[9] ^= 1;
+	sb_test_write_file(src, data, size);
+	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_ERR_CONFLICT);
+
+	unlink(src);
+	free(data);
+	*cfg = saved;
+}
+
 /* the shared "create a new temporary file" helper (core/temp_file.h) */
 static void
 test_temp_file(void)
@@ -680,6 +856,7 @@ main(void)
 	test_wal_push_get(st, &cfg);
 	test_wal_types(st, &cfg);
 	test_wal_one_pass(st, &cfg);
+	test_wal_digest_kinds(st, &cfg);
 	test_temp_file();
 	test_setting_limits();
 	test_cluster_info();
