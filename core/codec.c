@@ -135,11 +135,12 @@ store_abort(SbStorage *st, StorePipe *p)
 
 /*
  * Open the writer and build digest -> compress -> [encrypt] -> count ->
- * storage sink.
+ * storage sink.  With a prefix (a file named by its content), encryption
+ * binds the chunks to it instead of path (sb_filter_encrypt_addressed_new).
  */
 static SbStatus
 store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
-			int flags, StorePipe *p, SbError *err)
+			const char *prefix, int flags, StorePipe *p, SbError *err)
 {
 	SbFilter   *sink;
 	SbFilter   *compress;
@@ -174,7 +175,9 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 	p->head = p->stored;
 	if (st->cipher != NULL)
 	{
-		compress = sb_filter_encrypt_new(st->cipher, path, p->head);
+		compress = prefix != NULL ?
+			sb_filter_encrypt_addressed_new(st->cipher, prefix, p->head) :
+			sb_filter_encrypt_new(st->cipher, path, p->head);
 		if (compress == NULL)
 			goto oom;
 		p->head = compress;
@@ -431,7 +434,7 @@ sb_codec_store_fd_ranges(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 	StorePipe	p;
 	SbStatus	rc;
 
-	rc = store_begin(st, cfg, path, flags, &p, err);
+	rc = store_begin(st, cfg, path, NULL, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
 	rc = store_from_ranges(&p, src_fd, path, ranges, nranges, emit, nemit,
@@ -461,7 +464,7 @@ sb_codec_store_fd_inspect(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 	StorePipe	p;
 	SbStatus	rc;
 
-	rc = store_begin(st, cfg, path, flags, &p, err);
+	rc = store_begin(st, cfg, path, NULL, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
 	rc = store_from_fd(&p, src_fd, path, inspect, inspect_arg, err);
@@ -489,8 +492,29 @@ stored_size_bound(uint64_t plain_size)
 bool
 sb_codec_can_store_addressed(SbStorage *st, uint64_t plain_size)
 {
+	bool		plain = st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL;
+
+	/*
+	 * Encrypted: only in a stanza of repository format 2 or later, whose
+	 * readers know chunks bound to a name prefix (and only once its key is
+	 * loaded).
+	 */
 	return sb_storage_can_rename_writer(st, stored_size_bound(plain_size)) &&
-		st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL;
+		(plain ||
+		 (st->cipher != NULL && st->stanza_format >= 2 &&
+		  strcmp(st->stanza_loaded, st->cfg.stanza) == 0));
+}
+
+/* Does prefix end with the one '-' of its last path component? */
+static bool
+prefix_addressable(const char *prefix)
+{
+	const char *base = strrchr(prefix, '/');
+	size_t		len = strlen(prefix);
+
+	base = base != NULL ? base + 1 : prefix;
+	return len > 0 && prefix[len - 1] == '-' &&
+		strchr(base, '-') == prefix + len - 1;
 }
 
 SbStatus
@@ -506,11 +530,12 @@ sb_codec_store_fd_addressed(SbStorage *st, const SbRepoConfig *cfg,
 	if (fstat(src_fd, &sbuf) != 0)
 		return sb_error_errno(err, errno, "could not stat \"%s\"", open_path);
 	if (!sb_codec_can_store_addressed(st, S_ISREG(sbuf.st_mode) ?
-									  (uint64_t) sbuf.st_size : SB_SIZE_UNKNOWN))
+									  (uint64_t) sbuf.st_size : SB_SIZE_UNKNOWN) ||
+		!prefix_addressable(prefix))
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"cannot store \"%s\" under a name given by its content",
 							open_path);
-	rc = store_begin(st, cfg, open_path, flags, &p, err);
+	rc = store_begin(st, cfg, open_path, prefix, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
 	rc = store_from_fd(&p, src_fd, open_path, NULL, NULL, err);
@@ -531,7 +556,7 @@ sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 	const uint8_t *data = buf;
 	SbStatus	rc;
 
-	rc = store_begin(st, cfg, path, flags, &p, err);
+	rc = store_begin(st, cfg, path, NULL, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
 

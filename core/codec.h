@@ -118,6 +118,16 @@ extern SbFilter *sb_filter_encrypt_new(const struct SbCipherKey *key,
 									   const char *path, SbFilter *next);
 extern SbFilter *sb_filter_decrypt_new(const struct SbCipherKey *key,
 									   const char *path, SbFilter *next);
+/*
+ * Encryption of a file named by its content, "<prefix><digest><suffix>",
+ * bound only to prefix, which ends with the one '-' of its last path
+ * component (sb_codec_prefix_addressable): it can be encrypted before the
+ * digest is known.  Whoever decrypts it must check the digest of the name
+ * against the content.
+ */
+extern SbFilter *sb_filter_encrypt_addressed_new(const struct SbCipherKey *key,
+												 const char *prefix,
+												 SbFilter *next);
 /* Does buf start like an encrypted repository file? */
 extern bool sb_cipher_header_present(const void *buf, size_t len);
 
@@ -164,8 +174,9 @@ extern SbStatus sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg,
  * says so for a file of plain_size bytes (SB_SIZE_UNKNOWN: any size): the
  * storage can rename a writer after what the file may grow to when stored
  * (S3 can while nothing was sent, up to one part), and the stanza is not
- * encrypted (encryption binds each chunk to the final name, unknown until
- * the end).
+ * encrypted or is of repository format 2 or later (its files named by
+ * content bind their chunks to prefix only, which must end with the one
+ * '-' of its last path component; sb_filter_encrypt_addressed_new).
  */
 extern bool sb_codec_can_store_addressed(SbStorage *st, uint64_t plain_size);
 extern SbStatus sb_codec_store_fd_addressed(SbStorage *st,

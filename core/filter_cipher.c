@@ -6,7 +6,7 @@
  *
  * Stored form of an encrypted file:
  *
- *   header (44 bytes):  "PGSBENC" | version (1) | chunk size (u32, BE)
+ *   header (44 bytes):  "PGSBENC" | version (1 or 2) | chunk size (u32, BE)
  *                       | file salt (32 random bytes)
  *   chunks:             ciphertext (chunk size bytes, the last one 0 to
  *                       chunk size bytes) | GCM tag (16 bytes)
@@ -20,7 +20,16 @@
  *
  * so a modified, dropped, reordered or appended chunk, a truncated file
  * (its last chunk is not flagged final) and a file moved to another name
- * all fail authentication.  Only the last chunk is final; an empty file is
+ * all fail authentication.
+ *
+ * Version 2 binds the chunks to the repository path only up to the last
+ * '-' of the file name: a file named by its content, "<walname>-<digest>
+ * <suffix>", can then be encrypted as it is read, before its digest (and
+ * so its name) is known, in one pass.  Moving it to another WAL name still
+ * fails authentication; the digest part of the name is checked against
+ * the decrypted content by the caller (it is an HMAC under the stanza's
+ * name key, which nobody without the key can compute), so a changed digest
+ * is refused too.  Version 1 binds the whole path.  Only the last chunk is final; an empty file is
  * one empty final chunk.  Plain data is passed on only after its chunk has
  * been authenticated.
  *
@@ -39,7 +48,8 @@
 
 #define HDR_MAGIC			"PGSBENC"
 #define HDR_MAGIC_LEN		7
-#define HDR_VERSION			1
+#define HDR_VERSION_PATH	1	/* bound to the whole path */
+#define HDR_VERSION_PREFIX	2	/* bound to the path up to its name's last '-' */
 #define HDR_LEN				(HDR_MAGIC_LEN + 1 + 4 + SB_CIPHER_SALT_LEN)
 #define CHUNK_MIN			16
 #define CHUNK_MAX			((size_t) 16 * 1024 * 1024)
@@ -86,12 +96,13 @@ chunk_params(CipherFilter *c, bool final, uint8_t *nonce)
 	c->aad[HDR_LEN + 8] = final ? 1 : 0;
 }
 
-/* Buffers and associated data once the chunk size and header are known. */
+/*
+ * Buffers and associated data once the chunk size and header are known;
+ * the chunks are bound to the first pathlen bytes of c->path.
+ */
 static bool
-setup_buffers(CipherFilter *c)
+setup_buffers(CipherFilter *c, size_t pathlen)
 {
-	size_t		pathlen = strlen(c->path);
-
 	c->in = malloc(c->chunk_size + SB_CIPHER_TAG_LEN);
 	c->out = malloc(c->chunk_size + SB_CIPHER_TAG_LEN);
 	c->aad_len = HDR_LEN + 8 + 1 + pathlen;
@@ -247,6 +258,7 @@ static SbStatus
 decrypt_header(CipherFilter *c, const uint8_t **buf, size_t *len, SbError *err)
 {
 	size_t		n = HDR_LEN - c->header_have;
+	size_t		pathlen = strlen(c->path);
 	const uint8_t *p;
 
 	if (n > *len)
@@ -260,7 +272,8 @@ decrypt_header(CipherFilter *c, const uint8_t **buf, size_t *len, SbError *err)
 
 	if (memcmp(c->header, HDR_MAGIC, HDR_MAGIC_LEN) != 0)
 		return bad_header(c, "bad magic", err);
-	if (c->header[HDR_MAGIC_LEN] != HDR_VERSION)
+	if (c->header[HDR_MAGIC_LEN] != HDR_VERSION_PATH &&
+		c->header[HDR_MAGIC_LEN] != HDR_VERSION_PREFIX)
 	{
 		sb_error_set(err, SB_ERR_CONFIG,
 					 "repository file \"%s\" uses encryption format version %d, which this build does not support",
@@ -275,7 +288,16 @@ decrypt_header(CipherFilter *c, const uint8_t **buf, size_t *len, SbError *err)
 		return bad_header(c, "invalid chunk size", err);
 	if (!derive_file_key(c))
 		return sb_error_set(err, SB_ERR_INTERNAL, "could not derive a file key");
-	if (!setup_buffers(c))
+	if (c->header[HDR_MAGIC_LEN] == HDR_VERSION_PREFIX)
+	{
+		const char *base = strrchr(c->path, '/');
+		const char *dash = strrchr(base != NULL ? base : c->path, '-');
+
+		if (dash == NULL)
+			return bad_header(c, "bound to a name given by its content, which this name is not", err);
+		pathlen = (size_t) (dash - c->path) + 1;
+	}
+	if (!setup_buffers(c, pathlen))
 		return sb_error_oom(err);
 	c->header_done = true;
 	return SB_OK;
@@ -390,8 +412,9 @@ cipher_alloc(const SbCipherKey *key, const char *path, SbFilter *next)
 	return c;
 }
 
-SbFilter *
-sb_filter_encrypt_new(const SbCipherKey *key, const char *path, SbFilter *next)
+static SbFilter *
+encrypt_new(const SbCipherKey *key, const char *path, int version,
+			SbFilter *next)
 {
 	CipherFilter *c = cipher_alloc(key, path, next);
 	uint8_t    *p;
@@ -404,7 +427,7 @@ sb_filter_encrypt_new(const SbCipherKey *key, const char *path, SbFilter *next)
 	c->chunk_size = SB_CIPHER_CHUNK_SIZE;
 
 	memcpy(c->header, HDR_MAGIC, HDR_MAGIC_LEN);
-	c->header[HDR_MAGIC_LEN] = HDR_VERSION;
+	c->header[HDR_MAGIC_LEN] = (uint8_t) version;
 	p = c->header + HDR_MAGIC_LEN + 1;
 	p[0] = (uint8_t) (c->chunk_size >> 24);
 	p[1] = (uint8_t) (c->chunk_size >> 16);
@@ -413,12 +436,25 @@ sb_filter_encrypt_new(const SbCipherKey *key, const char *path, SbFilter *next)
 	/* failures here are reported by the first write or finish */
 	if (!sb_random_bytes(p + 4, SB_CIPHER_SALT_LEN) || !derive_file_key(c))
 		c->setup_failed = true;
-	if (!setup_buffers(c))
+	if (!setup_buffers(c, strlen(c->path)))
 	{
 		cipher_free(&c->base);
 		return NULL;
 	}
 	return &c->base;
+}
+
+SbFilter *
+sb_filter_encrypt_new(const SbCipherKey *key, const char *path, SbFilter *next)
+{
+	return encrypt_new(key, path, HDR_VERSION_PATH, next);
+}
+
+SbFilter *
+sb_filter_encrypt_addressed_new(const SbCipherKey *key, const char *prefix,
+								SbFilter *next)
+{
+	return encrypt_new(key, prefix, HDR_VERSION_PREFIX, next);
 }
 
 SbFilter *

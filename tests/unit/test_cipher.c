@@ -693,6 +693,72 @@ test_stanza_keys(void)
 		SB_CHECK(!repo_file_contains(e.name, marker, strlen(marker)));
 		SB_CHECK(!repo_file_contains(e.name, wal + 5000, 64));
 	}
+
+	/*
+	 * A stanza of format 2 encrypts WAL in the one read that digests it:
+	 * chunks bound to "<dir>/<walname>-" (header version 2).  The name's
+	 * MAC is still checked against the content: a file given another
+	 * segment's valid name, or another MAC, is refused.
+	 */
+	{
+		SbWalEntry	e1,
+					e2;
+		char		p1[1200],
+					p2[1200],
+					moved[1200],
+					dst[600];
+		char	   *stored;
+		char	   *back;
+		size_t		n1;
+
+		SB_CHECK(sb_codec_can_store_addressed(st, CHUNK * 3));
+		/* not in a stanza of format 1, whose older readers bind whole paths */
+		st->stanza_format = 1;
+		SB_CHECK(!sb_codec_can_store_addressed(st, CHUNK * 3));
+		st->stanza_format = SB_REPO_FORMAT_VERSION;
+		SB_REQUIRE(sb_wal_find(st, "enc", "000000010000000000000001", &e1, &err) == SB_OK);
+		snprintf(p1, sizeof(p1), "%s/repo/%s", root, e1.name);
+		stored = sb_test_read_file(p1, &n1);
+		SB_REQUIRE(stored != NULL && n1 > 8);
+		SB_CHECK_MSG(memcmp(stored, "PGSBENC", 7) == 0 && stored[7] == 2,
+					 "header version %d", stored[7]);
+		snprintf(dst, sizeof(dst), "%s/walback", root);
+		SB_CHECK_MSG(sb_wal_get(st, "enc", "000000010000000000000001", dst, &err) == SB_OK, "%s", err.msg);
+		back = sb_test_read_file(dst, &len);
+		SB_CHECK(back != NULL && len == CHUNK * 3 && memcmp(back, wal, len) == 0);
+		free(back);
+		unlink(dst);
+
+		/* segment 2: other content, its own MAC */
+		wal[77] ^= 1;
+		sb_test_write_file(walsrc, wal, CHUNK * 3);
+		wal[77] ^= 1;
+		SB_CHECK(sb_wal_push(st, &st->cfg, "000000010000000000000002", walsrc, &wres, &err) == SB_OK);
+		SB_REQUIRE(sb_wal_find(st, "enc", "000000010000000000000002", &e2, &err) == SB_OK);
+		snprintf(p2, sizeof(p2), "%s/repo/%s", root, e2.name);
+
+		/* segment 1's file under segment 1's name with segment 2's MAC */
+		snprintf(moved, sizeof(moved), "%s/repo/%.*s%s", root,
+				 (int) (strrchr(e1.name, '-') - e1.name + 1), e1.name,
+				 strrchr(e2.name, '-') + 1);
+		SB_REQUIRE(rename(p1, moved) == 0);
+		SB_CHECK(sb_wal_get(st, "enc", "000000010000000000000001", dst, &err) == SB_ERR_CORRUPT);
+		SB_CHECK_MSG(strstr(err.msg, "checksum mismatch") != NULL, "%s", err.msg);
+		SB_CHECK(access(dst, F_OK) != 0);
+		SB_REQUIRE(unlink(moved) == 0);
+
+		/* segment 1's file under segment 2's exact name: not its chunks' name */
+		sb_test_write_file(p2, stored, n1);
+		SB_CHECK(sb_wal_get(st, "enc", "000000010000000000000002", dst, &err) == SB_ERR_CORRUPT);
+		SB_CHECK_MSG(strstr(err.msg, "failed authentication") != NULL, "%s", err.msg);
+		SB_CHECK(access(dst, F_OK) != 0);
+
+		/* put segment 1 back as it was */
+		sb_test_write_file(p1, stored, n1);
+		SB_CHECK(sb_wal_get(st, "enc", "000000010000000000000001", dst, &err) == SB_OK);
+		unlink(dst);
+		free(stored);
+	}
 	/* an info file through sb_info_save is encrypted too */
 	{
 		SbInfoFile	i1,
