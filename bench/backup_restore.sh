@@ -397,6 +397,18 @@ pg1-port=$port
 pg1-socket-path=$dir
 CONF
 	chown postgres "$dir/pgbr.conf"
+	# pgbr_full CONF KEY WHAT: stanza-create, then a timed full backup
+	# (process-max 2) into the empty repository of CONF
+	pgbr_full()
+	{
+		local s
+		as_pg pgbackrest --config="$1" --stanza=bench stanza-create >/dev/null
+		drop_caches
+		t=$(now)
+		timed_pg pgbackrest --config="$1" --stanza=bench --type=full --process-max=2 backup
+		s=$(elapsed "$t"); result "$2" "$s"
+		printf '%-52s %8s s\n' "$3" "$s"
+	}
 	for pm in 1 2; do
 		rm -rf "$dir/pgbr-repo"; mkdir "$dir/pgbr-repo"; chown postgres "$dir/pgbr-repo"
 		as_pg pgbackrest --config="$dir/pgbr.conf" --stanza=bench stanza-create >/dev/null
@@ -426,12 +438,7 @@ CONF
 			"$dir/pgbr.conf" > "$dir/pgbr-block.conf"
 		chown postgres "$dir/pgbr-block.conf"
 		mkdir "$dir/pgbr-block-repo"; chown postgres "$dir/pgbr-block-repo"
-		as_pg pgbackrest --config="$dir/pgbr-block.conf" --stanza=bench stanza-create >/dev/null
-		drop_caches
-		t=$(now)
-		timed_pg pgbackrest --config="$dir/pgbr-block.conf" --stanza=bench --type=full --process-max=2 backup
-		s=$(elapsed "$t"); result pgbr-backup-block "$s"
-		printf '%-52s %8s s\n' "pgBackRest full backup, lz4, process-max 2, bundle+block" "$s"
+		pgbr_full "$dir/pgbr-block.conf" pgbr-backup-block "pgBackRest full backup, lz4, process-max 2, bundle+block"
 	else
 		echo "pgBackRest $(pgbackrest version | awk '{ print $2 }') has no block incremental: its row is left out"
 	fi
@@ -446,12 +453,7 @@ CONF
 		sed -i "s|^\[global\]|[global]\nrepo1-type=s3\nrepo1-s3-bucket=$S3_BUCKET\nrepo1-s3-endpoint=localhost\nrepo1-storage-port=${S3_ENDPOINT##*:}\nrepo1-s3-region=$S3_REGION\nrepo1-s3-key=$S3_ACCESS_KEY\nrepo1-s3-key-secret=$S3_SECRET_KEY\nrepo1-s3-uri-style=path\nrepo1-storage-ca-file=$S3_CA_FILE|" \
 			"$dir/pgbr-s3.conf"
 		chmod 600 "$dir/pgbr-s3.conf"; chown postgres "$dir/pgbr-s3.conf"
-		as_pg pgbackrest --config="$dir/pgbr-s3.conf" --stanza=bench stanza-create >/dev/null
-		drop_caches
-		t=$(now)
-		timed_pg pgbackrest --config="$dir/pgbr-s3.conf" --stanza=bench --type=full --process-max=2 backup
-		s=$(elapsed "$t"); result pgbr-backup-s3 "$s"
-		printf '%-52s %8s s\n' "pgBackRest full backup, lz4, process-max 2, s3" "$s"
+		pgbr_full "$dir/pgbr-s3.conf" pgbr-backup-s3 "pgBackRest full backup, lz4, process-max 2, s3"
 		"$here/scripts/rgw-start.sh" stop "$rgw" >/dev/null 2>&1; rgw_started=
 	fi
 fi

@@ -129,6 +129,21 @@ digest_free(SbFilter *f)
 	free(d);
 }
 
+/*
+ * The common end of the digest filters' constructors: an initialization
+ * failure (init_ok false) is reported by the first write or finish.
+ */
+static SbFilter *
+digest_ready(DigestFilter *d, bool init_ok, SbFilter *next)
+{
+	d->init_ok = init_ok;
+	d->base.write = digest_write;
+	d->base.finish = digest_finish;
+	d->base.free = digest_free;
+	d->base.next = next;
+	return &d->base;
+}
+
 SbFilter *
 sb_filter_digest_new(SbFilter *next)
 {
@@ -143,13 +158,7 @@ sb_filter_digest_new(SbFilter *next)
 		free(d);
 		return NULL;
 	}
-	/* an initialization failure is reported by the first write or finish */
-	d->init_ok = (EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) == 1);
-	d->base.write = digest_write;
-	d->base.finish = digest_finish;
-	d->base.free = digest_free;
-	d->base.next = next;
-	return &d->base;
+	return digest_ready(d, EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) == 1, next);
 }
 
 SbFilter *
@@ -173,13 +182,7 @@ sb_filter_hmac_new(const uint8_t *key, size_t keylen, SbFilter *next)
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 												 (char *) "SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	/* an initialization failure is reported by the first write or finish */
-	d->init_ok = (EVP_MAC_init(d->mac, key, keylen, params) == 1);
-	d->base.write = digest_write;
-	d->base.finish = digest_finish;
-	d->base.free = digest_free;
-	d->base.next = next;
-	return &d->base;
+	return digest_ready(d, EVP_MAC_init(d->mac, key, keylen, params) == 1, next);
 }
 
 SbFilter *
@@ -196,13 +199,7 @@ sb_filter_xxh128_new(SbFilter *next)
 		free(d);
 		return NULL;
 	}
-	/* an initialization failure is reported by the first write or finish */
-	d->init_ok = (XXH3_128bits_reset(d->xxh) == XXH_OK);
-	d->base.write = digest_write;
-	d->base.finish = digest_finish;
-	d->base.free = digest_free;
-	d->base.next = next;
-	return &d->base;
+	return digest_ready(d, XXH3_128bits_reset(d->xxh) == XXH_OK, next);
 }
 
 SbDigestKind

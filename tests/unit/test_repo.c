@@ -92,6 +92,25 @@ test_info_file(SbStorage *st)
 	sb_info_free(&info);
 }
 
+/* A stanza info file of the given format, written as an older or newer build would. */
+static void
+write_stanza_info(SbStorage *st, const char *stanza, const char *format,
+				  const char *sysid)
+{
+	SbInfoFile	info;
+	SbError		err;
+	char		path[SB_PATH_MAX];
+
+	sb_info_init(&info);
+	sb_info_set(&info, "format_version", format);
+	sb_info_set(&info, "system_identifier", sysid);
+	sb_info_set(&info, "pg_version", "15");
+	snprintf(path, sizeof(path), "%s/stanza.info", stanza);
+	SB_CHECK(sb_storage_mkdir(st, stanza, &err) == SB_OK);
+	SB_CHECK(sb_info_save(st, path, 0, &info, &err) == SB_OK);
+	sb_info_free(&info);
+}
+
 static void
 test_stanza(SbStorage *st)
 {
@@ -125,17 +144,7 @@ test_stanza(SbStorage *st)
 	text = sb_test_read_file(path, &len);
 	SB_REQUIRE(text != NULL);
 	free(text);
-	{
-		SbInfoFile	info;
-
-		sb_info_init(&info);
-		sb_info_set(&info, "format_version", "99");
-		sb_info_set(&info, "system_identifier", "1");
-		sb_info_set(&info, "pg_version", "15");
-		SB_CHECK(sb_storage_mkdir(st, "s2", &err) == SB_OK);
-		SB_CHECK(sb_info_save(st, "s2/stanza.info", 0, &info, &err) == SB_OK);
-		sb_info_free(&info);
-	}
+	write_stanza_info(st, "s2", "99", "1");
 	SB_CHECK(sb_stanza_load(st, "s2", &loaded, &err) == SB_ERR_CONFIG);
 	SB_CHECK(strstr(err.msg, "newer") != NULL);
 }
@@ -718,17 +727,7 @@ test_wal_digest_kinds(SbStorage *st, SbRepoConfig *cfg)
 	free(back);
 
 	/* a stanza of format 1: SHA-256 names, as the builds before wrote */
-	{
-		SbInfoFile	info;
-
-		sb_info_init(&info);
-		sb_info_set(&info, "format_version", "1");
-		sb_info_set(&info, "system_identifier", "7300000000000000077");
-		sb_info_set(&info, "pg_version", "15");
-		SB_CHECK(sb_storage_mkdir(st, "x1", &err) == SB_OK);
-		SB_CHECK(sb_info_save(st, "x1/stanza.info", 0, &info, &err) == SB_OK);
-		sb_info_free(&info);
-	}
+	write_stanza_info(st, "x1", "1", "7300000000000000077");
 	snprintf(cfg->stanza, sizeof(cfg->stanza), "x1");
 	SB_CHECK(sb_stanza_ensure(st, "x1", &mine, &err) == SB_OK);
 	SB_CHECK(sb_stanza_load(st, "x1", &loaded, &err) == SB_OK && loaded.format_version == 1);
