@@ -61,7 +61,7 @@ typedef struct SegScan
 	char		max[SB_WALNAME_MAX];
 } SegScan;
 
-/* "<24 hex>-<64 hex>[suffix]" whose segment belongs in this directory */
+/* "<24 hex>-<64 or 32 hex>[suffix]" whose segment belongs in this directory */
 static bool
 segment_cb(const char *name, const SbStat *st, void *arg)
 {
@@ -69,7 +69,7 @@ segment_cb(const char *name, const SbStat *st, void *arg)
 	const char *p = name + WAL_SEG_LEN + 1;
 	SbCompressType ct;
 
-	if (st->is_dir || strlen(name) < WAL_SEG_LEN + 1 + SB_SHA256_HEX_LEN ||
+	if (st->is_dir || strlen(name) < WAL_SEG_LEN + 1 + SB_XXH128_HEX_LEN ||
 		name[WAL_SEG_LEN] != '-' || !upper_hex(name, WAL_SEG_LEN) ||
 		strncmp(name, s->dir, WAL_DIR_LEN) != 0)
 		return true;

@@ -27,10 +27,10 @@ SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg \gset
 SELECT pg_switch_wal() IS NOT NULL AS switched;
 SELECT wait_archived(:'seg');
 
--- stored once, as <segment>-<sha256>.zst (zstd, the default) under wal/<first 16 digits>/
+-- stored once, as <segment>-<XXH3-128>.zst (zstd, the default) under wal/<first 16 digits>/
 SELECT count(*) AS stored
   FROM pg_ls_dir(:'repo' || '/regress/wal/' || substr(:'seg', 1, 16)) f
- WHERE f ~ ('^' || :'seg' || '-[0-9a-f]{64}\.zst$');
+ WHERE f ~ ('^' || :'seg' || '-[0-9a-f]{32}\.zst$');
 
 -- compressed: far smaller than the 16 MB segment
 SELECT (pg_stat_file(:'repo' || '/regress/wal/' || substr(:'seg', 1, 16) || '/' || f)).size < 16 * 1024 * 1024 AS compressed
