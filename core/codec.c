@@ -505,6 +505,21 @@ sb_codec_can_store_addressed(SbStorage *st, uint64_t plain_size)
 		  strcmp(st->stanza_loaded, st->cfg.stanza) == 0));
 }
 
+SbDigestKind
+sb_codec_file_digest(const SbStorage *st, const char *stanza)
+{
+	return st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL &&
+		st->stanza_format >= 2 && strcmp(st->stanza_loaded, stanza) == 0 ?
+		SB_DIGEST_XXH128 : SB_DIGEST_SHA256;
+}
+
+int
+sb_codec_digest_flag(const SbStorage *st, const char *stanza)
+{
+	return sb_codec_file_digest(st, stanza) == SB_DIGEST_XXH128 ?
+		SB_WRITE_DIGEST_XXH128 : 0;
+}
+
 /* Does prefix end with the one '-' of its last path component? */
 static bool
 prefix_addressable(const char *prefix)

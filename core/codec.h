@@ -92,6 +92,19 @@ typedef enum SbDigestKind
 
 #define SB_XXH128_HEX_LEN	32
 
+/*
+ * The digest new files of stanza are named and listed by: XXH3-128 in an
+ * unencrypted stanza of repository format 2 or later (once loaded through
+ * st: sb_stanza_load or sb_stanza_ensure), else SHA-256 (a format-1
+ * stanza, which the builds before must still read); an encrypted stanza's
+ * digests are HMAC-SHA256 whatever this says (sb_codec_digest_new).  Pass
+ * sb_codec_digest_flag() to the store functions to use it.
+ */
+struct SbStorage;
+extern SbDigestKind sb_codec_file_digest(const struct SbStorage *st,
+										 const char *stanza);
+extern int	sb_codec_digest_flag(const struct SbStorage *st, const char *stanza);
+
 /* The XXH3-128 digest filter (same accessors as sb_filter_digest_new). */
 extern SbFilter *sb_filter_xxh128_new(SbFilter *next);
 /* The kind of a hex digest: XXH3-128 for 32 digits, SHA-256 otherwise. */

@@ -573,15 +573,15 @@ parse_mode(const char *s, unsigned int *out)
 	return true;
 }
 
+/* A file digest: SHA-256 or HMAC-SHA256 (64 hex digits), XXH3-128 (32). */
 static bool
 sha256_hex_valid(const char *s)
 {
-	int			i;
+	size_t		n = 0;
 
-	for (i = 0; i < SB_SHA256_HEX_LEN; i++)
-		if (!isxdigit((unsigned char) s[i]))
-			return false;
-	return s[SB_SHA256_HEX_LEN] == '\0';
+	while (isxdigit((unsigned char) s[n]))
+		n++;
+	return s[n] == '\0' && (n == SB_SHA256_HEX_LEN || n == SB_XXH128_HEX_LEN);
 }
 
 /* Copy a header value into a fixed field; false when it does not fit. */

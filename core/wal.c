@@ -68,28 +68,6 @@ sb_wal_stored_tail_parse(const char *p, char *sha, SbCompressType *ct)
 	return true;
 }
 
-/*
- * The digest that names the WAL files st pushes: XXH3-128 in an
- * unencrypted stanza of repository format 2 or later, SHA-256 in one of
- * format 1 (which the builds before must still read) or before the stanza
- * is loaded; an encrypted stanza's names are HMAC-SHA256 whatever this
- * says (sb_codec_digest_new).
- */
-static SbDigestKind
-wal_digest_kind(const SbStorage *st, const char *stanza)
-{
-	return st->cipher == NULL && st->stanza_format >= 2 &&
-		strcmp(st->stanza_loaded, stanza) == 0 ?
-		SB_DIGEST_XXH128 : SB_DIGEST_SHA256;
-}
-
-static int
-wal_digest_flag(const SbStorage *st, const char *stanza)
-{
-	return wal_digest_kind(st, stanza) == SB_DIGEST_XXH128 ?
-		SB_WRITE_DIGEST_XXH128 : 0;
-}
-
 void
 sb_wal_dir(const char *stanza, const char *walname, char *out)
 {
@@ -236,7 +214,7 @@ store_one_pass(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	rc = sb_codec_store_fd_addressed(st, cfg, fd, open_path, prefix,
 									 sb_compress_suffix(cfg->compress_type),
 									 SB_WRITE_NAMED_BY_CONTENT |
-									 wal_digest_flag(st, cfg->stanza),
+									 sb_codec_digest_flag(st, cfg->stanza),
 									 &res->store, err);
 	if (rc == SB_ERR_EXISTS)
 	{
@@ -262,7 +240,7 @@ store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	uint64_t	size;
 	SbStatus	rc;
 
-	rc = sb_codec_digest_fd(st, wal_digest_kind(st, cfg->stanza), fd, src_path,
+	rc = sb_codec_digest_fd(st, sb_codec_file_digest(st, cfg->stanza), fd, src_path,
 							sha, &size, err);
 	if (rc != SB_OK)
 		return rc;
@@ -271,7 +249,7 @@ store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		return sb_error_errno(err, errno, "could not seek in file \"%s\"", src_path);
 	rc = sb_codec_store_fd(st, cfg, fd, path,
-						   SB_WRITE_NAMED_BY_CONTENT | wal_digest_flag(st, cfg->stanza),
+						   SB_WRITE_NAMED_BY_CONTENT | sb_codec_digest_flag(st, cfg->stanza),
 						   &res->store, err);
 	if (rc == SB_ERR_EXISTS)
 	{

@@ -348,9 +348,13 @@ source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *can
 	uint64		size;
 	SbError		err;
 
-	/* the same digest as the manifest's: HMAC under an encrypted stanza's key */
+	/*
+	 * The same digest as the manifest's: of its kind (an older backup's is
+	 * SHA-256), HMAC under an encrypted stanza's key
+	 */
 	if (sb_codec_ready(c->st, &err) != SB_OK ||
-		sb_codec_digest_fd(c->st, SB_DIGEST_SHA256, fd, local, hex, &size, &err) != SB_OK)
+		sb_codec_digest_fd(c->st, sb_digest_kind_of(cand->sha256), fd, local,
+						   hex, &size, &err) != SB_OK)
 		sb_report(ERROR, &err, "could not read a file to compare it with its base", NULL);
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		ereport(ERROR,
@@ -358,7 +362,7 @@ source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *can
 				 errmsg("could not seek in file \"%s\": %m", local)));
 	pg_atomic_fetch_add_u64(&c->q->bytes_read, size);
 	return size == cand->size &&
-		pg_strncasecmp(hex, cand->sha256, SB_SHA256_HEX_LEN) == 0;
+		pg_strcasecmp(hex, cand->sha256) == 0;
 }
 
 /*
@@ -946,8 +950,8 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 
 /* Build the queue: files largest first, the last entry at the end. */
 static dsm_segment *
-build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
-			XLogRecPtr start_lsn, const SbReuseSources *reuse)
+build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
+			List *entries, XLogRecPtr start_lsn, const SbReuseSources *reuse)
 {
 	SbWalkEntry **files;
 	int			nfiles = 0;
@@ -1012,8 +1016,12 @@ build_queue(const SbRepoConfig *cfg, const char *label, List *entries,
 	q->verify_checksums = DataChecksumsEnabled();
 	q->checksum_failure = sb_checksum_failure;
 	strlcpy(q->label, label, sizeof(q->label));
-	/* a new backup's files are its own, below its label */
-	q->write_flags = reuse->resume != NULL ? SB_WRITE_REPLACE : SB_WRITE_UNIQUE_NAME;
+	/*
+	 * A new backup's files are its own, below its label; their digests of
+	 * the kind of the stanza (the copiers' sessions never load it)
+	 */
+	q->write_flags = (reuse->resume != NULL ? SB_WRITE_REPLACE : SB_WRITE_UNIQUE_NAME) |
+		sb_codec_digest_flag(st, cfg->stanza);
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 
@@ -1166,7 +1174,7 @@ sb_copy_files(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	SbCopyQueue *q;
 	Copier		c;
 
-	seg = build_queue(cfg, m->label, entries, start_lsn, reuse);
+	seg = build_queue(st, cfg, m->label, entries, start_lsn, reuse);
 	q = dsm_segment_address(seg);
 	active_queue = q;
 	resume_of = m;

@@ -131,7 +131,9 @@ fake_backup(FakeRepo *r, const char *label, unsigned int tli,
 		*slash = '\0';
 		sb_storage_mkdir(r->st, path, &err);
 		*slash = '/';
-		if (sb_codec_store_buffer(r->st, &r->cfg, data, sizes[i], path, 0, &res, &err) != SB_OK)
+		/* named by the digest of the stanza's kind, as the backup worker does */
+		if (sb_codec_store_buffer(r->st, &r->cfg, data, sizes[i], path,
+								  sb_codec_digest_flag(r->st, "main"), &res, &err) != SB_OK)
 		{
 			fprintf(stderr, "store %s: %s\n", path, err.msg);
 			exit(2);
