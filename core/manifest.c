@@ -927,7 +927,8 @@ parse_part(SbManifest *m, char *value, int lineno, SbError *err)
 		return bad_line(err, lineno, "invalid chunk list in a part record");
 	}
 	strcpy(p.label, f[1]);
-	memcpy(p.sha256, f[4], SB_SHA256_HEX_LEN + 1);
+	/* checked: 64 or 32 hex digits */
+	snprintf(p.sha256, sizeof(p.sha256), "%s", f[4]);
 	v = realloc(file->parts, sizeof(SbManifestPart) * (size_t) (file->nparts + 1));
 	if (v == NULL)
 	{
@@ -983,7 +984,7 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			!sha256_hex_valid(f[4]) ||
 			!parse_u64(f[5], &file.stored_size))
 			return bad_line(err, lineno, "invalid file record");
-		memcpy(file.sha256, f[4], SB_SHA256_HEX_LEN + 1);
+		snprintf(file.sha256, sizeof(file.sha256), "%s", f[4]);
 		if (!sb_manifest_add_file(m, &file))
 			return sb_error_oom(err);
 		return SB_OK;
