@@ -1663,6 +1663,38 @@ test_fd_sink_errors(void)
 	SB_CHECK(sb_filter_finish(sink, &err) == SB_OK);
 	sink->free(sink);
 
+	/*
+	 * A file written past the writeback step (8 MiB) from an offset other
+	 * than 0: every byte lands where it belongs
+	 */
+	{
+		char		path[128];
+		size_t		n = 20 * 1024 * 1024 + 3;
+		uint8_t    *data = gen_random(n, 67);
+		uint8_t    *got;
+		size_t		got_len;
+
+		snprintf(path, sizeof(path), "%s/writeback.out", tmpdir);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		SB_REQUIRE(fd >= 0 && data != NULL);
+		SB_REQUIRE(write(fd, "0123456789", 10) == 10);
+		sink = sb_filter_fd_sink_new(fd);
+		SB_REQUIRE(sink != NULL);
+		for (size_t off = 0; off < n; off += 1000003)
+			SB_CHECK(sb_filter_write(sink, data + off, n - off < 1000003 ? n - off : 1000003,
+									 &err) == SB_OK);
+		SB_CHECK(sb_filter_finish(sink, &err) == SB_OK);
+		sink->free(sink);
+		SB_CHECK(fsync(fd) == 0);
+		close(fd);
+		got = read_whole_file(path, &got_len);
+		SB_CHECK(got != NULL && got_len == n + 10 && memcmp(got, "0123456789", 10) == 0 &&
+				 memcmp(got + 10, data, n) == 0);
+		free(got);
+		free(data);
+		unlink(path);
+	}
+
 	/* a pipe: partial writes are continued */
 	{
 		int			fds[2];
