@@ -755,9 +755,10 @@ sb_codec_digest_new(SbStorage *st, SbDigestKind kind, SbFilter *next)
 }
 
 /*
- * Digest and size of a local file, reading it once: SHA-256, or
- * HMAC-SHA256 under the stanza's name key when st is encrypted (the name
- * is visible in the repository: it must not reveal a plain hash).
+ * Digest and size of a local file, reading it once: of the kind asked
+ * (SHA-256 or XXH3-128), or HMAC-SHA256 under the stanza's name key when st
+ * is encrypted (the name is visible in the repository: it must not reveal
+ * a plain hash).
  */
 SbStatus
 sb_codec_digest_fd(SbStorage *st, SbDigestKind kind, int fd, const char *path,
