@@ -11,6 +11,8 @@
 # .ready file is left (segments/s).  Methods (METHODS, default all of them):
 #
 #   sb-posix    pg_safebackup, the server's default settings, local directory
+#   sb-enc      the same with an encrypted stanza (cipher_type aes-256-gcm;
+#               not in the default METHODS)
 #   sb-tls      pg_safebackup through "pg_safebackup server" on 127.0.0.1
 #               (throwaway CA of tests/tls/make-certs.sh)
 #   sb-sftp     pg_safebackup through the private sshd of
@@ -291,6 +293,11 @@ method_conf()
 		sb-posix:on)
 			printf "archive_library = 'pg_safebackup'\n%ssafebackup.repo_path = '%s'\n" \
 				"$sbdefaults" "$dir/repo" ;;
+		sb-enc:on)
+			printf "archive_library = 'pg_safebackup'\n%ssafebackup.repo_path = '%s'\n" \
+				"$sbdefaults" "$dir/repo"
+			printf "safebackup.cipher_type = 'aes-256-gcm'\nsafebackup.cipher_pass_file = '%s'\n" \
+				"$dir/cipher-pass" ;;
 		sb-tls:on)
 			printf "archive_library = 'pg_safebackup'\n%s" "$sbdefaults"
 			cat <<CONF
@@ -381,6 +388,11 @@ run_one()
 	rm -f "$dir/data/postmaster.pid" "$dir/data/log"
 	mkdir -p "$dir/repo" "$dir/basic" "$dir/sbtls-repo" "$dir/pgbr-repo"
 	chown postgres "$dir/repo" "$dir/basic" "$dir/sbtls-repo" "$dir/pgbr-repo"
+	if [ "$m" = sb-enc ]; then
+		# the stanza's passphrase: the server's OS user's, 0600
+		head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/cipher-pass"
+		chmod 600 "$dir/cipher-pass"; chown postgres "$dir/cipher-pass"
+	fi
 	if [ "$m" = sb-sftp ]; then
 		find "$SFTP_BACKING" -mindepth 1 -delete
 	fi
@@ -533,6 +545,7 @@ label()
 {
 	case "$1" in
 		sb-posix) echo "pg_safebackup, defaults, posix" ;;
+		sb-enc) echo "pg_safebackup, encrypted, posix" ;;
 		sb-tls) echo "pg_safebackup, defaults, TLS" ;;
 		sb-sftp) echo "pg_safebackup, defaults, SFTP" ;;
 		sb-s3) echo "pg_safebackup, defaults, S3 (RGW)" ;;
