@@ -233,17 +233,17 @@ store_end(SbStorage *st, StorePipe *p, const char *prefix, const char *suffix,
 		res = &local;
 	res->plain_size = sb_filter_digest_bytes(p->head);
 	res->stored_size = sb_filter_count_bytes(p->stored);
-	sb_filter_digest_hex(p->head, res->sha256);
+	sb_filter_digest_hex(p->head, res->digest);
 
 	if (prefix != NULL)
 	{
 		char		final[SB_PATH_MAX];
 
-		if (snprintf(final, sizeof(final), "%s%s%s", prefix, res->sha256,
+		if (snprintf(final, sizeof(final), "%s%s%s", prefix, res->digest,
 					 suffix) >= (int) sizeof(final))
 			rc = sb_error_set(err, SB_ERR_CONFIG,
 							  "repository path \"%s%s%s\" is too long",
-							  prefix, res->sha256, suffix);
+							  prefix, res->digest, suffix);
 		else
 			rc = sb_storage_write_rename(st, p->w, final, err);
 		if (rc != SB_OK)
@@ -489,27 +489,37 @@ stored_size_bound(uint64_t plain_size)
 	return plain_size + plain_size / 128 + 64 * 1024;
 }
 
+/* Not encrypted: neither configured nor a key attached. */
+static bool
+unencrypted(const SbStorage *st)
+{
+	return st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL;
+}
+
+/* Was stanza, of repository format 2 or later, loaded through st? */
+static bool
+stanza_format_2(const SbStorage *st, const char *stanza)
+{
+	return st->stanza_format >= 2 && strcmp(st->stanza_loaded, stanza) == 0;
+}
+
 bool
 sb_codec_can_store_addressed(SbStorage *st, uint64_t plain_size)
 {
-	bool		plain = st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL;
-
 	/*
 	 * Encrypted: only in a stanza of repository format 2 or later, whose
 	 * readers know chunks bound to a name prefix (and only once its key is
 	 * loaded).
 	 */
 	return sb_storage_can_rename_writer(st, stored_size_bound(plain_size)) &&
-		(plain ||
-		 (st->cipher != NULL && st->stanza_format >= 2 &&
-		  strcmp(st->stanza_loaded, st->cfg.stanza) == 0));
+		(unencrypted(st) ||
+		 (st->cipher != NULL && stanza_format_2(st, st->cfg.stanza)));
 }
 
 SbDigestKind
 sb_codec_file_digest(const SbStorage *st, const char *stanza)
 {
-	return st->cfg.cipher_type == SB_CIPHER_NONE && st->cipher == NULL &&
-		st->stanza_format >= 2 && strcmp(st->stanza_loaded, stanza) == 0 ?
+	return unencrypted(st) && stanza_format_2(st, stanza) ?
 		SB_DIGEST_XXH128 : SB_DIGEST_SHA256;
 }
 
@@ -599,7 +609,7 @@ sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 
 SbStatus
 sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
-			   SbFilter *sink, const char *expected_sha256,
+			   SbFilter *sink, const char *expected_digest,
 			   uint64_t expected_size, SbStoreResult *res, SbError *err)
 {
 	SbReader   *r = NULL;
@@ -629,8 +639,8 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 
 	buf = malloc(SB_CODEC_BUFSIZE);
 	/* nothing asks for the digest: only count (the caller checks otherwise) */
-	hash = (expected_sha256 != NULL || res != NULL);
-	digest = hash ? sb_codec_digest_new(st, sb_digest_kind_of(expected_sha256),
+	hash = (expected_digest != NULL || res != NULL);
+	digest = hash ? sb_codec_digest_new(st, sb_digest_kind_of(expected_digest),
 										sink) :
 		sb_filter_count_new(sink);
 	if (digest != NULL)
@@ -684,7 +694,7 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	{
 		res->plain_size = plain_size;
 		res->stored_size = stored_size;
-		memcpy(res->sha256, hex, sizeof(hex));
+		memcpy(res->digest, hex, sizeof(hex));
 	}
 
 	if (expected_size != UINT64_MAX && plain_size != expected_size)
@@ -696,11 +706,11 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 		goto done;
 	}
 	/* of the kind the expected digest's length names (sb_digest_kind_of) */
-	if (expected_sha256 != NULL && strcasecmp(expected_sha256, hex) != 0)
+	if (expected_digest != NULL && strcasecmp(expected_digest, hex) != 0)
 	{
 		rc = sb_error_set(err, SB_ERR_CORRUPT,
 						  "checksum mismatch in repository file \"%s\": expected %s, found %s",
-						  path, expected_sha256, hex);
+						  path, expected_digest, hex);
 		goto done;
 	}
 	rc = SB_OK;

@@ -167,7 +167,8 @@ typedef struct SbStoreResult
 {
 	uint64_t	plain_size;
 	uint64_t	stored_size;
-	char		sha256[SB_SHA256_HEX_LEN + 1];
+	/* hex digest of the plain content, of its kind (SbDigestKind) */
+	char		digest[SB_SHA256_HEX_LEN + 1];
 } SbStoreResult;
 
 /*
@@ -182,7 +183,7 @@ extern SbStatus sb_codec_store_fd(SbStorage *st, const SbRepoConfig *cfg,
  * Same, in one pass, for a file whose name carries its digest: written
  * under open_path's temporary name and published as
  * "<prefix><digest><suffix>" once the last byte has been digested (the
- * storage's write_rename).  res->sha256 is that digest, also when the
+ * storage's write_rename).  res->digest is that digest, also when the
  * commit fails with SB_ERR_EXISTS.  Only where sb_codec_can_store_addressed
  * says so for a file of plain_size bytes (SB_SIZE_UNKNOWN: any size): the
  * storage can rename a writer after what the file may grow to when stored
@@ -248,7 +249,7 @@ extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
  * Read path from st, decode it (compress type as stored), push the plain
  * bytes into sink (finishing it), and verify the SHA-256 (and size, when
  * expected_size is not UINT64_MAX) of the plain content.  Fails with
- * SB_ERR_CORRUPT on a mismatch.  expected_sha256 may be NULL to skip the
+ * SB_ERR_CORRUPT on a mismatch.  expected_digest may be NULL to skip the
  * check; res (may be NULL) receives the measured values; with neither,
  * the digest is not even computed (the caller verifies the content its own
  * way, or not at all).  The sink has
@@ -257,7 +258,7 @@ extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
  */
 extern SbStatus sb_codec_fetch(SbStorage *st, const char *path,
 							   SbCompressType compress_type, SbFilter *sink,
-							   const char *expected_sha256,
+							   const char *expected_digest,
 							   uint64_t expected_size, SbStoreResult *res,
 							   SbError *err);
 

@@ -165,7 +165,7 @@ sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
 	dst->block_sums = sums;
 	if (sums == NULL)
 		dst->nblocks = 0;
-	dst->sha256[SB_SHA256_HEX_LEN] = '\0';
+	dst->digest[SB_SHA256_HEX_LEN] = '\0';
 	return true;
 }
 
@@ -383,7 +383,7 @@ render_layers(StrBuf *b, const SbManifestFile *f)
 		}
 		buf_printf(b, "%s=%s\t%s\t%s\t%" PRIu64 "\t%s\t%" PRIu64 "\t%s\n",
 				   PART_KEY, f->path, p->label,
-				   sb_compress_type_name(p->compress), p->size, p->sha256,
+				   sb_compress_type_name(p->compress), p->size, p->digest,
 				   p->stored_size, list != NULL ? list : "*");
 		free(list);
 	}
@@ -461,7 +461,7 @@ sb_manifest_render(const SbManifest *m, size_t *len)
 		const SbManifestFile *f = &m->files[i];
 
 		buf_printf(&b, "file=%s\t%" PRIu64 "\t%" PRId64 "\t%04o\t%s\t%" PRIu64 "\n",
-				   f->path, f->size, f->mtime, f->mode, f->sha256,
+				   f->path, f->size, f->mtime, f->mode, f->digest,
 				   f->stored_size);
 	}
 	for (i = 0; i < m->nfiles; i++)
@@ -928,7 +928,7 @@ parse_part(SbManifest *m, char *value, int lineno, SbError *err)
 	}
 	strcpy(p.label, f[1]);
 	/* checked: 64 or 32 hex digits */
-	snprintf(p.sha256, sizeof(p.sha256), "%s", f[4]);
+	snprintf(p.digest, sizeof(p.digest), "%s", f[4]);
 	v = realloc(file->parts, sizeof(SbManifestPart) * (size_t) (file->nparts + 1));
 	if (v == NULL)
 	{
@@ -984,7 +984,7 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 			!sha256_hex_valid(f[4]) ||
 			!parse_u64(f[5], &file.stored_size))
 			return bad_line(err, lineno, "invalid file record");
-		snprintf(file.sha256, sizeof(file.sha256), "%s", f[4]);
+		snprintf(file.digest, sizeof(file.digest), "%s", f[4]);
 		if (!sb_manifest_add_file(m, &file))
 			return sb_error_oom(err);
 		return SB_OK;

@@ -106,7 +106,7 @@ typedef struct SbManifestPart
 	char		label[SB_LABEL_LEN];	/* the backup holding it */
 	SbCompressType compress;	/* how that backup stored it */
 	uint64_t	size;			/* plain size of what is stored */
-	char		sha256[SB_SHA256_HEX_LEN + 1];	/* of that content */
+	char		digest[SB_SHA256_HEX_LEN + 1];	/* of that content */
 	uint64_t	stored_size;
 	uint32_t	nchunks;		/* 0: the whole file */
 	uint32_t   *chunks;			/* the chunks it holds, ascending */
@@ -118,7 +118,7 @@ typedef struct SbManifestFile
 	uint64_t	size;
 	int64_t		mtime;
 	unsigned int mode;
-	char		sha256[SB_SHA256_HEX_LEN + 1];
+	char		digest[SB_SHA256_HEX_LEN + 1];	/* hex, of its kind (SbDigestKind) */
 	uint64_t	stored_size;
 	uint32_t	checksum_failures;	/* pages whose checksum did not match */
 	uint64_t	nblocks;		/* block sums recorded, 0 when none */

@@ -231,7 +231,7 @@ sb_manifest_inherit_parts(SbManifestFile *dst, const SbManifest *base,
 		own.compress = base->compress_type;
 	}
 	own.size = be->nchunks > 0 ? be->chunks_size : be->size;
-	memcpy(own.sha256, be->sha256, sizeof(own.sha256));
+	memcpy(own.digest, be->digest, sizeof(own.digest));
 	own.stored_size = be->stored_size;
 	own.nchunks = be->nchunks;
 	own.chunks = be->chunks;

@@ -328,9 +328,9 @@ sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
 		rc = sb_restore_blocks_match(r, fd, full, f, &match, err);
 	else
 	{
-		rc = sb_codec_digest_fd(st, sb_digest_kind_of(f->sha256), fd, full,
+		rc = sb_codec_digest_fd(st, sb_digest_kind_of(f->digest), fd, full,
 								hex, &size, err);
-		match = (rc == SB_OK && strcasecmp(hex, f->sha256) == 0);
+		match = (rc == SB_OK && strcasecmp(hex, f->digest) == 0);
 	}
 	if (rc != SB_OK)
 	{

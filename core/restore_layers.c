@@ -133,14 +133,14 @@ sb_restore_layers(Restore *r, SbStorage *st, const SbManifestFile *f, int fd,
 
 		sb_manifest_part_location(r->o->stanza, f, p, repo_path);
 		rc = write_layer(r, st, f, fd, full, repo_path, p->compress,
-						 p->chunks, p->nchunks, p->size, p->sha256, err);
+						 p->chunks, p->nchunks, p->size, p->digest, err);
 	}
 	if (rc != SB_OK)
 		return rc;
 	/* the newest layer: this entry's own content, here or referenced */
 	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
 	rc = write_layer(r, st, f, fd, full, repo_path, ct, f->chunks, f->nchunks,
-					 f->chunks_size, f->sha256, err);
+					 f->chunks_size, f->digest, err);
 	if (rc != SB_OK)
 		return rc;
 	if (ftruncate(fd, (off_t) f->size) != 0)

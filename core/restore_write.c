@@ -584,7 +584,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	pf->expected = f->size;
 
 	rc = sb_codec_fetch(st, repo_path, ct, &pf->base,
-						by_blocks ? NULL : f->sha256, f->size, NULL, err);
+						by_blocks ? NULL : f->digest, f->size, NULL, err);
 	if (rc != SB_OK)
 		sb_restore_file_error(r, f, full, pf->write_failed, err);
 	else if (action == SB_DELTA_PATCH)

@@ -102,7 +102,7 @@ verify_object(SbStorage *st, const char *path, SbCompressType ct,
 	/* the manifest's digest names its kind; its size and value are compared below */
 	rc = sb_codec_fetch(st, path, ct, sink, sha256, UINT64_MAX, &res, &ferr);
 	sb_filter_free_chain(sink);
-	if (rc == SB_ERR_CORRUPT && res.sha256[0] != '\0')
+	if (rc == SB_ERR_CORRUPT && res.digest[0] != '\0')
 		rc = SB_OK;				/* decoded whole: only the digest differs */
 	if (rc == SB_ERR_CORRUPT)
 		sb_verify_problem(b, "checksum mismatch in %s: %s", f->path, ferr.msg);
@@ -113,9 +113,9 @@ verify_object(SbStorage *st, const char *path, SbCompressType ct,
 	else if (res.plain_size != size)
 		sb_verify_problem(b, "size mismatch in %s: content has %" PRIu64 " bytes, the manifest says %" PRIu64,
 						  f->path, res.plain_size, size);
-	else if (strcasecmp(res.sha256, sha256) != 0)
+	else if (strcasecmp(res.digest, sha256) != 0)
 		sb_verify_problem(b, "checksum mismatch in %s: digest %s, the manifest says %s",
-						  f->path, res.sha256, sha256);
+						  f->path, res.digest, sha256);
 	if (rc == SB_OK)
 	{
 		b->files_checked++;
@@ -140,13 +140,13 @@ verify_file(SbStorage *st, const SbVerifyOptions *o, const SbManifest *m,
 	sb_manifest_file_location(o->stanza, m, f, path, &ct);
 	rc = verify_object(st, path, ct, f,
 					   sb_manifest_file_layered(f) ? f->chunks_size : f->size,
-					   f->sha256, f->stored_size, b, err);
+					   f->digest, f->stored_size, b, err);
 	for (int k = 0; k < f->nparts && rc == SB_OK; k++)
 	{
 		const SbManifestPart *p = &f->parts[k];
 
 		sb_manifest_part_location(o->stanza, f, p, path);
-		rc = verify_object(st, path, p->compress, f, p->size, p->sha256,
+		rc = verify_object(st, path, p->compress, f, p->size, p->digest,
 						   p->stored_size, b, err);
 	}
 	return rc;

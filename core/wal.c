@@ -104,11 +104,11 @@ find_cb(const char *name, const SbStat *st, void *arg)
 
 	if (fs->nfound++ == 0)
 	{
-		memcpy(fs->entry->sha256, sha, sizeof(sha));
+		memcpy(fs->entry->digest, sha, sizeof(sha));
 		fs->entry->compress_type = ct;
 		snprintf(fs->entry->name, sizeof(fs->entry->name), "%s", name);
 	}
-	else if (strcasecmp(fs->entry->sha256, sha) != 0)
+	else if (strcasecmp(fs->entry->digest, sha) != 0)
 		memcpy(fs->other_sha, sha, sizeof(sha));
 	return true;
 }
@@ -158,7 +158,7 @@ find_in_dir(SbStorage *st, const char *stanza, const char *walname,
 		sb_error_set(err, SB_ERR_CORRUPT,
 					 "WAL file \"%s\" is stored more than once with different content",
 					 walname);
-		sb_error_detail(err, "Stored checksums: %s and %s.", entry->sha256, fs.other_sha);
+		sb_error_detail(err, "Stored checksums: %s and %s.", entry->digest, fs.other_sha);
 		return SB_ERR_CORRUPT;
 	}
 	snprintf(name, sizeof(name), "%s/%s", dir, entry->name);
@@ -192,7 +192,7 @@ already_stored(SbWalPushResult *res, const char *sha, uint64_t size)
 {
 	res->already_stored = true;
 	res->store.plain_size = size;
-	memcpy(res->store.sha256, sha, SB_SHA256_HEX_LEN + 1);
+	memcpy(res->store.digest, sha, SB_SHA256_HEX_LEN + 1);
 }
 
 /*
@@ -219,7 +219,7 @@ store_one_pass(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 	if (rc == SB_ERR_EXISTS)
 	{
 		/* stored concurrently under the same checksum: that is our file */
-		already_stored(res, res->store.sha256, res->store.plain_size);
+		already_stored(res, res->store.digest, res->store.plain_size);
 		rc = SB_OK;
 	}
 	return rc;
@@ -257,7 +257,7 @@ store_two_passes(SbStorage *st, const SbRepoConfig *cfg, const char *dir,
 		already_stored(res, sha, size);
 		return SB_OK;
 	}
-	if (rc == SB_OK && strcasecmp(res->store.sha256, sha) != 0)
+	if (rc == SB_OK && strcasecmp(res->store.digest, sha) != 0)
 	{
 		/* the file changed while we read it: never leave a wrong name */
 		SbError		ignore;
@@ -304,12 +304,12 @@ sb_wal_push(SbStorage *st, const SbRepoConfig *cfg, const char *walname,
 	if (rc == SB_OK)
 	{
 		/* of the stored copy's kind: it may predate the stanza's format */
-		rc = sb_codec_digest_fd(st, sb_digest_kind_of(entry.sha256), fd,
+		rc = sb_codec_digest_fd(st, sb_digest_kind_of(entry.digest), fd,
 								src_path, sha, &size, err);
 		if (rc != SB_OK)
 			goto done;
-		if (strcasecmp(entry.sha256, sha) != 0)
-			rc = conflict_error(walname, entry.sha256, sha, err);
+		if (strcasecmp(entry.digest, sha) != 0)
+			rc = conflict_error(walname, entry.digest, sha, err);
 		else
 			already_stored(res, sha, size);
 		goto done;
@@ -378,7 +378,7 @@ sb_wal_get(SbStorage *st, const char *stanza, const char *walname,
 		rc = sb_error_oom(err);
 	else
 		rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
-							entry.sha256, UINT64_MAX, NULL, err);
+							entry.digest, UINT64_MAX, NULL, err);
 	if (sink)
 		sb_filter_free_chain(sink);
 	if (close(fd) != 0 && rc == SB_OK)

@@ -42,7 +42,7 @@ typedef struct SbWalPushResult
 typedef struct SbWalEntry
 {
 	char		name[SB_PATH_MAX];	/* repository path of the stored file */
-	char		sha256[SB_SHA256_HEX_LEN + 1];
+	char		digest[SB_SHA256_HEX_LEN + 1];	/* the name's (SbDigestKind) */
 	SbCompressType compress_type;
 } SbWalEntry;
 

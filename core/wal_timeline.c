@@ -198,7 +198,7 @@ sb_timeline_history_load(SbStorage *st, const char *stanza, unsigned int tli,
 	if (sink == NULL)
 		return sb_error_oom(err);
 	rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
-						entry.sha256, UINT64_MAX, NULL, err);
+						entry.digest, UINT64_MAX, NULL, err);
 	if (rc == SB_OK)
 	{
 		data = sb_filter_buffer_data(sink, &len);

@@ -118,7 +118,7 @@ store_buffer(SbStorage *st, const SbRepoConfig *cfg, SbManifest *m,
 	f.size = res.plain_size;
 	f.mtime = (int64) time(NULL);
 	f.mode = 0600;
-	memcpy(f.sha256, res.sha256, sizeof(f.sha256));
+	memcpy(f.digest, res.digest, sizeof(f.digest));
 	f.stored_size = res.stored_size;
 	if (!sb_manifest_add_file(m, &f))
 		elog(ERROR, "could not add \"%s\" to the manifest", relpath);

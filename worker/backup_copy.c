@@ -105,7 +105,7 @@ typedef struct SbCopyFile
 	uint64		plain_size;
 	uint64		stored_size;
 	uint32		checksum_failures;
-	char		sha256[SB_SHA256_HEX_LEN + 1];
+	char		digest[SB_SHA256_HEX_LEN + 1];
 	Size		sums_off;		/* block sums array in the queue, or 0 */
 	uint64		sums_cap;		/* room for this many sums */
 	uint64		nblocks;		/* sums recorded, 0 when none */
@@ -353,7 +353,7 @@ source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *can
 	 * SHA-256), HMAC under an encrypted stanza's key
 	 */
 	if (sb_codec_ready(c->st, &err) != SB_OK ||
-		sb_codec_digest_fd(c->st, sb_digest_kind_of(cand->sha256), fd, local,
+		sb_codec_digest_fd(c->st, sb_digest_kind_of(cand->digest), fd, local,
 						   hex, &size, &err) != SB_OK)
 		sb_report(ERROR, &err, "could not read a file to compare it with its base", NULL);
 	if (lseek(fd, 0, SEEK_SET) != 0)
@@ -362,7 +362,7 @@ source_matches(Copier *c, int fd, const char *local, const SbReuseCandidate *can
 				 errmsg("could not seek in file \"%s\": %m", local)));
 	pg_atomic_fetch_add_u64(&c->q->bytes_read, size);
 	return size == cand->size &&
-		pg_strcasecmp(hex, cand->sha256) == 0;
+		pg_strcasecmp(hex, cand->digest) == 0;
 }
 
 /*
@@ -381,7 +381,7 @@ stored_copy_verifies(Copier *c, const char *path, const SbReuseCandidate *cand)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 	rc = sb_codec_fetch(c->st, path, c->q->cfg.compress_type, sink,
-						cand->sha256, cand->size, NULL, &err);
+						cand->digest, cand->size, NULL, &err);
 	sb_filter_free_chain(sink);
 	if (rc != SB_OK && rc != SB_ERR_CORRUPT && rc != SB_ERR_NOT_FOUND)
 		sb_report(ERROR, &err, "could not read a file of the interrupted backup", NULL);
@@ -405,7 +405,7 @@ reuse_one(Copier *c, SbCopyFile *f, int fd, const char *local,
 	f->plain_size = cand->size;
 	f->stored_size = cand->stored_size;
 	f->checksum_failures = cand->checksum_failures;
-	memcpy(f->sha256, cand->sha256, sizeof(f->sha256));
+	memcpy(f->digest, cand->digest, sizeof(f->digest));
 	f->outcome = cand->kind;
 	pg_atomic_fetch_add_u64(cand->kind == SB_REUSE_BASE ?
 							&q->files_referenced : &q->files_resumed, 1);
@@ -488,7 +488,7 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 		f->plain_size = f->cand.size;
 		f->stored_size = f->cand.stored_size;
 		f->checksum_failures = f->cand.checksum_failures;
-		memcpy(f->sha256, f->cand.sha256, sizeof(f->sha256));
+		memcpy(f->digest, f->cand.digest, sizeof(f->digest));
 		f->outcome = SB_REUSE_BASE;
 		pg_atomic_fetch_add_u64(&q->files_referenced, 1);
 		pg_atomic_fetch_add_u64(&q->bytes_done, size);
@@ -546,7 +546,7 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 	f->plain_size = size;
 	f->stored_size = res.stored_size;
 	f->checksum_failures = c->pv.failures;
-	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
+	memcpy(f->digest, res.digest, sizeof(f->digest));
 	f->nblocks = sb_block_count(size, SB_BLOCK_SIZE);
 	f->outcome = SB_REUSE_BLOCKS;
 	pg_atomic_fetch_add_u64(&q->files_blocks, 1);
@@ -620,7 +620,7 @@ copy_one(Copier *c, uint32 i)
 	f->plain_size = res.plain_size;
 	f->stored_size = res.stored_size;
 	f->checksum_failures = c->pv.failures;
-	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
+	memcpy(f->digest, res.digest, sizeof(f->digest));
 	f->outcome = SB_REUSE_NONE;
 	f->nblocks = 0;
 	if (res.plain_size > SB_BLOCK_SIZE && !c->sums_lost &&
@@ -676,7 +676,7 @@ save_resume_list(SbCopyQueue *q, bool force)
 		mf.size = f->plain_size;
 		mf.mtime = f->mtime;
 		mf.mode = f->mode;
-		memcpy(mf.sha256, f->sha256, sizeof(mf.sha256));
+		memcpy(mf.digest, f->digest, sizeof(mf.digest));
 		mf.stored_size = f->stored_size;
 		mf.checksum_failures = f->checksum_failures;
 		ok = sb_manifest_add_file(&r, &mf);
@@ -941,7 +941,7 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 	memcpy(list, p->pages, sizeof(uint32) * p->npages);
 	memcpy(sums, be->block_sums, sizeof(uint64) * be->nblocks);
 	memset(&f->cand, 0, sizeof(f->cand));
-	memcpy(f->cand.sha256, be->sha256, sizeof(f->cand.sha256));
+	memcpy(f->cand.digest, be->digest, sizeof(f->cand.digest));
 	f->cand.size = be->size;
 	f->cand.stored_size = be->stored_size;
 	f->cand.checksum_failures = be->checksum_failures;
@@ -1120,7 +1120,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 		mf.size = f->plain_size;
 		mf.mtime = f->mtime;
 		mf.mode = f->mode;
-		memcpy(mf.sha256, f->sha256, sizeof(mf.sha256));
+		memcpy(mf.digest, f->digest, sizeof(mf.digest));
 		mf.stored_size = f->stored_size;
 		mf.checksum_failures = f->checksum_failures;
 		if (f->nblocks > 0)

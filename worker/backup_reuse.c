@@ -67,7 +67,7 @@ fill(SbReuseCandidate *out, const SbManifestFile *f, int64 mtime,
 	 int64 recorded_start)
 {
 	out->in_doubt = mtime >= recorded_start - SB_REUSE_MTIME_SLACK_S;
-	memcpy(out->sha256, f->sha256, sizeof(out->sha256));
+	memcpy(out->digest, f->digest, sizeof(out->digest));
 	out->size = f->size;
 	out->stored_size = f->stored_size;
 	out->checksum_failures = f->checksum_failures;

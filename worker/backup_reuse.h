@@ -35,7 +35,7 @@ typedef struct SbReuseCandidate
 {
 	int			kind;			/* SbReuseKind */
 	bool		in_doubt;		/* compare the source's checksum first */
-	char		sha256[SB_SHA256_HEX_LEN + 1];
+	char		digest[SB_SHA256_HEX_LEN + 1];
 	uint64		size;
 	uint64		stored_size;
 	uint32		checksum_failures;

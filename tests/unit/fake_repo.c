@@ -143,7 +143,7 @@ fake_backup(FakeRepo *r, const char *label, unsigned int tli,
 		f.size = sizes[i];
 		f.mtime = 1795000000;
 		f.mode = 0600;
-		memcpy(f.sha256, res.sha256, sizeof(f.sha256));
+		memcpy(f.digest, res.digest, sizeof(f.digest));
 		f.stored_size = res.stored_size;
 		sb_manifest_add_file(&m, &f);
 		m.database_size += f.size;

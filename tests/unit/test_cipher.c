@@ -499,18 +499,18 @@ test_codec_encrypted(void)
 		SB_CHECK(sb_codec_store_buffer(st, &cfg, plain, 300000, ct ? "c/f.gz" : "c/f",
 									   SB_WRITE_REPLACE, &res, &err) == SB_OK);
 		/* the digest is a MAC, not the plain SHA-256 */
-		SB_CHECK(strlen(res.sha256) == 64 && strcmp(res.sha256, sha) != 0);
+		SB_CHECK(strlen(res.digest) == 64 && strcmp(res.digest, sha) != 0);
 		if (ct == 0)
 			SB_CHECK(res.stored_size == sealed_size(300000));
 		sink = sb_filter_buffer_sink_new(1 << 20);
 		SB_CHECK_MSG(sb_codec_fetch(st, ct ? "c/f.gz" : "c/f", cfg.compress_type, sink,
-									res.sha256, 300000, &res2, &err) == SB_OK, "%s", err.msg);
-		SB_CHECK(strcmp(res2.sha256, res.sha256) == 0);
+									res.digest, 300000, &res2, &err) == SB_OK, "%s", err.msg);
+		SB_CHECK(strcmp(res2.digest, res.digest) == 0);
 		sb_filter_free_chain(sink);
 	}
 	/* the same content gives the same MAC (dedup of WAL by name still works) */
 	SB_CHECK(sb_codec_store_buffer(st, &cfg, plain, 300000, "c/g", 0, &res2, &err) == SB_OK);
-	SB_CHECK(strcmp(res2.sha256, res.sha256) == 0);
+	SB_CHECK(strcmp(res2.digest, res.digest) == 0);
 
 	/* a file copied over another name is refused, naming the name read */
 	SB_REQUIRE(sb_storage_get(st, "c/f", 1 << 20, &raw, &rawlen, &err) == SB_OK);
@@ -525,7 +525,7 @@ test_codec_encrypted(void)
 	st->cipher = NULL;
 	st->cfg.cipher_type = SB_CIPHER_NONE;
 	sink = sb_filter_buffer_sink_new(1 << 20);
-	SB_CHECK(sb_codec_fetch(st, "c/f", SB_COMPRESS_NONE, sink, res.sha256, 300000, NULL, &err) == SB_ERR_CONFIG);
+	SB_CHECK(sb_codec_fetch(st, "c/f", SB_COMPRESS_NONE, sink, res.digest, 300000, NULL, &err) == SB_ERR_CONFIG);
 	SB_CHECK(strstr(err.msg, "is encrypted") != NULL);
 	sb_filter_free_chain(sink);
 	st->cipher = saved;
@@ -682,7 +682,7 @@ test_stanza_keys(void)
 	st->cfg.compress_type = SB_COMPRESS_NONE;
 	SB_CHECK_MSG(sb_wal_push(st, &st->cfg, "000000010000000000000001", walsrc, &wres, &err) == SB_OK,
 				 "%s", err.msg);
-	SB_CHECK(!wres.already_stored && strcmp(wres.store.sha256, sha) != 0);
+	SB_CHECK(!wres.already_stored && strcmp(wres.store.digest, sha) != 0);
 	SB_CHECK(sb_wal_push(st, &st->cfg, "000000010000000000000001", walsrc, &wres, &err) == SB_OK);
 	SB_CHECK(wres.already_stored);
 	{

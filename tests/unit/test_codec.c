@@ -451,7 +451,7 @@ store_odd_chunks(SbStorage *st, const Codec *c, const uint8_t *data,
 	{
 		res->plain_size = sb_filter_digest_bytes(head);
 		res->stored_size = sb_filter_count_bytes(count);
-		sb_filter_digest_hex(head, res->sha256);
+		sb_filter_digest_hex(head, res->digest);
 		sb_filter_free_chain(head);
 		return sb_storage_write_commit(st, w, err);
 	}
@@ -489,7 +489,7 @@ check_fetch_buffer(SbStorage *st, const char *path, const Codec *c,
 		sb_mem_storage_file(st, path, &stored_len);
 		SB_CHECK(res.plain_size == want_len);
 		SB_CHECK(res.stored_size == stored_len);
-		SB_CHECK(strcasecmp(res.sha256, sha) == 0);
+		SB_CHECK(strcasecmp(res.digest, sha) == 0);
 	}
 	sink->free(sink);
 }
@@ -619,8 +619,8 @@ roundtrip_case(SbStorage *st, const Codec *c, const uint8_t *data, size_t len,
 				 sb_status_name(rc), err.msg);
 	SB_CHECK_MSG(res.plain_size == len, "%s %s: plain_size %llu", c->name,
 				 label, (unsigned long long) res.plain_size);
-	SB_CHECK_MSG(strcmp(res.sha256, hex) == 0, "%s %s: sha %s, want %s",
-				 c->name, label, res.sha256, hex);
+	SB_CHECK_MSG(strcmp(res.digest, hex) == 0, "%s %s: sha %s, want %s",
+				 c->name, label, res.digest, hex);
 	stored = sb_mem_storage_file(st, "rt/buf.gz", &stored_len);
 	SB_REQUIRE(stored != NULL);
 	SB_CHECK_MSG(res.stored_size == stored_len,
@@ -655,7 +655,7 @@ roundtrip_case(SbStorage *st, const Codec *c, const uint8_t *data, size_t len,
 	SB_CHECK_MSG(rc == SB_OK, "%s %s: store_fd %s: %s", c->name, label,
 				 sb_status_name(rc), err.msg);
 	SB_CHECK(res2.plain_size == len);
-	SB_CHECK(strcmp(res2.sha256, hex) == 0);
+	SB_CHECK(strcmp(res2.digest, hex) == 0);
 	stored = sb_mem_storage_file(st, "rt/pipe.gz", &stored_len);
 	SB_CHECK(stored != NULL && res2.stored_size == stored_len);
 	sb_mem_storage_set_read_chunk(st, 1 + len / 3);
@@ -673,7 +673,7 @@ roundtrip_case(SbStorage *st, const Codec *c, const uint8_t *data, size_t len,
 	SB_CHECK_MSG(rc == SB_OK, "%s %s: odd-chunk store %s: %s", c->name, label,
 				 sb_status_name(rc), err.msg);
 	SB_CHECK(res2.plain_size == len);
-	SB_CHECK(strcmp(res2.sha256, hex) == 0);
+	SB_CHECK(strcmp(res2.digest, hex) == 0);
 	stored = sb_mem_storage_file(st, "rt/odd.gz", &stored_len);
 	SB_CHECK(stored != NULL && res2.stored_size == stored_len);
 	check_fetch_buffer(st, "rt/odd.gz", c, hex, data, len, label);
@@ -779,7 +779,7 @@ test_bounded_chunks(const Codec *c)
 
 	/* 16 MiB comes out of a tiny file in chunks no larger than BUFSIZE */
 	rc = sb_codec_fetch(st, "z/zeros", c->type, &probe->base,
-						res.sha256, 16 * MiB, NULL, &err);
+						res.digest, 16 * MiB, NULL, &err);
 	SB_CHECK_MSG(rc == SB_OK, "%s: %s", c->name, err.msg);
 	SB_CHECK_MSG(probe->bytes == 16 * MiB, "%s: %llu bytes out", c->name,
 				 (unsigned long long) probe->bytes);
@@ -847,20 +847,20 @@ test_fetch_mismatch(void)
 		SB_REQUIRE(rc == SB_OK);
 
 		/* right values pass, no checks pass */
-		SB_CHECK(fetch_discard(st, "m/file", codecs[j].type, res.sha256,
+		SB_CHECK(fetch_discard(st, "m/file", codecs[j].type, res.digest,
 							   300000, &err) == SB_OK);
 		SB_CHECK(fetch_discard(st, "m/file", codecs[j].type, NULL,
 							   UINT64_MAX, &err) == SB_OK);
 
 		/* wrong digest */
-		strcpy(bad, res.sha256);
+		strcpy(bad, res.digest);
 		bad[10] = bad[10] == '0' ? '1' : '0';
 		rc = fetch_discard(st, "m/file", codecs[j].type, bad, UINT64_MAX, &err);
 		SB_CHECK_MSG(rc == SB_ERR_CORRUPT, "%s: got %s", codecs[j].name,
 					 sb_status_name(rc));
 		SB_CHECK_MSG(strstr(err.msg, "checksum mismatch in repository file \"m/file\"") != NULL &&
 					 strstr(err.msg, bad) != NULL &&
-					 strstr(err.msg, res.sha256) != NULL, "message: %s", err.msg);
+					 strstr(err.msg, res.digest) != NULL, "message: %s", err.msg);
 
 		/* a truncated or garbage digest string never matches */
 		rc = fetch_discard(st, "m/file", codecs[j].type, "abc", UINT64_MAX, &err);
@@ -869,7 +869,7 @@ test_fetch_mismatch(void)
 		SB_CHECK(rc == SB_ERR_CORRUPT);
 
 		/* wrong size, with and without the digest */
-		rc = fetch_discard(st, "m/file", codecs[j].type, res.sha256, 300001, &err);
+		rc = fetch_discard(st, "m/file", codecs[j].type, res.digest, 300001, &err);
 		SB_CHECK_MSG(rc == SB_ERR_CORRUPT && strstr(err.msg, "size mismatch") != NULL,
 					 "%s: %s", sb_status_name(rc), err.msg);
 		rc = fetch_discard(st, "m/file", codecs[j].type, NULL, 0, &err);
@@ -887,7 +887,7 @@ test_fetch_mismatch(void)
 							"0000000000000000000000000000000000000000000000000000000000000000",
 							UINT64_MAX, &got, &err);
 		SB_CHECK(rc == SB_ERR_CORRUPT);
-		SB_CHECK(got.plain_size == 300000 && strcmp(got.sha256, res.sha256) == 0);
+		SB_CHECK(got.plain_size == 300000 && strcmp(got.digest, res.digest) == 0);
 		sink->free(sink);
 	}
 
@@ -976,7 +976,7 @@ test_corruption(const Codec *c)
 			 * zstd window): the digest proves the content is the original.
 			 */
 			if (rc == SB_OK &&
-				fetch_discard(st, "c/bad.gz", c->type, res.sha256, len,
+				fetch_discard(st, "c/bad.gz", c->type, res.digest, len,
 							  &err) == SB_OK)
 			{
 				harmless++;
@@ -998,7 +998,7 @@ test_corruption(const Codec *c)
 			copy[stored_len - 1] ^= 0x40;
 			ok = sb_mem_storage_set_file(st, "c/bad.gz", copy, stored_len);
 			SB_REQUIRE(ok);
-			SB_CHECK(fetch_discard(st, "c/bad.gz", c->type, res.sha256,
+			SB_CHECK(fetch_discard(st, "c/bad.gz", c->type, res.digest,
 								   len, &err) == SB_ERR_CORRUPT);
 		}
 		SB_CHECK_MSG(bad == 0, "%s: %d of %d corruptions not reported as corrupt",
@@ -1028,7 +1028,7 @@ test_corruption(const Codec *c)
 		copy[stored_len / 2] ^= 1;
 		ok = sb_mem_storage_set_file(st, "c/plain", copy, stored_len);
 		SB_REQUIRE(ok);
-		SB_CHECK(fetch_discard(st, "c/plain", SB_COMPRESS_NONE, res.sha256,
+		SB_CHECK(fetch_discard(st, "c/plain", SB_COMPRESS_NONE, res.digest,
 							   len, &err) == SB_ERR_CORRUPT);
 		free(copy);
 	}
@@ -1119,7 +1119,7 @@ test_truncation_and_trailing(const Codec *c)
 	{
 		SbError		err;
 
-		SB_CHECK(fetch_discard(st, "t/orig.gz", c->type, res.sha256,
+		SB_CHECK(fetch_discard(st, "t/orig.gz", c->type, res.digest,
 							   len, &err) == SB_OK);
 	}
 
@@ -1160,7 +1160,7 @@ test_buffer_sink(void)
 	/* through fetch: exact size fits, one byte less does not */
 	store_fixture(st, &codecs[2], "b/file.gz", data, 100000, &res);
 	sink = sb_filter_buffer_sink_new(100000);
-	rc = sb_codec_fetch(st, "b/file.gz", SB_COMPRESS_ZLIB, sink, res.sha256,
+	rc = sb_codec_fetch(st, "b/file.gz", SB_COMPRESS_ZLIB, sink, res.digest,
 						100000, NULL, &err);
 	SB_CHECK(rc == SB_OK);
 	p = sb_filter_buffer_data(sink, &n);
@@ -1168,7 +1168,7 @@ test_buffer_sink(void)
 	sink->free(sink);
 
 	sink = sb_filter_buffer_sink_new(99999);
-	rc = sb_codec_fetch(st, "b/file.gz", SB_COMPRESS_ZLIB, sink, res.sha256,
+	rc = sb_codec_fetch(st, "b/file.gz", SB_COMPRESS_ZLIB, sink, res.digest,
 						100000, NULL, &err);
 	SB_CHECK_MSG(rc == SB_ERR_CORRUPT && strstr(err.msg, "larger than 99999") != NULL,
 				 "%s: %s", sb_status_name(rc), err.msg);
@@ -1177,7 +1177,7 @@ test_buffer_sink(void)
 	/* an empty file into a zero-size buffer */
 	store_fixture(st, &codecs[2], "b/empty.gz", data, 0, &res);
 	sink = sb_filter_buffer_sink_new(0);
-	rc = sb_codec_fetch(st, "b/empty.gz", SB_COMPRESS_ZLIB, sink, res.sha256,
+	rc = sb_codec_fetch(st, "b/empty.gz", SB_COMPRESS_ZLIB, sink, res.digest,
 						0, NULL, &err);
 	SB_CHECK(rc == SB_OK);
 	p = sb_filter_buffer_data(sink, &n);
@@ -1237,11 +1237,11 @@ test_storage_failures(void)
 
 		store_fixture(st, &codecs[2], "f/ok.gz", data, len, &res);
 		sb_mem_storage_fail_reads_after(st, SB_CODEC_BUFSIZE + 17);
-		rc = fetch_discard(st, "f/ok.gz", SB_COMPRESS_ZLIB, res.sha256, len, &err);
+		rc = fetch_discard(st, "f/ok.gz", SB_COMPRESS_ZLIB, res.digest, len, &err);
 		SB_CHECK_MSG(rc == SB_ERR_IO, "%s: %s", sb_status_name(rc), err.msg);
 		SB_CHECK(sb_mem_storage_open_handles(st) == 0);
 		sb_mem_storage_fail_reads_after(st, -1);
-		SB_CHECK(fetch_discard(st, "f/ok.gz", SB_COMPRESS_ZLIB, res.sha256,
+		SB_CHECK(fetch_discard(st, "f/ok.gz", SB_COMPRESS_ZLIB, res.digest,
 							   len, &err) == SB_OK);
 		sb_mem_storage_free(st);
 	}
@@ -1276,10 +1276,10 @@ test_store_overlap(void)
 		rc = sb_codec_store_buffer(st, &cfg, data, len, "o/overlap.gz",
 								   SB_WRITE_OVERLAP, &res, &err);
 		SB_CHECK_MSG(rc == SB_OK, "%s: %s", codecs[j].name, err.msg);
-		SB_CHECK(strcmp(res.sha256, hex) == 0 && res.plain_size == len);
+		SB_CHECK(strcmp(res.digest, hex) == 0 && res.plain_size == len);
 		rc = store_via_pipe(st, &cfg, data, len, "o/pipe.gz", SB_WRITE_OVERLAP,
 							&res2, &err);
-		SB_CHECK(rc == SB_OK && strcmp(res2.sha256, hex) == 0 &&
+		SB_CHECK(rc == SB_OK && strcmp(res2.digest, hex) == 0 &&
 				 res2.stored_size == res.stored_size);
 		SB_CHECK(fetch_discard(st, "o/overlap.gz", codecs[j].type, hex, len,
 							   &err) == SB_OK);
@@ -1374,7 +1374,7 @@ test_levels(void)
 			SB_CHECK_MSG(res.stored_size < 300000 / 2 || level == 0,
 						 "%s level %d stored %llu bytes", c.name, level,
 						 (unsigned long long) res.stored_size);
-			SB_CHECK(fetch_discard(st, "l/file", types[t], res.sha256, 300000,
+			SB_CHECK(fetch_discard(st, "l/file", types[t], res.digest, 300000,
 								   &err) == SB_OK);
 		}
 		snprintf(hint, sizeof(hint), "Valid levels for %s are %d to %d.",
@@ -1426,14 +1426,14 @@ test_store_addressed(void)
 	rc = store_via_pipe_as(st, &cfg, data, 700001, "a/seg", "a/seg-", 0, &res,
 						   &err);
 	SB_CHECK_MSG(rc == SB_OK, "%s: %s", sb_status_name(rc), err.msg);
-	SB_CHECK(strcmp(res.sha256, hex) == 0 && res.plain_size == 700001);
+	SB_CHECK(strcmp(res.digest, hex) == 0 && res.plain_size == 700001);
 	SB_CHECK(file_exists(st, final) && !file_exists(st, "a/seg"));
 	SB_CHECK(fetch_discard(st, final, cfg.compress_type, hex, 700001, &err) == SB_OK);
 
 	memset(&res, 0, sizeof(res));
 	rc = store_via_pipe_as(st, &cfg, data, 700001, "a/seg", "a/seg-", 0, &res,
 						   &err);
-	SB_CHECK(rc == SB_ERR_EXISTS && strcmp(res.sha256, hex) == 0);
+	SB_CHECK(rc == SB_ERR_EXISTS && strcmp(res.digest, hex) == 0);
 
 	sb_mem_storage_fail_writes_after(st, 1000);
 	rc = store_via_pipe_as(st, &cfg, data, 700000, "a/seg", "a/seg-", 0, &res,
@@ -1512,7 +1512,7 @@ test_store_inspect(void)
 			 log.next_offset == len);
 	data[0] = data[SB_CODEC_BUFSIZE] = data[SB_CODEC_BUFSIZE * 2] = 'X';
 	sb_sha256_hex(data, len, hex);
-	SB_CHECK(strcmp(res.sha256, hex) == 0);
+	SB_CHECK(strcmp(res.digest, hex) == 0);
 	SB_CHECK(fetch_discard(st, "i/ok.gz", SB_COMPRESS_ZLIB, hex, len, &err) == SB_OK);
 
 	memset(&log, 0, sizeof(log));
@@ -1563,7 +1563,7 @@ test_config_and_source_errors(void)
 	rc = sb_codec_store_buffer(st, &cfg, "abcabcabc", 9, "x/zero.gz", 0, &res,
 							   &err);
 	SB_CHECK(rc == SB_OK && res.stored_size > 9);
-	SB_CHECK(fetch_discard(st, "x/zero.gz", SB_COMPRESS_ZLIB, res.sha256, 9,
+	SB_CHECK(fetch_discard(st, "x/zero.gz", SB_COMPRESS_ZLIB, res.digest, 9,
 						   &err) == SB_OK);
 
 	/* the filter constructor clamps levels; unknown type fails on use */
@@ -1616,7 +1616,7 @@ test_config_and_source_errors(void)
 		close(fd);
 		unlink(path);
 		sb_sha256_hex(data, SB_CODEC_BUFSIZE * 3 + 11, hex);
-		SB_CHECK(rc == SB_OK && strcmp(res.sha256, hex) == 0 &&
+		SB_CHECK(rc == SB_OK && strcmp(res.digest, hex) == 0 &&
 				 res.plain_size == SB_CODEC_BUFSIZE * 3 + 11);
 		SB_CHECK(fetch_discard(st, "x/file.gz", SB_COMPRESS_ZLIB, hex,
 							   SB_CODEC_BUFSIZE * 3 + 11, &err) == SB_OK);
@@ -1951,7 +1951,7 @@ test_eintr(void)
 		pthread_join(th, NULL);
 		sb_sha256_hex(data, len, hex);
 		SB_CHECK_MSG(rc == SB_OK, "%s: %s", sb_status_name(rc), err.msg);
-		SB_CHECK(rc == SB_OK && strcmp(res.sha256, hex) == 0);
+		SB_CHECK(rc == SB_OK && strcmp(res.digest, hex) == 0);
 		SB_CHECK_MSG(alarms - before >= ALARMS_WANTED, "only %d signals arrived",
 					 (int) (alarms - before));
 	}

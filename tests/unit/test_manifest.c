@@ -63,7 +63,7 @@ build_manifest(SbManifest *m, const char *label, int n)
 		f.size = (uint64_t) i * 8192;
 		f.mtime = 1795000000 - i;
 		f.mode = (i % 2) ? 0600 : 0640;
-		sb_sha256_hex(path, strlen(path), f.sha256);
+		sb_sha256_hex(path, strlen(path), f.digest);
 		f.stored_size = (uint64_t) i * 100;
 		if (!sb_manifest_add_file(m, &f))
 		{
@@ -103,7 +103,7 @@ manifests_equal(const SbManifest *a, const SbManifest *b)
 
 		if (strcmp(x->path, y->path) != 0 || x->size != y->size ||
 			x->mtime != y->mtime || x->mode != y->mode ||
-			strcmp(x->sha256, y->sha256) != 0 ||
+			strcmp(x->digest, y->digest) != 0 ||
 			x->stored_size != y->stored_size || x->nblocks != y->nblocks ||
 			(x->nblocks > 0 &&
 			 memcmp(x->block_sums, y->block_sums, x->nblocks * sizeof(uint64_t)) != 0))
@@ -858,7 +858,7 @@ test_layers(void)
 	f.path = "base/1/16384";
 	f.size = 2500;
 	f.mode = 0600;
-	memcpy(f.sha256, SHA_A, SB_SHA256_HEX_LEN + 1);
+	memcpy(f.digest, SHA_A, SB_SHA256_HEX_LEN + 1);
 	f.stored_size = 77;
 	f.nblocks = 3;
 	f.block_sums = sums;
@@ -869,7 +869,7 @@ test_layers(void)
 	strcpy(p.label, "20261206-000000F");
 	p.compress = SB_COMPRESS_ZSTD;
 	p.size = 2000;
-	memcpy(p.sha256, SHA_A, SB_SHA256_HEX_LEN + 1);
+	memcpy(p.digest, SHA_A, SB_SHA256_HEX_LEN + 1);
 	p.stored_size = 99;
 	f.nparts = 1;
 	f.parts = &p;

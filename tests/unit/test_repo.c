@@ -198,7 +198,7 @@ test_wal_push_get(SbStorage *st, SbRepoConfig *cfg)
 	SB_CHECK(res.store.plain_size == size);
 	SB_CHECK(res.store.stored_size > 0 && res.store.stored_size < size);
 	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
-	SB_CHECK(strcmp(entry.sha256, res.store.sha256) == 0);
+	SB_CHECK(strcmp(entry.digest, res.store.digest) == 0);
 	SB_CHECK(entry.compress_type == cfg->compress_type);
 
 	/* identical again: success without writing */
@@ -366,7 +366,7 @@ test_wal_types(SbStorage *st, SbRepoConfig *cfg)
 		SB_CHECK_MSG(entry.compress_type == t[i].type &&
 					 strlen(entry.name) > sl &&
 					 strcmp(entry.name + strlen(entry.name) - sl, t[i].suffix) == 0 &&
-					 strstr(entry.name, res.store.sha256) != NULL,
+					 strstr(entry.name, res.store.digest) != NULL,
 					 "%s stored as %s", sb_compress_type_name(t[i].type), entry.name);
 
 		/* every type, whatever is configured now */
@@ -504,9 +504,9 @@ test_wal_one_pass(SbStorage *st, SbRepoConfig *cfg)
 	SB_CHECK(fifo_fed(pid));
 	SB_CHECK_MSG(rc == SB_OK, "push from a FIFO: %s: %s", sb_status_name(rc), err.msg);
 	SB_CHECK(!res.already_stored && res.store.plain_size == size);
-	SB_CHECK(strcmp(res.store.sha256, sha) == 0);
+	SB_CHECK(strcmp(res.store.digest, sha) == 0);
 	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK);
-	SB_CHECK(strcmp(entry.sha256, sha) == 0 && entry.compress_type == SB_COMPRESS_ZSTD);
+	SB_CHECK(strcmp(entry.digest, sha) == 0 && entry.compress_type == SB_COMPRESS_ZSTD);
 	snprintf(dst, sizeof(dst), "%s/one-pass", root);
 	SB_CHECK(sb_wal_get(st, "w", seg, dst, &err) == SB_OK);
 	back = sb_test_read_file(dst, &len);
@@ -526,7 +526,7 @@ test_wal_one_pass(SbStorage *st, SbRepoConfig *cfg)
 	SB_CHECK(fifo_fed(pid));
 	SB_CHECK(rc == SB_ERR_CONFLICT);
 	SB_CHECK(sb_wal_find(st, "w", seg, &entry, &err) == SB_OK &&
-			 strcmp(entry.sha256, sha) == 0);
+			 strcmp(entry.digest, sha) == 0);
 
 	sb_wal_dir("w", seg, entry.name);
 	snprintf(dir, sizeof(dir), "%s/repo/%s", root, entry.name);
@@ -682,9 +682,9 @@ test_wal_digest_kinds(SbStorage *st, SbRepoConfig *cfg)
 	SB_REQUIRE(sb_stanza_ensure(st, "x2", &mine, &err) == SB_OK);
 	SB_CHECK(sb_stanza_load(st, "x2", &loaded, &err) == SB_OK && loaded.format_version == 2);
 	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && !res.already_stored);
-	SB_CHECK_MSG(strcmp(res.store.sha256, xxh) == 0, "%s", res.store.sha256);
+	SB_CHECK_MSG(strcmp(res.store.digest, xxh) == 0, "%s", res.store.digest);
 	SB_CHECK(sb_wal_find(st, "x2", seg, &entry, &err) == SB_OK);
-	SB_CHECK(strcmp(entry.sha256, xxh) == 0);
+	SB_CHECK(strcmp(entry.digest, xxh) == 0);
 	SB_CHECK(strstr(entry.name, xxh) != NULL && strstr(entry.name, ".zst") != NULL);
 	snprintf(dst, sizeof(dst), "%s/x2-back", root);
 	SB_CHECK(sb_wal_get(st, "x2", seg, dst, &err) == SB_OK);
@@ -732,8 +732,8 @@ test_wal_digest_kinds(SbStorage *st, SbRepoConfig *cfg)
 	SB_CHECK(sb_stanza_ensure(st, "x1", &mine, &err) == SB_OK);
 	SB_CHECK(sb_stanza_load(st, "x1", &loaded, &err) == SB_OK && loaded.format_version == 1);
 	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && !res.already_stored);
-	SB_CHECK_MSG(strcmp(res.store.sha256, sha) == 0, "%s", res.store.sha256);
-	SB_CHECK(sb_wal_find(st, "x1", seg, &entry, &err) == SB_OK && strcmp(entry.sha256, sha) == 0);
+	SB_CHECK_MSG(strcmp(res.store.digest, sha) == 0, "%s", res.store.digest);
+	SB_CHECK(sb_wal_find(st, "x1", seg, &entry, &err) == SB_OK && strcmp(entry.digest, sha) == 0);
 
 	/*
 	 * That SHA-256 copy moved into the format-2 stanza (as one stored
@@ -746,7 +746,7 @@ test_wal_digest_kinds(SbStorage *st, SbRepoConfig *cfg)
 	snprintf(to, sizeof(to), "%s/repo/x2/wal/0000000100000000/%s-%s.zst", root, seg, sha);
 	SB_REQUIRE(rename(from, to) == 0);
 	SB_CHECK(sb_wal_find(st, "x2", seg, &entry, &err) == SB_OK);
-	SB_CHECK_MSG(strcmp(entry.sha256, sha) == 0, "%s", entry.sha256);
+	SB_CHECK_MSG(strcmp(entry.digest, sha) == 0, "%s", entry.digest);
 	snprintf(cfg->stanza, sizeof(cfg->stanza), "x2");
 	SB_CHECK(sb_stanza_load(st, "x2", &loaded, &err) == SB_OK);
 	SB_CHECK(sb_wal_push(st, cfg, seg, src, &res, &err) == SB_OK && res.already_stored);

@@ -175,7 +175,7 @@ store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
 	mf.size = f->len;
 	mf.mtime = f->mtime;
 	mf.mode = f->mode;
-	memcpy(mf.sha256, res.sha256, sizeof(mf.sha256));
+	memcpy(mf.digest, res.digest, sizeof(mf.digest));
 	mf.stored_size = res.stored_size;
 	if (fake_block_size > 0 && f->len > fake_block_size)
 	{
@@ -776,7 +776,7 @@ test_layers(void)
 	snprintf(part.label, sizeof(part.label), "%s", b.label);
 	part.compress = SB_COMPRESS_ZLIB;
 	part.size = f->size;
-	memcpy(part.sha256, f->sha256, sizeof(part.sha256));
+	memcpy(part.digest, f->digest, sizeof(part.digest));
 	part.stored_size = f->stored_size;
 	f->parts = malloc(sizeof(SbManifestPart));
 	SB_REQUIRE(f->parts != NULL);
@@ -788,7 +788,7 @@ test_layers(void)
 	f->nchunks = n;
 	f->chunks_size = stored_len;
 	f->size = new_len;
-	memcpy(f->sha256, res.sha256, sizeof(f->sha256));
+	memcpy(f->digest, res.digest, sizeof(f->digest));
 	f->stored_size = res.stored_size;
 	free(f->block_sums);
 	f->nblocks = sb_block_count(new_len, m.block_size);
