@@ -15,7 +15,7 @@ PGFILEDESC = "pg_safebackup - in-process WAL archiving and base backups"
 
 # shared core: linked into the server module, the CLI and the unit tests
 CORE_OBJS = \
-	core/cluster.o \
+	core/cluster.o core/crc32c.o core/wal_changes.o core/wal_changes_set.o core/wal_decode.o \
 	core/sb_error.o core/sb_config.o core/settings.o core/settings_general.o core/conf_file.o \
 	core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o core/block_sum.o core/filter_async.o \
@@ -66,7 +66,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings \
-	tests/unit/test_s3_faults
+	tests/unit/test_s3_faults tests/unit/test_wal_changes
 
 LIBS_CORE = -lssh2 -lcurl -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
@@ -151,6 +151,9 @@ tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 # needs a running gateway: see scripts/rgw-start.sh
 tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# WAL built by a test-only writer, pg_control fixtures of 15, 17 and 18
+tests/unit/test_wal_changes: tests/unit/test_wal_changes.o tests/unit/wal_writer.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # its own HTTPS server thread with faults (needs the openssl command)
 tests/unit/test_s3_faults: tests/unit/test_s3_faults.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
@@ -194,7 +197,7 @@ ASAN_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_GNU_SOURCE \
 	-I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 ASAN_SUPPORT = tests/unit/storage_suite.o tests/unit/mem_storage.o \
-	tests/unit/test_files.o tests/unit/fake_repo.o
+	tests/unit/test_files.o tests/unit/fake_repo.o tests/unit/wal_writer.o
 ASAN_TESTS = $(addprefix $(ASAN_DIR)/,$(UNIT_TESTS) tests/unit/test_tls)
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -1,0 +1,114 @@
+/*-------------------------------------------------------------------------
+ *
+ * wal_changes.h
+ *		The relation blocks that WAL touched between two LSNs.
+ *
+ * A delta restore compares a stopped data directory with a backup.  With
+ * data checksums (or wal_log_hints) on, every change to a page of a
+ * permanent relation after a checkpoint's redo point is WAL-logged with a
+ * block reference (hint bits through FPI_FOR_HINT), so a block that no
+ * record between the backup's start (a redo point) and the target's last
+ * checkpoint refers to is the same in both.  This module reads that WAL
+ * and answers, for a file of the data directory, which of its pages may
+ * differ.
+ *
+ * Besides block references it notes records that change relation files
+ * without them: smgr truncate and create (the whole relation), database
+ * create and drop (the whole database directory), tablespace create and
+ * drop (the whole tablespace).  A visibility map page is reported as
+ * touched when any heap block it covers is, since clearing a visibility
+ * bit is not logged as a reference to the map.  A parameter change to
+ * wal_level minimal makes the list unusable.
+ *
+ * The list is all or nothing: when WAL in the range is missing, invalid or
+ * fails its CRC, sb_wal_changes_usable() is false with a reason and the
+ * caller must compare every file.  Pages past the end of a file in the
+ * backup, and files of unlogged relations (not WAL-logged at all), are for
+ * the caller to handle.
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SB_WAL_CHANGES_H
+#define SB_WAL_CHANGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sb_error.h"
+#include "wal_timeline.h"
+
+/*
+ * Copy the whole segment walname (24 hex digits) into buf (size bytes).
+ * SB_ERR_NOT_FOUND when it is not available; any other failure makes the
+ * list unusable with err's message as the reason.
+ */
+typedef SbStatus (*SbWalSegmentReader) (void *arg, const char *walname,
+										unsigned char *buf, size_t size,
+										SbError *err);
+
+typedef struct SbWalChangesInput
+{
+	uint32_t	segsize;		/* WAL segment size */
+	uint32_t	xlog_blcksz;	/* WAL page size; 0 means 8192 */
+	uint64_t	system_identifier;	/* checked in long page headers */
+	uint64_t	start_lsn;		/* a record start: the backup's redo point */
+	unsigned int start_tli;
+	uint64_t	end_lsn;		/* the target's last checkpoint record */
+	unsigned int target_tli;	/* the target's timeline ... */
+	const SbTimelineEntry *history; /* ... and its ancestors, oldest first */
+	int			nhistory;
+	SbWalSegmentReader read_segment;
+	void	   *read_arg;
+} SbWalChangesInput;
+
+typedef struct SbWalChangesStats
+{
+	uint64_t	records;		/* records decoded */
+	uint64_t	block_refs;		/* block references in them */
+	uint64_t	bytes_read;		/* segment bytes supplied by the reader */
+	uint64_t	wal_bytes;		/* end - start of the decoded range */
+	int			segments;		/* segments read */
+	bool		hints_off_seen; /* a parameter change set wal_log_hints off */
+} SbWalChangesStats;
+
+typedef enum SbWalFileChange
+{
+	SB_WAL_FILE_NOT_RELATION,	/* not a relation file: compare it as usual */
+	SB_WAL_FILE_UNTOUCHED,		/* no page of it was touched */
+	SB_WAL_FILE_WHOLE,			/* compare all of it */
+	SB_WAL_FILE_PAGES			/* only the pages listed may differ */
+} SbWalFileChange;
+
+typedef struct SbWalChanges SbWalChanges;
+
+/*
+ * Read the WAL from in->start_lsn to in->end_lsn (the record starting at
+ * end_lsn included).  *out is set even when the WAL is not usable (see
+ * sb_wal_changes_usable); an error is returned only when memory runs out.
+ */
+extern SbStatus sb_wal_changes_collect(const SbWalChangesInput *in,
+									   SbWalChanges **out, SbError *err);
+
+/* True when the list is complete; else *reason (when not NULL) says why. */
+extern bool sb_wal_changes_usable(const SbWalChanges *ch, const char **reason);
+
+extern void sb_wal_changes_stats(const SbWalChanges *ch, SbWalChangesStats *stats);
+
+/*
+ * What may differ in the file relpath (relative to the data directory:
+ * "base/5/16384.2", "global/1262", "pg_tblspc/16390/PG_15_202209061/5/16391_vm").
+ * For SB_WAL_FILE_PAGES, *pages is a malloc'd sorted list of *npages page
+ * numbers within that file (the caller frees it); else it is NULL.  Safe
+ * to call from several threads at once.
+ */
+extern SbWalFileChange sb_wal_changes_file(const SbWalChanges *ch,
+										   const char *relpath,
+										   uint32_t blcksz, uint32_t relseg_size,
+										   uint32_t **pages, uint32_t *npages);
+
+extern void sb_wal_changes_free(SbWalChanges *ch);
+
+#endif							/* SB_WAL_CHANGES_H */

@@ -1,0 +1,478 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_wal_changes.c
+ *		Unit tests of pg_control reading (fixtures made by initdb of
+ *		PostgreSQL 15, 17 and 18) and of collecting the blocks WAL touched,
+ *		on WAL built by the test-only writer: block references, images with
+ *		holes and compression, SAME_REL, records across pages and segments,
+ *		XLOG_SWITCH, file-level records, timelines, and every way the list
+ *		becomes unusable.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "crc32c.h"
+#include "sb_test.h"
+#include "wal_changes.h"
+#include "wal_writer.h"
+
+SB_TEST_DEFINE_COUNTERS;
+
+#define SEGSZ	(64 * 1024)
+#define START	(SEGSZ + 40)		/* segment 1, after its long header */
+
+static void
+test_crc32c(void)
+{
+	/* the check value of CRC-32C */
+	SB_CHECK(sb_crc32c("123456789", 9) == 0xE3069283u);
+	SB_CHECK(sb_crc32c("", 0) == 0);
+}
+
+static size_t
+read_fixture(const char *name, unsigned char *buf, size_t size)
+{
+	char		path[1024];
+	const char *dir = getenv("SB_TEST_FIXTURES");
+	FILE	   *f;
+	size_t		n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/unit/fixtures", name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	return n;
+}
+
+static void
+check_control(const char *name, uint32_t version, uint64_t sysid,
+			  uint64_t checkpoint, uint32_t checksums)
+{
+	unsigned char buf[8192];
+	size_t		len = read_fixture(name, buf, sizeof(buf));
+	SbControlInfo ci;
+	SbError		err;
+
+	SB_REQUIRE(len == 8192);
+	sb_error_clear(&err);
+	SB_REQUIRE(sb_cluster_parse_control(buf, len, name, &ci, &err) == SB_OK);
+	SB_CHECK(ci.pg_control_version == version);
+	SB_CHECK(ci.system_identifier == sysid);
+	SB_CHECK(ci.state == SB_DB_SHUTDOWNED);
+	SB_CHECK_MSG(ci.checkpoint == checkpoint, "%s: %lX", name, (unsigned long) ci.checkpoint);
+	SB_CHECK(ci.checkpoint_redo == checkpoint);	/* a shutdown checkpoint */
+	SB_CHECK(ci.checkpoint_tli == 1);
+	SB_CHECK(ci.min_recovery_point == 0 && ci.min_recovery_point_tli == 0);
+	SB_CHECK(ci.wal_level == SB_WAL_LEVEL_REPLICA);
+	SB_CHECK(!ci.wal_log_hints);
+	SB_CHECK(ci.blcksz == 8192 && ci.relseg_size == 131072);
+	SB_CHECK(ci.xlog_blcksz == 8192 && ci.xlog_seg_size == 16 * 1024 * 1024);
+	SB_CHECK(ci.data_checksum_version == checksums);
+
+	/* one flipped bit fails the CRC */
+	buf[160] ^= 1;
+	SB_CHECK(sb_cluster_parse_control(buf, len, name, &ci, &err) == SB_ERR_CORRUPT);
+	SB_CHECK(strstr(err.msg, "checksum mismatch") != NULL);
+}
+
+static void
+test_control(void)
+{
+	unsigned char buf[8192];
+	SbControlInfo ci;
+	SbError		err;
+	size_t		len;
+
+	/* initdb -k of 15, initdb of 17, initdb --no-data-checksums of 18 */
+	check_control("pg_control_15", 1300, 7716123772963754518ull, 0x17529B0, 1);
+	check_control("pg_control_17", 1700, 7716123776307909157ull, 0x15008C8, 0);
+	check_control("pg_control_18", 1800, 7716123779224928835ull, 0x15208F0, 0);
+
+	/* an unknown format version is refused by name */
+	len = read_fixture("pg_control_15", buf, sizeof(buf));
+	SB_REQUIRE(len == 8192);
+	buf[8] = 0x10;
+	sb_error_clear(&err);
+	SB_CHECK(sb_cluster_parse_control(buf, len, "x", &ci, &err) == SB_ERR_MISMATCH);
+	SB_CHECK(strstr(err.msg, "unsupported pg_control version") != NULL);
+	SB_CHECK(sb_cluster_parse_control(buf, 100, "x", &ci, &err) != SB_OK);
+
+	/* read from a data directory */
+	sb_error_clear(&err);
+	SB_CHECK(sb_cluster_read_control("/nonexistent", &ci, &err) == SB_ERR_NOT_FOUND);
+}
+
+/* ---- WAL ---- */
+
+static SbWalChanges *
+collect(TestWal *w, uint64_t end, const SbTimelineEntry *hist, int nhist,
+		unsigned int target_tli)
+{
+	SbWalChangesInput in;
+	SbWalChanges *ch = NULL;
+	SbError		err;
+
+	memset(&in, 0, sizeof(in));
+	in.segsize = w->segsize;
+	in.system_identifier = w->sysid;
+	in.start_lsn = START;
+	in.start_tli = 1;
+	in.end_lsn = end;
+	in.target_tli = target_tli;
+	in.history = hist;
+	in.nhistory = nhist;
+	in.read_segment = tw_read_segment;
+	in.read_arg = w;
+	sb_error_clear(&err);
+	if (sb_wal_changes_collect(&in, &ch, &err) != SB_OK)
+		return NULL;
+	return ch;
+}
+
+/* The pages of relpath as "1,2,3", "untouched", "whole" or "not relation". */
+static const char *
+pages_of(const SbWalChanges *ch, const char *relpath)
+{
+	static char out[1024];
+	uint32_t   *pages;
+	uint32_t	n;
+	size_t		len = 0;
+
+	switch (sb_wal_changes_file(ch, relpath, 8192, 131072, &pages, &n))
+	{
+		case SB_WAL_FILE_NOT_RELATION:
+			return "not relation";
+		case SB_WAL_FILE_UNTOUCHED:
+			return "untouched";
+		case SB_WAL_FILE_WHOLE:
+			return "whole";
+		case SB_WAL_FILE_PAGES:
+			break;
+	}
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
+		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
+	free(pages);
+	return out;
+}
+
+#define CHECK_PAGES(ch, path, want) \
+	SB_CHECK_MSG(strcmp(pages_of(ch, path), want) == 0, "%s: got %s, want %s", \
+				 path, pages_of(ch, path), want)
+
+static bool
+unusable_with(const SbWalChanges *ch, const char *text)
+{
+	const char *reason;
+
+	if (sb_wal_changes_usable(ch, &reason))
+		return false;
+	if (strstr(reason, text) == NULL)
+	{
+		fprintf(stderr, "reason: %s\n", reason);
+		return false;
+	}
+	return true;
+}
+
+/* A heap-like record: one block of rel, main data of 20 bytes. */
+static uint64_t
+heap_record(TestWal *w, uint32_t db, uint32_t rel, uint8_t fork, uint32_t blk)
+{
+	static TestRec r;
+
+	tr_begin(&r, 10, 0x00);
+	tr_block(&r, 0, fork, false, 1663, db, rel, blk, 30);
+	tr_main(&r, NULL, 20);
+	return tw_append(w, &r);
+}
+
+static uint64_t
+checkpoint_record(TestWal *w)
+{
+	static TestRec r;
+
+	tr_begin(&r, 0, 0x00);
+	tr_main(&r, NULL, 88);
+	return tw_append(w, &r);
+}
+
+/* The WAL most tests share: see the comments. */
+static uint64_t
+build_wal(TestWal *w)
+{
+	static TestRec r;
+	uint32_t	trunc[5] = {7, 1663, 5, 16500, 7};
+	uint32_t	dbcopy[4] = {7, 1663, 1, 1663};
+
+	tw_init(w, SEGSZ, START);
+	/* two blocks of one relation, the second SAME_REL, origin and xid headers */
+	tr_begin(&r, 10, 0x20);
+	tr_block(&r, 0, 0, false, 1663, 5, 16384, 1, 40);
+	tr_block(&r, 1, 0, true, 0, 0, 0, 2, 0);
+	tr_block(&r, 3, 1, false, 1663, 5, 16384, 0, 12);	/* its FSM */
+	tr_origin_xid(&r);
+	tr_main(&r, NULL, 14);
+	tw_append(w, &r);
+	/* images: a hole with compression (2 more header bytes), a plain one */
+	tr_begin(&r, 0, 0xB0);
+	tr_block_image(&r, 0, 1663, 5, 16390, 131072 + 3, 3000, true, true);
+	tr_block_image(&r, 1, 1663, 5, 16391, 9, 8192, false, false);
+	tr_block_image(&r, 2, 1664, 0, 1262, 0, 7000, true, false);
+	tw_append(w, &r);
+	/* a heap block whose visibility map page is page 1 */
+	heap_record(w, 5, 16392, 0, 40000);
+	/* a record over several pages and into segment 2 */
+	tr_begin(&r, 10, 0x00);
+	tr_block(&r, 0, 0, false, 1663, 5, 16393, 77, 0);
+	tr_main(&r, NULL, 70000);
+	tw_append(w, &r);
+	/* smgr truncate of 16500, a database created by copying files */
+	tr_begin(&r, 2, 0x20);
+	tr_main(&r, trunc, sizeof(trunc));
+	tw_append(w, &r);
+	tr_begin(&r, 4, 0x00);
+	tr_main(&r, dbcopy, sizeof(dbcopy));
+	tw_append(w, &r);
+	/* XLOG_SWITCH: the rest of segment 2 is garbage, never read */
+	tr_begin(&r, 0, 0x40);
+	tw_append(w, &r);
+	memset(w->seg[2] + SEGSZ / 2, 0x5A, SEGSZ / 2);
+	heap_record(w, 5, 16394, 0, 5);
+	return checkpoint_record(w);
+}
+
+static void
+test_collect(void)
+{
+	TestWal		w;
+	uint64_t	end = build_wal(&w);
+	SbWalChanges *ch;
+	SbWalChangesStats st;
+
+	heap_record(&w, 5, 16395, 0, 1);	/* after the end: not taken */
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_REQUIRE(ch != NULL);
+	SB_CHECK(sb_wal_changes_usable(ch, NULL));
+	CHECK_PAGES(ch, "base/5/16384", "1,2");
+	CHECK_PAGES(ch, "base/5/16384_fsm", "0");
+	CHECK_PAGES(ch, "base/5/16384_vm", "0");	/* covers heap blocks 1, 2 */
+	CHECK_PAGES(ch, "base/5/16384.1", "untouched");
+	CHECK_PAGES(ch, "base/5/16390", "untouched");
+	CHECK_PAGES(ch, "base/5/16390.1", "3");
+	CHECK_PAGES(ch, "base/5/16391", "9");
+	CHECK_PAGES(ch, "global/1262", "0");
+	CHECK_PAGES(ch, "base/5/16392", "40000");
+	CHECK_PAGES(ch, "base/5/16392_vm", "1");
+	CHECK_PAGES(ch, "base/5/16393", "77");
+	CHECK_PAGES(ch, "base/5/16500", "whole");
+	CHECK_PAGES(ch, "base/5/16500_fsm", "whole");
+	CHECK_PAGES(ch, "base/5/16500.3", "whole");
+	CHECK_PAGES(ch, "base/7/1259", "whole");
+	CHECK_PAGES(ch, "base/5/16394", "5");
+	CHECK_PAGES(ch, "base/5/16395", "untouched");
+	CHECK_PAGES(ch, "base/1/16384", "untouched");
+	CHECK_PAGES(ch, "pg_tblspc/1663/PG_15_202209061/5/16384", "1,2");
+	/* not relation files */
+	CHECK_PAGES(ch, "base/5/PG_VERSION", "not relation");
+	CHECK_PAGES(ch, "base/5/pg_filenode.map", "not relation");
+	CHECK_PAGES(ch, "base/5/t3_16384", "not relation");
+	CHECK_PAGES(ch, "base/5/016384", "not relation");
+	CHECK_PAGES(ch, "base/5/16384.0", "not relation");
+	CHECK_PAGES(ch, "base/5/16384_xx", "not relation");
+	CHECK_PAGES(ch, "global/pg_control", "not relation");
+	CHECK_PAGES(ch, "pg_wal/000000010000000000000001", "not relation");
+	CHECK_PAGES(ch, "pg_tblspc/16390/5/16384", "not relation");
+	sb_wal_changes_stats(ch, &st);
+	SB_CHECK_MSG(st.records == 9, "records %lu", (unsigned long) st.records);
+	SB_CHECK_MSG(st.block_refs == 9, "block refs %lu", (unsigned long) st.block_refs);
+	SB_CHECK(st.segments == 3);
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+/* Break the shared WAL in one way and check the reason. */
+static void
+test_unusable(void)
+{
+	TestWal		w;
+	uint64_t	end = build_wal(&w);
+	SbWalChanges *ch;
+
+	/* a missing segment */
+	w.missing[2] = true;
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
+	sb_wal_changes_free(ch);
+	w.missing[2] = false;
+
+	/* a bad CRC: one byte of the data of segment 3's first record */
+	w.seg[3][(SEGSZ * 3 + 40 + 30) % SEGSZ] ^= 0x40;
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "incorrect record checksum at 0/30028"));
+	sb_wal_changes_free(ch);
+	w.seg[3][(SEGSZ * 3 + 40 + 30) % SEGSZ] ^= 0x40;
+
+	/* a recycled segment: its pages carry an older address */
+	memcpy(w.seg[3] + 8, &(uint64_t) {SEGSZ * 3 - (uint64_t) SEGSZ * 4}, 8);
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "unexpected page address (end of valid WAL) in WAL segment 000000010000000000000003"));
+	sb_wal_changes_free(ch);
+	memcpy(w.seg[3] + 8, &(uint64_t) {SEGSZ * 3}, 8);
+
+	/* another system's WAL */
+	w.seg[3][24] ^= 1;
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "WAL of another database system"));
+	sb_wal_changes_free(ch);
+	w.seg[3][24] ^= 1;
+
+	/* an end beyond the WAL written: zeros after the checkpoint */
+	ch = collect(&w, end + 3 * TW_PAGE, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "invalid record length at 0/"));
+	sb_wal_changes_free(ch);
+
+	/* the end before the start */
+	ch = collect(&w, START - 8, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "is before the backup's start"));
+	sb_wal_changes_free(ch);
+
+	/* intact again */
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+static void
+test_parameter_change(void)
+{
+	TestWal		w;
+	static TestRec r;
+	int32_t		params[7] = {100, 8, 10, 0, 64, 1, 0};	/* replica, hints off */
+	SbWalChanges *ch;
+	SbWalChangesStats st;
+	uint64_t	end;
+
+	tw_init(&w, SEGSZ, START);
+	tr_begin(&r, 0, 0x60);
+	tr_main(&r, params, 28);
+	tw_append(&w, &r);
+	end = checkpoint_record(&w);
+	ch = collect(&w, end, NULL, 0, 1);
+	sb_wal_changes_stats(ch, &st);
+	SB_CHECK(sb_wal_changes_usable(ch, NULL) && st.hints_off_seen);
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+
+	params[5] = 0;				/* minimal */
+	tw_init(&w, SEGSZ, START);
+	tr_begin(&r, 0, 0x60);
+	tr_main(&r, params, 28);
+	tw_append(&w, &r);
+	end = checkpoint_record(&w);
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "wal_level was set to minimal at 0/10028"));
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+/* Database drop and tablespace records mark directories. */
+static void
+test_directories(void)
+{
+	TestWal		w;
+	static TestRec r;
+	uint32_t	drop[4] = {9, 2, 1663, 16400};
+	uint32_t	spc = 16410;
+	SbWalChanges *ch;
+	uint64_t	end;
+
+	tw_init(&w, SEGSZ, START);
+	tr_begin(&r, 4, 0x20);
+	tr_main(&r, drop, sizeof(drop));
+	tw_append(&w, &r);
+	tr_begin(&r, 5, 0x10);
+	tr_main(&r, &spc, 4);
+	tw_append(&w, &r);
+	end = checkpoint_record(&w);
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_REQUIRE(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	CHECK_PAGES(ch, "base/9/1259", "whole");
+	CHECK_PAGES(ch, "pg_tblspc/16400/PG_15_202209061/9/16384_vm", "whole");
+	CHECK_PAGES(ch, "pg_tblspc/16400/PG_15_202209061/10/16384", "untouched");
+	CHECK_PAGES(ch, "pg_tblspc/16410/PG_17_202406281/12/3", "whole");
+	CHECK_PAGES(ch, "base/10/1259", "untouched");
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+/*
+ * Timeline 2 branched off in segment 2: segments 1 is read from timeline
+ * 1's file, 2 (holding the switch) and 3 from timeline 2's.
+ */
+static void
+test_timelines(void)
+{
+	TestWal		w;
+	SbTimelineEntry hist[1];
+	SbWalChanges *ch;
+	uint64_t	end;
+
+	tw_init(&w, SEGSZ, START);
+	w.tli[2] = w.tli[3] = 2;
+	heap_record(&w, 5, 16384, 0, 1);
+	w.pos = 2 * SEGSZ + 5 * TW_PAGE + 24;	/* a long record fills the gap */
+	{
+		static TestRec r;
+
+		tw_free(&w);
+		tw_init(&w, SEGSZ, START);
+		w.tli[2] = w.tli[3] = 2;
+		heap_record(&w, 5, 16384, 0, 1);
+		tr_begin(&r, 10, 0);
+		tr_main(&r, NULL, 100000);
+		tw_append(&w, &r);
+	}
+	hist[0].tli = 1;
+	hist[0].end_lsn = w.pos;	/* switch point in segment 2 */
+	heap_record(&w, 5, 16384, 0, 2);
+	end = checkpoint_record(&w);
+	SB_REQUIRE(end / SEGSZ == 3 || end / SEGSZ == 2);
+	ch = collect(&w, end, hist, 1, 2);
+	SB_REQUIRE(ch != NULL);
+	SB_CHECK(sb_wal_changes_usable(ch, NULL));
+	CHECK_PAGES(ch, "base/5/16384", "1,2");
+	sb_wal_changes_free(ch);
+
+	/* the same WAL read as if all of it were timeline 1: segment 2 is not there */
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
+	sb_wal_changes_free(ch);
+
+	/* a target that branched off before the backup's start */
+	hist[0].end_lsn = START - 8;
+	ch = collect(&w, end, hist, 1, 2);
+	SB_CHECK(unusable_with(ch, "does not contain the backup's start"));
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+int
+main(void)
+{
+	test_crc32c();
+	test_control();
+	test_collect();
+	test_unusable();
+	test_parameter_change();
+	test_directories();
+	test_timelines();
+	return sb_test_summary("test_wal_changes");
+}
