@@ -54,7 +54,7 @@ OBJS = \
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
 	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
 	cli/cmd_rekey.o cli/cmd_server.o cli/help.o cli/help_settings.o cli/cmd_setup.o \
-	cli/cmd_setup_sftp.o cli/cmd_setup_tls.o $(SERVER_OBJS)
+	cli/cmd_setup_sftp.o cli/cmd_setup_tls.o cli/cmd_wal_changes.o $(SERVER_OBJS)
 # the repository server, run by "pg_safebackup server"
 SERVER_OBJS = server/config.o server/auth.o server/peer_cn.o server/log.o server/tls_ctx.o \
 	server/listen.o server/pool.o server/conn.o server/server.o server/retention.o \

@@ -129,6 +129,8 @@ extern void json_string(const char *s);
 extern void json_key(const char *indent, const char *key, bool first);
 extern int	sb_cmd_rekey(SbCliOptions *opts);
 extern int	sb_cmd_server(int argc, char **argv);
+/* developer diagnostic: the blocks WAL touched (cmd_wal_changes.c) */
+extern int	sb_cmd_wal_changes(int argc, char **argv);
 /* setup sftp|tls (cmd_setup.c, cmd_setup_sftp.c, cmd_setup_tls.c) */
 extern int	sb_cmd_setup(int argc, char **argv);
 extern int	sb_cmd_setup_sftp(int argc, char **argv);

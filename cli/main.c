@@ -251,6 +251,9 @@ main(int argc, char **argv)
 	/* the server has its own configuration file format */
 	if (argc > 1 && strcmp(argv[1], "server") == 0)
 		return sb_cmd_server(argc - 1, argv + 1);
+	/* a developer's diagnostic, no repository either (cmd_wal_changes.c) */
+	if (argc > 1 && strcmp(argv[1], "wal-changes") == 0)
+		return sb_cmd_wal_changes(argc - 1, argv + 1);
 	/* setup has its own options, none of a repository */
 	if (argc > 1 && strcmp(argv[1], "setup") == 0)
 		return sb_cmd_setup(argc - 1, argv + 1);
