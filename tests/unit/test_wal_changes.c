@@ -464,6 +464,39 @@ test_timelines(void)
 	tw_free(&w);
 }
 
+/*
+ * A record cut short by a crash: recovery wrote an OVERWRITE_CONTRECORD
+ * record where it would have continued.  The cut record never happened.
+ */
+static void
+test_overwritten_contrecord(void)
+{
+	TestWal		w;
+	static TestRec r;
+	SbWalChanges *ch;
+	uint64_t	cut;
+	uint64_t	end;
+
+	tw_init(&w, SEGSZ, START);
+	heap_record(&w, 5, 16384, 0, 1);
+	tr_begin(&r, 10, 0x00);
+	tr_block(&r, 0, 0, false, 1663, 5, 16384, 99, 0);
+	tr_main(&r, NULL, 20000);
+	cut = tw_append(&w, &r);
+	tw_overwrite_from(&w, cut - cut % TW_PAGE + TW_PAGE);
+	tr_begin(&r, 0, 0xD0);
+	tr_main(&r, NULL, 12);
+	tw_append(&w, &r);
+	heap_record(&w, 5, 16384, 0, 2);
+	end = checkpoint_record(&w);
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_REQUIRE(ch != NULL);
+	SB_CHECK(sb_wal_changes_usable(ch, NULL));
+	CHECK_PAGES(ch, "base/5/16384", "1,2");
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
 int
 main(void)
 {
@@ -474,5 +507,6 @@ main(void)
 	test_parameter_change();
 	test_directories();
 	test_timelines();
+	test_overwritten_contrecord();
 	return sb_test_summary("test_wal_changes");
 }

@@ -179,6 +179,14 @@ page_header(TestWal *w, uint32_t rem)
 	w->pos += first ? 40 : 24;
 }
 
+void
+tw_overwrite_from(TestWal *w, uint64_t pageptr)
+{
+	w->pos = pageptr;
+	page_header(w, 0);
+	at(w, pageptr)[2] |= 0x08;	/* XLP_FIRST_IS_OVERWRITE_CONTRECORD */
+}
+
 uint64_t
 tw_append(TestWal *w, TestRec *r)
 {

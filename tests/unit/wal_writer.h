@@ -58,6 +58,12 @@ extern void tr_main(TestRec *r, const void *data, uint32_t len);
 /* Append the record; returns its start LSN. */
 extern uint64_t tw_append(TestWal *w, TestRec *r);
 
+/*
+ * Start writing again at the page pageptr, flagged as overwriting the
+ * record that was continuing there (as after a crash in mid-record).
+ */
+extern void tw_overwrite_from(TestWal *w, uint64_t pageptr);
+
 /* Reader callback for SbWalChangesInput (arg is the TestWal). */
 #include "sb_error.h"
 extern SbStatus tw_read_segment(void *arg, const char *walname,
