@@ -98,3 +98,9 @@ sb_crc32c_update(uint32_t crc, const void *data, size_t len)
 #endif
 	return crc32c_table(crc, data, len);
 }
+
+uint32_t
+sb_crc32c_update_portable(uint32_t crc, const void *data, size_t len)
+{
+	return crc32c_table(crc, data, len);
+}

@@ -20,6 +20,10 @@
 
 extern uint32_t sb_crc32c_update(uint32_t crc, const void *data, size_t len);
 
+/* The table-driven loop alone (what processors without SSE 4.2 run). */
+extern uint32_t sb_crc32c_update_portable(uint32_t crc, const void *data,
+										  size_t len);
+
 /* The whole computation over one buffer. */
 static inline uint32_t
 sb_crc32c(const void *data, size_t len)

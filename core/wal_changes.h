@@ -100,7 +100,8 @@ extern void sb_wal_changes_stats(const SbWalChanges *ch, SbWalChangesStats *stat
 /*
  * What may differ in the file relpath (relative to the data directory:
  * "base/5/16384.2", "global/1262", "pg_tblspc/16390/PG_15_202209061/5/16391_vm").
- * For SB_WAL_FILE_PAGES, *pages is a malloc'd sorted list of *npages page
+ * Every relation file is SB_WAL_FILE_WHOLE when the list is not usable,
+ * or when memory runs out.  For SB_WAL_FILE_PAGES, *pages is a malloc'd sorted list of *npages page
  * numbers within that file (the caller frees it); else it is NULL.  Safe
  * to call from several threads at once.
  */

@@ -502,6 +502,8 @@ sb_wal_changes_file(const SbWalChanges *ch, const char *relpath,
 	if (!parse_rel_path(relpath, &spc, &db, &file) ||
 		!parse_rel_file(file, &rel, &fork, &seg))
 		return SB_WAL_FILE_NOT_RELATION;
+	if (!ch->usable)
+		return SB_WAL_FILE_WHOLE;	/* a partial list must not be trusted */
 	all = find_entry(ch, spc, db, rel, SB_FORK_ALL);
 	e = find_entry(ch, spc, db, rel, fork);
 	if (dir_marked(ch, spc, db) || (all != NULL && all->whole) ||

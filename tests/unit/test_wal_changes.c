@@ -31,6 +31,31 @@ test_crc32c(void)
 	/* the check value of CRC-32C */
 	SB_CHECK(sb_crc32c("123456789", 9) == 0xE3069283u);
 	SB_CHECK(sb_crc32c("", 0) == 0);
+
+	/* both code paths agree with a bit-at-a-time reference, in pieces */
+	{
+		static unsigned char buf[10007];
+		uint32_t	ref = 0xFFFFFFFFu;
+		uint32_t	fast;
+		uint32_t	portable;
+
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (unsigned char) (i * 131 + (i >> 7));
+		for (size_t i = 0; i < sizeof(buf); i++)
+		{
+			ref ^= buf[i];
+			for (int k = 0; k < 8; k++)
+				ref = (ref & 1) ? (ref >> 1) ^ 0x82F63B78u : ref >> 1;
+		}
+		ref ^= 0xFFFFFFFFu;
+		fast = sb_crc32c_update(SB_CRC32C_INIT, buf, 3);
+		fast = SB_CRC32C_FINAL(sb_crc32c_update(fast, buf + 3, sizeof(buf) - 3));
+		portable = sb_crc32c_update_portable(SB_CRC32C_INIT, buf, 5);
+		portable = SB_CRC32C_FINAL(sb_crc32c_update_portable(portable, buf + 5,
+															 sizeof(buf) - 5));
+		SB_CHECK(fast == ref);
+		SB_CHECK(portable == ref);
+	}
 }
 
 static size_t
@@ -309,6 +334,10 @@ test_unusable(void)
 	w.missing[2] = true;
 	ch = collect(&w, end, NULL, 0, 1);
 	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
+	/* what was collected before is not offered */
+	CHECK_PAGES(ch, "base/5/16384", "whole");
+	CHECK_PAGES(ch, "base/5/16395", "whole");
+	CHECK_PAGES(ch, "base/5/PG_VERSION", "not relation");
 	sb_wal_changes_free(ch);
 	w.missing[2] = false;
 
