@@ -57,6 +57,7 @@ typedef struct SbWalChangesInput
 	uint64_t	start_lsn;		/* a record start: the backup's redo point */
 	unsigned int start_tli;
 	uint64_t	end_lsn;		/* the target's last checkpoint record */
+	bool		end_exclusive;	/* leave out the record starting at end_lsn */
 	unsigned int target_tli;	/* the target's timeline ... */
 	const SbTimelineEntry *history; /* ... and its ancestors, oldest first */
 	int			nhistory;
@@ -85,8 +86,13 @@ typedef enum SbWalFileChange
 typedef struct SbWalChanges SbWalChanges;
 
 /*
- * Read the WAL from in->start_lsn to in->end_lsn (the record starting at
- * end_lsn included).  *out is set even when the WAL is not usable (see
+ * Read the WAL from in->start_lsn to in->end_lsn: every record starting
+ * before end_lsn, and the one starting at end_lsn unless end_exclusive.
+ * For a cluster stopped cleanly end_lsn is its last checkpoint (pg_control
+ * checkPoint).  For one shut down in recovery (a standby), replay may have
+ * gone past that checkpoint: pass minRecoveryPoint when it is later, with
+ * end_exclusive (it is the end of the last record replayed, and the WAL
+ * may stop there).  *out is set even when the WAL is not usable (see
  * sb_wal_changes_usable); an error is returned only when memory runs out.
  */
 extern SbStatus sb_wal_changes_collect(const SbWalChangesInput *in,

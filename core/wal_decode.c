@@ -557,7 +557,7 @@ decode_loop(SbWalDecoder *d)
 			return DEC_OK;		/* the next record starts past the end */
 		if ((r = skip_page_header(d, &pos)) != DEC_OK)
 			return r;
-		if (pos > in->end_lsn)
+		if (pos > in->end_lsn || (pos == in->end_lsn && in->end_exclusive))
 			return DEC_OK;
 		r = read_record(d, pos, &rec, &endpos, &restart);
 		if (r == DEC_OVERWRITTEN)

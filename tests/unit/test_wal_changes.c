@@ -367,6 +367,31 @@ test_unusable(void)
 	SB_CHECK(unusable_with(ch, "invalid record length at 0/"));
 	sb_wal_changes_free(ch);
 
+	/* ... unless that end is exclusive and the record before it ends there */
+	{
+		SbWalChangesInput in;
+		SbError		err;
+
+		memset(&in, 0, sizeof(in));
+		in.segsize = w.segsize;
+		in.system_identifier = w.sysid;
+		in.start_lsn = START;
+		in.start_tli = in.target_tli = 1;
+		in.end_lsn = w.pos;		/* after the checkpoint record: zeros */
+		in.end_exclusive = true;
+		in.read_segment = tw_read_segment;
+		in.read_arg = &w;
+		sb_error_clear(&err);
+		SB_REQUIRE(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+		SB_CHECK(sb_wal_changes_usable(ch, NULL));
+		CHECK_PAGES(ch, "base/5/16394", "5");
+		sb_wal_changes_free(ch);
+		in.end_exclusive = false;
+		SB_REQUIRE(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+		SB_CHECK(unusable_with(ch, "invalid record length at 0/"));
+		sb_wal_changes_free(ch);
+	}
+
 	/* the end before the start */
 	ch = collect(&w, START - 8, NULL, 0, 1);
 	SB_CHECK(unusable_with(ch, "is before the backup's start"));
