@@ -6,7 +6,9 @@
 # diagnostic over core/wal_changes.c) reads pg_control and pg_wal from the
 # redo point to the last checkpoint: the updated block is listed, the other
 # table is not, and every block reference pg_waldump sees in that range is
-# in the list.  A missing segment makes the list unusable, by name.
+# in the list.  A missing segment makes the list unusable, by name.  A
+# standby promoted after the start point reads timeline 1's WAL, then
+# timeline 2's (its history file says where).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -14,7 +16,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('wal_changes');
-$node->init(extra => ['--data-checksums']);
+$node->init(extra => ['--data-checksums'], allows_streaming => 1);
+# keep the WAL from the start point in pg_wal (the standby inherits this)
+$node->append_conf('postgresql.conf', "wal_keep_size = '1GB'");
 $node->start;
 my $pgdata = $node->data_dir;
 
@@ -83,5 +87,32 @@ IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
 isnt($?, 0, 'wal-changes fails without a segment');
 like($err, qr/WAL segment \Q$seg\E is not available/, 'the missing segment is named');
 rename("$pgdata/$seg.away", "$pgdata/pg_wal/$seg") or die;
+
+# --- a standby promoted after the start: timeline 2 and its history
+$node->start;
+$node->backup('b');
+my $standby = PostgreSQL::Test::Cluster->new('wal_changes_standby');
+$standby->init_from_backup($node, 'b', has_streaming => 1);
+$standby->start;
+$node->safe_psql('postgres', 'CHECKPOINT');
+my $redo2 = $node->safe_psql('postgres', 'SELECT redo_lsn FROM pg_control_checkpoint()');
+$node->safe_psql('postgres',
+	q{UPDATE touched SET id = -id WHERE ctid >= '(5,0)' AND ctid < '(6,0)'});
+# the switch point in a later segment than the start: both timelines' files are read
+$node->safe_psql('postgres', 'SELECT pg_switch_wal()');
+$node->safe_psql('postgres', 'CREATE TABLE after_switch (x int)');
+$node->wait_for_catchup($standby);
+$standby->promote;
+$standby->safe_psql('postgres',
+	q{UPDATE touched SET id = -id WHERE ctid >= '(7,0)' AND ctid < '(8,0)'});
+$standby->stop;
+my $sdata = $standby->data_dir;
+ok(-e "$sdata/pg_wal/00000002.history", 'the standby is on timeline 2');
+IPC::Run::run([ 'pg_safebackup', 'wal-changes', "--pgdata=$sdata", "--start-lsn=$redo2",
+	'--start-timeline=1' ], '>', \$out, '2>', \$err);
+is($?, 0, 'wal-changes across the timeline switch succeeds') or diag($err);
+like($out, qr/^\Q$touched\E pages (\d+,)*5,(\d+,)*7(,\d+)*$/m,
+	'blocks changed before (5) and after (7) the switch are listed');
+unlike($out, qr/^\Q$untouched\E /m, "$untouched: not listed");
 
 done_testing();
