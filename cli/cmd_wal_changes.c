@@ -185,6 +185,15 @@ run(const WalChangesArgs *a)
 	in.start_tli = a->start_tli ? a->start_tli : ci.checkpoint_tli;
 	in.end_lsn = a->end_lsn ? a->end_lsn : ci.checkpoint;
 	in.target_tli = ci.checkpoint_tli;
+	if (a->end_lsn == 0 && ci.min_recovery_point > ci.checkpoint)
+	{
+		/* a standby: replay went past its last restartpoint */
+		in.end_lsn = ci.min_recovery_point;
+		in.end_exclusive = true;
+	}
+	if (ci.state != SB_DB_SHUTDOWNED && ci.state != SB_DB_SHUTDOWNED_IN_RECOVERY)
+		fprintf(stderr, "%s: warning: the cluster was not shut down cleanly; "
+				"pages written after its last checkpoint are not listed\n", progname);
 	in.history = hist;
 	in.read_segment = read_pg_wal_segment;
 	in.read_arg = (void *) a->pgdata;
