@@ -12,10 +12,6 @@
  */
 #include "wal_changes_internal.h"
 
-#include <inttypes.h>
-
-#define LSN_FMT			"%" PRIX32 "/%" PRIX32
-#define LSN_ARGS(lsn)	(uint32_t) ((lsn) >> 32), (uint32_t) (lsn)
 
 /* The timeline the target's history puts lsn on. */
 static unsigned int
@@ -37,13 +33,13 @@ input_valid(const SbWalChangesInput *in, SbWalChanges *ch)
 		sb_wc_unusable(ch, "invalid WAL segment size %" PRIu32 " or page size %" PRIu32,
 					   in->segsize, pagesz);
 	else if (in->end_lsn < in->start_lsn)
-		sb_wc_unusable(ch, "the target's last checkpoint " LSN_FMT
-					   " is before the backup's start " LSN_FMT,
-					   LSN_ARGS(in->end_lsn), LSN_ARGS(in->start_lsn));
+		sb_wc_unusable(ch, "the target's last checkpoint " SB_LSN_FMT
+					   " is before the backup's start " SB_LSN_FMT,
+					   SB_LSN_ARGS(in->end_lsn), SB_LSN_ARGS(in->start_lsn));
 	else if (timeline_at(in, in->start_lsn) != in->start_tli)
 		sb_wc_unusable(ch, "the target's timeline history does not contain the backup's start "
-					   LSN_FMT " on timeline %u",
-					   LSN_ARGS(in->start_lsn), in->start_tli);
+					   SB_LSN_FMT " on timeline %u",
+					   SB_LSN_ARGS(in->start_lsn), in->start_tli);
 	return ch->usable;
 }
 
