@@ -22,9 +22,11 @@
  *
  * The list is all or nothing: when WAL in the range is missing, invalid or
  * fails its CRC, sb_wal_changes_usable() is false with a reason and the
- * caller must compare every file.  Pages past the end of a file in the
- * backup, and files of unlogged relations (not WAL-logged at all), are for
- * the caller to handle.
+ * caller must compare every file.  Not covered, for the caller: file
+ * sizes (a relation extended with zero pages is not WAL-logged until a
+ * page is used; compare lengths), and the main forks of unlogged
+ * relations (never WAL-logged; PostgreSQL rebuilds them from their init
+ * fork at the end of recovery).
  *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
@@ -107,9 +109,9 @@ extern void sb_wal_changes_stats(const SbWalChanges *ch, SbWalChangesStats *stat
  * What may differ in the file relpath (relative to the data directory:
  * "base/5/16384.2", "global/1262", "pg_tblspc/16390/PG_15_202209061/5/16391_vm").
  * Every relation file is SB_WAL_FILE_WHOLE when the list is not usable,
- * or when memory runs out.  For SB_WAL_FILE_PAGES, *pages is a malloc'd sorted list of *npages page
- * numbers within that file (the caller frees it); else it is NULL.  Safe
- * to call from several threads at once.
+ * or when memory runs out.  For SB_WAL_FILE_PAGES, *pages is a malloc'd
+ * sorted list of *npages page numbers within that file (the caller frees
+ * it); else it is NULL.  Safe to call from several threads at once.
  */
 extern SbWalFileChange sb_wal_changes_file(const SbWalChanges *ch,
 										   const char *relpath,
