@@ -82,7 +82,7 @@ TAP_TESTS = 1
 
 EXTRA_CLEAN = $(CLI_PROGRAM) $(CLI_OBJS) $(UNIT_TESTS) tests/unit/*.o tests/unit/test_tls \
 	tests/unit/test_s3 tests/unit/test_sftp \
-	tests/fuzz/fuzz_request tests/fuzz/work $(ASAN_DIR) bench/codec_speed bench/*.o \
+	tests/fuzz/fuzz_request tests/fuzz/work $(ASAN_DIR) bench/codec_speed bench/wal_changes_speed bench/*.o \
 	*.d */*.d tests/unit/*.d \
 	tmp_check results regression.diffs regression.out
 
@@ -164,6 +164,9 @@ tests/unit/test_sftp: tests/unit/test_sftp.o $(UNIT_COMMON)
 
 # speed and ratio of each compression type on real files (README, "Compression")
 bench/codec_speed: bench/codec_speed.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# decode speed of the WAL a delta restore reads (core/wal_changes.c)
+bench/wal_changes_speed: bench/wal_changes_speed.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 
 # libFuzzer target for the server's request parser (clang, libclang-rt-14-dev):
