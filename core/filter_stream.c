@@ -47,6 +47,8 @@ typedef struct StreamFilter
 	uint64_t	frame_out;		/* bytes given out of the current frame */
 	uint64_t	frame_plain;	/* encoding: plain bytes of the current frame */
 	SbSeekList	frames;			/* the frames so far */
+	uint64_t	nframes;		/* how many */
+	bool		frames_oversize;	/* one too large for a seek table */
 	uint8_t		magic[4];		/* decoding: first bytes after a frame */
 	int			nmagic;
 	uint8_t    *table;			/* decoding: the seek table, once it began */
@@ -106,8 +108,10 @@ trailing_data(StreamFilter *s, SbError *err)
 }
 
 /*
- * A frame ended: remember its sizes where frames are counted (a decoder
- * of a seekable kind; an encoder writing frames).
+ * A frame ended: count it, and remember its sizes where frames are counted
+ * (a decoder of a seekable kind; an encoder writing frames).  A decoder
+ * meets frames too large for a table in files of one frame of 4 GiB or
+ * more, which need none: it only notes that no table can match.
  */
 static SbStatus
 frame_ended(StreamFilter *s, SbError *err)
@@ -119,17 +123,21 @@ frame_ended(StreamFilter *s, SbError *err)
 	uint64_t	stored = s->ops->decoding ? s->frame_in : s->frame_out;
 	uint64_t	plain = s->ops->decoding ? s->frame_out : s->frame_in;
 
-	if (counted && !sb_seek_list_add(&s->frames, stored, plain))
-	{
-		if (stored > UINT32_MAX || plain > UINT32_MAX)
-			return s->ops->decoding ?
-				sb_decompress_corrupt(s->label, "frame too large for a seek table", err) :
-				sb_error_set(err, SB_ERR_INTERNAL,
-							 "could not compress data: frame too large for a seek table");
-		return sb_error_oom(err);
-	}
+	s->nframes++;
 	s->frame_in = 0;
 	s->frame_out = 0;
+	if (!counted || s->frames_oversize)
+		return SB_OK;
+	if (stored > UINT32_MAX || plain > UINT32_MAX)
+	{
+		if (!s->ops->decoding)
+			return sb_error_set(err, SB_ERR_INTERNAL,
+								"could not compress data: frame too large for a seek table");
+		s->frames_oversize = true;
+		return SB_OK;
+	}
+	if (!sb_seek_list_add(&s->frames, stored, plain))
+		return sb_error_oom(err);
 	return SB_OK;
 }
 
@@ -169,8 +177,12 @@ stream_boundary(StreamFilter *s, const uint8_t **in, size_t *in_len,
 	if (magic == SB_SEEK_SKIPPABLE_MAGIC)
 	{
 		/* the table lists the frames decoded: its length follows from them */
-		uint64_t	len = sb_seek_table_len(s->frames.n, SB_SEEK_ENTRY_LEN);
+		uint64_t	len = sb_seek_table_len(s->nframes, SB_SEEK_ENTRY_LEN);
 
+		if (s->frames_oversize || s->nframes > SB_SEEK_MAX_FRAMES)
+			return sb_decompress_corrupt(s->label,
+										 "seek table does not match the frames of the file",
+										 err);
 		s->table = malloc(len);
 		if (s->table == NULL)
 			return sb_error_oom(err);
@@ -186,6 +198,13 @@ stream_boundary(StreamFilter *s, const uint8_t **in, size_t *in_len,
 	/* the next frame: its magic number first, then the rest */
 	s->stream_end = false;
 	s->nmagic = 0;
+	if (s->out_len == SB_CODEC_BUFSIZE)
+	{
+		SbStatus	rc = stream_flush(s, err);
+
+		if (rc != SB_OK)
+			return rc;
+	}
 	{
 		const uint8_t *m = s->magic;
 		size_t		mlen = 4;
@@ -224,7 +243,7 @@ frames_check(StreamFilter *s, SbError *err)
 		return trailing_data(s, err);
 	if (s->table == NULL)
 	{
-		if (s->frames.n > 1)
+		if (s->nframes > 1)
 			return sb_decompress_corrupt(s->label,
 										 "trailing frame without a seek table, or the file cut short",
 										 err);

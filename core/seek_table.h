@@ -28,6 +28,11 @@
 #define SB_SEEK_HEADER_LEN		8	/* skippable magic, frame size */
 #define SB_SEEK_ENTRY_LEN		8	/* compressed, decompressed size */
 #define SB_SEEK_FOOTER_LEN		9	/* frames, descriptor, seekable magic */
+/*
+ * The most frames a seek table may list: 16 TiB in frames of 1 MiB (so a
+ * damaged file cannot make a reader allocate more than 128 MiB for one)
+ */
+#define SB_SEEK_MAX_FRAMES		(UINT32_C(1) << 24)
 /* descriptor: bit 7 says entries carry a checksum; bits 2-6 are reserved */
 #define SB_SEEK_DESC_CHECKSUM	0x80
 #define SB_SEEK_DESC_RESERVED	0x7C

@@ -2420,6 +2420,42 @@ test_seek_damage(const Codec *c)
 	sb_mem_storage_free(st);
 }
 
+/*
+ * A file of one frame of more than 4 GiB (written without frames) still
+ * reads: its frame is too large for a seek table, and needs none.
+ */
+static void
+test_seek_huge_frame(const Codec *c)
+{
+	const uint64_t len = ((uint64_t) 4 << 30) + SB_CODEC_BUFSIZE;
+	uint8_t    *zero = calloc(1, SB_CODEC_BUFSIZE);
+	SbFilter   *sink = sb_filter_buffer_sink_new(64 * MiB);
+	SbFilter   *comp = sink ? sb_filter_compress_new(c->type, c->level, sink) : NULL;
+	SbFilter   *count = sb_filter_count_new(NULL);
+	SbFilter   *dec = count ? sb_filter_decompress_new(c->type, count) : NULL;
+	const char *stored;
+	size_t		stored_len;
+	SbError		err;
+	SbStatus	rc = SB_OK;
+
+	SB_REQUIRE(zero != NULL && comp != NULL && dec != NULL);
+	for (uint64_t off = 0; off < len && rc == SB_OK; off += SB_CODEC_BUFSIZE)
+		rc = sb_filter_write(comp, zero, SB_CODEC_BUFSIZE, &err);
+	if (rc == SB_OK)
+		rc = sb_filter_finish(comp, &err);
+	SB_CHECK_MSG(rc == SB_OK, "%s: compress 4 GiB: %s", c->name, err.msg);
+	stored = sb_filter_buffer_data(sink, &stored_len);
+	rc = sb_filter_write(dec, stored, stored_len, &err);
+	if (rc == SB_OK)
+		rc = sb_filter_finish(dec, &err);
+	SB_CHECK_MSG(rc == SB_OK && sb_filter_count_bytes(count) == len,
+				 "%s: one frame of 4 GiB: %s: %s", c->name, sb_status_name(rc),
+				 rc == SB_OK ? "" : err.msg);
+	sb_filter_free_chain(comp);
+	sb_filter_free_chain(dec);
+	free(zero);
+}
+
 /* The same through a real posix repository: its lseek-ranged reads. */
 static void
 test_seek_posix(void)
@@ -2505,6 +2541,8 @@ main(void)
 	test_seek_damage(&seek_codecs[1]);
 	test_seek_damage(&seek_codecs[2]);
 	test_seek_posix();
+	test_seek_huge_frame(&seek_codecs[1]);
+	test_seek_huge_frame(&seek_codecs[2]);
 
 	return sb_test_summary("codec");
 }
