@@ -298,6 +298,13 @@ extern SbStatus sb_storage_read(SbStorage *st, SbReader *r, void *buf,
 extern SbStatus sb_storage_read_open_at(SbStorage *st, const char *path,
 										uint64_t offset, uint64_t len,
 										SbReader **r, SbError *err);
+/*
+ * Read and drop up to offset bytes of r (fewer at the end of the file):
+ * what sb_storage_read_open_at does for a driver without read_open_at,
+ * for drivers that can seek only sometimes.
+ */
+extern SbStatus sb_storage_read_skip(SbStorage *st, SbReader *r,
+									 uint64_t offset, SbError *err);
 extern void sb_storage_read_close(SbStorage *st, SbReader *r);
 extern SbStatus sb_storage_stat(SbStorage *st, const char *path, SbStat *out,
 								SbError *err);

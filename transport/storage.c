@@ -215,8 +215,8 @@ sb_storage_read(SbStorage *st, SbReader *r, void *buf, size_t len,
 }
 
 /* For drivers without read_open_at: read and throw away offset bytes. */
-static SbStatus
-read_skip(SbStorage *st, SbReader *r, uint64_t offset, SbError *err)
+SbStatus
+sb_storage_read_skip(SbStorage *st, SbReader *r, uint64_t offset, SbError *err)
 {
 	uint8_t    *buf;
 	SbStatus	rc = SB_OK;
@@ -257,7 +257,7 @@ sb_storage_read_open_at(SbStorage *st, const char *path, uint64_t offset,
 		*r = NULL;
 		return rc;
 	}
-	rc = read_skip(st, *r, offset, err);
+	rc = sb_storage_read_skip(st, *r, offset, err);
 	if (rc != SB_OK)
 	{
 		st->ops->read_close(*r);
