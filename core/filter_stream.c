@@ -254,6 +254,8 @@ frames_check(StreamFilter *s, SbError *err)
 									 "unexpected end of compressed data in the seek table",
 									 err);
 	detail = sb_seek_table_parse(s->table, s->table_len, &table);
+	if (detail != NULL && strcmp(detail, "out of memory") == 0)
+		return sb_error_oom(err);
 	if (detail != NULL)
 		return sb_decompress_corrupt(s->label, detail, err);
 	same = table.n == s->frames.n;
