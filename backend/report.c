@@ -43,6 +43,8 @@ sb_errcode(SbStatus status)
 			return ERRCODE_INTERNAL_ERROR;
 		case SB_ERR_NO_MEMORY:
 			return ERRCODE_OUT_OF_MEMORY;
+		case SB_ERR_UNSUPPORTED:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
 	}
 	return ERRCODE_INTERNAL_ERROR;
 }

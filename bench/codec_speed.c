@@ -8,7 +8,11 @@
  *		"Compression").
  *
  *   make bench/codec_speed
- *   bench/codec_speed FILE...
+ *   bench/codec_speed [-f FRAME_BYTES] FILE...
+ *
+ * With -f, lz4 and zstd write seekable files of frames of FRAME_BYTES plain
+ * bytes each and a seek table (SB_WRITE_SEEKABLE; backup files use
+ * SB_SEEK_FRAME_SIZE), to measure what the frames cost.
  *
  * The files are read into memory first, so the figures are the codec's
  * alone, not the disk's.
@@ -98,22 +102,33 @@ main(int argc, char **argv)
 {
 	Sample	   *samples;
 	size_t		total = 0;
-	int			nsamples = argc - 1;
+	int			first = 1;
+	int			nsamples;
+	uint64_t	frame = 0;
 
+	if (argc > 2 && strcmp(argv[1], "-f") == 0)
+	{
+		frame = strtoull(argv[2], NULL, 10);
+		first = 3;
+	}
+	nsamples = argc - first;
 	if (nsamples < 1)
 	{
-		fprintf(stderr, "usage: %s FILE...\n", argv[0]);
+		fprintf(stderr, "usage: %s [-f FRAME_BYTES] FILE...\n", argv[0]);
 		return 2;
 	}
 	samples = calloc(nsamples, sizeof(Sample));
 	for (int i = 0; i < nsamples; i++)
 	{
-		load(&samples[i], argv[i + 1]);
+		load(&samples[i], argv[first + i]);
 		total += samples[i].len;
 	}
-	printf("%d files, %.1f MiB\n", nsamples, total / 1048576.0);
-	printf("%-8s %5s %14s %14s %8s\n", "type", "level", "compress MB/s",
-		   "decomp. MB/s", "stored");
+	printf("%d files, %.1f MiB", nsamples, total / 1048576.0);
+	if (frame > 0)
+		printf(", seekable frames of %llu bytes", (unsigned long long) frame);
+	printf("\n");
+	printf("%-8s %5s %14s %14s %8s %14s\n", "type", "level", "compress MB/s",
+		   "decomp. MB/s", "stored", "stored bytes");
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
 	{
@@ -124,8 +139,10 @@ main(int argc, char **argv)
 		for (int i = 0; i < nsamples; i++)
 		{
 			SbFilter   *buf = sb_filter_buffer_sink_new(SIZE_MAX);
-			SbFilter   *comp = sb_filter_compress_new(cases[c].type,
-													  cases[c].level, buf);
+			SbFilter   *comp = frame > 0 ?
+				sb_filter_compress_seekable_new(cases[c].type, cases[c].level,
+												frame, buf) :
+				sb_filter_compress_new(cases[c].type, cases[c].level, buf);
 			SbFilter   *count = sb_filter_count_new(NULL);
 			SbFilter   *dec = sb_filter_decompress_new(cases[c].type, count);
 			const char *out;
@@ -149,9 +166,10 @@ main(int argc, char **argv)
 			sb_filter_free_chain(comp);
 			sb_filter_free_chain(dec);
 		}
-		printf("%-8s %5d %14.0f %14.0f %7.1f%%\n",
+		printf("%-8s %5d %14.0f %14.0f %7.2f%% %14llu\n",
 			   sb_compress_type_name(cases[c].type), cases[c].level,
-			   total / 1e6 / tc, total / 1e6 / td, 100.0 * stored / total);
+			   total / 1e6 / tc, total / 1e6 / td, 100.0 * stored / total,
+			   (unsigned long long) stored);
 	}
 	return 0;
 }

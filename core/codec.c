@@ -156,7 +156,8 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 		return rc;
 
 	rc = sb_storage_write_open(st, path,
-							   flags & ~(SB_WRITE_OVERLAP | SB_WRITE_DIGEST_XXH128),
+							   flags & ~(SB_WRITE_OVERLAP | SB_WRITE_DIGEST_XXH128 |
+										 SB_WRITE_SEEKABLE),
 							   &p->w, err);
 	if (rc != SB_OK)
 	{
@@ -182,8 +183,17 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 			goto oom;
 		p->head = compress;
 	}
-	compress = sb_filter_compress_new(cfg->compress_type, cfg->compress_level,
-									  p->head);
+	/*
+	 * Seekable only in clear: the cipher's chunks would shift every stored
+	 * offset of the table (docs/repository-format.md)
+	 */
+	if ((flags & SB_WRITE_SEEKABLE) && st->cipher == NULL)
+		compress = sb_filter_compress_seekable_new(cfg->compress_type,
+												   cfg->compress_level,
+												   SB_SEEK_FRAME_SIZE, p->head);
+	else
+		compress = sb_filter_compress_new(cfg->compress_type,
+										  cfg->compress_level, p->head);
 	if (compress == NULL)
 		goto oom;
 	p->head = compress;
@@ -434,7 +444,8 @@ sb_codec_store_fd_ranges(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 	StorePipe	p;
 	SbStatus	rc;
 
-	rc = store_begin(st, cfg, path, NULL, flags, &p, err);
+	/* it holds only some chunks of the file: no seek table of its offsets */
+	rc = store_begin(st, cfg, path, NULL, flags & ~SB_WRITE_SEEKABLE, &p, err);
 	if (rc != SB_OK)
 		return rc;
 	rc = store_from_ranges(&p, src_fd, path, ranges, nranges, emit, nemit,

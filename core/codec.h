@@ -121,6 +121,23 @@ extern SbFilter *sb_filter_compress_new(SbCompressType type, int level,
 extern SbFilter *sb_filter_decompress_new(SbCompressType type, SbFilter *next);
 
 /*
+ * Seekable compressed files (SB_WRITE_SEEKABLE): lz4 and zstd end their
+ * frame every SB_SEEK_FRAME_SIZE plain bytes (a multiple of SB_BLOCK_SIZE,
+ * block_sum.h) and, when the file holds more than one frame, append a seek
+ * table (seek_table.h; docs/repository-format.md).  The decompressor of
+ * sb_filter_decompress_new reads such a file as one stream.
+ */
+#define SB_SEEK_FRAME_SIZE	((uint64_t) 1024 * 1024)
+/*
+ * The compress filter of sb_filter_compress_new, seekable with frames of
+ * frame_size plain bytes where type has frames (lz4, zstd); for the others
+ * the same as sb_filter_compress_new.
+ */
+extern SbFilter *sb_filter_compress_seekable_new(SbCompressType type, int level,
+												 uint64_t frame_size,
+												 SbFilter *next);
+
+/*
  * Authenticated encryption of one repository file (filter_cipher.c); path
  * is the file's repository path, bound into every chunk.  key must outlive
  * the filter.  Decryption fails with SB_ERR_CORRUPT naming path when the
@@ -261,6 +278,32 @@ extern SbStatus sb_codec_fetch(SbStorage *st, const char *path,
 							   const char *expected_digest,
 							   uint64_t expected_size, SbStoreResult *res,
 							   SbError *err);
+
+/*
+ * Ranged fetch of a stored file (restore of a few blocks of a large file):
+ * push into sink (finishing it) the plain bytes of the whole frames that
+ * cover [offset, offset + len) of the plain content, and set *got_offset to
+ * where in the content they begin; only those frames' stored bytes are
+ * read (the seek table from the file's tail first).  stored_size and
+ * plain_size are the manifest's sizes of the file; a range past plain_size
+ * is cut at it (len 0: nothing is pushed, and sink is finished).  For
+ * compress type none the bytes of the range itself are pushed.
+ *
+ * SB_ERR_UNSUPPORTED when the file cannot be read so (the caller then
+ * fetches the whole file with sb_codec_fetch): not stored seekable (one
+ * frame, no seek table: written before seekable files, smaller than a
+ * frame, or stored by ranges), zlib, or an encrypted stanza.  A seek table
+ * that does not agree with stored_size or plain_size, or frames that do
+ * not decode to the sizes it lists, are SB_ERR_CORRUPT.  The plain bytes
+ * are not verified here: the caller checks them (the manifest's block
+ * sums).
+ */
+extern SbStatus sb_codec_fetch_range(SbStorage *st, const char *path,
+									 SbCompressType compress_type,
+									 uint64_t stored_size, uint64_t plain_size,
+									 uint64_t offset, uint64_t len,
+									 SbFilter *sink, uint64_t *got_offset,
+									 SbError *err);
 
 /*
  * Make st ready for the codec: when its settings ask for encryption, load

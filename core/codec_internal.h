@@ -48,6 +48,13 @@ typedef enum SbStreamResult
 typedef struct SbStreamOps
 {
 	bool		decoding;		/* decompress rather than compress */
+	/*
+	 * The magic number (little-endian) that starts each frame of a format
+	 * that can hold several frames and a seek table (seek_table.h); 0 for
+	 * one stream only.  A step ends a frame with SB_STREAM_END and begins
+	 * the next on the next call.
+	 */
+	uint32_t	frame_magic;
 	SbStreamResult (*step) (void *ctx, const uint8_t **in, size_t *in_len,
 							uint8_t **out, size_t *room, bool end,
 							const char **detail);
@@ -59,6 +66,12 @@ extern SbFilter *sb_stream_filter_new(const SbStreamOps *ops, void *ctx,
 									  SbFilter *next);
 /* false when f is not a decompressing stream filter */
 extern bool sb_stream_filter_set_label(SbFilter *f, const char *label);
+/*
+ * Make a compressing stream filter end its frame every frame_size plain
+ * bytes and append a seek table when it wrote more than one; false (and
+ * nothing changed) when its format has no frames (ops->frame_magic == 0).
+ */
+extern bool sb_stream_filter_set_frame_size(SbFilter *f, uint64_t frame_size);
 
 /*
  * The compression libraries, one file each.  Levels are within the type's

@@ -119,6 +119,18 @@ sb_filter_compress_new(SbCompressType type, int level, SbFilter *next)
 }
 
 SbFilter *
+sb_filter_compress_seekable_new(SbCompressType type, int level,
+								uint64_t frame_size, SbFilter *next)
+{
+	SbFilter   *f = sb_filter_compress_new(type, level, next);
+
+	/* no frames in zlib's or none's format: then the plain filter */
+	if (f != NULL && (type == SB_COMPRESS_LZ4 || type == SB_COMPRESS_ZSTD))
+		(void) sb_stream_filter_set_frame_size(f, frame_size);
+	return f;
+}
+
+SbFilter *
 sb_filter_decompress_new(SbCompressType type, SbFilter *next)
 {
 	switch (type)

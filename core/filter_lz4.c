@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * filter_lz4.c
- *		The lz4 compress and decompress steps: one LZ4 frame per file
- *		(liblz4's frame API), so a repository file can be checked by hand
- *		with "lz4 -dc".  The type is chosen in filter_compress.c; buffering
+ *		The lz4 compress and decompress steps: one LZ4 frame per file, or
+ *		per SB_SEEK_FRAME_SIZE plain bytes of a seekable file followed by
+ *		its seek table in a skippable frame (liblz4's frame API: the
+ *		decompressor ends each frame and begins the next), so a repository
+ *		file can be checked by hand with "lz4 -dc".  The type is chosen in filter_compress.c; buffering
  *		and stream checks are filter_stream.c's.
  *
  * Frames carry a content checksum (xxHash32), so a damaged file is refused
@@ -78,6 +80,8 @@ lz4_compress_step(void *ctx, const uint8_t **in, size_t *in_len,
 		goto failed;
 	*out += n;
 	*room -= n;
+	/* a seekable file's next frame begins with a header of its own */
+	z->begun = false;
 	return SB_STREAM_END;
 
 failed:
@@ -123,12 +127,15 @@ lz4_release_decompress(void *ctx)
 	LZ4F_freeDecompressionContext((LZ4F_dctx *) ctx);
 }
 
+/* every LZ4 frame starts with it (little-endian) */
+#define SB_LZ4_FRAME_MAGIC		UINT32_C(0x184D2204)
+
 static const SbStreamOps lz4_compress_ops = {
-	false, lz4_compress_step, lz4_release_compress
+	false, SB_LZ4_FRAME_MAGIC, lz4_compress_step, lz4_release_compress
 };
 
 static const SbStreamOps lz4_decompress_ops = {
-	true, lz4_decompress_step, lz4_release_decompress
+	true, SB_LZ4_FRAME_MAGIC, lz4_decompress_step, lz4_release_decompress
 };
 
 SbFilter *

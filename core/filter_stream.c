@@ -13,12 +13,22 @@
  * finish), a damaged stream is SB_ERR_CORRUPT naming the file, and a stream
  * cut short or followed by more bytes is refused.
  *
+ * Seekable files (lz4 and zstd, SbStreamOps.frame_magic): the encoder may
+ * end its frame every frame_size plain bytes and then append a seek table
+ * (seek_table.h).  The decoder reads such a file as one stream: after the
+ * end of a frame it accepts only the next frame of its own kind or the
+ * seek table, which must then list exactly the frames it decoded and end
+ * the file.  A file of more than one frame without a table is refused, so
+ * a file cut short at a frame's end, or followed by another file, is
+ * still found out.
+ *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
  *-------------------------------------------------------------------------
  */
 #include "codec.h"
 #include "codec_internal.h"
+#include "seek_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +41,19 @@ typedef struct StreamFilter
 	bool		stream_end;		/* step reported SB_STREAM_END */
 	bool		finished;
 	const char *label;			/* file name for messages, or NULL */
+	/* frames (encoding with frame_size > 0; decoding with ops->frame_magic) */
+	uint64_t	frame_size;		/* encoding: plain bytes per frame, or 0 */
+	uint64_t	frame_in;		/* bytes taken into the current frame */
+	uint64_t	frame_out;		/* bytes given out of the current frame */
+	uint64_t	frame_plain;	/* encoding: plain bytes of the current frame */
+	SbSeekList	frames;			/* the frames so far */
+	uint64_t	nframes;		/* how many */
+	bool		frames_oversize;	/* one too large for a seek table */
+	uint8_t		magic[4];		/* decoding: first bytes after a frame */
+	int			nmagic;
+	uint8_t    *table;			/* decoding: the seek table, once it began */
+	size_t		table_len;		/* its length (what the frames seen need) */
+	size_t		table_have;
 	size_t		out_len;		/* bytes of out in use */
 	uint8_t		out[SB_CODEC_BUFSIZE];
 } StreamFilter;
@@ -72,6 +95,247 @@ stream_failed(StreamFilter *s, SbStreamResult r, const char *detail,
 	}
 }
 
+static SbStatus stream_run(StreamFilter *s, const uint8_t *in, size_t in_len,
+						   bool end, SbError *err);
+static SbStatus stream_end_frame(StreamFilter *s, SbError *err);
+
+static SbStatus
+trailing_data(StreamFilter *s, SbError *err)
+{
+	return sb_decompress_corrupt(s->label,
+								 "trailing data after end of compressed stream",
+								 err);
+}
+
+/*
+ * A frame ended: count it, and remember its sizes where frames are counted
+ * (a decoder of a seekable kind; an encoder writing frames).  A decoder
+ * meets frames too large for a table in files of one frame of 4 GiB or
+ * more, which need none: it only notes that no table can match.
+ */
+static SbStatus
+frame_ended(StreamFilter *s, SbError *err)
+{
+	bool		counted = s->ops->decoding ? s->ops->frame_magic != 0 :
+		s->frame_size > 0;
+
+	/* stored bytes go into a decoder and come out of an encoder */
+	uint64_t	stored = s->ops->decoding ? s->frame_in : s->frame_out;
+	uint64_t	plain = s->ops->decoding ? s->frame_out : s->frame_in;
+
+	s->nframes++;
+	s->frame_in = 0;
+	s->frame_out = 0;
+	if (!counted || s->frames_oversize)
+		return SB_OK;
+	if (stored > UINT32_MAX || plain > UINT32_MAX)
+	{
+		if (!s->ops->decoding)
+			return sb_error_set(err, SB_ERR_INTERNAL,
+								"could not compress data: frame too large for a seek table");
+		s->frames_oversize = true;
+		return SB_OK;
+	}
+	if (!sb_seek_list_add(&s->frames, stored, plain))
+		return sb_error_oom(err);
+	return SB_OK;
+}
+
+/*
+ * Decoding, after the end of a frame, with *in_len > 0 bytes to come: take
+ * them into the seek table once it began; else look at the first four
+ * bytes after the frame (kept across writes): the magic number of the
+ * next frame, whose decoding then begins, or of the seek table.
+ */
+static SbStatus
+stream_boundary(StreamFilter *s, const uint8_t **in, size_t *in_len,
+				SbError *err)
+{
+	uint32_t	magic;
+
+	if (s->table != NULL)
+	{
+		size_t		n = s->table_len - s->table_have;
+
+		if (*in_len > n)
+			return trailing_data(s, err);
+		memcpy(s->table + s->table_have, *in, *in_len);
+		s->table_have += *in_len;
+		*in += *in_len;
+		*in_len = 0;
+		return SB_OK;
+	}
+	while (s->nmagic < 4 && *in_len > 0)
+	{
+		s->magic[s->nmagic++] = **in;
+		(*in)++;
+		(*in_len)--;
+	}
+	if (s->nmagic < 4)
+		return SB_OK;
+	magic = sb_le32_get(s->magic);
+	if (magic == SB_SEEK_SKIPPABLE_MAGIC)
+	{
+		/* the table lists the frames decoded: its length follows from them */
+		uint64_t	len = sb_seek_table_len(s->nframes, SB_SEEK_ENTRY_LEN);
+
+		if (s->frames_oversize || s->nframes > SB_SEEK_MAX_FRAMES)
+			return sb_decompress_corrupt(s->label,
+										 "seek table does not match the frames of the file",
+										 err);
+		s->table = malloc(len);
+		if (s->table == NULL)
+			return sb_error_oom(err);
+		s->table_len = len;
+		memcpy(s->table, s->magic, 4);
+		s->table_have = 4;
+		s->nmagic = 0;
+		return SB_OK;
+	}
+	if (magic != s->ops->frame_magic)
+		return trailing_data(s, err);
+
+	/* the next frame: its magic number first, then the rest */
+	s->stream_end = false;
+	s->nmagic = 0;
+	if (s->out_len == SB_CODEC_BUFSIZE)
+	{
+		SbStatus	rc = stream_flush(s, err);
+
+		if (rc != SB_OK)
+			return rc;
+	}
+	{
+		const uint8_t *m = s->magic;
+		size_t		mlen = 4;
+		uint8_t    *out = s->out + s->out_len;
+		size_t		room = SB_CODEC_BUFSIZE - s->out_len;
+		const char *detail = NULL;
+		SbStreamResult r;
+
+		r = s->ops->step(s->ctx, &m, &mlen, &out, &room, false, &detail);
+		if (r != SB_STREAM_OK)
+			return stream_failed(s, r == SB_STREAM_END ? SB_STREAM_CORRUPT : r,
+								 detail ? detail : "frame ended within its magic number",
+								 err);
+		if (mlen != 0 || out != s->out + s->out_len)
+			return sb_decompress_corrupt(s->label,
+										 "decoder did not take a frame's magic number",
+										 err);
+		s->frame_in = 4;
+	}
+	return SB_OK;
+}
+
+/*
+ * Decoding, at finish, after the end of a frame: a seekable stream must
+ * end with a seek table that lists exactly the frames decoded; a stream of
+ * one frame may have none.
+ */
+static SbStatus
+frames_check(StreamFilter *s, SbError *err)
+{
+	SbSeekList	table;
+	const char *detail;
+	bool		same;
+
+	if (s->nmagic > 0)
+		return trailing_data(s, err);
+	if (s->table == NULL)
+	{
+		if (s->nframes > 1)
+			return sb_decompress_corrupt(s->label,
+										 "trailing frame without a seek table, or the file cut short",
+										 err);
+		return SB_OK;
+	}
+	if (s->table_have < s->table_len)
+		return sb_decompress_corrupt(s->label,
+									 "unexpected end of compressed data in the seek table",
+									 err);
+	detail = sb_seek_table_parse(s->table, s->table_len, &table);
+	if (detail != NULL && strcmp(detail, "out of memory") == 0)
+		return sb_error_oom(err);
+	if (detail != NULL)
+		return sb_decompress_corrupt(s->label, detail, err);
+	same = table.n == s->frames.n;
+	for (uint32_t i = 0; same && i < table.n; i++)
+		same = table.e[i].stored == s->frames.e[i].stored &&
+			table.e[i].plain == s->frames.e[i].plain;
+	sb_seek_list_free(&table);
+	if (!same)
+		return sb_decompress_corrupt(s->label,
+									 "seek table does not match the frames of the file",
+									 err);
+	return SB_OK;
+}
+
+/*
+ * Encoding frames: push len bytes, ending the frame each time it holds
+ * frame_size plain bytes.
+ */
+static SbStatus
+stream_write_frames(StreamFilter *s, const uint8_t *buf, size_t len,
+					SbError *err)
+{
+	SbStatus	rc = SB_OK;
+
+	while (len > 0 && rc == SB_OK)
+	{
+		uint64_t	left = s->frame_size - s->frame_plain;
+		size_t		chunk = len < left ? len : (size_t) left;
+
+		rc = stream_run(s, buf, chunk, false, err);
+		s->frame_plain += chunk;
+		buf += chunk;
+		len -= chunk;
+		if (rc == SB_OK && s->frame_plain == s->frame_size)
+			rc = stream_end_frame(s, err);
+	}
+	return rc;
+}
+
+/* Encoding frames: end the current frame (the library begins the next). */
+static SbStatus
+stream_end_frame(StreamFilter *s, SbError *err)
+{
+	SbStatus	rc;
+
+	rc = stream_run(s, NULL, 0, true, err);
+	s->stream_end = false;
+	s->frame_plain = 0;
+	return rc;
+}
+
+/*
+ * Encoding frames, at finish: end the last frame (unless the last write
+ * ended it; an empty stream still gets its one frame), then append the seek
+ * table when there is more than one.
+ */
+static SbStatus
+stream_finish_frames(StreamFilter *s, SbError *err)
+{
+	SbStatus	rc;
+	uint8_t    *table;
+	size_t		len;
+
+	if ((s->frames.n == 0 || s->frame_plain > 0) &&
+		(rc = stream_end_frame(s, err)) != SB_OK)
+		return rc;
+	if (s->frames.n < 2)
+		return SB_OK;
+	if ((rc = stream_flush(s, err)) != SB_OK)
+		return rc;
+	len = (size_t) sb_seek_table_len(s->frames.n, SB_SEEK_ENTRY_LEN);
+	table = malloc(len);
+	if (table == NULL)
+		return sb_error_oom(err);
+	sb_seek_table_encode(&s->frames, table);
+	rc = sb_filter_push(&s->base, table, len, err);
+	free(table);
+	return rc;
+}
+
 /*
  * Run the step over in until all of it is used (or, with end, until the
  * step reports the end of the stream), and, decoding, until the output
@@ -94,11 +358,14 @@ stream_run(StreamFilter *s, const uint8_t *in, size_t in_len, bool end,
 
 		if (s->stream_end)
 		{
-			if (in_len > 0)
-				return sb_decompress_corrupt(s->label,
-											 "trailing data after end of compressed stream",
-											 err);
-			return SB_OK;
+			if (in_len == 0)
+				return SB_OK;
+			if (!s->ops->decoding || s->ops->frame_magic == 0)
+				return trailing_data(s, err);
+			/* the next frame, or the seek table */
+			if ((rc = stream_boundary(s, &in, &in_len, err)) != SB_OK)
+				return rc;
+			continue;
 		}
 		if (!end && in_len == 0 && !window_filled)
 			return SB_OK;
@@ -112,8 +379,14 @@ stream_run(StreamFilter *s, const uint8_t *in, size_t in_len, bool end,
 		r = s->ops->step(s->ctx, &in, &in_len, &out, &room, end, &detail);
 		if (r != SB_STREAM_OK && r != SB_STREAM_END)
 			return stream_failed(s, r, detail, err);
+		s->frame_in += in - in_before;
+		s->frame_out += out - (s->out + s->out_len);
 		if (r == SB_STREAM_END)
+		{
 			s->stream_end = true;
+			if ((rc = frame_ended(s, err)) != SB_OK)
+				return rc;
+		}
 		if (in == in_before && out == s->out + s->out_len &&
 			r != SB_STREAM_END)
 		{
@@ -146,6 +419,8 @@ stream_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"could not %s data: write after finish",
 							stream_verb(s));
+	if (s->frame_size > 0)
+		return stream_write_frames(s, buf, len, err);
 	return stream_run(s, buf, len, false, err);
 }
 
@@ -168,6 +443,13 @@ stream_finish(SbFilter *f, SbError *err)
 			return sb_decompress_corrupt(s->label,
 										 "unexpected end of compressed data",
 										 err);
+		if (s->ops->frame_magic != 0 && (rc = frames_check(s, err)) != SB_OK)
+			return rc;
+	}
+	else if (s->frame_size > 0)
+	{
+		if ((rc = stream_finish_frames(s, err)) != SB_OK)
+			return rc;
 	}
 	else if ((rc = stream_run(s, NULL, 0, true, err)) != SB_OK)
 		return rc;
@@ -186,6 +468,8 @@ stream_free(SbFilter *f)
 		return;
 	if (s->ctx != NULL)
 		s->ops->release(s->ctx);
+	sb_seek_list_free(&s->frames);
+	free(s->table);
 	free(s);
 }
 
@@ -220,5 +504,17 @@ sb_stream_filter_set_label(SbFilter *f, const char *label)
 	if (f->write != stream_write || !s->ops->decoding)
 		return false;
 	s->label = label;
+	return true;
+}
+
+bool
+sb_stream_filter_set_frame_size(SbFilter *f, uint64_t frame_size)
+{
+	StreamFilter *s = (StreamFilter *) f;
+
+	if (f->write != stream_write || s->ops->decoding ||
+		s->ops->frame_magic == 0 || frame_size == 0)
+		return false;
+	s->frame_size = frame_size;
 	return true;
 }

@@ -125,8 +125,9 @@ zlib_release(void *ctx)
 	free(z);
 }
 
-static const SbStreamOps deflate_ops = {false, deflate_step, zlib_release};
-static const SbStreamOps inflate_ops = {true, inflate_step, zlib_release};
+/* one gzip member, never seekable: no frame magic (see codec.h) */
+static const SbStreamOps deflate_ops = {false, 0, deflate_step, zlib_release};
+static const SbStreamOps inflate_ops = {true, 0, inflate_step, zlib_release};
 
 SbFilter *
 sb_zlib_compress_new(int level, SbFilter *next)

@@ -2,8 +2,10 @@
  *
  * filter_zstd.c
  *		The zstd compress and decompress steps: one Zstandard frame per
- *		file (libzstd's streaming API), so a repository file can be checked
- *		by hand with "zstd -dc".  The type is chosen in filter_compress.c;
+ *		file, or per SB_SEEK_FRAME_SIZE plain bytes of a seekable file
+ *		followed by its seek table (libzstd's streaming API, which begins a
+ *		new frame after each ZSTD_e_end), so a repository file can be
+ *		checked by hand with "zstd -dc".  The type is chosen in filter_compress.c;
  *		buffering and stream checks are filter_stream.c's.
  *
  * Frames carry a content checksum (xxHash64), so a damaged file is refused
@@ -80,12 +82,15 @@ zstd_release_dctx(void *ctx)
 	ZSTD_freeDCtx((ZSTD_DCtx *) ctx);
 }
 
+/* every Zstandard frame starts with it (little-endian) */
+#define SB_ZSTD_FRAME_MAGIC		UINT32_C(0xFD2FB528)
+
 static const SbStreamOps zstd_compress_ops = {
-	false, zstd_compress_step, zstd_release_cctx
+	false, SB_ZSTD_FRAME_MAGIC, zstd_compress_step, zstd_release_cctx
 };
 
 static const SbStreamOps zstd_decompress_ops = {
-	true, zstd_decompress_step, zstd_release_dctx
+	true, SB_ZSTD_FRAME_MAGIC, zstd_decompress_step, zstd_release_dctx
 };
 
 SbFilter *

@@ -140,6 +140,8 @@ sb_status_name(SbStatus status)
 			return "internal error";
 		case SB_ERR_NO_MEMORY:
 			return "out of memory";
+		case SB_ERR_UNSUPPORTED:
+			return "not supported";
 	}
 	return "unknown";
 }

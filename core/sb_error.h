@@ -33,7 +33,9 @@ typedef enum SbStatus
 	SB_ERR_NETWORK,				/* connection to the repository failed */
 	SB_ERR_AUTH,				/* authentication or host key refused */
 	SB_ERR_INTERNAL,			/* library failure, broken invariant */
-	SB_ERR_NO_MEMORY			/* an allocation failed */
+	SB_ERR_NO_MEMORY,			/* an allocation failed */
+	SB_ERR_UNSUPPORTED			/* not possible for this file or storage: the
+								 * caller falls back to another way */
 } SbStatus;
 
 #define SB_ERROR_MSG_LEN	1024

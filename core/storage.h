@@ -74,6 +74,13 @@ typedef struct SbStat
  * HMAC-SHA256 whatever this says).
  */
 #define SB_WRITE_DIGEST_XXH128	0x20
+/*
+ * For the codec only (never passed to a driver): store the file seekable,
+ * lz4 and zstd ending their frame every SB_SEEK_FRAME_SIZE plain bytes
+ * and appending a seek table (codec.h, sb_codec_fetch_range).  Ignored
+ * where it cannot be: zlib, an encrypted stanza, a file stored by ranges.
+ */
+#define SB_WRITE_SEEKABLE	0x40
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */
@@ -173,6 +180,16 @@ typedef struct SbStorageOps
 	SbStatus	(*read) (SbReader *r, void *buf, size_t len, size_t *nread,
 						 SbError *err);
 	void		(*read_close) (SbReader *r);
+	/*
+	 * Optional: open path for reading from byte offset on (an offset at or
+	 * past the end reads nothing).  The caller will read at most len bytes
+	 * (UINT64_MAX: to the end), so a driver may ask its server for only
+	 * those; reads may still go on past them.  NULL:
+	 * sb_storage_read_open_at reads and discards up to offset.
+	 */
+	SbStatus	(*read_open_at) (SbStorage *st, const char *path,
+								 uint64_t offset, uint64_t len, SbReader **r,
+								 SbError *err);
 
 	/* SB_ERR_NOT_FOUND when the path does not exist. */
 	SbStatus	(*stat) (SbStorage *st, const char *path, SbStat *out,
@@ -272,6 +289,22 @@ extern SbStatus sb_storage_read_open(SbStorage *st, const char *path,
 									 SbReader **r, SbError *err);
 extern SbStatus sb_storage_read(SbStorage *st, SbReader *r, void *buf,
 								size_t len, size_t *nread, SbError *err);
+/*
+ * Open path for reading from byte offset on, where the caller reads at
+ * most len bytes (UINT64_MAX: to the end; reads may give more): the
+ * driver's ranged read, or reading and discarding up to offset where it
+ * has none.  An offset at or past the end reads nothing.
+ */
+extern SbStatus sb_storage_read_open_at(SbStorage *st, const char *path,
+										uint64_t offset, uint64_t len,
+										SbReader **r, SbError *err);
+/*
+ * Read and drop up to offset bytes of r (fewer at the end of the file):
+ * what sb_storage_read_open_at does for a driver without read_open_at,
+ * for drivers that can seek only sometimes.
+ */
+extern SbStatus sb_storage_read_skip(SbStorage *st, SbReader *r,
+									 uint64_t offset, SbError *err);
 extern void sb_storage_read_close(SbStorage *st, SbReader *r);
 extern SbStatus sb_storage_stat(SbStorage *st, const char *path, SbStat *out,
 								SbError *err);

@@ -567,7 +567,8 @@ handle_request(Conn *c)
 										   (req.flags & SB_TLS_WFLAG_REPLACE) ? SB_WRITE_REPLACE : 0,
 										   &h->w, &err);
 			else
-				rc = sb_storage_read_open(c->st, req.path, &h->r, &err);
+				rc = sb_storage_read_open_at(c->st, req.path, req.offset,
+											 UINT64_MAX, &h->r, &err);
 			if (rc != SB_OK)
 			{
 				h->id = 0;
@@ -829,6 +830,7 @@ conn_start(Conn *c, SSL_CTX *ctx)
 	sb_tls_put_str(&b, c->cn);
 	sb_tls_put_u8(&b, srv_auth_right(c->rule, req.stanza) == SRV_RIGHT_ADMIN ?
 				  SB_TLS_RIGHT_ADMIN : SB_TLS_RIGHT_APPEND);
+	sb_tls_put_u8(&b, SB_TLS_FEATURE_READ_AT);
 	conn_send(c, &b);
 	srv_log(SRV_LOG_INFO, "connection from %s authenticated as CN \"%s\"%s%s, right %s",
 			c->peer, c->cn, req.stanza[0] ? ", stanza " : "", req.stanza,

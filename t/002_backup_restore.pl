@@ -10,7 +10,8 @@
 # The repository mixes compression types: the backup is taken with zlib,
 # the type is switched by reload to lz4 and then to zstd while WAL is
 # archived, so every restore below reads .gz data files and .lz4 WAL, and
-# the latest also .zst WAL.  A level outside the type's range is refused by
+# the latest also .zst WAL; a last backup with zstd has seekable data
+# files, which are verified and restored.  A level outside the type's range is refused by
 # the setting's check and by the CLI.
 use strict;
 use warnings;
@@ -240,6 +241,31 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM safebackup.safebackup_back
 # info lists the backups without a server
 command_like([ 'pg_safebackup', 'info', "--repo-path=$repo", '--output=json' ],
 	qr/"$next"/, 'info --output=json lists the new backup');
+
+# --- the next backup was taken with zstd: its large data files are
+# seekable (a frame per MiB and a seek table, docs/repository-format.md),
+# which "zstd -t" reads as one file, verify accepts, and restore reads
+my $accounts = $node->safe_psql('postgres', "SELECT pg_relation_filepath('pgbench_accounts')");
+my $bench_next = $node->safe_psql('postgres', $bench_query);
+my $stored = "$repo/main/backup/$next/data/$accounts.zst";
+ok(-f $stored, 'pgbench_accounts is stored by the next backup');
+open(my $sf, '<:raw', $stored) or die "could not open $stored: $!";
+seek($sf, -4, 2) or die;
+read($sf, my $magic, 4) == 4 or die;
+close($sf);
+is(sprintf('%08x', unpack('V', $magic)), '8f92eab1', 'a data file of several MiB ends with a seek table');
+is(system('zstd', '-tq', $stored), 0, 'zstd -t reads the seekable file');
+command_ok([ 'pg_safebackup', 'verify', "--repo-path=$repo", '--stanza=main' ],
+	'verify accepts the seekable backup files');
+my $restored_next = PostgreSQL::Test::Cluster->new('restored_next');
+my $nextts = PostgreSQL::Test::Utils::tempdir();
+SbTest::restore_ok($restored_next,
+	[ "--repo-path=$repo", '--stanza=main', "--tablespace-map=$ts_oid=$nextts" ],
+	'restore of the seekable backup');
+SbTest::start_restored($restored_next, 'next');
+is($restored_next->safe_psql('postgres', $bench_query), $bench_next,
+	'seekable backup: pgbench data matches');
+$restored_next->stop;
 
 $node->stop;
 done_testing();

@@ -86,6 +86,9 @@ static SbStatus posix_read_open(SbStorage *st, const char *path,
 static SbStatus posix_read(SbReader *r, void *buf, size_t len, size_t *nread,
 						   SbError *err);
 static void posix_read_close(SbReader *r);
+static SbStatus posix_read_open_at(SbStorage *st, const char *path,
+								   uint64_t offset, uint64_t len,
+								   SbReader **r, SbError *err);
 static SbStatus posix_stat(SbStorage *st, const char *path, SbStat *out,
 						   SbError *err);
 static SbStatus posix_list(SbStorage *st, const char *path, int flags,
@@ -111,6 +114,7 @@ const SbStorageOps sb_posix_ops = {
 	.read_open = posix_read_open,
 	.read = posix_read,
 	.read_close = posix_read_close,
+	.read_open_at = posix_read_open_at,
 	.stat = posix_stat,
 	.list = posix_list,
 	.remove = posix_remove,
@@ -579,6 +583,30 @@ posix_read(SbReader *r, void *buf, size_t len, size_t *nread, SbError *err)
 		return sb_error_errno(err, errno, "could not read file \"%s\"",
 							  r->path);
 	*nread = (size_t) n;
+	return SB_OK;
+}
+
+/* The reader of posix_read_open, moved to offset (lseek: no read-ahead to drop). */
+static SbStatus
+posix_read_open_at(SbStorage *st, const char *path, uint64_t offset,
+				   uint64_t len, SbReader **rp, SbError *err)
+{
+	SbStatus	rc;
+
+	(void) len;
+	rc = posix_read_open(st, path, rp, err);
+	if (rc != SB_OK)
+		return rc;
+	if (offset > (uint64_t) INT64_MAX ||
+		lseek((*rp)->fd, (off_t) offset, SEEK_SET) < 0)
+	{
+		sb_error_errno(err, offset > (uint64_t) INT64_MAX ? EINVAL : errno,
+					   "could not seek to offset %llu in file \"%s\"",
+					   (unsigned long long) offset, (*rp)->path);
+		posix_read_close(*rp);
+		*rp = NULL;
+		return err->status;
+	}
 	return SB_OK;
 }
 

@@ -63,6 +63,7 @@ const SbStorageOps sb_s3_ops = {
 	.read_open = s3_read_open,
 	.read = s3_read,
 	.read_close = s3_read_close,
+	.read_open_at = s3_read_open_at,
 	.stat = s3_stat,
 	.list = s3_list,
 	.list_prefix = s3_list_prefix,

@@ -211,6 +211,9 @@ header_cb(char *line, size_t size, size_t nmemb, void *arg)
 		slash = strchr(tmp, '/');
 		if (slash != NULL && slash[1] != '*')
 			req->range_total = strtoull(slash + 1, NULL, 10);
+		/* "bytes FIRST-LAST/TOTAL" */
+		if (strncmp(tmp, "bytes ", 6) == 0)
+			req->range_start = strtoull(tmp + 6, NULL, 10);
 	}
 	else if ((v = header_value(line, len, "x-amz-request-id", &vlen)) != NULL)
 		copy_header(req->request_id, sizeof(req->request_id), v, vlen);
@@ -729,6 +732,7 @@ reset_answer(S3Request *req)
 	req->content_length = 0;
 	req->last_modified = 0;
 	req->range_total = 0;
+	req->range_start = 0;
 	req->request_id[0] = '\0';
 	req->error_body[0] = '\0';
 	req->error_len = 0;

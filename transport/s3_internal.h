@@ -111,6 +111,7 @@ typedef struct S3Request
 	uint64_t	content_length;
 	int64_t		last_modified;	/* seconds since the epoch, or 0 */
 	uint64_t	range_total;	/* total of a Content-Range answer, or 0 */
+	uint64_t	range_start;	/* first byte of a Content-Range answer */
 	char		request_id[80];
 	/* the start of the body when out is NULL: an error answer's XML */
 	char		error_body[512];
@@ -214,6 +215,9 @@ extern SbStatus s3_write_commit(SbWriter *w, SbError *err);
 extern SbStatus s3_write_rename(SbStorage *st, SbWriter *w, const char *path,
 								SbError *err);
 extern void s3_write_abort(SbWriter *w);
+extern SbStatus s3_read_open_at(SbStorage *st, const char *path,
+							   uint64_t offset, uint64_t len, SbReader **r,
+							   SbError *err);
 extern SbStatus s3_read_open(SbStorage *st, const char *path, SbReader **r,
 							 SbError *err);
 extern SbStatus s3_read(SbReader *r, void *buf, size_t len, size_t *nread,

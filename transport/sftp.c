@@ -49,6 +49,7 @@ const SbStorageOps sb_sftp_ops = {
 	.read_open = sb_sftp_read_open,
 	.read = sb_sftp_read,
 	.read_close = sb_sftp_read_close,
+	.read_open_at = sb_sftp_read_open_at,
 	.stat = sb_sftp_stat,
 	.list = sb_sftp_list,
 	.remove = sb_sftp_remove,

@@ -129,6 +129,10 @@ extern SbStatus sb_sftp_write_rename(SbStorage *st, SbWriter *w,
 									 const char *path, SbError *err);
 
 /* sftp_read.c */
+/* the reader moved to offset before its first read (libssh2_sftp_seek64) */
+extern SbStatus sb_sftp_read_open_at(SbStorage *st, const char *path,
+									 uint64_t offset, uint64_t len,
+									 SbReader **r, SbError *err);
 extern SbStatus sb_sftp_read_open(SbStorage *st, const char *path,
 								  SbReader **r, SbError *err);
 extern SbStatus sb_sftp_read(SbReader *r, void *buf, size_t len,

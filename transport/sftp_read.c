@@ -93,6 +93,25 @@ sb_sftp_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 	return SB_OK;
 }
 
+/*
+ * libssh2 reads ahead with pipelined requests from the handle's offset on;
+ * seeking before the first read has none to drop (libssh2_sftp_seek64
+ * would drop any), so the requests start at offset.
+ */
+SbStatus
+sb_sftp_read_open_at(SbStorage *st, const char *path, uint64_t offset,
+					 uint64_t len, SbReader **rp, SbError *err)
+{
+	SbStatus	rc;
+
+	(void) len;
+	rc = sb_sftp_read_open(st, path, rp, err);
+	if (rc != SB_OK)
+		return rc;
+	libssh2_sftp_seek64((*rp)->h, offset);
+	return SB_OK;
+}
+
 SbStatus
 sb_sftp_read(SbReader *r, void *buf, size_t len, size_t *nread, SbError *err)
 {

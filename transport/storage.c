@@ -214,6 +214,58 @@ sb_storage_read(SbStorage *st, SbReader *r, void *buf, size_t len,
 	return st->ops->read(r, buf, len, nread, err);
 }
 
+/* For drivers without read_open_at: read and throw away offset bytes. */
+SbStatus
+sb_storage_read_skip(SbStorage *st, SbReader *r, uint64_t offset, SbError *err)
+{
+	uint8_t    *buf;
+	SbStatus	rc = SB_OK;
+
+	if (offset == 0)
+		return SB_OK;
+	buf = malloc(64 * 1024);
+	if (buf == NULL)
+		return sb_error_oom(err);
+	while (offset > 0)
+	{
+		size_t		want = offset < 64 * 1024 ? (size_t) offset : 64 * 1024;
+		size_t		nread = 0;
+
+		rc = st->ops->read(r, buf, want, &nread, err);
+		if (rc != SB_OK || nread == 0)
+			break;				/* an error, or the end: nothing left to read */
+		offset -= nread;
+	}
+	free(buf);
+	return rc;
+}
+
+SbStatus
+sb_storage_read_open_at(SbStorage *st, const char *path, uint64_t offset,
+						uint64_t len, SbReader **r, SbError *err)
+{
+	SbStatus	rc;
+
+	*r = NULL;
+	if (!sb_path_valid(path))
+		return invalid_path(path, err);
+	if (st->ops->read_open_at != NULL)
+		return st->ops->read_open_at(st, path, offset, len, r, err);
+	rc = st->ops->read_open(st, path, r, err);
+	if (rc != SB_OK)
+	{
+		*r = NULL;
+		return rc;
+	}
+	rc = sb_storage_read_skip(st, *r, offset, err);
+	if (rc != SB_OK)
+	{
+		st->ops->read_close(*r);
+		*r = NULL;
+	}
+	return rc;
+}
+
 void
 sb_storage_read_close(SbStorage *st, SbReader *r)
 {

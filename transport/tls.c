@@ -82,6 +82,7 @@ typedef struct TlsStorage
 	uint8_t		in_type;
 	uint32_t	in_len;
 	SbRepoMode	mode;			/* our right, from HELLO_OK */
+	uint8_t		features;		/* SB_TLS_FEATURE_*, from HELLO_OK */
 } TlsStorage;
 
 struct SbWriter
@@ -123,6 +124,9 @@ static SbStatus tls_read_open(SbStorage *st, const char *path, SbReader **r,
 static SbStatus tls_read(SbReader *r, void *buf, size_t len, size_t *nread,
 						 SbError *err);
 static void tls_read_close(SbReader *r);
+static SbStatus tls_read_open_at(SbStorage *st, const char *path,
+								 uint64_t offset, uint64_t len, SbReader **r,
+								 SbError *err);
 static SbStatus tls_stat(SbStorage *st, const char *path, SbStat *out,
 						 SbError *err);
 static SbStatus tls_list(SbStorage *st, const char *path, int flags, SbListFn fn,
@@ -146,6 +150,7 @@ const SbStorageOps sb_tls_ops = {
 	.read_open = tls_read_open,
 	.read = tls_read,
 	.read_close = tls_read_close,
+	.read_open_at = tls_read_open_at,
 	.stat = tls_stat,
 	.list = tls_list,
 	.remove = tls_remove,
@@ -554,6 +559,7 @@ tls_hello(SbStorage *st, SbError *err)
 							SB_TLS(&st->cfg)->tls_host);
 	}
 	ts->mode = sb_tls_hello_mode(&c);
+	ts->features = sb_tls_hello_features(&c);
 	return SB_OK;
 }
 
@@ -946,22 +952,59 @@ tls_write_abort(SbWriter *w)
  * ---------------------------------------------------------------------
  */
 
+/* READ_OPEN of path, from offset on when not 0 (SB_TLS_FEATURE_READ_AT). */
+static SbStatus
+tls_read_open_call(SbStorage *st, const char *path, uint64_t offset,
+				   SbError *err)
+{
+	TlsStorage *ts = (TlsStorage *) st->priv;
+	char		full[SB_PATH_MAX];
+	SbTlsBuf	b;
+
+	if (tls_full_path(st, path, full, err) != SB_OK)
+		return err->status;
+	sb_tls_frame_begin(&b, ts->out, TLS_FRAME_BUF, SB_TLS_READ_OPEN);
+	sb_tls_put_str(&b, full);
+	if (offset > 0)
+		sb_tls_put_u64(&b, offset);
+	return tls_call(st, &b, SB_TLS_OK, err);
+}
+
 static SbStatus
 tls_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
+{
+	return tls_read_open_at(st, path, 0, UINT64_MAX, rp, err);
+}
+
+/*
+ * Open path from offset on: the server seeks where it says it can
+ * (SB_TLS_FEATURE_READ_AT); from an older server the file is read from its
+ * start and the bytes before offset dropped here.
+ */
+static SbStatus
+tls_read_open_at(SbStorage *st, const char *path, uint64_t offset,
+				 uint64_t len, SbReader **rp, SbError *err)
 {
 	TlsStorage *ts;
 	SbReader   *r;
 	SbTlsCursor c;
 	SbStatus	rc;
+	uint64_t	ask;
 
+	(void) len;
 	*rp = NULL;
 	if (tls_ensure(st, err) != SB_OK)
 		return err->status;
 	ts = (TlsStorage *) st->priv;
 
-	rc = tls_path_call(st, SB_TLS_READ_OPEN, path, -1, SB_TLS_OK, err);
+	ask = (ts->features & SB_TLS_FEATURE_READ_AT) ? offset : 0;
+	rc = tls_read_open_call(st, path, ask, err);
 	if (tls_retry_after(st, rc))
-		rc = tls_path_call(st, SB_TLS_READ_OPEN, path, -1, SB_TLS_OK, err);
+	{
+		/* reconnected: perhaps to another server */
+		ask = (ts->features & SB_TLS_FEATURE_READ_AT) ? offset : 0;
+		rc = tls_read_open_call(st, path, ask, err);
+	}
 	if (rc != SB_OK)
 		return rc;
 	sb_tls_cursor_init(&c, ts->in, ts->in_len);
@@ -983,6 +1026,15 @@ tls_read_open(SbStorage *st, const char *path, SbReader **rp, SbError *err)
 		if (!c.ok || c.left != 0)
 			return tls_protocol_error(st, "READ_OPEN", err);
 		return sb_error_oom(err);
+	}
+	if (ask < offset)
+	{
+		rc = sb_storage_read_skip(st, r, offset - ask, err);
+		if (rc != SB_OK)
+		{
+			tls_read_close(r);
+			return rc;
+		}
 	}
 	*rp = r;
 	return SB_OK;

@@ -262,9 +262,15 @@ sb_tls_parse_request(uint8_t type, const uint8_t *payload, size_t len,
 			break;
 		case SB_TLS_STAT:
 		case SB_TLS_MKDIR:
+			sb_tls_get_str(&c, req->path, sizeof(req->path));
+			has_path = true;
+			break;
 		case SB_TLS_READ_OPEN:
 			sb_tls_get_str(&c, req->path, sizeof(req->path));
 			has_path = true;
+			/* an optional offset to read from (SB_TLS_FEATURE_READ_AT) */
+			if (c.ok && c.left > 0)
+				req->offset = sb_tls_get_u64(&c);
 			break;
 		case SB_TLS_LIST:
 			sb_tls_get_str(&c, req->path, sizeof(req->path));
@@ -458,4 +464,15 @@ sb_tls_hello_mode(SbTlsCursor *c)
 	if (right == SB_TLS_RIGHT_ADMIN)
 		return SB_REPO_MODE_ADMIN;
 	return SB_REPO_MODE_UNKNOWN;
+}
+
+uint8_t
+sb_tls_hello_features(SbTlsCursor *c)
+{
+	uint8_t		features;
+
+	if (!c->ok || c->left == 0)
+		return 0;
+	features = sb_tls_get_u8(c);
+	return c->ok ? features : 0;
 }

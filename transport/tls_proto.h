@@ -71,6 +71,13 @@
 #define SB_TLS_RIGHT_APPEND		1
 #define SB_TLS_RIGHT_ADMIN		2
 
+/*
+ * What the server can do beyond version 1: an optional u8 after the right
+ * byte of HELLO_OK (servers before send none: no feature).
+ * READ_AT: READ_OPEN takes an optional u64 offset after the path.
+ */
+#define SB_TLS_FEATURE_READ_AT	0x01
+
 /* LIST flags (an optional byte after the path) */
 #define SB_TLS_LFLAG_TEMP		0x01	/* temporary files too */
 
@@ -83,6 +90,7 @@ typedef struct SbTlsRequest
 	bool		recursive;		/* REMOVE */
 	uint32_t	handle;			/* WRITE_DATA/COMMIT/ABORT, READ, READ_CLOSE */
 	uint32_t	maxlen;			/* READ */
+	uint64_t	offset;			/* READ_OPEN (optional, else 0) */
 	char		path[SB_PATH_MAX];	/* path requests; HELLO: stanza or "" */
 	char		stanza[SB_NAME_MAX];	/* first component of path */
 	const uint8_t *data;		/* WRITE_DATA */
@@ -157,5 +165,7 @@ extern const char *sb_tls_type_name(uint8_t type);
  * unknown).
  */
 extern SbRepoMode sb_tls_hello_mode(SbTlsCursor *c);
+/* After sb_tls_hello_mode: the optional features byte (absent: 0). */
+extern uint8_t sb_tls_hello_features(SbTlsCursor *c);
 
 #endif							/* SB_TLS_PROTO_H */

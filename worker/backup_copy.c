@@ -604,9 +604,12 @@ copy_one(Copier *c, uint32 i)
 	 * process reads, verifies and digests the next part (SB_WRITE_OVERLAP:
 	 * only where the driver allows it, and the thread runs only the codec
 	 * and write(2), never PostgreSQL code, with every signal blocked).
+	 * Seekable (lz4, zstd, unencrypted: SB_WRITE_SEEKABLE), so that a delta
+	 * restore fetches only the frames holding the blocks it needs.
 	 */
 	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path,
-								   SB_WRITE_DEFER_SYNC | q->write_flags |
+								   SB_WRITE_DEFER_SYNC | SB_WRITE_SEEKABLE |
+								   q->write_flags |
 								   (f->size >= SB_COPY_OVERLAP_MIN ? SB_WRITE_OVERLAP : 0),
 								   inspect_chunk, c, &res, &err);
 	close(fd);

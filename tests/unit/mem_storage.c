@@ -39,6 +39,7 @@ typedef struct MemState
 	int64_t		fail_write_after;
 	int64_t		fail_read_after;
 	size_t		read_chunk;
+	uint64_t	bytes_read;		/* handed out by every reader */
 	int			open_handles;
 	size_t		max_write;
 	uint64_t	write_calls;
@@ -319,8 +320,23 @@ mem_read(SbReader *r, void *buf, size_t len, size_t *nread, SbError *err)
 	}
 	memcpy(buf, r->data + r->pos, n);
 	r->pos += n;
+	ms->bytes_read += n;
 	*nread = n;
 	return SB_OK;
+}
+
+/* A reader from offset on, where ranged reads are on (else the entry point's fallback). */
+static SbStatus
+mem_read_open_at(SbStorage *st, const char *path, uint64_t offset,
+				 uint64_t len, SbReader **r, SbError *err)
+{
+	SbStatus	rc;
+
+	(void) len;
+	rc = mem_read_open(st, path, r, err);
+	if (rc == SB_OK)
+		(*r)->pos = offset < (*r)->len ? (size_t) offset : (*r)->len;
+	return rc;
 }
 
 static void
@@ -557,7 +573,11 @@ const SbStorageOps sb_mem_ops = {
 	.remove = mem_remove,
 	.mkdir = mem_mkdir,
 	.destroy = mem_destroy,
+	.read_open_at = mem_read_open_at,
 };
+
+/* the same without read_open_at (sb_mem_storage_set_ranged) */
+static SbStorageOps mem_ops_unranged;
 
 SbStorage *
 sb_mem_storage_new(void)
@@ -603,6 +623,20 @@ void
 sb_mem_storage_fail_reads_after(SbStorage *st, int64_t limit)
 {
 	mem_state(st)->fail_read_after = limit;
+}
+
+void
+sb_mem_storage_set_ranged(SbStorage *st, bool on)
+{
+	mem_ops_unranged = sb_mem_ops;
+	mem_ops_unranged.read_open_at = NULL;
+	st->ops = on ? &sb_mem_ops : &mem_ops_unranged;
+}
+
+uint64_t
+sb_mem_storage_bytes_read(SbStorage *st)
+{
+	return mem_state(st)->bytes_read;
 }
 
 void

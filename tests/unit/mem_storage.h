@@ -38,6 +38,11 @@ extern void sb_mem_storage_fail_reads_after(SbStorage *st, int64_t limit);
 /* Return at most n bytes per read call (0: no limit), to test short reads. */
 extern void sb_mem_storage_set_read_chunk(SbStorage *st, size_t n);
 
+/* With or without a read_open_at of its own (on when created). */
+extern void sb_mem_storage_set_ranged(SbStorage *st, bool on);
+/* Bytes handed out by all reads so far. */
+extern uint64_t sb_mem_storage_bytes_read(SbStorage *st);
+
 /* Raw access to a committed file; NULL if it does not exist. */
 extern const uint8_t *sb_mem_storage_file(SbStorage *st, const char *path,
 										  size_t *len);

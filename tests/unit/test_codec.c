@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1995,6 +1996,503 @@ test_eintr(void)
 }
 
 /* Remove the scratch directory, also after an early exit(). */
+/* ----------------------------------------------------------------
+ *		Seekable files and ranged fetch (SB_WRITE_SEEKABLE,
+ *		sb_codec_fetch_range)
+ * ----------------------------------------------------------------
+ */
+
+static const Codec seek_codecs[] = {
+	{"none", SB_COMPRESS_NONE, 0},
+	{"lz4-1", SB_COMPRESS_LZ4, 1},
+	{"zstd-1", SB_COMPRESS_ZSTD, 1},
+};
+#define NSEEK ((int) (sizeof(seek_codecs) / sizeof(seek_codecs[0])))
+
+/* 5 whole frames and a part: 6 frames */
+#define SEEK_LEN	((size_t) (5 * SB_SEEK_FRAME_SIZE + 3 * 128 * 1024 + 12345))
+
+static uint32_t
+le32_at(const uint8_t *p)
+{
+	return (uint32_t) p[0] | ((uint32_t) p[1] << 8) |
+		((uint32_t) p[2] << 16) | ((uint32_t) p[3] << 24);
+}
+
+static void
+le32_set(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) v;
+	p[1] = (uint8_t) (v >> 8);
+	p[2] = (uint8_t) (v >> 16);
+	p[3] = (uint8_t) (v >> 24);
+}
+
+/*
+ * Fetch [offset, offset + len) of path; check it starts where it says, at
+ * a frame's start (compressed) or at offset (none), covers the range, and
+ * equals data.
+ */
+static SbStatus
+check_range(SbStorage *st, const Codec *c, const char *path,
+			uint64_t stored_size, const uint8_t *data, size_t plain_len,
+			uint64_t offset, uint64_t len, SbError *err)
+{
+	SbFilter   *sink = sb_filter_buffer_sink_new(plain_len);
+	uint64_t	got_offset = UINT64_MAX;
+	const char *got;
+	size_t		got_len = 0;
+	uint64_t	end = offset + len > plain_len ? plain_len : offset + len;
+	SbStatus	rc;
+
+	if (sink == NULL)
+		return sb_error_oom(err);
+	rc = sb_codec_fetch_range(st, path, c->type, stored_size, plain_len,
+							  offset, len, sink, &got_offset, err);
+	if (rc != SB_OK)
+	{
+		sink->free(sink);
+		return rc;
+	}
+	got = sb_filter_buffer_data(sink, &got_len);
+	if (offset >= plain_len || len == 0)
+		SB_CHECK_MSG(got_len == 0, "%s: range %" PRIu64 "+%" PRIu64 " (empty or past the end) gave %zu bytes",
+					 c->name, offset, len, got_len);
+	else if (c->type == SB_COMPRESS_NONE)
+		SB_CHECK_MSG(got_offset == offset && got_len == end - offset &&
+					 memcmp(got, data + offset, got_len) == 0,
+					 "%s: range %" PRIu64 "+%" PRIu64 ": got %zu bytes at %" PRIu64,
+					 c->name, offset, len, got_len, got_offset);
+	else
+	{
+		/* exactly the frames covering the range: from the one offset is in */
+		uint64_t	frames_end = (end + SB_SEEK_FRAME_SIZE - 1) /
+			SB_SEEK_FRAME_SIZE * SB_SEEK_FRAME_SIZE;
+
+		if (frames_end > plain_len)
+			frames_end = plain_len;
+		SB_CHECK_MSG(got_offset == offset - offset % SB_SEEK_FRAME_SIZE &&
+					 got_offset + got_len == frames_end &&
+					 (got_len == 0 || memcmp(got, data + got_offset, got_len) == 0),
+					 "%s: range %" PRIu64 "+%" PRIu64 ": got %zu bytes at %" PRIu64,
+					 c->name, offset, len, got_len, got_offset);
+	}
+	sink->free(sink);
+	return SB_OK;
+}
+
+/* Store data seekable under path; res filled. */
+static void
+store_seekable(SbStorage *st, const Codec *c, const uint8_t *data, size_t len,
+			   const char *path, int flags, SbStoreResult *res)
+{
+	SbRepoConfig cfg;
+	SbError		err;
+	SbStatus	rc;
+
+	cfg_for(&cfg, c);
+	rc = sb_codec_store_buffer(st, &cfg, data, len, path,
+							   SB_WRITE_REPLACE | flags, res, &err);
+	SB_CHECK_MSG(rc == SB_OK, "%s: store %s: %s", c->name, path, err.msg);
+}
+
+/* Random ranges, ranges at and across frame boundaries, the ends. */
+static void
+check_ranges(SbStorage *st, const Codec *c, const char *path,
+			 uint64_t stored_size, const uint8_t *data, size_t len,
+			 int nrandom, uint64_t seed)
+{
+	uint64_t	s = seed | 1;
+	const uint64_t F = SB_SEEK_FRAME_SIZE;
+	const uint64_t fixed[][2] = {
+		{0, 1}, {0, F}, {0, F + 1}, {F - 1, 1}, {F - 1, 2}, {F, 1},
+		{F, F}, {2 * F - 8192, 16384}, {3 * F + 5, 2 * F}, {0, len},
+		{len - 1, 1}, {len - 1, 100}, {5 * F, 1}, {len, 1}, {len + 10, 5},
+		{4 * F - 128 * 1024, 128 * 1024}, {0, 0}, {2 * F, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+	{
+		SbError		err;
+		SbStatus	rc = check_range(st, c, path, stored_size, data, len,
+									 fixed[i][0], fixed[i][1], &err);
+
+		SB_CHECK_MSG(rc == SB_OK, "%s: range %" PRIu64 "+%" PRIu64 ": %s: %s: %s",
+					 c->name, fixed[i][0], fixed[i][1], sb_status_name(rc),
+					 err.msg, err.detail);
+	}
+	for (int i = 0; i < nrandom; i++)
+	{
+		uint64_t	off = rng_next(&s) % len;
+		uint64_t	n = 1 + rng_next(&s) % (2 * F);
+		SbError		err;
+		SbStatus	rc = check_range(st, c, path, stored_size, data, len,
+									 off, n, &err);
+
+		SB_CHECK_MSG(rc == SB_OK, "%s: range %" PRIu64 "+%" PRIu64 ": %s: %s",
+					 c->name, off, n, sb_status_name(rc), err.msg);
+	}
+}
+
+static void
+test_seekable(const Codec *c)
+{
+	SbStorage  *st = new_storage();
+	uint8_t    *data = gen_pgbench(SEEK_LEN, 31);
+	SbStoreResult res;
+	const uint8_t *stored;
+	size_t		stored_len;
+	bool		framed = c->type != SB_COMPRESS_NONE;
+
+	store_seekable(st, c, data, SEEK_LEN, "s/big", SB_WRITE_SEEKABLE, &res);
+	stored = sb_mem_storage_file(st, "s/big", &stored_len);
+	SB_REQUIRE(stored != NULL && stored_len == res.stored_size);
+
+	/* a whole fetch reads it as one stream, digest checked */
+	check_fetch_buffer(st, "s/big", c, res.digest, data, SEEK_LEN, "seekable");
+	if (framed)
+	{
+		/* 6 frames and the table; the standard tool still reads it */
+		SB_CHECK_MSG(stored_len > 17 &&
+					 le32_at(stored + stored_len - 4) == 0x8F92EAB1 &&
+					 le32_at(stored + stored_len - 9) == 6 &&
+					 le32_at(stored + stored_len - 17 - 6 * 8) == 0x184D2A5E,
+					 "%s: no seek table of 6 frames at the end", c->name);
+		SB_CHECK_MSG(tool_agrees(c->type, stored, stored_len, data, SEEK_LEN),
+					 "%s: the standard tool does not read the seekable file",
+					 c->name);
+	}
+
+	/* ranges, with the driver's ranged reads */
+	check_ranges(st, c, "s/big", stored_len, data, SEEK_LEN, 60, 7);
+
+	/* only the frames needed are read: one frame of six and the tail */
+	{
+		uint64_t	before = sb_mem_storage_bytes_read(st);
+		SbError		err;
+
+		/* the tail read first (16 kB and one byte), then the frame */
+		uint64_t	frame4 = framed ?
+			le32_at(stored + stored_len - 17 - 6 * 8 + 8 + 4 * 8) : 0;
+
+		SB_CHECK(check_range(st, c, "s/big", stored_len, data, SEEK_LEN,
+							 4 * SB_SEEK_FRAME_SIZE + 1000, 8192, &err) == SB_OK);
+
+		SB_CHECK_MSG(sb_mem_storage_bytes_read(st) - before <=
+					 (framed ? 16 * 1024 + 1 + frame4 : 8192),
+					 "%s: a range of one frame read %" PRIu64 " of %zu stored bytes",
+					 c->name, sb_mem_storage_bytes_read(st) - before, stored_len);
+	}
+
+	/* and through the fallback that reads up to the offset */
+	sb_mem_storage_set_ranged(st, false);
+	check_ranges(st, c, "s/big", stored_len, data, SEEK_LEN, 10, 11);
+	sb_mem_storage_set_ranged(st, true);
+
+	/* an exact number of frames: no empty last frame */
+	store_seekable(st, c, data, 2 * SB_SEEK_FRAME_SIZE, "s/two", SB_WRITE_SEEKABLE, &res);
+	check_fetch_buffer(st, "s/two", c, res.digest, data, 2 * SB_SEEK_FRAME_SIZE, "two frames");
+	check_ranges(st, c, "s/two", res.stored_size, data, 2 * SB_SEEK_FRAME_SIZE, 10, 13);
+	if (framed)
+	{
+		stored = sb_mem_storage_file(st, "s/two", &stored_len);
+		SB_CHECK(le32_at(stored + stored_len - 9) == 2);
+	}
+
+	/* an empty file */
+	store_seekable(st, c, data, 0, "s/empty", SB_WRITE_SEEKABLE, &res);
+	check_fetch_buffer(st, "s/empty", c, res.digest, data, 0, "empty seekable");
+
+	SB_CHECK(sb_mem_storage_open_handles(st) == 0);
+	free(data);
+	sb_mem_storage_free(st);
+}
+
+/* What cannot be read by ranges says so, for the caller to fetch it whole. */
+static void
+test_seek_unsupported(void)
+{
+	SbStorage  *st = new_storage();
+	const size_t len = 3 * SB_SEEK_FRAME_SIZE;
+	uint8_t    *data = gen_pgbench(len, 41);
+	SbStoreResult res;
+	SbFilter   *sink;
+	uint64_t	got;
+	SbError		err;
+	SbStatus	rc;
+
+	static const struct
+	{
+		Codec		c;
+		int			flags;
+		size_t		len;
+		const char *what;
+	}			cases[] = {
+		{{"lz4-1", SB_COMPRESS_LZ4, 1}, 0, 3 * SB_SEEK_FRAME_SIZE, "unflagged"},
+		{{"zstd-1", SB_COMPRESS_ZSTD, 1}, 0, 3 * SB_SEEK_FRAME_SIZE, "unflagged"},
+		{{"zlib-1", SB_COMPRESS_ZLIB, 1}, SB_WRITE_SEEKABLE, 3 * SB_SEEK_FRAME_SIZE, "flagged"},
+		{{"zstd-1", SB_COMPRESS_ZSTD, 1}, SB_WRITE_SEEKABLE, 100000, "smaller than a frame"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const Codec *c = &cases[i].c;
+
+		store_seekable(st, c, data, cases[i].len, "u/f", cases[i].flags, &res);
+		sink = sb_filter_buffer_sink_new(len);
+		rc = sb_codec_fetch_range(st, "u/f", c->type, res.stored_size,
+								  res.plain_size, 0, 10, sink, &got, &err);
+		SB_CHECK_MSG(rc == SB_ERR_UNSUPPORTED && strstr(err.msg, "u/f") != NULL,
+					 "%s %s: %s: %s", c->name, cases[i].what,
+					 sb_status_name(rc), err.msg);
+		sink->free(sink);
+	}
+
+	/* none, stored size other than the plain size (stored by ranges) */
+	store_seekable(st, &seek_codecs[0], data, len, "u/n", SB_WRITE_SEEKABLE, &res);
+	sink = sb_filter_buffer_sink_new(len);
+	rc = sb_codec_fetch_range(st, "u/n", SB_COMPRESS_NONE, res.stored_size,
+							  res.plain_size + 8192, 0, 10, sink, &got, &err);
+	SB_CHECK_MSG(rc == SB_ERR_UNSUPPORTED, "none by ranges: %s", sb_status_name(rc));
+	sink->free(sink);
+
+	/* an encrypted stanza: its chunks shift every offset */
+	store_seekable(st, &seek_codecs[2], data, len, "u/z", SB_WRITE_SEEKABLE, &res);
+	st->cfg.cipher_type = SB_CIPHER_AES_256_GCM;
+	sink = sb_filter_buffer_sink_new(len);
+	rc = sb_codec_fetch_range(st, "u/z", SB_COMPRESS_ZSTD, res.stored_size,
+							  res.plain_size, 0, 10, sink, &got, &err);
+	SB_CHECK_MSG(rc == SB_ERR_UNSUPPORTED && strstr(err.detail, "encrypted") != NULL,
+				 "encrypted: %s: %s", sb_status_name(rc), err.msg);
+	st->cfg.cipher_type = SB_CIPHER_NONE;
+	sink->free(sink);
+
+	SB_CHECK(sb_mem_storage_open_handles(st) == 0);
+	free(data);
+	sb_mem_storage_free(st);
+}
+
+/*
+ * A damaged seek table is refused, by the ranged fetch (SB_ERR_CORRUPT)
+ * and by the whole fetch; so are a seekable file cut at a frame's end and
+ * one with bytes after its table.
+ */
+static void
+test_seek_damage(const Codec *c)
+{
+	SbStorage  *st = new_storage();
+	const size_t len = 3 * SB_SEEK_FRAME_SIZE + 5000;
+	uint8_t    *data = gen_pgbench(len, 51);
+	SbStoreResult res;
+	const uint8_t *stored;
+	size_t		stored_len;
+	uint8_t    *copy;
+	size_t		table;			/* offset of the table in the stored file */
+	size_t		entries;
+
+	store_seekable(st, c, data, len, "d/orig", SB_WRITE_SEEKABLE, &res);
+	stored = sb_mem_storage_file(st, "d/orig", &stored_len);
+	SB_REQUIRE(stored != NULL && stored_len > 17 + 4 * 8);
+	table = stored_len - 17 - 4 * 8;
+	entries = table + 8;
+	copy = xmalloc(stored_len + 16);
+
+	for (int k = 0; k < 13; k++)
+	{
+		const char *what[] = {
+			"frame count + 1", "frame count - 1", "reserved descriptor bits",
+			"skippable magic", "frame size field", "stored size + 1",
+			"plain size - 1", "stored sizes swapped", "plain sizes moved",
+			"manifest stored size", "manifest plain size",
+			"last stored size + 1", "last plain size - 1"
+		};
+		uint64_t	stored_size = stored_len;
+		uint64_t	plain_size = len;
+		SbFilter   *sink;
+		uint64_t	got;
+		SbError		err;
+		SbStatus	rc;
+
+		memcpy(copy, stored, stored_len);
+		switch (k)
+		{
+			case 0:
+				le32_set(copy + stored_len - 9, 5);
+				break;
+			case 1:
+				le32_set(copy + stored_len - 9, 3);
+				break;
+			case 2:
+				copy[stored_len - 5] = 0x04;
+				break;
+			case 3:
+				copy[table] ^= 1;
+				break;
+			case 4:
+				le32_set(copy + table + 4, le32_at(copy + table + 4) + 8);
+				break;
+			case 5:
+				le32_set(copy + entries + 8, le32_at(copy + entries + 8) + 1);
+				break;
+			case 6:
+				le32_set(copy + entries + 12, le32_at(copy + entries + 12) - 1);
+				break;
+			case 7:
+				{
+					/* sums unchanged: only decoding the frames finds it */
+					uint32_t	a = le32_at(copy + entries);
+					uint32_t	b = le32_at(copy + entries + 8);
+
+					le32_set(copy + entries, b);
+					le32_set(copy + entries + 8, a);
+					break;
+				}
+			case 8:
+				{
+					/* a block moved from frame 1 to frame 2: sums unchanged */
+					le32_set(copy + entries + 12, le32_at(copy + entries + 12) - 128 * 1024);
+					le32_set(copy + entries + 20, le32_at(copy + entries + 20) + 128 * 1024);
+					break;
+				}
+			case 9:
+				stored_size--;
+				break;
+			case 10:
+				plain_size++;
+				break;
+			case 11:
+				/* frames 1 and 2 read fine: only the sums tell */
+				le32_set(copy + entries + 24, le32_at(copy + entries + 24) + 1);
+				break;
+			case 12:
+				le32_set(copy + entries + 28, le32_at(copy + entries + 28) - 1);
+				break;
+		}
+		SB_REQUIRE(sb_mem_storage_set_file(st, "d/bad", copy, stored_len));
+		sink = sb_filter_buffer_sink_new(len);
+		/* a range in the frames 1 and 2, which k = 7 and 8 damage */
+		rc = sb_codec_fetch_range(st, "d/bad", c->type, stored_size,
+								  plain_size, SB_SEEK_FRAME_SIZE + 10,
+								  SB_SEEK_FRAME_SIZE, sink, &got, &err);
+		SB_CHECK_MSG(rc == SB_ERR_CORRUPT && strstr(err.msg, "d/bad") != NULL,
+					 "%s: %s: ranged fetch: %s: %s", c->name, what[k],
+					 sb_status_name(rc), err.msg);
+		sink->free(sink);
+		if (k < 9 || k > 10)
+		{
+			SbStatus	whole = fetch_discard(st, "d/bad", c->type, NULL,
+											  UINT64_MAX, &err);
+
+			SB_CHECK_MSG(whole == SB_ERR_CORRUPT,
+						 "%s: %s: whole fetch: %s: %s", c->name, what[k],
+						 sb_status_name(whole), err.msg);
+		}
+	}
+
+	/* cut at the end of a frame: the table and the last frame gone */
+	{
+		SbError		err;
+		SbStatus	rc;
+		size_t		cut = table - le32_at(stored + entries + 3 * 8);
+
+		SB_REQUIRE(sb_mem_storage_set_file(st, "d/cut", stored, cut));
+		rc = fetch_discard(st, "d/cut", c->type, NULL, UINT64_MAX, &err);
+		SB_CHECK_MSG(rc == SB_ERR_CORRUPT, "%s: cut at a frame's end: %s: %s",
+					 c->name, sb_status_name(rc), err.msg);
+		/* only the table gone */
+		SB_REQUIRE(sb_mem_storage_set_file(st, "d/cut", stored, table));
+		rc = fetch_discard(st, "d/cut", c->type, NULL, UINT64_MAX, &err);
+		SB_CHECK_MSG(rc == SB_ERR_CORRUPT, "%s: table cut off: %s: %s",
+					 c->name, sb_status_name(rc), err.msg);
+		/* bytes after the table */
+		memcpy(copy, stored, stored_len);
+		memcpy(copy + stored_len, "garbage", 7);
+		SB_REQUIRE(sb_mem_storage_set_file(st, "d/cut", copy, stored_len + 7));
+		rc = fetch_discard(st, "d/cut", c->type, NULL, UINT64_MAX, &err);
+		SB_CHECK_MSG(rc == SB_ERR_CORRUPT && strstr(err.msg, "trailing") != NULL,
+					 "%s: bytes after the table: %s: %s",
+					 c->name, sb_status_name(rc), err.msg);
+	}
+
+	SB_CHECK(sb_mem_storage_open_handles(st) == 0);
+	free(copy);
+	free(data);
+	sb_mem_storage_free(st);
+}
+
+/*
+ * A file of one frame of more than 4 GiB (written without frames) still
+ * reads: its frame is too large for a seek table, and needs none.
+ */
+static void
+test_seek_huge_frame(const Codec *c)
+{
+	const uint64_t len = ((uint64_t) 4 << 30) + SB_CODEC_BUFSIZE;
+	uint8_t    *zero = calloc(1, SB_CODEC_BUFSIZE);
+	SbFilter   *sink = sb_filter_buffer_sink_new(64 * MiB);
+	SbFilter   *comp = sink ? sb_filter_compress_new(c->type, c->level, sink) : NULL;
+	SbFilter   *count = sb_filter_count_new(NULL);
+	SbFilter   *dec = count ? sb_filter_decompress_new(c->type, count) : NULL;
+	const char *stored;
+	size_t		stored_len;
+	SbError		err;
+	SbStatus	rc = SB_OK;
+
+	SB_REQUIRE(zero != NULL && comp != NULL && dec != NULL);
+	for (uint64_t off = 0; off < len && rc == SB_OK; off += SB_CODEC_BUFSIZE)
+		rc = sb_filter_write(comp, zero, SB_CODEC_BUFSIZE, &err);
+	if (rc == SB_OK)
+		rc = sb_filter_finish(comp, &err);
+	SB_CHECK_MSG(rc == SB_OK, "%s: compress 4 GiB: %s", c->name, err.msg);
+	stored = sb_filter_buffer_data(sink, &stored_len);
+	rc = sb_filter_write(dec, stored, stored_len, &err);
+	if (rc == SB_OK)
+		rc = sb_filter_finish(dec, &err);
+	SB_CHECK_MSG(rc == SB_OK && sb_filter_count_bytes(count) == len,
+				 "%s: one frame of 4 GiB: %s: %s", c->name, sb_status_name(rc),
+				 rc == SB_OK ? "" : err.msg);
+	sb_filter_free_chain(comp);
+	sb_filter_free_chain(dec);
+	free(zero);
+}
+
+/* The same through a real posix repository: its lseek-ranged reads. */
+static void
+test_seek_posix(void)
+{
+	SbRepoConfig cfg;
+	SbStorage  *st = NULL;
+	SbError		err;
+	const size_t len = SEEK_LEN;
+	uint8_t    *data = gen_pgbench(len, 61);
+
+	for (int i = 0; i < NSEEK; i++)
+	{
+		const Codec *c = &seek_codecs[i];
+		SbStoreResult res;
+		SbStatus	rc;
+
+		cfg_for(&cfg, c);
+		snprintf(cfg.repo_path, sizeof(cfg.repo_path), "%s/posix-repo", tmpdir);
+		mkdir(cfg.repo_path, 0700);
+		SB_REQUIRE(sb_storage_create(&cfg, &st, &err) == SB_OK &&
+				   sb_storage_open(st, &err) == SB_OK);
+		rc = sb_codec_store_buffer(st, &cfg, data, len, "f",
+								   SB_WRITE_REPLACE | SB_WRITE_SEEKABLE, &res, &err);
+		SB_CHECK_MSG(rc == SB_OK, "%s: posix store: %s", c->name, err.msg);
+		{
+			SbFilter   *sink = sb_filter_buffer_sink_new(len);
+
+			rc = sb_codec_fetch(st, "f", c->type, sink, res.digest, len, NULL, &err);
+			SB_CHECK_MSG(rc == SB_OK, "%s: posix whole fetch: %s", c->name, err.msg);
+			sink->free(sink);
+		}
+		check_ranges(st, c, "f", res.stored_size, data, len, 20, 17);
+		sb_storage_free(st);
+	}
+	free(data);
+}
+
 static void
 remove_tmpdir(void)
 {
@@ -2037,6 +2535,14 @@ main(void)
 	test_store_inspect();
 	test_fd_sink_errors();
 	test_eintr();
+	for (int i = 0; i < NSEEK; i++)
+		test_seekable(&seek_codecs[i]);
+	test_seek_unsupported();
+	test_seek_damage(&seek_codecs[1]);
+	test_seek_damage(&seek_codecs[2]);
+	test_seek_posix();
+	test_seek_huge_frame(&seek_codecs[1]);
+	test_seek_huge_frame(&seek_codecs[2]);
 
 	return sb_test_summary("codec");
 }

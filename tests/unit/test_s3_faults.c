@@ -11,7 +11,10 @@
  *		speaks HTTPS only, with the certificate verified).
  *
  * The server understands just what the driver sends for these paths: the
- * bucket listing of sb_storage_open(), HEAD and PUT of an object.  Every
+ * bucket listing of sb_storage_open(), HEAD and PUT of an object, and GET
+ * of an object (its bytes made up from their offsets), whole or one Range,
+ * answered right or, as range_mode says, as a server that ignores the
+ * range or names another one.  Every
  * answer closes its connection, so one connection is served at a time.
  *
  *-------------------------------------------------------------------------
@@ -65,6 +68,15 @@ typedef enum
 /* The server's state; the lock guards everything below it. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static FaultKind fault = FAULT_NONE;
+
+/* how GET answers a Range */
+typedef enum
+{
+	RANGE_RIGHT,				/* 206 with the range asked for */
+	RANGE_IGNORED,				/* 200 with the whole object */
+	RANGE_OTHER					/* 206 naming (and sending) another start */
+} RangeMode;
+static RangeMode range_mode = RANGE_RIGHT;
 static char fault_method[8];	/* the requests the fault applies to */
 static int	fault_status;
 static int	fault_left;			/* faults still to make; -1: every time */
@@ -137,6 +149,13 @@ stored(const char *key)
 	found = find_object(key) >= 0;
 	pthread_mutex_unlock(&lock);
 	return found;
+}
+
+/* the byte at offset i of every object GET serves */
+static unsigned char
+object_byte(uint64_t i)
+{
+	return (unsigned char) (i * 131 + i / 251 + 7);
 }
 
 /* --- the server --- */
@@ -238,6 +257,65 @@ read_request(SSL *ssl, char *req, size_t reqsz, size_t *body_len)
 	return true;
 }
 
+/* GET of an object of size bytes: whole, or the one range asked for. */
+static void
+serve_object(SSL *ssl, const char *req, uint64_t size)
+{
+	char		value[128];
+	char		head[512];
+	unsigned long long first = 0;
+	unsigned long long last = size - 1;
+	unsigned long long start;
+	bool		ranged = false;
+	int			n;
+
+	if (header(req, "Range", value, sizeof(value)) != NULL &&
+		range_mode != RANGE_IGNORED)
+	{
+		int			k = sscanf(value, "bytes=%llu-%llu", &first, &last);
+
+		if (k < 1)
+		{
+			answer(ssl, 400, "Bad Request", "", "");
+			return;
+		}
+		if (k < 2 || last >= size)
+			last = size - 1;
+		if (first >= size)
+		{
+			answer(ssl, 416, "Range Not Satisfiable", "Content-Type: application/xml\r\n",
+				   "<Error><Code>InvalidRange</Code></Error>");
+			return;
+		}
+		ranged = true;
+	}
+	else
+		first = 0;
+	start = range_mode == RANGE_OTHER && ranged ? first + 1 : first;
+	if (ranged)
+		n = snprintf(head, sizeof(head),
+					 "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %llu-%llu/%llu\r\nContent-Length: %llu\r\nConnection: close\r\n\r\n",
+					 start, last + (start - first), (unsigned long long) size,
+					 last - first + 1);
+	else
+		n = snprintf(head, sizeof(head),
+					 "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\nConnection: close\r\n\r\n",
+					 (unsigned long long) size);
+	if (!write_all(ssl, head, (size_t) n))
+		return;
+	/* last - first + 1 bytes, from start on */
+	for (uint64_t off = start; off <= last + (start - first) && size > 0;)
+	{
+		char		buf[4096];
+		size_t		len = 0;
+
+		while (len < sizeof(buf) && off <= last + (start - first))
+			buf[len++] = (char) object_byte(off++);
+		if (!write_all(ssl, buf, len))
+			return;
+	}
+}
+
 /* Serve one connection: one request, one answer (or a fault). */
 static void
 serve(SSL *ssl)
@@ -313,6 +391,8 @@ serve(SSL *ssl)
 
 		(void) write_all(ssl, head, (size_t) n);
 	}
+	else if (strcmp(method, "GET") == 0 && found >= 0)
+		serve_object(ssl, req, object_size[found]);
 	else if (strcmp(method, "PUT") == 0 && found >= 0)
 		answer(ssl, 412, "Precondition Failed", "Content-Type: application/xml\r\n",
 			   "<Error><Code>PreconditionFailed</Code></Error>");
@@ -456,6 +536,95 @@ seconds_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double) (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * Read want bytes of path from offset (sb_storage_read_open_at with the
+ * hint len): SB_OK and *good when they are the object's bytes there.
+ */
+static SbStatus
+read_range(SbStorage *st, const char *path, uint64_t offset, uint64_t len,
+		   size_t want, size_t *got, bool *good, SbError *err)
+{
+	SbReader   *r;
+	SbStatus	rc;
+	unsigned char buf[8192];
+
+	*got = 0;
+	*good = true;
+	rc = sb_storage_read_open_at(st, path, offset, len, &r, err);
+	while (rc == SB_OK && *got < want)
+	{
+		size_t		nread = 0;
+		size_t		n = want - *got < sizeof(buf) ? want - *got : sizeof(buf);
+
+		rc = sb_storage_read(st, r, buf, n, &nread, err);
+		if (rc != SB_OK || nread == 0)
+			break;
+		for (size_t i = 0; i < nread; i++)
+			if (buf[i] != object_byte(offset + *got + i))
+				*good = false;
+		*got += nread;
+	}
+	if (r != NULL)
+		sb_storage_read_close(st, r);
+	return rc;
+}
+
+/*
+ * Ranged reads: one GET with a Range header, from an offset to an end or
+ * to the object's end; an offset past the end reads nothing (416); a
+ * server that ignores the range is read from the offset all the same, and
+ * one that answers another range is refused.
+ */
+static void
+test_ranged_reads(SbStorage *st)
+{
+	const uint64_t size = 300007;
+	SbError		err;
+	SbStatus	rc;
+	size_t		got;
+	bool		good;
+
+	pthread_mutex_lock(&lock);
+	snprintf(objects[nobjects], sizeof(objects[0]), "ranged");
+	object_size[nobjects++] = size;
+	pthread_mutex_unlock(&lock);
+	set_fault(FAULT_NONE, "", 0, 0);
+
+	rc = read_range(st, "ranged", 0, UINT64_MAX, SIZE_MAX, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == size && good, "whole: %zu bytes%s", got, good ? "" : ", wrong ones");
+	rc = read_range(st, "ranged", 1000, 5000, 5000, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == 5000 && good, "range: %zu bytes%s", got, good ? "" : ", wrong ones");
+	rc = read_range(st, "ranged", size - 9, UINT64_MAX, SIZE_MAX, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == 9 && good, "to the end: %zu bytes%s", got, good ? "" : ", wrong ones");
+	/* the hint reaches past the end: the server cuts it */
+	rc = read_range(st, "ranged", size - 9, 100, SIZE_MAX, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == 9 && good, "past the end: %zu bytes%s", got, good ? "" : ", wrong ones");
+	rc = read_range(st, "ranged", size, 10, SIZE_MAX, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == 0, "at the end: %zu bytes", got);
+	rc = read_range(st, "ranged", size + 5000, UINT64_MAX, SIZE_MAX, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == 0, "past the end: %zu bytes", got);
+	SB_CHECK_MSG(count_of("GET") == 6, "%d GET requests, expected 6", count_of("GET"));
+
+	/* a server that ignores ranges: the reader drops the start itself */
+	range_mode = RANGE_IGNORED;
+	rc = read_range(st, "ranged", 200001, 777, 777, &got, &good, &err);
+	CHECK_RC(rc, SB_OK, err);
+	SB_CHECK_MSG(got == 777 && good, "range ignored: %zu bytes%s", got, good ? "" : ", wrong ones");
+
+	/* one that answers another range than asked */
+	range_mode = RANGE_OTHER;
+	rc = read_range(st, "ranged", 4096, 100, 100, &got, &good, &err);
+	CHECK_RC(rc, SB_ERR_IO, err);
+	SB_CHECK(rc == SB_OK || strstr(err.msg, "another range") != NULL);
+	range_mode = RANGE_RIGHT;
 }
 
 /* 503 twice, then the PUT goes through: retried, stored once */
@@ -659,6 +828,7 @@ main(int argc, char **argv)
 		test_5xx_then_success(st);
 		test_5xx_always(st);
 		test_closed(st);
+		test_ranged_reads(st);
 	}
 	if (st != NULL)
 		sb_storage_free(st);

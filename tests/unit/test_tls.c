@@ -1538,6 +1538,61 @@ test_hello_mode(void)
 	sb_tls_cursor_init(&c, buf + SB_TLS_HEADER_LEN, 2 + 2 + 18 + 2 + 1);
 	(void) sb_tls_get_u16(&c);
 	SB_CHECK(sb_tls_hello_mode(&c) == SB_REPO_MODE_UNKNOWN);
+
+	/*
+	 * The features byte after the right: absent (an older server) is none,
+	 * so the client reads from the start and drops what is before an offset
+	 */
+	for (int i = 0; i < 3; i++)
+	{
+		sb_tls_frame_begin(&b, buf, sizeof(buf), SB_TLS_HELLO_OK);
+		sb_tls_put_u16(&b, SB_TLS_PROTO_VERSION);
+		sb_tls_put_str(&b, "pg_safebackup test");
+		sb_tls_put_str(&b, "pg1");
+		if (i > 0)
+			sb_tls_put_u8(&b, SB_TLS_RIGHT_ADMIN);
+		if (i > 1)
+			sb_tls_put_u8(&b, SB_TLS_FEATURE_READ_AT);
+		sb_tls_cursor_init(&c, buf + SB_TLS_HEADER_LEN, b.len - SB_TLS_HEADER_LEN);
+		(void) sb_tls_get_u16(&c);
+		(void) sb_tls_hello_mode(&c);
+		SB_CHECK_MSG(sb_tls_hello_features(&c) == (i > 1 ? SB_TLS_FEATURE_READ_AT : 0),
+					 "features case %d", i);
+	}
+}
+
+/*
+ * READ_OPEN: a path, optionally followed by the u64 offset to read from;
+ * anything else after the path is malformed.
+ */
+static void
+test_read_open_offset(void)
+{
+	uint8_t		buf[256];
+	SbTlsBuf	b;
+	SbTlsRequest req;
+	SbError		err;
+
+	for (int i = 0; i < 3; i++)
+	{
+		SbStatus	rc;
+
+		sb_tls_frame_begin(&b, buf, sizeof(buf), SB_TLS_READ_OPEN);
+		sb_tls_put_str(&b, "main/backup/x");
+		if (i == 1)
+			sb_tls_put_u64(&b, UINT64_C(5000000000));
+		if (i == 2)
+			sb_tls_put_u8(&b, 1);	/* not a whole offset */
+		rc = sb_tls_parse_request(SB_TLS_READ_OPEN, buf + SB_TLS_HEADER_LEN,
+								  b.len - SB_TLS_HEADER_LEN, &req, &err);
+		if (i < 2)
+			SB_CHECK_MSG(rc == SB_OK && strcmp(req.path, "main/backup/x") == 0 &&
+						 req.offset == (i == 1 ? UINT64_C(5000000000) : 0),
+						 "READ_OPEN case %d: %s", i, rc == SB_OK ? "" : err.msg);
+		else
+			SB_CHECK_MSG(rc == SB_ERR_CORRUPT, "READ_OPEN with a stray byte: %s",
+						 sb_status_name(rc));
+	}
 }
 
 /* Read a whole repository file into buf (NUL-terminated); its length or -1. */
@@ -1766,6 +1821,7 @@ main(int argc, char **argv)
 	test_idle();
 	test_server_config();
 	test_hello_mode();
+	test_read_open_offset();
 	test_rights();
 
 	/* a clean exit: 0, and under LeakSanitizer no leak (exit code 23) */
