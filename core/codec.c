@@ -613,6 +613,21 @@ sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 	return store_end(st, &p, NULL, NULL, res, err);
 }
 
+/* The arguments every fetch checks first: a sink and a known type. */
+SbStatus
+sb_codec_fetch_check(const char *path, SbCompressType compress_type,
+					 SbFilter *sink, SbError *err)
+{
+	if (sink == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"no sink given to fetch file \"%s\"", path);
+	if (!sb_compress_type_known(compress_type))
+		return sb_error_set(err, SB_ERR_CONFIG,
+							"unsupported compression type %d for file \"%s\"",
+							(int) compress_type, path);
+	return SB_OK;
+}
+
 /* ----------------------------------------------------------------
  *		Whole-file fetch
  * ----------------------------------------------------------------
@@ -636,14 +651,9 @@ sb_codec_fetch(SbStorage *st, const char *path, SbCompressType compress_type,
 	bool		looks_encrypted = false;
 	bool		hash;
 
-	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"no sink given to fetch file \"%s\"", path);
-	if (!sb_compress_type_known(compress_type))
-		return sb_error_set(err, SB_ERR_CONFIG,
-							"unsupported compression type %d for file \"%s\"",
-							(int) compress_type, path);
-
+	rc = sb_codec_fetch_check(path, compress_type, sink, err);
+	if (rc != SB_OK)
+		return rc;
 	rc = sb_codec_ready(st, err);
 	if (rc != SB_OK)
 		return rc;

@@ -85,4 +85,9 @@ extern SbFilter *sb_lz4_decompress_new(SbFilter *next);
 extern SbFilter *sb_zstd_compress_new(int level, SbFilter *next);
 extern SbFilter *sb_zstd_decompress_new(SbFilter *next);
 
+/* codec.c: the arguments every fetch checks first (a sink, a known type) */
+extern SbStatus sb_codec_fetch_check(const char *path,
+									 SbCompressType compress_type,
+									 SbFilter *sink, SbError *err);
+
 #endif							/* SB_CODEC_INTERNAL_H */

@@ -409,13 +409,9 @@ sb_codec_fetch_range(SbStorage *st, const char *path,
 	SbStatus	rc;
 
 	*got_offset = offset;
-	if (sink == NULL)
-		return sb_error_set(err, SB_ERR_INTERNAL,
-							"no sink given to fetch file \"%s\"", path);
-	if (!sb_compress_type_known(compress_type))
-		return sb_error_set(err, SB_ERR_CONFIG,
-							"unsupported compression type %d for file \"%s\"",
-							(int) compress_type, path);
+	rc = sb_codec_fetch_check(path, compress_type, sink, err);
+	if (rc != SB_OK)
+		return rc;
 	/* the cipher's chunks shift every offset: no table is written there */
 	if (st->cfg.cipher_type != SB_CIPHER_NONE || st->cipher != NULL)
 		return unsupported(path, "The stanza is encrypted.", err);

@@ -62,25 +62,6 @@ sb_chunk_list_text(const uint32_t *chunks, uint32_t n)
 	return s;
 }
 
-static bool
-parse_u32(const char **p, uint32_t *out)
-{
-	uint64_t	v = 0;
-	const char *s = *p;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	while (*s >= '0' && *s <= '9')
-	{
-		v = v * 10 + (uint64_t) (*s - '0');
-		if (v > UINT32_MAX)
-			return false;
-		s++;
-	}
-	*p = s;
-	*out = (uint32_t) v;
-	return true;
-}
 
 bool
 sb_chunk_list_parse(const char *s, uint32_t limit, uint32_t **chunks,
@@ -104,13 +85,13 @@ sb_chunk_list_parse(const char *s, uint32_t limit, uint32_t **chunks,
 			ok = false;
 			break;
 		}
-		if (!parse_u32(&p, &a))
+		if (!sb_parse_u32(&p, &a))
 		{
 			ok = false;
 			break;
 		}
 		b = a;
-		if (*p == '-' && (p++, !parse_u32(&p, &b)))
+		if (*p == '-' && (p++, !sb_parse_u32(&p, &b)))
 			ok = false;
 		/* ascending, without repeats, inside the file */
 		if (!ok || b < a || b >= limit || (cnt > 0 && a <= v[cnt - 1]))

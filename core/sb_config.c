@@ -176,3 +176,27 @@ sb_stanza_name_valid(const char *name)
 	}
 	return true;
 }
+
+/*
+ * Parse the decimal digits at *p into a uint32, moving *p past them;
+ * false when there are none or the value is too large.
+ */
+bool
+sb_parse_u32(const char **p, uint32_t *out)
+{
+	uint64_t	v = 0;
+	const char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9')
+	{
+		v = v * 10 + (uint64_t) (*s - '0');
+		if (v > UINT32_MAX)
+			return false;
+		s++;
+	}
+	*p = s;
+	*out = (uint32_t) v;
+	return true;
+}

@@ -126,6 +126,9 @@ extern bool sb_compress_type_from_suffix(const char *suffix,
 										 SbCompressType *out);
 
 extern bool sb_cipher_type_parse(const char *name, SbCipherType *out);
+
+/* Decimal digits at *p as a uint32, *p moved past them (false: none, too large). */
+extern bool sb_parse_u32(const char **p, uint32_t *out);
 extern const char *sb_cipher_type_name(SbCipherType type);
 
 /* A stanza name is 1-63 characters of [A-Za-z0-9_.-], not starting with '.'. */

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_config.h"
+
 static int
 cmp_u32(const void *a, const void *b)
 {
@@ -128,20 +130,10 @@ static bool
 parse_oid(const char **p, uint32_t *out)
 {
 	const char *s = *p;
-	uint64_t	v = 0;
 
-	if (*s < '0' || *s > '9' || (*s == '0' && s[1] >= '0' && s[1] <= '9'))
+	if (*s == '0' && s[1] >= '0' && s[1] <= '9')
 		return false;
-	while (*s >= '0' && *s <= '9')
-	{
-		v = v * 10 + (uint64_t) (*s - '0');
-		if (v > UINT32_MAX)
-			return false;
-		s++;
-	}
-	*p = s;
-	*out = (uint32_t) v;
-	return true;
+	return sb_parse_u32(p, out);
 }
 
 /* "<rel>[_fsm|_vm|_init][.<seg>]" */
