@@ -469,6 +469,16 @@ sb_cmd_restore(SbCliOptions *opts)
 		printf("delta: %d files (%.1f MB) already matched the backup and were kept, %d written, %d not in the backup removed\n",
 			   result.files_kept, (double) result.bytes_kept / (1024.0 * 1024.0),
 			   result.files - result.files_kept, result.files_removed);
+	if (opts->delta && result.delta_wal_used)
+		printf(result.blocks_fetched == 1 ?
+			   "delta: the blocks to compare come from the WAL: %s; %.1f MB of local files read, %" PRIu64 " block fetched by ranged reads\n" :
+			   "delta: the blocks to compare come from the WAL: %s; %.1f MB of local files read, %" PRIu64 " blocks fetched by ranged reads\n",
+			   result.delta_wal_note,
+			   (double) result.bytes_delta_read / (1024.0 * 1024.0),
+			   result.blocks_fetched);
+	else if (opts->delta && result.delta_wal_note[0])
+		printf("delta: files compared by content, not by the WAL's change list: %s\n",
+			   result.delta_wal_note);
 	if (opts->delta && result.files_patched > 0)
 		printf(result.files_patched == 1 ?
 			   "delta: %d changed file updated in place: %" PRIu64 " of its %" PRIu64 " bytes written\n" :

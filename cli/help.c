@@ -125,7 +125,7 @@ static const HelpOption help_options[] = {
 	{NULL, "--delta", "write only the blocks that differ, in a stopped\n"
 	"data directory of the same cluster", C_RESTORE},
 	{NULL, "--delta-checksum", "--delta, checksumming every file (never trusting\n"
-	"an unchanged size and modification time)", C_RESTORE},
+	"the WAL's change list or an unchanged size and time)", C_RESTORE},
 	{NULL, "--tablespace-map=OID=DIR", "restore tablespace OID into DIR (repeatable)", C_RESTORE},
 	{NULL, "--accept-tablespace-locations", "restore tablespaces not mapped to the\n"
 		"locations the backup records, even outside the\n"

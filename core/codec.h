@@ -176,6 +176,11 @@ extern SbFilter *sb_filter_fd_sink_new(int fd);
 extern SbFilter *sb_filter_buffer_sink_new(size_t max_len);
 /* Valid after finish: the buffer stays owned by the filter until freed. */
 extern const char *sb_filter_buffer_data(SbFilter *f, size_t *len);
+/*
+ * The same into the caller's buf of cap bytes (SB_ERR_CORRUPT past them;
+ * not NUL-terminated); sb_filter_buffer_data gives buf and the length.
+ */
+extern SbFilter *sb_filter_fixed_sink_new(void *buf, size_t cap);
 
 /*
  * Whole-file helpers used by WAL archiving, backups and restore.

@@ -165,9 +165,11 @@ typedef struct BufferSink
 {
 	SbFilter	base;
 	size_t		max_len;
-	char	   *data;			/* NUL-terminated, not counted in len */
+	char	   *data;			/* NUL-terminated, not counted in len (but
+								 * for a fixed buffer) */
 	size_t		len;
 	size_t		cap;			/* allocated bytes, including the NUL */
+	bool		fixed;			/* data is the caller's max_len bytes */
 } BufferSink;
 
 static SbStatus
@@ -178,6 +180,12 @@ buffer_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	if (len > s->max_len - s->len)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"file is larger than %zu bytes", s->max_len);
+	if (s->fixed)
+	{
+		memcpy(s->data + s->len, buf, len);
+		s->len += len;
+		return SB_OK;
+	}
 	if (s->len + len == SIZE_MAX)	/* no room for the NUL (max_len SIZE_MAX) */
 		return sb_error_oom(err);
 
@@ -220,7 +228,8 @@ buffer_sink_free(SbFilter *f)
 
 	if (s == NULL)
 		return;
-	free(s->data);
+	if (!s->fixed)
+		free(s->data);
 	free(s);
 }
 
@@ -237,6 +246,19 @@ sb_filter_buffer_sink_new(size_t max_len)
 	s->base.finish = sink_finish_noop;
 	s->base.free = buffer_sink_free;
 	s->base.next = NULL;
+	return &s->base;
+}
+
+SbFilter *
+sb_filter_fixed_sink_new(void *buf, size_t cap)
+{
+	BufferSink *s = (BufferSink *) sb_filter_buffer_sink_new(cap);
+
+	if (s == NULL)
+		return NULL;
+	s->data = buf;
+	s->cap = cap;
+	s->fixed = true;
 	return &s->base;
 }
 

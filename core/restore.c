@@ -30,6 +30,7 @@
  */
 #include "restore.h"
 #include "restore_internal.h"
+#include "wal_changes.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -151,6 +152,9 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 	if (r.delta)
 	{
 		rc = sb_restore_delta_check_cluster(&r, err);
+		/* read the WAL's change list before pg_wal is cleaned */
+		if (rc == SB_OK)
+			rc = sb_restore_delta_wal(&r, err);
 		if (rc != SB_OK)
 			goto done;
 	}
@@ -247,6 +251,7 @@ done:
 	r.result->files_removed = r.delta_removed;
 	free(r.delta_files);
 	free(r.delta_dirs);
+	sb_wal_changes_free(r.delta_changes);
 	free(r.order);
 	free(r.ts_dirs);
 	sb_manifest_free(&r.m);

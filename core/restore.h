@@ -69,6 +69,16 @@ typedef struct SbRestoreResult
 	int			files_rebuilt;	/* block-incremental: rebuilt from layers */
 
 	/*
+	 * delta: whether the WAL from the backup's start to the target's last
+	 * checkpoint told which blocks to compare (restore_delta_wal.c), and
+	 * what was read, or why it was not used
+	 */
+	bool		delta_wal_used;
+	char		delta_wal_note[512];
+	uint64_t	bytes_delta_read;	/* delta: local bytes read to compare */
+	uint64_t	blocks_fetched; /* delta: blocks fetched by ranged reads */
+
+	/*
 	 * Recovery settings of an earlier restore found in the backup's
 	 * postgresql.auto.conf and removed: one line each, '\n'-terminated (cut
 	 * at the buffer's end, nremoved still counts them all).

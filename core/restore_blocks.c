@@ -61,8 +61,8 @@ typedef struct PatchSink
 } PatchSink;
 
 /* Read len bytes at off of fd into buf; *got is what the file had. */
-static SbStatus
-read_at(int fd, const char *path, uint8_t *buf, size_t len, uint64_t off,
+SbStatus
+sb_restore_read_at(int fd, const char *path, uint8_t *buf, size_t len, uint64_t off,
 		size_t *got, SbError *err)
 {
 	*got = 0;
@@ -111,7 +111,7 @@ flush_block(PatchSink *s, SbError *err)
 	if (s->have == 0)
 		return SB_OK;
 	if (s->offset < s->local_size)
-		rc = read_at(s->fd, s->path, s->local, s->have, s->offset, &got, err);
+		rc = sb_restore_read_at(s->fd, s->path, s->local, s->have, s->offset, &got, err);
 	if (rc == SB_OK && (got != s->have || memcmp(s->local, s->block, s->have) != 0))
 	{
 		rc = sb_restore_write_at(s->fd, s->path, s->block, s->have, s->offset, err);
@@ -223,7 +223,7 @@ sb_restore_blocks_match(const Restore *r, int fd, const char *path,
 		size_t		want = (size_t) (f->size - i * bs < bs ? f->size - i * bs : bs);
 		size_t		got;
 
-		rc = read_at(fd, path, buf, want, i * bs, &got, err);
+		rc = sb_restore_read_at(fd, path, buf, want, i * bs, &got, err);
 		if (rc != SB_OK)
 			break;
 		if (got != want || sb_block_sum(buf, want) != f->block_sums[i])

@@ -9,6 +9,13 @@
  * - The target must be a data directory (global/pg_control) of the
  *   backup's cluster (same system identifier) with no postmaster.pid; an
  *   empty or missing target is an ordinary restore.
+ * - When the WAL between the backup's start and the target's last
+ *   checkpoint lists the relation blocks it touched (restore_delta_wal.c),
+ *   a relation file of the backup's size that it did not touch is kept
+ *   unread, and of one it touched only the touched blocks (and those past
+ *   the smaller size) are compared and, where they differ, fetched by
+ *   ranges (restore_delta_blocks.c).  Other files, or every file when the
+ *   list cannot be used, are compared by content:
  * - A file whose size and content match the manifest is kept: only its
  *   mode and modification time are set.  The content is compared through
  *   the manifest's block sums (block_sum.h) when it has them, else through
@@ -22,7 +29,9 @@
  *   time; one written in the very second the backup read it is checked),
  *   unless o->delta_checksum asks to check every file.
  * - Everything the backup does not have is removed: files, directories,
- *   symbolic links, WAL in pg_wal, signal files; in each tablespace only
+ *   symbolic links, WAL in pg_wal (but segments recycled for later use,
+ *   when the WAL's change list is used: recycled_segment()), signal files;
+ *   in each tablespace only
  *   the backup's version directory (PG_<version>_<catversion>) is looked
  *   at, so another cluster's version directory in the same location is
  *   never touched.  A tablespace link pointing elsewhere is replaced.
@@ -46,7 +55,10 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "block_sum.h"
 #include "codec.h"
+#include "wal_changes.h"
+#include "wal_timeline.h"
 
 /* What a path of the target is to the backup. */
 typedef enum PathKind
@@ -148,6 +160,27 @@ remove_path(Restore *r, const char *full, bool is_dir, SbError *err)
 }
 
 /*
+ * Is rel a WAL segment PostgreSQL recycled for later use: in pg_wal, named
+ * after a segment past the one holding the target's last checkpoint
+ * (r->delta_wal_end_segno, known when the WAL's change list is used)?
+ * Such a file holds an older segment's pages, which PostgreSQL refuses at
+ * this position (their page addresses differ) and overwrites when it gets
+ * there; removing a few GB of them would cost more than the rest of a
+ * delta restore, so they are left for PostgreSQL to reuse.
+ */
+static bool
+recycled_segment(const Restore *r, const char *rel)
+{
+	unsigned int tli;
+	uint64_t	segno;
+
+	return r->delta_wal_end_segno > 0 &&
+		strncmp(rel, "pg_wal/", 7) == 0 && strlen(rel + 7) == SB_WAL_SEG_NAME_LEN &&
+		sb_wal_parse_segment(rel + 7, r->delta_wal_segsize, &tli, &segno) &&
+		segno > r->delta_wal_end_segno;
+}
+
+/*
  * Remove what the backup does not have below rel (a directory of the
  * backup, "" for the target itself).  ts_root: rel is a tablespace link,
  * where only the backup's version directory is ours.
@@ -187,14 +220,17 @@ clean_dir(Restore *r, const char *rel, bool ts_root, SbError *err)
 			break;
 		}
 		snprintf(child, sizeof(child), "%s/%s", full, de->d_name);
-		if (lstat(child, &sb) != 0)
+		kind = path_kind(r, child_rel);
+		/* the entry's type from the directory: no inode read (cold) */
+		if (de->d_type == DT_REG || de->d_type == DT_DIR)
+			sb.st_mode = de->d_type == DT_REG ? S_IFREG : S_IFDIR;
+		else if (lstat(child, &sb) != 0)
 		{
 			if (errno == ENOENT)
 				continue;
 			rc = sb_error_errno(err, errno, "could not stat file \"%s\"", child);
 			break;
 		}
-		kind = path_kind(r, child_rel);
 
 		if (ts_root)
 		{
@@ -203,6 +239,9 @@ clean_dir(Restore *r, const char *rel, bool ts_root, SbError *err)
 				rc = clean_dir(r, child_rel, false, err);
 			continue;
 		}
+		if (kind == PATH_ABSENT && S_ISREG(sb.st_mode) &&
+			recycled_segment(r, child_rel))
+			continue;
 		if (S_ISLNK(sb.st_mode) && tablespace_of_link(r, child_rel) >= 0)
 			rc = clean_dir(r, child_rel, true, err);
 		else if (kind == PATH_DIR && S_ISDIR(sb.st_mode))
@@ -282,21 +321,117 @@ sb_restore_delta_clean(Restore *r, SbError *err)
 }
 
 /*
+ * The blocks of f to compare, from the WAL's change list: those the WAL
+ * touched below the smaller of the two sizes, and every block from there
+ * to the backup's size.  *use is false when the list does not apply to f
+ * (not a relation file, a relation the WAL truncated or copied whole, or a
+ * file the restore cannot patch by block).
+ */
+static SbStatus
+blocks_from_wal(Restore *r, const SbManifestFile *f, uint64_t local_size,
+				bool *use, SbDeltaPlan *plan, SbError *err)
+{
+	uint32_t   *pages = NULL;
+	uint32_t	npages = 0;
+	uint64_t	common = local_size < f->size ? local_size : f->size;
+	uint64_t	first_tail;
+	uint64_t	nblocks = sb_block_count(f->size, SB_BLOCK_SIZE);
+	uint64_t	cap;
+	SbWalFileChange change;
+
+	*use = false;
+	plan->nblocks = 0;
+	if (r->delta_changes == NULL)
+		return SB_OK;
+	change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
+								 r->delta_relseg_size, &pages, &npages);
+	if (change == SB_WAL_FILE_NOT_RELATION || change == SB_WAL_FILE_WHOLE)
+		return SB_OK;
+	if (change == SB_WAL_FILE_UNTOUCHED && local_size == f->size)
+	{
+		*use = true;			/* nothing to compare */
+		return SB_OK;
+	}
+	/*
+	 * blocks are compared and fetched by the manifest's block sums; a
+	 * block-incremental file is rebuilt from its layers whole
+	 */
+	if (f->nblocks != nblocks || r->m.block_size != SB_BLOCK_SIZE ||
+		sb_manifest_file_layered(f))
+	{
+		free(pages);
+		return SB_OK;
+	}
+	if (change == SB_WAL_FILE_UNTOUCHED)
+		npages = 0;
+	first_tail = common / SB_BLOCK_SIZE;
+	cap = (uint64_t) npages + (nblocks > first_tail ? nblocks - first_tail : 0);
+	plan->blocks = cap > 0 ? malloc(sizeof(uint32_t) * (size_t) cap) : NULL;
+	if (cap > 0 && plan->blocks == NULL)
+	{
+		free(pages);
+		return sb_error_oom(err);
+	}
+	plan->nblocks = 0;
+	for (uint32_t i = 0; i < npages; i++)
+	{
+		uint64_t	b = (uint64_t) pages[i] * r->delta_blcksz / SB_BLOCK_SIZE;
+
+		if (b >= first_tail)
+			break;				/* pages ascend; the tail follows */
+		if (plan->nblocks == 0 || plan->blocks[plan->nblocks - 1] != b)
+			plan->blocks[plan->nblocks++] = (uint32_t) b;
+	}
+	free(pages);
+	for (uint64_t b = first_tail; b < nblocks; b++)
+		plan->blocks[plan->nblocks++] = (uint32_t) b;
+	*use = true;
+	return SB_OK;
+}
+
+/*
+ * Give the kept local file fd (sb: its status) the mode and modification
+ * time of f (to the second), where they differ.
+ */
+static SbStatus
+keep_file(const SbManifestFile *f, int fd, const struct stat *sb,
+		  const char *full, SbError *err)
+{
+	struct timespec times[2];
+	SbStatus	rc = SB_OK;
+
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_sec = (time_t) f->mtime;
+	times[1].tv_nsec = 0;
+	if ((sb->st_mode & 07777) != (f->mode & 07777) &&
+		fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
+		rc = sb_error_errno(err, errno, "could not set permissions of file \"%s\"", full);
+	else if (sb->st_mtim.tv_sec != (time_t) f->mtime && futimens(fd, times) != 0)
+		rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
+	close(fd);
+	return rc;
+}
+
+/*
  * What to do with the local file full for f: keep it (its mode and
- * modification time are set), patch it (*fd is left open for reading and
- * writing, *local_size is its size: restore_blocks.c writes the blocks
+ * modification time are set), patch it (plan->fd is left open for reading
+ * and writing, plan->local_size is its size: restore_blocks.c writes the
+ * blocks that differ, or restore_delta_blocks.c only those of plan->blocks
  * that differ), or create it (it was not there, or was not a regular file
  * and was removed).
  *
- * Kept: a file of the backup's size whose modification time says it was
- * not written since the backup (unless --delta-checksum), or whose content
- * matches: every block sum of the manifest, or, for files without block
- * sums, the SHA-256.
+ * Kept: a relation file of the backup's size whose blocks the WAL did not
+ * touch since the backup (restore_delta_wal.c); a file of the backup's
+ * size whose modification time says it was not written since the backup
+ * (unless --delta-checksum); or one whose content matches: every block sum
+ * of the manifest, or, for files without block sums, the SHA-256.  Of a
+ * relation file the WAL touched, only the touched blocks (and those past
+ * the smaller of the two sizes) are compared.
  */
 SbStatus
 sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
-						 const char *full, SbDeltaAction *action, int *fd_out,
-						 uint64_t *local_size, SbError *err)
+						 const char *full, SbDeltaPlan *plan, SbError *err)
 {
 	struct stat sb;
 	char		hex[SB_SHA256_HEX_LEN + 1];
@@ -304,10 +439,31 @@ sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
 	SbStatus	rc = SB_OK;
 	int			fd;
 	bool		match;
-	struct timespec times[2];
+	bool		use_wal;
 
-	*action = SB_DELTA_CREATE;
-	*fd_out = -1;
+	memset(plan, 0, sizeof(*plan));
+	plan->action = SB_DELTA_CREATE;
+	plan->fd = -1;
+
+	/* a file the WAL did not touch, mode and time right: not even opened */
+	if (r->delta_changes != NULL && lstat(full, &sb) == 0 &&
+		S_ISREG(sb.st_mode) && (uint64_t) sb.st_size == f->size &&
+		(sb.st_mode & 07777) == (f->mode & 07777) &&
+		(int64_t) sb.st_mtime == f->mtime)
+	{
+		rc = blocks_from_wal(r, f, f->size, &use_wal, plan, err);
+		if (rc != SB_OK)
+			return rc;
+		if (use_wal && plan->nblocks == 0)
+		{
+			plan->action = SB_DELTA_KEEP;
+			return SB_OK;
+		}
+		free(plan->blocks);
+		plan->blocks = NULL;
+		plan->nblocks = 0;
+	}
+
 	fd = open(full, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 	{
@@ -317,8 +473,24 @@ sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
 		goto replace;
-	*local_size = (uint64_t) sb.st_size;
-	if ((uint64_t) sb.st_size != f->size)
+	plan->local_size = (uint64_t) sb.st_size;
+
+	rc = blocks_from_wal(r, f, plan->local_size, &use_wal, plan, err);
+	if (rc != SB_OK)
+	{
+		close(fd);
+		return rc;
+	}
+	if (use_wal)
+	{
+		if (plan->nblocks == 0 && plan->local_size == f->size)
+			goto keep;
+		plan->action = SB_DELTA_PATCH_BLOCKS;
+		plan->fd = fd;
+		return SB_OK;
+	}
+
+	if (plan->local_size != f->size)
 		goto patch;
 	if (!r->o->delta_checksum && (int64_t) sb.st_mtime == f->mtime &&
 		f->mtime < r->m.start_time - 1)
@@ -342,22 +514,14 @@ sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
 
 keep:
 	/* the same content: only what a restore sets besides it */
-	times[0].tv_sec = 0;
-	times[0].tv_nsec = UTIME_OMIT;
-	times[1].tv_sec = (time_t) f->mtime;
-	times[1].tv_nsec = 0;
-	if (fchmod(fd, (mode_t) (f->mode & 07777)) != 0)
-		rc = sb_error_errno(err, errno, "could not set permissions of file \"%s\"", full);
-	else if (futimens(fd, times) != 0)
-		rc = sb_error_errno(err, errno, "could not set modification time of file \"%s\"", full);
-	close(fd);
+	rc = keep_file(f, fd, &sb, full, err);
 	if (rc == SB_OK)
-		*action = SB_DELTA_KEEP;
+		plan->action = SB_DELTA_KEEP;
 	return rc;
 
 patch:
-	*action = SB_DELTA_PATCH;
-	*fd_out = fd;
+	plan->action = SB_DELTA_PATCH;
+	plan->fd = fd;
 	return SB_OK;
 
 replace:

@@ -62,6 +62,12 @@ typedef struct Restore
 	const char **delta_dirs;
 	int			ndelta_dirs;
 	int			delta_removed;	/* files the backup does not have, removed */
+	/* the blocks the WAL touched since the backup (restore_delta_wal.c) */
+	struct SbWalChanges *delta_changes;
+	uint32_t	delta_blcksz;	/* the target's page size */
+	uint32_t	delta_relseg_size;	/* and relation segment size, in pages */
+	uint64_t	delta_wal_segsize;	/* its WAL segment size, and the segment */
+	uint64_t	delta_wal_end_segno;	/* of its last checkpoint (0: unknown) */
 } Restore;
 
 #define TS_DIR(r, i)	((r)->ts_dirs + (size_t) (i) * SB_PATH_MAX)
@@ -95,6 +101,23 @@ extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
 extern SbStatus sb_restore_files(Restore *r, SbError *err);
 /* Has a thread failed (so the others should stop)? */
 extern bool sb_restore_failed(Restore *r);
+/* A second session on the restore's repository (sharing the key), and its end. */
+extern SbStatus sb_restore_open_session(Restore *r, SbStorage **out,
+										SbError *err);
+extern void sb_restore_close_session(SbStorage *st);
+
+/* restore_wal_source.c: WAL segments for the delta restore, fetched ahead */
+typedef struct RestoreWalSource RestoreWalSource;
+extern SbStatus sb_restore_wal_source_new(Restore *r, uint64_t segsize,
+										  uint64_t end_lsn,
+										  RestoreWalSource **out,
+										  SbError *err);
+/* an SbWalSegmentReader (wal_changes.h) */
+extern SbStatus sb_restore_wal_source_read(void *arg, const char *name,
+										   unsigned char *buf, size_t len,
+										   SbError *err);
+/* Free it; returns how many of the segments read came from the repository. */
+extern uint64_t sb_restore_wal_source_free(RestoreWalSource *src);
 
 /* restore_delta.c: delta restore */
 extern SbStatus sb_restore_delta_check_target(Restore *r, bool *delta,
@@ -105,15 +128,39 @@ typedef enum SbDeltaAction
 {
 	SB_DELTA_CREATE,			/* no usable local file: write it whole */
 	SB_DELTA_KEEP,				/* the local file matches the backup */
-	SB_DELTA_PATCH				/* write the blocks that differ */
+	SB_DELTA_PATCH,				/* write the blocks that differ */
+	SB_DELTA_PATCH_BLOCKS		/* compare only plan->blocks, write those
+								 * that differ (restore_delta_blocks.c) */
 } SbDeltaAction;
+
+/* What sb_restore_delta_examine decided for one file. */
+typedef struct SbDeltaPlan
+{
+	SbDeltaAction action;
+	int			fd;				/* PATCH*: the local file, open read-write */
+	uint64_t	local_size;		/* PATCH*: its size */
+	uint32_t   *blocks;			/* PATCH_BLOCKS: SB_BLOCK_SIZE blocks, */
+	uint32_t	nblocks;		/* ascending (malloc'd, the caller frees) */
+} SbDeltaPlan;
 extern SbStatus sb_restore_delta_examine(Restore *r, SbStorage *st,
 										 const SbManifestFile *f,
-										 const char *full,
-										 SbDeltaAction *action, int *fd,
-										 uint64_t *local_size, SbError *err);
+										 const char *full, SbDeltaPlan *plan,
+										 SbError *err);
+
+/* restore_delta_wal.c: the blocks the WAL touched since the backup */
+extern SbStatus sb_restore_delta_wal(Restore *r, SbError *err);
+
+/* restore_delta_blocks.c: compare and write only some blocks */
+extern SbStatus sb_restore_patch_blocks(Restore *r, SbStorage *st,
+										const SbManifestFile *f,
+										const SbDeltaPlan *plan,
+										const char *full,
+										uint64_t *written, SbError *err);
 
 /* restore_blocks.c: delta restore at block level */
+extern SbStatus sb_restore_read_at(int fd, const char *path, uint8_t *buf,
+								   size_t len, uint64_t off, size_t *got,
+								   SbError *err);
 extern SbStatus sb_restore_write_at(int fd, const char *path,
 									const uint8_t *buf, size_t len,
 									uint64_t off, SbError *err);

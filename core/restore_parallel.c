@@ -100,8 +100,8 @@ restore_thread(void *arg)
 }
 
 /* A second session on the same repository, sharing the stanza's key. */
-static SbStatus
-open_session(Restore *r, SbStorage **out, SbError *err)
+SbStatus
+sb_restore_open_session(Restore *r, SbStorage **out, SbError *err)
 {
 	SbStorage  *st;
 	SbStatus	rc;
@@ -122,8 +122,8 @@ open_session(Restore *r, SbStorage **out, SbError *err)
 	return SB_OK;
 }
 
-static void
-close_session(SbStorage *st)
+void
+sb_restore_close_session(SbStorage *st)
 {
 	/* the key is the restore's: not ours to wipe */
 	st->cipher = NULL;
@@ -165,7 +165,7 @@ sb_restore_files(Restore *r, SbError *err)
 			threads[j].st = r->st;
 		else
 		{
-			rc = open_session(r, &threads[j].st, err);
+			rc = sb_restore_open_session(r, &threads[j].st, err);
 			threads[j].own_storage = (rc == SB_OK);
 		}
 	}
@@ -201,7 +201,7 @@ sb_restore_files(Restore *r, SbError *err)
 
 	for (int j = 0; j < jobs; j++)
 		if (threads[j].own_storage)
-			close_session(threads[j].st);
+			sb_restore_close_session(threads[j].st);
 	free(threads);
 	pthread_mutex_destroy(&r->lock);
 	return rc;

@@ -508,6 +508,23 @@ finish_file(const SbManifestFile *f, int fd, const char *full, SbStatus rc,
 	return rc;
 }
 
+/* A delta restore patched the local file by some of its blocks: count it. */
+static void
+count_patched(Restore *r, const SbManifestFile *f, uint64_t written,
+			  bool progress)
+{
+	pthread_mutex_lock(&r->lock);
+	if (progress)
+	{
+		r->bytes_done += f->size;
+		r->result->bytes = r->bytes_done;
+	}
+	r->result->files_patched++;
+	r->result->bytes_patched += f->size;
+	r->result->bytes_patch_written += written;
+	pthread_mutex_unlock(&r->lock);
+}
+
 SbStatus
 sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 					SbError *err)
@@ -530,14 +547,35 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		return rc;
 	if (r->delta)
 	{
-		rc = sb_restore_delta_examine(r, st, f, full, &action, &fd,
-									  &local_size, err);
+		SbDeltaPlan plan;
+		uint64_t	written = 0;
+
+		rc = sb_restore_delta_examine(r, st, f, full, &plan, err);
 		if (rc != SB_OK)
 			return rc;
+		action = plan.action;
+		fd = plan.fd;
+		local_size = plan.local_size;
 		if (action == SB_DELTA_KEEP)
 		{
 			count_kept(r, f);
 			return SB_OK;
+		}
+		if (action == SB_DELTA_PATCH_BLOCKS)
+		{
+			rc = sb_restore_patch_blocks(r, st, f, &plan, full, &written, err);
+			free(plan.blocks);
+			if (rc == SB_OK)
+				count_patched(r, f, written, true);
+			if (rc != SB_ERR_UNSUPPORTED)
+			{
+				if (rc != SB_OK)
+					sb_restore_file_error(r, f, full, false, err);
+				return finish_file(f, fd, full, rc, err);
+			}
+			/* not stored seekably: compared through its whole stream */
+			sb_error_clear(err);
+			action = SB_DELTA_PATCH;
 		}
 	}
 	if (action == SB_DELTA_CREATE && (rc = create_file(full, &fd, err)) != SB_OK)
@@ -588,13 +626,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	if (rc != SB_OK)
 		sb_restore_file_error(r, f, full, pf->write_failed, err);
 	else if (action == SB_DELTA_PATCH)
-	{
-		pthread_mutex_lock(&r->lock);
-		r->result->files_patched++;
-		r->result->bytes_patched += f->size;
-		r->result->bytes_patch_written += sb_restore_patch_sink_written(async->next);
-		pthread_mutex_unlock(&r->lock);
-	}
+		count_patched(r, f, sb_restore_patch_sink_written(async->next), false);
 	sb_filter_free_chain(&pf->base);
 	return finish_file(f, fd, full, rc, err);
 }

@@ -36,9 +36,10 @@ archive_library = 'pg_safebackup'
 }
 
 # new_node(NAME, settings => [NAME => VALUE, ...], wal_segsize => MB,
-#          start => 0)
+#          checksums => 1, start => 0)
 #
-# A new cluster, initialized (with WAL segments of wal_segsize MB if given)
+# A new cluster, initialized (with WAL segments of wal_segsize MB if given,
+# with data checksums if checksums is true)
 # and configured as configure() does with the settings given.  It is started
 # and the extension created in its database "postgres", unless start => 0:
 # then it is left stopped.
@@ -46,8 +47,10 @@ sub new_node
 {
 	my ($name, %opts) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(
-		$opts{wal_segsize} ? (extra => ["--wal-segsize=$opts{wal_segsize}"]) : ());
+	my @extra;
+	push @extra, "--wal-segsize=$opts{wal_segsize}" if $opts{wal_segsize};
+	push @extra, '--data-checksums' if $opts{checksums};
+	$node->init(@extra ? (extra => \@extra) : ());
 	configure($node, @{ $opts{settings} // [] });
 	if ($opts{start} // 1)
 	{
