@@ -40,9 +40,11 @@
 #     pages it stored (the manifest's chunks records); block level on
 #     PostgreSQL 17+ (the cluster runs with summarize_wal = on there), file
 #     level before;
-#   - pg_safebackup restore --delta of the posix backup onto the stopped
-#     cluster after about 1% of pgbench_accounts was updated (a contiguous
-#     range of rows, so about 1% of its pages) and checkpointed;
+#   - pg_safebackup restore --delta of the latest posix backup (the
+#     incremental one) onto the stopped cluster after about 1% of
+#     pgbench_accounts was updated (a contiguous range of rows, so about 1%
+#     of its pages) and checkpointed, with where it took the blocks to
+#     compare from (the WAL since the backup, or their content);
 #   - the peak RSS (VmHWM, sampled every 0.2 s) of the "pg_safebackup backup"
 #     background workers and the maximum resident set size of the restore
 #     command (/usr/bin/time -v; the package "time" is installed if missing);
@@ -299,6 +301,7 @@ cli_repo()
 	esac
 }
 posix_label=
+incr_label=
 for r in $SB_REPOS; do
 	case "$r" in
 		tls)
@@ -488,6 +491,7 @@ if [ -n "$posix_label" ]; then
 	t=$(now)
 	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start('incr', wait => true)" | tail -1)
 	s=$(elapsed "$t")
+	incr_label=$label
 	result sb-incr "$s"
 	man="$dir/repo/main/backup/$label/backup.manifest"
 	read_b=$(awk -F= '$1 == "read_size" { print $2 }' "$man")
@@ -527,8 +531,13 @@ if [ -n "$posix_label" ] && [ -n "$pgbr" ]; then
 fi
 rm -rf "$dir/pgbr-repo" "$dir/pgbr-block-repo"
 
-# ---- delta restore of the posix backup onto the changed cluster ------------
-if [ -n "$posix_label" ]; then
+# ---- delta restore of the latest posix backup onto the changed cluster -----
+# (the incremental one: the cluster archived into the other repositories
+# while their backups were measured, so the WAL since the full backup is
+# not all in the posix repository, and a delta restore of that backup
+# would compare by content; it says so)
+delta_label=${incr_label:-$posix_label}
+if [ -n "$delta_label" ]; then
 	rows=$((SCALE * 100000 / 100))
 	psql_b -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= $rows"
 	psql_b -c "CHECKPOINT"
@@ -536,12 +545,15 @@ if [ -n "$posix_label" ]; then
 	drop_caches
 	t=$(now)
 	timed_pg /usr/bin/time -v -o "$dir/time.out" "$bin/pg_safebackup" restore --repo-path="$dir/repo" \
-		--backup="$posix_label" --delta --target-dir="$dir/data" > "$dir/delta.out"
+		--backup="$delta_label" --delta --target-dir="$dir/data" > "$dir/delta.out"
 	s=$(elapsed "$t"); rss=$(maxrss "$dir/time.out")
 	result sb-delta "$s" "$rss"
 	printf '%-52s %8s s, peak RSS %s MiB\n' "pg_safebackup restore --delta (1% of rows changed)" "$s" "$rss"
 	# "delta: N changed files updated in place: W of their T bytes written"
 	awk '/updated in place/ { printf "  (%s changed files updated in place: %.1f of their %.1f MB written)\n", $2, $8 / 1048576, $11 / 1048576 }' "$dir/delta.out"
+	# "delta: the blocks to compare come from the WAL: ...; R MB of local files read"
+	# or "delta: files compared by content, not by the WAL's change list: why"
+	sed -n 's/^delta: the blocks to compare come from the WAL: \(.*\)$/  (blocks to compare from the WAL: \1)/p; s/^delta: files compared by content.*: \(.*\)$/  (compared by content: \1)/p' "$dir/delta.out"
 fi
 
 # ---- ratios ----------------------------------------------------------------
