@@ -11,7 +11,9 @@
 # backup into an empty directory, and the cluster has the data of the
 # restore point.  A target that was not shut down cleanly, one promoted
 # since the backup (another timeline), and --delta-checksum compare by
-# content instead and say so.
+# content instead and say so.  In an encrypted stanza the WAL is read
+# through the cipher and the differing files are patched from their
+# stream (no ranged reads), with the same result as a full restore.
 use strict;
 use warnings;
 use File::Copy;
@@ -152,5 +154,51 @@ like($out, qr/delta: files compared by content, not by the WAL's change list: th
 	'a target on another timeline is compared by content') or diag($out . $err);
 SbTest::start_restored($node, 'delta restore of a promoted target');
 is($node->safe_psql('postgres', $state_query), $at_backup, 'and has the data of the restore point');
+
+# --- an encrypted stanza: the WAL is read through the cipher (by the
+# threads fetching ahead, on sessions sharing the key); its files cannot
+# be read by ranges, so the differing ones are patched from their stream
+my $secrets = PostgreSQL::Test::Utils::tempdir();
+my $pass = "$secrets/pass";
+open(my $pfh, '>', $pass) or die "could not write $pass: $!";
+print $pfh "delta restore passphrase\n";
+close($pfh);
+chmod(0600, $pass) or die "chmod $pass: $!";
+$node->append_conf('postgresql.conf',
+	"archive_mode = on\nsafebackup.stanza = 'enc'\nsafebackup.cipher_type = 'aes-256-gcm'\nsafebackup.cipher_pass_file = '$pass'\n");
+$node->restart;
+my $enc_label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
+$node->safe_psql('postgres', q{SELECT pg_create_restore_point('after_enc_backup')});
+my $at_enc_backup = $node->safe_psql('postgres', $state_query);
+$node->safe_psql('postgres', 'UPDATE pgbench_accounts SET abalance = abalance + 11 WHERE aid <= 3000');
+SbTest::switch_and_wait($node);
+$node->stop;
+my @enc = ('--repo-path=' . $repo, '--stanza=enc', '--cipher-type=aes-256-gcm', "--cipher-pass-file=$pass",
+	"--backup=$enc_label", '--target-name=after_enc_backup', '--target-action=promote');
+($out, $err) = run_command([ 'pg_safebackup', 'restore', @enc, '--target-dir=' . $node->data_dir,
+	'--delta', '--accept-tablespace-locations' ]);
+like($out, qr/delta: the blocks to compare come from the WAL: .*, 0 blocks fetched by ranged reads/,
+	'encrypted stanza: the blocks to compare came from the WAL') or diag($out . $err);
+like($out, qr/delta: \d+ changed files? updated in place/, 'encrypted stanza: changed files updated in place');
+my $full_enc = PostgreSQL::Test::Utils::tempdir();
+my $full_enc_ts = PostgreSQL::Test::Utils::tempdir();
+command_ok([ 'pg_safebackup', 'restore', @enc, "--target-dir=$full_enc/data",
+	"--tablespace-map=$ts_oid=$full_enc_ts" ], 'encrypted stanza: full restore');
+my $enc_differ = 0;
+for my $sub ('base', 'global')
+{
+	my %a = files_under("$full_enc/data/$sub");
+	for my $rel (keys %a)
+	{
+		next if -f $node->data_dir . "/$sub/$rel"
+		  && slurp_file("$full_enc/data/$sub/$rel") eq slurp_file($node->data_dir . "/$sub/$rel");
+		$enc_differ++;
+		diag("encrypted stanza: differs after the delta restore: $sub/$rel");
+	}
+}
+is($enc_differ, 0, 'encrypted stanza: no file differs from a full restore');
+SbTest::start_restored($node, 'encrypted delta restore');
+is($node->safe_psql('postgres', $state_query), $at_enc_backup,
+	'encrypted stanza: the cluster has the data of the restore point');
 $node->stop;
 done_testing();
