@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 
 #include "block_sum.h"
+#include "sb_config.h"
 #include "worker/block_map.h"
 
 /* a segment number that stands for the whole fork (its limit flag) */
@@ -170,17 +171,10 @@ settle(MapEntry *e)
 static const char *
 parse_oid(const char *s, Oid *out)
 {
-	uint64		v = 0;
+	uint32_t	v;
 
-	if (*s < '0' || *s > '9')
+	if (!sb_parse_u32(&s, &v))
 		return NULL;
-	while (*s >= '0' && *s <= '9')
-	{
-		v = v * 10 + (uint64) (*s - '0');
-		if (v > PG_UINT32_MAX)
-			return NULL;
-		s++;
-	}
 	*out = (Oid) v;
 	return s;
 }
