@@ -150,7 +150,9 @@ in_root() {
 do_prepare() {
   local root=$1 want mirror
   want=$(printf 'version=%s\npackages=%s' "$VERSION" "${PACKAGES[*]}")
-  # one prepare or run per root at a time (runs of others share the root)
+  # one prepare or run per root at a time (runs of others share the root);
+  # on a new machine the cache directory holding root and lock is made here
+  mkdir -p "$(dirname "$root")"
   exec 8>"$root.lock"
   flock 8
   sync_valid_until "$root"

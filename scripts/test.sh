@@ -33,10 +33,15 @@ if [ -z "${SB_SKIP_DEPS:-}" ]; then
 	"$here/install-deps.sh"
 fi
 
-# the S3 tests' gateway (Ceph radosgw from Debian sid) in its cached root
+# the S3 tests' gateway (Ceph radosgw from Debian sid) in its cached root;
+# without it the S3 tests are skipped, and the run fails unless
+# SB_SKIP_RGW=1 asked for that
+rgw_failed=0
 if [ -z "${SB_SKIP_RGW:-}" ]; then
-	"$here/rgw-start.sh" prepare ||
-		echo "=== could not prepare the radosgw root: the S3 tests will be skipped"
+	if ! "$here/rgw-start.sh" prepare; then
+		echo "=== could not prepare the radosgw root: the S3 tests are skipped and the run fails (SB_SKIP_RGW=1 skips them on purpose)"
+		rgw_failed=1
+	fi
 fi
 
 # run_one ITEM: one version's suite (or the package test); its exit status
@@ -109,5 +114,9 @@ echo "=== summary ($(( $(date +%s) - start )) s)"
 for v in "${versions[@]}"; do
 	echo "$(name "$v"): ${result[$v]} (${secs[$v]} s)"
 done
+if [ "$rgw_failed" = 1 ]; then
+	echo "radosgw root: FAILED to prepare (the S3 tests did not run)"
+	overall=1
+fi
 rm -rf "$logs"
 exit $overall
