@@ -25,6 +25,16 @@
 /* largest window accepted when decompressing: 2^23 = 8 MiB */
 #define SB_ZSTD_WINDOW_LOG_MAX	23
 
+/*
+ * At level 1, the default, the match finder's hash table has 2^11 entries
+ * (8 KiB, held in the L1 cache) instead of the 2^13 libzstd chooses for a
+ * stream of unknown size.  Measured with bench/codec_speed on pgbench WAL,
+ * it compresses 5-12% faster and stores as much or less; table files
+ * compress as fast and take about 0.1% of their size more (README,
+ * "Compression").  Other levels keep libzstd's parameters.
+ */
+#define SB_ZSTD_LEVEL1_HASH_LOG	11
+
 static SbStreamResult
 zstd_compress_step(void *ctx, const uint8_t **in, size_t *in_len,
 				   uint8_t **out, size_t *room, bool end, const char **detail)
@@ -101,7 +111,10 @@ sb_zstd_compress_new(int level, SbFilter *next)
 	if (cctx != NULL &&
 		(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
 											 level)) ||
-		 ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))))
+		 ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)) ||
+		 (level == 1 &&
+		  ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog,
+											  SB_ZSTD_LEVEL1_HASH_LOG)))))
 	{
 		ZSTD_freeCCtx(cctx);
 		cctx = NULL;
