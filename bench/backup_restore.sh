@@ -7,7 +7,11 @@
 #
 # With several scales it runs once for each, then prints how each time (and
 # peak RSS) grew from the first scale to the last, beside the growth of the
-# data directory.
+# data directory.  RUNS=N (default 1) runs each scale N times, one run after
+# the other, and then prints every measurement of the N runs, their median
+# and the ratio lines of the medians (peak RSS: the highest); the growth
+# between scales is then that of the medians.  This virtual disk's times
+# vary by up to half from one run to the next, so single runs mislead.
 #
 # For each pgbench SCALE it makes a cluster with data checksums (initdb
 # --data-checksums, pg_safebackup archiving into a local repository) and
@@ -84,6 +88,80 @@ if [ $# -gt 1 ]; then
 	exit 0
 fi
 SCALE=${1:-50}
+
+# ---- ratios ----------------------------------------------------------------
+# print_ratios FILE: the target ratio lines from a results file ("key value
+# [peak RSS MiB]" lines)
+print_ratios()
+{
+	local results=$1
+	get() { awk -v k="$1" -v c="${2:-2}" '$1 == k { print $c }' "$results"; }
+	ratio()
+	{
+		local a b
+		a=$(get "$2"); b=$(get "$3")
+		if [ -z "$a" ] || [ -z "$b" ]; then
+			printf '%-52s %s\n' "$1:" "not measured"
+		else
+			awk -v a="$a" -v b="$b" -v l="$1" -v t="$4" 'BEGIN { printf "%-52s %.2f (target %s)\n", l ":", (b > 0 ? a / b : 0), t }'
+		fi
+	}
+	echo
+	ratio "backup posix / pgBackRest backup process-max 2" sb-backup-posix pgbr-backup-2 "<= 0.5"
+	ratio "backup posix / cold read" sb-backup-posix cat "<= 1.5"
+	ratio "restore posix / pgBackRest restore process-max 2" sb-restore-posix pgbr-restore "<= 0.5"
+	ratio "delta restore / full restore (posix)" sb-delta sb-restore-posix "<= 0.2"
+	ratio "incremental / full backup time (posix)" sb-incr sb-backup-posix "<= 0.1"
+	ratio "incremental bytes stored / changed pages" sb-incr-stored sb-incr-pages "<= 2 (block level)"
+	ratio "incremental / pgBackRest incremental (process-max 2)" sb-incr pgbr-incr "<= 0.5"
+	ratio "incremental / pgBackRest block incremental" sb-incr pgbr-incr-block "<= 0.5"
+	ratio "incremental bytes stored / pgBackRest's incremental" sb-incr-stored pgbr-incr-stored "none, for comparison"
+	ratio "incremental bytes stored / pgBackRest's block incremental" sb-incr-stored pgbr-incr-block-stored "none, for comparison"
+	ratio "S3 / posix, full backup time" sb-backup-s3 sb-backup-posix \
+		"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
+	ratio "S3 / posix, restore time" sb-restore-s3 sb-restore-posix \
+		"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
+	ratio "pgBackRest S3 / pgBackRest posix, full backup (process-max 2)" pgbr-backup-s3 pgbr-backup-2 "none, for comparison"
+	ratio "pg_safebackup S3 / pgBackRest S3, full backup time" sb-backup-s3 pgbr-backup-s3 "none, for comparison"
+	ratio "restore posix / dd write of as many bytes" sb-restore-posix write ">= 1, the disk's limit"
+	rss=$(awk 'NF >= 3 && $1 ~ /^sb-/ { print $3 }' "$results" | sort -n | tail -1)
+	printf '%-52s %s MiB (target <= 64)\n' "peak RSS, backup worker or restore:" "${rss:--}"
+}
+
+# RUNS=N: N runs of this scale, then the medians (see the top)
+if [ "${RUNS:-1}" -gt 1 ] && [ -z "${BENCH_RUNS_FILE:-}" ]; then
+	runs_file=$(mktemp /tmp/sb-bench-runs.XXXXXX)
+	trap 'rm -f "$runs_file"' EXIT
+	for i in $(seq "$RUNS"); do
+		echo "=== run $i of $RUNS, scale $SCALE"
+		BENCH_RUNS_FILE=$runs_file BENCH_SCALES_FILE='' "$0" "$SCALE"
+		echo
+	done
+	medians=$(mktemp /tmp/sb-bench-medians.XXXXXX)
+	trap 'rm -f "$runs_file" "$medians"' EXIT
+	# key: every run's value in order, the median (the mean of the middle
+	# two for an even count), the highest peak RSS
+	awk '
+		{ if (!($1 in n)) order[++k] = $1; v[$1, ++n[$1]] = $2
+		  if (NF >= 3 && $3 > rss[$1]) rss[$1] = $3 }
+		END {
+			for (i = 1; i <= k; i++) {
+				key = order[i]; c = n[key]; line = ""
+				for (j = 1; j <= c; j++) { a[j] = v[key, j]; line = line " " a[j] }
+				for (x = 2; x <= c; x++) for (y = x; y > 1 && a[y - 1] + 0 > a[y] + 0; y--) { t = a[y]; a[y] = a[y - 1]; a[y - 1] = t }
+				med = (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+				printf "%s %s%s #%s\n", key, med, (key in rss) ? " " rss[key] : "", line
+			}
+		}' "$runs_file" > "$medians"
+	echo "scale $SCALE, $RUNS runs: each measurement (seconds, or bytes for *-stored/*-pages), run by run, and its median"
+	awk '{ printf "  %-24s %s  median %s\n", $1, substr($0, index($0, "#") + 1), $2 }' "$medians"
+	sed -i 's/ #.*//' "$medians"
+	if [ -n "${BENCH_SCALES_FILE:-}" ]; then sed "s/^/$SCALE /" "$medians" >> "$BENCH_SCALES_FILE"; fi
+	echo
+	echo "ratios of the medians of $RUNS runs:"
+	print_ratios "$medians"
+	exit 0
+fi
 SB_REPOS=${SB_REPOS:-"posix tls sftp s3"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -237,6 +315,7 @@ result()
 {
 	echo "$*" >> "$dir/results"
 	if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE $*" >> "$BENCH_SCALES_FILE"; fi
+	if [ -n "${BENCH_RUNS_FILE:-}" ]; then echo "$*" >> "$BENCH_RUNS_FILE"; fi
 }
 # /usr/bin/time -v output file -> MiB
 maxrss() { awk -F: '/Maximum resident set size/ { printf "%d", ($2 + 1023) / 1024 }' "$1"; }
@@ -556,35 +635,4 @@ if [ -n "$delta_label" ]; then
 	sed -n 's/^delta: the blocks to compare come from the WAL: \(.*\)$/  (blocks to compare from the WAL: \1)/p; s/^delta: files compared by content.*: \(.*\)$/  (compared by content: \1)/p' "$dir/delta.out"
 fi
 
-# ---- ratios ----------------------------------------------------------------
-get() { awk -v k="$1" -v c="${2:-2}" '$1 == k { print $c }' "$dir/results"; }
-ratio()
-{
-	local a b
-	a=$(get "$2"); b=$(get "$3")
-	if [ -z "$a" ] || [ -z "$b" ]; then
-		printf '%-52s %s\n' "$1:" "not measured"
-	else
-		awk -v a="$a" -v b="$b" -v l="$1" -v t="$4" 'BEGIN { printf "%-52s %.2f (target %s)\n", l ":", (b > 0 ? a / b : 0), t }'
-	fi
-}
-echo
-ratio "backup posix / pgBackRest backup process-max 2" sb-backup-posix pgbr-backup-2 "<= 0.5"
-ratio "backup posix / cold read" sb-backup-posix cat "<= 1.5"
-ratio "restore posix / pgBackRest restore process-max 2" sb-restore-posix pgbr-restore "<= 0.5"
-ratio "delta restore / full restore (posix)" sb-delta sb-restore-posix "<= 0.2"
-ratio "incremental / full backup time (posix)" sb-incr sb-backup-posix "<= 0.1"
-ratio "incremental bytes stored / changed pages" sb-incr-stored sb-incr-pages "<= 2 (block level)"
-ratio "incremental / pgBackRest incremental (process-max 2)" sb-incr pgbr-incr "<= 0.5"
-ratio "incremental / pgBackRest block incremental" sb-incr pgbr-incr-block "<= 0.5"
-ratio "incremental bytes stored / pgBackRest's incremental" sb-incr-stored pgbr-incr-stored "none, for comparison"
-ratio "incremental bytes stored / pgBackRest's block incremental" sb-incr-stored pgbr-incr-block-stored "none, for comparison"
-ratio "S3 / posix, full backup time" sb-backup-s3 sb-backup-posix \
-	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
-ratio "S3 / posix, restore time" sb-restore-s3 sb-restore-posix \
-	"S3 within 1.5 x posix, i.e. ratio of times <= 1.5 / of rates >= 0.67"
-ratio "pgBackRest S3 / pgBackRest posix, full backup (process-max 2)" pgbr-backup-s3 pgbr-backup-2 "none, for comparison"
-ratio "pg_safebackup S3 / pgBackRest S3, full backup time" sb-backup-s3 pgbr-backup-s3 "none, for comparison"
-ratio "restore posix / dd write of as many bytes" sb-restore-posix write ">= 1, the disk's limit"
-rss=$(awk 'NF >= 3 && $1 ~ /^sb-/ { print $3 }' "$dir/results" | sort -n | tail -1)
-printf '%-52s %s MiB (target <= 64)\n' "peak RSS, backup worker or restore:" "${rss:--}"
+print_ratios "$dir/results"
