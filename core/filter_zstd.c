@@ -28,10 +28,10 @@
 /*
  * At level 1, the default, the match finder's hash table has 2^11 entries
  * (8 KiB, held in the L1 cache) instead of the 2^13 libzstd chooses for a
- * stream of unknown size.  Measured with bench/codec_speed on pgbench WAL,
- * it compresses 5-12% faster and stores as much or less; table files
- * compress as fast and take about 0.1% of their size more (README,
- * "Compression").  Other levels keep libzstd's parameters.
+ * stream of unknown size.  Measured through the streaming API on pgbench
+ * WAL, it compresses 5-12% faster and stores as much or less; table files
+ * compress as fast and take about 0.1% of their size more (figures in
+ * docs/wal-speed.md).  Other levels keep libzstd's parameters.
  */
 #define SB_ZSTD_LEVEL1_HASH_LOG	11
 
