@@ -1299,6 +1299,140 @@ test_store_overlap(void)
 	free(rnd);
 }
 
+/*
+ * The async filter: what it is given comes out in order, whole, finished
+ * once; a stream shorter than its 1 MiB buffer is written by finish on the
+ * caller's thread without starting one; a longer one is written by its
+ * thread; an error of the next filter comes back from write or finish.
+ */
+typedef struct CollectSink
+{
+	SbFilter	base;
+	uint8_t    *data;
+	size_t		len;
+	size_t		fail_after;		/* SIZE_MAX: never */
+	pthread_t	writer;			/* thread of the last write */
+	int			writes;
+	int			finish_calls;
+} CollectSink;
+
+static SbStatus
+collect_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	CollectSink *c = (CollectSink *) f;
+
+	if (c->len + len > c->fail_after)
+		return sb_error_set(err, SB_ERR_NO_SPACE, "collect sink full");
+	memcpy(c->data + c->len, buf, len);
+	c->len += len;
+	c->writer = pthread_self();
+	c->writes++;
+	return SB_OK;
+}
+
+static SbStatus
+collect_finish(SbFilter *f, SbError *err)
+{
+	(void) err;
+	((CollectSink *) f)->finish_calls++;
+	return SB_OK;
+}
+
+static void
+collect_free(SbFilter *f)
+{
+	(void) f;
+}
+
+/* Threads of this process, from /proc/self/status. */
+static int
+count_threads(void)
+{
+	FILE	   *fp = fopen("/proc/self/status", "r");
+	char		line[256];
+	int			n = -1;
+
+	if (fp == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(fp);
+	return n;
+}
+
+static void
+test_async_filter(void)
+{
+	const size_t sizes[] = {0, 1, MiB - 1, MiB, MiB + 1, 4 * MiB, 6 * MiB + 7};
+	const size_t max = 6 * MiB + 7;
+	uint8_t    *data = gen_random(max, 61);
+	CollectSink c;
+
+	memset(&c, 0, sizeof(c));
+	c.base.write = collect_write;
+	c.base.finish = collect_finish;
+	c.base.free = collect_free;
+	c.data = malloc(max);
+	SB_REQUIRE(c.data != NULL);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+	{
+		for (int fail = 0; fail < 2; fail++)
+		{
+			int			threads_before = count_threads();
+			SbFilter   *a = sb_filter_async_new(&c.base);
+			size_t		pos = 0;
+			int			k = 0;
+			SbError		err;
+			SbStatus	rc = SB_OK;
+
+			SB_REQUIRE(a != NULL);
+			c.len = 0;
+			c.writes = 0;
+			c.finish_calls = 0;
+			c.writer = pthread_self();
+			/* failing: at the first write, or past the first buffer */
+			c.fail_after = !fail ? SIZE_MAX : sizes[i] <= MiB ? 0 : MiB;
+			while (pos < sizes[i] && rc == SB_OK)
+			{
+				size_t		n = odd_chunks[k++ % 8];
+
+				if (n > sizes[i] - pos)
+					n = sizes[i] - pos;
+				rc = sb_filter_write(a, data + pos, n, &err);
+				pos += n;
+			}
+			if (pos < MiB)
+				SB_CHECK_MSG(count_threads() <= threads_before,
+							 "%zu bytes: a thread started", sizes[i]);
+			if (rc == SB_OK)
+				rc = sb_filter_finish(a, &err);
+			if (!fail || sizes[i] == 0)
+			{
+				SB_CHECK_MSG(rc == SB_OK, "%zu bytes: %s", sizes[i], err.msg);
+				SB_CHECK(same_bytes(c.data, c.len, data, sizes[i]));
+				SB_CHECK(c.finish_calls == 1);
+				/* one buffer or less: written on this thread, at once */
+				if (sizes[i] > 0 && sizes[i] < MiB)
+					SB_CHECK(c.writes == 1 &&
+							 pthread_equal(c.writer, pthread_self()));
+				if (sizes[i] > MiB)
+					SB_CHECK(!pthread_equal(c.writer, pthread_self()));
+			}
+			else
+			{
+				SB_CHECK_MSG(rc == SB_ERR_NO_SPACE, "%zu bytes: %s",
+							 sizes[i], sb_status_name(rc));
+				SB_CHECK(strstr(err.msg, "collect sink full") != NULL);
+				SB_CHECK(c.finish_calls == 0);
+			}
+			sb_filter_free_chain(a);
+		}
+	}
+	free(c.data);
+	free(data);
+}
+
 static void
 test_exists_and_replace(void)
 {
@@ -2530,6 +2664,7 @@ main(void)
 	test_buffer_sink();
 	test_storage_failures();
 	test_store_overlap();
+	test_async_filter();
 	test_exists_and_replace();
 	test_config_and_source_errors();
 	test_store_inspect();
