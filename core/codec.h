@@ -173,6 +173,16 @@ extern SbFilter *sb_filter_async_new(SbFilter *next);
 /* Sinks (next is NULL). */
 extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);
 extern SbFilter *sb_filter_fd_sink_new(int fd);
+/*
+ * Into a new file of about size bytes, from its start: with O_DIRECT when
+ * size is at least SB_DIRECT_MIN_SIZE and the file system allows it, else
+ * the descriptor sink (filter_direct_sink.c).  The caller flushes (syncfs
+ * or fsync) as with the descriptor sink.
+ */
+#define SB_DIRECT_MIN_SIZE	((uint64_t) 8 * 1024 * 1024)
+extern SbFilter *sb_filter_direct_sink_new(int fd, uint64_t size);
+/* Does f write with O_DIRECT now? */
+extern bool sb_filter_direct_sink_is_direct(const SbFilter *f);
 /* Collects into a malloc'd buffer; bounded by max_len (SB_ERR_CORRUPT past it). */
 extern SbFilter *sb_filter_buffer_sink_new(size_t max_len);
 /* Valid after finish: the buffer stays owned by the filter until freed. */

@@ -587,7 +587,8 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	if (action == SB_DELTA_PATCH)
 		sink = sb_restore_patch_sink_new(fd, full, local_size);
 	else
-		sink = sb_filter_fd_sink_new(fd);
+		/* a large file goes to the disk past the page cache (O_DIRECT) */
+		sink = sb_filter_direct_sink_new(fd, f->size);
 	/* written (or compared) by a thread of its own, while the next part decompresses */
 	if (sink != NULL)
 	{
