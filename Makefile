@@ -36,7 +36,7 @@ CORE_OBJS = \
 	transport/tls_proto.o transport/tls_policy.o transport/tls.o transport/net.o \
 	transport/s3.o transport/s3_settings.o transport/s3_request.o transport/s3_write.o \
 	transport/s3_read.o transport/s3_names.o transport/s3_http.o transport/s3_xml.o transport/s3_config.o \
-	transport/s3_instance.o
+	transport/s3_instance.o transport/s3_curl.o
 
 # server-side glue
 OBJS = \
@@ -69,7 +69,8 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings \
 	tests/unit/test_s3_faults tests/unit/test_wal_changes
 
-LIBS_CORE = -lssh2 -lcurl -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
+# no -lcurl: the S3 driver loads libcurl when first used (transport/s3_curl.h)
+LIBS_CORE = -lssh2 -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
 # the program also runs the repository server, which notifies systemd
 LIBS_CLI = $(LIBS_CORE) -lsystemd
 SHLIB_LINK = $(LIBS_CORE)
@@ -150,8 +151,9 @@ tests/unit/test_log: tests/unit/test_log.o server/log.o
 tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # needs a running gateway: see scripts/rgw-start.sh
+# (the test itself calls libcurl, to look at the gateway without the driver)
 tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -lcurl -o $@
 # WAL built by a test-only writer, pg_control fixtures of 15, 17 and 18
 tests/unit/test_wal_changes: tests/unit/test_wal_changes.o tests/unit/wal_writer.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@

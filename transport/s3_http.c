@@ -31,7 +31,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
+#include "s3_curl.h"
 
 /* The body being uploaded. */
 typedef struct S3Upload
@@ -40,8 +40,6 @@ typedef struct S3Upload
 	size_t		len;
 	size_t		pos;
 } S3Upload;
-
-static bool curl_ready = false;
 
 void
 s3_buf_init(S3Buf *b, size_t limit)
@@ -479,16 +477,11 @@ xfer_start(S3Xfer *x)
  * ---------------------------------------------------------------------
  */
 
+/* libcurl is loaded by the first request of the process (s3_curl.c) */
 static SbStatus
 global_init(SbError *err)
 {
-	if (!curl_ready)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return sb_error_set(err, SB_ERR_INTERNAL, "could not initialize libcurl");
-		curl_ready = true;
-	}
-	return SB_OK;
+	return s3_curl_load(err);
 }
 
 SbStatus
@@ -551,7 +544,9 @@ s3_xfer_free(S3Xfer *x)
 		curl_easy_cleanup(x->easy);
 	if (x->multi != NULL)
 		curl_multi_cleanup(x->multi);
-	curl_slist_free_all(x->headers);
+	/* (libcurl may not be loaded: nothing was sent) */
+	if (x->headers != NULL)
+		curl_slist_free_all(x->headers);
 	memset(x, 0, sizeof(*x));
 	x->timer_ms = -1;
 }
