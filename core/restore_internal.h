@@ -53,6 +53,11 @@ typedef struct Restore
 	int			next_file;		/* next index into order */
 	bool		failed;			/* a thread failed: the others stop */
 	struct RestoreThread *first_failure;
+	/* the repository read ahead of the jobs (restore_prefetch.c) */
+	pthread_cond_t file_taken;	/* next_file moved on, or prefetch_stop */
+	pthread_t	prefetch_thread;
+	bool		prefetching;	/* prefetch_thread runs */
+	bool		prefetch_stop;
 
 	/* delta restore into an existing data directory (restore_delta.c) */
 	bool		delta;
@@ -99,6 +104,15 @@ extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
 
 /* restore_parallel.c: every file of the manifest, by o->jobs threads */
 extern SbStatus sb_restore_files(Restore *r, SbError *err);
+/*
+ * restore_prefetch.c: start or stop the thread that asks the repository
+ * for the files the jobs take next (under r->lock, next_file and
+ * file_taken).  Start returns false when the storage has no prefetch, for
+ * a delta restore, or when no thread could start.
+ */
+extern bool sb_restore_prefetch_start(Restore *r);
+extern void sb_restore_prefetch_stop(Restore *r);
+
 /* Has a thread failed (so the others should stop)? */
 extern bool sb_restore_failed(Restore *r);
 /* A second session on the restore's repository (sharing the key), and its end. */

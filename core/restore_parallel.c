@@ -13,6 +13,8 @@
  * be initialized concurrently), and share the stanza's key read-only.
  * Progress stays one total, reported under the restore's lock.  The first
  * error stops every thread at its next buffer and is the one returned.
+ * Where the storage can, a thread of restore_prefetch.c asks for the
+ * repository files of the next files ahead of the jobs.
  *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
@@ -56,7 +58,10 @@ next_file(Restore *r)
 
 	pthread_mutex_lock(&r->lock);
 	if (!r->failed && r->next_file < r->norder)
+	{
 		i = r->order[r->next_file++];
+		pthread_cond_broadcast(&r->file_taken);
+	}
 	pthread_mutex_unlock(&r->lock);
 	return i;
 }
@@ -147,6 +152,7 @@ sb_restore_files(Restore *r, SbError *err)
 		return sb_error_oom(err);
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->file_taken, NULL);
 	for (int i = 0; i < r->m.nfiles; i++)
 		if (!sb_restore_file_skipped(r, r->m.files[i].path))
 			r->order[n++] = i;
@@ -170,6 +176,8 @@ sb_restore_files(Restore *r, SbError *err)
 		}
 	}
 
+	if (rc == SB_OK)
+		(void) sb_restore_prefetch_start(r);
 	if (rc == SB_OK && jobs == 1)
 		restore_thread(&threads[0]);
 	else if (rc == SB_OK)
@@ -191,6 +199,7 @@ sb_restore_files(Restore *r, SbError *err)
 			if (threads[j].started)
 				pthread_join(threads[j].tid, NULL);
 	}
+	sb_restore_prefetch_stop(r);
 	if (rc == SB_OK && r->first_failure != NULL)
 	{
 		RestoreThread *t = r->first_failure;
@@ -203,6 +212,7 @@ sb_restore_files(Restore *r, SbError *err)
 		if (threads[j].own_storage)
 			sb_restore_close_session(threads[j].st);
 	free(threads);
+	pthread_cond_destroy(&r->file_taken);
 	pthread_mutex_destroy(&r->lock);
 	return rc;
 }

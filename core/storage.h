@@ -191,6 +191,15 @@ typedef struct SbStorageOps
 								 uint64_t offset, uint64_t len, SbReader **r,
 								 SbError *err);
 
+	/*
+	 * Optional: path will be read soon; start bringing it closer without
+	 * waiting for it (posix: the page cache reads it ahead).  Failures
+	 * are ignored: the read reports them.  Called from another thread
+	 * than the one using the session, concurrently with it, so a driver
+	 * implements it only where that is safe.  NULL: nothing to do.
+	 */
+	void		(*prefetch) (SbStorage *st, const char *path);
+
 	/* SB_ERR_NOT_FOUND when the path does not exist. */
 	SbStatus	(*stat) (SbStorage *st, const char *path, SbStat *out,
 						 SbError *err);
@@ -306,6 +315,9 @@ extern SbStatus sb_storage_read_open_at(SbStorage *st, const char *path,
 extern SbStatus sb_storage_read_skip(SbStorage *st, SbReader *r,
 									 uint64_t offset, SbError *err);
 extern void sb_storage_read_close(SbStorage *st, SbReader *r);
+/* The driver's prefetch (any thread), or nothing. */
+extern void sb_storage_prefetch(SbStorage *st, const char *path);
+extern bool sb_storage_can_prefetch(SbStorage *st);
 extern SbStatus sb_storage_stat(SbStorage *st, const char *path, SbStat *out,
 								SbError *err);
 extern SbStatus sb_storage_list(SbStorage *st, const char *path, SbListFn fn,

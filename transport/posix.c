@@ -86,6 +86,7 @@ static SbStatus posix_read_open(SbStorage *st, const char *path,
 static SbStatus posix_read(SbReader *r, void *buf, size_t len, size_t *nread,
 						   SbError *err);
 static void posix_read_close(SbReader *r);
+static void posix_prefetch(SbStorage *st, const char *path);
 static SbStatus posix_read_open_at(SbStorage *st, const char *path,
 								   uint64_t offset, uint64_t len,
 								   SbReader **r, SbError *err);
@@ -115,6 +116,7 @@ const SbStorageOps sb_posix_ops = {
 	.read = posix_read,
 	.read_close = posix_read_close,
 	.read_open_at = posix_read_open_at,
+	.prefetch = posix_prefetch,
 	.stat = posix_stat,
 	.list = posix_list,
 	.remove = posix_remove,
@@ -584,6 +586,28 @@ posix_read(SbReader *r, void *buf, size_t len, size_t *nread, SbError *err)
 							  r->path);
 	*nread = (size_t) n;
 	return SB_OK;
+}
+
+/*
+ * Ask the kernel to read the whole file into the page cache, without
+ * waiting: posix_fadvise(WILLNEED) only starts the reads.  (Opening the
+ * file may wait for its inode; that is the calling thread's wait.)  Only
+ * reads the storage's settings: safe from any thread.
+ */
+static void
+posix_prefetch(SbStorage *st, const char *path)
+{
+	char		full[POSIX_PATH_LEN];
+	SbError		err;
+	int			fd;
+
+	if (posix_full_path(st, path, full, &err) != SB_OK)
+		return;
+	fd = open(full, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	(void) posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+	close(fd);
 }
 
 /* The reader of posix_read_open, moved to offset (lseek: no read-ahead to drop). */

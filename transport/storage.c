@@ -273,6 +273,19 @@ sb_storage_read_close(SbStorage *st, SbReader *r)
 		st->ops->read_close(r);
 }
 
+bool
+sb_storage_can_prefetch(SbStorage *st)
+{
+	return st->ops->prefetch != NULL;
+}
+
+void
+sb_storage_prefetch(SbStorage *st, const char *path)
+{
+	if (st->ops->prefetch != NULL && sb_path_valid(path))
+		st->ops->prefetch(st, path);
+}
+
 SbStatus
 sb_storage_stat(SbStorage *st, const char *path, SbStat *out, SbError *err)
 {

@@ -18,10 +18,12 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "block_sum.h"
@@ -492,6 +494,103 @@ test_restore_full(SbCompressType ct, const char *stanza)
 	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CONFIG);
 	SB_CHECK(!exists(target));
 
+	fake_free(&b);
+}
+
+/*
+ * The repository files of the next files are asked of the storage ahead of
+ * the jobs (restore_prefetch.c): each at most once, every one a repository
+ * file.  So that the count does not depend on how fast the jobs are, a
+ * job's read of a backup file waits (at most 10 s) until something was
+ * prefetched.
+ */
+#define MAX_PREFETCHED 64
+static pthread_mutex_t prefetch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t prefetch_done = PTHREAD_COND_INITIALIZER;
+static char prefetched[MAX_PREFETCHED][SB_PATH_MAX];
+static int	nprefetched;
+static const SbStorageOps *real_ops;
+
+static void
+record_prefetch(SbStorage *s, const char *path)
+{
+	pthread_mutex_lock(&prefetch_lock);
+	if (nprefetched < MAX_PREFETCHED)
+		snprintf(prefetched[nprefetched], SB_PATH_MAX, "%s", path);
+	nprefetched++;
+	pthread_cond_broadcast(&prefetch_done);
+	pthread_mutex_unlock(&prefetch_lock);
+	real_ops->prefetch(s, path);
+}
+
+static SbStatus
+read_open_after_prefetch(SbStorage *s, const char *path, SbReader **r,
+						 SbError *e)
+{
+	struct timespec until;
+
+	/* the manifest and the stanza's files are read before any file */
+	if (strstr(path, "/data/") == NULL)
+		return real_ops->read_open(s, path, r, e);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&prefetch_lock);
+	while (nprefetched == 0 &&
+		   pthread_cond_timedwait(&prefetch_done, &prefetch_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&prefetch_lock);
+	return real_ops->read_open(s, path, r, e);
+}
+
+static void
+test_prefetch(void)
+{
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbRestoreResult result;
+	SbStorageOps recording;
+	SbError		err;
+	char		target[PATH_MAX];
+	const char *stanza = "prefetch";
+	int			from_repo = 0;
+
+	real_ops = st->ops;
+	SB_REQUIRE(real_ops->prefetch != NULL);
+	recording = *real_ops;
+	recording.prefetch = record_prefetch;
+	recording.read_open = read_open_after_prefetch;
+	make_stanza(stanza);
+	make_backup(&b, stanza, "20261123-112437F", SB_COMPRESS_ZLIB, 1795000000,
+				"0/3000100", true, SYSID);
+	/* the backup's files but the one the restore leaves out */
+	for (int i = 0; i < b.nfiles; i++)
+		if (strcmp(b.files[i].path, "postmaster.opts") != 0)
+			from_repo++;
+	for (int jobs = 1; jobs <= 3; jobs += 2)
+	{
+		snprintf(target, sizeof(target), "%s/restore_prefetch/data%d", root, jobs);
+		init_options(&o, stanza, target);
+		o.jobs = jobs;
+		o.accept_tablespace_locations = true;
+		o.result = &result;
+		nprefetched = 0;
+		st->ops = &recording;
+		SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
+		st->ops = real_ops;
+		SB_CHECK_MSG(nprefetched >= 1 && nprefetched <= from_repo,
+					 "jobs %d: %d prefetched of %d", jobs, nprefetched, from_repo);
+		for (int i = 0; i < nprefetched && i < MAX_PREFETCHED; i++)
+		{
+			SbStat		sst;
+
+			SB_CHECK_MSG(sb_storage_stat(st, prefetched[i], &sst, &err) == SB_OK,
+						 "prefetched %s is no repository file", prefetched[i]);
+			for (int j = 0; j < i; j++)
+				SB_CHECK_MSG(strcmp(prefetched[i], prefetched[j]) != 0,
+							 "%s prefetched twice", prefetched[i]);
+		}
+		sb_test_rm_tree(b.ts_orig);
+	}
 	fake_free(&b);
 }
 
@@ -1190,6 +1289,7 @@ main(void)
 	test_restore_full(SB_COMPRESS_NONE, "fullplain");
 	test_refusals();
 	test_corrupt_file();
+	test_prefetch();
 
 	/* the same restores and damage, by three threads at once */
 	test_jobs = 3;
