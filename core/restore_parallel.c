@@ -153,6 +153,7 @@ sb_restore_files(Restore *r, SbError *err)
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->file_taken, NULL);
+	r->prefetching = false;
 	for (int i = 0; i < r->m.nfiles; i++)
 		if (!sb_restore_file_skipped(r, r->m.files[i].path))
 			r->order[n++] = i;
