@@ -163,8 +163,9 @@ extern bool sb_cipher_header_present(const void *buf, size_t len);
 
 /*
  * Pass-through that pushes into next from a thread of its own (buffered,
- * bounded memory), so the stages before and after it overlap; only in
- * programs that may start threads (filter_async.c).  The thread starts
+ * bounded memory), so the stages before and after it overlap; the thread
+ * runs nothing but next, with every signal blocked (filter_async.c,
+ * sb_thread.c).  The thread starts
  * when its first 1 MiB buffer is full: a shorter stream is written by
  * finish on the caller's thread.  NULL when out of memory.
  */

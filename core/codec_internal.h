@@ -19,6 +19,13 @@ extern SbStatus sb_filter_push(SbFilter *f, const uint8_t *buf, size_t len,
 extern SbStatus sb_filter_finish_next(SbFilter *f, SbError *err);
 
 /* filter_compress.c */
+/*
+ * write(2) all of buf to fd through short writes and EINTR (filter_sink.c);
+ * *done is what was written, on failure too.  A write that makes no
+ * progress without an errno is a full disk.
+ */
+extern SbStatus sb_fd_write_all(int fd, const uint8_t *buf, size_t len,
+								size_t *done, SbError *err);
 extern bool sb_compress_type_known(SbCompressType type);
 extern void sb_decompress_set_label(SbFilter *f, const char *label);
 /* SB_ERR_CORRUPT: "could not decompress file "label": detail" */

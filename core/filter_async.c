@@ -21,17 +21,18 @@
  * than that one buffer.  A restore of a pgbench scale-50 cluster (977 of
  * its 979 files under 1 MiB) started and joined a thread per file before.
  *
- * Only for programs that may start threads (the CLI): a backend never
- * uses it.
+ * In a backend (a backup's copy worker, SB_WRITE_OVERLAP) the thread runs
+ * only the codec and write(2), never PostgreSQL code, and like every
+ * thread of the core it starts with all signals blocked (sb_thread.c).
  *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
  *-------------------------------------------------------------------------
  */
 #include "codec.h"
+#include "sb_thread.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,20 +89,11 @@ async_main(void *arg)
 	return NULL;
 }
 
-/* Start the writer thread, with every signal blocked in it. */
+/* Start the writer thread (with every signal blocked in it). */
 static bool
 start_thread(AsyncFilter *a)
 {
-	sigset_t	all;
-	sigset_t	old;
-	int			rc;
-
-	/* signals stay with the threads that expect them */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&a->thread, NULL, async_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	a->started = (rc == 0);
+	a->started = sb_thread_start(&a->thread, async_main, a);
 	return a->started;
 }
 

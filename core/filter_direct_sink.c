@@ -34,6 +34,7 @@
  *-------------------------------------------------------------------------
  */
 #include "codec.h"
+#include "codec_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,29 +79,12 @@ set_direct(DirectSink *s, bool on)
 static SbStatus
 put(DirectSink *s, const uint8_t *buf, size_t len, SbError *err)
 {
-	while (len > 0)
-	{
-		size_t		chunk = len < (size_t) SSIZE_MAX ? len : (size_t) SSIZE_MAX;
-		ssize_t		n;
+	size_t		done;
+	SbStatus	rc = sb_fd_write_all(s->fd, buf, len, &done, err);
 
-		errno = 0;
-		n = write(s->fd, buf, chunk);
-		if (n < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			if (errno == EINVAL && s->direct && set_direct(s, false))
-				continue;
-			return sb_error_errno(err, errno,
-								  "could not write to file descriptor %d", s->fd);
-		}
-		if (n == 0)
-			return sb_error_errno(err, errno ? errno : ENOSPC,
-								  "could not write to file descriptor %d", s->fd);
-		buf += n;
-		len -= (size_t) n;
-	}
-	return SB_OK;
+	if (rc != SB_OK && err->sys_errno == EINVAL && s->direct && set_direct(s, false))
+		rc = sb_fd_write_all(s->fd, buf + done, len - done, &done, err);
+	return rc;
 }
 
 static SbStatus

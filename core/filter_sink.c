@@ -18,6 +18,7 @@
  *-------------------------------------------------------------------------
  */
 #include "codec.h"
+#include "codec_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,38 +107,50 @@ fd_sink_start_writeback(FdSink *s)
 #endif
 }
 
-static SbStatus
-fd_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+SbStatus
+sb_fd_write_all(int fd, const uint8_t *buf, size_t len, size_t *done,
+				SbError *err)
 {
-	FdSink	   *s = (FdSink *) f;
-
+	*done = 0;
 	while (len > 0)
 	{
 		size_t		chunk = len < (size_t) SSIZE_MAX ? len : (size_t) SSIZE_MAX;
 		ssize_t		n;
 
 		errno = 0;
-		n = write(s->fd, buf, chunk);
+		n = write(fd, buf, chunk);
 		if (n < 0)
 		{
 			if (errno == EINTR)
 				continue;
 			return sb_error_errno(err, errno,
-								  "could not write to file descriptor %d",
-								  s->fd);
+								  "could not write to file descriptor %d", fd);
 		}
 		if (n == 0)
 		{
 			/* a write that makes no progress and sets no errno: disk full */
 			return sb_error_errno(err, errno ? errno : ENOSPC,
-								  "could not write to file descriptor %d",
-								  s->fd);
+								  "could not write to file descriptor %d", fd);
 		}
 		buf += n;
 		len -= (size_t) n;
-		if (s->offset >= 0)
-			s->offset += n;
+		*done += (size_t) n;
 	}
+	return SB_OK;
+}
+
+static SbStatus
+fd_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	FdSink	   *s = (FdSink *) f;
+	size_t		done;
+	SbStatus	rc;
+
+	rc = sb_fd_write_all(s->fd, buf, len, &done, err);
+	if (s->offset >= 0)
+		s->offset += (off_t) done;
+	if (rc != SB_OK)
+		return rc;
 	fd_sink_start_writeback(s);
 	return SB_OK;
 }

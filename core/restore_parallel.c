@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_thread.h"
+
 typedef struct RestoreThread
 {
 	Restore    *r;
@@ -185,7 +187,7 @@ sb_restore_files(Restore *r, SbError *err)
 	{
 		for (int j = 0; j < jobs; j++)
 		{
-			if (pthread_create(&threads[j].tid, NULL, restore_thread, &threads[j]) != 0)
+			if (!sb_thread_start(&threads[j].tid, restore_thread, &threads[j]))
 			{
 				rc = sb_error_set(err, SB_ERR_INTERNAL, "could not start a restore thread");
 				/* the running ones stop at their next file */

@@ -24,7 +24,8 @@
 #include "restore_internal.h"
 
 #include <pthread.h>
-#include <signal.h>
+
+#include "sb_thread.h"
 
 /* how many files past the next one are asked for */
 #define PREFETCH_AHEAD		32
@@ -69,21 +70,12 @@ prefetch_main(void *arg)
 bool
 sb_restore_prefetch_start(Restore *r)
 {
-	sigset_t	all;
-	sigset_t	old;
-	int			rc;
-
 	r->prefetch_stop = false;
 	r->prefetching = false;
 	if (r->delta || !sb_storage_can_prefetch(r->st))
 		return false;
-	/* signals stay with the threads that expect them */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&r->prefetch_thread, NULL, prefetch_main, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	/* without it the restore only reads more slowly */
-	r->prefetching = (rc == 0);
+	r->prefetching = sb_thread_start(&r->prefetch_thread, prefetch_main, r);
 	return r->prefetching;
 }
 

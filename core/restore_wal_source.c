@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "sb_thread.h"
 #include "wal.h"
 #include "wal_timeline.h"
 
@@ -187,7 +188,7 @@ prefetch(RestoreWalSource *src, const char *name)
 		return;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->src = src;
-	s->running = pthread_create(&s->thread, NULL, slot_thread, s) == 0;
+	s->running = sb_thread_start(&s->thread, slot_thread, s);
 }
 
 SbStatus
