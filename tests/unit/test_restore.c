@@ -500,9 +500,9 @@ test_restore_full(SbCompressType ct, const char *stanza)
 /*
  * The repository files of the next files are asked of the storage ahead of
  * the jobs (restore_prefetch.c): each at most once, every one a repository
- * file.  So that the count does not depend on how fast the jobs are, a
- * job's read of a backup file waits (at most 10 s) until something was
- * prefetched.
+ * file.  So that the count does not depend on how fast the job is, its
+ * read of a backup file through st waits (at most 10 s) until something
+ * was prefetched.
  */
 #define MAX_PREFETCHED 64
 static pthread_mutex_t prefetch_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -577,7 +577,13 @@ test_prefetch(void)
 		st->ops = &recording;
 		SB_CHECK_MSG(sb_restore(st, &o, NULL, NULL, &err) == SB_OK, "%s", err.msg);
 		st->ops = real_ops;
-		SB_CHECK_MSG(nprefetched >= 1 && nprefetched <= from_repo,
+		/*
+		 * With one job, that job reads through st and waits for a prefetch.
+		 * Jobs 2 and 3 read through sessions of their own, which this test
+		 * cannot hold back: they may take every file before the prefetcher
+		 * runs at all, so with 3 jobs there may be none.
+		 */
+		SB_CHECK_MSG(nprefetched >= (jobs == 1 ? 1 : 0) && nprefetched <= from_repo,
 					 "jobs %d: %d prefetched of %d", jobs, nprefetched, from_repo);
 		for (int i = 0; i < nprefetched && i < MAX_PREFETCHED; i++)
 		{
