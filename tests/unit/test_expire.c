@@ -300,8 +300,14 @@ plant_file(FakeRepo *r, const char *relpath, int age)
 	SB_REQUIRE(f != NULL);
 	fputs("half a segment", f);
 	fclose(f);
-	clock_gettime(CLOCK_REALTIME, &times[0]);
-	times[0].tv_sec -= age;
+	/*
+	 * Whole seconds of time(), the clock the checks compare with: it reads
+	 * a coarse clock that can lag CLOCK_REALTIME by a tick, so a file
+	 * stamped from CLOCK_REALTIME just after a second began looked a
+	 * second younger than time() said (a failure in CI, now and then).
+	 */
+	times[0].tv_sec = time(NULL) - age;
+	times[0].tv_nsec = 0;
 	times[1] = times[0];
 	SB_REQUIRE(utimensat(AT_FDCWD, path, times, 0) == 0);
 }
