@@ -12,6 +12,9 @@
  * on disk).  A restore flushes everything it wrote at its end (syncfs);
  * without this the disk stayed idle while files were decompressed and
  * written into the page cache, and then took the whole flush at once.
+ * (A restore now writes files of SB_DIRECT_MIN_SIZE and more with
+ * O_DIRECT, filter_direct_sink.c: it reaches this sink with large files
+ * only where the file system refuses O_DIRECT.)
  *
  * Shared core: no postgres.h, no ereport()/palloc().  See codec.h.
  *
