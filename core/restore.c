@@ -20,8 +20,8 @@
  *   3. write every file through the codec into a new file (O_EXCL), with
  *      its SHA-256 and size verified, then its mode and mtime;
  *   4. tablespace_map, directory modes, postgresql.auto.conf, syncfs() of
- *      the target's and each tablespace's file system (every file), fsync of
- *      every directory, and last recovery.signal (standby.signal for a
+ *      the target's and each tablespace's file system (every file and
+ *      directory), and last recovery.signal (standby.signal for a
  *      standby).
  *
  * Shared core: no postgres.h, no ereport()/palloc().
@@ -208,22 +208,20 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 		rc = sb_restore_set_dir_modes(&r, err);
 	if (rc == SB_OK)
 		rc = sb_restore_write_recovery_conf(&r, err);
-	/* every file written, flushed at once per file system */
+	/*
+	 * Every file and directory written, flushed at once per file system:
+	 * syncfs() writes the directories too, so they are not walked (links
+	 * other than the tablespaces' are never followed or kept, so nothing
+	 * written lies on another file system).  The directories holding the
+	 * target and the tablespace directories may be on another one.
+	 */
 	if (rc == SB_OK)
 		rc = sb_sync_file_system(r.target, err);
 	for (i = 0; i < r.m.ntablespaces && rc == SB_OK; i++)
+	{
 		rc = sb_sync_file_system(TS_DIR(&r, i), err);
-	if (rc == SB_OK)
-	{
-		snprintf(path, sizeof(path), "%s", r.target);
-		rc = sb_restore_fsync_dirs(path, err);
-	}
-	for (i = 0; i < r.m.ntablespaces && rc == SB_OK; i++)
-	{
-		snprintf(path, sizeof(path), "%s", TS_DIR(&r, i));
-		rc = sb_restore_fsync_dirs(path, err);
 		if (rc == SB_OK)
-			rc = sb_restore_fsync_parent(path, err);
+			rc = sb_restore_fsync_parent(TS_DIR(&r, i), err);
 	}
 	if (rc == SB_OK)
 		rc = sb_restore_fsync_parent(r.target, err);

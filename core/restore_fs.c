@@ -114,53 +114,6 @@ sb_restore_fsync_parent(const char *path, SbError *err)
 	return sb_restore_fsync_path(buf, true, err);
 }
 
-/* fsync every directory under path (buffer of RESTORE_PATH_LEN), then path. */
-SbStatus
-sb_restore_fsync_dirs(char *path, SbError *err)
-{
-	DIR		   *dir;
-	struct dirent *de;
-	size_t		len = strlen(path);
-	SbStatus	rc = SB_OK;
-
-	dir = opendir(path);
-	if (dir == NULL)
-		return sb_error_errno(err, errno, "could not open directory \"%s\"", path);
-	while (rc == SB_OK)
-	{
-		struct stat sb;
-
-		errno = 0;
-		de = readdir(dir);
-		if (de == NULL)
-		{
-			if (errno != 0)
-				rc = sb_error_errno(err, errno, "could not read directory \"%s\"", path);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (len + 1 + strlen(de->d_name) >= RESTORE_PATH_LEN)
-		{
-			rc = sb_error_errno(err, ENAMETOOLONG, "could not open \"%s/%s\"",
-								path, de->d_name);
-			break;
-		}
-		path[len] = '/';
-		strcpy(path + len + 1, de->d_name);
-		/* never follows links: tablespaces are synced on their own */
-		if (lstat(path, &sb) != 0)
-			rc = sb_error_errno(err, errno, "could not stat \"%s\"", path);
-		else if (S_ISDIR(sb.st_mode))
-			rc = sb_restore_fsync_dirs(path, err);
-		path[len] = '\0';
-	}
-	closedir(dir);
-	if (rc == SB_OK)
-		rc = sb_restore_fsync_path(path, true, err);
-	return rc;
-}
-
 /*
  * Check that dir is missing or an empty directory (*exists tells which).
  * what names it in messages ("target directory", "tablespace directory").

@@ -83,7 +83,6 @@ extern SbStatus sb_restore_join_path(char *out, const char *dir, const char *rel
 extern SbStatus sb_restore_mkdir_p(const char *path, mode_t mode, SbError *err);
 extern SbStatus sb_restore_fsync_path(const char *path, bool is_dir, SbError *err);
 extern SbStatus sb_restore_fsync_parent(const char *path, SbError *err);
-extern SbStatus sb_restore_fsync_dirs(char *path, SbError *err);
 extern SbStatus sb_restore_check_empty_dir(const char *dir, const char *what,
 										   bool check_pid, bool *exists,
 										   SbError *err);
@@ -128,7 +127,7 @@ extern SbStatus sb_restore_wal_source_new(Restore *r, uint64_t segsize,
 										  SbError *err);
 /* an SbWalSegmentReader (wal_changes.h) */
 extern SbStatus sb_restore_wal_source_read(void *arg, const char *name,
-										   unsigned char *buf, size_t len,
+										   unsigned char **buf, size_t len,
 										   SbError *err);
 /* Free it; returns how many of the segments read came from the repository. */
 extern uint64_t sb_restore_wal_source_free(RestoreWalSource *src);
