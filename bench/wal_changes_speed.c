@@ -33,7 +33,7 @@ typedef struct SegmentCache
 } SegmentCache;
 
 static SbStatus
-cached_segment(void *arg, const char *walname, unsigned char *buf, size_t size,
+cached_segment(void *arg, const char *walname, unsigned char **buf, size_t size,
 			   SbError *err)
 {
 	SegmentCache *c = arg;
@@ -43,7 +43,7 @@ cached_segment(void *arg, const char *walname, unsigned char *buf, size_t size,
 	for (int i = 0; i < c->n; i++)
 		if (strcmp(c->names[i], walname) == 0)
 		{
-			memcpy(buf, c->data[i], size);
+			memcpy(*buf, c->data[i], size);
 			return SB_OK;
 		}
 	snprintf(path, sizeof(path), "%s/pg_wal/%s", c->pgdata, walname);
@@ -58,7 +58,7 @@ cached_segment(void *arg, const char *walname, unsigned char *buf, size_t size,
 	}
 	fclose(f);
 	strcpy(c->names[c->n], walname);
-	memcpy(buf, c->data[c->n++], size);
+	memcpy(*buf, c->data[c->n++], size);
 	return SB_OK;
 }
 

@@ -67,7 +67,7 @@ read_file(const char *path, unsigned char *buf, size_t size, size_t *got,
 }
 
 static SbStatus
-read_pg_wal_segment(void *arg, const char *walname, unsigned char *buf,
+read_pg_wal_segment(void *arg, const char *walname, unsigned char **buf,
 					size_t size, SbError *err)
 {
 	char		path[SB_PATH_MAX];
@@ -75,7 +75,7 @@ read_pg_wal_segment(void *arg, const char *walname, unsigned char *buf,
 	SbStatus	rc;
 
 	snprintf(path, sizeof(path), "%s/pg_wal/%s", (const char *) arg, walname);
-	rc = read_file(path, buf, size, &got, err);
+	rc = read_file(path, *buf, size, &got, err);
 	if (rc == SB_OK && got != size)
 		return sb_error_set(err, SB_ERR_CORRUPT, "file \"%s\" is too short", path);
 	return rc;

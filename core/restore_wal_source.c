@@ -10,7 +10,8 @@
  * decoding it does, so while the decoder works on one segment, the next
  * PREFETCH_SLOTS segments of the same timeline are fetched by threads of
  * their own, each over its own repository session (a network session
- * serves one thread at a time).  A request for a segment no thread holds
+ * serves one thread at a time); so are those after the first segment
+ * while it is read.  A request for a segment no thread holds
  * (a timeline switch, or no session could be opened) waits for those
  * threads, drops what they fetched, and reads the segment itself.  No
  * segment past the one holding the end LSN is fetched.
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "sb_large_alloc.h"
 #include "sb_thread.h"
 #include "wal.h"
 #include "wal_timeline.h"
@@ -191,6 +193,26 @@ prefetch(RestoreWalSource *src, const char *name)
 	s->running = sb_thread_start(&s->thread, slot_thread, s);
 }
 
+/* Fetch the segments after name on its timeline, up to the one holding the end. */
+static void
+prefetch_next(RestoreWalSource *src, const char *name)
+{
+	unsigned int tli;
+	uint64_t	segno;
+
+	if (!sb_wal_parse_segment(name, src->segsize, &tli, &segno))
+		return;
+	for (int k = 1; k <= src->nslots; k++)
+	{
+		char		next[SB_WAL_SEG_NAME_LEN + 1];
+
+		if ((segno + k) * src->segsize > src->end_lsn)
+			break;
+		sb_wal_segment_name(tli, segno + k, src->segsize, next);
+		prefetch(src, next);
+	}
+}
+
 SbStatus
 sb_restore_wal_source_new(Restore *r, uint64_t segsize, uint64_t end_lsn,
 						  RestoreWalSource **out, SbError *err)
@@ -206,7 +228,7 @@ sb_restore_wal_source_new(Restore *r, uint64_t segsize, uint64_t end_lsn,
 	{
 		for (int i = 0; i < PREFETCH_SLOTS; i++)
 		{
-			src->slots[i].buf = malloc((size_t) segsize);
+			src->slots[i].buf = sb_large_alloc((size_t) segsize);
 			if (src->slots[i].buf == NULL)
 				break;			/* fewer slots: only slower */
 			src->nslots++;
@@ -217,15 +239,13 @@ sb_restore_wal_source_new(Restore *r, uint64_t segsize, uint64_t end_lsn,
 }
 
 SbStatus
-sb_restore_wal_source_read(void *arg, const char *name, unsigned char *buf,
+sb_restore_wal_source_read(void *arg, const char *name, unsigned char **buf,
 						   size_t len, SbError *err)
 {
 	RestoreWalSource *src = arg;
 	Slot	   *hit = NULL;
 	SbStatus	rc;
 	bool		from_repo = false;
-	unsigned int tli;
-	uint64_t	segno;
 
 	if (len != src->segsize)
 		return sb_error_set(err, SB_ERR_INTERNAL, "WAL segment size %zu is not %llu",
@@ -239,35 +259,33 @@ sb_restore_wal_source_read(void *arg, const char *name, unsigned char *buf,
 		rc = hit->rc;
 		from_repo = hit->from_repo;
 		if (rc == SB_OK)
-			memcpy(buf, hit->buf, len);
+		{
+			/* the decoder takes the slot's buffer, the slot the decoder's */
+			unsigned char *filled = hit->buf;
+
+			hit->buf = *buf;
+			*buf = filled;
+		}
 		else
 			*err = hit->err;
 	}
 	else
 	{
-		/* not guessed: the others are of no use, and the session is free */
+		/*
+		 * Not guessed: the others are of no use, and the session is free.
+		 * The next segments are on their way while this one is read.
+		 */
 		for (int i = 0; i < src->nslots; i++)
 			slot_join(&src->slots[i]);
-		rc = load(src, src->r->st, name, buf, &from_repo, err);
+		prefetch_next(src, name);
+		rc = load(src, src->r->st, name, *buf, &from_repo, err);
 	}
 	if (rc != SB_OK)
 		return rc;
 	if (from_repo)
 		src->from_repo++;
-
-	/* the next segments of this timeline, up to the one holding the end */
-	if (sb_wal_parse_segment(name, src->segsize, &tli, &segno))
-	{
-		for (int k = 1; k <= src->nslots; k++)
-		{
-			char		next[SB_WAL_SEG_NAME_LEN + 1];
-
-			if ((segno + k) * src->segsize > src->end_lsn)
-				break;
-			sb_wal_segment_name(tli, segno + k, src->segsize, next);
-			prefetch(src, next);
-		}
-	}
+	if (hit != NULL)
+		prefetch_next(src, name);
 	return SB_OK;
 }
 

@@ -43,12 +43,15 @@
 #include "wal_timeline.h"
 
 /*
- * Copy the whole segment walname (24 hex digits) into buf (size bytes).
- * SB_ERR_NOT_FOUND when it is not available; any other failure makes the
- * list unusable with err's message as the reason.
+ * Put the whole segment walname (24 hex digits) into *buf (size bytes):
+ * copy it there, or, to save the copy, set *buf to a buffer of
+ * sb_large_alloc() (sb_large_alloc.h) of the same size that holds it and
+ * keep the one *buf was (the reader then frees it).  SB_ERR_NOT_FOUND when
+ * it is not available; any other failure makes the list unusable with
+ * err's message as the reason.
  */
 typedef SbStatus (*SbWalSegmentReader) (void *arg, const char *walname,
-										unsigned char *buf, size_t size,
+										unsigned char **buf, size_t size,
 										SbError *err);
 
 typedef struct SbWalChangesInput

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_large_alloc.h"
+
 #define SHORT_PHD		24
 #define LONG_PHD		40
 #define REC_HDR			24
@@ -76,7 +78,7 @@ load_segment(SbWalDecoder *d, uint64_t segno, uint64_t lsn)
 						d->in->segsize, d->segname);
 	d->have_seg = false;
 	sb_error_clear(&err);
-	rc = d->in->read_segment(d->in->read_arg, d->segname, d->seg,
+	rc = d->in->read_segment(d->in->read_arg, d->segname, &d->seg,
 							 d->in->segsize, &err);
 	if (rc == SB_ERR_NOT_FOUND)
 	{
@@ -322,7 +324,7 @@ sb_wal_decode_range(const SbWalChangesInput *in, SbWalChanges *ch, SbError *err)
 	d.ch = ch;
 	d.pagesz = in->xlog_blcksz != 0 ? in->xlog_blcksz : 8192;
 	d.checked_page = UINT64_MAX;
-	d.seg = malloc(in->segsize);
+	d.seg = sb_large_alloc(in->segsize);
 	if (d.seg == NULL)
 		return sb_error_oom(err);
 	r = decode_loop(&d);

@@ -231,7 +231,7 @@ tw_append(TestWal *w, TestRec *r)
 }
 
 SbStatus
-tw_read_segment(void *arg, const char *walname, unsigned char *buf,
+tw_read_segment(void *arg, const char *walname, unsigned char **buf,
 				size_t size, SbError *err)
 {
 	TestWal    *w = arg;
@@ -241,6 +241,6 @@ tw_read_segment(void *arg, const char *walname, unsigned char *buf,
 	if (!sb_wal_parse_segment(walname, w->segsize, &tli, &segno) ||
 		segno >= TW_MAX_SEGS || w->missing[segno] || w->tli[segno] != tli)
 		return sb_error_set(err, SB_ERR_NOT_FOUND, "no such segment %s", walname);
-	memcpy(buf, w->seg[segno], size);
+	memcpy(*buf, w->seg[segno], size);
 	return SB_OK;
 }

@@ -67,6 +67,6 @@ extern void tw_overwrite_from(TestWal *w, uint64_t pageptr);
 /* Reader callback for SbWalChangesInput (arg is the TestWal). */
 #include "sb_error.h"
 extern SbStatus tw_read_segment(void *arg, const char *walname,
-								unsigned char *buf, size_t size, SbError *err);
+								unsigned char **buf, size_t size, SbError *err);
 
 #endif							/* SB_TEST_WAL_WRITER_H */
