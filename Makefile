@@ -69,10 +69,10 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings \
 	tests/unit/test_s3_faults tests/unit/test_wal_changes
 
-# no -lcurl: the S3 driver loads libcurl when first used (transport/s3_curl.h)
+# no -lcurl: the S3 driver loads libcurl when first used (transport/s3_curl.h);
+# no -lsystemd: the repository server loads it to notify systemd (server/notify.c)
 LIBS_CORE = -lssh2 -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
-# the program also runs the repository server, which notifies systemd
-LIBS_CLI = $(LIBS_CORE) -lsystemd
+LIBS_CLI = $(LIBS_CORE)
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 PG_CFLAGS = $(PG_CFLAGS_EXTRA) -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
