@@ -137,6 +137,7 @@ extern SbStatus sb_restore_delta_check_target(Restore *r, bool *delta,
 											  SbError *err);
 extern SbStatus sb_restore_delta_check_cluster(Restore *r, SbError *err);
 extern SbStatus sb_restore_delta_clean(Restore *r, SbError *err);
+extern void sb_restore_delta_read_ahead(Restore *r);
 typedef enum SbDeltaAction
 {
 	SB_DELTA_CREATE,			/* no usable local file: write it whole */
