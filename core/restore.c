@@ -157,7 +157,7 @@ sb_restore(SbStorage *st, const SbRestoreOptions *o,
 			rc = sb_restore_delta_wal(&r, err);
 		if (rc != SB_OK)
 			goto done;
-		/* the disk reads what will be compared while pg_wal is cleaned */
+		/* the disk reads what will be compared while the target is cleaned */
 		sb_restore_delta_read_ahead(&r);
 	}
 	if (r.m.pg_version != stanza.pg_version)

@@ -321,34 +321,33 @@ sb_restore_delta_clean(Restore *r, SbError *err)
 }
 
 /*
- * The blocks of f to compare, from the WAL's change list: those the WAL
- * touched below the smaller of the two sizes, and every block from there
- * to the backup's size.  *use is false when the list does not apply to f
- * (not a relation file, a relation the WAL truncated or copied whole, or a
- * file the restore cannot patch by block).
+ * The blocks of f to compare, from the change list's answer about f
+ * (change, and the pages sb_wal_changes_file gave, which this frees):
+ * those the WAL touched below the smaller of the two sizes, and every
+ * block from there to the backup's size.  *use is false when the list does
+ * not apply to f (not a relation file, a relation the WAL truncated or
+ * copied whole, or a file the restore cannot patch by block).
  */
 static SbStatus
-blocks_from_wal(Restore *r, const SbManifestFile *f, uint64_t local_size,
-				bool *use, SbDeltaPlan *plan, SbError *err)
+blocks_from_change(Restore *r, const SbManifestFile *f, uint64_t local_size,
+				   SbWalFileChange change, uint32_t *pages, uint32_t npages,
+				   bool *use, SbDeltaPlan *plan, SbError *err)
 {
-	uint32_t   *pages = NULL;
-	uint32_t	npages = 0;
 	uint64_t	common = local_size < f->size ? local_size : f->size;
 	uint64_t	first_tail;
 	uint64_t	nblocks = sb_block_count(f->size, SB_BLOCK_SIZE);
 	uint64_t	cap;
-	SbWalFileChange change;
 
 	*use = false;
 	plan->nblocks = 0;
-	if (r->delta_changes == NULL)
-		return SB_OK;
-	change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
-								 r->delta_relseg_size, &pages, &npages);
 	if (change == SB_WAL_FILE_NOT_RELATION || change == SB_WAL_FILE_WHOLE)
+	{
+		free(pages);
 		return SB_OK;
+	}
 	if (change == SB_WAL_FILE_UNTOUCHED && local_size == f->size)
 	{
+		free(pages);
 		*use = true;			/* nothing to compare */
 		return SB_OK;
 	}
@@ -389,9 +388,28 @@ blocks_from_wal(Restore *r, const SbManifestFile *f, uint64_t local_size,
 	return SB_OK;
 }
 
+/* blocks_from_change for f, looked up in the WAL's change list */
+static SbStatus
+blocks_from_wal(Restore *r, const SbManifestFile *f, uint64_t local_size,
+				bool *use, SbDeltaPlan *plan, SbError *err)
+{
+	uint32_t   *pages = NULL;
+	uint32_t	npages = 0;
+	SbWalFileChange change;
+
+	*use = false;
+	plan->nblocks = 0;
+	if (r->delta_changes == NULL)
+		return SB_OK;
+	change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
+								 r->delta_relseg_size, &pages, &npages);
+	return blocks_from_change(r, f, local_size, change, pages, npages, use,
+							  plan, err);
+}
+
 /*
  * Ask the kernel to read the blocks the delta restore will compare (those
- * of the WAL's change list, blocks_from_wal) while the target is cleaned
+ * of the WAL's change list, blocks_from_change) while the target is cleaned
  * and the files are examined, instead of when each job reads them.  Only
  * advice: nothing fails here.
  */
@@ -408,40 +426,40 @@ sb_restore_delta_read_ahead(Restore *r)
 		SbDeltaPlan plan;
 		struct stat sb;
 		SbError		ignore;
-		bool		use;
-		int			fd;
-
+		SbWalFileChange change;
 		uint32_t   *pages = NULL;
 		uint32_t	npages = 0;
-		SbWalFileChange change;
+		bool		use = false;
+		int			fd = -1;
 
 		/* only files the WAL touched some pages of */
 		change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
 									 r->delta_relseg_size, &pages, &npages);
-		free(pages);
-		if (change != SB_WAL_FILE_PAGES ||
-			snprintf(full, sizeof(full), "%s/%s", r->target, f->path) >= (int) sizeof(full))
-			continue;
-		fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(&plan, 0, sizeof(plan));
-		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-			blocks_from_wal(r, f, (uint64_t) sb.st_size, &use, &plan, &ignore) == SB_OK &&
-			use)
+		if (change == SB_WAL_FILE_PAGES &&
+			snprintf(full, sizeof(full), "%s/%s", r->target, f->path) < (int) sizeof(full))
+			fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
 		{
-			/* runs of consecutive blocks, one request each */
-			for (uint32_t k = 0; k < plan.nblocks;)
-			{
-				uint32_t	first = plan.blocks[k];
-				uint32_t	n = 1;
+			free(pages);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		memset(&plan, 0, sizeof(plan));
+		if (blocks_from_change(r, f, (uint64_t) sb.st_size, change, pages, npages,
+							   &use, &plan, &ignore) != SB_OK)
+			use = false;
+		/* runs of consecutive blocks, one request each */
+		for (uint32_t k = 0; use && k < plan.nblocks;)
+		{
+			uint32_t	first = plan.blocks[k];
+			uint32_t	n = 1;
 
-				while (k + n < plan.nblocks && plan.blocks[k + n] == first + n)
-					n++;
-				(void) posix_fadvise(fd, (off_t) first * SB_BLOCK_SIZE,
-									 (off_t) n * SB_BLOCK_SIZE, POSIX_FADV_WILLNEED);
-				k += n;
-			}
+			while (k + n < plan.nblocks && plan.blocks[k + n] == first + n)
+				n++;
+			(void) posix_fadvise(fd, (off_t) first * SB_BLOCK_SIZE,
+								 (off_t) n * SB_BLOCK_SIZE, POSIX_FADV_WILLNEED);
+			k += n;
 		}
 		free(plan.blocks);
 		close(fd);

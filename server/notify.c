@@ -11,7 +11,8 @@
  * libsystemd's sd_notify() is loaded with dlopen() when NOTIFY_SOCKET is
  * set, not linked in: the pg_safebackup program also serves
  * restore_command, once per WAL segment of a recovery, and libsystemd
- * with the four libraries it needs added 5 ms to each cold start of it.
+ * with the four libraries it needs added about 4 ms to each cold start
+ * of it.
  *
  * Shared core: no postgres.h.
  *
