@@ -18,14 +18,15 @@ extern SbStatus sb_filter_push(SbFilter *f, const uint8_t *buf, size_t len,
 							   SbError *err);
 extern SbStatus sb_filter_finish_next(SbFilter *f, SbError *err);
 
-/* filter_compress.c */
 /*
- * write(2) all of buf to fd through short writes and EINTR (filter_sink.c);
+ * filter_sink.c: write(2) all of buf to fd through short writes and EINTR;
  * *done is what was written, on failure too.  A write that makes no
  * progress without an errno is a full disk.
  */
 extern SbStatus sb_fd_write_all(int fd, const uint8_t *buf, size_t len,
 								size_t *done, SbError *err);
+
+/* filter_compress.c */
 extern bool sb_compress_type_known(SbCompressType type);
 extern void sb_decompress_set_label(SbFilter *f, const char *label);
 /* SB_ERR_CORRUPT: "could not decompress file "label": detail" */
