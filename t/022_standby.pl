@@ -38,7 +38,11 @@ close($fh);
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
-SbTest::configure($primary, 'safebackup.repo_path' => $repo, timezone => 'UTC');
+# no autovacuum: after a checkpoint its full-page images filled the rest of
+# the primary's segment in a second, which completed the segment a standby
+# backup of section 5 must still be waiting for when the standby is promoted
+SbTest::configure($primary, 'safebackup.repo_path' => $repo, timezone => 'UTC',
+	autovacuum => 'off');
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_safebackup');
 
@@ -308,7 +312,9 @@ foreach my $node ($primary, $standby)
 my $listed_before = listed();
 
 # ---------------------------------------------------------------------
-# 5. the standby is promoted while a backup waits for its WAL
+# 5. the standby is promoted while a backup waits for its WAL: the primary
+# starts a new segment first, so the one the backup stops in is far from full
+switch_primary('before the promoted backup');
 settle();
 $offset = -s $standby->logfile;
 my $label3 = standby_backup_to_wal_wait();
