@@ -12,7 +12,10 @@
  *
  * With -f, lz4 and zstd write seekable files of frames of FRAME_BYTES plain
  * bytes each and a seek table (SB_WRITE_SEEKABLE; backup files use
- * SB_SEEK_FRAME_SIZE), to measure what the frames cost.
+ * SB_SEEK_FRAME_SIZE), to measure what the frames cost; the data is then
+ * handed over a frame at a time (as the copy thread of a backup hands over
+ * a large file: filter_async.c's 1 MiB buffers), so that each frame is
+ * compressed by one call.
  *
  * The files are read into memory first, so the figures are the codec's
  * alone, not the disk's.
@@ -53,16 +56,16 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Push data through head in codec-sized chunks and finish. */
+/* Push data through head in chunks of chunk bytes and finish. */
 static void
-run(SbFilter *head, const uint8_t *data, size_t len)
+run(SbFilter *head, const uint8_t *data, size_t len, size_t chunk)
 {
 	SbError		err;
 
 	memset(&err, 0, sizeof(err));
-	for (size_t off = 0; off < len; off += SB_CODEC_BUFSIZE)
+	for (size_t off = 0; off < len; off += chunk)
 	{
-		size_t		n = len - off < SB_CODEC_BUFSIZE ? len - off : SB_CODEC_BUFSIZE;
+		size_t		n = len - off < chunk ? len - off : chunk;
 
 		if (sb_filter_write(head, data + off, n, &err) != SB_OK)
 			goto fail;
@@ -105,11 +108,15 @@ main(int argc, char **argv)
 	int			first = 1;
 	int			nsamples;
 	uint64_t	frame = 0;
+	size_t		wchunk = SB_CODEC_BUFSIZE;
 
 	if (argc > 2 && strcmp(argv[1], "-f") == 0)
 	{
 		frame = strtoull(argv[2], NULL, 10);
 		first = 3;
+		/* whole frames, as a backup's large files reach the compressor */
+		if (frame > wchunk)
+			wchunk = (size_t) frame;
 	}
 	nsamples = argc - first;
 	if (nsamples < 1)
@@ -150,12 +157,12 @@ main(int argc, char **argv)
 			double		t0;
 
 			t0 = now();
-			run(comp, samples[i].data, samples[i].len);
+			run(comp, samples[i].data, samples[i].len, wchunk);
 			tc += now() - t0;
 			out = sb_filter_buffer_data(buf, &outlen);
 			stored += outlen;
 			t0 = now();
-			run(dec, (const uint8_t *) out, outlen);
+			run(dec, (const uint8_t *) out, outlen, SB_CODEC_BUFSIZE);
 			td += now() - t0;
 			if (sb_filter_count_bytes(count) != samples[i].len)
 			{

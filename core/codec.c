@@ -7,9 +7,11 @@
  *		and filter_sink.c.
  *
  * Every filter owns at most one buffer of SB_CODEC_BUFSIZE bytes (plus the
- * library state of zlib, liblz4, libzstd or OpenSSL), so memory use does
- * not depend on the size of the file flowing through; only the buffer sink
- * grows, bounded by the max_len its creator chose.
+ * library state of zlib, liblz4, libzstd or OpenSSL; the writer thread of
+ * filter_async.c a few of 1 MiB, and a seekable encoder one with room for a
+ * whole compressed frame), so memory use does not depend on the size of
+ * the file flowing through; only the buffer sink grows, bounded by the
+ * max_len its creator chose.
  *
  * Compressed files are a single gzip member, LZ4 frame or Zstandard frame,
  * so a repository file can be checked by hand with "gzip -dc", "lz4 -dc" or

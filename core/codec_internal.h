@@ -67,6 +67,17 @@ typedef struct SbStreamOps
 							uint8_t **out, size_t *room, bool end,
 							const char **detail);
 	void		(*release) (void *ctx);
+
+	/*
+	 * Encoders of frames may also compress a whole frame in one call:
+	 * frame_bound(ctx, in_len) is the most it can take, frame writes the frame
+	 * into out (room at least that) and sets *out_len, returning
+	 * SB_STREAM_END or an error.  NULL: frames are streamed through step.
+	 */
+	size_t		(*frame_bound) (void *ctx, size_t in_len);
+	SbStreamResult (*frame) (void *ctx, const uint8_t *in, size_t in_len,
+							 uint8_t *out, size_t room, size_t *out_len,
+							 const char **detail);
 } SbStreamOps;
 
 /* takes ownership of ctx; NULL when ctx is NULL or out of memory */

@@ -89,6 +89,48 @@ failed:
 	return SB_STREAM_FAILED;
 }
 
+static size_t
+lz4_frame_bound(void *ctx, size_t in_len)
+{
+	Lz4Compress *z = (Lz4Compress *) ctx;
+
+	return LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(in_len, &z->prefs);
+}
+
+/*
+ * A whole frame at once, from input that stays where it is (stableSrc:
+ * linked blocks refer back into it instead of into a copy).
+ */
+static SbStreamResult
+lz4_compress_frame(void *ctx, const uint8_t *in, size_t in_len,
+				   uint8_t *out, size_t room, size_t *out_len,
+				   const char **detail)
+{
+	Lz4Compress *z = (Lz4Compress *) ctx;
+	LZ4F_compressOptions_t opts = {.stableSrc = 1};
+	size_t		used = 0;
+	size_t		n;
+
+	n = LZ4F_compressBegin(z->cctx, out, room, &z->prefs);
+	if (LZ4F_isError(n))
+		goto failed;
+	used += n;
+	n = LZ4F_compressUpdate(z->cctx, out + used, room - used, in, in_len,
+							&opts);
+	if (LZ4F_isError(n))
+		goto failed;
+	used += n;
+	n = LZ4F_compressEnd(z->cctx, out + used, room - used, &opts);
+	if (LZ4F_isError(n))
+		goto failed;
+	*out_len = used + n;
+	return SB_STREAM_END;
+
+failed:
+	*detail = LZ4F_getErrorName(n);
+	return SB_STREAM_FAILED;
+}
+
 static SbStreamResult
 lz4_decompress_step(void *ctx, const uint8_t **in, size_t *in_len,
 					uint8_t **out, size_t *room, bool end, const char **detail)
@@ -131,7 +173,8 @@ lz4_release_decompress(void *ctx)
 #define SB_LZ4_FRAME_MAGIC		UINT32_C(0x184D2204)
 
 static const SbStreamOps lz4_compress_ops = {
-	false, SB_LZ4_FRAME_MAGIC, lz4_compress_step, lz4_release_compress
+	false, SB_LZ4_FRAME_MAGIC, lz4_compress_step, lz4_release_compress,
+	lz4_frame_bound, lz4_compress_frame
 };
 
 static const SbStreamOps lz4_decompress_ops = {

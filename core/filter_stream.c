@@ -10,8 +10,9 @@
  * function that moves bytes from an input to an output window, so the three
  * libraries behave the same towards the rest of the pipeline: the stage
  * after us sees writes of SB_CODEC_BUFSIZE bytes (and a last shorter one at
- * finish), a damaged stream is SB_ERR_CORRUPT naming the file, and a stream
- * cut short or followed by more bytes is refused.
+ * finish; an encoder given whole frames passes each frame's bytes on in
+ * one write), a damaged stream is SB_ERR_CORRUPT naming the file, and a
+ * stream cut short or followed by more bytes is refused.
  *
  * Seekable files (lz4 and zstd, SbStreamOps.frame_magic): the encoder may
  * end its frame every frame_size plain bytes and then append a seek table
@@ -54,6 +55,8 @@ typedef struct StreamFilter
 	uint8_t    *table;			/* decoding: the seek table, once it began */
 	size_t		table_len;		/* its length (what the frames seen need) */
 	size_t		table_have;
+	uint8_t    *whole;			/* encoding: output of whole frames, or NULL */
+	size_t		whole_cap;
 	size_t		out_len;		/* bytes of out in use */
 	uint8_t		out[SB_CODEC_BUFSIZE];
 } StreamFilter;
@@ -271,6 +274,45 @@ frames_check(StreamFilter *s, SbError *err)
 }
 
 /*
+ * Encoding frames: a whole frame handed over in one write is compressed by
+ * one call into a buffer with room for the worst case, so the library
+ * reads it where it is and writes straight into that buffer; streamed
+ * through step, zstd first copies every byte into a window of its own and
+ * liblz4 keeps a copy of each block's end for the next.  The frame's bytes
+ * go on to the next stage in one push, after what out still holds.
+ */
+static SbStatus
+stream_whole_frame(StreamFilter *s, const uint8_t *buf, size_t len,
+				   SbError *err)
+{
+	size_t		bound = s->ops->frame_bound(s->ctx, len);
+	size_t		n = 0;
+	const char *detail = NULL;
+	SbStreamResult r;
+	SbStatus	rc;
+
+	if (s->whole_cap < bound)
+	{
+		free(s->whole);
+		s->whole_cap = 0;
+		if ((s->whole = malloc(bound)) == NULL)
+			return sb_error_oom(err);
+		s->whole_cap = bound;
+	}
+	r = s->ops->frame(s->ctx, buf, len, s->whole, bound, &n, &detail);
+	if (r != SB_STREAM_END)
+		return stream_failed(s, r == SB_STREAM_OK ? SB_STREAM_FAILED : r,
+							 detail ? detail : "frame not completed", err);
+	if ((rc = stream_flush(s, err)) != SB_OK)
+		return rc;
+	s->frame_in = len;
+	s->frame_out = n;
+	if ((rc = frame_ended(s, err)) != SB_OK)
+		return rc;
+	return sb_filter_push(&s->base, s->whole, n, err);
+}
+
+/*
  * Encoding frames: push len bytes, ending the frame each time it holds
  * frame_size plain bytes.
  */
@@ -285,6 +327,14 @@ stream_write_frames(StreamFilter *s, const uint8_t *buf, size_t len,
 		uint64_t	left = s->frame_size - s->frame_plain;
 		size_t		chunk = len < left ? len : (size_t) left;
 
+		if (s->frame_plain == 0 && chunk == s->frame_size &&
+			s->ops->frame != NULL)
+		{
+			rc = stream_whole_frame(s, buf, chunk, err);
+			buf += chunk;
+			len -= chunk;
+			continue;
+		}
 		rc = stream_run(s, buf, chunk, false, err);
 		s->frame_plain += chunk;
 		buf += chunk;
@@ -470,6 +520,7 @@ stream_free(SbFilter *f)
 		s->ops->release(s->ctx);
 	sb_seek_list_free(&s->frames);
 	free(s->table);
+	free(s->whole);
 	free(s);
 }
 

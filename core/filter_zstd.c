@@ -57,6 +57,30 @@ zstd_compress_step(void *ctx, const uint8_t **in, size_t *in_len,
 	return end && left == 0 ? SB_STREAM_END : SB_STREAM_OK;
 }
 
+static size_t
+zstd_frame_bound(void *ctx, size_t in_len)
+{
+	(void) ctx;
+	return ZSTD_compressBound(in_len);
+}
+
+/* a whole frame at once: the library's parameters as for streaming */
+static SbStreamResult
+zstd_compress_frame(void *ctx, const uint8_t *in, size_t in_len,
+					uint8_t *out, size_t room, size_t *out_len,
+					const char **detail)
+{
+	size_t		n = ZSTD_compress2((ZSTD_CCtx *) ctx, out, room, in, in_len);
+
+	if (ZSTD_isError(n))
+	{
+		*detail = ZSTD_getErrorName(n);
+		return SB_STREAM_FAILED;
+	}
+	*out_len = n;
+	return SB_STREAM_END;
+}
+
 static SbStreamResult
 zstd_decompress_step(void *ctx, const uint8_t **in, size_t *in_len,
 					 uint8_t **out, size_t *room, bool end,
@@ -96,7 +120,8 @@ zstd_release_dctx(void *ctx)
 #define SB_ZSTD_FRAME_MAGIC		UINT32_C(0xFD2FB528)
 
 static const SbStreamOps zstd_compress_ops = {
-	false, SB_ZSTD_FRAME_MAGIC, zstd_compress_step, zstd_release_cctx
+	false, SB_ZSTD_FRAME_MAGIC, zstd_compress_step, zstd_release_cctx,
+	zstd_frame_bound, zstd_compress_frame
 };
 
 static const SbStreamOps zstd_decompress_ops = {
