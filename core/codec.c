@@ -95,6 +95,7 @@ typedef struct StorePipe
 	SbWriter   *w;
 	SbFilter   *head;			/* digest filter */
 	SbFilter   *stored;			/* count filter in front of the sink */
+	SbFilter   *async;			/* the writer thread's filter, or NULL */
 } StorePipe;
 
 static SbStatus
@@ -206,6 +207,7 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 		if (compress == NULL)
 			goto oom;
 		p->head = compress;
+		p->async = compress;
 	}
 	compress = sb_codec_digest_new(st, (flags & SB_WRITE_DIGEST_XXH128) ?
 								   SB_DIGEST_XXH128 : SB_DIGEST_SHA256,
@@ -305,15 +307,23 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
 	while (!eof && rc == SB_OK)
 	{
 		size_t		have = 0;
+		size_t		room = 0;
+		uint8_t    *to = NULL;
 
 		if (offset > 0 && offset % SB_READ_AHEAD == 0)
 			(void) posix_fadvise(src_fd, (off_t) (offset + SB_READ_AHEAD),
 								 SB_READ_AHEAD, POSIX_FADV_WILLNEED);
 
+		/* with a writer thread, read straight into its buffer */
+		if (p->async != NULL)
+			to = sb_filter_async_space(p->async, &room);
+		if (to == NULL || room < SB_CODEC_BUFSIZE)
+			to = buf;
+
 		/* fill the buffer, so that short reads from pipes are merged */
 		while (have < SB_CODEC_BUFSIZE)
 		{
-			ssize_t		n = read(src_fd, buf + have, SB_CODEC_BUFSIZE - have);
+			ssize_t		n = read(src_fd, to + have, SB_CODEC_BUFSIZE - have);
 
 			if (n < 0)
 			{
@@ -333,10 +343,10 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
 		}
 
 		if (rc == SB_OK && inspect != NULL && have > 0)
-			rc = inspect(inspect_arg, src_fd, buf, have, offset, err);
+			rc = inspect(inspect_arg, src_fd, to, have, offset, err);
 		offset += have;
 		if (rc == SB_OK)
-			rc = sb_filter_write(p->head, buf, have, err);
+			rc = sb_filter_write(p->head, to, have, err);
 	}
 	free(buf);
 	return rc;

@@ -170,6 +170,13 @@ extern bool sb_cipher_header_present(const void *buf, size_t len);
  * finish on the caller's thread.  NULL when out of memory.
  */
 extern SbFilter *sb_filter_async_new(SbFilter *next);
+/*
+ * Where the async filter f would copy the next bytes written to it, and
+ * how many fit (*room, never 0): a caller may read its data straight into
+ * that space and then write exactly those bytes into the chain in front
+ * of f, which then copies nothing.  NULL when out of memory.
+ */
+extern uint8_t *sb_filter_async_space(SbFilter *f, size_t *room);
 
 /* Sinks (next is NULL). */
 extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);

@@ -10,7 +10,9 @@
  * the page cache; with one thread per file the largest file bounds the
  * restore at the sum of both.  Data is copied into one of a few fixed
  * buffers (SB_ASYNC_BUFFERS of SB_ASYNC_BUFSIZE bytes: memory stays
- * bounded); the writer thread takes them in order.  An error of the
+ * bounded), or read straight into it by a caller that asked for the space
+ * (sb_filter_async_space: copying took 6% of a backup's CPU samples); the
+ * writer thread takes them in order.  An error of the
  * thread is returned by the next write or by finish; freeing the filter
  * without finishing it stops the thread and drops what was queued.
  *
@@ -140,11 +142,16 @@ async_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		size_t		room = SB_ASYNC_BUFSIZE - a->len[a->filling];
 		size_t		n = len < room ? len : room;
 
+		uint8_t    *dst;
+
 		/* not queued, so the thread never touches it: allocated here */
 		if (a->buf[a->filling] == NULL &&
 			(a->buf[a->filling] = malloc(SB_ASYNC_BUFSIZE)) == NULL)
 			return sb_error_oom(err);
-		memcpy(a->buf[a->filling] + a->len[a->filling], buf, n);
+		dst = a->buf[a->filling] + a->len[a->filling];
+		/* read into sb_filter_async_space() by the caller: already there */
+		if (buf != dst)
+			memcpy(dst, buf, n);
 		a->len[a->filling] += n;
 		buf += n;
 		len -= n;
@@ -157,6 +164,19 @@ async_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		}
 	}
 	return SB_OK;
+}
+
+/* A full buffer is queued at once, so the one being filled has room. */
+uint8_t *
+sb_filter_async_space(SbFilter *f, size_t *room)
+{
+	AsyncFilter *a = (AsyncFilter *) f;
+
+	if (a->buf[a->filling] == NULL &&
+		(a->buf[a->filling] = malloc(SB_ASYNC_BUFSIZE)) == NULL)
+		return NULL;
+	*room = SB_ASYNC_BUFSIZE - a->len[a->filling];
+	return a->buf[a->filling] + a->len[a->filling];
 }
 
 static SbStatus

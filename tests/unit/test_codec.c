@@ -1433,6 +1433,64 @@ test_async_filter(void)
 	free(data);
 }
 
+/*
+ * Bytes read straight into sb_filter_async_space() and written from there
+ * arrive in order and whole, mixed with ordinary writes; the space offered
+ * is never empty and never reaches past the buffer being filled.
+ */
+static void
+test_async_space(void)
+{
+	const size_t len = 5 * MiB + 3;
+	uint8_t    *data = gen_random(len, 67);
+	CollectSink c;
+	SbFilter   *a;
+	size_t		pos = 0;
+	int			k = 0;
+	SbError		err;
+	SbStatus	rc = SB_OK;
+
+	memset(&c, 0, sizeof(c));
+	c.base.write = collect_write;
+	c.base.finish = collect_finish;
+	c.base.free = collect_free;
+	c.data = malloc(len);
+	c.fail_after = SIZE_MAX;
+	c.writer = pthread_self();
+	SB_REQUIRE(c.data != NULL);
+	a = sb_filter_async_new(&c.base);
+	SB_REQUIRE(a != NULL);
+	while (pos < len && rc == SB_OK)
+	{
+		size_t		n = odd_chunks[k % 8];
+		size_t		room = 0;
+		uint8_t    *space = sb_filter_async_space(a, &room);
+
+		SB_REQUIRE(space != NULL);
+		SB_CHECK(room > 0 && room <= MiB);
+		if (n > len - pos)
+			n = len - pos;
+		if (k++ % 3 != 2)
+		{
+			/* as store_from_fd reads: at most the room offered */
+			if (n > room)
+				n = room;
+			memcpy(space, data + pos, n);
+			rc = sb_filter_write(a, space, n, &err);
+		}
+		else
+			rc = sb_filter_write(a, data + pos, n, &err);
+		pos += n;
+	}
+	if (rc == SB_OK)
+		rc = sb_filter_finish(a, &err);
+	SB_CHECK_MSG(rc == SB_OK, "async space: %s", err.msg);
+	SB_CHECK(same_bytes(c.data, c.len, data, len));
+	sb_filter_free_chain(a);
+	free(c.data);
+	free(data);
+}
+
 static void
 test_exists_and_replace(void)
 {
@@ -2788,6 +2846,7 @@ main(void)
 	test_storage_failures();
 	test_store_overlap();
 	test_async_filter();
+	test_async_space();
 	test_exists_and_replace();
 	test_config_and_source_errors();
 	test_store_inspect();
