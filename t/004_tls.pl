@@ -127,7 +127,9 @@ sub all_repo_files
 $node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
 my $bg = IPC::Run::start([ 'pgbench', '-n', '-c', '4', '-T', '4', '-h', $node->host,
 	'-p', $node->port, 'postgres' ], '>', \my $bg_out, '2>', \my $bg_err);
-for (1 .. 6) { $node->safe_psql('postgres', 'SELECT pg_switch_wal()'); sleep 0.5; }
+# six segments completed whatever pgbench wrote by then (force_switch
+# writes a record first)
+for (1 .. 6) { SbTest::force_switch($node); sleep 0.5; }
 $bg->finish;
 my $last = SbTest::switch_and_wait($node);
 my $files = stored();
