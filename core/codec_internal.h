@@ -70,9 +70,10 @@ typedef struct SbStreamOps
 
 	/*
 	 * Encoders of frames may also compress a whole frame in one call:
-	 * frame_bound(ctx, in_len) is the most it can take, frame writes the frame
-	 * into out (room at least that) and sets *out_len, returning
-	 * SB_STREAM_END or an error.  NULL: frames are streamed through step.
+	 * frame_bound(ctx, in_len) is the most it can write for in_len bytes;
+	 * frame writes the frame into out (room at least that) and sets
+	 * *out_len, returning SB_STREAM_END or an error.  NULL: frames are
+	 * streamed through step.
 	 */
 	size_t		(*frame_bound) (void *ctx, size_t in_len);
 	SbStreamResult (*frame) (void *ctx, const uint8_t *in, size_t in_len,

@@ -141,7 +141,6 @@ async_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	{
 		size_t		room = SB_ASYNC_BUFSIZE - a->len[a->filling];
 		size_t		n = len < room ? len : room;
-
 		uint8_t    *dst;
 
 		/* not queued, so the thread never touches it: allocated here */
