@@ -174,7 +174,9 @@ extern SbFilter *sb_filter_async_new(SbFilter *next);
  * Where the async filter f would copy the next bytes written to it, and
  * how many fit (*room, never 0): a caller may read its data straight into
  * that space and then write exactly those bytes into the chain in front
- * of f, which then copies nothing.  NULL when out of memory.
+ * of f, which then copies nothing (filters in front of it that pass the
+ * bytes on unchanged, like the digest, keep that so).  NULL when out of
+ * memory, or when f is not an async filter.
  */
 extern uint8_t *sb_filter_async_space(SbFilter *f, size_t *room);
 

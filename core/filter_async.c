@@ -171,6 +171,8 @@ sb_filter_async_space(SbFilter *f, size_t *room)
 {
 	AsyncFilter *a = (AsyncFilter *) f;
 
+	if (f->write != async_write)
+		return NULL;			/* not an async filter: no space to offer */
 	if (a->buf[a->filling] == NULL &&
 		(a->buf[a->filling] = malloc(SB_ASYNC_BUFSIZE)) == NULL)
 		return NULL;

@@ -46,9 +46,9 @@
  * Put the whole segment walname (24 hex digits) into *buf (size bytes):
  * copy it there, or, to save the copy, set *buf to a buffer of
  * sb_large_alloc() (sb_large_alloc.h) of the same size that holds it and
- * take the one *buf was (the callback then owns it and frees it).  SB_ERR_NOT_FOUND when
- * it is not available; any other failure makes the list unusable with
- * err's message as the reason.
+ * take the one *buf was (the callback then owns it and frees it).
+ * SB_ERR_NOT_FOUND when it is not available; any other failure makes the
+ * list unusable with err's message as the reason.
  */
 typedef SbStatus (*SbWalSegmentReader) (void *arg, const char *walname,
 										unsigned char **buf, size_t size,

@@ -1485,6 +1485,12 @@ test_async_space(void)
 	if (rc == SB_OK)
 		rc = sb_filter_finish(a, &err);
 	SB_CHECK_MSG(rc == SB_OK, "async space: %s", err.msg);
+	/* only an async filter offers space */
+	{
+		size_t		room = 0;
+
+		SB_CHECK(sb_filter_async_space(&c.base, &room) == NULL);
+	}
 	SB_CHECK(same_bytes(c.data, c.len, data, len));
 	sb_filter_free_chain(a);
 	free(c.data);
