@@ -19,6 +19,7 @@ CORE_OBJS = \
 	core/sb_error.o core/sb_thread.o core/sb_large_alloc.o core/sb_config.o core/settings.o core/settings_general.o core/conf_file.o \
 	core/codec.o core/info_file.o \
 	core/filter_digest.o core/filter_sink.o core/filter_direct_sink.o core/block_sum.o core/filter_async.o \
+	core/copy_cost.o \
 	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/seek_table.o core/codec_range.o \
 	core/stanza.o core/wal.o core/manifest.o core/manifest_layers.o core/backup_chain.o core/repo_info.o \
@@ -48,7 +49,7 @@ OBJS = \
 	backend/expire_sql.o backend/verify_sql.o \
 	backend/archive_lag.o backend/repo_sql.o backend/repo_behind.o backend/repo_behind_sql.o \
 	worker/worker_start.o worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o worker/wal_catchup.o \
-	worker/backup_copy.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
+	worker/backup_copy.o worker/backup_order.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
 	worker/block_map.o \
 	$(CORE_OBJS)
 

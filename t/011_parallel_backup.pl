@@ -31,9 +31,28 @@ my $copy_workers = q{SELECT count(*) FROM pg_stat_activity
 $node->command_ok([ 'pgbench', '-i', '-s', '2', 'postgres' ], 'pgbench init');
 $node->command_ok([ 'pgbench', '-n', '-c', '2', '-t', '100', 'postgres' ], 'pgbench run');
 
+# A table of md5 digests in hex (20 MB, about half its size once
+# compressed) is copied before pgbench_accounts (larger, but its rows
+# compress to a few percent): the copiers take the longest job first.
+$node->safe_psql('postgres', q{CREATE TABLE noise AS
+	SELECT md5(i::text) || md5((i + 1)::text) AS t FROM generate_series(1, 200000) i});
+my $noise_file = $node->safe_psql('postgres', q{SELECT pg_relation_filepath('noise')});
+cmp_ok(-s $node->data_dir . "/$noise_file", '>=', 16 * 1024 * 1024,
+	'the md5 table is large enough to be sampled');
+cmp_ok(-s $node->data_dir . "/$noise_file", '<',
+	-s $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('pgbench_accounts')}),
+	'pgbench_accounts is larger than the md5 table');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET log_min_messages = debug1');
+$node->reload;
+
 # --- a clean backup by two copiers, restored and compared
 my $log_offset = -s $node->logfile;
 my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
+like(slurp_file($node->logfile, $log_offset),
+	qr/base backup copies "\Q$noise_file\E" first \([1-9]\d* large files sampled/,
+	'the file that compresses worst per byte is copied first');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET log_min_messages');
+$node->reload;
 is($node->safe_psql('postgres',
 		"SELECT status, checksum_failures FROM safebackup.safebackup_backups() WHERE label = '$label'"),
 	'complete|0', 'parallel backup listed, no checksum failures');

@@ -7,10 +7,11 @@
  * backup worker (the leader) shares the files out to copy workers: dynamic
  * background workers, each with its own repository session, streaming files
  * through the codec exactly as the leader does.  The work queue is a dynamic
- * shared memory segment holding the file list, largest first, and an atomic
- * index of the next file to take; each copier writes what the manifest
- * needs (sizes, checksum, failing pages) into the file's slot, and adds the
- * bytes it reads to counters the leader publishes as the backup's progress.
+ * shared memory segment holding the file list, the longest to copy first
+ * (backup_order.h), and an atomic index of the next file to take; each
+ * copier writes what the manifest needs (sizes, checksum, failing pages)
+ * into the file's slot, and adds the bytes it reads to counters the leader
+ * publishes as the backup's progress.
  * The leader copies too, and copies global/pg_control itself after every
  * other file is done.
  *
@@ -65,6 +66,7 @@
 #include "backup_chain.h"
 #include "codec.h"
 #include "worker/backup_copy.h"
+#include "worker/backup_order.h"
 #include "worker/backup_reuse.h"
 #include "worker/backup_walk.h"
 #include "worker/page_verify.h"
@@ -867,17 +869,6 @@ sb_copy_terminate_workers(void)
  * ----------------------------------------------------------------
  */
 
-static int
-larger_first(const void *a, const void *b)
-{
-	const SbWalkEntry *x = *(SbWalkEntry *const *) a;
-	const SbWalkEntry *y = *(SbWalkEntry *const *) b;
-
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
-	return strcmp(x->path, y->path);
-}
-
 /* What build_queue found for a file that may be taken by its chunks. */
 typedef struct BlockPlan
 {
@@ -951,7 +942,7 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 	sb_reuse_holder(reuse, be, f->cand.ref_label, &f->cand.ref_compress);
 }
 
-/* Build the queue: files largest first, the last entry at the end. */
+/* Build the queue: the longest files to copy first, the last entry at the end. */
 static dsm_segment *
 build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 			List *entries, XLogRecPtr start_lsn, const SbReuseSources *reuse)
@@ -983,8 +974,12 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	}
 	if (nfiles == 0)
 		elog(ERROR, "the base backup has no files");
-	/* every file but the last (global/pg_control), largest first */
-	qsort(files, nfiles - 1, sizeof(SbWalkEntry *), larger_first);
+	/*
+	 * every file but the last (global/pg_control), the longest first; in a
+	 * backup with a base most large files are referenced or taken by their
+	 * changed pages, so compressing samples of them tells nothing
+	 */
+	sb_backup_order(files, nfiles - 1, cfg, reuse->base == NULL);
 	/* files taken by chunks get a chunk list as long as their sums array */
 	plans = palloc0(sizeof(BlockPlan) * nfiles);
 	for (int i = 0; i < nfiles - 1; i++)

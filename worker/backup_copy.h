@@ -31,12 +31,12 @@ typedef struct SbCopyCounts
 /*
  * Copy every file of entries (SbWalkEntry *, directories already made, the
  * last entry global/pg_control) into the backup of m, with up to nworkers
- * processes counting this one, largest files first; the last entry is
- * copied after all others.  Files reuse allows are referenced in the base
- * or taken from the interrupted attempt instead (see backup_reuse.h).
- * Adds the files to m and counts them in counts.  Raises an ERROR when any
- * copier fails, after the others have stopped and the resume list is
- * written.
+ * processes counting this one, the longest to copy first (backup_order.h);
+ * the last entry is copied after all others.  Files reuse allows are
+ * referenced in the base or taken from the interrupted attempt instead (see
+ * backup_reuse.h).  Adds the files to m and counts them in counts.  Raises
+ * an ERROR when any copier fails, after the others have stopped and the
+ * resume list is written.
  */
 extern void sb_copy_files(SbStorage *st, const SbRepoConfig *cfg,
 						  SbManifest *m, List *entries, XLogRecPtr start_lsn,

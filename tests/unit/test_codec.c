@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "copy_cost.h"
 #include "mem_storage.h"
 #include "sb_test.h"
 
@@ -2824,6 +2825,82 @@ remove_tmpdir(void)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* The ratio of a file written from buf (len bytes), through a fresh fd. */
+static double
+cost_ratio_of(const uint8_t *buf, size_t len, SbCompressType type)
+{
+	char		path[128];
+	int			fd;
+	double		r;
+
+	snprintf(path, sizeof(path), "%s/cost-sample", tmpdir);
+	SB_CHECK(write_whole_file(path, buf, len));
+	fd = open(path, O_RDONLY);
+	SB_CHECK(fd >= 0);
+	sb_copy_cost_prefetch(fd, len, type);
+	r = sb_copy_cost_ratio(fd, len, type, 1);
+	close(fd);
+	unlink(path);
+	return r;
+}
+
+/*
+ * A backup's copy order is told by how samples of a file compress
+ * (copy_cost.h): repeated bytes near 0, random ones near 1, and the
+ * samples spread over the file, not all taken from its start.
+ */
+static void
+test_copy_cost(void)
+{
+	const size_t len = 4 * MiB;
+	uint8_t    *rnd = gen_random(len, 71);
+	uint8_t    *zeros = calloc(1, len);
+	uint8_t    *half = malloc(len);
+	const SbCompressType types[] = {SB_COMPRESS_ZLIB, SB_COMPRESS_LZ4, SB_COMPRESS_ZSTD};
+	int			fd;
+
+	SB_REQUIRE(zeros != NULL && half != NULL);
+	/* the first half random, the second repeated */
+	memcpy(half, rnd, len / 2);
+	memset(half + len / 2, 'x', len - len / 2);
+	for (int t = 0; t < 3; t++)
+	{
+		double		r_rnd = cost_ratio_of(rnd, len, types[t]);
+		double		r_zero = cost_ratio_of(zeros, len, types[t]);
+		double		r_half = cost_ratio_of(half, len, types[t]);
+
+		SB_CHECK_MSG(r_rnd > 0.95 && r_rnd < 1.1, "random: %f (type %d)\n", r_rnd, t);
+		SB_CHECK_MSG(r_zero >= 0 && r_zero < 0.05, "zeros: %f (type %d)\n", r_zero, t);
+		SB_CHECK_MSG(r_half > 0.4 && r_half < 0.6, "half: %f (type %d)\n", r_half, t);
+		/* a quarter of the size that stores whole costs more */
+		SB_CHECK(sb_copy_cost(len / 4, r_rnd) > sb_copy_cost(len, r_zero));
+	}
+	/* nothing to tell: no compression, too small, unreadable */
+	SB_CHECK(cost_ratio_of(rnd, len, SB_COMPRESS_NONE) == -1);
+	SB_CHECK(cost_ratio_of(rnd, SB_COPY_COST_SAMPLES * SB_COPY_COST_SAMPLE_BYTES - 1,
+						   SB_COMPRESS_ZSTD) == -1);
+	fd = open(tmpdir, O_RDONLY);
+	SB_CHECK(fd >= 0 && sb_copy_cost_ratio(fd, len, SB_COMPRESS_ZSTD, 1) == -1);
+	close(fd);
+	/* a file shorter than its recorded size (truncated since) */
+	{
+		char		path[128];
+
+		snprintf(path, sizeof(path), "%s/cost-short", tmpdir);
+		SB_CHECK(write_whole_file(path, rnd, len / 2));
+		fd = open(path, O_RDONLY);
+		SB_CHECK(fd >= 0 && sb_copy_cost_ratio(fd, len, SB_COMPRESS_ZSTD, 1) == -1);
+		close(fd);
+		unlink(path);
+	}
+	/* unknown ratios count as 0: the order is then by size */
+	SB_CHECK(sb_copy_cost(len, -1) == sb_copy_cost(len, 0));
+	SB_CHECK(sb_copy_cost(2 * len, -1) > sb_copy_cost(len, -1));
+	free(rnd);
+	free(zeros);
+	free(half);
+}
+
 int
 main(void)
 {
@@ -2853,6 +2930,7 @@ main(void)
 	test_store_overlap();
 	test_async_filter();
 	test_async_space();
+	test_copy_cost();
 	test_exists_and_replace();
 	test_config_and_source_errors();
 	test_store_inspect();

@@ -1,0 +1,108 @@
+/*-------------------------------------------------------------------------
+ *
+ * copy_cost.c
+ *		Estimate how long a file will take to back up from its size and
+ *		how well samples of it compress (see copy_cost.h).
+ *
+ * Shared core: no postgres.h, no ereport()/palloc().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "copy_cost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "codec.h"
+
+/* Read len bytes at offset; false on an error or a short file. */
+static bool
+read_sample(int fd, uint8_t *buf, size_t len, uint64_t offset)
+{
+	size_t		have = 0;
+
+	while (have < len)
+	{
+		ssize_t		n = pread(fd, buf + have, len - have,
+							  (off_t) (offset + have));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		have += (size_t) n;
+	}
+	return true;
+}
+
+/* Where sample i of SB_COPY_COST_SAMPLES starts: centred in equal parts. */
+static uint64_t
+sample_offset(uint64_t size, int i)
+{
+	uint64_t	centre = size / (2 * SB_COPY_COST_SAMPLES) * (2 * i + 1);
+
+	return centre - SB_COPY_COST_SAMPLE_BYTES / 2;
+}
+
+static bool
+can_sample(uint64_t size, SbCompressType type)
+{
+	return type != SB_COMPRESS_NONE &&
+		size >= (uint64_t) SB_COPY_COST_SAMPLES * SB_COPY_COST_SAMPLE_BYTES;
+}
+
+void
+sb_copy_cost_prefetch(int fd, uint64_t size, SbCompressType type)
+{
+	if (!can_sample(size, type))
+		return;
+	for (int i = 0; i < SB_COPY_COST_SAMPLES; i++)
+		(void) posix_fadvise(fd, (off_t) sample_offset(size, i),
+							 SB_COPY_COST_SAMPLE_BYTES, POSIX_FADV_WILLNEED);
+}
+
+double
+sb_copy_cost_ratio(int fd, uint64_t size, SbCompressType type, int level)
+{
+	uint8_t    *buf;
+	SbFilter   *count;
+	SbFilter   *chain;
+	SbError		err;
+	bool		ok = true;
+	uint64_t	stored;
+
+	if (!can_sample(size, type))
+		return -1;
+	buf = malloc(SB_COPY_COST_SAMPLE_BYTES);
+	count = sb_filter_count_new(NULL);
+	chain = count != NULL ? sb_filter_compress_new(type, level, count) : NULL;
+	if (buf == NULL || chain == NULL)
+	{
+		free(buf);
+		if (chain == NULL && count != NULL)
+			sb_filter_free_chain(count);
+		sb_filter_free_chain(chain);
+		return -1;
+	}
+
+	for (int i = 0; ok && i < SB_COPY_COST_SAMPLES; i++)
+		ok = read_sample(fd, buf, SB_COPY_COST_SAMPLE_BYTES,
+						 sample_offset(size, i)) &&
+			sb_filter_write(chain, buf, SB_COPY_COST_SAMPLE_BYTES, &err) == SB_OK;
+	ok = ok && sb_filter_finish(chain, &err) == SB_OK;
+	stored = sb_filter_count_bytes(count);
+	sb_filter_free_chain(chain);
+	free(buf);
+	if (!ok)
+		return -1;
+	return (double) stored /
+		((double) SB_COPY_COST_SAMPLES * SB_COPY_COST_SAMPLE_BYTES);
+}
+
+double
+sb_copy_cost(uint64_t size, double ratio)
+{
+	return (double) size * (SB_COPY_COST_BASE + (ratio > 0 ? ratio : 0));
+}
