@@ -57,6 +57,8 @@ struct SbWriter
 {
 	int			fd;
 	int			flags;
+	uint64_t	written;		/* bytes written so far */
+	uint64_t	flushing;		/* bytes whose writeback was started */
 	char		relpath[SB_PATH_MAX];	/* for messages */
 	char		final_path[POSIX_PATH_LEN];
 	char		tmp_path[POSIX_PATH_LEN];
@@ -341,6 +343,8 @@ posix_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 	if (w == NULL)
 		return sb_error_oom(err);
 	w->fd = -1;
+	w->written = 0;
+	w->flushing = 0;
 	w->flags = flags;
 	snprintf(w->relpath, sizeof(w->relpath), "%s", path);
 
@@ -382,6 +386,30 @@ posix_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
 	return SB_OK;
 }
 
+/*
+ * A file whose flush is deferred (SB_WRITE_DEFER_SYNC) has its writeback
+ * started every POSIX_FLUSH_AFTER bytes and when it is committed, without
+ * waiting for it (sync_file_range(SYNC_FILE_RANGE_WRITE), as PostgreSQL's
+ * *_flush_after settings do): the disk writes while the backup goes on, and
+ * the one flush at the end (sb_storage_sync) finds little left to write.
+ * Without it that syncfs() wrote a scale-200 backup's 139 MB after the copy
+ * (93 ms of a 2.5 s backup), and on a larger backup it would wait for all
+ * the kernel had not yet chosen to write back (up to dirty_background_ratio
+ * of memory).  Only a hint: errors surface at the flush.
+ */
+#define POSIX_FLUSH_AFTER	(8 * 1024 * 1024)
+
+static void
+start_writeback(SbWriter *w, bool to_end)
+{
+	if (!(w->flags & SB_WRITE_DEFER_SYNC) || w->written == w->flushing)
+		return;
+	(void) sync_file_range(w->fd, (off_t) w->flushing,
+						   to_end ? 0 : (off_t) (w->written - w->flushing),
+						   SYNC_FILE_RANGE_WRITE);
+	w->flushing = w->written;
+}
+
 static SbStatus
 posix_write(SbWriter *w, const void *buf, size_t len, SbError *err)
 {
@@ -408,7 +436,10 @@ posix_write(SbWriter *w, const void *buf, size_t len, SbError *err)
 		}
 		p += n;
 		len -= (size_t) n;
+		w->written += (uint64_t) n;
 	}
+	if (w->written - w->flushing >= POSIX_FLUSH_AFTER)
+		start_writeback(w, false);
 	return SB_OK;
 }
 
@@ -422,6 +453,7 @@ posix_write_commit(SbWriter *w, SbError *err)
 	SbStatus	rc;
 	int			fd = w->fd;
 
+	start_writeback(w, true);
 	w->fd = -1;
 
 	if (!(w->flags & SB_WRITE_DEFER_SYNC) && fsync(fd) != 0)
