@@ -10,32 +10,11 @@
  */
 #include "copy_cost.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "codec.h"
-
-/* Read len bytes at offset; false on an error or a short file. */
-static bool
-read_sample(int fd, uint8_t *buf, size_t len, uint64_t offset)
-{
-	size_t		have = 0;
-
-	while (have < len)
-	{
-		ssize_t		n = pread(fd, buf + have, len - have,
-							  (off_t) (offset + have));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		have += (size_t) n;
-	}
-	return true;
-}
+#include "file_io.h"
 
 /* Where sample i of SB_COPY_COST_SAMPLES starts: centred in equal parts. */
 static uint64_t
@@ -88,9 +67,15 @@ sb_copy_cost_ratio(int fd, uint64_t size, SbCompressType type, int level)
 	}
 
 	for (int i = 0; ok && i < SB_COPY_COST_SAMPLES; i++)
-		ok = read_sample(fd, buf, SB_COPY_COST_SAMPLE_BYTES,
-						 sample_offset(size, i)) &&
-			sb_filter_write(chain, buf, SB_COPY_COST_SAMPLE_BYTES, &err) == SB_OK;
+	{
+		size_t		got;
+
+		/* a file shorter than its size at the walk is not sampled */
+		ok = sb_read_at(fd, "sample", buf, SB_COPY_COST_SAMPLE_BYTES,
+						sample_offset(size, i), &got, &err) == SB_OK &&
+			got == SB_COPY_COST_SAMPLE_BYTES &&
+			sb_filter_write(chain, buf, got, &err) == SB_OK;
+	}
 	ok = ok && sb_filter_finish(chain, &err) == SB_OK;
 	stored = sb_filter_count_bytes(count);
 	sb_filter_free_chain(chain);

@@ -60,47 +60,6 @@ typedef struct PatchSink
 	uint64_t	written;		/* bytes written to the file */
 } PatchSink;
 
-/* Read len bytes at off of fd into buf; *got is what the file had. */
-SbStatus
-sb_restore_read_at(int fd, const char *path, uint8_t *buf, size_t len, uint64_t off,
-		size_t *got, SbError *err)
-{
-	*got = 0;
-	while (*got < len)
-	{
-		ssize_t		n = pread(fd, buf + *got, len - *got, (off_t) (off + *got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sb_error_errno(err, errno, "could not read file \"%s\"", path);
-		if (n == 0)
-			break;
-		*got += (size_t) n;
-	}
-	return SB_OK;
-}
-
-SbStatus
-sb_restore_write_at(int fd, const char *path, const uint8_t *buf, size_t len,
-					uint64_t off, SbError *err)
-{
-	while (len > 0)
-	{
-		ssize_t		n = pwrite(fd, buf, len, (off_t) off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return sb_error_errno(err, n < 0 ? errno : ENOSPC,
-								  "could not write file \"%s\"", path);
-		buf += n;
-		len -= (size_t) n;
-		off += (uint64_t) n;
-	}
-	return SB_OK;
-}
-
 /* The block in s->block is complete (or the last one): write it if it differs. */
 static SbStatus
 flush_block(PatchSink *s, SbError *err)
@@ -111,10 +70,10 @@ flush_block(PatchSink *s, SbError *err)
 	if (s->have == 0)
 		return SB_OK;
 	if (s->offset < s->local_size)
-		rc = sb_restore_read_at(s->fd, s->path, s->local, s->have, s->offset, &got, err);
+		rc = sb_read_at(s->fd, s->path, s->local, s->have, s->offset, &got, err);
 	if (rc == SB_OK && (got != s->have || memcmp(s->local, s->block, s->have) != 0))
 	{
-		rc = sb_restore_write_at(s->fd, s->path, s->block, s->have, s->offset, err);
+		rc = sb_write_at(s->fd, s->path, s->block, s->have, s->offset, err);
 		s->written += s->have;
 	}
 	s->offset += s->have;
@@ -223,7 +182,7 @@ sb_restore_blocks_match(const Restore *r, int fd, const char *path,
 		size_t		want = (size_t) (f->size - i * bs < bs ? f->size - i * bs : bs);
 		size_t		got;
 
-		rc = sb_restore_read_at(fd, path, buf, want, i * bs, &got, err);
+		rc = sb_read_at(fd, path, buf, want, i * bs, &got, err);
 		if (rc != SB_OK)
 			break;
 		if (got != want || sb_block_sum(buf, want) != f->block_sums[i])

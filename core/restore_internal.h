@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "codec.h"
+#include "file_io.h"
 #include "restore.h"
 #include "stanza.h"
 
@@ -172,12 +173,6 @@ extern SbStatus sb_restore_patch_blocks(Restore *r, SbStorage *st,
 										uint64_t *written, SbError *err);
 
 /* restore_blocks.c: delta restore at block level */
-extern SbStatus sb_restore_read_at(int fd, const char *path, uint8_t *buf,
-								   size_t len, uint64_t off, size_t *got,
-								   SbError *err);
-extern SbStatus sb_restore_write_at(int fd, const char *path,
-									const uint8_t *buf, size_t len,
-									uint64_t off, SbError *err);
 extern SbFilter *sb_restore_patch_sink_new(int fd, const char *path,
 										   uint64_t local_size);
 extern uint64_t sb_restore_patch_sink_written(SbFilter *f);

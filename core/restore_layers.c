@@ -67,7 +67,7 @@ layer_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 			if (n > s->block_size - in)
 				n = (size_t) (s->block_size - in);
 		}
-		rc = sb_restore_write_at(s->fd, s->path, buf, n, off, err);
+		rc = sb_write_at(s->fd, s->path, buf, n, off, err);
 		if (rc != SB_OK)
 			return rc;
 		s->pos += n;
