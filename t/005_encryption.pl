@@ -115,7 +115,8 @@ $node->poll_query_until('postgres',
 	"SELECT last_error LIKE '%stanza \"plain\" is not encrypted%' FROM safebackup.safebackup_status()")
   or die 'archiving into the unencrypted stanza was not refused';
 pass('archiving into an unencrypted stanza with encryption on is refused');
-like(slurp_file($node->logfile), qr/HINT:  Encryption cannot be turned on for an existing stanza: start a new stanza/,
+# the error is shared before it is logged: wait for the line
+ok($node->wait_for_log(qr/HINT:  Encryption cannot be turned on for an existing stanza: start a new stanza/),
 	'the hint says to start a new stanza');
 
 # --- an encrypted stanza

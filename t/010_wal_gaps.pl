@@ -61,8 +61,8 @@ ok( $node->poll_query_until(
 		"SELECT count(*) = 1 FROM pg_ls_dir('pg_wal/archive_status') f WHERE f = '$gap.done'"),
 	'the segment without status is archived');
 ok(defined SbTest::stored_path($repo, $gap), "$gap is in the repository");
-like(slurp_file($node->logfile),
-	qr/WARNING:  WAL file "$gap" is complete but was never marked ready for archiving/,
+ok($node->wait_for_log(
+		qr/WARNING:  WAL file "$gap" is complete but was never marked ready for archiving/),
 	'the server log names it');
 
 # --- faults at random moments under load

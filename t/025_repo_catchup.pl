@@ -163,13 +163,16 @@ $node->poll_query_until('postgres', "SELECT last_archived_wal >= '$stuck' FROM p
 push @missed, $stuck;
 
 # --- repository 2 writable again: it catches up by itself
+my $caught_offset = -s $node->logfile;
 set_writable("$repo2/main", 1);
 $node->poll_query_until('postgres',
 	"SELECT state FROM safebackup.archive_repositories WHERE repo = 2", 'current')
   or die 'repository 2 did not catch up';
 pass('repository 2 caught up');
 ok(!-e $record, 'the record is gone');
-like(slurp_file($node->logfile), qr/LOG:  repository 2 has caught up/, 'the log says so');
+# the state is shared before the message is written: wait for the line
+ok($node->wait_for_log(qr/LOG:  repository 2 has caught up/, $caught_offset),
+	'the log says so');
 foreach my $seg (@missed)
 {
 	my $stored = SbTest::stored_path($repo2, $seg);
