@@ -393,7 +393,7 @@ posix_write_open(SbStorage *st, const char *path, int flags, SbWriter **wp,
  * *_flush_after settings do): the disk writes while the backup goes on, and
  * the one flush at the end (sb_storage_sync) finds little left to write.
  * Without it that syncfs() wrote a scale-200 backup's 139 MB after the copy
- * (93 ms of a 2.5 s backup), and on a larger backup it would wait for all
+ * (62-79 ms of a 2.5 s backup), and on a larger backup it would wait for all
  * the kernel had not yet chosen to write back (up to dirty_background_ratio
  * of memory).  Only a hint: errors surface at the flush.
  */

@@ -9,7 +9,7 @@
  * still being compressed by one copier (four times slower per byte than
  * the table) for 0.4 s of a 2.5 s backup while the other had nothing left:
  * see core/copy_cost.h.  The largest files are sampled for how well they
- * compress (a few hundred kB read in all); a file that cannot be sampled
+ * compress (at most 8 MB read in all); a file that cannot be sampled
  * (too small, gone, unreadable: the copier will report it) gets the mean
  * of the samples, so that among those the order stays by size.
  *
