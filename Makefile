@@ -181,7 +181,7 @@ FUZZ_CC ?= clang
 FUZZ_SRCS = tests/fuzz/fuzz_request.c $(CORE_OBJS:.o=.c)
 tests/fuzz/fuzz_request: $(FUZZ_SRCS) transport/tls_proto.h
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-I$(srcdir)/core -I$(srcdir)/transport $(FUZZ_SRCS) $(LIBS_CORE) -o $@
+		-D_GNU_SOURCE -I$(srcdir)/core -I$(srcdir)/transport $(FUZZ_SRCS) $(LIBS_CORE) -o $@
 fuzz: tests/fuzz/fuzz_request
 	@mkdir -p tests/fuzz/work
 	./tests/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
