@@ -59,10 +59,9 @@ sb_copy_cost_ratio(int fd, uint64_t size, SbCompressType type, int level)
 	chain = count != NULL ? sb_filter_compress_new(type, level, count) : NULL;
 	if (buf == NULL || chain == NULL)
 	{
+		/* a compress filter that could not be made left count to us */
 		free(buf);
-		if (chain == NULL && count != NULL)
-			sb_filter_free_chain(count);
-		sb_filter_free_chain(chain);
+		sb_filter_free_chain(chain != NULL ? chain : count);
 		return -1;
 	}
 

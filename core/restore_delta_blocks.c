@@ -77,7 +77,7 @@ find_differing(Restore *r, const SbManifestFile *f, const SbDeltaPlan *plan,
 		if ((uint64_t) b * SB_BLOCK_SIZE + len <= plan->local_size)
 		{
 			rc = sb_read_at(plan->fd, full, buf, len, (uint64_t) b * SB_BLOCK_SIZE,
-							&got, err);
+					&got, err);
 			read_bytes += got;
 			if (rc == SB_OK && got == len &&
 				sb_block_sum(buf, len) == f->block_sums[b])
@@ -135,7 +135,7 @@ fetch_run(Restore *r, SbStorage *st, const SbManifestFile *f,
 		else
 		{
 			rc = sb_write_at(plan->fd, full, (const uint8_t *) data + (b_off - got_off),
-									 b_len, b_off, err);
+					 b_len, b_off, err);
 			*written += b_len;
 		}
 	}
