@@ -22,7 +22,7 @@ CORE_OBJS = \
 	core/copy_cost.o core/file_io.o \
 	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/seek_table.o core/codec_range.o \
-	core/stanza.o core/wal.o core/manifest.o core/manifest_layers.o core/backup_chain.o core/repo_info.o \
+	core/stanza.o core/wal.o core/manifest.o core/manifest_render.o core/manifest_layers.o core/sum_store.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
 	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_prefetch.o core/restore_delta.o \

@@ -19,9 +19,6 @@
 #include "expire.h"
 #include "name_list.h"
 
-/* a resume list larger than this is not something we wrote */
-#define RESUME_MAX_LEN		((size_t) 256 * 1024 * 1024)
-
 static const struct
 {
 	const char *name;
@@ -225,19 +222,10 @@ sb_backup_resume_save(SbStorage *st, const SbRepoConfig *cfg,
 {
 	SbRepoConfig plain = *cfg;
 	char		path[SB_PATH_MAX];
-	char	   *text;
-	size_t		len;
-	SbStatus	rc;
 
-	text = sb_manifest_render(m, &len);
-	if (text == NULL)
-		return sb_error_oom(err);
 	plain.compress_type = SB_COMPRESS_NONE;
 	resume_path(cfg->stanza, m->label, path);
-	rc = sb_codec_store_buffer(st, &plain, text, len, path, SB_WRITE_REPLACE,
-							   NULL, err);
-	free(text);
-	return rc;
+	return sb_manifest_store(st, &plain, m, path, SB_WRITE_REPLACE, err);
 }
 
 SbStatus
@@ -245,30 +233,17 @@ sb_backup_resume_load(SbStorage *st, const char *stanza, const char *label,
 					  SbManifest *m, SbError *err)
 {
 	char		path[SB_PATH_MAX];
-	SbFilter   *sink;
-	const char *data;
-	size_t		len;
+	SbManifestFetchFailure failure;
 	SbStatus	rc;
 
-	sb_manifest_init(m);
 	resume_path(stanza, label, path);
-	sink = sb_filter_buffer_sink_new(RESUME_MAX_LEN);
-	if (sink == NULL)
-		return sb_error_oom(err);
-	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
-						NULL, err);
-	if (rc == SB_OK)
+	rc = sb_manifest_fetch(st, path, m, &failure, err);
+	if (rc == SB_OK && strcmp(m->label, label) != 0)
 	{
-		data = sb_filter_buffer_data(sink, &len);
-		rc = sb_manifest_parse(m, data, len, err);
-		if (rc == SB_OK && strcmp(m->label, label) != 0)
-		{
-			rc = sb_error_set(err, SB_ERR_CORRUPT,
-							  "resume list of backup \"%s\" is for backup \"%s\"",
-							  label, m->label);
-			sb_manifest_free(m);
-		}
+		rc = sb_error_set(err, SB_ERR_CORRUPT,
+						  "resume list of backup \"%s\" is for backup \"%s\"",
+						  label, m->label);
+		sb_manifest_free(m);
 	}
-	sb_filter_free_chain(sink);
 	return rc;
 }

@@ -596,33 +596,59 @@ sb_codec_store_fd_addressed(SbStorage *st, const SbRepoConfig *cfg,
 }
 
 SbStatus
-sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
-					  const void *buf, size_t len, const char *path, int flags,
-					  SbStoreResult *res, SbError *err)
+sb_codec_store_produced(SbStorage *st, const SbRepoConfig *cfg,
+						const char *path, int flags, SbStoreProduce produce,
+						void *arg, SbStoreResult *res, SbError *err)
 {
 	StorePipe	p;
-	const uint8_t *data = buf;
 	SbStatus	rc;
 
 	rc = store_begin(st, cfg, path, NULL, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
-
-	/* feed in chunks so every stage sees bounded writes */
-	while (len > 0)
+	rc = produce(arg, p.head, err);
+	if (rc != SB_OK)
 	{
-		size_t		chunk = len < SB_CODEC_BUFSIZE ? len : SB_CODEC_BUFSIZE;
-
-		rc = sb_filter_write(p.head, data, chunk, err);
-		if (rc != SB_OK)
-		{
-			store_abort(st, &p);
-			return rc;
-		}
-		data += chunk;
-		len -= chunk;
+		store_abort(st, &p);
+		return rc;
 	}
 	return store_end(st, &p, NULL, NULL, res, err);
+}
+
+typedef struct BufferSource
+{
+	const uint8_t *data;
+	size_t		len;
+} BufferSource;
+
+/* feed in chunks so every stage sees bounded writes */
+static SbStatus
+produce_buffer(void *arg, SbFilter *into, SbError *err)
+{
+	BufferSource *b = arg;
+
+	for (size_t off = 0; off < b->len;)
+	{
+		size_t		chunk = b->len - off < SB_CODEC_BUFSIZE ?
+			b->len - off : SB_CODEC_BUFSIZE;
+		SbStatus	rc = sb_filter_write(into, b->data + off, chunk, err);
+
+		if (rc != SB_OK)
+			return rc;
+		off += chunk;
+	}
+	return SB_OK;
+}
+
+SbStatus
+sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
+					  const void *buf, size_t len, const char *path, int flags,
+					  SbStoreResult *res, SbError *err)
+{
+	BufferSource b = {buf, len};
+
+	return sb_codec_store_produced(st, cfg, path, flags, produce_buffer, &b,
+								   res, err);
 }
 
 /* The arguments every fetch checks first: a sink and a known type. */

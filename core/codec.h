@@ -287,6 +287,17 @@ extern SbStatus sb_codec_store_buffer(SbStorage *st, const SbRepoConfig *cfg,
 									  const void *buf, size_t len,
 									  const char *path, int flags,
 									  SbStoreResult *res, SbError *err);
+/*
+ * Same, for content that produce(arg, into, err) writes into the
+ * pipeline's first filter, in as many writes as it likes, returning SB_OK
+ * or an error (then nothing is stored).
+ */
+typedef SbStatus (*SbStoreProduce) (void *arg, SbFilter *into, SbError *err);
+extern SbStatus sb_codec_store_produced(SbStorage *st,
+										const SbRepoConfig *cfg,
+										const char *path, int flags,
+										SbStoreProduce produce, void *arg,
+										SbStoreResult *res, SbError *err);
 
 /*
  * Read path from st, decode it (compress type as stored), push the plain

@@ -5,9 +5,10 @@
  *		them, and listing the complete backups of a stanza; see manifest.h.
  *
  * The text form is line-based: a magic first line, "key=value" records, and
- * a last line "checksum=<sha256 of every byte before it>".  Parsing verifies
- * the checksum before looking at anything else, ignores header keys it does
- * not know (a newer writer may add some), and checks every path through the
+ * a last line "checksum=<sha256 of every byte before it>".  Parsing reads
+ * the text as it arrives (a line at a time, the block sums going to the
+ * manifest's store), reports a checksum mismatch before any other fault it
+ * found, ignores header keys it does not know (a newer writer may add some), and checks every path through the
  * same rules as sb_manifest_add_*(), so a manifest read from a repository
  * can never name a file outside the directory it is restored into.
  *
@@ -16,6 +17,7 @@
  *-------------------------------------------------------------------------
  */
 #include "manifest.h"
+#include "manifest_internal.h"
 #include "cipher.h"
 
 #include <ctype.h>
@@ -27,29 +29,14 @@
 #include <string.h>
 #include <strings.h>
 
-#define MANIFEST_MAGIC			"pg_safebackup manifest"
-#define MANIFEST_CHECKSUM_KEY	"checksum="
-#define CHECKSUM_FAILURES_KEY	"checksum_failures"
-#define PAGE_FAILURES_KEY		"page_checksum_failures"
-#define BLOCK_SIZE_KEY			"block_size"
-#define BLOCKS_KEY				"blocks"
-#define BASE_KEY				"base"
-#define REF_KEY					"ref"
-#define RESUMED_KEY				"resumed_files"
-#define CHUNKS_KEY				"chunks"
-#define CHUNK_SIZE_KEY			"chunk_size"
-#define PART_KEY				"part"
-#define READ_SIZE_KEY			"read_size"
-#define BLOCK_FILES_KEY			"block_incremental_files"
-/* 2: base and ref records (differential and incremental backups) */
-#define MANIFEST_FORMAT_CHAINED	2
-/* 3: chunks and part records (block-incremental files) */
-#define MANIFEST_FORMAT_VERSION	3
-#define MANIFEST_FORMAT_PLAIN	1
 #define MANIFEST_NAME			"backup.manifest"
 
-/* A manifest larger than this is not something we wrote. */
-#define MANIFEST_MAX_LEN		((size_t) 256 * 1024 * 1024)
+/*
+ * A line longer than this is not something we wrote: the longest is the
+ * blocks record of a file, 16 bytes per 128 kB block (a 64 MB line for a
+ * file of 512 GB).
+ */
+#define MANIFEST_LINE_MAX		((size_t) 64 * 1024 * 1024)
 
 /*
  * Longest relative path accepted in a manifest.  The stored name adds the
@@ -70,6 +57,7 @@ sb_manifest_init(SbManifest *m)
 	m->format_version = MANIFEST_FORMAT_PLAIN;
 	strcpy(m->type, "full");
 	m->compress_type = SB_COMPRESS_NONE;
+	sb_sum_store_init(&m->sums);
 }
 
 void
@@ -80,7 +68,6 @@ sb_manifest_free(SbManifest *m)
 	for (i = 0; i < m->nfiles; i++)
 	{
 		free(m->files[i].path);
-		free(m->files[i].block_sums);
 		sb_manifest_file_free_layers(&m->files[i]);
 	}
 	for (i = 0; i < m->ndirs; i++)
@@ -90,6 +77,7 @@ sb_manifest_free(SbManifest *m)
 	free(m->files);
 	free(m->dirs);
 	free(m->tablespaces);
+	sb_sum_store_free(&m->sums);
 	sb_manifest_init(m);
 }
 
@@ -130,43 +118,66 @@ sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
 {
 	SbManifestFile *dst;
 	char	   *path;
-	uint64_t   *sums = NULL;
+	uint64_t	sums_at = 0;
+	SbError		err;
 
-	if (!relpath_valid(f->path))
+	if (!relpath_valid(f->path) || (f->nblocks > 0 && f->block_sums == NULL))
 		return false;
 	if (!grow((void **) &m->files, &m->files_cap, m->nfiles,
 			  sizeof(SbManifestFile)))
 		return false;
-	if (f->nblocks > 0)
-	{
-		if (f->nblocks > SIZE_MAX / sizeof(uint64_t))
-			return false;
-		sums = malloc(f->nblocks * sizeof(uint64_t));
-		if (sums == NULL)
-			return false;
-		memcpy(sums, f->block_sums, f->nblocks * sizeof(uint64_t));
-	}
+	if (f->nblocks > 0 &&
+		sb_sum_store_append(&m->sums, f->block_sums, f->nblocks, &sums_at,
+							&err) != SB_OK)
+		return false;
 	path = strdup(f->path);
 	if (path == NULL)
-	{
-		free(sums);
 		return false;
-	}
 	dst = &m->files[m->nfiles];
 	*dst = *f;
 	if (!sb_manifest_file_copy_layers(dst, f))
 	{
-		free(sums);
 		free(path);
 		return false;
 	}
 	m->nfiles++;
 	dst->path = path;
-	dst->block_sums = sums;
-	if (sums == NULL)
-		dst->nblocks = 0;
+	dst->block_sums = NULL;
+	dst->sums_at = sums_at;
 	dst->digest[SB_SHA256_HEX_LEN] = '\0';
 	return true;
+}
+
+SbStatus
+sb_manifest_file_sums(const SbManifest *m, const SbManifestFile *f,
+					  uint64_t *out, SbError *err)
+{
+	return sb_sum_store_read(&m->sums, f->sums_at, f->nblocks, out, err);
+}
+
+uint64_t *
+sb_manifest_file_sums_dup(const SbManifest *m, const SbManifestFile *f,
+						  SbError *err)
+{
+	uint64_t   *sums;
+
+	if (f->nblocks > SIZE_MAX / sizeof(uint64_t))
+	{
+		sb_error_oom(err);
+		return NULL;
+	}
+	sums = malloc(f->nblocks > 0 ? f->nblocks * sizeof(uint64_t) : 1);
+	if (sums == NULL)
+	{
+		sb_error_oom(err);
+		return NULL;
+	}
+	if (sb_manifest_file_sums(m, f, sums, err) != SB_OK)
+	{
+		free(sums);
+		return NULL;
+	}
+	return sums;
 }
 
 bool
@@ -250,250 +261,6 @@ sb_manifest_file_location(const char *stanza, const SbManifest *m,
 		sb_backup_file_path(stanza, m->label, f->path, m->compress_type, out);
 		*ct = m->compress_type;
 	}
-}
-
-/* ----------------------------------------------------------------
- *		Rendering
- * ----------------------------------------------------------------
- */
-
-typedef struct StrBuf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	bool		failed;			/* out of memory: data is freed */
-} StrBuf;
-
-static void
-buf_printf(StrBuf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
-
-static void
-buf_printf(StrBuf *b, const char *fmt,...)
-{
-	va_list		ap;
-	int			n;
-
-	if (b->failed)
-		return;
-	for (;;)
-	{
-		va_start(ap, fmt);
-		n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			break;
-		if ((size_t) n < b->cap - b->len)
-		{
-			b->len += (size_t) n;
-			return;
-		}
-		else
-		{
-			size_t		newcap = b->cap * 2;
-			char	   *p;
-
-			while (newcap <= b->len + (size_t) n)
-				newcap *= 2;
-			p = realloc(b->data, newcap);
-			if (p == NULL)
-				break;
-			b->data = p;
-			b->cap = newcap;
-		}
-	}
-	free(b->data);
-	b->data = NULL;
-	b->failed = true;
-}
-
-/* blocks=<path>\t<16 hex digits per block>, for a file that has sums */
-static void
-render_block_sums(StrBuf *b, const SbManifestFile *f)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t		need;
-
-	if (f->nblocks == 0 || b->failed)
-		return;
-	buf_printf(b, "%s=%s\t", BLOCKS_KEY, f->path);
-	need = (size_t) f->nblocks * SB_BLOCK_SUM_HEX_LEN + 2;
-	if (!b->failed && b->cap - b->len < need)
-	{
-		size_t		newcap = b->len + need + b->cap;
-		char	   *p = realloc(b->data, newcap);
-
-		if (p == NULL)
-		{
-			free(b->data);
-			b->data = NULL;
-			b->failed = true;
-			return;
-		}
-		b->data = p;
-		b->cap = newcap;
-	}
-	if (b->failed)
-		return;
-	for (uint64_t k = 0; k < f->nblocks; k++)
-	{
-		uint64_t	v = f->block_sums[k];
-
-		for (int d = SB_BLOCK_SUM_HEX_LEN - 1; d >= 0; d--)
-		{
-			b->data[b->len + d] = digits[v & 0xf];
-			v >>= 4;
-		}
-		b->len += SB_BLOCK_SUM_HEX_LEN;
-	}
-	b->data[b->len++] = '\n';
-	b->data[b->len] = '\0';
-}
-
-/* chunks= and part= records of a block-incremental file */
-static void
-render_layers(StrBuf *b, const SbManifestFile *f)
-{
-	char	   *list;
-
-	if (!sb_manifest_file_layered(f) || b->failed)
-		return;
-	list = sb_chunk_list_text(f->chunks, f->nchunks);
-	if (list == NULL)
-	{
-		free(b->data);
-		b->data = NULL;
-		b->failed = true;
-		return;
-	}
-	buf_printf(b, "%s=%s\t%" PRIu64 "\t%s\n", CHUNKS_KEY, f->path,
-			   f->chunks_size, list);
-	free(list);
-	for (int k = 0; k < f->nparts && !b->failed; k++)
-	{
-		const SbManifestPart *p = &f->parts[k];
-
-		list = p->nchunks > 0 ? sb_chunk_list_text(p->chunks, p->nchunks) : NULL;
-		if (p->nchunks > 0 && list == NULL)
-		{
-			free(b->data);
-			b->data = NULL;
-			b->failed = true;
-			return;
-		}
-		buf_printf(b, "%s=%s\t%s\t%s\t%" PRIu64 "\t%s\t%" PRIu64 "\t%s\n",
-				   PART_KEY, f->path, p->label,
-				   sb_compress_type_name(p->compress), p->size, p->digest,
-				   p->stored_size, list != NULL ? list : "*");
-		free(list);
-	}
-}
-
-char *
-sb_manifest_render(const SbManifest *m, size_t *len)
-{
-	StrBuf		b;
-	char		hex[SB_SHA256_HEX_LEN + 1];
-	int			i;
-	bool		chained = m->base[0] != '\0';
-	bool		layered = false;
-
-	for (i = 0; i < m->nfiles; i++)
-	{
-		chained |= m->files[i].ref_label[0] != '\0';
-		layered |= sb_manifest_file_layered(&m->files[i]);
-	}
-
-	b.cap = 4096 + (size_t) m->nfiles * 128 + (size_t) m->ndirs * 32;
-	b.len = 0;
-	b.failed = false;
-	b.data = malloc(b.cap);
-	if (b.data == NULL)
-		return NULL;
-
-	buf_printf(&b, "%s\n", MANIFEST_MAGIC);
-	/* older readers must refuse what they would restore incompletely */
-	buf_printf(&b, "format_version=%d\n",
-			   layered ? MANIFEST_FORMAT_VERSION :
-			   chained ? MANIFEST_FORMAT_CHAINED : m->format_version);
-	buf_printf(&b, "label=%s\n", m->label);
-	buf_printf(&b, "type=%s\n", m->type);
-	if (m->base[0] != '\0')
-		buf_printf(&b, "%s=%s\n", BASE_KEY, m->base);
-	buf_printf(&b, "start_lsn=%s\n", m->start_lsn);
-	buf_printf(&b, "stop_lsn=%s\n", m->stop_lsn);
-	buf_printf(&b, "start_wal=%s\n", m->start_wal);
-	buf_printf(&b, "stop_wal=%s\n", m->stop_wal);
-	buf_printf(&b, "timeline=%u\n", m->timeline);
-	if (m->stop_timeline != 0)
-		buf_printf(&b, "stop_timeline=%u\n", m->stop_timeline);
-	if (m->backup_from[0] != '\0')
-		buf_printf(&b, "backup_from=%s\n", m->backup_from);
-	buf_printf(&b, "start_time=%" PRId64 "\n", m->start_time);
-	buf_printf(&b, "stop_time=%" PRId64 "\n", m->stop_time);
-	buf_printf(&b, "system_identifier=%" PRIu64 "\n", m->system_identifier);
-	buf_printf(&b, "pg_version=%d\n", m->pg_version);
-	buf_printf(&b, "compress_type=%s\n", sb_compress_type_name(m->compress_type));
-	buf_printf(&b, "database_size=%" PRIu64 "\n", m->database_size);
-	buf_printf(&b, "stored_size=%" PRIu64 "\n", m->stored_size);
-	if (m->checksums_verified)
-		buf_printf(&b, "%s=%" PRIu64 "\n", CHECKSUM_FAILURES_KEY,
-				   m->checksum_failures);
-	if (m->block_size > 0)
-		buf_printf(&b, "%s=%u\n", BLOCK_SIZE_KEY, (unsigned int) m->block_size);
-	if (layered)
-		buf_printf(&b, "%s=%u\n", CHUNK_SIZE_KEY, (unsigned int) m->chunk_size);
-	if (m->resumed_files > 0)
-		buf_printf(&b, "%s=%" PRIu64 "\n", RESUMED_KEY, m->resumed_files);
-	if (m->read_size > 0)
-		buf_printf(&b, "%s=%" PRIu64 "\n", READ_SIZE_KEY, m->read_size);
-	if (m->block_incremental_files > 0)
-		buf_printf(&b, "%s=%" PRIu64 "\n", BLOCK_FILES_KEY,
-				   m->block_incremental_files);
-
-	for (i = 0; i < m->ntablespaces; i++)
-		buf_printf(&b, "tablespace=%u\t%s\n", m->tablespaces[i].oid,
-				   m->tablespaces[i].path);
-	for (i = 0; i < m->ndirs; i++)
-		buf_printf(&b, "dir=%s\t%04o\n", m->dirs[i].path, m->dirs[i].mode);
-	for (i = 0; i < m->nfiles; i++)
-	{
-		const SbManifestFile *f = &m->files[i];
-
-		buf_printf(&b, "file=%s\t%" PRIu64 "\t%" PRId64 "\t%04o\t%s\t%" PRIu64 "\n",
-				   f->path, f->size, f->mtime, f->mode, f->digest,
-				   f->stored_size);
-	}
-	for (i = 0; i < m->nfiles; i++)
-	{
-		const SbManifestFile *f = &m->files[i];
-
-		if (f->checksum_failures > 0)
-			buf_printf(&b, "%s=%s\t%u\n", PAGE_FAILURES_KEY, f->path,
-					   (unsigned int) f->checksum_failures);
-	}
-	if (m->block_size > 0)
-		for (i = 0; i < m->nfiles; i++)
-			render_block_sums(&b, &m->files[i]);
-	for (i = 0; i < m->nfiles; i++)
-	{
-		const SbManifestFile *f = &m->files[i];
-
-		if (f->ref_label[0] != '\0')
-			buf_printf(&b, "%s=%s\t%s\t%s\n", REF_KEY, f->path, f->ref_label,
-					   sb_compress_type_name(f->ref_compress));
-	}
-	for (i = 0; i < m->nfiles; i++)
-		render_layers(&b, &m->files[i]);
-	if (b.failed)
-		return NULL;
-
-	sb_sha256_hex(b.data, b.len, hex);
-	buf_printf(&b, "%s%s\n", MANIFEST_CHECKSUM_KEY, hex);
-	if (b.failed)
-		return NULL;
-	*len = b.len;
-	return b.data;
 }
 
 /* ----------------------------------------------------------------
@@ -767,26 +534,31 @@ parse_block_sums(SbManifest *m, char *value, int lineno, int *cursor,
 	if (n == 0 || len % SB_BLOCK_SUM_HEX_LEN != 0 ||
 		len / SB_BLOCK_SUM_HEX_LEN != n)
 		return bad_line(err, lineno, "the number of block sums does not match the file size");
-	file->block_sums = malloc(n * sizeof(uint64_t));
-	if (file->block_sums == NULL)
-		return sb_error_oom(err);
-	for (uint64_t k = 0; k < n; k++)
+	/* decoded into the store a batch at a time: the batches follow each other */
+	for (uint64_t k = 0; k < n;)
 	{
-		uint64_t	v = 0;
+		uint64_t	batch[1024];
+		uint64_t	nb = n - k < 1024 ? n - k : 1024;
+		uint64_t	at;
 
-		for (int d = 0; d < SB_BLOCK_SUM_HEX_LEN; d++)
+		for (uint64_t j = 0; j < nb; j++, k++)
 		{
-			int			x = sb_hex_digit(f[1][k * SB_BLOCK_SUM_HEX_LEN + d]);
+			uint64_t	v = 0;
 
-			if (x < 0)
+			for (int d = 0; d < SB_BLOCK_SUM_HEX_LEN; d++)
 			{
-				free(file->block_sums);
-				file->block_sums = NULL;
-				return bad_line(err, lineno, "invalid block sum");
+				int			x = sb_hex_digit(f[1][k * SB_BLOCK_SUM_HEX_LEN + d]);
+
+				if (x < 0)
+					return bad_line(err, lineno, "invalid block sum");
+				v = (v << 4) | (uint64_t) x;
 			}
-			v = (v << 4) | (uint64_t) x;
+			batch[j] = v;
 		}
-		file->block_sums[k] = v;
+		if (sb_sum_store_append(&m->sums, batch, nb, &at, err) != SB_OK)
+			return err->status;
+		if (k == nb)
+			file->sums_at = at;
 	}
 	file->nblocks = n;
 	return SB_OK;
@@ -1110,93 +882,197 @@ parse_record(SbManifest *m, const char *key, char *value, int lineno,
 	return SB_OK;
 }
 
-SbStatus
-sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
+/*
+ * The reader: a sink of the codec pipeline that parses the manifest as its
+ * bytes arrive, so that no more than one line is held at a time (the block
+ * sums go to the manifest's store).  The checksum covers every byte before
+ * its line, which must be the last; a damaged manifest is reported as such
+ * even when a line before the checksum fails to parse first, so the first
+ * such error is kept until the end.
+ */
+typedef struct ManifestReader
 {
-	const char *sum = NULL;
-	const char *p;
-	char		hex[SB_SHA256_HEX_LEN + 1];
+	SbFilter	base;
+	SbManifest *m;
+	SbFilter   *sha;			/* SHA-256 of the lines before the checksum */
+	char	   *line;			/* the line being received */
+	size_t		line_len;
+	size_t		line_cap;
+	int			lineno;			/* lines completed */
 	bool		seen[H_COUNT];
-	char	   *line = NULL;
-	size_t		line_cap = 0;
-	int			lineno;
+	int			cursor;			/* of the blocks records */
+	bool		have_sum;		/* the checksum line was read */
+	char		sum[SB_SHA256_HEX_LEN + 1];
+	SbStatus	parse_rc;		/* the first line that did not parse */
+	SbError		parse_err;
+	uint8_t		head[64];		/* the first bytes: an encryption header? */
+	size_t		head_len;
+	bool		failed;			/* the text was refused */
+} ManifestReader;
+
+/* One complete line, without its newline. */
+static SbStatus
+reader_line(ManifestReader *r, SbError *err)
+{
 	size_t		magic_len = strlen(MANIFEST_MAGIC);
-	size_t		sum_len = strlen(MANIFEST_CHECKSUM_KEY) + SB_SHA256_HEX_LEN + 1;
-	SbStatus	rc = SB_OK;
-	int			k;
-	int			cursor = 0;		/* of the blocks records */
+	size_t		key_len = strlen(MANIFEST_CHECKSUM_KEY);
+	char	   *eq;
 
-	sb_manifest_init(m);
-	memset(seen, 0, sizeof(seen));
+	r->lineno++;
+	if (r->have_sum)
+		return sb_error_set(err, SB_ERR_CORRUPT,
+							"invalid backup manifest: no checksum line at its end");
+	if (r->lineno == 1)
+	{
+		if (r->line_len != magic_len || memcmp(r->line, MANIFEST_MAGIC, magic_len) != 0)
+			return sb_error_set(err, SB_ERR_CORRUPT,
+								"invalid backup manifest: it does not start with \"%s\"",
+								MANIFEST_MAGIC);
+	}
+	else if (r->line_len == key_len + SB_SHA256_HEX_LEN &&
+			 memcmp(r->line, MANIFEST_CHECKSUM_KEY, key_len) == 0)
+	{
+		r->have_sum = true;
+		memcpy(r->sum, r->line + key_len, SB_SHA256_HEX_LEN);
+		r->sum[SB_SHA256_HEX_LEN] = '\0';
+		return SB_OK;
+	}
+	r->line[r->line_len] = '\n';
+	if (sb_filter_write(r->sha, r->line, r->line_len + 1, err) != SB_OK)
+		return err->status;
+	r->line[r->line_len] = '\0';
+	if (r->lineno == 1 || r->parse_rc != SB_OK)
+		return SB_OK;
 
-	if (memchr(text, '\0', len) != NULL)
+	eq = strchr(r->line, '=');
+	if (eq == NULL || eq == r->line)
+		r->parse_rc = bad_line(&r->parse_err, r->lineno, "expected key=value");
+	else
+	{
+		*eq = '\0';
+		r->parse_rc = parse_record(r->m, r->line, eq + 1, r->lineno, r->seen,
+								   &r->cursor, &r->parse_err);
+	}
+	/* running out of room for the sums is not a damaged manifest */
+	if (r->parse_rc != SB_OK && r->parse_rc != SB_ERR_CORRUPT)
+	{
+		*err = r->parse_err;
+		return r->parse_rc;
+	}
+	return SB_OK;
+}
+
+static SbStatus
+reader_write_text(ManifestReader *r, const uint8_t *buf, size_t len,
+				  SbError *err);
+static SbStatus reader_finish_text(ManifestReader *r, SbError *err);
+
+static SbStatus
+reader_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	ManifestReader *r = (ManifestReader *) f;
+	SbStatus	rc = reader_write_text(r, buf, len, err);
+
+	r->failed |= rc != SB_OK;
+	return rc;
+}
+
+static SbStatus
+reader_finish(SbFilter *f, SbError *err)
+{
+	ManifestReader *r = (ManifestReader *) f;
+	SbStatus	rc = reader_finish_text(r, err);
+
+	r->failed |= rc != SB_OK;
+	return rc;
+}
+
+static SbStatus
+reader_write_text(ManifestReader *r, const uint8_t *buf, size_t len,
+				  SbError *err)
+{
+	if (r->head_len < sizeof(r->head))
+	{
+		size_t		n = sizeof(r->head) - r->head_len;
+
+		if (n > len)
+			n = len;
+
+		memcpy(r->head + r->head_len, buf, n);
+		r->head_len += n;
+	}
+	if (memchr(buf, '\0', len) != NULL)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"invalid backup manifest: it contains a NUL byte");
-	if (len < magic_len + 1 || memcmp(text, MANIFEST_MAGIC "\n", magic_len + 1) != 0)
+	while (len > 0)
+	{
+		const uint8_t *nl = memchr(buf, '\n', len);
+		size_t		n = nl != NULL ? (size_t) (nl - buf) : len;
+
+		if (r->line_len + n + 2 > r->line_cap)
+		{
+			size_t		cap = r->line_cap > 0 ? r->line_cap : 4096;
+			char	   *p;
+
+			while (cap < r->line_len + n + 2)
+				cap *= 2;
+			if (cap > MANIFEST_LINE_MAX)
+				return sb_error_set(err, SB_ERR_CORRUPT,
+									"invalid backup manifest: line %d is longer than %zu bytes",
+									r->lineno + 1, MANIFEST_LINE_MAX);
+			p = realloc(r->line, cap);
+			if (p == NULL)
+				return sb_error_oom(err);
+			r->line = p;
+			r->line_cap = cap;
+		}
+		memcpy(r->line + r->line_len, buf, n);
+		r->line_len += n;
+		buf += n;
+		len -= n;
+		if (nl == NULL)
+			break;
+		buf++;
+		len--;
+		if (reader_line(r, err) != SB_OK)
+			return err->status;
+		r->line_len = 0;
+	}
+	return SB_OK;
+}
+
+static SbStatus
+reader_finish_text(ManifestReader *r, SbError *err)
+{
+	SbManifest *m = r->m;
+	char		hex[SB_SHA256_HEX_LEN + 1];
+
+	if (r->lineno == 0 && r->line_len == 0)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"invalid backup manifest: it does not start with \"%s\"",
 							MANIFEST_MAGIC);
-
-	/* the checksum line is the last line, and it ends the file */
-	if (len >= magic_len + 1 + sum_len)
-	{
-		sum = text + len - sum_len;
-		if (sum[-1] != '\n' ||
-			strncmp(sum, MANIFEST_CHECKSUM_KEY, strlen(MANIFEST_CHECKSUM_KEY)) != 0 ||
-			text[len - 1] != '\n')
-			sum = NULL;
-	}
-	if (sum == NULL)
+	if (r->line_len > 0 || !r->have_sum)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"invalid backup manifest: no checksum line at its end");
-	sb_sha256_hex(text, (size_t) (sum - text), hex);
-	if (strncasecmp(hex, sum + strlen(MANIFEST_CHECKSUM_KEY), SB_SHA256_HEX_LEN) != 0)
+	if (sb_filter_finish(r->sha, err) != SB_OK)
+		return err->status;
+	sb_filter_digest_hex(r->sha, hex);
+	if (strncasecmp(hex, r->sum, SB_SHA256_HEX_LEN) != 0)
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"checksum mismatch in backup manifest");
-
-	lineno = 1;
-	for (p = text + magic_len + 1; p < sum && rc == SB_OK;)
+	if (r->parse_rc != SB_OK)
 	{
-		const char *nl = memchr(p, '\n', (size_t) (sum - p));
-		size_t		n = (size_t) (nl - p);
-		char	   *eq;
-
-		lineno++;
-		if (n + 1 > line_cap)
-		{
-			char	   *newline = realloc(line, n + 1);
-
-			if (newline == NULL)
-			{
-				rc = sb_error_oom(err);
-				break;
-			}
-			line = newline;
-			line_cap = n + 1;
-		}
-		memcpy(line, p, n);
-		line[n] = '\0';
-		p = nl + 1;
-
-		eq = strchr(line, '=');
-		if (eq == NULL || eq == line)
-		{
-			rc = bad_line(err, lineno, "expected key=value");
-			break;
-		}
-		*eq = '\0';
-		rc = parse_record(m, line, eq + 1, lineno, seen, &cursor, err);
+		*err = r->parse_err;
+		return r->parse_rc;
 	}
-	free(line);
-
-	for (k = 0; k < H_COUNT && rc == SB_OK; k++)
-		if (!seen[k])
-			rc = sb_error_set(err, SB_ERR_CORRUPT,
-							  "invalid backup manifest: key \"%s\" is missing",
-							  header_keys[k]);
-	if (rc == SB_OK)
-		rc = check_layers(m, err);
-	if (rc == SB_OK && m->format_version > MANIFEST_FORMAT_VERSION)
+	for (int k = 0; k < H_COUNT; k++)
+		if (!r->seen[k])
+			return sb_error_set(err, SB_ERR_CORRUPT,
+								"invalid backup manifest: key \"%s\" is missing",
+								header_keys[k]);
+	if (check_layers(m, err) != SB_OK)
+		return err->status;
+	if (m->format_version > MANIFEST_FORMAT_VERSION)
 	{
 		sb_error_set(err, SB_ERR_CONFIG,
 					 "backup manifest uses format version %d, newer than this build supports",
@@ -1204,8 +1080,85 @@ sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 		sb_error_detail(err, "This build supports manifest format version %d.",
 						MANIFEST_FORMAT_VERSION);
 		sb_error_hint(err, "Upgrade pg_safebackup.");
-		rc = SB_ERR_CONFIG;
+		return SB_ERR_CONFIG;
 	}
+	return SB_OK;
+}
+
+static void
+reader_free(SbFilter *f)
+{
+	ManifestReader *r = (ManifestReader *) f;
+
+	if (r == NULL)
+		return;
+	sb_filter_free_chain(r->sha);
+	free(r->line);
+	free(r);
+}
+
+SbFilter *
+sb_manifest_reader_new(SbManifest *m)
+{
+	ManifestReader *r = calloc(1, sizeof(ManifestReader));
+
+	if (r == NULL)
+		return NULL;
+	r->sha = sb_filter_digest_new(NULL);
+	if (r->sha == NULL)
+	{
+		free(r);
+		return NULL;
+	}
+	sb_manifest_init(m);
+	r->m = m;
+	r->base.write = reader_write;
+	r->base.finish = reader_finish;
+	r->base.free = reader_free;
+	return &r->base;
+}
+
+SbStatus
+sb_manifest_fetch(SbStorage *st, const char *path, SbManifest *m,
+				  SbManifestFetchFailure *failure, SbError *err)
+{
+	SbFilter   *reader = sb_manifest_reader_new(m);
+	ManifestReader *r = (ManifestReader *) reader;
+	SbStatus	rc;
+
+	*failure = SB_MANIFEST_FETCH_STORAGE;
+	if (reader == NULL)
+	{
+		sb_manifest_init(m);
+		return sb_error_oom(err);
+	}
+	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, reader, NULL, UINT64_MAX,
+						NULL, err);
+	if (rc != SB_OK && r->failed)
+		*failure = st->cipher == NULL &&
+			sb_cipher_header_present(r->head, r->head_len) ?
+			SB_MANIFEST_FETCH_ENCRYPTED : SB_MANIFEST_FETCH_TEXT;
+	sb_filter_free_chain(reader);
+	if (rc != SB_OK)
+		sb_manifest_free(m);
+	return rc;
+}
+
+SbStatus
+sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
+{
+	SbFilter   *reader = sb_manifest_reader_new(m);
+	SbStatus	rc;
+
+	if (reader == NULL)
+	{
+		sb_manifest_init(m);
+		return sb_error_oom(err);
+	}
+	rc = sb_filter_write(reader, text, len, err);
+	if (rc == SB_OK)
+		rc = sb_filter_finish(reader, err);
+	sb_filter_free_chain(reader);
 	if (rc != SB_OK)
 		sb_manifest_free(m);
 	return rc;
@@ -1223,17 +1176,11 @@ sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg, const SbManifest *m,
 	SbRepoConfig plain = *cfg;
 	char		dir[SB_PATH_MAX];
 	char		path[SB_PATH_MAX];
-	char	   *text;
-	size_t		len;
 	SbStatus	rc;
 
 	if (!label_valid(m->label))
 		return sb_error_set(err, SB_ERR_INTERNAL,
 							"invalid backup label \"%s\"", m->label);
-
-	text = sb_manifest_render(m, &len);
-	if (text == NULL)
-		return sb_error_oom(err);
 
 	sb_backup_dir(cfg->stanza, m->label, dir);
 	rc = sb_storage_mkdir(st, dir, err);
@@ -1242,12 +1189,11 @@ sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg, const SbManifest *m,
 		/* stored as is, so that it can be read without any tool */
 		plain.compress_type = SB_COMPRESS_NONE;
 		sb_backup_manifest_path(cfg->stanza, m->label, path);
-		rc = sb_codec_store_buffer(st, &plain, text, len, path, 0, NULL, err);
+		rc = sb_manifest_store(st, &plain, m, path, 0, err);
 		if (rc == SB_ERR_EXISTS)
 			sb_error_hint(err, "Backup \"%s\" already has a manifest; it is never replaced.",
 						  m->label);
 	}
-	free(text);
 	return rc;
 }
 
@@ -1257,9 +1203,7 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 {
 	char		path[SB_PATH_MAX];
 	char		dir[SB_PATH_MAX];
-	SbFilter   *sink;
-	const char *data;
-	size_t		len;
+	SbManifestFetchFailure failure;
 	SbStatus	rc;
 
 	sb_manifest_init(m);
@@ -1269,12 +1213,8 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 							label, stanza);
 
 	sb_backup_manifest_path(stanza, label, path);
-	sink = sb_filter_buffer_sink_new(MANIFEST_MAX_LEN);
-	if (sink == NULL)
-		return sb_error_oom(err);
-	rc = sb_codec_fetch(st, path, SB_COMPRESS_NONE, sink, NULL, UINT64_MAX,
-						NULL, err);
-	if (rc == SB_ERR_NOT_FOUND)
+	rc = sb_manifest_fetch(st, path, m, &failure, err);
+	if (rc == SB_ERR_NOT_FOUND && failure == SB_MANIFEST_FETCH_STORAGE)
 	{
 		SbStat		sst;
 		SbError		ignore;
@@ -1291,37 +1231,30 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 						 "backup \"%s\" does not exist in stanza \"%s\"",
 						 label, stanza);
 	}
-	else if (rc == SB_OK)
+	else if (rc != SB_OK && failure == SB_MANIFEST_FETCH_ENCRYPTED)
 	{
-		data = sb_filter_buffer_data(sink, &len);
-		rc = sb_manifest_parse(m, data, len, err);
-		if (rc != SB_OK && st->cipher == NULL &&
-			sb_cipher_header_present(data, len))
-		{
-			/* an encrypted manifest read without the key */
-			sb_error_set(err, SB_ERR_CONFIG,
-						 "manifest of backup \"%s\" is encrypted, but encryption is not configured",
-						 label);
-			sb_error_hint(err, "Set cipher_type = aes-256-gcm and cipher_pass_file to the file holding the stanza's passphrase.");
-			rc = SB_ERR_CONFIG;
-		}
-		else if (rc != SB_OK)
-		{
-			char		msg[SB_ERROR_MSG_LEN];
-
-			snprintf(msg, sizeof(msg), "%s", err->msg);
-			snprintf(err->msg, sizeof(err->msg),
-					 "could not read manifest of backup \"%s\": %s", label, msg);
-		}
-		else if (strcmp(m->label, label) != 0)
-		{
-			rc = sb_error_set(err, SB_ERR_CORRUPT,
-							  "manifest of backup \"%s\" is for backup \"%s\"",
-							  label, m->label);
-			sb_manifest_free(m);
-		}
+		/* an encrypted manifest read without the key */
+		sb_error_set(err, SB_ERR_CONFIG,
+					 "manifest of backup \"%s\" is encrypted, but encryption is not configured",
+					 label);
+		sb_error_hint(err, "Set cipher_type = aes-256-gcm and cipher_pass_file to the file holding the stanza's passphrase.");
+		rc = SB_ERR_CONFIG;
 	}
-	sb_filter_free_chain(sink);
+	else if (rc != SB_OK && failure == SB_MANIFEST_FETCH_TEXT)
+	{
+		char		msg[SB_ERROR_MSG_LEN];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		snprintf(err->msg, sizeof(err->msg),
+				 "could not read manifest of backup \"%s\": %s", label, msg);
+	}
+	else if (rc == SB_OK && strcmp(m->label, label) != 0)
+	{
+		rc = sb_error_set(err, SB_ERR_CORRUPT,
+						  "manifest of backup \"%s\" is for backup \"%s\"",
+						  label, m->label);
+		sb_manifest_free(m);
+	}
 	return rc;
 }
 

@@ -91,6 +91,7 @@
 #include "sb_config.h"
 #include "sb_error.h"
 #include "storage.h"
+#include "sum_store.h"
 
 #define SB_LABEL_LEN		32
 #define SB_LSN_LEN			24
@@ -122,8 +123,14 @@ typedef struct SbManifestFile
 	uint64_t	stored_size;
 	uint32_t	checksum_failures;	/* pages whose checksum did not match */
 	uint64_t	nblocks;		/* block sums recorded, 0 when none */
-	uint64_t   *block_sums;		/* nblocks sums of SbManifest.block_size
-								 * blocks (copied by sb_manifest_add_file) */
+	/*
+	 * The sums of the file's nblocks SbManifest.block_size blocks: given to
+	 * sb_manifest_add_file in block_sums, which copies them into the
+	 * manifest's store; a manifest's entries have block_sums NULL and their
+	 * sums at index sums_at of it (sb_manifest_file_sums reads them).
+	 */
+	const uint64_t *block_sums;
+	uint64_t	sums_at;
 	/* "": stored in this backup; else the backup holding the content */
 	char		ref_label[SB_LABEL_LEN];
 	SbCompressType ref_compress;	/* how that backup stored it */
@@ -191,6 +198,7 @@ typedef struct SbManifest
 	int			nfiles;
 	int			files_cap;
 	SbManifestFile *files;
+	SbSumStore	sums;			/* the files' block sums */
 	int			ndirs;
 	int			dirs_cap;
 	SbManifestDir *dirs;
@@ -202,11 +210,26 @@ typedef struct SbManifest
 extern void sb_manifest_init(SbManifest *m);
 extern void sb_manifest_free(SbManifest *m);
 
-/* Append entries (strings are copied); false when out of memory or a path is invalid. */
+/*
+ * Append entries (strings and block sums are copied); false when out of
+ * memory, a path is invalid or the block sums cannot be stored.
+ */
 extern bool sb_manifest_add_file(SbManifest *m, const SbManifestFile *f);
 extern bool sb_manifest_add_dir(SbManifest *m, const char *path, unsigned int mode);
 extern bool sb_manifest_add_tablespace(SbManifest *m, unsigned int oid,
 									   const char *path);
+
+/*
+ * The block sums of f, an entry of m: all f->nblocks of them into out
+ * (room for that many), or, with the _dup form, into a malloc'd array
+ * (NULL with err set on failure).
+ */
+extern SbStatus sb_manifest_file_sums(const SbManifest *m,
+									  const SbManifestFile *f, uint64_t *out,
+									  SbError *err);
+extern uint64_t *sb_manifest_file_sums_dup(const SbManifest *m,
+										   const SbManifestFile *f,
+										   SbError *err);
 
 /* Repository paths of a backup's pieces. */
 extern void sb_backup_dir(const char *stanza, const char *label, char *out);
@@ -248,9 +271,38 @@ extern bool sb_manifest_inherit_parts(SbManifestFile *dst,
 /* Does f's content come from more than one stored object? */
 #define sb_manifest_file_layered(f)	((f)->nchunks > 0)
 
-/* Render / parse the text form (checksum verified: SB_ERR_CORRUPT). */
+/*
+ * Render / parse the text form (checksum verified: SB_ERR_CORRUPT), in
+ * memory (for tests and small manifests).
+ */
 extern char *sb_manifest_render(const SbManifest *m, size_t *len);
 extern SbStatus sb_manifest_parse(SbManifest *m, const char *text, size_t len,
+								  SbError *err);
+
+/*
+ * The same without the whole text in memory.  sb_manifest_reader_new: a
+ * sink filter that parses what is pushed into it into m (initialized
+ * here; on failure the caller frees it).  sb_manifest_store: write m's
+ * text to path in st through cfg's codec (flags as for
+ * sb_storage_write_open), as it is rendered.  sb_manifest_fetch: read the
+ * manifest-form file path into m (freed on failure); *failure says what
+ * failed: the storage or codec, the text, or the text being encrypted
+ * while st has no key.
+ */
+typedef enum SbManifestFetchFailure
+{
+	SB_MANIFEST_FETCH_STORAGE,
+	SB_MANIFEST_FETCH_TEXT,
+	SB_MANIFEST_FETCH_ENCRYPTED
+} SbManifestFetchFailure;
+
+extern SbFilter *sb_manifest_reader_new(SbManifest *m);
+extern SbStatus sb_manifest_store(SbStorage *st, const SbRepoConfig *cfg,
+								  const SbManifest *m, const char *path,
+								  int flags, SbError *err);
+extern SbStatus sb_manifest_fetch(SbStorage *st, const char *path,
+								  SbManifest *m,
+								  SbManifestFetchFailure *failure,
 								  SbError *err);
 
 /* Write the manifest durably (never overwriting) / read it back. */

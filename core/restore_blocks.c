@@ -167,14 +167,21 @@ sb_restore_blocks_match(const Restore *r, int fd, const char *path,
 {
 	uint32_t	bs = r->m.block_size;
 	uint8_t    *buf;
+	uint64_t   *sums;
 	SbStatus	rc = SB_OK;
 
 	*match = false;
 	if (bs == 0 || f->nblocks != sb_block_count(f->size, bs))
 		return SB_OK;			/* the manifest checked this; never trust it */
+	sums = sb_manifest_file_sums_dup(&r->m, f, err);
+	if (sums == NULL)
+		return err->status;
 	buf = malloc(bs);
 	if (buf == NULL)
+	{
+		free(sums);
 		return sb_error_oom(err);
+	}
 	(void) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*match = true;
 	for (uint64_t i = 0; i < f->nblocks && *match; i++)
@@ -185,10 +192,11 @@ sb_restore_blocks_match(const Restore *r, int fd, const char *path,
 		rc = sb_read_at(fd, path, buf, want, i * bs, &got, err);
 		if (rc != SB_OK)
 			break;
-		if (got != want || sb_block_sum(buf, want) != f->block_sums[i])
+		if (got != want || sb_block_sum(buf, want) != sums[i])
 			*match = false;
 	}
 	free(buf);
+	free(sums);
 	if (rc != SB_OK)
 		*match = false;
 	return rc;
@@ -203,6 +211,7 @@ typedef struct BlockCheck
 {
 	SbFilter	base;
 	const SbManifestFile *f;
+	uint64_t   *sums;			/* f's block sums */
 	const char *repo_path;		/* for messages */
 	uint32_t	block_size;
 	XXH3_state_t *state;
@@ -214,7 +223,7 @@ static SbStatus
 check_block(BlockCheck *c, SbError *err)
 {
 	if (c->block >= c->f->nblocks ||
-		(uint64_t) XXH3_64bits_digest(c->state) != c->f->block_sums[c->block])
+		(uint64_t) XXH3_64bits_digest(c->state) != c->sums[c->block])
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"checksum mismatch in block %" PRIu64 " of repository file \"%s\"",
 							c->block, c->repo_path);
@@ -276,6 +285,7 @@ block_check_free(SbFilter *f)
 
 	if (c->state != NULL)
 		XXH3_freeState(c->state);
+	free(c->sums);
 	free(c);
 }
 
@@ -288,15 +298,23 @@ sb_restore_can_check_blocks(const Restore *r, const SbManifestFile *f)
 
 SbFilter *
 sb_restore_block_check_new(const Restore *r, const SbManifestFile *f,
-						   const char *repo_path, SbFilter *next)
+						   const char *repo_path, SbFilter *next, SbError *err)
 {
 	BlockCheck *c = calloc(1, sizeof(BlockCheck));
 
 	if (c == NULL)
-		return NULL;
-	c->state = XXH3_createState();
-	if (c->state == NULL)
 	{
+		sb_error_oom(err);
+		return NULL;
+	}
+	c->state = XXH3_createState();
+	c->sums = c->state != NULL ? sb_manifest_file_sums_dup(&r->m, f, err) : NULL;
+	if (c->sums == NULL)
+	{
+		if (c->state == NULL)
+			sb_error_oom(err);
+		else
+			XXH3_freeState(c->state);
 		free(c);
 		return NULL;
 	}

@@ -58,8 +58,9 @@ block_len(const SbManifestFile *f, uint64_t b)
  * (or are missing): into need, *nneed of them.
  */
 static SbStatus
-find_differing(Restore *r, const SbManifestFile *f, const SbDeltaPlan *plan,
-			   const char *full, uint32_t *need, uint32_t *nneed, SbError *err)
+find_differing(Restore *r, const SbManifestFile *f, const uint64_t *sums,
+			   const SbDeltaPlan *plan, const char *full, uint32_t *need,
+			   uint32_t *nneed, SbError *err)
 {
 	uint8_t    *buf = malloc(SB_BLOCK_SIZE);
 	uint64_t	read_bytes = 0;
@@ -80,7 +81,7 @@ find_differing(Restore *r, const SbManifestFile *f, const SbDeltaPlan *plan,
 					&got, err);
 			read_bytes += got;
 			if (rc == SB_OK && got == len &&
-				sb_block_sum(buf, len) == f->block_sums[b])
+				sb_block_sum(buf, len) == sums[b])
 				continue;
 		}
 		need[(*nneed)++] = b;
@@ -99,7 +100,8 @@ find_differing(Restore *r, const SbManifestFile *f, const SbDeltaPlan *plan,
  */
 static SbStatus
 fetch_run(Restore *r, SbStorage *st, const SbManifestFile *f,
-		  const SbDeltaPlan *plan, const char *full, const char *repo_path,
+		  const uint64_t *sums, const SbDeltaPlan *plan, const char *full,
+		  const char *repo_path,
 		  SbCompressType ct, const uint32_t *need, uint32_t n,
 		  uint64_t *written, SbError *err)
 {
@@ -128,7 +130,7 @@ fetch_run(Restore *r, SbStorage *st, const SbManifestFile *f,
 			rc = sb_error_set(err, SB_ERR_CORRUPT,
 							  "stored frames of file \"%s\" do not hold bytes %" PRIu64 " to %" PRIu64,
 							  repo_path, b_off, b_off + b_len);
-		else if (sb_block_sum(data + (b_off - got_off), b_len) != f->block_sums[need[i]])
+		else if (sb_block_sum(data + (b_off - got_off), b_len) != sums[need[i]])
 			rc = sb_error_set(err, SB_ERR_CORRUPT,
 							  "block %u of file \"%s\" does not match the backup manifest",
 							  need[i], repo_path);
@@ -158,13 +160,20 @@ sb_restore_patch_blocks(Restore *r, SbStorage *st, const SbManifestFile *f,
 	SbCompressType ct;
 	uint32_t   *need;
 	uint32_t	nneed = 0;
+	uint64_t   *sums;
 	SbStatus	rc;
 
 	*written = 0;
+	sums = sb_manifest_file_sums_dup(&r->m, f, err);
+	if (sums == NULL)
+		return err->status;
 	need = malloc(sizeof(uint32_t) * (plan->nblocks > 0 ? plan->nblocks : 1));
 	if (need == NULL)
+	{
+		free(sums);
 		return sb_error_oom(err);
-	rc = find_differing(r, f, plan, full, need, &nneed, err);
+	}
+	rc = find_differing(r, f, sums, plan, full, need, &nneed, err);
 
 	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
 	for (uint32_t i = 0; i < nneed && rc == SB_OK;)
@@ -174,11 +183,12 @@ sb_restore_patch_blocks(Restore *r, SbStorage *st, const SbManifestFile *f,
 		while (j < nneed && need[j] - need[j - 1] <= GAP_BLOCKS &&
 			   need[j] - need[i] < RUN_BLOCKS)
 			j++;
-		rc = fetch_run(r, st, f, plan, full, repo_path, ct, need + i, j - i,
-					   written, err);
+		rc = fetch_run(r, st, f, sums, plan, full, repo_path, ct, need + i,
+					   j - i, written, err);
 		i = j;
 	}
 	free(need);
+	free(sums);
 	/* whatever went wrong with a ranged read, the whole stream decides */
 	if (rc != SB_OK && rc != SB_ERR_NO_MEMORY)
 		rc = SB_ERR_UNSUPPORTED;

@@ -176,13 +176,16 @@ extern SbStatus sb_restore_patch_blocks(Restore *r, SbStorage *st,
 extern SbFilter *sb_restore_patch_sink_new(int fd, const char *path,
 										   uint64_t local_size);
 extern uint64_t sb_restore_patch_sink_written(SbFilter *f);
-/* Verify a file's stream against its block sums (when it has them). */
+/*
+ * Verify a file's stream against its block sums (when it has them); the
+ * constructor returns NULL with err set when it cannot read them.
+ */
 extern bool sb_restore_can_check_blocks(const Restore *r,
 										const SbManifestFile *f);
 extern SbFilter *sb_restore_block_check_new(const Restore *r,
 											const SbManifestFile *f,
 											const char *repo_path,
-											SbFilter *next);
+											SbFilter *next, SbError *err);
 extern SbStatus sb_restore_blocks_match(const Restore *r, int fd,
 										const char *path,
 										const SbManifestFile *f, bool *match,

@@ -602,7 +602,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	/* checked block by block when the manifest has sums, else by SHA-256 */
 	by_blocks = sb_restore_can_check_blocks(r, f);
 	if (by_blocks && sink != NULL)
-		check = sb_restore_block_check_new(r, f, repo_path, sink);
+		check = sb_restore_block_check_new(r, f, repo_path, sink, err);
 	pf = calloc(1, sizeof(ProgressFilter));
 	if (sink == NULL || pf == NULL || (by_blocks && check == NULL))
 	{
@@ -613,7 +613,8 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		free(pf);
 		close(fd);
 		unlink(full);
-		return sb_error_oom(err);
+		/* the check sets err itself: its sums are read from the manifest */
+		return sink != NULL && pf != NULL ? err->status : sb_error_oom(err);
 	}
 	pf->base.write = progress_write;
 	pf->base.finish = progress_finish;

@@ -912,6 +912,16 @@ plan_blocks(const SbReuseSources *reuse, const SbWalkEntry *e, BlockPlan *p)
 	}
 }
 
+/* The block sums of be, an entry of the base manifest, into sums. */
+static void
+base_sums(const SbReuseSources *reuse, const SbManifestFile *be, uint64 *sums)
+{
+	SbError		err;
+
+	if (sb_manifest_file_sums(reuse->base, be, (uint64_t *) sums, &err) != SB_OK)
+		sb_report(ERROR, &err, "could not read the block sums of the base backup", NULL);
+}
+
 /*
  * A file to take by chunks: its list of the summaries' chunks, the base's
  * sums in its sums array, and the base entry (in cand, as SB_REUSE_NONE:
@@ -933,7 +943,7 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 	*chunks_off += sizeof(uint32) * p->cap;
 	f->nchunks = p->npages;
 	memcpy(list, p->pages, sizeof(uint32) * p->npages);
-	memcpy(sums, be->block_sums, sizeof(uint64) * be->nblocks);
+	base_sums(reuse, be, sums);
 	memset(&f->cand, 0, sizeof(f->cand));
 	memcpy(f->cand.digest, be->digest, sizeof(f->cand.digest));
 	f->cand.size = be->size;
@@ -1073,19 +1083,24 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 
 /*
  * A file referenced in the base keeps what the base's entry has besides
- * its content: its block sums and, for a block-incremental entry, its
- * chunks and parts (shallow: sb_manifest_add_file copies them).
+ * its content: its block sums (read into a palloc'd array, returned for
+ * the caller to free once sb_manifest_add_file copied them) and, for a
+ * block-incremental entry, its chunks and parts (shallow:
+ * sb_manifest_add_file copies them).
  */
-static void
+static uint64 *
 inherit_entry(SbManifest *m, const SbReuseSources *reuse, SbManifestFile *mf)
 {
 	const SbManifestFile *be = sb_reuse_base_entry(reuse, mf->path);
+	uint64	   *sums;
 
 	if (be == NULL || reuse->base->block_size != SB_BLOCK_SIZE ||
 		be->nblocks == 0 || be->nblocks != sb_block_count(mf->size, SB_BLOCK_SIZE))
-		return;
+		return NULL;
+	sums = palloc(sizeof(uint64) * be->nblocks);
+	base_sums(reuse, be, sums);
 	mf->nblocks = be->nblocks;
-	mf->block_sums = be->block_sums;
+	mf->block_sums = sums;
 	m->block_size = SB_BLOCK_SIZE;
 	mf->nchunks = be->nchunks;
 	mf->chunks = be->chunks;
@@ -1094,6 +1109,7 @@ inherit_entry(SbManifest *m, const SbReuseSources *reuse, SbManifestFile *mf)
 	mf->parts = be->parts;
 	if (be->nchunks > 0)
 		m->chunk_size = reuse->base->chunk_size;
+	return sums;
 }
 
 /* Every file copied goes into the manifest, in copy order. */
@@ -1105,6 +1121,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 	{
 		SbCopyFile *f = &q->files[i];
 		SbManifestFile mf;
+		uint64	   *inherited = NULL;
 
 		if (f->state == SB_COPY_GONE)
 			continue;
@@ -1131,7 +1148,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 		{
 			strlcpy(mf.ref_label, f->cand.ref_label, sizeof(mf.ref_label));
 			mf.ref_compress = (SbCompressType) f->cand.ref_compress;
-			inherit_entry(m, reuse, &mf);
+			inherited = inherit_entry(m, reuse, &mf);
 		}
 		if (f->outcome == SB_REUSE_BLOCKS)
 		{
@@ -1149,6 +1166,8 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 		}
 		if (!sb_manifest_add_file(m, &mf))
 			elog(ERROR, "could not add \"%s\" to the manifest", mf.path);
+		if (inherited != NULL)
+			pfree(inherited);
 		if (f->outcome == SB_REUSE_BLOCKS)
 		{
 			/* the parts were made for mf; its chunks are the queue's */

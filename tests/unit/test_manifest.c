@@ -104,10 +104,21 @@ manifests_equal(const SbManifest *a, const SbManifest *b)
 		if (strcmp(x->path, y->path) != 0 || x->size != y->size ||
 			x->mtime != y->mtime || x->mode != y->mode ||
 			strcmp(x->digest, y->digest) != 0 ||
-			x->stored_size != y->stored_size || x->nblocks != y->nblocks ||
-			(x->nblocks > 0 &&
-			 memcmp(x->block_sums, y->block_sums, x->nblocks * sizeof(uint64_t)) != 0))
+			x->stored_size != y->stored_size || x->nblocks != y->nblocks)
 			return false;
+		if (x->nblocks > 0)
+		{
+			SbError		err;
+			uint64_t   *xs = sb_manifest_file_sums_dup(a, x, &err);
+			uint64_t   *ys = sb_manifest_file_sums_dup(b, y, &err);
+			bool		same = xs != NULL && ys != NULL &&
+				memcmp(xs, ys, x->nblocks * sizeof(uint64_t)) == 0;
+
+			free(xs);
+			free(ys);
+			if (!same)
+				return false;
+		}
 	}
 	for (i = 0; i < a->ndirs; i++)
 		if (strcmp(a->dirs[i].path, b->dirs[i].path) != 0 ||
@@ -391,6 +402,7 @@ test_block_sums(void)
 	size_t		len;
 	char	   *text;
 	uint64_t	sums[3];
+	uint64_t   *fsums;
 	SbManifestFile *f;
 	char		data[3 * 1000];
 
@@ -414,10 +426,11 @@ test_block_sums(void)
 	m.block_size = 1000;
 	f = &m.files[3];
 	f->nblocks = sb_block_count(f->size, 1000);
-	f->block_sums = calloc(f->nblocks, sizeof(uint64_t));
-	SB_REQUIRE(f->block_sums != NULL);
-	memcpy(f->block_sums, sums, sizeof(sums));
-	f->block_sums[24] = UINT64_C(0xfedcba9876543210);
+	fsums = calloc(f->nblocks, sizeof(uint64_t));
+	SB_REQUIRE(fsums != NULL);
+	memcpy(fsums, sums, sizeof(sums));
+	fsums[24] = UINT64_C(0xfedcba9876543210);
+	SB_REQUIRE(sb_sum_store_append(&m.sums, fsums, f->nblocks, &f->sums_at, &err) == SB_OK);
 	text = sb_manifest_render(&m, &len);
 	SB_REQUIRE(text != NULL);
 	SB_CHECK(strstr(text, "\nblock_size=1000\n") != NULL);
@@ -427,8 +440,13 @@ test_block_sums(void)
 	SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_OK);
 	SB_CHECK(manifests_equal(&m, &back));
 	SB_CHECK(back.block_size == 1000);
-	SB_CHECK(back.files[3].nblocks == 25 &&
-			 memcmp(back.files[3].block_sums, f->block_sums, 25 * sizeof(uint64_t)) == 0);
+	{
+		uint64_t   *got = sb_manifest_file_sums_dup(&back, &back.files[3], &err);
+
+		SB_CHECK(back.files[3].nblocks == 25 && got != NULL &&
+				 memcmp(got, fsums, 25 * sizeof(uint64_t)) == 0);
+		free(got);
+	}
 	SB_CHECK(back.files[2].nblocks == 0 && back.files[2].block_sums == NULL);
 	sb_manifest_free(&back);
 	free(text);
@@ -437,13 +455,21 @@ test_block_sums(void)
 	{
 		SbManifest	c;
 		SbManifestFile cf = *f;
+		uint64_t	got[25];
 
 		sb_manifest_init(&c);
+		cf.block_sums = fsums;
 		SB_CHECK(sb_manifest_add_file(&c, &cf));
-		SB_CHECK(c.files[0].block_sums != f->block_sums &&
-				 c.files[0].block_sums[24] == f->block_sums[24]);
+		fsums[24] = 0;
+		SB_CHECK(c.files[0].block_sums == NULL &&
+				 sb_manifest_file_sums(&c, &c.files[0], got, &err) == SB_OK &&
+				 got[24] == UINT64_C(0xfedcba9876543210) && got[0] == sums[0]);
+		/* sums given without the array: refused */
+		cf.block_sums = NULL;
+		SB_CHECK(!sb_manifest_add_file(&c, &cf));
 		sb_manifest_free(&c);
 	}
+	free(fsums);
 	sb_manifest_free(&m);
 
 	/* the old format: no block sums at all */
@@ -683,6 +709,136 @@ test_save_load(SbStorage *st, const SbRepoConfig *cfg)
 	build_manifest(&m, "a/b", 1);
 	SB_CHECK(sb_manifest_save(st, cfg, &m, &err) != SB_OK);
 	sb_manifest_free(&m);
+}
+
+/*
+ * Block sums beyond the memory limit of the manifest's store go to an
+ * unnamed temporary file, and a manifest is written and read without its
+ * whole text in memory: 20 files of 8192 sums (2.6 MB of text, so the
+ * renderer hands on several full buffers) with all but the first 1000
+ * sums in the file, saved, loaded, rendered and compared sum by sum; the
+ * text fed to the reader one byte at a time parses the same; a line that
+ * does not parse in a damaged manifest is reported as the checksum
+ * mismatch; a temporary directory that does not exist is an error that
+ * says which.
+ */
+static void
+test_sums_spilled(SbStorage *st, const SbRepoConfig *cfg)
+{
+	SbManifest	m;
+	SbManifest	back;
+	SbError		err;
+	uint64_t	saved_limit = sb_sum_store_mem_limit;
+	uint64_t   *sums = calloc(8192, sizeof(uint64_t));
+	uint64_t   *got = calloc(8192, sizeof(uint64_t));
+	char		path[512];
+	char	   *raw;
+	char	   *text;
+	size_t		rawlen;
+	size_t		len;
+	uint64_t	x = 88172645463325252ULL;
+
+	SB_REQUIRE(sums != NULL && got != NULL);
+	sb_sum_store_mem_limit = 1000;
+	build_manifest(&m, "20260102-000000F", 0);
+	m.block_size = 1000;
+	for (int i = 0; i < 20; i++)
+	{
+		SbManifestFile f;
+		char		name[64];
+
+		memset(&f, 0, sizeof(f));
+		snprintf(name, sizeof(name), "base/5/%d", 20000 + i);
+		f.path = name;
+		f.size = 8192 * 1000 - i;
+		f.mode = 0600;
+		memcpy(f.digest, SHA_A, SB_SHA256_HEX_LEN + 1);
+		f.nblocks = 8192;
+		for (int k = 0; k < 8192; k++)
+		{
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			sums[k] = x;
+		}
+		f.block_sums = sums;
+		SB_REQUIRE(sb_manifest_add_file(&m, &f));
+	}
+	SB_CHECK(m.sums.fd >= 0 && m.sums.count == 20 * 8192 && m.sums.mem_cap <= 1000);
+	/* the last file's sums, read back from the temporary file */
+	SB_CHECK(sb_manifest_file_sums(&m, &m.files[19], got, &err) == SB_OK &&
+			 memcmp(got, sums, 8192 * sizeof(uint64_t)) == 0);
+	/* a range across the memory limit */
+	SB_CHECK(sb_sum_store_read(&m.sums, 990, 20, got, &err) == SB_OK);
+	SB_CHECK(sb_sum_store_read(&m.sums, 20 * 8192 - 1, 2, got, &err) == SB_ERR_INTERNAL);
+
+	SB_CHECK_MSG(sb_manifest_save(st, cfg, &m, &err) == SB_OK, "%s", err.msg);
+	SB_CHECK_MSG(sb_manifest_load(st, "main", "20260102-000000F", &back, &err) == SB_OK,
+				 "%s", err.msg);
+	SB_CHECK(back.sums.fd >= 0);
+	SB_CHECK(manifests_equal(&m, &back));
+	sb_manifest_free(&back);
+
+	snprintf(path, sizeof(path), "%s/main/backup/20260102-000000F/backup.manifest",
+			 cfg->repo_path);
+	raw = sb_test_read_file(path, &rawlen);
+	text = sb_manifest_render(&m, &len);
+	SB_REQUIRE(raw != NULL && text != NULL);
+	SB_CHECK(rawlen == len && len > 2 * 1024 * 1024 && memcmp(raw, text, len) == 0);
+	free(raw);
+
+	/* one byte at a time */
+	{
+		SbFilter   *reader = sb_manifest_reader_new(&back);
+		SbStatus	rc = SB_OK;
+
+		SB_REQUIRE(reader != NULL);
+		for (size_t i = 0; i < len && rc == SB_OK; i++)
+			rc = sb_filter_write(reader, text + i, 1, &err);
+		if (rc == SB_OK)
+			rc = sb_filter_finish(reader, &err);
+		sb_filter_free_chain(reader);
+		SB_CHECK_MSG(rc == SB_OK, "%s", err.msg);
+		SB_CHECK(rc == SB_OK && manifests_equal(&m, &back));
+		sb_manifest_free(&back);
+	}
+
+	/* a file line made invalid: the damage is what is reported */
+	{
+		char	   *line = strstr(text, "\nfile=base/5/20003\t");
+
+		SB_REQUIRE(line != NULL);
+		line[strlen("\nfile=base/5/20003")] = 'x';
+		SB_CHECK(sb_manifest_parse(&back, text, len, &err) == SB_ERR_CORRUPT);
+		SB_CHECK_MSG(strstr(err.msg, "checksum mismatch") != NULL, "%s", err.msg);
+	}
+	free(text);
+	sb_manifest_free(&m);
+
+	/* nowhere to put them */
+	{
+		SbSumStore	s;
+		uint64_t	at;
+		const char *old = getenv("TMPDIR");
+		char	   *keep = old != NULL ? strdup(old) : NULL;
+
+		setenv("TMPDIR", "/nonexistent/sb-test", 1);
+		sb_sum_store_init(&s);
+		SB_CHECK(sb_sum_store_append(&s, sums, 999, &at, &err) == SB_OK && at == 0);
+		SB_CHECK(sb_sum_store_append(&s, sums, 2, &at, &err) == SB_ERR_NOT_FOUND);
+		SB_CHECK_MSG(strstr(err.msg, "could not create a temporary file for block sums in \"/nonexistent/sb-test\"") != NULL,
+					 "%s", err.msg);
+		SB_CHECK(strstr(err.hint, "TMPDIR") != NULL);
+		sb_sum_store_free(&s);
+		if (keep != NULL)
+			setenv("TMPDIR", keep, 1);
+		else
+			unsetenv("TMPDIR");
+		free(keep);
+	}
+	sb_sum_store_mem_limit = saved_limit;
+	free(sums);
+	free(got);
 }
 
 static void
@@ -971,6 +1127,7 @@ main(void)
 
 	st = sb_test_open_repo(root, &cfg);
 	test_save_load(st, &cfg);
+	test_sums_spilled(st, &cfg);
 	test_backup_list(st, &cfg);
 	test_wal_ranges(st);
 	sb_storage_close(st);

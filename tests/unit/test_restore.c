@@ -159,6 +159,7 @@ store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
 	SbManifestFile mf;
 	SbStoreResult res;
 	SbError		err;
+	uint64_t   *sums = NULL;
 	char		path[SB_PATH_MAX];
 	char	   *slash;
 
@@ -182,14 +183,15 @@ store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
 	if (fake_block_size > 0 && f->len > fake_block_size)
 	{
 		mf.nblocks = sb_block_count(f->len, fake_block_size);
-		mf.block_sums = calloc(mf.nblocks, sizeof(uint64_t));
-		SB_REQUIRE(mf.block_sums != NULL);
-		SB_CHECK(sb_block_sums_update(mf.block_sums, mf.nblocks, fake_block_size,
+		sums = calloc(mf.nblocks, sizeof(uint64_t));
+		SB_REQUIRE(sums != NULL);
+		SB_CHECK(sb_block_sums_update(sums, mf.nblocks, fake_block_size,
 									  f->data, f->len, 0));
+		mf.block_sums = sums;
 		m->block_size = fake_block_size;
 	}
 	SB_CHECK(sb_manifest_add_file(m, &mf));
-	free(mf.block_sums);
+	free(sums);
 	m->database_size += f->len;
 	m->stored_size += res.stored_size;
 }
@@ -812,6 +814,7 @@ test_layers(void)
 	const uint32_t cs = 1024;
 	size_t		new_len = BIG_SIZE + 2000;
 	char	   *new_data;
+	uint64_t   *new_sums;
 	char	   *stored;
 	size_t		stored_len = 0;
 	uint32_t	chunks[8];
@@ -895,11 +898,11 @@ test_layers(void)
 	f->size = new_len;
 	memcpy(f->digest, res.digest, sizeof(f->digest));
 	f->stored_size = res.stored_size;
-	free(f->block_sums);
 	f->nblocks = sb_block_count(new_len, m.block_size);
-	f->block_sums = calloc(f->nblocks, sizeof(uint64_t));
-	SB_REQUIRE(f->block_sums != NULL);
-	SB_CHECK(sb_block_sums_update(f->block_sums, f->nblocks, m.block_size, new_data, new_len, 0));
+	new_sums = calloc(f->nblocks, sizeof(uint64_t));
+	SB_REQUIRE(new_sums != NULL);
+	SB_CHECK(sb_block_sums_update(new_sums, f->nblocks, m.block_size, new_data, new_len, 0));
+	SB_REQUIRE(sb_sum_store_append(&m.sums, new_sums, f->nblocks, &f->sums_at, &err) == SB_OK);
 	SB_CHECK_MSG(sb_manifest_save(st, &c, &m, &err) == SB_OK, "%s", err.msg);
 
 	map.oid = TS_OID;
@@ -917,7 +920,9 @@ test_layers(void)
 	SB_CHECK(result.files_rebuilt == 1);
 
 	/* sums that do not fit the result (the last block's): refused */
-	f->block_sums[f->nblocks - 1] ^= 1;
+	new_sums[f->nblocks - 1] ^= 1;
+	SB_REQUIRE(sb_sum_store_append(&m.sums, new_sums, f->nblocks, &f->sums_at, &err) == SB_OK);
+	free(new_sums);
 	snprintf(m.label, sizeof(m.label), "20260101-000200I");
 	snprintf(c.stanza, sizeof(c.stanza), "%s", stanza);
 	sb_backup_file_path(stanza, m.label, "base/1/1259", SB_COMPRESS_ZSTD, path);
