@@ -49,7 +49,7 @@ OBJS = \
 	backend/expire_sql.o backend/verify_sql.o \
 	backend/archive_lag.o backend/repo_sql.o backend/repo_behind.o backend/repo_behind_sql.o \
 	worker/worker_start.o worker/launcher.o worker/lag_warning.o worker/backup.o worker/backup_walk.o worker/wal_push.o worker/wal_catchup.o \
-	worker/backup_copy.o worker/backup_order.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
+	worker/backup_copy.o worker/backup_order.o worker/backup_sums.o worker/backup_reuse.o worker/backup_wal.o worker/page_verify.o \
 	worker/block_map.o \
 	$(CORE_OBJS)
 

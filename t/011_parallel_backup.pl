@@ -4,12 +4,14 @@
 # page is reported (log, safebackup.safebackup_backups(), safebackup.safebackup_status(), manifest)
 # and, with safebackup.checksum_failure = fail, fails the backup.  A copy
 # worker killed mid-backup (a crash restart) and safebackup.safebackup_cancel() leave
-# no listed backup, stop every copier, and the next backup works.
+# no listed backup, stop every copier, and the next backup works; the
+# copiers' block sums file is removed in every case.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 use SbTest;
 
 my $repo = PostgreSQL::Test::Utils::tempdir();
@@ -45,6 +47,24 @@ cmp_ok(-s $node->data_dir . "/$noise_file", '<',
 $node->safe_psql('postgres', 'ALTER SYSTEM SET log_min_messages = debug1');
 $node->reload;
 
+# the copiers' block sums go to a temporary file of the leader's (not
+# shared memory), removed when it is done or fails
+sub sums_files
+{
+	my @f = glob($node->data_dir . '/base/pgsql_tmp/pgsql_tmpsafebackup_sums.*');
+	return scalar @f;
+}
+# bounded: the leader removes it as it exits, after it reports the end
+sub no_sums_file_left
+{
+	for (1 .. 600)
+	{
+		return 1 if sums_files() == 0;
+		usleep(100_000);
+	}
+	return 0;
+}
+
 # --- a clean backup by two copiers, restored and compared
 my $log_offset = -s $node->logfile;
 my $label = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
@@ -58,6 +78,7 @@ is($node->safe_psql('postgres',
 	'complete|0', 'parallel backup listed, no checksum failures');
 is($node->safe_psql('postgres', 'SELECT backup_files_done = backup_files_total, backup_checksum_failures FROM safebackup.safebackup_status()'),
 	't|0', 'safebackup.safebackup_status() shows one total for all copiers');
+ok(no_sums_file_left(), 'the block sums file is removed after the backup');
 like(slurp_file($node->logfile, $log_offset),
 	qr/base backup copy worker copied \d+ files? \(\d+ bytes\)/,
 	'a copy worker copied files');
@@ -127,6 +148,7 @@ ok(!-e "$repo/main/backup/$failed/backup.manifest", 'failed backup: no manifest'
 is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$failed'"),
 	'0', 'failed backup is not listed');
 is($node->safe_psql('postgres', $copy_workers), '0', 'no copy worker left');
+ok(no_sums_file_left(), 'failed backup: the block sums file is removed');
 $node->safe_psql('postgres',
 	'DROP TABLE victim; ALTER SYSTEM RESET safebackup.checksum_failure; SELECT pg_reload_conf()');
 
@@ -148,12 +170,14 @@ sub start_and_wait_copy_worker
 
 # safebackup.safebackup_cancel() stops every copier
 my $canceled = start_and_wait_copy_worker();
+is(sums_files(), 1, 'while the backup runs, its block sums are in a temporary file');
 is($node->safe_psql('postgres', 'SELECT safebackup.safebackup_cancel()'), 't', 'cancel returns true');
 $node->poll_query_until('postgres', "SELECT backup_phase = 'canceled' FROM safebackup.safebackup_status()")
   or die 'canceled backup not reported';
 is($node->safe_psql('postgres', $copy_workers), '0',
 	'cancel: the copy worker has exited when the backup is reported canceled');
 ok(!-e "$repo/main/backup/$canceled/backup.manifest", 'canceled backup: no manifest');
+ok(no_sums_file_left(), 'canceled backup: the block sums file is removed');
 
 # kill -9 of a copy worker: the server restarts, the backup is not listed
 my $crashed = start_and_wait_copy_worker();
@@ -165,6 +189,7 @@ is(kill('KILL', $copy_pid), 1, 'copy worker killed');
 $node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 $node->poll_query_until('postgres', 'SELECT true') or die 'server did not come back';
 ok(!-e "$repo/main/backup/$crashed/backup.manifest", 'crashed backup: no manifest');
+ok(no_sums_file_left(), 'crashed backup: the restart removes the block sums file');
 is($node->safe_psql('postgres', "SELECT count(*) FROM safebackup.safebackup_backups() WHERE label = '$crashed'"),
 	'0', 'crashed backup is not listed');
 

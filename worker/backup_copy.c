@@ -68,6 +68,7 @@
 #include "worker/backup_copy.h"
 #include "worker/backup_order.h"
 #include "worker/backup_reuse.h"
+#include "worker/backup_sums.h"
 #include "worker/backup_walk.h"
 #include "worker/page_verify.h"
 #include "worker/worker.h"
@@ -108,12 +109,12 @@ typedef struct SbCopyFile
 	uint64		stored_size;
 	uint32		checksum_failures;
 	char		digest[SB_SHA256_HEX_LEN + 1];
-	Size		sums_off;		/* block sums array in the queue, or 0 */
-	uint64		sums_cap;		/* room for this many sums */
+	uint64		sums_off;		/* where its block sums go in the sums file */
+	uint64		sums_cap;		/* room for this many sums there; 0: none */
 	uint64		nblocks;		/* sums recorded, 0 when none */
 	SbReuseCandidate cand;		/* what it may be taken from instead */
 	int			outcome;		/* SbReuseKind it was finally taken as */
-	/* block-level: the base entry's sums are in the sums array already */
+	/* block-level: the base entry's sums are in the sums file already */
 	bool		block_mode;		/* may be taken by its changed pages */
 	uint64		base_size;		/* the base entry's size */
 	Size		chunks_off;		/* page list, room for chunks_cap */
@@ -148,6 +149,7 @@ typedef struct SbCopyQueue
 	bool		has_error;
 	int			error_code;		/* of the first failure */
 	char		error[SB_LAST_ERROR_LEN];
+	char		sums_path[MAXPGPATH];	/* the block sums (backup_sums.h) */
 	uint32		nshared;		/* files handed out: all but the last */
 	uint32		nfiles;
 	SbCopyFile	files[FLEXIBLE_ARRAY_MEMBER];
@@ -161,9 +163,11 @@ typedef struct Copier
 	SbStorage  *st;
 	bool		leader;
 	SbPageVerify pv;
-	uint64	   *sums;			/* the current file's block sums */
+	uint64	   *sums;			/* the current file's block sums, or NULL */
 	uint64		sums_cap;
 	bool		sums_lost;		/* the file outgrew sums_cap */
+	uint64	   *sums_buf;		/* where they are made (palloc'd) */
+	uint64		sums_buf_cap;
 	int64		files;			/* copied by this copier */
 	int64		bytes;
 } Copier;
@@ -434,6 +438,23 @@ add_range(SbRange *ranges, int *n, uint64 offset, uint64 len)
 	}
 }
 
+/* The buffer in which c makes f's block sums (none when f has no room). */
+static void
+use_sums(Copier *c, const SbCopyFile *f)
+{
+	if (f->sums_cap > c->sums_buf_cap)
+	{
+		if (c->sums_buf != NULL)
+			pfree(c->sums_buf);
+		c->sums_buf = MemoryContextAllocHuge(TopMemoryContext,
+											 sizeof(uint64) * f->sums_cap);
+		c->sums_buf_cap = f->sums_cap;
+	}
+	c->sums = f->sums_cap > 0 ? c->sums_buf : NULL;
+	c->sums_cap = f->sums_cap;
+	c->sums_lost = false;
+}
+
 /*
  * Take a relation file by its changed pages, if it still qualifies: the
  * pages the WAL summaries name, plus every page the base did not have
@@ -520,9 +541,8 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 	}
 	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
 	/* the base's sums are there: the blocks read replace theirs */
-	c->sums = (uint64 *) ((char *) q + f->sums_off);
-	c->sums_cap = f->sums_cap;
-	c->sums_lost = false;
+	use_sums(c, f);
+	sb_backup_sums_read(q->sums_path, f->sums_off, c->sums, f->sums_cap);
 	rc = sb_codec_store_fd_ranges(c->st, &q->cfg, fd, path,
 								  SB_WRITE_DEFER_SYNC | q->write_flags,
 								  reads, nreads, emit, nemit,
@@ -550,6 +570,7 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 	f->checksum_failures = c->pv.failures;
 	memcpy(f->digest, res.digest, sizeof(f->digest));
 	f->nblocks = sb_block_count(size, SB_BLOCK_SIZE);
+	sb_backup_sums_write(q->sums_path, f->sums_off, c->sums, f->nblocks);
 	f->outcome = SB_REUSE_BLOCKS;
 	pg_atomic_fetch_add_u64(&q->files_blocks, 1);
 	pg_atomic_fetch_add_u64(&q->chunk_bytes, res.plain_size);
@@ -597,9 +618,7 @@ copy_one(Copier *c, uint32 i)
 		return;
 	}
 	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
-	c->sums = f->sums_off ? (uint64 *) ((char *) q + f->sums_off) : NULL;
-	c->sums_cap = f->sums_cap;
-	c->sums_lost = false;
+	use_sums(c, f);
 	/*
 	 * Flushed all at once before the manifest (sb_storage_sync).  A large
 	 * file is compressed and written by a thread of the codec while this
@@ -631,6 +650,7 @@ copy_one(Copier *c, uint32 i)
 	if (res.plain_size > SB_BLOCK_SIZE && !c->sums_lost &&
 		sb_block_count(res.plain_size, SB_BLOCK_SIZE) <= f->sums_cap)
 		f->nblocks = sb_block_count(res.plain_size, SB_BLOCK_SIZE);
+	sb_backup_sums_write(q->sums_path, f->sums_off, c->sums, f->nblocks);
 	pg_write_barrier();
 	f->state = SB_COPY_DONE;
 	pg_atomic_fetch_add_u64(&q->files_done, 1);
@@ -933,9 +953,9 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 {
 	const SbManifestFile *be = p->be;
 	uint32	   *list = (uint32 *) ((char *) q + *chunks_off);
-	uint64	   *sums = (uint64 *) ((char *) q + f->sums_off);
+	uint64	   *sums = palloc(sizeof(uint64) * be->nblocks);
 
-	Assert(f->sums_off != 0 && be->nblocks <= f->sums_cap);
+	Assert(f->sums_cap > 0 && be->nblocks <= f->sums_cap);
 	f->block_mode = true;
 	f->base_size = be->size;
 	f->chunks_off = *chunks_off;
@@ -944,6 +964,8 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 	f->nchunks = p->npages;
 	memcpy(list, p->pages, sizeof(uint32) * p->npages);
 	base_sums(reuse, be, sums);
+	sb_backup_sums_write(q->sums_path, f->sums_off, sums, be->nblocks);
+	pfree(sums);
 	memset(&f->cand, 0, sizeof(f->cand));
 	memcpy(f->cand.digest, be->digest, sizeof(f->cand.digest));
 	f->cand.size = be->size;
@@ -961,7 +983,7 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	int			nfiles = 0;
 	Size		size;
 	Size		off;
-	Size		sums_off;
+	uint64		sums_off;
 	dsm_segment *seg;
 	SbCopyQueue *q;
 	ListCell   *lc;
@@ -978,9 +1000,6 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 			continue;
 		files[nfiles++] = e;
 		size += sizeof(SbCopyFile) + strlen(e->path) + strlen(e->local_path) + 2;
-		if (e->size > SB_BLOCK_SIZE)
-			size += sizeof(uint64) *
-				(sb_block_count(e->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
 	}
 	if (nfiles == 0)
 		elog(ERROR, "the base backup has no files");
@@ -1033,16 +1052,13 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 
-	/* the block sums arrays (8-byte aligned after the files), then the strings */
-	sums_off = offsetof(SbCopyQueue, files) + sizeof(SbCopyFile) * nfiles;
-	StaticAssertStmt(sizeof(SbCopyFile) % sizeof(uint64) == 0,
-					 "block sums must stay aligned");
-	off = sums_off;
-	for (int i = 0; i < nfiles; i++)
-		if (files[i]->size > SB_BLOCK_SIZE)
-			off += sizeof(uint64) *
-				(sb_block_count(files[i]->size, SB_BLOCK_SIZE) + SB_COPY_SUMS_SLACK);
-	/* then the chunk lists */
+	/* the block sums go to a file, each file's after the one before */
+	sb_backup_sums_create(seg, q->sums_path);
+	sums_off = 0;
+	/* after the files, the chunk lists (4-byte aligned), then the strings */
+	StaticAssertStmt(sizeof(SbCopyFile) % sizeof(uint32) == 0,
+					 "chunk lists must stay aligned");
+	off = offsetof(SbCopyQueue, files) + sizeof(SbCopyFile) * nfiles;
 	chunks_off = off;
 	for (int i = 0; i < nfiles; i++)
 		if (plans[i].be != NULL)
@@ -1116,6 +1132,9 @@ inherit_entry(SbManifest *m, const SbReuseSources *reuse, SbManifestFile *mf)
 static void
 add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 {
+	uint64	   *sums = palloc(sizeof(uint64));
+	uint64		sums_cap = 1;
+
 	m->checksums_verified = q->verify_checksums;
 	for (uint32 i = 0; i < q->nfiles; i++)
 	{
@@ -1140,8 +1159,12 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 		mf.checksum_failures = f->checksum_failures;
 		if (f->nblocks > 0)
 		{
+			sums = f->nblocks > sums_cap ?
+				repalloc_huge(sums, sizeof(uint64) * f->nblocks) : sums;
+			sums_cap = Max(sums_cap, f->nblocks);
+			sb_backup_sums_read(q->sums_path, f->sums_off, sums, f->nblocks);
 			mf.nblocks = f->nblocks;
-			mf.block_sums = (uint64_t *) ((char *) q + f->sums_off);
+			mf.block_sums = (uint64_t *) sums;
 			m->block_size = SB_BLOCK_SIZE;
 		}
 		if (f->outcome == SB_REUSE_BASE)
@@ -1180,6 +1203,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 			m->stored_size += f->stored_size;
 		m->checksum_failures += f->checksum_failures;
 	}
+	pfree(sums);
 }
 
 void
