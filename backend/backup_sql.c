@@ -452,7 +452,8 @@ safebackup_backups(PG_FUNCTION_ARGS)
 		bool		nulls[BACKUPS_COLS];
 		int			c = 0;
 
-		if (sb_manifest_load(st, cfg.stanza, labels[i], &m, &err) != SB_OK)
+		if (sb_manifest_load_flags(st, cfg.stanza, labels[i], &m,
+								   SB_MANIFEST_SKIP_SUMS, &err) != SB_OK)
 		{
 			sb_report(WARNING, &err, "could not read a backup manifest", NULL);
 			continue;

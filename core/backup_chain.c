@@ -92,7 +92,7 @@ sb_backup_choose_base(SbStorage *st, const char *stanza, SbBackupType *type,
 		SbError		merr;
 
 		/* an unreadable manifest cannot be a base: look further back */
-		if (sb_manifest_load(st, stanza, labels[i], &m, &merr) != SB_OK)
+		if (sb_manifest_load_flags(st, stanza, labels[i], &m, SB_MANIFEST_SKIP_SUMS, &merr) != SB_OK)
 			continue;
 		if (*type == SB_BACKUP_INCR || strcmp(m.type, "full") == 0)
 			snprintf(base, SB_LABEL_LEN, "%s", labels[i]);
@@ -131,7 +131,7 @@ sb_backup_chain_check(SbStorage *st, const char *stanza, const SbManifest *m,
 							  m->label);
 			break;
 		}
-		if (sb_manifest_load(st, stanza, base, &bm, &berr) != SB_OK)
+		if (sb_manifest_load_flags(st, stanza, base, &bm, SB_MANIFEST_SKIP_SUMS, &berr) != SB_OK)
 		{
 			rc = sb_error_set(err, berr.status == SB_ERR_NOT_FOUND ? SB_ERR_NOT_FOUND : SB_ERR_CORRUPT,
 							  "backup \"%s\" depends on backup \"%s\", which is not usable: %s",
@@ -237,7 +237,7 @@ sb_backup_resume_load(SbStorage *st, const char *stanza, const char *label,
 	SbStatus	rc;
 
 	resume_path(stanza, label, path);
-	rc = sb_manifest_fetch(st, path, m, &failure, err);
+	rc = sb_manifest_fetch(st, path, m, 0, &failure, err);
 	if (rc == SB_OK && strcmp(m->label, label) != 0)
 	{
 		rc = sb_error_set(err, SB_ERR_CORRUPT,

@@ -479,7 +479,8 @@ sb_expire(SbStorage *st, const SbExpireOptions *o, SbExpireResult *res,
 	{
 		SbManifest	m;
 
-		rc = sb_manifest_load(st, o->stanza, labels[i], &m, err);
+		rc = sb_manifest_load_flags(st, o->stanza, labels[i], &m,
+									SB_MANIFEST_SKIP_SUMS, err);
 		if (rc != SB_OK)
 		{
 			sb_error_detail(err, "Expire reads every manifest before removing anything: nothing was removed.");

@@ -8,7 +8,8 @@
  * a last line "checksum=<sha256 of every byte before it>".  Parsing reads
  * the text as it arrives (a line at a time, the block sums going to the
  * manifest's store), reports a checksum mismatch before any other fault it
- * found, ignores header keys it does not know (a newer writer may add some), and checks every path through the
+ * found, ignores header keys it does not know (a newer writer may add
+ * some), and checks every path through the
  * same rules as sb_manifest_add_*(), so a manifest read from a repository
  * can never name a file outside the directory it is restored into.
  *
@@ -113,45 +114,60 @@ grow(void **array, int *cap, int n, size_t elsize)
 	return true;
 }
 
-bool
-sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
+SbStatus
+sb_manifest_add(SbManifest *m, const SbManifestFile *f, SbError *err)
 {
 	SbManifestFile *dst;
 	char	   *path;
 	uint64_t	sums_at = 0;
-	SbError		err;
 
-	if (!relpath_valid(f->path) || (f->nblocks > 0 && f->block_sums == NULL))
-		return false;
+	if (!relpath_valid(f->path))
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"invalid path \"%s\" for a backup manifest", f->path);
+	if (f->nblocks > 0 && f->block_sums == NULL)
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"no block sums given for \"%s\"", f->path);
 	if (!grow((void **) &m->files, &m->files_cap, m->nfiles,
 			  sizeof(SbManifestFile)))
-		return false;
+		return sb_error_oom(err);
 	if (f->nblocks > 0 &&
 		sb_sum_store_append(&m->sums, f->block_sums, f->nblocks, &sums_at,
-							&err) != SB_OK)
-		return false;
+							err) != SB_OK)
+		return err->status;
 	path = strdup(f->path);
 	if (path == NULL)
-		return false;
+		return sb_error_oom(err);
 	dst = &m->files[m->nfiles];
 	*dst = *f;
 	if (!sb_manifest_file_copy_layers(dst, f))
 	{
 		free(path);
-		return false;
+		return sb_error_oom(err);
 	}
 	m->nfiles++;
 	dst->path = path;
 	dst->block_sums = NULL;
 	dst->sums_at = sums_at;
 	dst->digest[SB_SHA256_HEX_LEN] = '\0';
-	return true;
+	return SB_OK;
+}
+
+bool
+sb_manifest_add_file(SbManifest *m, const SbManifestFile *f)
+{
+	SbError		err;
+
+	return sb_manifest_add(m, f, &err) == SB_OK;
 }
 
 SbStatus
 sb_manifest_file_sums(const SbManifest *m, const SbManifestFile *f,
 					  uint64_t *out, SbError *err)
 {
+	if (m->sums_skipped)
+		return sb_error_set(err, SB_ERR_INTERNAL,
+							"the block sums of \"%s\" were not read from the manifest",
+							f->path);
 	return sb_sum_store_read(&m->sums, f->sums_at, f->nblocks, out, err);
 }
 
@@ -534,6 +550,9 @@ parse_block_sums(SbManifest *m, char *value, int lineno, int *cursor,
 	if (n == 0 || len % SB_BLOCK_SUM_HEX_LEN != 0 ||
 		len / SB_BLOCK_SUM_HEX_LEN != n)
 		return bad_line(err, lineno, "the number of block sums does not match the file size");
+	file->nblocks = n;
+	if (m->sums_skipped)
+		return SB_OK;
 	/* decoded into the store a batch at a time: the batches follow each other */
 	for (uint64_t k = 0; k < n;)
 	{
@@ -1098,7 +1117,7 @@ reader_free(SbFilter *f)
 }
 
 SbFilter *
-sb_manifest_reader_new(SbManifest *m)
+sb_manifest_reader_new(SbManifest *m, int flags)
 {
 	ManifestReader *r = calloc(1, sizeof(ManifestReader));
 
@@ -1111,6 +1130,7 @@ sb_manifest_reader_new(SbManifest *m)
 		return NULL;
 	}
 	sb_manifest_init(m);
+	m->sums_skipped = (flags & SB_MANIFEST_SKIP_SUMS) != 0;
 	r->m = m;
 	r->base.write = reader_write;
 	r->base.finish = reader_finish;
@@ -1119,10 +1139,10 @@ sb_manifest_reader_new(SbManifest *m)
 }
 
 SbStatus
-sb_manifest_fetch(SbStorage *st, const char *path, SbManifest *m,
+sb_manifest_fetch(SbStorage *st, const char *path, SbManifest *m, int flags,
 				  SbManifestFetchFailure *failure, SbError *err)
 {
-	SbFilter   *reader = sb_manifest_reader_new(m);
+	SbFilter   *reader = sb_manifest_reader_new(m, flags);
 	ManifestReader *r = (ManifestReader *) reader;
 	SbStatus	rc;
 
@@ -1147,7 +1167,7 @@ sb_manifest_fetch(SbStorage *st, const char *path, SbManifest *m,
 SbStatus
 sb_manifest_parse(SbManifest *m, const char *text, size_t len, SbError *err)
 {
-	SbFilter   *reader = sb_manifest_reader_new(m);
+	SbFilter   *reader = sb_manifest_reader_new(m, 0);
 	SbStatus	rc;
 
 	if (reader == NULL)
@@ -1201,6 +1221,13 @@ SbStatus
 sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 				 SbManifest *m, SbError *err)
 {
+	return sb_manifest_load_flags(st, stanza, label, m, 0, err);
+}
+
+SbStatus
+sb_manifest_load_flags(SbStorage *st, const char *stanza, const char *label,
+					   SbManifest *m, int flags, SbError *err)
+{
 	char		path[SB_PATH_MAX];
 	char		dir[SB_PATH_MAX];
 	SbManifestFetchFailure failure;
@@ -1213,7 +1240,7 @@ sb_manifest_load(SbStorage *st, const char *stanza, const char *label,
 							label, stanza);
 
 	sb_backup_manifest_path(stanza, label, path);
-	rc = sb_manifest_fetch(st, path, m, &failure, err);
+	rc = sb_manifest_fetch(st, path, m, flags, &failure, err);
 	if (rc == SB_ERR_NOT_FOUND && failure == SB_MANIFEST_FETCH_STORAGE)
 	{
 		SbStat		sst;

@@ -199,6 +199,9 @@ typedef struct SbManifest
 	int			files_cap;
 	SbManifestFile *files;
 	SbSumStore	sums;			/* the files' block sums */
+	bool		sums_skipped;	/* read with SB_MANIFEST_SKIP_SUMS: the
+								 * entries' nblocks are known, their sums
+								 * are not */
 	int			ndirs;
 	int			dirs_cap;
 	SbManifestDir *dirs;
@@ -213,8 +216,11 @@ extern void sb_manifest_free(SbManifest *m);
 /*
  * Append entries (strings and block sums are copied); false when out of
  * memory, a path is invalid or the block sums cannot be stored.
+ * sb_manifest_add is sb_manifest_add_file saying why it failed.
  */
 extern bool sb_manifest_add_file(SbManifest *m, const SbManifestFile *f);
+extern SbStatus sb_manifest_add(SbManifest *m, const SbManifestFile *f,
+								SbError *err);
 extern bool sb_manifest_add_dir(SbManifest *m, const char *path, unsigned int mode);
 extern bool sb_manifest_add_tablespace(SbManifest *m, unsigned int oid,
 									   const char *path);
@@ -296,12 +302,20 @@ typedef enum SbManifestFetchFailure
 	SB_MANIFEST_FETCH_ENCRYPTED
 } SbManifestFetchFailure;
 
-extern SbFilter *sb_manifest_reader_new(SbManifest *m);
+/*
+ * flags: SB_MANIFEST_SKIP_SUMS reads the block sums records without keeping
+ * the sums (for what lists, expires, verifies or checks a chain of backups:
+ * nothing to decode or to put in a temporary file); reading the sums of
+ * such a manifest's entries fails.
+ */
+#define SB_MANIFEST_SKIP_SUMS	0x01
+
+extern SbFilter *sb_manifest_reader_new(SbManifest *m, int flags);
 extern SbStatus sb_manifest_store(SbStorage *st, const SbRepoConfig *cfg,
 								  const SbManifest *m, const char *path,
 								  int flags, SbError *err);
 extern SbStatus sb_manifest_fetch(SbStorage *st, const char *path,
-								  SbManifest *m,
+								  SbManifest *m, int flags,
 								  SbManifestFetchFailure *failure,
 								  SbError *err);
 
@@ -312,6 +326,10 @@ extern SbStatus sb_manifest_save(SbStorage *st, const SbRepoConfig *cfg,
 extern SbStatus sb_manifest_load(SbStorage *st, const char *stanza,
 								 const char *label, SbManifest *m,
 								 SbError *err);
+/* The same with sb_manifest_reader_new's flags. */
+extern SbStatus sb_manifest_load_flags(SbStorage *st, const char *stanza,
+									   const char *label, SbManifest *m,
+									   int flags, SbError *err);
 
 /*
  * List the complete backups of a stanza (those with a manifest), oldest

@@ -144,10 +144,15 @@ sb_restore_choose_backup(SbStorage *st, const SbRestoreOptions *o,
 		return SB_ERR_NOT_FOUND;
 	}
 
-	/* newest first: the first one that ended before the target */
+	/*
+	 * newest first: the first one that ended before the target (without
+	 * the block sums of those passed over: read again once chosen)
+	 */
 	for (i = n - 1; i >= 0; i--)
 	{
-		rc = sb_manifest_load(st, o->stanza, labels[i], m, err);
+		rc = sb_manifest_load_flags(st, o->stanza, labels[i], m,
+									o->target_kind == SB_TARGET_NONE ? 0 :
+									SB_MANIFEST_SKIP_SUMS, err);
 		if (rc != SB_OK)
 		{
 			if (err->hint[0] == '\0')
@@ -160,12 +165,18 @@ sb_restore_choose_backup(SbStorage *st, const SbRestoreOptions *o,
 			sb_manifest_free(m);
 			continue;
 		}
+		if (m->sums_skipped)
+		{
+			sb_manifest_free(m);
+			rc = sb_manifest_load(st, o->stanza, labels[i], m, err);
+		}
 		sb_backup_list_free(labels, n);
-		return SB_OK;
+		return rc;
 	}
 
 	/* every backup ended after the target: describe the oldest */
-	rc = sb_manifest_load(st, o->stanza, labels[0], m, err);
+	rc = sb_manifest_load_flags(st, o->stanza, labels[0], m,
+								SB_MANIFEST_SKIP_SUMS, err);
 	if (rc == SB_OK)
 	{
 		format_time(m->stop_time, when, sizeof(when));

@@ -21,7 +21,7 @@
 
 #include "file_io.h"
 
-uint64_t	sb_sum_store_mem_limit = UINT64_C(1) << 20;
+uint64_t	sb_sum_store_mem_limit = UINT64_C(1) << 17;
 
 #define SUM_BYTES	((uint64_t) sizeof(uint64_t))
 #define SPILL_NAME	"(unnamed temporary file of block sums)"

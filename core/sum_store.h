@@ -38,7 +38,7 @@ typedef struct SbSumStore
 	int			fd;				/* the temporary file, -1 until needed */
 } SbSumStore;
 
-/* Sums held in memory by stores initialized from now on: 1 Mi (8 MiB). */
+/* Sums held in memory by stores initialized from now on: 128 Ki (1 MiB, 16 GB of data). */
 extern uint64_t sb_sum_store_mem_limit;
 
 /* Where the temporary files go: $TMPDIR when set, else /var/tmp. */

@@ -161,7 +161,8 @@ verify_backup_files(SbStorage *st, const SbVerifyOptions *o, VerifyBackup *vb,
 	SbStatus	rc = SB_OK;
 
 	sb_error_clear(&merr);
-	if (sb_manifest_load(st, o->stanza, vb->r.label, &m, &merr) != SB_OK)
+	if (sb_manifest_load_flags(st, o->stanza, vb->r.label, &m,
+							   SB_MANIFEST_SKIP_SUMS, &merr) != SB_OK)
 	{
 		sb_verify_problem(&vb->r, "unreadable manifest: %s", merr.msg);
 		return SB_OK;

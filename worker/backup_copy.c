@@ -1134,6 +1134,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 {
 	uint64	   *sums = palloc(sizeof(uint64));
 	uint64		sums_cap = 1;
+	SbError		err;
 
 	m->checksums_verified = q->verify_checksums;
 	for (uint32 i = 0; i < q->nfiles; i++)
@@ -1187,8 +1188,8 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 						 errmsg("out of memory")));
 			m->block_incremental_files++;
 		}
-		if (!sb_manifest_add_file(m, &mf))
-			elog(ERROR, "could not add \"%s\" to the manifest", mf.path);
+		if (sb_manifest_add(m, &mf, &err) != SB_OK)
+			sb_report(ERROR, &err, "could not add a file to the backup manifest", NULL);
 		if (inherited != NULL)
 			pfree(inherited);
 		if (f->outcome == SB_REUSE_BLOCKS)

@@ -716,7 +716,8 @@ test_save_load(SbStorage *st, const SbRepoConfig *cfg)
  * unnamed temporary file, and a manifest is written and read without its
  * whole text in memory: 20 files of 8192 sums (2.6 MB of text, so the
  * renderer hands on several full buffers) with all but the first 1000
- * sums in the file, saved, loaded, rendered and compared sum by sum; the
+ * sums in the file, saved, loaded, rendered and compared sum by sum; loaded
+ * without its sums (SB_MANIFEST_SKIP_SUMS), nothing of them is kept; the
  * text fed to the reader one byte at a time parses the same; a line that
  * does not parse in a damaged manifest is reported as the checksum
  * mismatch; a temporary directory that does not exist is an error that
@@ -779,6 +780,17 @@ test_sums_spilled(SbStorage *st, const SbRepoConfig *cfg)
 	SB_CHECK(manifests_equal(&m, &back));
 	sb_manifest_free(&back);
 
+	/* without the sums: the entries say how many, nothing is stored */
+	SB_CHECK_MSG(sb_manifest_load_flags(st, "main", "20260102-000000F", &back,
+										SB_MANIFEST_SKIP_SUMS, &err) == SB_OK,
+				 "%s", err.msg);
+	SB_CHECK(back.sums_skipped && back.nfiles == m.nfiles &&
+			 back.files[19].nblocks == 8192);
+	SB_CHECK(back.sums.count == 0 && back.sums.fd < 0 && back.sums.mem == NULL);
+	SB_CHECK(sb_manifest_file_sums(&back, &back.files[19], got, &err) == SB_ERR_INTERNAL);
+	SB_CHECK_MSG(strstr(err.msg, "were not read") != NULL, "%s", err.msg);
+	sb_manifest_free(&back);
+
 	snprintf(path, sizeof(path), "%s/main/backup/20260102-000000F/backup.manifest",
 			 cfg->repo_path);
 	raw = sb_test_read_file(path, &rawlen);
@@ -789,7 +801,7 @@ test_sums_spilled(SbStorage *st, const SbRepoConfig *cfg)
 
 	/* one byte at a time */
 	{
-		SbFilter   *reader = sb_manifest_reader_new(&back);
+		SbFilter   *reader = sb_manifest_reader_new(&back, 0);
 		SbStatus	rc = SB_OK;
 
 		SB_REQUIRE(reader != NULL);
