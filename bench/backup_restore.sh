@@ -178,25 +178,9 @@ if [[ " $SB_REPOS " == *" s3 "* ]] && ! [ -x "${SB_RGW_ROOT:-/var/cache/pg_safeb
 	echo "no radosgw root (scripts/rgw-start.sh prepare): S3 left out"
 	SB_REPOS=$(for r in $SB_REPOS; do [ "$r" = s3 ] || echo "$r"; done | xargs)
 fi
-as_pg() { runuser -u postgres -- "$@"; }
-# as postgres, by exec (so that $! of "as_pg_exec ... &" is the program's own pid)
-as_pg_exec() { exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
-psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-# a timed command, as postgres, bounded in time; by setpriv, not runuser,
-# whose PAM session costs 10-20 ms of a 0.2 s measurement (for every tool)
-pg_home=$(getent passwd postgres | cut -d: -f6)
-timed_pg() {
-	setpriv --reuid=postgres --regid=postgres --init-groups \
-		env HOME="$pg_home" USER=postgres LOGNAME=postgres timeout "$limit" "$@"
-}
-
-if ! [ -x /usr/bin/time ]; then
-	apt-get install -y time >/dev/null 2>&1 || true
-fi
-[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+need_time
 pgbr=1
 if [ "${PGBR:-1}" = 0 ]; then
 	pgbr=
@@ -208,7 +192,6 @@ elif ! command -v pgbackrest >/dev/null; then
 fi
 
 server_pid=
-sampler_pid=
 harness=$dir/sftp-harness
 harness_started=
 rgw=$dir/rgw-harness
@@ -241,13 +224,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 as_pg "$bin/initdb" -D "$dir/data" -A trust --data-checksums >/dev/null
+pg_conf_local "$dir/data"
 cat >> "$dir/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$dir'
-listen_addresses = ''
-shared_preload_libraries = 'pg_safebackup'
-archive_mode = on
-archive_library = 'pg_safebackup'
 max_wal_size = 4GB
 include_if_exists = 'bench_repo.conf'
 CONF
@@ -283,38 +261,6 @@ drain()
 }
 drain
 
-# peak RSS of the "pg_safebackup backup" workers: a sampler writes the
-# highest VmHWM seen (kB) to $dir/backup-rss until it is stopped
-start_sampler()
-{
-	local pm
-	pm=$(head -1 "$dir/data/postmaster.pid")
-	echo 0 > "$dir/backup-rss"
-	(
-		best=0
-		for _ in $(seq $((limit * 5))); do
-			for p in $(ps -o pid=,args= --ppid "$pm" | awk '/pg_safebackup backup/ { print $1 }'); do
-				kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
-				if [ -n "$kb" ] && [ "$kb" -gt "$best" ]; then
-					best=$kb
-					echo "$best" > "$dir/backup-rss"
-				fi
-			done
-			sleep 0.2
-		done
-	) &
-	sampler_pid=$!
-}
-# stops it and sets backup_rss (MiB); not in a subshell, so that
-# sampler_pid is cleared here
-stop_sampler()
-{
-	kill "$sampler_pid" 2>/dev/null || true
-	wait "$sampler_pid" 2>/dev/null || true
-	sampler_pid=
-	backup_rss=$(( ($(cat "$dir/backup-rss") + 1023) / 1024 ))
-}
-
 # results: "key seconds [MiB]" lines
 : > "$dir/results"
 result()
@@ -323,8 +269,6 @@ result()
 	if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE $*" >> "$BENCH_SCALES_FILE"; fi
 	if [ -n "${BENCH_RUNS_FILE:-}" ]; then echo "$*" >> "$BENCH_RUNS_FILE"; fi
 }
-# /usr/bin/time -v output file -> MiB
-maxrss() { awk -F: '/Maximum resident set size/ { printf "%d", ($2 + 1023) / 1024 }' "$1"; }
 
 echo "pgbench scale $SCALE, data checksums: data directory $size MB (without pg_wal); page cache dropped before each timed run"
 

@@ -37,24 +37,12 @@ bin=$("$PG_CONFIG" --bindir)
 dir=${BENCH_DIR:-/tmp/sb-manifest-bench}
 port=${BENCH_PORT:-54397}
 
+limit=3600		# seconds allowed for one timed command
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
-if ! [ -x /usr/bin/time ]; then
-	apt-get install -y time >/dev/null 2>&1 || true
-fi
-[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+need_time
 
-as_pg() { runuser -u postgres -- "$@"; }
-psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-maxrss() { awk -F: '/Maximum resident set size/ { printf "%d", ($2 + 1023) / 1024 }' "$1"; }
-pg_home=$(getent passwd postgres | cut -d: -f6)
-timed_pg() {
-	setpriv --reuid=postgres --regid=postgres --init-groups \
-		env HOME="$pg_home" USER=postgres LOGNAME=postgres timeout 3600 "$@"
-}
-
-sampler_pid=
 cleanup()
 {
 	set +e
@@ -67,37 +55,7 @@ cleanup()
 	fi
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
-trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# the highest VmHWM (kB) of the "pg_safebackup backup" workers, to $dir/backup-rss
-start_sampler()
-{
-	local pm
-	pm=$(head -1 "$dir/data/postmaster.pid")
-	echo 0 > "$dir/backup-rss"
-	(
-		best=0
-		while :; do
-			for p in $(ps -o pid=,args= --ppid "$pm" | awk '/pg_safebackup backup/ { print $1 }'); do
-				kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
-				if [ -n "$kb" ] && [ "$kb" -gt "$best" ]; then
-					best=$kb
-					echo "$best" > "$dir/backup-rss"
-				fi
-			done
-			sleep 0.2
-		done
-	) &
-	sampler_pid=$!
-}
-stop_sampler()
-{
-	kill "$sampler_pid" 2>/dev/null || true
-	wait "$sampler_pid" 2>/dev/null || true
-	sampler_pid=
-	backup_rss=$(( ($(cat "$dir/backup-rss") + 1023) / 1024 ))
-}
 
 results=$(mktemp /tmp/sb-manifest-bench.XXXXXX)
 trap 'rm -f "$results"; cleanup' EXIT
@@ -106,15 +64,8 @@ printf '%8s %7s %11s %10s %10s %10s %10s %10s\n' "data GB" "files" "manifest MB"
 for gb in "${sizes[@]}"; do
 	rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
 	as_pg "$bin/initdb" -D "$dir/data" -A trust --data-checksums >/dev/null
-	cat >> "$dir/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$dir'
-listen_addresses = ''
-shared_preload_libraries = 'pg_safebackup'
-archive_mode = on
-archive_library = 'pg_safebackup'
-safebackup.repo_path = '$dir/repo'
-CONF
+	pg_conf_local "$dir/data"
+	echo "safebackup.repo_path = '$dir/repo'" >> "$dir/data/postgresql.conf"
 	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
 	psql_b -c "CREATE EXTENSION pg_safebackup"
 	db=$(psql_b -Atc "SELECT oid FROM pg_database WHERE datname = 'postgres'")

@@ -1,0 +1,74 @@
+# shellcheck shell=bash disable=SC2154,SC2034
+# Helpers shared by the benchmark scripts of bench/ (sourced, not run).
+# They expect $bin (PostgreSQL's bindir), $dir (the work directory: the
+# server's socket and its data in $dir/data), $port and $limit (seconds
+# allowed for one timed command).
+
+as_pg() { runuser -u postgres -- "$@"; }
+# as postgres, by exec (so that $! of "as_pg_exec ... &" is the program's own pid)
+as_pg_exec() { exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# /usr/bin/time -v output file -> MiB
+maxrss() { awk -F: '/Maximum resident set size/ { printf "%d", ($2 + 1023) / 1024 }' "$1"; }
+# a timed command, as postgres, bounded in time; by setpriv, not runuser,
+# whose PAM session costs 10-20 ms of a 0.2 s measurement (for every tool)
+pg_home=$(getent passwd postgres | cut -d: -f6)
+timed_pg() {
+	setpriv --reuid=postgres --regid=postgres --init-groups \
+		env HOME="$pg_home" USER=postgres LOGNAME=postgres timeout "$limit" "$@"
+}
+need_time() {
+	if ! [ -x /usr/bin/time ]; then
+		apt-get install -y time >/dev/null 2>&1 || true
+	fi
+	[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+}
+
+# the settings of a cluster archiving with pg_safebackup, on a Unix socket
+# in $dir only, appended to DATADIR/postgresql.conf
+pg_conf_local() {
+	cat >> "$1/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$dir'
+listen_addresses = ''
+shared_preload_libraries = 'pg_safebackup'
+archive_mode = on
+archive_library = 'pg_safebackup'
+CONF
+}
+
+# peak RSS of the "pg_safebackup backup" workers: a sampler writes the
+# highest VmHWM seen (kB) to $dir/backup-rss until it is stopped
+sampler_pid=
+start_sampler()
+{
+	local pm
+	pm=$(head -1 "$dir/data/postmaster.pid")
+	echo 0 > "$dir/backup-rss"
+	(
+		best=0
+		for _ in $(seq $((limit * 5))); do
+			for p in $(ps -o pid=,args= --ppid "$pm" | awk '/pg_safebackup backup/ { print $1 }'); do
+				kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+				if [ -n "$kb" ] && [ "$kb" -gt "$best" ]; then
+					best=$kb
+					echo "$best" > "$dir/backup-rss"
+				fi
+			done
+			sleep 0.2
+		done
+	) &
+	sampler_pid=$!
+}
+# stops it and sets backup_rss (MiB); not in a subshell, so that
+# sampler_pid is cleared here
+stop_sampler()
+{
+	kill "$sampler_pid" 2>/dev/null || true
+	wait "$sampler_pid" 2>/dev/null || true
+	sampler_pid=
+	backup_rss=$(( ($(cat "$dir/backup-rss") + 1023) / 1024 ))
+}
