@@ -13,6 +13,7 @@
 
 #include "backend/guc.h"
 #include "backend/shmem.h"
+#include "sum_store.h"
 #include "worker/launcher.h"
 
 PG_MODULE_MAGIC;
@@ -21,6 +22,9 @@ void
 _PG_init(void)
 {
 	sb_define_gucs();
+
+	/* manifests' block sums beyond 1 MiB: the server's own temporary directory */
+	sb_sum_store_tmpdir = "base/" PG_TEMP_FILES_DIR;
 
 	/*
 	 * Loaded only as archive_library (not preloaded): archiving works, but

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file_io.h"
@@ -26,11 +27,15 @@ uint64_t	sb_sum_store_mem_limit = UINT64_C(1) << 17;
 #define SUM_BYTES	((uint64_t) sizeof(uint64_t))
 #define SPILL_NAME	"(unnamed temporary file of block sums)"
 
+const char *sb_sum_store_tmpdir = NULL;
+
 const char *
 sb_sum_store_dir(void)
 {
 	const char *dir = getenv("TMPDIR");
 
+	if (sb_sum_store_tmpdir != NULL)
+		return sb_sum_store_tmpdir;
 	return dir != NULL && dir[0] != '\0' ? dir : "/var/tmp";
 }
 
@@ -63,6 +68,10 @@ open_spill_file(SbSumStore *s, SbError *err)
 	int			fd;
 
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* a directory of the caller's choice is made on first use */
+	if (fd < 0 && errno == ENOENT && sb_sum_store_tmpdir != NULL &&
+		mkdir(dir, 0700) == 0)
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 	{
 		if (snprintf(path, sizeof(path), "%s/pg_safebackup-sums.XXXXXX", dir) >=
@@ -78,7 +87,10 @@ open_spill_file(SbSumStore *s, SbError *err)
 		sb_error_errno(err, errno,
 					   "could not create a temporary file for block sums in \"%s\"",
 					   dir);
-		sb_error_hint(err, "Set TMPDIR to a writable directory with room for 64 MB per TB of backed-up data.");
+		if (sb_sum_store_tmpdir != NULL)
+			sb_error_hint(err, "The directory needs room for 64 MB per TB of backed-up data.");
+		else
+			sb_error_hint(err, "Set TMPDIR to a writable directory with room for 64 MB per TB of backed-up data.");
 		return err->status;
 	}
 	s->fd = fd;

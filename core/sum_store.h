@@ -12,8 +12,9 @@
  * the first sb_sum_store_mem_limit sums in memory (most clusters: all of
  * them) and appends the rest to an unnamed temporary file (O_TMPFILE, or
  * a name removed at once: nothing is left behind, even after a crash) in
- * sb_sum_store_dir(): $TMPDIR, else /var/tmp.  Readers ask for the sums of
- * one file at a time.
+ * sb_sum_store_dir(): sb_sum_store_tmpdir when set (the server's processes:
+ * their data directory's base/pgsql_tmp, made if missing), else $TMPDIR,
+ * else /var/tmp.  Readers ask for the sums of one file at a time.
  *
  * Appending is for one thread; once filled, a store may be read by several
  * threads at once (pread).
@@ -41,7 +42,8 @@ typedef struct SbSumStore
 /* Sums held in memory by stores initialized from now on: 128 Ki (1 MiB, 16 GB of data). */
 extern uint64_t sb_sum_store_mem_limit;
 
-/* Where the temporary files go: $TMPDIR when set, else /var/tmp. */
+/* Where the temporary files go; see above. */
+extern const char *sb_sum_store_tmpdir;
 extern const char *sb_sum_store_dir(void);
 
 extern void sb_sum_store_init(SbSumStore *s);

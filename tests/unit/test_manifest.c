@@ -827,6 +827,26 @@ test_sums_spilled(SbStorage *st, const SbRepoConfig *cfg)
 	free(text);
 	sb_manifest_free(&m);
 
+	/* a directory of the caller's (the server's base/pgsql_tmp): made on first use */
+	{
+		SbSumStore	s;
+		uint64_t	at;
+		char		dir[600];
+		struct stat sst;
+
+		snprintf(dir, sizeof(dir), "%s/pgsql_tmp", root);
+		sb_sum_store_tmpdir = dir;
+		sb_sum_store_init(&s);
+		SB_CHECK(stat(dir, &sst) != 0);
+		SB_CHECK_MSG(sb_sum_store_append(&s, sums, 1001, &at, &err) == SB_OK, "%s", err.msg);
+		SB_CHECK(s.fd >= 0 && stat(dir, &sst) == 0 && S_ISDIR(sst.st_mode));
+		SB_CHECK(sb_sum_store_read(&s, 1000, 1, got, &err) == SB_OK && got[0] == sums[1000]);
+		/* the file has no name */
+		SB_CHECK(rmdir(dir) == 0);
+		sb_sum_store_free(&s);
+		sb_sum_store_tmpdir = NULL;
+	}
+
 	/* nowhere to put them */
 	{
 		SbSumStore	s;
