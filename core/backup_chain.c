@@ -92,7 +92,8 @@ sb_backup_choose_base(SbStorage *st, const char *stanza, SbBackupType *type,
 		SbError		merr;
 
 		/* an unreadable manifest cannot be a base: look further back */
-		if (sb_manifest_load_flags(st, stanza, labels[i], &m, SB_MANIFEST_SKIP_SUMS, &merr) != SB_OK)
+		if (sb_manifest_load_flags(st, stanza, labels[i], &m,
+								   SB_MANIFEST_SKIP_SUMS, &merr) != SB_OK)
 			continue;
 		if (*type == SB_BACKUP_INCR || strcmp(m.type, "full") == 0)
 			snprintf(base, SB_LABEL_LEN, "%s", labels[i]);
@@ -131,7 +132,8 @@ sb_backup_chain_check(SbStorage *st, const char *stanza, const SbManifest *m,
 							  m->label);
 			break;
 		}
-		if (sb_manifest_load_flags(st, stanza, base, &bm, SB_MANIFEST_SKIP_SUMS, &berr) != SB_OK)
+		if (sb_manifest_load_flags(st, stanza, base, &bm,
+								   SB_MANIFEST_SKIP_SUMS, &berr) != SB_OK)
 		{
 			rc = sb_error_set(err, berr.status == SB_ERR_NOT_FOUND ? SB_ERR_NOT_FOUND : SB_ERR_CORRUPT,
 							  "backup \"%s\" depends on backup \"%s\", which is not usable: %s",
