@@ -16,10 +16,12 @@
  * other file is done.
  *
  * Each copier also records the block sums of every file larger than one
- * block (block_sum.h) for the manifest, into an array of the queue sized
- * from the file's size at the walk plus some room to grow; a file that
- * grew past that while it was copied gets no sums (a delta restore then
- * compares it as a whole).
+ * block (block_sum.h) for the manifest, into a range of the leader's
+ * temporary sums file (backup_sums.h, not the queue: they grow with the
+ * database) sized from the file's size at the walk plus some room to grow;
+ * a file that grew past that while it was copied gets no sums (a delta
+ * restore then compares it as a whole).  The page lists of files taken by
+ * their changed pages are in that file too.
  *
  * Files of a differential or incremental backup unchanged since its base
  * are referenced there instead of copied; on PostgreSQL 17 and later the
@@ -117,7 +119,8 @@ typedef struct SbCopyFile
 	/* block-level: the base entry's sums are in the sums file already */
 	bool		block_mode;		/* may be taken by its changed pages */
 	uint64		base_size;		/* the base entry's size */
-	Size		chunks_off;		/* page list, room for chunks_cap */
+	uint64		chunks_off;		/* page list in the sums file, room for
+								 * chunks_cap */
 	uint32		chunks_cap;
 	uint32		nchunks;		/* the summaries' pages; then those stored */
 	uint64		chunks_size;	/* bytes of the pages stored */
@@ -470,7 +473,6 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 			const char *path)
 {
 	SbCopyQueue *q = c->q;
-	uint32	   *list = (uint32 *) ((char *) q + f->chunks_off);
 	struct stat sst;
 	uint64		size;
 	uint64		npages;
@@ -499,9 +501,12 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 		npages - base_pages + f->nchunks > f->chunks_cap)
 		return false;
 
+	/* the summaries' pages (ascending) within the base, then the new ones */
 	pages = palloc(sizeof(uint32) * Max(f->chunks_cap, 1));
-	for (uint32 k = 0; k < f->nchunks && list[k] < base_pages; k++)
-		pages[n++] = list[k];
+	sb_backup_sums_read(q->sums_path, f->chunks_off, pages,
+						sizeof(uint32) * f->nchunks);
+	while (n < f->nchunks && pages[n] < base_pages)
+		n++;
 	for (uint64 p = base_pages; p < npages; p++)
 		pages[n++] = (uint32) p;
 	if (n == 0)
@@ -542,7 +547,8 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 	sb_page_verify_init(&c->pv, relpath, q->verify_checksums, q->start_lsn);
 	/* the base's sums are there: the blocks read replace theirs */
 	use_sums(c, f);
-	sb_backup_sums_read(q->sums_path, f->sums_off, c->sums, f->sums_cap);
+	sb_backup_sums_read(q->sums_path, f->sums_off, c->sums,
+						sizeof(uint64) * f->sums_cap);
 	rc = sb_codec_store_fd_ranges(c->st, &q->cfg, fd, path,
 								  SB_WRITE_DEFER_SYNC | q->write_flags,
 								  reads, nreads, emit, nemit,
@@ -561,7 +567,7 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 			check_stop(q);
 		sb_report(ERROR, &err, "could not store backup file", NULL);
 	}
-	memcpy(list, pages, sizeof(uint32) * n);
+	sb_backup_sums_write(q->sums_path, f->chunks_off, pages, sizeof(uint32) * n);
 	pfree(pages);
 	f->nchunks = n;
 	f->chunks_size = res.plain_size;
@@ -570,7 +576,8 @@ copy_blocks(Copier *c, SbCopyFile *f, int fd, const char *relpath,
 	f->checksum_failures = c->pv.failures;
 	memcpy(f->digest, res.digest, sizeof(f->digest));
 	f->nblocks = sb_block_count(size, SB_BLOCK_SIZE);
-	sb_backup_sums_write(q->sums_path, f->sums_off, c->sums, f->nblocks);
+	sb_backup_sums_write(q->sums_path, f->sums_off, c->sums,
+						 sizeof(uint64) * f->nblocks);
 	f->outcome = SB_REUSE_BLOCKS;
 	pg_atomic_fetch_add_u64(&q->files_blocks, 1);
 	pg_atomic_fetch_add_u64(&q->chunk_bytes, res.plain_size);
@@ -650,7 +657,8 @@ copy_one(Copier *c, uint32 i)
 	if (res.plain_size > SB_BLOCK_SIZE && !c->sums_lost &&
 		sb_block_count(res.plain_size, SB_BLOCK_SIZE) <= f->sums_cap)
 		f->nblocks = sb_block_count(res.plain_size, SB_BLOCK_SIZE);
-	sb_backup_sums_write(q->sums_path, f->sums_off, c->sums, f->nblocks);
+	sb_backup_sums_write(q->sums_path, f->sums_off, c->sums,
+						 sizeof(uint64) * f->nblocks);
 	pg_write_barrier();
 	f->state = SB_COPY_DONE;
 	pg_atomic_fetch_add_u64(&q->files_done, 1);
@@ -949,22 +957,23 @@ base_sums(const SbReuseSources *reuse, const SbManifestFile *be, uint64 *sums)
  */
 static void
 plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
-			  const BlockPlan *p, Size *chunks_off)
+			  const BlockPlan *p, uint64 *side_off)
 {
 	const SbManifestFile *be = p->be;
-	uint32	   *list = (uint32 *) ((char *) q + *chunks_off);
 	uint64	   *sums = palloc(sizeof(uint64) * be->nblocks);
 
 	Assert(f->sums_cap > 0 && be->nblocks <= f->sums_cap);
 	f->block_mode = true;
 	f->base_size = be->size;
-	f->chunks_off = *chunks_off;
+	f->chunks_off = *side_off;
 	f->chunks_cap = p->cap;
-	*chunks_off += sizeof(uint32) * p->cap;
+	*side_off += TYPEALIGN(sizeof(uint64), sizeof(uint32) * (uint64) p->cap);
 	f->nchunks = p->npages;
-	memcpy(list, p->pages, sizeof(uint32) * p->npages);
+	sb_backup_sums_write(q->sums_path, f->chunks_off, p->pages,
+						 sizeof(uint32) * p->npages);
 	base_sums(reuse, be, sums);
-	sb_backup_sums_write(q->sums_path, f->sums_off, sums, be->nblocks);
+	sb_backup_sums_write(q->sums_path, f->sums_off, sums,
+						 sizeof(uint64) * be->nblocks);
 	pfree(sums);
 	memset(&f->cand, 0, sizeof(f->cand));
 	memcpy(f->cand.digest, be->digest, sizeof(f->cand.digest));
@@ -983,12 +992,11 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	int			nfiles = 0;
 	Size		size;
 	Size		off;
-	uint64		sums_off;
+	uint64		side_off;
 	dsm_segment *seg;
 	SbCopyQueue *q;
 	ListCell   *lc;
 	BlockPlan  *plans;
-	Size		chunks_off;
 
 	files = palloc(sizeof(SbWalkEntry *) * list_length(entries));
 	size = offsetof(SbCopyQueue, files);
@@ -1012,11 +1020,7 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	/* files taken by chunks get a chunk list as long as their sums array */
 	plans = palloc0(sizeof(BlockPlan) * nfiles);
 	for (int i = 0; i < nfiles - 1; i++)
-	{
 		plan_blocks(reuse, files[i], &plans[i]);
-		if (plans[i].be != NULL)
-			size += sizeof(uint32) * plans[i].cap;
-	}
 
 	seg = dsm_create(size, 0);
 	dsm_pin_mapping(seg);
@@ -1052,17 +1056,13 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 
-	/* the block sums go to a file, each file's after the one before */
+	/*
+	 * The block sums and chunk lists go to a file, each file's after the
+	 * one before; the strings after the files
+	 */
 	sb_backup_sums_create(seg, q->sums_path);
-	sums_off = 0;
-	/* after the files, the chunk lists (4-byte aligned), then the strings */
-	StaticAssertStmt(sizeof(SbCopyFile) % sizeof(uint32) == 0,
-					 "chunk lists must stay aligned");
+	side_off = 0;
 	off = offsetof(SbCopyQueue, files) + sizeof(SbCopyFile) * nfiles;
-	chunks_off = off;
-	for (int i = 0; i < nfiles; i++)
-		if (plans[i].be != NULL)
-			off += sizeof(uint32) * plans[i].cap;
 	for (int i = 0; i < nfiles; i++)
 	{
 		SbCopyFile *f = &q->files[i];
@@ -1070,17 +1070,17 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 		memset(f, 0, sizeof(*f));
 		if (files[i]->size > SB_BLOCK_SIZE)
 		{
-			f->sums_off = sums_off;
+			f->sums_off = side_off;
 			f->sums_cap = sb_block_count(files[i]->size, SB_BLOCK_SIZE) +
 				SB_COPY_SUMS_SLACK;
-			sums_off += sizeof(uint64) * f->sums_cap;
+			side_off += sizeof(uint64) * f->sums_cap;
 		}
 		f->size = files[i]->size;
 		f->mtime = files[i]->mtime;
 		f->mode = files[i]->mode;
 		/* pg_control, copied last, is always copied */
 		if (plans[i].be != NULL)
-			plan_to_queue(q, f, reuse, &plans[i], &chunks_off);
+			plan_to_queue(q, f, reuse, &plans[i], &side_off);
 		else if (i < nfiles - 1)
 			sb_reuse_lookup(reuse, files[i]->path, files[i]->size,
 							files[i]->mtime, &f->cand);
@@ -1142,6 +1142,7 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 		SbCopyFile *f = &q->files[i];
 		SbManifestFile mf;
 		uint64	   *inherited = NULL;
+		uint32	   *chunks = NULL;
 
 		if (f->state == SB_COPY_GONE)
 			continue;
@@ -1163,7 +1164,8 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 			sums = f->nblocks > sums_cap ?
 				repalloc_huge(sums, sizeof(uint64) * f->nblocks) : sums;
 			sums_cap = Max(sums_cap, f->nblocks);
-			sb_backup_sums_read(q->sums_path, f->sums_off, sums, f->nblocks);
+			sb_backup_sums_read(q->sums_path, f->sums_off, sums,
+								sizeof(uint64) * f->nblocks);
 			mf.nblocks = f->nblocks;
 			mf.block_sums = (uint64_t *) sums;
 			m->block_size = SB_BLOCK_SIZE;
@@ -1177,8 +1179,11 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 		if (f->outcome == SB_REUSE_BLOCKS)
 		{
 			/* its chunks, over the layers of its base entry */
+			chunks = palloc(sizeof(uint32) * Max(f->nchunks, 1));
+			sb_backup_sums_read(q->sums_path, f->chunks_off, chunks,
+								sizeof(uint32) * f->nchunks);
 			mf.nchunks = f->nchunks;
-			mf.chunks = (uint32 *) ((char *) q + f->chunks_off);
+			mf.chunks = chunks;
 			mf.chunks_size = f->chunks_size;
 			m->chunk_size = BLCKSZ;
 			if (!sb_manifest_inherit_parts(&mf, reuse->base,
@@ -1194,9 +1199,10 @@ add_to_manifest(SbCopyQueue *q, SbManifest *m, const SbReuseSources *reuse)
 			pfree(inherited);
 		if (f->outcome == SB_REUSE_BLOCKS)
 		{
-			/* the parts were made for mf; its chunks are the queue's */
+			/* the parts were made for mf; its chunks are ours */
 			mf.chunks = NULL;
 			sb_manifest_file_free_layers(&mf);
+			pfree(chunks);
 		}
 		m->database_size += f->plain_size;
 		/* what this backup stored: not what its base holds */

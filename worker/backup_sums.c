@@ -81,29 +81,26 @@ sums_file(const char *path)
 }
 
 void
-sb_backup_sums_write(const char *path, uint64 off, const uint64 *sums,
-					 uint64 n)
+sb_backup_sums_write(const char *path, uint64 off, const void *buf, Size len)
 {
 	SbError		err;
 
-	if (n > 0 &&
-		sb_write_at(sums_file(path), path, sums, sizeof(uint64) * n, off,
-					&err) != SB_OK)
+	if (len > 0 &&
+		sb_write_at(sums_file(path), path, buf, len, off, &err) != SB_OK)
 		sb_report(ERROR, &err, NULL, NULL);
 }
 
 void
-sb_backup_sums_read(const char *path, uint64 off, uint64 *sums, uint64 n)
+sb_backup_sums_read(const char *path, uint64 off, void *buf, Size len)
 {
 	SbError		err;
 	size_t		got;
 
-	if (n == 0)
+	if (len == 0)
 		return;
-	if (sb_read_at(sums_file(path), path, sums, sizeof(uint64) * n, off,
-				   &got, &err) != SB_OK)
+	if (sb_read_at(sums_file(path), path, buf, len, off, &got, &err) != SB_OK)
 		sb_report(ERROR, &err, NULL, NULL);
 	/* never written: the sparse file's zeros */
-	if (got < sizeof(uint64) * n)
-		memset((char *) sums + got, 0, sizeof(uint64) * n - got);
+	if (got < len)
+		memset((char *) buf + got, 0, len - got);
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * backup_sums.h
- *		The block sums of a base backup's files while its copiers work: a
- *		temporary file they share, not shared memory.
+ *		The block sums and chunk lists of a base backup's files while its
+ *		copiers work: a temporary file they share, not shared memory.
  *
  * Each file's sums (one 64-bit sum per 128 kB block, core/block_sum.h)
  * are made by the copier that takes the file and read by the leader when
@@ -14,6 +14,9 @@
  * server removes pgsql_tmp files left by a crash when it starts).  Each
  * file owns a range of it; a copier writes a file's sums there once the
  * file is stored (a block-level file first reads its base's sums from it).
+ * A file taken by its changed pages (block-incremental) owns a second
+ * range: the pages the WAL summaries name (4 bytes each), written by the
+ * leader, then the pages stored, written by its copier.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,10 +28,13 @@
 /* Leader: create the file (path: MAXPGPATH bytes), removed on detach of seg. */
 extern void sb_backup_sums_create(dsm_segment *seg, char *path);
 
-/* Any copier: write or read n sums at byte offset off of the file at path. */
+/*
+ * Any copier: write or read len bytes at offset off of the file at path (a
+ * read past what was written gives zeros).
+ */
 extern void sb_backup_sums_write(const char *path, uint64 off,
-								 const uint64 *sums, uint64 n);
-extern void sb_backup_sums_read(const char *path, uint64 off, uint64 *sums,
-								uint64 n);
+								 const void *buf, Size len);
+extern void sb_backup_sums_read(const char *path, uint64 off, void *buf,
+								Size len);
 
 #endif							/* SB_BACKUP_SUMS_H */
