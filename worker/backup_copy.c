@@ -901,8 +901,7 @@ sb_copy_terminate_workers(void)
 typedef struct BlockPlan
 {
 	const SbManifestFile *be;	/* the base's entry; NULL: file level */
-	const uint32 *pages;		/* the summaries' pages, ascending */
-	uint32		npages;
+	uint32		npages;			/* the summaries' pages within the base */
 	uint32		cap;			/* room for the pages stored */
 } BlockPlan;
 
@@ -927,15 +926,14 @@ plan_blocks(const SbReuseSources *reuse, const SbWalkEntry *e, BlockPlan *p)
 		be->nblocks != sb_block_count(be->size, SB_BLOCK_SIZE) ||
 		be->size % BLCKSZ != 0 || e->size < be->size)
 		return;
-	if (sb_block_map_lookup(reuse->blocks, e->path, &p->pages, &p->npages))
+	/* the summaries' pages within the base, and every page after it */
+	if (sb_block_map_lookup(reuse->blocks, e->path,
+							(uint32) (be->size / BLCKSZ), &p->npages))
 	{
 		uint64		room = (sb_block_count(e->size, SB_BLOCK_SIZE) +
 							SB_COPY_SUMS_SLACK) * PAGES_PER_BLOCK;
 
-		/* the summaries' pages within the base, and every page after it */
 		p->be = be;
-		while (p->npages > 0 && p->pages[p->npages - 1] >= be->size / BLCKSZ)
-			p->npages--;
 		p->cap = p->npages + (uint32) (room - be->size / BLCKSZ);
 	}
 }
@@ -957,10 +955,11 @@ base_sums(const SbReuseSources *reuse, const SbManifestFile *be, uint64 *sums)
  */
 static void
 plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
-			  const BlockPlan *p, uint64 *side_off)
+			  const BlockPlan *p, const char *relpath, uint64 *side_off)
 {
 	const SbManifestFile *be = p->be;
 	uint64	   *sums = palloc(sizeof(uint64) * be->nblocks);
+	uint32	   *pages = palloc(sizeof(uint32) * Max(p->npages, 1));
 
 	Assert(f->sums_cap > 0 && be->nblocks <= f->sums_cap);
 	f->block_mode = true;
@@ -969,8 +968,11 @@ plan_to_queue(SbCopyQueue *q, SbCopyFile *f, const SbReuseSources *reuse,
 	f->chunks_cap = p->cap;
 	*side_off += TYPEALIGN(sizeof(uint64), sizeof(uint32) * (uint64) p->cap);
 	f->nchunks = p->npages;
-	sb_backup_sums_write(q->sums_path, f->chunks_off, p->pages,
+	sb_block_map_pages(reuse->blocks, relpath, (uint32) (be->size / BLCKSZ),
+					   pages);
+	sb_backup_sums_write(q->sums_path, f->chunks_off, pages,
 						 sizeof(uint32) * p->npages);
+	pfree(pages);
 	base_sums(reuse, be, sums);
 	sb_backup_sums_write(q->sums_path, f->sums_off, sums,
 						 sizeof(uint64) * be->nblocks);
@@ -1080,7 +1082,7 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 		f->mode = files[i]->mode;
 		/* pg_control, copied last, is always copied */
 		if (plans[i].be != NULL)
-			plan_to_queue(q, f, reuse, &plans[i], &side_off);
+			plan_to_queue(q, f, reuse, &plans[i], files[i]->path, &side_off);
 		else if (i < nfiles - 1)
 			sb_reuse_lookup(reuse, files[i]->path, files[i]->size,
 							files[i]->mtime, &f->cand);

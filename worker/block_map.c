@@ -8,9 +8,12 @@
  * fork and block number; a backup names files by path.  The map is keyed
  * by relation and 1 GB segment (the file "<relfilenode>.<segment>") and
  * holds, for each, the pages of the segment file that changed (numbered
- * from the segment's start).  A "limit block" (the fork was truncated,
- * created or dropped within the range) marks the whole fork: it is copied
- * whole, every segment.  Only main forks are taken by chunks: free space
+ * from the segment's start): a list while they are few, a bitmap of the
+ * segment (RELSEG_SIZE bits, 16 kB) once the list would be as large, so
+ * that the map takes at most 16 kB per segment file however much changed
+ * (at most 16 MB for 1 TB of relations).  A "limit block" (the fork was
+ * truncated, created or dropped within the range) marks the whole fork: it
+ * is copied whole, every segment.  Only main forks are taken by chunks: free space
  * maps are not WAL-logged, and visibility map bits are cleared by heap
  * records that do not name the map's page; both are small and copied
  * whole.
@@ -31,6 +34,10 @@
 /* a segment number that stands for the whole fork (its limit flag) */
 #define FORK_WIDE	PG_UINT32_MAX
 
+/* a segment's bitmap, and the list length from which it is used instead */
+#define BITMAP_BYTES	((RELSEG_SIZE + 7) / 8)
+#define BITMAP_AT		(BITMAP_BYTES / sizeof(uint32))
+
 
 typedef struct MapKey
 {
@@ -44,10 +51,12 @@ typedef struct MapEntry
 {
 	MapKey		key;
 	bool		limit;			/* FORK_WIDE entries: copy the fork whole */
-	bool		sorted;
+	bool		sorted;			/* pages: ascending, no repeats; bits: n
+								 * counts them */
 	uint32		n;
 	uint32		cap;
-	uint32	   *pages;
+	uint32	   *pages;			/* the list, or NULL */
+	uint8	   *bits;			/* the bitmap, or NULL */
 } MapEntry;
 
 struct SbBlockMap
@@ -78,8 +87,23 @@ entry_for(SbBlockMap *map, Oid spc, Oid db, Oid rel, uint32 seg)
 		e->n = 0;
 		e->cap = 0;
 		e->pages = NULL;
+		e->bits = NULL;
 	}
 	return e;
+}
+
+/* A list as long as the bitmap becomes the bitmap. */
+static void
+to_bitmap(SbBlockMap *map, MapEntry *e)
+{
+	e->bits = MemoryContextAllocZero(map->cxt, BITMAP_BYTES);
+	for (uint32 i = 0; i < e->n; i++)
+		e->bits[e->pages[i] / 8] |= (uint8) (1 << (e->pages[i] % 8));
+	pfree(e->pages);
+	e->pages = NULL;
+	e->n = 0;
+	e->cap = 0;
+	e->sorted = false;
 }
 
 static void
@@ -99,6 +123,12 @@ add_block(void *arg, Oid spc, Oid db, Oid relnumber, int fork, uint32 block,
 	}
 	e = entry_for(map, spc, db, relnumber, block / RELSEG_SIZE);
 	page = block % RELSEG_SIZE;
+	if (e->bits != NULL)
+	{
+		e->bits[page / 8] |= (uint8) (1 << (page % 8));
+		e->sorted = false;
+		return;
+	}
 	/* blocks come in order within a relation: most repeats are the last */
 	if (e->n > 0 && e->pages[e->n - 1] == page)
 		return;
@@ -114,6 +144,8 @@ add_block(void *arg, Oid spc, Oid db, Oid relnumber, int fork, uint32 block,
 	if (e->n > 0 && e->pages[e->n - 1] > page)
 		e->sorted = false;
 	e->pages[e->n++] = page;
+	if (e->n >= BITMAP_AT)
+		to_bitmap(map, e);
 }
 
 SbBlockMap *
@@ -151,7 +183,7 @@ cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* Sort and drop repeats, once. */
+/* Sort and drop repeats (a bitmap: count its pages), once. */
 static void
 settle(MapEntry *e)
 {
@@ -159,6 +191,14 @@ settle(MapEntry *e)
 
 	if (e->sorted)
 		return;
+	if (e->bits != NULL)
+	{
+		e->n = 0;
+		for (uint32 i = 0; i < BITMAP_BYTES; i++)
+			e->n += (uint32) __builtin_popcount(e->bits[i]);
+		e->sorted = true;
+		return;
+	}
 	qsort(e->pages, e->n, sizeof(uint32), cmp_u32);
 	for (uint32 i = 0; i < e->n; i++)
 		if (k == 0 || e->pages[k - 1] != e->pages[i])
@@ -226,9 +266,12 @@ parse_relpath(const char *path, Oid *spc, Oid *db, Oid *rel, uint32 *seg)
 	return parse_main_fork_file(p + 1, rel, seg);
 }
 
-bool
-sb_block_map_lookup(SbBlockMap *map, const char *relpath,
-					const uint32 **pages, uint32 *npages)
+/*
+ * The entry of relpath's segment (NULL: no page changed); false: the file
+ * is not taken by its pages.
+ */
+static bool
+find_entry(SbBlockMap *map, const char *relpath, MapEntry **found)
 {
 	MapKey		key;
 	MapEntry   *e;
@@ -237,8 +280,7 @@ sb_block_map_lookup(SbBlockMap *map, const char *relpath,
 				rel;
 	uint32		seg;
 
-	*pages = NULL;
-	*npages = 0;
+	*found = NULL;
 	if (!parse_relpath(relpath, &spc, &db, &rel, &seg))
 		return false;
 	memset(&key, 0, sizeof(key));
@@ -252,12 +294,66 @@ sb_block_map_lookup(SbBlockMap *map, const char *relpath,
 	key.seg = seg;
 	e = hash_search(map->hash, &key, HASH_FIND, NULL);
 	if (e != NULL)
-	{
 		settle(e);
-		*pages = e->pages;
-		*npages = e->n;
-	}
+	*found = e;
 	return true;
+}
+
+/* e's pages below limit, ascending, into pages (NULL: only count them). */
+static uint32
+pages_below(const MapEntry *e, uint32 limit, uint32 *pages)
+{
+	uint32		n = 0;
+
+	if (e == NULL)
+		return 0;
+	if (e->bits == NULL)
+	{
+		while (n < e->n && e->pages[n] < limit)
+		{
+			if (pages != NULL)
+				pages[n] = e->pages[n];
+			n++;
+		}
+		return n;
+	}
+	for (uint32 byte = 0; byte < BITMAP_BYTES && byte * 8 < limit; byte++)
+	{
+		uint8		b = e->bits[byte];
+
+		for (uint32 page = byte * 8; b != 0 && page < limit; page++, b >>= 1)
+		{
+			if ((b & 1) == 0)
+				continue;
+			if (pages != NULL)
+				pages[n] = page;
+			n++;
+		}
+	}
+	return n;
+}
+
+bool
+sb_block_map_lookup(SbBlockMap *map, const char *relpath, uint32 limit,
+					uint32 *npages)
+{
+	MapEntry   *e;
+
+	*npages = 0;
+	if (!find_entry(map, relpath, &e))
+		return false;
+	*npages = pages_below(e, limit, NULL);
+	return true;
+}
+
+void
+sb_block_map_pages(SbBlockMap *map, const char *relpath, uint32 limit,
+				   uint32 *pages)
+{
+	MapEntry   *e;
+
+	if (find_entry(map, relpath, &e))
+		(void) pages_below(e, limit, pages);
 }
 
 void

@@ -29,13 +29,16 @@ extern SbBlockMap *sb_block_map_build(TimeLineID tli, XLogRecPtr from,
 
 /*
  * Can the file relpath (relative to the data directory) be taken by its
- * changed pages, and which (numbered in the file)?  false for files that
- * are not the main fork of a relation, and for forks the summaries saw
- * truncated, created or dropped (copied whole).  *pages (ascending, owned
- * by the map) may be empty.
+ * changed pages, and how many of its pages numbered below limit (in the
+ * file) changed (maybe none)?  false for files that are not the main fork
+ * of a relation, and for forks the summaries saw truncated, created or
+ * dropped (copied whole).  sb_block_map_pages gives those pages, ascending,
+ * into pages (room for *npages).
  */
 extern bool sb_block_map_lookup(SbBlockMap *map, const char *relpath,
-								const uint32 **pages, uint32 *npages);
+								uint32 limit, uint32 *npages);
+extern void sb_block_map_pages(SbBlockMap *map, const char *relpath,
+							   uint32 limit, uint32 *pages);
 
 /* What the map holds, for the log: pages and relation files. */
 extern void sb_block_map_counts(SbBlockMap *map, uint64 *npages,
