@@ -199,13 +199,7 @@ rgw_started=
 cleanup()
 {
 	set +e
-	if [ -n "$sampler_pid" ]; then
-		kill "$sampler_pid" 2>/dev/null
-		wait "$sampler_pid" 2>/dev/null
-	fi
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -t 30 stop >/dev/null 2>&1
-	fi
+	stop_sampler_and_cluster
 	if [ -n "$server_pid" ]; then
 		kill "$server_pid" 2>/dev/null
 		wait "$server_pid" 2>/dev/null

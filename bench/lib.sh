@@ -72,3 +72,16 @@ stop_sampler()
 	sampler_pid=
 	backup_rss=$(( ($(cat "$dir/backup-rss") + 1023) / 1024 ))
 }
+
+# the first steps of a benchmark's cleanup: the sampler, then the cluster
+# in $dir/data (by its pid file)
+stop_sampler_and_cluster()
+{
+	if [ -n "$sampler_pid" ]; then
+		kill "$sampler_pid" 2>/dev/null
+		wait "$sampler_pid" 2>/dev/null
+	fi
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -t 30 stop >/dev/null 2>&1
+	fi
+}

@@ -46,13 +46,7 @@ need_time
 cleanup()
 {
 	set +e
-	if [ -n "$sampler_pid" ]; then
-		kill "$sampler_pid" 2>/dev/null
-		wait "$sampler_pid" 2>/dev/null
-	fi
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -t 30 stop >/dev/null 2>&1
-	fi
+	stop_sampler_and_cluster
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 trap 'exit 130' INT TERM

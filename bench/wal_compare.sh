@@ -76,11 +76,8 @@ pgbr_port=$((port + 2))
 drain_limit=$((120 + NSEG * 10))	# seconds before a drain counts as stuck
 
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
-as_pg() { runuser -u postgres -- "$@"; }
-# as postgres, by exec (so that $! of "as_pg_exec ... &" is the program's own pid)
-as_pg_exec() { exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
-psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 # CPU time of the whole machine in clock ticks, without "nice" time (the
 # nice'd work of others on the machine): user, system, irq, softirq
 cpu_ticks() { awk '/^cpu / { print $2 + $4 + $7 + $8 }' /proc/stat; }
@@ -190,13 +187,8 @@ trap 'exit 130' INT TERM
 # ---- the backlog, made once --------------------------------------------
 echo "making the backlog: $NSEG segments of pgbench WAL ..."
 as_pg "$bin/initdb" -D "$dir/template" -A trust >/dev/null
+pg_conf_local "$dir/template"
 cat >> "$dir/template/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$dir'
-listen_addresses = ''
-shared_preload_libraries = 'pg_safebackup'
-archive_mode = on
-archive_library = 'pg_safebackup'
 max_wal_size = 16GB
 checkpoint_timeout = 1h
 include_if_exists = 'bench_archiver.conf'

@@ -38,9 +38,8 @@ dir=${BENCH_DIR:-/tmp/sb-drain}
 port=${BENCH_PORT:-54398}
 tls_port=$((port + 1))
 server_pid=
-as_pg() { runuser -u postgres -- "$@"; }
-psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
-now() { date +%s.%N; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
 
 rm -rf "$dir"; mkdir -p "$dir/repo"; chown -R postgres "$dir"
 harness=$dir/sftp-harness
@@ -89,13 +88,8 @@ safebackup.tls_key_file = '$dir/pki/pg1.key'
 safebackup.tls_ca_file = '$dir/pki/ca.crt'"
 fi
 as_pg "$bin/initdb" -D "$dir/data" -A trust >/dev/null
+pg_conf_local "$dir/data"
 cat >> "$dir/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$dir'
-listen_addresses = ''
-shared_preload_libraries = 'pg_safebackup'
-archive_mode = on
-archive_library = 'pg_safebackup'
 safebackup.compress_level = $LEVEL
 safebackup.compress_type = ${COMPRESS_TYPE:-zlib}
 max_wal_size = 8GB
