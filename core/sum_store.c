@@ -68,9 +68,12 @@ open_spill_file(SbSumStore *s, SbError *err)
 	int			fd;
 
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	/* a directory of the caller's choice is made on first use */
+	/*
+	 * a directory of the caller's choice is made on first use (or by
+	 * another process in the meantime: the server makes it too)
+	 */
 	if (fd < 0 && errno == ENOENT && sb_sum_store_tmpdir != NULL &&
-		mkdir(dir, 0700) == 0)
+		(mkdir(dir, 0700) == 0 || errno == EEXIST))
 		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 	{
