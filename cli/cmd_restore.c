@@ -471,11 +471,11 @@ sb_cmd_restore(SbCliOptions *opts)
 			   result.files - result.files_kept, result.files_removed);
 	if (opts->delta && result.delta_wal_used)
 		printf(result.blocks_fetched == 1 ?
-			   "delta: the blocks to compare come from the WAL: %s; %.1f MB of local files read, %" PRIu64 " block fetched by ranged reads\n" :
-			   "delta: the blocks to compare come from the WAL: %s; %.1f MB of local files read, %" PRIu64 " blocks fetched by ranged reads\n",
+			   "delta: the blocks to compare come from the WAL: %s; %.1f MB of local files read, %" PRIu64 " block fetched by ranged reads, %" PRIu64 " not compared (changed after the backup ended)\n" :
+			   "delta: the blocks to compare come from the WAL: %s; %.1f MB of local files read, %" PRIu64 " blocks fetched by ranged reads, %" PRIu64 " not compared (changed after the backup ended)\n",
 			   result.delta_wal_note,
 			   (double) result.bytes_delta_read / (1024.0 * 1024.0),
-			   result.blocks_fetched);
+			   result.blocks_fetched, result.blocks_unread);
 	else if (opts->delta && result.delta_wal_note[0])
 		printf("delta: files compared by content, not by the WAL's change list: %s\n",
 			   result.delta_wal_note);

@@ -77,6 +77,8 @@ typedef struct SbRestoreResult
 	char		delta_wal_note[512];
 	uint64_t	bytes_delta_read;	/* delta: local bytes read to compare */
 	uint64_t	blocks_fetched; /* delta: blocks fetched by ranged reads */
+	uint64_t	blocks_unread;	/* delta: of those, changed after the backup
+								 * (the WAL says so) and not read locally */
 
 	/*
 	 * Recovery settings of an earlier restore found in the backup's

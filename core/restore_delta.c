@@ -320,34 +320,76 @@ sb_restore_delta_clean(Restore *r, SbError *err)
 	return rc;
 }
 
+/* What the WAL's change list says about one file */
+typedef struct WalAnswer
+{
+	SbWalFileChange change;
+	uint32_t   *pages;			/* SB_WAL_FILE_PAGES: the pages that may differ */
+	uint32_t	npages;
+	uint32_t   *later;			/* of those, the ones that surely differ */
+	uint32_t	nlater;
+} WalAnswer;
+
+static void
+wal_answer(Restore *r, const SbManifestFile *f, WalAnswer *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
+									r->delta_relseg_size, &a->pages, &a->npages);
+	if (a->change == SB_WAL_FILE_PAGES)
+		sb_wal_changes_file_later(r->delta_changes, f->path, r->delta_blcksz,
+								  r->delta_relseg_size, &a->later, &a->nlater);
+}
+
+static void
+wal_answer_free(WalAnswer *a)
+{
+	free(a->pages);
+	free(a->later);
+	a->pages = a->later = NULL;
+}
+
+void
+sb_restore_delta_plan_free(SbDeltaPlan *plan)
+{
+	free(plan->blocks);
+	free(plan->differs);
+	plan->blocks = NULL;
+	plan->differs = NULL;
+	plan->nblocks = 0;
+}
+
 /*
- * The blocks of f to compare, from the change list's answer about f
- * (change, and the pages sb_wal_changes_file gave, which this frees):
- * those the WAL touched below the smaller of the two sizes, and every
- * block from there to the backup's size.  *use is false when the list does
- * not apply to f (not a relation file, a relation the WAL truncated or
- * copied whole, or a file the restore cannot patch by block).
+ * The blocks of f to compare, from the change list's answer about f (a,
+ * which this frees): those the WAL touched below the smaller of the two
+ * sizes, and every block from there to the backup's size.  A block holding
+ * a page that a record after the backup's end changed (a->later) surely
+ * differs: plan->differs says so, and it is fetched without being read.
+ * *use is false when the list does not apply to f (not a relation file, a
+ * relation the WAL truncated or copied whole, or a file the restore cannot
+ * patch by block).
  */
 static SbStatus
 blocks_from_change(Restore *r, const SbManifestFile *f, uint64_t local_size,
-				   SbWalFileChange change, uint32_t *pages, uint32_t npages,
-				   bool *use, SbDeltaPlan *plan, SbError *err)
+				   WalAnswer *a, bool *use, SbDeltaPlan *plan, SbError *err)
 {
 	uint64_t	common = local_size < f->size ? local_size : f->size;
 	uint64_t	first_tail;
 	uint64_t	nblocks = sb_block_count(f->size, SB_BLOCK_SIZE);
 	uint64_t	cap;
+	uint32_t	npages = a->npages;
+	uint32_t	k = 0;
 
 	*use = false;
 	plan->nblocks = 0;
-	if (change == SB_WAL_FILE_NOT_RELATION || change == SB_WAL_FILE_WHOLE)
+	if (a->change == SB_WAL_FILE_NOT_RELATION || a->change == SB_WAL_FILE_WHOLE)
 	{
-		free(pages);
+		wal_answer_free(a);
 		return SB_OK;
 	}
-	if (change == SB_WAL_FILE_UNTOUCHED && local_size == f->size)
+	if (a->change == SB_WAL_FILE_UNTOUCHED && local_size == f->size)
 	{
-		free(pages);
+		wal_answer_free(a);
 		*use = true;			/* nothing to compare */
 		return SB_OK;
 	}
@@ -358,30 +400,39 @@ blocks_from_change(Restore *r, const SbManifestFile *f, uint64_t local_size,
 	if (f->nblocks != nblocks || r->m.block_size != SB_BLOCK_SIZE ||
 		sb_manifest_file_layered(f))
 	{
-		free(pages);
+		wal_answer_free(a);
 		return SB_OK;
 	}
-	if (change == SB_WAL_FILE_UNTOUCHED)
+	if (a->change == SB_WAL_FILE_UNTOUCHED)
 		npages = 0;
 	first_tail = common / SB_BLOCK_SIZE;
 	cap = (uint64_t) npages + (nblocks > first_tail ? nblocks - first_tail : 0);
-	plan->blocks = cap > 0 ? malloc(sizeof(uint32_t) * (size_t) cap) : NULL;
-	if (cap > 0 && plan->blocks == NULL)
+	if (cap > 0)
 	{
-		free(pages);
-		return sb_error_oom(err);
+		plan->blocks = malloc(sizeof(uint32_t) * (size_t) cap);
+		plan->differs = calloc((size_t) cap, 1);
+		if (plan->blocks == NULL || plan->differs == NULL)
+		{
+			sb_restore_delta_plan_free(plan);
+			wal_answer_free(a);
+			return sb_error_oom(err);
+		}
 	}
-	plan->nblocks = 0;
 	for (uint32_t i = 0; i < npages; i++)
 	{
-		uint64_t	b = (uint64_t) pages[i] * r->delta_blcksz / SB_BLOCK_SIZE;
+		uint64_t	b = (uint64_t) a->pages[i] * r->delta_blcksz / SB_BLOCK_SIZE;
 
 		if (b >= first_tail)
 			break;				/* pages ascend; the tail follows */
 		if (plan->nblocks == 0 || plan->blocks[plan->nblocks - 1] != b)
 			plan->blocks[plan->nblocks++] = (uint32_t) b;
+		/* a->later is a sorted subset of a->pages */
+		while (k < a->nlater && a->later[k] < a->pages[i])
+			k++;
+		if (k < a->nlater && a->later[k] == a->pages[i])
+			plan->differs[plan->nblocks - 1] = 1;
 	}
-	free(pages);
+	wal_answer_free(a);
 	for (uint64_t b = first_tail; b < nblocks; b++)
 		plan->blocks[plan->nblocks++] = (uint32_t) b;
 	*use = true;
@@ -393,18 +444,14 @@ static SbStatus
 blocks_from_wal(Restore *r, const SbManifestFile *f, uint64_t local_size,
 				bool *use, SbDeltaPlan *plan, SbError *err)
 {
-	uint32_t   *pages = NULL;
-	uint32_t	npages = 0;
-	SbWalFileChange change;
+	WalAnswer	a;
 
 	*use = false;
 	plan->nblocks = 0;
 	if (r->delta_changes == NULL)
 		return SB_OK;
-	change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
-								 r->delta_relseg_size, &pages, &npages);
-	return blocks_from_change(r, f, local_size, change, pages, npages, use,
-							  plan, err);
+	wal_answer(r, f, &a);
+	return blocks_from_change(r, f, local_size, &a, use, plan, err);
 }
 
 /*
@@ -426,42 +473,45 @@ sb_restore_delta_read_ahead(Restore *r)
 		SbDeltaPlan plan;
 		struct stat sb;
 		SbError		ignore;
-		SbWalFileChange change;
-		uint32_t   *pages = NULL;
-		uint32_t	npages = 0;
+		WalAnswer	a;
 		bool		use = false;
 		int			fd = -1;
 
 		/* only files the WAL touched some pages of */
-		change = sb_wal_changes_file(r->delta_changes, f->path, r->delta_blcksz,
-									 r->delta_relseg_size, &pages, &npages);
-		if (change == SB_WAL_FILE_PAGES &&
+		wal_answer(r, f, &a);
+		if (a.change == SB_WAL_FILE_PAGES &&
 			snprintf(full, sizeof(full), "%s/%s", r->target, f->path) < (int) sizeof(full))
 			fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
 		{
-			free(pages);
+			wal_answer_free(&a);
 			if (fd >= 0)
 				close(fd);
 			continue;
 		}
 		memset(&plan, 0, sizeof(plan));
-		if (blocks_from_change(r, f, (uint64_t) sb.st_size, change, pages, npages,
-							   &use, &plan, &ignore) != SB_OK)
+		if (blocks_from_change(r, f, (uint64_t) sb.st_size, &a, &use, &plan,
+							   &ignore) != SB_OK)
 			use = false;
-		/* runs of consecutive blocks, one request each */
+		/* runs of consecutive blocks to read (not those surely differing) */
 		for (uint32_t k = 0; use && k < plan.nblocks;)
 		{
 			uint32_t	first = plan.blocks[k];
 			uint32_t	n = 1;
 
-			while (k + n < plan.nblocks && plan.blocks[k + n] == first + n)
+			if (plan.differs[k])
+			{
+				k++;
+				continue;
+			}
+			while (k + n < plan.nblocks && plan.blocks[k + n] == first + n &&
+				   !plan.differs[k + n])
 				n++;
 			(void) posix_fadvise(fd, (off_t) first * SB_BLOCK_SIZE,
 								 (off_t) n * SB_BLOCK_SIZE, POSIX_FADV_WILLNEED);
 			k += n;
 		}
-		free(plan.blocks);
+		sb_restore_delta_plan_free(&plan);
 		close(fd);
 	}
 }
@@ -533,12 +583,11 @@ sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
 			return rc;
 		if (use_wal && plan->nblocks == 0)
 		{
+			sb_restore_delta_plan_free(plan);
 			plan->action = SB_DELTA_KEEP;
 			return SB_OK;
 		}
-		free(plan->blocks);
-		plan->blocks = NULL;
-		plan->nblocks = 0;
+		sb_restore_delta_plan_free(plan);
 	}
 
 	fd = open(full, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -561,7 +610,10 @@ sb_restore_delta_examine(Restore *r, SbStorage *st, const SbManifestFile *f,
 	if (use_wal)
 	{
 		if (plan->nblocks == 0 && plan->local_size == f->size)
+		{
+			sb_restore_delta_plan_free(plan);
 			goto keep;
+		}
 		plan->action = SB_DELTA_PATCH_BLOCKS;
 		plan->fd = fd;
 		return SB_OK;

@@ -3,9 +3,10 @@
  * restore_delta_blocks.c
  *		Delta restore of a file by some of its blocks: the WAL's change list
  *		(restore_delta_wal.c) names the blocks that may differ; only those
- *		are read from the local file, and only the ones that differ are
- *		fetched from the backup, by the frames of the stored file that hold
- *		them (sb_codec_fetch_range), instead of the whole file.
+ *		are read from the local file (not even those a record after the
+ *		backup's end changed: they surely differ), and only the ones that
+ *		differ are fetched from the backup, by the frames of the stored file
+ *		that hold them (sb_codec_fetch_range), instead of the whole file.
  *
  * Every block written is checked against its sum in the manifest first
  * (64-bit XXH3, block_sum.h; the manifest's checksum covers the sums), as a
@@ -55,18 +56,20 @@ block_len(const SbManifestFile *f, uint64_t b)
 
 /*
  * Of plan's blocks, those whose local bytes differ from the backup's sum
- * (or are missing): into need, *nneed of them.
+ * (or are missing), and those the WAL changed after the backup's end
+ * without reading them (*nunread): into need, *nneed of them.
  */
 static SbStatus
 find_differing(Restore *r, const SbManifestFile *f, const uint64_t *sums,
 			   const SbDeltaPlan *plan, const char *full, uint32_t *need,
-			   uint32_t *nneed, SbError *err)
+			   uint32_t *nneed, uint32_t *nunread, SbError *err)
 {
 	uint8_t    *buf = malloc(SB_BLOCK_SIZE);
 	uint64_t	read_bytes = 0;
 	SbStatus	rc = SB_OK;
 
 	*nneed = 0;
+	*nunread = 0;
 	if (buf == NULL)
 		return sb_error_oom(err);
 	for (uint32_t i = 0; i < plan->nblocks && rc == SB_OK; i++)
@@ -75,7 +78,9 @@ find_differing(Restore *r, const SbManifestFile *f, const uint64_t *sums,
 		size_t		len = block_len(f, b);
 		size_t		got = 0;
 
-		if ((uint64_t) b * SB_BLOCK_SIZE + len <= plan->local_size)
+		if (plan->differs[i])
+			(*nunread)++;		/* changed after the backup: not read */
+		else if ((uint64_t) b * SB_BLOCK_SIZE + len <= plan->local_size)
 		{
 			rc = sb_read_at(plan->fd, full, buf, len, (uint64_t) b * SB_BLOCK_SIZE,
 					&got, err);
@@ -160,6 +165,7 @@ sb_restore_patch_blocks(Restore *r, SbStorage *st, const SbManifestFile *f,
 	SbCompressType ct;
 	uint32_t   *need;
 	uint32_t	nneed = 0;
+	uint32_t	nunread = 0;
 	uint64_t   *sums;
 	SbStatus	rc;
 
@@ -173,7 +179,7 @@ sb_restore_patch_blocks(Restore *r, SbStorage *st, const SbManifestFile *f,
 		free(sums);
 		return sb_error_oom(err);
 	}
-	rc = find_differing(r, f, sums, plan, full, need, &nneed, err);
+	rc = find_differing(r, f, sums, plan, full, need, &nneed, &nunread, err);
 
 	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
 	for (uint32_t i = 0; i < nneed && rc == SB_OK;)
@@ -189,6 +195,12 @@ sb_restore_patch_blocks(Restore *r, SbStorage *st, const SbManifestFile *f,
 	}
 	free(need);
 	free(sums);
+	if (rc == SB_OK)
+	{
+		pthread_mutex_lock(&r->lock);
+		r->result->blocks_unread += nunread;
+		pthread_mutex_unlock(&r->lock);
+	}
 	/* whatever went wrong with a ranged read, the whole stream decides */
 	if (rc != SB_OK && rc != SB_ERR_NO_MEMORY)
 		rc = SB_ERR_UNSUPPORTED;

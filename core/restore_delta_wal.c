@@ -116,6 +116,9 @@ sb_restore_delta_wal(Restore *r, SbError *err)
 	in.start_lsn = start_lsn;
 	in.start_tli = r->m.timeline;
 	in.end_lsn = ci.checkpoint;
+	/* every page of the backup was read before its stop LSN */
+	if (!sb_lsn_parse(r->m.stop_lsn, &in.certain_lsn))
+		in.certain_lsn = 0;
 	in.target_tli = ci.checkpoint_tli;
 	rc = sb_restore_wal_source_new(r, in.segsize, in.end_lsn, &src, err);
 	if (rc != SB_OK)

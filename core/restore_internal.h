@@ -156,7 +156,9 @@ typedef struct SbDeltaPlan
 	uint64_t	local_size;		/* PATCH*: its size */
 	uint32_t   *blocks;			/* PATCH_BLOCKS: SB_BLOCK_SIZE blocks, */
 	uint32_t	nblocks;		/* ascending (malloc'd, the caller frees) */
+	uint8_t    *differs;		/* per block: 1 when it surely differs */
 } SbDeltaPlan;
+extern void sb_restore_delta_plan_free(SbDeltaPlan *plan);
 extern SbStatus sb_restore_delta_examine(Restore *r, SbStorage *st,
 										 const SbManifestFile *f,
 										 const char *full, SbDeltaPlan *plan,

@@ -564,7 +564,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		if (action == SB_DELTA_PATCH_BLOCKS)
 		{
 			rc = sb_restore_patch_blocks(r, st, f, &plan, full, &written, err);
-			free(plan.blocks);
+			sb_restore_delta_plan_free(&plan);
 			if (rc == SB_OK)
 				count_patched(r, f, written, true);
 			if (rc != SB_ERR_UNSUPPORTED)

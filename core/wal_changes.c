@@ -53,6 +53,16 @@ sb_wal_changes_collect(const SbWalChangesInput *in, SbWalChanges **out,
 	*out = NULL;
 	if (ch == NULL)
 		return sb_error_oom(err);
+	if (in->certain_lsn != 0)
+	{
+		ch->later = sb_wc_new();
+		ch->later_lsn = in->certain_lsn;
+		if (ch->later == NULL)
+		{
+			sb_wal_changes_free(ch);
+			return sb_error_oom(err);
+		}
+	}
 	if (input_valid(in, ch))
 		rc = sb_wal_decode_range(in, ch, err);
 	if (rc != SB_OK)
@@ -62,6 +72,8 @@ sb_wal_changes_collect(const SbWalChangesInput *in, SbWalChanges **out,
 	}
 	ch->stats.wal_bytes = in->end_lsn - in->start_lsn;
 	sb_wc_finish(ch);
+	if (ch->later != NULL)
+		sb_wc_finish(ch->later);
 	*out = ch;
 	return SB_OK;
 }

@@ -62,6 +62,7 @@ typedef struct SbWalChangesInput
 	uint64_t	start_lsn;		/* a record start: the backup's redo point */
 	unsigned int start_tli;
 	uint64_t	end_lsn;		/* the target's last checkpoint record */
+	uint64_t	certain_lsn;	/* see sb_wal_changes_file_later(); 0: none */
 	bool		end_exclusive;	/* leave out the record starting at end_lsn */
 	unsigned int target_tli;	/* the target's timeline ... */
 	const SbTimelineEntry *history; /* ... and its ancestors, oldest first */
@@ -121,6 +122,18 @@ extern SbWalFileChange sb_wal_changes_file(const SbWalChanges *ch,
 										   uint32_t blcksz, uint32_t relseg_size,
 										   uint32_t **pages, uint32_t *npages);
 
+/*
+ * Of the pages sb_wal_changes_file() lists for relpath, those that records
+ * starting at or after in->certain_lsn refer to by a block reference: a
+ * malloc'd sorted list in *pages, *npages of them (NULL and 0 when there
+ * are none, when certain_lsn was 0, or when memory runs out).  A page
+ * PostgreSQL changes carries the end of the record that changed it as its
+ * LSN, so when every page of a copy was read before certain_lsn, such a
+ * page surely differs from the copy's.
+ */
+extern void sb_wal_changes_file_later(const SbWalChanges *ch, const char *relpath,
+									  uint32_t blcksz, uint32_t relseg_size,
+									  uint32_t **pages, uint32_t *npages);
 extern void sb_wal_changes_free(SbWalChanges *ch);
 
 #endif							/* SB_WAL_CHANGES_H */

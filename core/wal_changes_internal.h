@@ -60,6 +60,9 @@ struct SbWalChanges
 	SbDirMark  *dirs;
 	int			ndirs;
 	int			capdirs;
+	/* the blocks of records starting at or after later_lsn, when not NULL */
+	struct SbWalChanges *later;
+	uint64_t	later_lsn;
 };
 
 extern SbWalChanges *sb_wc_new(void);

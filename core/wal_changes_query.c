@@ -256,3 +256,21 @@ sb_wal_changes_file(const SbWalChanges *ch, const char *relpath,
 	*npages = l.n;
 	return SB_WAL_FILE_PAGES;
 }
+
+void
+sb_wal_changes_file_later(const SbWalChanges *ch, const char *relpath,
+						  uint32_t blcksz, uint32_t relseg_size,
+						  uint32_t **pages, uint32_t *npages)
+{
+	*pages = NULL;
+	*npages = 0;
+	/* the later set holds block references only: pages or nothing */
+	if (ch->usable && ch->later != NULL &&
+		sb_wal_changes_file(ch->later, relpath, blcksz, relseg_size,
+							pages, npages) != SB_WAL_FILE_PAGES)
+	{
+		free(*pages);
+		*pages = NULL;
+		*npages = 0;
+	}
+}

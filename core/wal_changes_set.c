@@ -276,6 +276,7 @@ sb_wal_changes_free(SbWalChanges *ch)
 	}
 	free(ch->table);
 	free(ch->dirs);
+	sb_wal_changes_free(ch->later);
 	free(ch);
 }
 

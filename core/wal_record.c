@@ -30,6 +30,7 @@ typedef struct RecContext
 {
 	SbWalChanges *ch;
 	const char *segname;
+	SbWalChanges *later;		/* ch->later when the record is that late */
 } RecContext;
 
 static SbWalDecResult
@@ -117,7 +118,12 @@ block_ref(RecContext *d, RecCursor *c, uint32_t rel[3], bool *have_rel,
 	if (fork > SB_FORK_INIT)
 		*rc = sb_wc_mark_rel(d->ch, rel[0], rel[1], rel[2]);
 	else
+	{
 		*rc = sb_wc_add_block(d->ch, rel[0], rel[1], rel[2], fork, sb_wal_u32(q));
+		if (*rc == SB_OK && d->later != NULL)
+			*rc = sb_wc_add_block(d->later, rel[0], rel[1], rel[2], fork,
+								  sb_wal_u32(q));
+	}
 	return true;
 }
 
@@ -250,7 +256,8 @@ SbWalDecResult
 sb_wal_record_take(SbWalChanges *ch, const unsigned char *rec, uint64_t lsn,
 				   uint64_t prev, const char *segname)
 {
-	RecContext	ctx = {ch, segname};
+	RecContext	ctx = {ch, segname,
+	(ch->later != NULL && lsn >= ch->later_lsn) ? ch->later : NULL};
 	RecContext *d = &ctx;
 	uint32_t	len = sb_wal_u32(rec);
 	uint32_t	crc;

@@ -6,12 +6,13 @@
 # database created.  Stopped cleanly, it is delta-restored to the backup
 # (recovering to the restore point): the blocks to compare come from the
 # WAL between the backup's start and the last checkpoint, so a fraction of
-# the changed files is read.  Every file of the data directory and the
-# tablespace is then byte for byte the same as a full restore of the same
-# backup into an empty directory, and the cluster has the data of the
-# restore point.  A target that was not shut down cleanly, one promoted
-# since the backup (another timeline), and --delta-checksum compare by
-# content instead and say so.  In an encrypted stanza the WAL is read
+# the changed files is read (not the blocks changed after the backup
+# ended: they surely differ and are fetched).  Every file of the data
+# directory and the tablespace is then byte for byte the same as a full
+# restore of the same backup into an empty directory, and the cluster has
+# the data of the restore point.  A target that was not shut down
+# cleanly, one promoted since the backup (another timeline), and
+# --delta-checksum compare by content instead and say so.  In an encrypted stanza the WAL is read
 # through the cipher and the differing files are patched from their
 # stream (no ranged reads), with the same result as a full restore.
 use strict;
@@ -78,13 +79,18 @@ my @delta = ('pg_safebackup', 'restore', "--repo-path=$repo", '--target-dir=' . 
 	'--target-action=promote');
 my ($out, $err) = run_command([ @delta, '--jobs=2' ]);
 like($out, qr/restored backup \Q$label\E/, 'delta restore') or diag($err);
-my ($read_mb, $fetched) = $out =~ /delta: the blocks to compare come from the WAL: WAL from \S+ to \S+ read\b.*; ([\d.]+) MB of local files read, (\d+) blocks? fetched by ranged reads/;
+my ($read_mb, $fetched, $unread) = $out =~ /delta: the blocks to compare come from the WAL: WAL from \S+ to \S+ read\b.*; ([\d.]+) MB of local files read, (\d+) blocks? fetched by ranged reads, (\d+) not compared \(changed after the backup ended\)/;
 ok(defined $read_mb, 'the blocks to compare came from the WAL') or diag($out . $err);
 cmp_ok($read_mb // 1e9, '<', $accounts_size / 1048576 / 3,
 	"a fraction of the changed files was read ($read_mb MB; pgbench_accounts alone has "
 	  . sprintf('%.1f', $accounts_size / 1048576) . ' MB)');
 like($out, qr/delta: \d+ changed files? updated in place/, 'changed files updated in place');
 cmp_ok($fetched // 0, '>', 0, "the differing blocks were fetched by ranged reads ($fetched)");
+# every change was made after the backup ended: the changed blocks were
+# fetched without reading them first (a block the WAL names only through
+# the visibility map, or that only a file-level record changed, is read)
+cmp_ok($unread // 0, '>', 0, "blocks changed after the backup were not compared ($unread)");
+cmp_ok($unread // 1e9, '<=', $fetched // 0, 'those were all fetched');
 ok(-f "$waldir/$recycled", "the recycled segment $recycled was left");
 ok(!-f "$waldir/$segs[0]", "segment $segs[0] was removed");
 

@@ -136,8 +136,8 @@ test_control(void)
 /* ---- WAL ---- */
 
 static SbWalChanges *
-collect(TestWal *w, uint64_t end, const SbTimelineEntry *hist, int nhist,
-		unsigned int target_tli)
+collect_certain(TestWal *w, uint64_t end, const SbTimelineEntry *hist,
+				int nhist, unsigned int target_tli, uint64_t certain_lsn)
 {
 	SbWalChangesInput in;
 	SbWalChanges *ch = NULL;
@@ -154,10 +154,18 @@ collect(TestWal *w, uint64_t end, const SbTimelineEntry *hist, int nhist,
 	in.nhistory = nhist;
 	in.read_segment = tw_read_segment;
 	in.read_arg = w;
+	in.certain_lsn = certain_lsn;
 	sb_error_clear(&err);
 	if (sb_wal_changes_collect(&in, &ch, &err) != SB_OK)
 		return NULL;
 	return ch;
+}
+
+static SbWalChanges *
+collect(TestWal *w, uint64_t end, const SbTimelineEntry *hist, int nhist,
+		unsigned int target_tli)
+{
+	return collect_certain(w, end, hist, nhist, target_tli, 0);
 }
 
 /* The pages of relpath as "1,2,3", "untouched", "whole" or "not relation". */
@@ -186,6 +194,29 @@ pages_of(const SbWalChanges *ch, const char *relpath)
 	free(pages);
 	return out;
 }
+
+/* The pages of relpath that records from certain_lsn on touched, or "none". */
+static const char *
+later_of(const SbWalChanges *ch, const char *relpath)
+{
+	static char out[1024];
+	uint32_t   *pages;
+	uint32_t	n;
+	size_t		len = 0;
+
+	sb_wal_changes_file_later(ch, relpath, 8192, 131072, &pages, &n);
+	if (n == 0)
+		return pages == NULL ? "none" : "empty but allocated";
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
+		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
+	free(pages);
+	return out;
+}
+
+#define CHECK_LATER(ch, path, want) \
+	SB_CHECK_MSG(strcmp(later_of(ch, path), want) == 0, "%s: got %s, want %s", \
+				 path, later_of(ch, path), want)
 
 #define CHECK_PAGES(ch, path, want) \
 	SB_CHECK_MSG(strcmp(pages_of(ch, path), want) == 0, "%s: got %s, want %s", \
@@ -318,6 +349,63 @@ test_collect(void)
 	SB_CHECK_MSG(st.records == 9, "records %lu", (unsigned long) st.records);
 	SB_CHECK_MSG(st.block_refs == 9, "block refs %lu", (unsigned long) st.block_refs);
 	SB_CHECK(st.segments == 3);
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+/*
+ * The pages records from a given LSN on touched (a backup's stop LSN: such
+ * pages surely differ from the backup's copy): the record starting at it
+ * counts, the one before does not; file-level records (a truncation) are
+ * not in that list, whose files are compared whole anyway.
+ */
+static void
+test_later(void)
+{
+	static TestRec r;
+	TestWal		w;
+	uint32_t	trunc[5] = {7, 1663, 5, 16602, 7};
+	uint64_t	certain;
+	uint64_t	end;
+	SbWalChanges *ch;
+
+	tw_init(&w, SEGSZ, START);
+	heap_record(&w, 5, 16600, 0, 3);
+	heap_record(&w, 5, 16601, 0, 2);
+	certain = heap_record(&w, 5, 16600, 0, 7);
+	heap_record(&w, 5, 16601, 0, 40000);
+	heap_record(&w, 5, 16602, 0, 4);
+	tr_begin(&r, 2, 0x20);
+	tr_main(&r, trunc, sizeof(trunc));
+	tw_append(&w, &r);
+	end = checkpoint_record(&w);
+
+	ch = collect_certain(&w, end, NULL, 0, 1, certain);
+	SB_REQUIRE(ch != NULL);
+	SB_CHECK(sb_wal_changes_usable(ch, NULL));
+	CHECK_PAGES(ch, "base/5/16600", "3,7");
+	CHECK_LATER(ch, "base/5/16600", "7");
+	CHECK_PAGES(ch, "base/5/16601", "2,40000");
+	CHECK_LATER(ch, "base/5/16601", "40000");
+	CHECK_LATER(ch, "base/5/16601_vm", "1");	/* covers heap block 40000 */
+	CHECK_PAGES(ch, "base/5/16602", "whole");
+	CHECK_LATER(ch, "base/5/16602", "4");
+	CHECK_LATER(ch, "base/5/16603", "none");
+	CHECK_LATER(ch, "base/5/PG_VERSION", "none");
+	sb_wal_changes_free(ch);
+
+	/* from the record after: 16600's page 7 is no longer surely changed */
+	ch = collect_certain(&w, end, NULL, 0, 1, certain + 1);
+	SB_REQUIRE(ch != NULL);
+	CHECK_LATER(ch, "base/5/16600", "none");
+	CHECK_LATER(ch, "base/5/16601", "40000");
+	sb_wal_changes_free(ch);
+
+	/* without a certain LSN, nothing is surely changed */
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_REQUIRE(ch != NULL);
+	CHECK_PAGES(ch, "base/5/16600", "3,7");
+	CHECK_LATER(ch, "base/5/16600", "none");
 	sb_wal_changes_free(ch);
 	tw_free(&w);
 }
@@ -557,6 +645,7 @@ main(void)
 	test_crc32c();
 	test_control();
 	test_collect();
+	test_later();
 	test_unusable();
 	test_parameter_change();
 	test_directories();
