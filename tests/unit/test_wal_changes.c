@@ -168,14 +168,26 @@ collect(TestWal *w, uint64_t end, const SbTimelineEntry *hist, int nhist,
 	return collect_certain(w, end, hist, nhist, target_tli, 0);
 }
 
+/* pages[0..n) as "1,2,3" (a static buffer); frees pages */
+static const char *
+page_list(uint32_t *pages, uint32_t n)
+{
+	static char out[1024];
+	size_t		len = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
+		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
+	free(pages);
+	return out;
+}
+
 /* The pages of relpath as "1,2,3", "untouched", "whole" or "not relation". */
 static const char *
 pages_of(const SbWalChanges *ch, const char *relpath)
 {
-	static char out[1024];
 	uint32_t   *pages;
 	uint32_t	n;
-	size_t		len = 0;
 
 	switch (sb_wal_changes_file(ch, relpath, 8192, 131072, &pages, &n))
 	{
@@ -188,30 +200,20 @@ pages_of(const SbWalChanges *ch, const char *relpath)
 		case SB_WAL_FILE_PAGES:
 			break;
 	}
-	out[0] = '\0';
-	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
-		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
-	free(pages);
-	return out;
+	return page_list(pages, n);
 }
 
 /* The pages of relpath that records from certain_lsn on touched, or "none". */
 static const char *
 later_of(const SbWalChanges *ch, const char *relpath)
 {
-	static char out[1024];
 	uint32_t   *pages;
 	uint32_t	n;
-	size_t		len = 0;
 
 	sb_wal_changes_file_later(ch, relpath, 8192, 131072, &pages, &n);
 	if (n == 0)
 		return pages == NULL ? "none" : "empty but allocated";
-	out[0] = '\0';
-	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
-		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
-	free(pages);
-	return out;
+	return page_list(pages, n);
 }
 
 #define CHECK_LATER(ch, path, want) \
