@@ -68,7 +68,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 	tests/unit/test_expire tests/unit/test_verify tests/unit/test_cron \
 	tests/unit/test_cipher tests/unit/test_net tests/unit/test_known_hosts \
 	tests/unit/test_error tests/unit/test_log tests/unit/test_conf tests/unit/test_settings \
-	tests/unit/test_s3_faults tests/unit/test_wal_changes
+	tests/unit/test_s3_faults tests/unit/test_wal_changes tests/unit/test_wal_source
 
 # no -lcurl: the S3 driver loads libcurl when first used (transport/s3_curl.h);
 # no -lsystemd: the repository server loads it to notify systemd (server/notify.c)
@@ -157,6 +157,9 @@ tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -lcurl -o $@
 # WAL built by a test-only writer, pg_control fixtures of 15, 17 and 18
 tests/unit/test_wal_changes: tests/unit/test_wal_changes.o tests/unit/wal_writer.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
+# the delta restore's WAL reader over a posix repository, WAL by the test writer
+tests/unit/test_wal_source: tests/unit/test_wal_source.o tests/unit/wal_writer.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # its own HTTPS server thread with faults (needs the openssl command)
 tests/unit/test_s3_faults: tests/unit/test_s3_faults.o $(CORE_OBJS)

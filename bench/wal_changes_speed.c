@@ -7,7 +7,10 @@
  *		the figure is CPU time and MB of WAL per second on one core.
  *
  *   make bench/wal_changes_speed
- *   bench/wal_changes_speed PGDATA START_LSN [START_TIMELINE]
+ *   bench/wal_changes_speed PGDATA START_LSN [START_TIMELINE [CERTAIN_LSN]]
+ *
+ * CERTAIN_LSN is what a delta restore passes as the backup's stop LSN: the
+ * blocks of records from there on are also kept in the "later" set.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,23 +30,27 @@
 typedef struct SegmentCache
 {
 	const char *pgdata;
+	size_t		segsize;
 	int			n;
 	char		names[MAX_SEGMENTS][SB_WAL_SEG_NAME_LEN + 1];
 	unsigned char *data[MAX_SEGMENTS];
 } SegmentCache;
 
 static SbStatus
-cached_segment(void *arg, const char *walname, unsigned char **buf, size_t size,
-			   SbError *err)
+cached_segment(void *arg, const char *walname, size_t need,
+			   const unsigned char **seg, size_t *avail, SbError *err)
 {
 	SegmentCache *c = arg;
 	char		path[4096];
 	FILE	   *f;
+	size_t		size = c->segsize;
 
+	(void) need;
+	*avail = size;
 	for (int i = 0; i < c->n; i++)
 		if (strcmp(c->names[i], walname) == 0)
 		{
-			memcpy(*buf, c->data[i], size);
+			*seg = c->data[i];
 			return SB_OK;
 		}
 	snprintf(path, sizeof(path), "%s/pg_wal/%s", c->pgdata, walname);
@@ -58,7 +65,7 @@ cached_segment(void *arg, const char *walname, unsigned char **buf, size_t size,
 	}
 	fclose(f);
 	strcpy(c->names[c->n], walname);
-	memcpy(*buf, c->data[c->n++], size);
+	*seg = c->data[c->n++];
 	return SB_OK;
 }
 
@@ -84,7 +91,7 @@ main(int argc, char **argv)
 
 	if (argc < 3)
 	{
-		fprintf(stderr, "usage: %s PGDATA START_LSN [START_TIMELINE]\n", argv[0]);
+		fprintf(stderr, "usage: %s PGDATA START_LSN [START_TIMELINE [CERTAIN_LSN]]\n", argv[0]);
 		return 2;
 	}
 	memset(&in, 0, sizeof(in));
@@ -95,11 +102,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	cache.pgdata = argv[1];
+	cache.segsize = ci.xlog_seg_size;
 	in.segsize = ci.xlog_seg_size;
 	in.xlog_blcksz = ci.xlog_blcksz;
 	in.system_identifier = ci.system_identifier;
 	in.start_tli = argc > 3 ? (unsigned int) atoi(argv[3]) : ci.checkpoint_tli;
 	in.end_lsn = ci.checkpoint;
+	if (argc > 4 && !sb_lsn_parse(argv[4], &in.certain_lsn))
+	{
+		fprintf(stderr, "invalid LSN \"%s\"\n", argv[4]);
+		return 1;
+	}
 	in.target_tli = in.start_tli;
 	in.read_segment = cached_segment;
 	in.read_arg = &cache;

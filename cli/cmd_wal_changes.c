@@ -66,19 +66,40 @@ read_file(const char *path, unsigned char *buf, size_t size, size_t *got,
 	return SB_OK;
 }
 
-static SbStatus
-read_pg_wal_segment(void *arg, const char *walname, unsigned char **buf,
-					size_t size, SbError *err)
+/* The segment read last from a data directory's pg_wal. */
+typedef struct PgWalReader
 {
+	const char *pgdata;
+	unsigned char *buf;			/* a segment's size */
+	size_t		size;
+	char		name[SB_WAL_SEG_NAME_LEN + 1];	/* what buf holds */
+} PgWalReader;
+
+/* an SbWalSegmentReader: whole segments */
+static SbStatus
+read_pg_wal_segment(void *arg, const char *walname, size_t need,
+					const unsigned char **seg, size_t *avail, SbError *err)
+{
+	PgWalReader *rd = arg;
 	char		path[SB_PATH_MAX];
 	size_t		got;
 	SbStatus	rc;
 
-	snprintf(path, sizeof(path), "%s/pg_wal/%s", (const char *) arg, walname);
-	rc = read_file(path, *buf, size, &got, err);
-	if (rc == SB_OK && got != size)
-		return sb_error_set(err, SB_ERR_CORRUPT, "file \"%s\" is too short", path);
-	return rc;
+	(void) need;
+	if (strcmp(rd->name, walname) != 0)
+	{
+		rd->name[0] = '\0';
+		snprintf(path, sizeof(path), "%s/pg_wal/%s", rd->pgdata, walname);
+		rc = read_file(path, rd->buf, rd->size, &got, err);
+		if (rc == SB_OK && got != rd->size)
+			return sb_error_set(err, SB_ERR_CORRUPT, "file \"%s\" is too short", path);
+		if (rc != SB_OK)
+			return rc;
+		snprintf(rd->name, sizeof(rd->name), "%s", walname);
+	}
+	*seg = rd->buf;
+	*avail = rd->size;
+	return SB_OK;
 }
 
 static void
@@ -162,8 +183,10 @@ run(const WalChangesArgs *a)
 {
 	SbControlInfo ci;
 	SbWalChangesInput in;
+	PgWalReader rd;
 	SbWalChanges *ch;
 	SbWalChangesStats st;
+	SbStatus	rc;
 	SbTimelineEntry *hist;
 	SbError		err;
 	const char *reason;
@@ -195,11 +218,24 @@ run(const WalChangesArgs *a)
 		fprintf(stderr, "%s: warning: the cluster was not shut down cleanly; "
 				"pages written after its last checkpoint are not listed\n", progname);
 	in.history = hist;
+	memset(&rd, 0, sizeof(rd));
+	rd.pgdata = a->pgdata;
+	rd.size = ci.xlog_seg_size;
+	rd.buf = malloc(rd.size);
+	if (rd.buf == NULL)
+	{
+		free(hist);
+		sb_error_oom(&err);
+		sb_cli_report(&err);
+		return SB_EXIT_ERROR;
+	}
 	in.read_segment = read_pg_wal_segment;
-	in.read_arg = (void *) a->pgdata;
+	in.read_arg = &rd;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (sb_wal_changes_collect(&in, &ch, &err) != SB_OK)
+	rc = sb_wal_changes_collect(&in, &ch, &err);
+	free(rd.buf);
+	if (rc != SB_OK)
 	{
 		free(hist);
 		sb_cli_report(&err);

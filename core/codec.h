@@ -202,6 +202,17 @@ extern const char *sb_filter_buffer_data(SbFilter *f, size_t *len);
  * not NUL-terminated); sb_filter_buffer_data gives buf and the length.
  */
 extern SbFilter *sb_filter_fixed_sink_new(void *buf, size_t cap);
+/*
+ * Have the fixed sink f call progress(arg, len) after each write, len being
+ * the bytes it holds so far, so that another thread may look at them while
+ * the stream goes on.  They are checked (digest, size) only when the stream
+ * ends: whoever uses them early must learn the outcome before trusting
+ * what it made of them.  progress returning false stops the stream (that
+ * write fails).
+ */
+typedef bool (*SbSinkProgress) (void *arg, size_t len);
+extern void sb_filter_fixed_sink_watch(SbFilter *f, SbSinkProgress progress,
+									   void *arg);
 
 /*
  * Whole-file helpers used by WAL archiving, backups and restore.

@@ -186,6 +186,8 @@ typedef struct BufferSink
 	size_t		len;
 	size_t		cap;			/* allocated bytes, including the NUL */
 	bool		fixed;			/* data is the caller's max_len bytes */
+	SbSinkProgress progress;	/* fixed: told of each write, or NULL */
+	void	   *progress_arg;
 } BufferSink;
 
 static SbStatus
@@ -200,6 +202,10 @@ buffer_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	{
 		memcpy(s->data + s->len, buf, len);
 		s->len += len;
+		if (s->progress != NULL && !s->progress(s->progress_arg, s->len))
+			return sb_error_set(err, SB_ERR_IO,
+								"reading stopped after %zu bytes: no longer needed",
+								s->len);
 		return SB_OK;
 	}
 	if (s->len + len == SIZE_MAX)	/* no room for the NUL (max_len SIZE_MAX) */
@@ -276,6 +282,18 @@ sb_filter_fixed_sink_new(void *buf, size_t cap)
 	s->cap = cap;
 	s->fixed = true;
 	return &s->base;
+}
+
+void
+sb_filter_fixed_sink_watch(SbFilter *f, SbSinkProgress progress, void *arg)
+{
+	BufferSink *s = (BufferSink *) f;
+
+	if (f->write == buffer_sink_write && s->fixed)
+	{
+		s->progress = progress;
+		s->progress_arg = arg;
+	}
 }
 
 const char *

@@ -124,6 +124,7 @@ sb_restore_delta_wal(Restore *r, SbError *err)
 	if (rc != SB_OK)
 		return rc;
 	in.read_segment = sb_restore_wal_source_read;
+	in.read_end = sb_restore_wal_source_end;
 	in.read_arg = src;
 	rc = sb_wal_changes_collect(&in, &r->delta_changes, &e);
 	from_repo = sb_restore_wal_source_free(src);

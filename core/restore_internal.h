@@ -126,10 +126,12 @@ extern SbStatus sb_restore_wal_source_new(Restore *r, uint64_t segsize,
 										  uint64_t end_lsn,
 										  RestoreWalSource **out,
 										  SbError *err);
-/* an SbWalSegmentReader (wal_changes.h) */
+/* an SbWalSegmentReader and its SbWalReadEnd (wal_changes.h) */
 extern SbStatus sb_restore_wal_source_read(void *arg, const char *name,
-										   unsigned char **buf, size_t len,
-										   SbError *err);
+										   size_t need,
+										   const unsigned char **seg,
+										   size_t *avail, SbError *err);
+extern SbStatus sb_restore_wal_source_end(void *arg, SbError *err);
 /* Free it; returns how many of the segments read came from the repository. */
 extern uint64_t sb_restore_wal_source_free(RestoreWalSource *src);
 

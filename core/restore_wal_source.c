@@ -4,17 +4,23 @@
  *		WAL segments for the delta restore's change list
  *		(restore_delta_wal.c): from the target's pg_wal when a whole segment
  *		is there, else from the repository (verified by its digest, as
- *		archive-get does), fetched ahead.
+ *		archive-get does), read by threads while the decoder works.
  *
- * Decompressing a segment from the repository costs several times what
- * decoding it does, so while the decoder works on one segment, the next
- * PREFETCH_SLOTS segments of the same timeline are fetched by threads of
- * their own, each over its own repository session (a network session
- * serves one thread at a time); so are those after the first segment
- * while it is read.  A request for a segment no thread holds
- * (a timeline switch, or no session could be opened) waits for those
- * threads, drops what they fetched, and reads the segment itself.  No
- * segment past the one holding the end LSN is fetched.
+ * Each segment is read into one of NSLOTS buffers by a thread of its own,
+ * each thread over its own repository session (a network session serves
+ * one thread at a time): the segment the decoder asks for and the next
+ * ones of its timeline, up to the one holding the end LSN (no further).
+ * The decoder gets a segment's bytes as they come in (from the repository
+ * in the codec's chunks, from pg_wal by the megabyte), so decoding a
+ * segment overlaps reading it, and a segment holding little WAL (one that
+ * a backup's start or stop switched away from: a few records, then zeros)
+ * is left as soon as its switch record is read.  Bytes from the repository
+ * are checked against the segment's digest only when all of it has been
+ * read, so every segment given to the decoder must have passed before the
+ * list is used (sb_restore_wal_source_end()).  Reading a segment nobody
+ * wants any more is stopped.  When no thread can start (no second
+ * session), the decoder's thread reads the segment itself with the
+ * restore's session.
  *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
@@ -38,24 +44,31 @@
 #include "wal.h"
 #include "wal_timeline.h"
 
-#define PREFETCH_SLOTS		2
+#define NSLOTS				3
 /*
  * Of the local segment holding the end LSN (the last checkpoint record),
  * only this much past the end is read: the record is short, and the
  * decoder reads no further.
  */
 #define END_SLACK			((uint64_t) 64 * 1024)
-/* larger segments are read one at a time: two more buffers would cost too much */
+/* larger segments get one buffer, and none is read ahead: more would cost too much */
 #define PREFETCH_MAX_SEGSIZE	((uint64_t) 64 * 1024 * 1024)
+/* a local segment is read, and handed on, by this much */
+#define LOCAL_CHUNK			((size_t) 1024 * 1024)
 
 typedef struct Slot
 {
 	struct RestoreWalSource *src;
 	SbStorage  *st;				/* its own session, opened when first used */
 	pthread_t	thread;
-	bool		running;		/* started and not joined yet */
-	char		name[SB_WAL_SEG_NAME_LEN + 1];
+	bool		running;		/* a thread was started and not joined yet */
+	char		name[SB_WAL_SEG_NAME_LEN + 1];	/* what it holds; "" nothing */
 	unsigned char *buf;
+	bool		used;			/* given to the decoder: its outcome counts */
+	/* shared with the slot's thread, under src->lock */
+	size_t		filled;			/* bytes of buf read so far */
+	bool		done;			/* the reading ended, rc says how */
+	bool		stop;			/* nobody wants the rest */
 	bool		from_repo;
 	SbStatus	rc;
 	SbError		err;
@@ -67,58 +80,80 @@ struct RestoreWalSource
 	uint64_t	segsize;
 	uint64_t	end_lsn;
 	uint64_t	from_repo;		/* segments used that came from the repository */
-	int			nslots;			/* 0: no prefetching */
-	Slot		slots[PREFETCH_SLOTS];
+	pthread_mutex_t lock;
+	pthread_cond_t changed;		/* a slot got more bytes, or ended */
+	int			nslots;
+	Slot	   *current;		/* the one the decoder reads */
+	SbStatus	failed;			/* of the first segment used that failed */
+	SbError		fail_err;
+	Slot		slots[NSLOTS];
 };
+
+/* The reading of s got len bytes in; false: stop it. */
+static bool
+published(void *arg, size_t len)
+{
+	Slot	   *s = arg;
+	bool		stop;
+
+	pthread_mutex_lock(&s->src->lock);
+	s->filled = len;
+	stop = s->stop;
+	pthread_cond_broadcast(&s->src->changed);
+	pthread_mutex_unlock(&s->src->lock);
+	return !stop;
+}
 
 /*
  * Read the first len bytes of the local segment path (segsize bytes long)
- * into buf, and zeros after them.
+ * into s->buf, handing them on as they come; *got says how many were.
  */
 static SbStatus
-read_local(const char *path, unsigned char *buf, uint64_t len,
-		   uint64_t segsize, SbError *err)
+read_local(Slot *s, const char *path, uint64_t len, uint64_t *got,
+		   SbError *err)
 {
 	int			fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t	got = 0;
 	struct stat sb;
+	SbStatus	rc = SB_OK;
 
+	*got = 0;
 	if (fd < 0)
 		return sb_error_errno(err, errno, "could not open file \"%s\"", path);
-	memset(buf + len, 0, (size_t) (segsize - len));
-	if (fstat(fd, &sb) != 0 || (uint64_t) sb.st_size != segsize)
+	if (fstat(fd, &sb) != 0 || (uint64_t) sb.st_size != s->src->segsize)
 	{
 		close(fd);
 		return sb_error_set(err, SB_ERR_NOT_FOUND,
 							"file \"%s\" is not a whole WAL segment", path);
 	}
-	while (got < len)
+	while (*got < len && rc == SB_OK)
 	{
-		ssize_t		n = read(fd, buf + got, (size_t) (len - got));
+		size_t		want = len - *got < LOCAL_CHUNK ? (size_t) (len - *got) : LOCAL_CHUNK;
+		ssize_t		n = read(fd, s->buf + *got, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
+			rc = sb_error_errno(err, n < 0 ? errno : EIO,
+								"could not read file \"%s\"", path);
+		else
 		{
-			int			e = n < 0 ? errno : EIO;
-
-			close(fd);
-			return sb_error_errno(err, e, "could not read file \"%s\"", path);
+			*got += (uint64_t) n;
+			if (!published(s, (size_t) *got))
+				rc = sb_error_set(err, SB_ERR_IO, "reading of \"%s\" stopped", path);
 		}
-		got += (uint64_t) n;
 	}
 	close(fd);
-	return SB_OK;
+	return rc;
 }
 
 /*
- * Segment name into buf: pg_wal first (recent segments are there), then
- * the repository through st.
+ * Read the segment s->name into s->buf: from pg_wal first (recent segments
+ * are there), else from the repository through st.
  */
 static SbStatus
-load(RestoreWalSource *src, SbStorage *st, const char *name,
-	 unsigned char *buf, bool *from_repo, SbError *err)
+load(Slot *s, SbStorage *st, bool *from_repo, SbError *err)
 {
+	RestoreWalSource *src = s->src;
 	char		path[RESTORE_PATH_LEN];
 	SbWalEntry	entry;
 	SbFilter   *sink;
@@ -126,74 +161,170 @@ load(RestoreWalSource *src, SbStorage *st, const char *name,
 	unsigned int tli;
 	uint64_t	segno;
 	uint64_t	want = src->segsize;
+	uint64_t	got;
 
 	*from_repo = false;
 	/* of the segment holding the end, what the decoder may look at */
-	if (sb_wal_parse_segment(name, src->segsize, &tli, &segno) &&
+	if (sb_wal_parse_segment(s->name, src->segsize, &tli, &segno) &&
 		segno == src->end_lsn / src->segsize)
 		want = (src->end_lsn % src->segsize + END_SLACK + 8191) / 8192 * 8192;
 	if (want > src->segsize)
 		want = src->segsize;
-	snprintf(path, sizeof(path), "%s/pg_wal/%s", src->r->target, name);
-	if (read_local(path, buf, want, src->segsize, err) == SB_OK)
-		return SB_OK;
+	snprintf(path, sizeof(path), "%s/pg_wal/%s", src->r->target, s->name);
+	rc = read_local(s, path, want, &got, err);
+	if (rc == SB_OK || got > 0)
+		return rc;				/* bytes handed on are not read again */
 	sb_error_clear(err);
 
-	rc = sb_wal_find(st, src->r->o->stanza, name, &entry, err);
+	rc = sb_wal_find(st, src->r->o->stanza, s->name, &entry, err);
 	if (rc != SB_OK)
 		return rc;
-	sink = sb_filter_fixed_sink_new(buf, (size_t) src->segsize);
+	sink = sb_filter_fixed_sink_new(s->buf, (size_t) src->segsize);
 	if (sink == NULL)
 		return sb_error_oom(err);
+	sb_filter_fixed_sink_watch(sink, published, s);
+	*from_repo = true;
 	rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
 						entry.digest, src->segsize, NULL, err);
 	sb_filter_free_chain(sink);
-	*from_repo = (rc == SB_OK);
 	return rc;
+}
+
+/* The reading of s is over. */
+static void
+ended(Slot *s, SbStatus rc, bool from_repo, const SbError *err)
+{
+	pthread_mutex_lock(&s->src->lock);
+	s->rc = rc;
+	s->err = *err;
+	s->from_repo = from_repo;
+	s->done = true;
+	pthread_cond_broadcast(&s->src->changed);
+	pthread_mutex_unlock(&s->src->lock);
 }
 
 static void *
 slot_thread(void *arg)
 {
 	Slot	   *s = arg;
+	SbError		err;
+	bool		from_repo;
+	SbStatus	rc;
 
-	sb_error_clear(&s->err);
-	s->rc = load(s->src, s->st, s->name, s->buf, &s->from_repo, &s->err);
+	sb_error_clear(&err);
+	rc = load(s, s->st, &from_repo, &err);
+	ended(s, rc, from_repo, &err);
 	return NULL;
 }
 
+/* An idle slot about to read name. */
 static void
-slot_join(Slot *s)
+slot_reset(Slot *s, const char *name)
 {
-	if (s->running)
-		pthread_join(s->thread, NULL);
-	s->running = false;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->used = false;
+	s->filled = 0;
+	s->done = false;
+	s->stop = false;
+	s->from_repo = false;
+	s->rc = SB_OK;
+	sb_error_clear(&s->err);
 }
 
-/* Start fetching name in a free slot (quietly nothing when it cannot). */
-static void
-prefetch(RestoreWalSource *src, const char *name)
+/* Read name into the idle slot s by a thread; false when none could start. */
+static bool
+slot_start(RestoreWalSource *src, Slot *s, const char *name)
 {
-	Slot	   *s = NULL;
 	SbError		ignore;
+
+	if (s->st == NULL && sb_restore_open_session(src->r, &s->st, &ignore) != SB_OK)
+		return false;
+	slot_reset(s, name);
+	s->running = sb_thread_start(&s->thread, slot_thread, s);
+	if (!s->running)
+		s->name[0] = '\0';
+	return s->running;
+}
+
+/*
+ * Make s idle: wait for its thread (stopping it first when stop and the
+ * decoder never had it), and, when the decoder had it, count it or keep
+ * its failure for sb_restore_wal_source_end().
+ */
+static void
+slot_release(RestoreWalSource *src, Slot *s, bool stop)
+{
+	if (s->running)
+	{
+		if (stop)
+		{
+			pthread_mutex_lock(&src->lock);
+			s->stop = true;
+			pthread_mutex_unlock(&src->lock);
+		}
+		pthread_join(s->thread, NULL);
+		s->running = false;
+	}
+	if (s->used && s->done)
+	{
+		if (s->rc != SB_OK && src->failed == SB_OK)
+		{
+			src->failed = s->rc;
+			sb_error_set(&src->fail_err, s->rc, "could not read WAL segment %s: %s",
+						 s->name, s->err.msg);
+		}
+		else if (s->rc == SB_OK && s->from_repo)
+			src->from_repo++;
+	}
+	s->used = false;
+	s->name[0] = '\0';
+	if (src->current == s)
+		src->current = NULL;
+}
+
+/*
+ * A slot to read another segment into, made idle, other than the one the
+ * decoder reads: an idle one, else one whose reading ended; with wait,
+ * else one read ahead for nothing (stopped), else one the decoder left
+ * (waited for).  NULL without wait when none is free.
+ */
+static Slot *
+free_slot(RestoreWalSource *src, bool wait)
+{
+	Slot	   *best = NULL;
+	int			best_rank = 4;
 
 	for (int i = 0; i < src->nslots; i++)
 	{
-		if (src->slots[i].running && strcmp(src->slots[i].name, name) == 0)
-			return;				/* on its way already */
-		if (!src->slots[i].running && s == NULL)
-			s = &src->slots[i];
+		Slot	   *s = &src->slots[i];
+		int			rank;
+		bool		done;
+
+		if (s == src->current)
+			continue;
+		pthread_mutex_lock(&src->lock);
+		done = s->done;
+		pthread_mutex_unlock(&src->lock);
+		if (!s->running)
+			rank = 0;
+		else if (done)
+			rank = 1;
+		else if (!wait)
+			continue;
+		else
+			rank = s->used ? 3 : 2;
+		if (rank < best_rank)
+		{
+			best = s;
+			best_rank = rank;
+		}
 	}
-	if (s == NULL)
-		return;
-	if (s->st == NULL && sb_restore_open_session(src->r, &s->st, &ignore) != SB_OK)
-		return;
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->src = src;
-	s->running = sb_thread_start(&s->thread, slot_thread, s);
+	if (best != NULL)
+		slot_release(src, best, !best->used);
+	return best;
 }
 
-/* Fetch the segments after name on its timeline, up to the one holding the end. */
+/* Read ahead the segments after name on its timeline, up to the one holding the end. */
 static void
 prefetch_next(RestoreWalSource *src, const char *name)
 {
@@ -202,15 +333,54 @@ prefetch_next(RestoreWalSource *src, const char *name)
 
 	if (!sb_wal_parse_segment(name, src->segsize, &tli, &segno))
 		return;
-	for (int k = 1; k <= src->nslots; k++)
+	for (int k = 1; k < src->nslots; k++)
 	{
 		char		next[SB_WAL_SEG_NAME_LEN + 1];
+		bool		held = false;
+		Slot	   *s;
 
 		if ((segno + k) * src->segsize > src->end_lsn)
 			break;
 		sb_wal_segment_name(tli, segno + k, src->segsize, next);
-		prefetch(src, next);
+		for (int i = 0; i < src->nslots; i++)
+			held |= strcmp(src->slots[i].name, next) == 0;
+		if (held)
+			continue;
+		if ((s = free_slot(src, false)) == NULL || !slot_start(src, s, next))
+			break;
 	}
+}
+
+/* Make the slot holding name (reading it now if none does) the decoder's. */
+static Slot *
+take(RestoreWalSource *src, const char *name)
+{
+	Slot	   *s = NULL;
+
+	for (int i = 0; i < src->nslots; i++)
+		if (strcmp(src->slots[i].name, name) == 0)
+			s = &src->slots[i];
+	src->current = NULL;		/* the decoder is done with the one before */
+	if (s == NULL)
+	{
+		s = free_slot(src, true);
+		if (!slot_start(src, s, name))
+		{
+			/* no thread: read it here, with the restore's session */
+			SbError		err;
+			bool		from_repo;
+			SbStatus	rc;
+
+			slot_reset(s, name);
+			sb_error_clear(&err);
+			rc = load(s, src->r->st, &from_repo, &err);
+			ended(s, rc, from_repo, &err);
+		}
+	}
+	s->used = true;
+	src->current = s;
+	prefetch_next(src, name);
+	return s;
 }
 
 SbStatus
@@ -218,91 +388,106 @@ sb_restore_wal_source_new(Restore *r, uint64_t segsize, uint64_t end_lsn,
 						  RestoreWalSource **out, SbError *err)
 {
 	RestoreWalSource *src = calloc(1, sizeof(RestoreWalSource));
+	int			want = segsize <= PREFETCH_MAX_SEGSIZE ? NSLOTS : 1;
 
 	if (src == NULL)
 		return sb_error_oom(err);
 	src->r = r;
 	src->segsize = segsize;
 	src->end_lsn = end_lsn;
-	if (segsize <= PREFETCH_MAX_SEGSIZE)
+	pthread_mutex_init(&src->lock, NULL);
+	pthread_cond_init(&src->changed, NULL);
+	for (int i = 0; i < want; i++)
 	{
-		for (int i = 0; i < PREFETCH_SLOTS; i++)
-		{
-			src->slots[i].buf = sb_large_alloc((size_t) segsize);
-			if (src->slots[i].buf == NULL)
-				break;			/* fewer slots: only slower */
-			src->nslots++;
-		}
+		src->slots[i].src = src;
+		src->slots[i].buf = sb_large_alloc((size_t) segsize);
+		if (src->slots[i].buf == NULL)
+			break;				/* fewer slots: only slower */
+		src->nslots++;
+	}
+	if (src->nslots == 0)
+	{
+		sb_restore_wal_source_free(src);
+		return sb_error_oom(err);
 	}
 	*out = src;
 	return SB_OK;
 }
 
 SbStatus
-sb_restore_wal_source_read(void *arg, const char *name, unsigned char **buf,
-						   size_t len, SbError *err)
+sb_restore_wal_source_read(void *arg, const char *name, size_t need,
+						   const unsigned char **seg, size_t *avail,
+						   SbError *err)
 {
 	RestoreWalSource *src = arg;
-	Slot	   *hit = NULL;
+	Slot	   *s = src->current;
+	size_t		filled;
 	SbStatus	rc;
-	bool		from_repo = false;
 
-	if (len != src->segsize)
-		return sb_error_set(err, SB_ERR_INTERNAL, "WAL segment size %zu is not %llu",
-							len, (unsigned long long) src->segsize);
+	if (need > src->segsize)
+		return sb_error_set(err, SB_ERR_INTERNAL, "%zu bytes asked of a WAL segment of %llu",
+							need, (unsigned long long) src->segsize);
+	if (s == NULL || strcmp(s->name, name) != 0)
+		s = take(src, name);
+
+	pthread_mutex_lock(&src->lock);
+	while (s->filled < need && !s->done)
+		pthread_cond_wait(&src->changed, &src->lock);
+	filled = s->filled;
+	rc = s->rc;
+	if (filled < need && rc != SB_OK)
+		*err = s->err;
+	pthread_mutex_unlock(&src->lock);
+	if (filled < need)
+	{
+		if (rc != SB_OK)
+			return rc;
+		/* a local segment read to a little past the end: zeros after that */
+		memset(s->buf + filled, 0, need - filled);
+		pthread_mutex_lock(&src->lock);
+		s->filled = filled = need;
+		pthread_mutex_unlock(&src->lock);
+	}
+	*seg = s->buf;
+	*avail = filled;
+	return SB_OK;
+}
+
+SbStatus
+sb_restore_wal_source_end(void *arg, SbError *err)
+{
+	RestoreWalSource *src = arg;
+
 	for (int i = 0; i < src->nslots; i++)
-		if (src->slots[i].running && strcmp(src->slots[i].name, name) == 0)
-			hit = &src->slots[i];
-	if (hit != NULL)
+		if (src->slots[i].used)
+			slot_release(src, &src->slots[i], false);
+	if (src->failed != SB_OK)
 	{
-		slot_join(hit);
-		rc = hit->rc;
-		from_repo = hit->from_repo;
-		if (rc == SB_OK)
-		{
-			/* the decoder takes the slot's buffer, the slot the decoder's */
-			unsigned char *filled = hit->buf;
-
-			hit->buf = *buf;
-			*buf = filled;
-		}
-		else
-			*err = hit->err;
+		*err = src->fail_err;
+		return src->failed;
 	}
-	else
-	{
-		/*
-		 * Not guessed: the others are of no use, and the session is free.
-		 * The next segments are on their way while this one is read.
-		 */
-		for (int i = 0; i < src->nslots; i++)
-			slot_join(&src->slots[i]);
-		prefetch_next(src, name);
-		rc = load(src, src->r->st, name, *buf, &from_repo, err);
-	}
-	if (rc != SB_OK)
-		return rc;
-	if (from_repo)
-		src->from_repo++;
-	if (hit != NULL)
-		prefetch_next(src, name);
 	return SB_OK;
 }
 
 uint64_t
 sb_restore_wal_source_free(RestoreWalSource *src)
 {
-	uint64_t	from_repo = src->from_repo;
+	uint64_t	from_repo;
 
-	for (int i = 0; i < src->nslots; i++)
+	for (int i = 0; i < NSLOTS; i++)
 	{
 		Slot	   *s = &src->slots[i];
 
-		slot_join(s);
+		if (s->src == NULL)
+			continue;
+		slot_release(src, s, true);
 		free(s->buf);
 		if (s->st != NULL)
 			sb_restore_close_session(s->st);
 	}
+	from_repo = src->from_repo;
+	pthread_cond_destroy(&src->changed);
+	pthread_mutex_destroy(&src->lock);
 	free(src);
 	return from_repo;
 }

@@ -43,16 +43,29 @@
 #include "wal_timeline.h"
 
 /*
- * Put the whole segment walname (24 hex digits) into *buf (size bytes):
- * copy it there, or, to save the copy, set *buf to a buffer of
- * sb_large_alloc() (sb_large_alloc.h) of the same size that holds it and
- * take the one *buf was (the callback then owns it and frees it).
- * SB_ERR_NOT_FOUND when it is not available; any other failure makes the
- * list unusable with err's message as the reason.
+ * Make at least the first need bytes (at most the segment size) of the
+ * segment walname (24 hex digits) readable: *seg points at the segment's
+ * memory, owned by the reader and valid until it is called for another
+ * segment or the collection ends, of which *avail bytes (need or more) may
+ * be looked at now.  The decoder calls again with a larger need for the
+ * same segment when it gets past *avail, so a reader that fills segments
+ * from threads can answer as soon as that much is there and the decoding
+ * overlaps the reading.  SB_ERR_NOT_FOUND when the segment is not
+ * available; any other failure makes the list unusable with err's message
+ * as the reason.
  */
 typedef SbStatus (*SbWalSegmentReader) (void *arg, const char *walname,
-										unsigned char **buf, size_t size,
-										SbError *err);
+										size_t need, const unsigned char **seg,
+										size_t *avail, SbError *err);
+
+/*
+ * Optional (NULL: every byte handed over was already checked): called once
+ * after the last record was read.  A reader that hands over a segment's
+ * bytes before it has checked the whole segment (its digest) fails here
+ * when one of those segments turned out bad; the list is then unusable
+ * with err's message as the reason.
+ */
+typedef SbStatus (*SbWalReadEnd) (void *arg, SbError *err);
 
 typedef struct SbWalChangesInput
 {
@@ -68,6 +81,7 @@ typedef struct SbWalChangesInput
 	const SbTimelineEntry *history; /* ... and its ancestors, oldest first */
 	int			nhistory;
 	SbWalSegmentReader read_segment;
+	SbWalReadEnd read_end;
 	void	   *read_arg;
 } SbWalChangesInput;
 

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sb_large_alloc.h"
 
 #define SHORT_PHD		24
 #define LONG_PHD		40
@@ -42,7 +41,8 @@ struct SbWalDecoder
 	const SbWalChangesInput *in;
 	SbWalChanges *ch;
 	uint32_t	pagesz;
-	unsigned char *seg;			/* the segment being read */
+	const unsigned char *seg;	/* the segment being read (the reader's) */
+	size_t		avail;			/* how many of its bytes are there yet */
 	uint64_t	segno;
 	bool		have_seg;
 	char		segname[SB_WAL_SEG_NAME_LEN + 1];
@@ -68,18 +68,11 @@ timeline_of_segment(const SbWalChangesInput *in, uint64_t segno)
 	return in->nhistory > 0 ? in->history[0].tli : in->target_tli;
 }
 
+/* The reader failed: the segment is missing, or the list is unusable. */
 static SbWalDecResult
-load_segment(SbWalDecoder *d, uint64_t segno, uint64_t lsn)
+read_failed(SbWalDecoder *d, SbStatus rc, const SbError *err, uint64_t lsn)
 {
-	SbError		err;
-	SbStatus	rc;
-
-	sb_wal_segment_name(timeline_of_segment(d->in, segno), segno,
-						d->in->segsize, d->segname);
 	d->have_seg = false;
-	sb_error_clear(&err);
-	rc = d->in->read_segment(d->in->read_arg, d->segname, &d->seg,
-							 d->in->segsize, &err);
 	if (rc == SB_ERR_NOT_FOUND)
 	{
 		sb_wc_unusable(d->ch, "WAL segment %s is not available (needed at " SB_LSN_FMT ")",
@@ -88,15 +81,41 @@ load_segment(SbWalDecoder *d, uint64_t segno, uint64_t lsn)
 	}
 	if (rc == SB_ERR_NO_MEMORY)
 		return SB_WAL_DEC_OOM;
+	sb_wc_unusable(d->ch, "could not read WAL segment %s: %s", d->segname, err->msg);
+	return SB_WAL_DEC_STOP;
+}
+
+/*
+ * The first need bytes of the segment segno readable (of the one being
+ * read when it is that segment; else it becomes the one being read).
+ */
+static SbWalDecResult
+need_bytes(SbWalDecoder *d, uint64_t segno, size_t need, uint64_t lsn)
+{
+	SbError		err;
+	SbStatus	rc;
+	bool		same = d->have_seg && d->segno == segno;
+
+	if (same && need <= d->avail)
+		return SB_WAL_DEC_OK;
+	if (!same)
+		sb_wal_segment_name(timeline_of_segment(d->in, segno), segno,
+							d->in->segsize, d->segname);
+	sb_error_clear(&err);
+	rc = d->in->read_segment(d->in->read_arg, d->segname, need, &d->seg,
+							 &d->avail, &err);
+	if (rc == SB_OK && (d->avail < need || d->avail > d->in->segsize))
+		rc = sb_error_set(&err, SB_ERR_INTERNAL, "the reader handed over %zu of %zu bytes",
+						  d->avail, need);
 	if (rc != SB_OK)
+		return read_failed(d, rc, &err, lsn);
+	if (!same)
 	{
-		sb_wc_unusable(d->ch, "could not read WAL segment %s: %s", d->segname, err.msg);
-		return SB_WAL_DEC_STOP;
+		d->segno = segno;
+		d->have_seg = true;
+		d->ch->stats.bytes_read += d->in->segsize;
+		d->ch->stats.segments++;
 	}
-	d->segno = segno;
-	d->have_seg = true;
-	d->ch->stats.bytes_read += d->in->segsize;
-	d->ch->stats.segments++;
 	return SB_WAL_DEC_OK;
 }
 
@@ -141,18 +160,16 @@ get_page(SbWalDecoder *d, uint64_t pageptr, const unsigned char **page,
 		 uint32_t *hdr)
 {
 	uint64_t	segno = pageptr / d->in->segsize;
+	bool		new_seg = !d->have_seg || d->segno != segno;
 	SbWalDecResult r;
 
-	if (!d->have_seg || d->segno != segno)
-	{
-		r = load_segment(d, segno, pageptr);
-		if (r != SB_WAL_DEC_OK)
-			return r;
-		/* the segment's first page identifies the system, whatever we read */
-		if (pageptr % d->in->segsize != 0 &&
-			(r = check_page(d, d->seg, segno * d->in->segsize)) != SB_WAL_DEC_OK)
-			return r;
-	}
+	r = need_bytes(d, segno, (size_t) (pageptr % d->in->segsize) + d->pagesz, pageptr);
+	if (r != SB_WAL_DEC_OK)
+		return r;
+	/* the segment's first page identifies the system, whatever we read */
+	if (new_seg && pageptr % d->in->segsize != 0 &&
+		(r = check_page(d, d->seg, segno * d->in->segsize)) != SB_WAL_DEC_OK)
+		return r;
 	*page = d->seg + pageptr % d->in->segsize;
 	if (d->checked_page != pageptr)
 	{
@@ -324,13 +341,22 @@ sb_wal_decode_range(const SbWalChangesInput *in, SbWalChanges *ch, SbError *err)
 	d.ch = ch;
 	d.pagesz = in->xlog_blcksz != 0 ? in->xlog_blcksz : 8192;
 	d.checked_page = UINT64_MAX;
-	d.seg = sb_large_alloc(in->segsize);
-	if (d.seg == NULL)
-		return sb_error_oom(err);
 	r = decode_loop(&d);
-	free(d.seg);
 	free(d.rec);
 	if (r == SB_WAL_DEC_OOM)
 		return sb_error_oom(err);
+	/* what the reader handed over before checking it must have passed */
+	if (ch->usable && in->read_end != NULL)
+	{
+		SbError		e;
+		SbStatus	rc;
+
+		sb_error_clear(&e);
+		rc = in->read_end(in->read_arg, &e);
+		if (rc == SB_ERR_NO_MEMORY)
+			return sb_error_oom(err);
+		if (rc != SB_OK)
+			sb_wc_unusable(ch, "%s", e.msg);
+	}
 	return SB_OK;
 }

@@ -641,6 +641,105 @@ test_overwritten_contrecord(void)
 	tw_free(&w);
 }
 
+/*
+ * A reader that hands a segment over as it comes in (a thread still
+ * filling it) gives the same list as one handing over whole segments; the
+ * decoder asks for no byte of a segment past its switch record, and a
+ * failure the reader finds at the end (a digest checked after the bytes
+ * were handed over) makes the list unusable.
+ */
+static SbStatus
+end_ok(void *arg, SbError *err)
+{
+	(void) arg;
+	(void) err;
+	return SB_OK;
+}
+
+static SbStatus
+end_bad(void *arg, SbError *err)
+{
+	(void) arg;
+	return sb_error_set(err, SB_ERR_CORRUPT,
+						"could not read WAL segment 000000010000000000000002: checksum mismatch");
+}
+
+static void
+test_stepwise(void)
+{
+	static const char *const files[] = {
+		"base/5/16384", "base/5/16384_fsm", "base/5/16384_vm", "base/5/16390.1",
+		"base/5/16391", "global/1262", "base/5/16392", "base/5/16392_vm",
+		"base/5/16393", "base/5/16500", "base/7/1259", "base/5/16394", "base/5/16395"};
+	TestWal		w;
+	uint64_t	end = build_wal(&w);
+	SbWalChanges *whole;
+	SbWalChangesInput in;
+	SbError		err;
+
+	whole = collect(&w, end, NULL, 0, 1);
+	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
+	for (size_t step = 1; step <= 3 * TW_PAGE; step *= 7)
+	{
+		SbWalChanges *ch;
+		SbWalChangesStats st;
+		int			reads = w.reads;
+
+		w.step = step;
+		w.view_seg = -1;
+		memset(w.asked, 0, sizeof(w.asked));
+		ch = collect(&w, end, NULL, 0, 1);
+		SB_REQUIRE(ch != NULL);
+		SB_CHECK_MSG(sb_wal_changes_usable(ch, NULL), "step %zu", step);
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		{
+			char		want[1024];
+
+			snprintf(want, sizeof(want), "%s", pages_of(whole, files[i]));
+			SB_CHECK_MSG(strcmp(pages_of(ch, files[i]), want) == 0,
+						 "step %zu, %s: got %s, want %s", step, files[i],
+						 pages_of(ch, files[i]), want);
+		}
+		sb_wal_changes_stats(ch, &st);
+		SB_CHECK(st.segments == 3);
+		/* asked again and again as the decoder went on */
+		SB_CHECK_MSG(w.reads - reads > 3, "step %zu: %d reads", step, w.reads - reads);
+		/* segment 2 was left at its switch, before the garbage after it */
+		SB_CHECK_MSG(w.asked[2] > 0 && w.asked[2] <= SEGSZ / 2,
+					 "step %zu: %zu bytes of segment 2 asked", step, w.asked[2]);
+		sb_wal_changes_free(ch);
+	}
+	w.step = 0;
+
+	/* what the reader finds at the end */
+	memset(&in, 0, sizeof(in));
+	in.segsize = w.segsize;
+	in.system_identifier = w.sysid;
+	in.start_lsn = START;
+	in.start_tli = in.target_tli = 1;
+	in.end_lsn = end;
+	in.read_segment = tw_read_segment;
+	in.read_arg = &w;
+	for (int bad = 0; bad <= 1; bad++)
+	{
+		SbWalChanges *ch;
+
+		in.read_end = bad ? end_bad : end_ok;
+		sb_error_clear(&err);
+		SB_REQUIRE(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+		if (bad)
+		{
+			SB_CHECK(unusable_with(ch, "could not read WAL segment 000000010000000000000002: checksum mismatch"));
+			CHECK_PAGES(ch, "base/5/16384", "whole");
+		}
+		else
+			SB_CHECK(sb_wal_changes_usable(ch, NULL));
+		sb_wal_changes_free(ch);
+	}
+	sb_wal_changes_free(whole);
+	tw_free(&w);
+}
+
 int
 main(void)
 {
@@ -648,6 +747,7 @@ main(void)
 	test_control();
 	test_collect();
 	test_later();
+	test_stepwise();
 	test_unusable();
 	test_parameter_change();
 	test_directories();

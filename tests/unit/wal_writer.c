@@ -21,6 +21,7 @@ tw_init(TestWal *w, uint32_t segsize, uint64_t start)
 	memset(w, 0, sizeof(*w));
 	w->segsize = segsize;
 	w->sysid = 7000000000000000001ull;
+	w->view_seg = -1;
 	for (int i = 0; i < TW_MAX_SEGS; i++)
 	{
 		w->seg[i] = calloc(1, segsize);
@@ -36,6 +37,7 @@ tw_free(TestWal *w)
 {
 	for (int i = 0; i < TW_MAX_SEGS; i++)
 		free(w->seg[i]);
+	free(w->view);
 }
 
 void
@@ -231,16 +233,42 @@ tw_append(TestWal *w, TestRec *r)
 }
 
 SbStatus
-tw_read_segment(void *arg, const char *walname, unsigned char **buf,
-				size_t size, SbError *err)
+tw_read_segment(void *arg, const char *walname, size_t need,
+				const unsigned char **seg, size_t *avail, SbError *err)
 {
 	TestWal    *w = arg;
 	unsigned int tli;
 	uint64_t	segno;
 
+	w->reads++;
 	if (!sb_wal_parse_segment(walname, w->segsize, &tli, &segno) ||
 		segno >= TW_MAX_SEGS || w->missing[segno] || w->tli[segno] != tli)
 		return sb_error_set(err, SB_ERR_NOT_FOUND, "no such segment %s", walname);
-	memcpy(*buf, w->seg[segno], size);
+	if (need > w->asked[segno])
+		w->asked[segno] = need;
+	*seg = w->seg[segno];
+	*avail = w->segsize;
+	if (w->step == 0)
+		return SB_OK;
+	/*
+	 * As a reader still filling the segment would: what is asked, in steps,
+	 * in memory where the bytes not handed over yet are garbage.
+	 */
+	if ((need + w->step - 1) / w->step * w->step < w->segsize)
+		*avail = (need + w->step - 1) / w->step * w->step;
+	if (w->view == NULL)
+		w->view = malloc(w->segsize);
+	if (w->view_seg != (int) segno)
+	{
+		memset(w->view, 0xA5, w->segsize);
+		w->view_seg = (int) segno;
+		w->view_avail = 0;
+	}
+	if (*avail > w->view_avail)
+	{
+		memcpy(w->view + w->view_avail, w->seg[segno] + w->view_avail, *avail - w->view_avail);
+		w->view_avail = *avail;
+	}
+	*seg = w->view;
 	return SB_OK;
 }

@@ -26,6 +26,13 @@ typedef struct TestWal
 	unsigned int tli[TW_MAX_SEGS];	/* timeline of each segment's file */
 	unsigned char *seg[TW_MAX_SEGS];
 	bool		missing[TW_MAX_SEGS];
+	size_t		step;			/* the reader hands over this much at a time; 0: all */
+	int			reads;			/* calls of the reader */
+	size_t		asked[TW_MAX_SEGS]; /* the most bytes asked of each segment */
+	/* with step: the segment handed over, garbage past what was (-1: none) */
+	unsigned char *view;
+	int			view_seg;
+	size_t		view_avail;
 	uint64_t	pos;			/* where the next record goes */
 	uint64_t	prev;			/* start of the last record */
 } TestWal;
@@ -66,7 +73,8 @@ extern void tw_overwrite_from(TestWal *w, uint64_t pageptr);
 
 /* Reader callback for SbWalChangesInput (arg is the TestWal). */
 #include "sb_error.h"
-extern SbStatus tw_read_segment(void *arg, const char *walname,
-								unsigned char **buf, size_t size, SbError *err);
+extern SbStatus tw_read_segment(void *arg, const char *walname, size_t need,
+								const unsigned char **seg, size_t *avail,
+								SbError *err);
 
 #endif							/* SB_TEST_WAL_WRITER_H */

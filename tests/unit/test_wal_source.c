@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_wal_source.c
+ *		Unit tests of the delta restore's WAL reader (core/
+ *		restore_wal_source.c): segments from the target's pg_wal and from
+ *		the repository, read ahead by threads and handed to the decoder as
+ *		they come in, give the same change list as whole segments read one
+ *		by one; a segment the decoder left early whose stored copy fails
+ *		its digest still makes the list unusable; a missing segment too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "fake_repo.h"
+#include "restore.h"
+#include "restore_internal.h"
+#include "sb_test.h"
+#include "test_files.h"
+#include "wal.h"
+#include "wal_changes.h"
+#include "wal_writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+SB_TEST_DEFINE_COUNTERS;
+
+#define SEGSZ	(64 * 1024)
+#define START	(SEGSZ + 40)		/* segment 1, after its long header */
+#define NSEGS	8					/* segments 1 .. 8 */
+
+/* A heap-like record: one block of rel, main data of n bytes. */
+static void
+heap_record(TestWal *w, uint32_t rel, uint32_t blk, uint32_t n)
+{
+	static TestRec r;
+
+	tr_begin(&r, 10, 0x00);
+	tr_block(&r, 0, 0, false, 1663, 5, rel, blk, 30);
+	tr_main(&r, NULL, n);
+	tw_append(w, &r);
+}
+
+/*
+ * WAL over segments 1 to NSEGS: a record touching block 3 of 16384 and a
+ * switch in segment 1, garbage after it; then records touching blocks of
+ * 16386 to 16392 (one relation per segment),
+ * and a last checkpoint record in segment NSEGS, whose start is returned.
+ */
+static uint64_t
+build_wal(TestWal *w)
+{
+	static TestRec r;
+	uint64_t	end;
+
+	tw_init(w, SEGSZ, START);
+	heap_record(w, 16384, 3, 100);
+	tr_begin(&r, 0, 0x40);		/* XLOG_SWITCH */
+	tw_append(w, &r);
+	memset(w->seg[1] + SEGSZ / 2, 0x5A, SEGSZ / 2);
+	SB_CHECK(w->pos == 2 * SEGSZ);
+	for (uint32_t blk = 0; w->pos < (uint64_t) SEGSZ * NSEGS + SEGSZ / 2; blk++)
+		heap_record(w, 16384 + (uint32_t) (w->pos / SEGSZ), blk, 3000);
+	tr_begin(&r, 0, 0x00);
+	tr_main(&r, NULL, 88);
+	end = tw_append(w, &r);
+	SB_CHECK(end / SEGSZ == NSEGS);
+	return end;
+}
+
+static void
+segment_name(int segno, char *name)
+{
+	snprintf(name, SB_WAL_SEG_NAME_LEN + 1, "%08X%08X%08X", 1, 0, segno);
+}
+
+/* Store segment segno of w in the repository (compressed as cfg says). */
+static void
+push_segment(FakeRepo *repo, const TestWal *w, int segno, SbCompressType ct)
+{
+	char		name[SB_WAL_SEG_NAME_LEN + 1];
+	char		src[512];
+	SbRepoConfig cfg = repo->cfg;
+	SbWalPushResult res;
+	SbError		err;
+
+	segment_name(segno, name);
+	snprintf(src, sizeof(src), "%s/%s", repo->root, name);
+	sb_test_write_file(src, w->seg[segno], SEGSZ);
+	cfg.compress_type = ct;
+	sb_error_clear(&err);
+	SB_CHECK_MSG(sb_wal_push(repo->st, &cfg, name, src, &res, &err) == SB_OK,
+				 "push %s: %s", name, err.msg);
+	unlink(src);
+}
+
+/* Put segment segno of w into the target's pg_wal. */
+static void
+local_segment(const char *target, const TestWal *w, int segno)
+{
+	char		name[SB_WAL_SEG_NAME_LEN + 1];
+	char		path[512];
+
+	segment_name(segno, name);
+	snprintf(path, sizeof(path), "%s/pg_wal/%s", target, name);
+	sb_test_write_file(path, w->seg[segno], SEGSZ);
+}
+
+/* Collect the list from the repository and target through the reader. */
+static SbWalChanges *
+collect_through_source(FakeRepo *repo, const char *target, const TestWal *w,
+					   uint64_t end, uint64_t *from_repo)
+{
+	Restore		r;
+	SbRestoreOptions o;
+	SbWalChangesInput in;
+	RestoreWalSource *src = NULL;
+	SbWalChanges *ch = NULL;
+	SbError		err;
+
+	memset(&r, 0, sizeof(r));
+	memset(&o, 0, sizeof(o));
+	o.stanza = "main";
+	r.o = &o;
+	r.st = repo->st;
+	snprintf(r.target, sizeof(r.target), "%s", target);
+	sb_error_clear(&err);
+	if (sb_restore_wal_source_new(&r, SEGSZ, end, &src, &err) != SB_OK)
+	{
+		SB_CHECK_MSG(false, "wal source: %s", err.msg);
+		return NULL;
+	}
+
+	memset(&in, 0, sizeof(in));
+	in.segsize = SEGSZ;
+	in.system_identifier = w->sysid;
+	in.start_lsn = START;
+	in.start_tli = in.target_tli = 1;
+	in.end_lsn = end;
+	in.read_segment = sb_restore_wal_source_read;
+	in.read_end = sb_restore_wal_source_end;
+	in.read_arg = src;
+	SB_CHECK(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+	*from_repo = sb_restore_wal_source_free(src);
+	return ch;
+}
+
+/* Collect the list from w's segments directly, whole. */
+static SbWalChanges *
+collect_whole(TestWal *w, uint64_t end)
+{
+	SbWalChangesInput in;
+	SbWalChanges *ch = NULL;
+	SbError		err;
+
+	memset(&in, 0, sizeof(in));
+	in.segsize = SEGSZ;
+	in.system_identifier = w->sysid;
+	in.start_lsn = START;
+	in.start_tli = in.target_tli = 1;
+	in.end_lsn = end;
+	in.read_segment = tw_read_segment;
+	in.read_arg = w;
+	sb_error_clear(&err);
+	SB_CHECK(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+	return ch;
+}
+
+/* The pages of relpath as "1,2,3" or what else the list says. */
+static const char *
+pages_of(const SbWalChanges *ch, const char *relpath)
+{
+	static char out[4096];
+	uint32_t   *pages;
+	uint32_t	n;
+	size_t		len = 0;
+
+	switch (sb_wal_changes_file(ch, relpath, 8192, 131072, &pages, &n))
+	{
+		case SB_WAL_FILE_NOT_RELATION:
+			return "not relation";
+		case SB_WAL_FILE_UNTOUCHED:
+			return "untouched";
+		case SB_WAL_FILE_WHOLE:
+			return "whole";
+		case SB_WAL_FILE_PAGES:
+			break;
+	}
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
+		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
+	free(pages);
+	return out;
+}
+
+static bool
+unusable_with(const SbWalChanges *ch, const char *text)
+{
+	const char *reason;
+
+	if (ch == NULL || sb_wal_changes_usable(ch, &reason))
+		return false;
+	if (strstr(reason, text) == NULL)
+	{
+		fprintf(stderr, "reason: %s\n", reason);
+		return false;
+	}
+	return true;
+}
+
+/* The path of the stored copy of segment segno. */
+static void
+stored_path(FakeRepo *repo, int segno, char *path, size_t len)
+{
+	char		name[SB_WAL_SEG_NAME_LEN + 1];
+	SbWalEntry	entry;
+	SbError		err;
+
+	segment_name(segno, name);
+	SB_REQUIRE(sb_wal_find(repo->st, "main", name, &entry, &err) == SB_OK);
+	snprintf(path, len, "%s/%s", repo->cfg.repo_path, entry.name);
+}
+
+static void
+test_source(void)
+{
+	FakeRepo	repo;
+	TestWal		w;
+	uint64_t	end = build_wal(&w);
+	char		target[512];
+	char		path[1024];
+	SbWalChanges *whole;
+	SbWalChanges *ch;
+	uint64_t	from_repo = 0;
+	FILE	   *f;
+
+	fake_repo_init(&repo, "wal_source");
+	snprintf(target, sizeof(target), "%s/data", repo.root);
+	snprintf(path, sizeof(path), "%s/pg_wal", target);
+	mkdir(target, 0700);
+	mkdir(path, 0700);
+	/* 1 .. 5 archived (zstd, but 1 stored plain), 6 .. 8 in pg_wal */
+	for (int s = 1; s <= NSEGS; s++)
+	{
+		if (s <= 5)
+			push_segment(&repo, &w, s, s == 1 ? SB_COMPRESS_NONE : SB_COMPRESS_ZSTD);
+		else
+			local_segment(target, &w, s);
+	}
+	whole = collect_whole(&w, end);
+	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
+
+	/* the same list, five segments from the repository */
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	for (int s = 1; s <= NSEGS; s++)
+	{
+		char		rel[64];
+		char		want[4096];
+
+		snprintf(rel, sizeof(rel), "base/5/%d", 16384 + s);
+		snprintf(want, sizeof(want), "%s", pages_of(whole, rel));
+		SB_CHECK_MSG(strcmp(pages_of(ch, rel), want) == 0, "%s: got %s, want %s",
+					 rel, pages_of(ch, rel), want);
+	}
+	SB_CHECK_MSG(strcmp(pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
+				 pages_of(ch, "base/5/16384"));
+	SB_CHECK_MSG(from_repo == 5, "%llu segments from the repository",
+				 (unsigned long long) from_repo);
+	sb_wal_changes_free(ch);
+
+	/*
+	 * Segment 1 is left at its switch record, but its stored copy fails its
+	 * digest (bytes past the switch changed): the list is not used.
+	 */
+	stored_path(&repo, 1, path, sizeof(path));
+	f = fopen(path, "r+b");
+	SB_REQUIRE(f != NULL);
+	fseek(f, SEGSZ - 100, SEEK_SET);
+	fputc(0x11, f);
+	fclose(f);
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	SB_CHECK(unusable_with(ch, "could not read WAL segment 000000010000000000000001"));
+	sb_wal_changes_free(ch);
+	unlink(path);
+	push_segment(&repo, &w, 1, SB_COMPRESS_ZSTD);
+
+	/* a segment in neither place */
+	stored_path(&repo, 4, path, sizeof(path));
+	unlink(path);
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000004 is not available"));
+	sb_wal_changes_free(ch);
+	push_segment(&repo, &w, 4, SB_COMPRESS_ZSTD);
+
+	/* whole again; a local copy of a segment is read rather than the stored one */
+	local_segment(target, &w, 3);
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	SB_CHECK_MSG(from_repo == 4, "%llu segments from the repository",
+				 (unsigned long long) from_repo);
+	sb_wal_changes_free(ch);
+
+	sb_wal_changes_free(whole);
+	tw_free(&w);
+	fake_repo_free(&repo);
+}
+
+int
+main(void)
+{
+	test_source();
+	return sb_test_summary("test_wal_source");
+}
