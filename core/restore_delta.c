@@ -181,6 +181,84 @@ recycled_segment(const Restore *r, const char *rel)
 }
 
 /*
+ * Recycle the WAL segment rel (full is its path) instead of removing it:
+ * a whole segment in pg_wal named up to the one holding the target's last
+ * checkpoint gets the name of a free segment past that one, as PostgreSQL
+ * itself recycles segments it no longer needs (recycled_segment() then
+ * leaves it).  Its pages keep their old addresses, which PostgreSQL
+ * refuses at the new position.  Removing it costs more: freeing a 16 MB
+ * segment took 3 ms on the test machine, a rename nothing to speak of.
+ * False when rel is no such segment or could not be renamed (it is then
+ * removed).
+ */
+/* The highest segment number named in the target's pg_wal (0: none). */
+static uint64_t
+highest_segment(const Restore *r)
+{
+	char		path[RESTORE_PATH_LEN];
+	DIR		   *d;
+	struct dirent *de;
+	uint64_t	highest = 0;
+
+	snprintf(path, sizeof(path), "%s/pg_wal", r->target);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+	{
+		unsigned int tli;
+		uint64_t	segno;
+
+		if (strlen(de->d_name) == SB_WAL_SEG_NAME_LEN &&
+			sb_wal_parse_segment(de->d_name, r->delta_wal_segsize, &tli, &segno) &&
+			segno > highest)
+			highest = segno;
+	}
+	closedir(d);
+	return highest;
+}
+
+static bool
+recycle_segment(Restore *r, const char *full, const char *rel)
+{
+	unsigned int tli;
+	uint64_t	segno;
+	struct stat sb;
+
+	if (r->delta_wal_end_segno == 0 || strncmp(rel, "pg_wal/", 7) != 0 ||
+		strlen(rel + 7) != SB_WAL_SEG_NAME_LEN ||
+		!sb_wal_parse_segment(rel + 7, r->delta_wal_segsize, &tli, &segno) ||
+		segno > r->delta_wal_end_segno ||
+		lstat(full, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		(uint64_t) sb.st_size != r->delta_wal_segsize)
+		return false;
+#ifdef RENAME_NOREPLACE
+	/* past every segment there (recycled ones too): the first time, look */
+	if (r->delta_recycle_segno == 0)
+	{
+		r->delta_recycle_segno = highest_segment(r);
+		if (r->delta_recycle_segno < r->delta_wal_end_segno)
+			r->delta_recycle_segno = r->delta_wal_end_segno;
+	}
+	for (int tries = 0; tries < 16; tries++)
+	{
+		char		name[SB_WAL_SEG_NAME_LEN + 1];
+		char		to[RESTORE_PATH_LEN];
+
+		sb_wal_segment_name(tli, ++r->delta_recycle_segno, r->delta_wal_segsize, name);
+		snprintf(to, sizeof(to), "%s/pg_wal/%s", r->target, name);
+		if (renameat2(AT_FDCWD, full, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		{
+			r->delta_removed++;
+			return true;
+		}
+		if (errno != EEXIST)
+			return false;
+	}
+#endif
+	return false;
+}
+
+/*
  * Remove what the backup does not have below rel (a directory of the
  * backup, "" for the target itself).  ts_root: rel is a tablespace link,
  * where only the backup's version directory is ours.
@@ -240,7 +318,7 @@ clean_dir(Restore *r, const char *rel, bool ts_root, SbError *err)
 			continue;
 		}
 		if (kind == PATH_ABSENT && S_ISREG(sb.st_mode) &&
-			recycled_segment(r, child_rel))
+			(recycled_segment(r, child_rel) || recycle_segment(r, child, child_rel)))
 			continue;
 		if (S_ISLNK(sb.st_mode) && tablespace_of_link(r, child_rel) >= 0)
 			rc = clean_dir(r, child_rel, true, err);

@@ -74,6 +74,7 @@ typedef struct Restore
 	uint32_t	delta_relseg_size;	/* and relation segment size, in pages */
 	uint64_t	delta_wal_segsize;	/* its WAL segment size, and the segment */
 	uint64_t	delta_wal_end_segno;	/* of its last checkpoint (0: unknown) */
+	uint64_t	delta_recycle_segno;	/* the last name a segment was recycled to */
 } Restore;
 
 #define TS_DIR(r, i)	((r)->ts_dirs + (size_t) (i) * SB_PATH_MAX)

@@ -65,13 +65,23 @@ command_ok([ 'pg_safebackup', 'restore', "--repo-path=$repo", '--target-dir=' . 
 	'--target-action=promote' ], 'full restore');
 
 # a segment as PostgreSQL recycles them (an older segment's pages under a
-# name past the end of the WAL) is left by the delta restore, the others
-# in pg_wal are removed
+# name past the end of the WAL) is left by the delta restore; the others
+# in pg_wal are recycled the same way (renamed past every segment there)
 my $waldir = $node->data_dir . '/pg_wal';
-my @segs = sort grep { /^[0-9A-F]{24}$/ } do { opendir(my $d, $waldir) or die; readdir($d) };
+sub wal_segments
+{
+	return sort grep { /^[0-9A-F]{24}$/ } do { opendir(my $d, $waldir) or die; readdir($d) };
+}
+my @segs = wal_segments();
 my $n = hex(substr($segs[-1], 8, 8)) * 256 + hex(substr($segs[-1], 16, 8)) + 50;
 my $recycled = sprintf('%s%08X%08X', substr($segs[-1], 0, 8), int($n / 256), $n % 256);
 copy("$waldir/$segs[0]", "$waldir/$recycled") or die "copy: $!";
+my $nsegs = scalar(@segs) + 1;
+# the segment of the target's last checkpoint (a shutdown checkpoint: its redo)
+my ($control) = run_command([ 'pg_controldata', $node->data_dir ]);
+my ($end_seg) = $control =~ /Latest checkpoint's REDO WAL file:\s+([0-9A-F]{24})/;
+my $upto_end = grep { $_ le $end_seg } @segs;
+cmp_ok($upto_end, '>', 0, "pg_wal holds segments up to the last checkpoint's, $end_seg");
 
 # --- the delta restore by the WAL
 my @delta = ('pg_safebackup', 'restore', "--repo-path=$repo", '--target-dir=' . $node->data_dir,
@@ -92,7 +102,10 @@ cmp_ok($fetched // 0, '>', 0, "the differing blocks were fetched by ranged reads
 cmp_ok($unread // 0, '>', 0, "blocks changed after the backup were not compared ($unread)");
 cmp_ok($unread // 1e9, '<=', $fetched // 0, 'those were all fetched');
 ok(-f "$waldir/$recycled", "the recycled segment $recycled was left");
-ok(!-f "$waldir/$segs[0]", "segment $segs[0] was removed");
+my @after = wal_segments();
+is(scalar(grep { $_ le $end_seg } @after), 0, "no segment up to $end_seg is left under its name");
+is(scalar(@after), $nsegs, 'the segments were recycled, not removed');
+is(scalar(grep { $_ gt $recycled } @after), $upto_end, "the $upto_end up to $end_seg were recycled past $recycled");
 
 # every file of the backup is the same after both restores
 sub files_under
