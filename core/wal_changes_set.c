@@ -214,7 +214,9 @@ sb_wc_add_block(SbWalChanges *ch, uint32_t spc, uint32_t db, uint32_t rel,
 	}
 	if (e->bitmap != NULL)
 		return bitmap_set(e, blk) ? SB_OK : SB_ERR_NO_MEMORY;
-	if (e->n > 0 && e->blocks[e->n - 1] == blk)
+	/* a block again, or one of the two last (an update's old and new page) */
+	if (e->n > 0 && (e->blocks[e->n - 1] == blk ||
+					 (e->n > 1 && e->blocks[e->n - 2] == blk)))
 		return SB_OK;
 	if (e->n == e->cap && !make_room(e))
 		return SB_ERR_NO_MEMORY;

@@ -642,6 +642,46 @@ test_overwritten_contrecord(void)
 }
 
 /*
+ * An update's pattern: old row versions on pages 0, 1, 2, ... and new ones
+ * on the table's last pages, each record naming both, so the same two
+ * blocks come back in turns; with a third relation's record in between
+ * now and then.  Each block is listed once.
+ */
+static void
+test_alternating(void)
+{
+	TestWal		w;
+	static TestRec r;
+	uint64_t	end;
+	SbWalChanges *ch;
+	char		want[1024];
+	size_t		len = 0;
+
+	tw_init(&w, SEGSZ, START);
+	for (uint32_t i = 0; i < 600; i++)
+	{
+		tr_begin(&r, 10, 0x00);
+		tr_block(&r, 0, 0, false, 1663, 5, 16384, 1000 + i / 40, 0);
+		tr_block(&r, 1, 0, true, 0, 0, 0, i / 61, 0);
+		tw_append(&w, &r);
+		if (i % 7 == 0)
+			heap_record(&w, 5, 16390, 0, i % 3);
+	}
+	end = checkpoint_record(&w);
+	ch = collect(&w, end, NULL, 0, 1);
+	SB_REQUIRE(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	for (uint32_t b = 0; b <= 599 / 61; b++)
+		len += (size_t) snprintf(want + len, sizeof(want) - len, "%u,", b);
+	for (uint32_t b = 1000; b <= 1000 + 599 / 40; b++)
+		len += (size_t) snprintf(want + len, sizeof(want) - len, "%u,", b);
+	want[len - 1] = '\0';
+	CHECK_PAGES(ch, "base/5/16384", want);
+	CHECK_PAGES(ch, "base/5/16390", "0,1,2");
+	sb_wal_changes_free(ch);
+	tw_free(&w);
+}
+
+/*
  * A reader that hands a segment over as it comes in (a thread still
  * filling it) gives the same list as one handing over whole segments; the
  * decoder asks for no byte of a segment past its switch record, and a
@@ -747,6 +787,7 @@ main(void)
 	test_control();
 	test_collect();
 	test_later();
+	test_alternating();
 	test_stepwise();
 	test_unusable();
 	test_parameter_change();
