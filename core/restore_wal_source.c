@@ -14,11 +14,14 @@
  * in the codec's chunks, from pg_wal by the megabyte), so decoding a
  * segment overlaps reading it, and a segment holding little WAL (one that
  * a backup's start or stop switched away from: a few records, then zeros)
- * is left as soon as its switch record is read.  Bytes from the repository
- * are checked against the segment's digest only when all of it has been
- * read, so every segment given to the decoder must have passed before the
- * list is used (sb_restore_wal_source_end()).  Reading a segment nobody
- * wants any more is stopped.  When no thread can start (no second
+ * is left as soon as its switch record is read, and its reading stopped.
+ * A segment from the repository is checked against its digest only once
+ * all of it has been read, so one the decoder read to its end must have
+ * passed before the list is used (sb_restore_wal_source_end()).  One it
+ * left before its end is not checked: the records read from it were,
+ * each by its CRC-32C, and the rest of it is not used (recovery then gets
+ * it through archive-get, which checks it whole).  Reading a segment
+ * nobody wants any more is stopped.  When no thread can start (no second
  * session), the decoder's thread reads the segment itself with the
  * restore's session.
  *
@@ -55,6 +58,8 @@
 #define PREFETCH_MAX_SEGSIZE	((uint64_t) 64 * 1024 * 1024)
 /* a local segment is read, and handed on, by this much */
 #define LOCAL_CHUNK			((size_t) 1024 * 1024)
+/* the decoder is handed a segment in this many parts at most */
+#define HANDOVER_PARTS		16
 
 typedef struct Slot
 {
@@ -64,12 +69,14 @@ typedef struct Slot
 	bool		running;		/* a thread was started and not joined yet */
 	char		name[SB_WAL_SEG_NAME_LEN + 1];	/* what it holds; "" nothing */
 	unsigned char *buf;
-	bool		used;			/* given to the decoder: its outcome counts */
+	bool		used;			/* given to the decoder and read to its end, or
+								 * being read: its outcome counts */
+	size_t		handed;			/* the most bytes handed to the decoder */
 	/* shared with the slot's thread, under src->lock */
 	size_t		filled;			/* bytes of buf read so far */
 	bool		done;			/* the reading ended, rc says how */
 	bool		stop;			/* nobody wants the rest */
-	bool		from_repo;
+	bool		from_repo;		/* not in pg_wal: from the repository */
 	SbStatus	rc;
 	SbError		err;
 } Slot;
@@ -151,7 +158,7 @@ read_local(Slot *s, const char *path, uint64_t len, uint64_t *got,
  * are there), else from the repository through st.
  */
 static SbStatus
-load(Slot *s, SbStorage *st, bool *from_repo, SbError *err)
+load(Slot *s, SbStorage *st, SbError *err)
 {
 	RestoreWalSource *src = s->src;
 	char		path[RESTORE_PATH_LEN];
@@ -163,7 +170,6 @@ load(Slot *s, SbStorage *st, bool *from_repo, SbError *err)
 	uint64_t	want = src->segsize;
 	uint64_t	got;
 
-	*from_repo = false;
 	/* of the segment holding the end, what the decoder may look at */
 	if (sb_wal_parse_segment(s->name, src->segsize, &tli, &segno) &&
 		segno == src->end_lsn / src->segsize)
@@ -183,7 +189,9 @@ load(Slot *s, SbStorage *st, bool *from_repo, SbError *err)
 	if (sink == NULL)
 		return sb_error_oom(err);
 	sb_filter_fixed_sink_watch(sink, published, s);
-	*from_repo = true;
+	pthread_mutex_lock(&src->lock);
+	s->from_repo = true;
+	pthread_mutex_unlock(&src->lock);
 	rc = sb_codec_fetch(st, entry.name, entry.compress_type, sink,
 						entry.digest, src->segsize, NULL, err);
 	sb_filter_free_chain(sink);
@@ -192,12 +200,11 @@ load(Slot *s, SbStorage *st, bool *from_repo, SbError *err)
 
 /* The reading of s is over. */
 static void
-ended(Slot *s, SbStatus rc, bool from_repo, const SbError *err)
+ended(Slot *s, SbStatus rc, const SbError *err)
 {
 	pthread_mutex_lock(&s->src->lock);
 	s->rc = rc;
 	s->err = *err;
-	s->from_repo = from_repo;
 	s->done = true;
 	pthread_cond_broadcast(&s->src->changed);
 	pthread_mutex_unlock(&s->src->lock);
@@ -208,12 +215,11 @@ slot_thread(void *arg)
 {
 	Slot	   *s = arg;
 	SbError		err;
-	bool		from_repo;
 	SbStatus	rc;
 
 	sb_error_clear(&err);
-	rc = load(s, s->st, &from_repo, &err);
-	ended(s, rc, from_repo, &err);
+	rc = load(s, s->st, &err);
+	ended(s, rc, &err);
 	return NULL;
 }
 
@@ -223,6 +229,7 @@ slot_reset(Slot *s, const char *name)
 {
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->used = false;
+	s->handed = 0;
 	s->filled = 0;
 	s->done = false;
 	s->stop = false;
@@ -247,9 +254,8 @@ slot_start(RestoreWalSource *src, Slot *s, const char *name)
 }
 
 /*
- * Make s idle: wait for its thread (stopping it first when stop and the
- * decoder never had it), and, when the decoder had it, count it or keep
- * its failure for sb_restore_wal_source_end().
+ * Make s idle: wait for its thread (stopping it first when stop), and keep
+ * the failure of one whose outcome counts for sb_restore_wal_source_end().
  */
 static void
 slot_release(RestoreWalSource *src, Slot *s, bool stop)
@@ -265,16 +271,11 @@ slot_release(RestoreWalSource *src, Slot *s, bool stop)
 		pthread_join(s->thread, NULL);
 		s->running = false;
 	}
-	if (s->used && s->done)
+	if (s->used && s->done && s->rc != SB_OK && src->failed == SB_OK)
 	{
-		if (s->rc != SB_OK && src->failed == SB_OK)
-		{
-			src->failed = s->rc;
-			sb_error_set(&src->fail_err, s->rc, "could not read WAL segment %s: %s",
-						 s->name, s->err.msg);
-		}
-		else if (s->rc == SB_OK && s->from_repo)
-			src->from_repo++;
+		src->failed = s->rc;
+		sb_error_set(&src->fail_err, s->rc, "could not read WAL segment %s: %s",
+					 s->name, s->err.msg);
 	}
 	s->used = false;
 	s->name[0] = '\0';
@@ -284,9 +285,10 @@ slot_release(RestoreWalSource *src, Slot *s, bool stop)
 
 /*
  * A slot to read another segment into, made idle, other than the one the
- * decoder reads: an idle one, else one whose reading ended; with wait,
- * else one read ahead for nothing (stopped), else one the decoder left
- * (waited for).  NULL without wait when none is free.
+ * decoder reads: an idle one, else one whose reading ended or is being
+ * stopped; with wait, else one read ahead for nothing (stopped), else one
+ * the decoder read to its end (waited for).  NULL without wait when none
+ * is free.
  */
 static Slot *
 free_slot(RestoreWalSource *src, bool wait)
@@ -303,7 +305,7 @@ free_slot(RestoreWalSource *src, bool wait)
 		if (s == src->current)
 			continue;
 		pthread_mutex_lock(&src->lock);
-		done = s->done;
+		done = s->done || s->stop;
 		pthread_mutex_unlock(&src->lock);
 		if (!s->running)
 			rank = 0;
@@ -351,16 +353,37 @@ prefetch_next(RestoreWalSource *src, const char *name)
 	}
 }
 
+/*
+ * The decoder is done with its segment: count it, and unless it read it
+ * to its end, stop reading it and do not check it (header comment).
+ */
+static void
+leave(RestoreWalSource *src)
+{
+	Slot	   *s = src->current;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&src->lock);
+	if (s->from_repo)
+		src->from_repo++;
+	if (s->handed < src->segsize)
+		s->stop = true;
+	pthread_mutex_unlock(&src->lock);
+	s->used = s->handed == src->segsize;
+	src->current = NULL;
+}
+
 /* Make the slot holding name (reading it now if none does) the decoder's. */
 static Slot *
 take(RestoreWalSource *src, const char *name)
 {
 	Slot	   *s = NULL;
 
+	leave(src);
 	for (int i = 0; i < src->nslots; i++)
 		if (strcmp(src->slots[i].name, name) == 0)
 			s = &src->slots[i];
-	src->current = NULL;		/* the decoder is done with the one before */
 	if (s == NULL)
 	{
 		s = free_slot(src, true);
@@ -368,13 +391,12 @@ take(RestoreWalSource *src, const char *name)
 		{
 			/* no thread: read it here, with the restore's session */
 			SbError		err;
-			bool		from_repo;
 			SbStatus	rc;
 
 			slot_reset(s, name);
 			sb_error_clear(&err);
-			rc = load(s, src->r->st, &from_repo, &err);
-			ended(s, rc, from_repo, &err);
+			rc = load(s, src->r->st, &err);
+			ended(s, rc, &err);
 		}
 	}
 	s->used = true;
@@ -422,9 +444,10 @@ sb_restore_wal_source_read(void *arg, const char *name, size_t need,
 	RestoreWalSource *src = arg;
 	Slot	   *s = src->current;
 	size_t		filled;
+	size_t		part;
 	SbStatus	rc;
 
-	if (need > src->segsize)
+	if (need == 0 || need > src->segsize)
 		return sb_error_set(err, SB_ERR_INTERNAL, "%zu bytes asked of a WAL segment of %llu",
 							need, (unsigned long long) src->segsize);
 	if (s == NULL || strcmp(s->name, name) != 0)
@@ -448,6 +471,17 @@ sb_restore_wal_source_read(void *arg, const char *name, size_t need,
 		s->filled = filled = need;
 		pthread_mutex_unlock(&src->lock);
 	}
+	/*
+	 * Up to the end of the part (a HANDOVER_PARTS-th of the segment) that
+	 * holds the last byte asked for, not further: the decoder asks again
+	 * for each part, so a segment handed over to its end is one the
+	 * decoder got to the last part of.
+	 */
+	part = (size_t) (src->segsize / HANDOVER_PARTS);
+	if (filled > (need + part - 1) / part * part)
+		filled = (need + part - 1) / part * part;
+	if (filled > s->handed)
+		s->handed = filled;
 	*seg = s->buf;
 	*avail = filled;
 	return SB_OK;
@@ -458,6 +492,7 @@ sb_restore_wal_source_end(void *arg, SbError *err)
 {
 	RestoreWalSource *src = arg;
 
+	leave(src);
 	for (int i = 0; i < src->nslots; i++)
 		if (src->slots[i].used)
 			slot_release(src, &src->slots[i], false);

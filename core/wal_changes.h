@@ -62,8 +62,10 @@ typedef SbStatus (*SbWalSegmentReader) (void *arg, const char *walname,
  * Optional (NULL: every byte handed over was already checked): called once
  * after the last record was read.  A reader that hands over a segment's
  * bytes before it has checked the whole segment (its digest) fails here
- * when one of those segments turned out bad; the list is then unusable
- * with err's message as the reason.
+ * when a segment it handed over turned out bad; the list is then unusable
+ * with err's message as the reason.  (The records read were each checked
+ * by their CRC-32C already: the restore's reader does not check a segment
+ * the decoder left before its end, at a switch record or at the end LSN.)
  */
 typedef SbStatus (*SbWalReadEnd) (void *arg, SbError *err);
 

@@ -5,8 +5,9 @@
  *		restore_wal_source.c): segments from the target's pg_wal and from
  *		the repository, read ahead by threads and handed to the decoder as
  *		they come in, give the same change list as whole segments read one
- *		by one; a segment the decoder left early whose stored copy fails
- *		its digest still makes the list unusable; a missing segment too.
+ *		by one; a segment read to its end whose stored copy fails its
+ *		digest makes the list unusable, one the decoder left at its switch
+ *		record is not checked past it; a missing segment is reported.
  *
  *-------------------------------------------------------------------------
  */
@@ -241,11 +242,11 @@ test_source(void)
 	snprintf(path, sizeof(path), "%s/pg_wal", target);
 	mkdir(target, 0700);
 	mkdir(path, 0700);
-	/* 1 .. 5 archived (zstd, but 1 stored plain), 6 .. 8 in pg_wal */
+	/* 1 .. 5 archived (zstd, but 1 and 3 stored plain), 6 .. 8 in pg_wal */
 	for (int s = 1; s <= NSEGS; s++)
 	{
 		if (s <= 5)
-			push_segment(&repo, &w, s, s == 1 ? SB_COMPRESS_NONE : SB_COMPRESS_ZSTD);
+			push_segment(&repo, &w, s, s == 1 || s == 3 ? SB_COMPRESS_NONE : SB_COMPRESS_ZSTD);
 		else
 			local_segment(target, &w, s);
 	}
@@ -272,8 +273,11 @@ test_source(void)
 	sb_wal_changes_free(ch);
 
 	/*
-	 * Segment 1 is left at its switch record, but its stored copy fails its
-	 * digest (bytes past the switch changed): the list is not used.
+	 * Segment 1 is left at its switch record: bytes past it changed in the
+	 * stored copy, which then fails its digest, do not matter (the reading
+	 * is stopped there).  Segment 3 is read to its end: one byte changed
+	 * that no record covers (the padding of a page header) makes the list
+	 * unusable.
 	 */
 	stored_path(&repo, 1, path, sizeof(path));
 	f = fopen(path, "r+b");
@@ -282,10 +286,24 @@ test_source(void)
 	fputc(0x11, f);
 	fclose(f);
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
-	SB_CHECK(unusable_with(ch, "could not read WAL segment 000000010000000000000001"));
+	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	SB_CHECK_MSG(strcmp(pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
+				 pages_of(ch, "base/5/16384"));
+	SB_CHECK_MSG(from_repo == 5, "%llu segments from the repository",
+				 (unsigned long long) from_repo);
+	sb_wal_changes_free(ch);
+
+	stored_path(&repo, 3, path, sizeof(path));
+	f = fopen(path, "r+b");
+	SB_REQUIRE(f != NULL);
+	fseek(f, 2 * 8192 + 21, SEEK_SET);
+	fputc(0x11, f);
+	fclose(f);
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	SB_CHECK(unusable_with(ch, "could not read WAL segment 000000010000000000000003"));
 	sb_wal_changes_free(ch);
 	unlink(path);
-	push_segment(&repo, &w, 1, SB_COMPRESS_ZSTD);
+	push_segment(&repo, &w, 3, SB_COMPRESS_ZSTD);
 
 	/* a segment in neither place */
 	stored_path(&repo, 4, path, sizeof(path));
