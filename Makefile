@@ -156,10 +156,10 @@ tests/unit/test_tls: tests/unit/test_tls.o $(UNIT_COMMON) | $(CLI_PROGRAM)
 tests/unit/test_s3: tests/unit/test_s3.o tests/unit/fake_imds.o $(UNIT_COMMON)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -lcurl -o $@
 # WAL built by a test-only writer, pg_control fixtures of 15, 17 and 18
-tests/unit/test_wal_changes: tests/unit/test_wal_changes.o tests/unit/wal_writer.o $(CORE_OBJS)
+tests/unit/test_wal_changes: tests/unit/test_wal_changes.o tests/unit/wal_writer.o tests/unit/wal_list_text.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # the delta restore's WAL reader over a posix repository, WAL by the test writer
-tests/unit/test_wal_source: tests/unit/test_wal_source.o tests/unit/wal_writer.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
+tests/unit/test_wal_source: tests/unit/test_wal_source.o tests/unit/wal_writer.o tests/unit/wal_list_text.o tests/unit/fake_repo.o tests/unit/test_files.o $(CORE_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(LIBS_CORE) -o $@
 # its own HTTPS server thread with faults (needs the openssl command)
 tests/unit/test_s3_faults: tests/unit/test_s3_faults.o $(CORE_OBJS)

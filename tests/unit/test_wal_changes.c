@@ -18,6 +18,7 @@
 #include "crc32c.h"
 #include "sb_test.h"
 #include "wal_changes.h"
+#include "wal_list_text.h"
 #include "wal_writer.h"
 
 SB_TEST_DEFINE_COUNTERS;
@@ -168,41 +169,6 @@ collect(TestWal *w, uint64_t end, const SbTimelineEntry *hist, int nhist,
 	return collect_certain(w, end, hist, nhist, target_tli, 0);
 }
 
-/* pages[0..n) as "1,2,3" (a static buffer); frees pages */
-static const char *
-page_list(uint32_t *pages, uint32_t n)
-{
-	static char out[1024];
-	size_t		len = 0;
-
-	out[0] = '\0';
-	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
-		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
-	free(pages);
-	return out;
-}
-
-/* The pages of relpath as "1,2,3", "untouched", "whole" or "not relation". */
-static const char *
-pages_of(const SbWalChanges *ch, const char *relpath)
-{
-	uint32_t   *pages;
-	uint32_t	n;
-
-	switch (sb_wal_changes_file(ch, relpath, 8192, 131072, &pages, &n))
-	{
-		case SB_WAL_FILE_NOT_RELATION:
-			return "not relation";
-		case SB_WAL_FILE_UNTOUCHED:
-			return "untouched";
-		case SB_WAL_FILE_WHOLE:
-			return "whole";
-		case SB_WAL_FILE_PAGES:
-			break;
-	}
-	return page_list(pages, n);
-}
-
 /* The pages of relpath that records from certain_lsn on touched, or "none". */
 static const char *
 later_of(const SbWalChanges *ch, const char *relpath)
@@ -213,7 +179,7 @@ later_of(const SbWalChanges *ch, const char *relpath)
 	sb_wal_changes_file_later(ch, relpath, 8192, 131072, &pages, &n);
 	if (n == 0)
 		return pages == NULL ? "none" : "empty but allocated";
-	return page_list(pages, n);
+	return wl_page_list(pages, n);
 }
 
 #define CHECK_LATER(ch, path, want) \
@@ -221,23 +187,8 @@ later_of(const SbWalChanges *ch, const char *relpath)
 				 path, later_of(ch, path), want)
 
 #define CHECK_PAGES(ch, path, want) \
-	SB_CHECK_MSG(strcmp(pages_of(ch, path), want) == 0, "%s: got %s, want %s", \
-				 path, pages_of(ch, path), want)
-
-static bool
-unusable_with(const SbWalChanges *ch, const char *text)
-{
-	const char *reason;
-
-	if (sb_wal_changes_usable(ch, &reason))
-		return false;
-	if (strstr(reason, text) == NULL)
-	{
-		fprintf(stderr, "reason: %s\n", reason);
-		return false;
-	}
-	return true;
-}
+	SB_CHECK_MSG(strcmp(wl_pages_of(ch, path), want) == 0, "%s: got %s, want %s", \
+				 path, wl_pages_of(ch, path), want)
 
 /* A heap-like record: one block of rel, main data of 20 bytes. */
 static uint64_t
@@ -423,7 +374,7 @@ test_unusable(void)
 	/* a missing segment */
 	w.missing[2] = true;
 	ch = collect(&w, end, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
+	SB_CHECK(wl_unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
 	/* what was collected before is not offered */
 	CHECK_PAGES(ch, "base/5/16384", "whole");
 	CHECK_PAGES(ch, "base/5/16395", "whole");
@@ -434,27 +385,27 @@ test_unusable(void)
 	/* a bad CRC: one byte of the data of segment 3's first record */
 	w.seg[3][(SEGSZ * 3 + 40 + 30) % SEGSZ] ^= 0x40;
 	ch = collect(&w, end, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "incorrect record checksum at 0/30028"));
+	SB_CHECK(wl_unusable_with(ch, "incorrect record checksum at 0/30028"));
 	sb_wal_changes_free(ch);
 	w.seg[3][(SEGSZ * 3 + 40 + 30) % SEGSZ] ^= 0x40;
 
 	/* a recycled segment: its pages carry an older address */
 	memcpy(w.seg[3] + 8, &(uint64_t) {SEGSZ * 3 - (uint64_t) SEGSZ * 4}, 8);
 	ch = collect(&w, end, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "unexpected page address (end of valid WAL) in WAL segment 000000010000000000000003"));
+	SB_CHECK(wl_unusable_with(ch, "unexpected page address (end of valid WAL) in WAL segment 000000010000000000000003"));
 	sb_wal_changes_free(ch);
 	memcpy(w.seg[3] + 8, &(uint64_t) {SEGSZ * 3}, 8);
 
 	/* another system's WAL */
 	w.seg[3][24] ^= 1;
 	ch = collect(&w, end, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "WAL of another database system"));
+	SB_CHECK(wl_unusable_with(ch, "WAL of another database system"));
 	sb_wal_changes_free(ch);
 	w.seg[3][24] ^= 1;
 
 	/* an end beyond the WAL written: zeros after the checkpoint */
 	ch = collect(&w, end + 3 * TW_PAGE, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "invalid record length at 0/"));
+	SB_CHECK(wl_unusable_with(ch, "invalid record length at 0/"));
 	sb_wal_changes_free(ch);
 
 	/* ... unless that end is exclusive and the record before it ends there */
@@ -478,13 +429,13 @@ test_unusable(void)
 		sb_wal_changes_free(ch);
 		in.end_exclusive = false;
 		SB_REQUIRE(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
-		SB_CHECK(unusable_with(ch, "invalid record length at 0/"));
+		SB_CHECK(wl_unusable_with(ch, "invalid record length at 0/"));
 		sb_wal_changes_free(ch);
 	}
 
 	/* the end before the start */
 	ch = collect(&w, START - 8, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "is before the backup's start"));
+	SB_CHECK(wl_unusable_with(ch, "is before the backup's start"));
 	sb_wal_changes_free(ch);
 
 	/* intact again */
@@ -522,7 +473,7 @@ test_parameter_change(void)
 	tw_append(&w, &r);
 	end = checkpoint_record(&w);
 	ch = collect(&w, end, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "wal_level was set to minimal at 0/10028"));
+	SB_CHECK(wl_unusable_with(ch, "wal_level was set to minimal at 0/10028"));
 	sb_wal_changes_free(ch);
 	tw_free(&w);
 }
@@ -597,13 +548,13 @@ test_timelines(void)
 
 	/* the same WAL read as if all of it were timeline 1: segment 2 is not there */
 	ch = collect(&w, end, NULL, 0, 1);
-	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
+	SB_CHECK(wl_unusable_with(ch, "WAL segment 000000010000000000000002 is not available"));
 	sb_wal_changes_free(ch);
 
 	/* a target that branched off before the backup's start */
 	hist[0].end_lsn = START - 8;
 	ch = collect(&w, end, hist, 1, 2);
-	SB_CHECK(unusable_with(ch, "does not contain the backup's start"));
+	SB_CHECK(wl_unusable_with(ch, "does not contain the backup's start"));
 	sb_wal_changes_free(ch);
 	tw_free(&w);
 }
@@ -735,10 +686,10 @@ test_stepwise(void)
 		{
 			char		want[1024];
 
-			snprintf(want, sizeof(want), "%s", pages_of(whole, files[i]));
-			SB_CHECK_MSG(strcmp(pages_of(ch, files[i]), want) == 0,
+			snprintf(want, sizeof(want), "%s", wl_pages_of(whole, files[i]));
+			SB_CHECK_MSG(strcmp(wl_pages_of(ch, files[i]), want) == 0,
 						 "step %zu, %s: got %s, want %s", step, files[i],
-						 pages_of(ch, files[i]), want);
+						 wl_pages_of(ch, files[i]), want);
 		}
 		sb_wal_changes_stats(ch, &st);
 		SB_CHECK(st.segments == 3);
@@ -769,7 +720,7 @@ test_stepwise(void)
 		SB_REQUIRE(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
 		if (bad)
 		{
-			SB_CHECK(unusable_with(ch, "could not read WAL segment 000000010000000000000002: checksum mismatch"));
+			SB_CHECK(wl_unusable_with(ch, "could not read WAL segment 000000010000000000000002: checksum mismatch"));
 			CHECK_PAGES(ch, "base/5/16384", "whole");
 		}
 		else

@@ -18,6 +18,7 @@
 #include "test_files.h"
 #include "wal.h"
 #include "wal_changes.h"
+#include "wal_list_text.h"
 #include "wal_writer.h"
 
 #include <stdio.h>
@@ -109,6 +110,29 @@ local_segment(const char *target, const TestWal *w, int segno)
 	sb_test_write_file(path, w->seg[segno], SEGSZ);
 }
 
+/* Collect the list of w's WAL from START to end through the reader given. */
+static SbWalChanges *
+collect_from(const TestWal *w, uint64_t end, SbWalSegmentReader read,
+			 SbWalReadEnd read_end, void *arg)
+{
+	SbWalChangesInput in;
+	SbWalChanges *ch = NULL;
+	SbError		err;
+
+	memset(&in, 0, sizeof(in));
+	in.segsize = SEGSZ;
+	in.system_identifier = w->sysid;
+	in.start_lsn = START;
+	in.start_tli = in.target_tli = 1;
+	in.end_lsn = end;
+	in.read_segment = read;
+	in.read_end = read_end;
+	in.read_arg = arg;
+	sb_error_clear(&err);
+	SB_CHECK(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+	return ch;
+}
+
 /* Collect the list from the repository and target through the reader. */
 static SbWalChanges *
 collect_through_source(FakeRepo *repo, const char *target, const TestWal *w,
@@ -116,9 +140,8 @@ collect_through_source(FakeRepo *repo, const char *target, const TestWal *w,
 {
 	Restore		r;
 	SbRestoreOptions o;
-	SbWalChangesInput in;
 	RestoreWalSource *src = NULL;
-	SbWalChanges *ch = NULL;
+	SbWalChanges *ch;
 	SbError		err;
 
 	memset(&r, 0, sizeof(r));
@@ -133,82 +156,10 @@ collect_through_source(FakeRepo *repo, const char *target, const TestWal *w,
 		SB_CHECK_MSG(false, "wal source: %s", err.msg);
 		return NULL;
 	}
-
-	memset(&in, 0, sizeof(in));
-	in.segsize = SEGSZ;
-	in.system_identifier = w->sysid;
-	in.start_lsn = START;
-	in.start_tli = in.target_tli = 1;
-	in.end_lsn = end;
-	in.read_segment = sb_restore_wal_source_read;
-	in.read_end = sb_restore_wal_source_end;
-	in.read_arg = src;
-	SB_CHECK(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
+	ch = collect_from(w, end, sb_restore_wal_source_read,
+					  sb_restore_wal_source_end, src);
 	*from_repo = sb_restore_wal_source_free(src);
 	return ch;
-}
-
-/* Collect the list from w's segments directly, whole. */
-static SbWalChanges *
-collect_whole(TestWal *w, uint64_t end)
-{
-	SbWalChangesInput in;
-	SbWalChanges *ch = NULL;
-	SbError		err;
-
-	memset(&in, 0, sizeof(in));
-	in.segsize = SEGSZ;
-	in.system_identifier = w->sysid;
-	in.start_lsn = START;
-	in.start_tli = in.target_tli = 1;
-	in.end_lsn = end;
-	in.read_segment = tw_read_segment;
-	in.read_arg = w;
-	sb_error_clear(&err);
-	SB_CHECK(sb_wal_changes_collect(&in, &ch, &err) == SB_OK);
-	return ch;
-}
-
-/* The pages of relpath as "1,2,3" or what else the list says. */
-static const char *
-pages_of(const SbWalChanges *ch, const char *relpath)
-{
-	static char out[4096];
-	uint32_t   *pages;
-	uint32_t	n;
-	size_t		len = 0;
-
-	switch (sb_wal_changes_file(ch, relpath, 8192, 131072, &pages, &n))
-	{
-		case SB_WAL_FILE_NOT_RELATION:
-			return "not relation";
-		case SB_WAL_FILE_UNTOUCHED:
-			return "untouched";
-		case SB_WAL_FILE_WHOLE:
-			return "whole";
-		case SB_WAL_FILE_PAGES:
-			break;
-	}
-	out[0] = '\0';
-	for (uint32_t i = 0; i < n && len < sizeof(out) - 16; i++)
-		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", pages[i]);
-	free(pages);
-	return out;
-}
-
-static bool
-unusable_with(const SbWalChanges *ch, const char *text)
-{
-	const char *reason;
-
-	if (ch == NULL || sb_wal_changes_usable(ch, &reason))
-		return false;
-	if (strstr(reason, text) == NULL)
-	{
-		fprintf(stderr, "reason: %s\n", reason);
-		return false;
-	}
-	return true;
 }
 
 /* The path of the stored copy of segment segno. */
@@ -224,6 +175,20 @@ stored_path(FakeRepo *repo, int segno, char *path, size_t len)
 	snprintf(path, len, "%s/%s", repo->cfg.repo_path, entry.name);
 }
 
+/* Change the byte at offset of the stored copy of segment segno (stored plain). */
+static void
+corrupt_stored(FakeRepo *repo, int segno, long offset, char *path, size_t len)
+{
+	FILE	   *f;
+
+	stored_path(repo, segno, path, len);
+	f = fopen(path, "r+b");
+	SB_REQUIRE(f != NULL);
+	fseek(f, offset, SEEK_SET);
+	fputc(0x11, f);
+	fclose(f);
+}
+
 static void
 test_source(void)
 {
@@ -235,7 +200,6 @@ test_source(void)
 	SbWalChanges *whole;
 	SbWalChanges *ch;
 	uint64_t	from_repo = 0;
-	FILE	   *f;
 
 	fake_repo_init(&repo, "wal_source");
 	snprintf(target, sizeof(target), "%s/data", repo.root);
@@ -250,7 +214,7 @@ test_source(void)
 		else
 			local_segment(target, &w, s);
 	}
-	whole = collect_whole(&w, end);
+	whole = collect_from(&w, end, tw_read_segment, NULL, &w);
 	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
 
 	/* the same list, five segments from the repository */
@@ -262,12 +226,12 @@ test_source(void)
 		char		want[4096];
 
 		snprintf(rel, sizeof(rel), "base/5/%d", 16384 + s);
-		snprintf(want, sizeof(want), "%s", pages_of(whole, rel));
-		SB_CHECK_MSG(strcmp(pages_of(ch, rel), want) == 0, "%s: got %s, want %s",
-					 rel, pages_of(ch, rel), want);
+		snprintf(want, sizeof(want), "%s", wl_pages_of(whole, rel));
+		SB_CHECK_MSG(strcmp(wl_pages_of(ch, rel), want) == 0, "%s: got %s, want %s",
+					 rel, wl_pages_of(ch, rel), want);
 	}
-	SB_CHECK_MSG(strcmp(pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
-				 pages_of(ch, "base/5/16384"));
+	SB_CHECK_MSG(strcmp(wl_pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
+				 wl_pages_of(ch, "base/5/16384"));
 	SB_CHECK_MSG(from_repo == 5, "%llu segments from the repository",
 				 (unsigned long long) from_repo);
 	sb_wal_changes_free(ch);
@@ -279,28 +243,18 @@ test_source(void)
 	 * that no record covers (the padding of a page header) makes the list
 	 * unusable.
 	 */
-	stored_path(&repo, 1, path, sizeof(path));
-	f = fopen(path, "r+b");
-	SB_REQUIRE(f != NULL);
-	fseek(f, SEGSZ - 100, SEEK_SET);
-	fputc(0x11, f);
-	fclose(f);
+	corrupt_stored(&repo, 1, SEGSZ - 100, path, sizeof(path));
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
 	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
-	SB_CHECK_MSG(strcmp(pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
-				 pages_of(ch, "base/5/16384"));
+	SB_CHECK_MSG(strcmp(wl_pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
+				 wl_pages_of(ch, "base/5/16384"));
 	SB_CHECK_MSG(from_repo == 5, "%llu segments from the repository",
 				 (unsigned long long) from_repo);
 	sb_wal_changes_free(ch);
 
-	stored_path(&repo, 3, path, sizeof(path));
-	f = fopen(path, "r+b");
-	SB_REQUIRE(f != NULL);
-	fseek(f, 2 * 8192 + 21, SEEK_SET);
-	fputc(0x11, f);
-	fclose(f);
+	corrupt_stored(&repo, 3, 2 * 8192 + 21, path, sizeof(path));
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
-	SB_CHECK(unusable_with(ch, "could not read WAL segment 000000010000000000000003"));
+	SB_CHECK(wl_unusable_with(ch, "could not read WAL segment 000000010000000000000003"));
 	sb_wal_changes_free(ch);
 	unlink(path);
 	push_segment(&repo, &w, 3, SB_COMPRESS_ZSTD);
@@ -309,7 +263,7 @@ test_source(void)
 	stored_path(&repo, 4, path, sizeof(path));
 	unlink(path);
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
-	SB_CHECK(unusable_with(ch, "WAL segment 000000010000000000000004 is not available"));
+	SB_CHECK(wl_unusable_with(ch, "WAL segment 000000010000000000000004 is not available"));
 	sb_wal_changes_free(ch);
 	push_segment(&repo, &w, 4, SB_COMPRESS_ZSTD);
 
