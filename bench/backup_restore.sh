@@ -15,7 +15,9 @@
 #
 # For each pgbench SCALE it makes a cluster with data checksums (initdb
 # --data-checksums, pg_safebackup archiving into a local repository) and
-# prints, with the page cache dropped before each timed run:
+# prints, with the page cache dropped before each timed run (and the
+# harness that starts a timed program, setpriv, env, timeout and time, run
+# once after that, so that its own cold start is not counted: lib.sh):
 #
 #   - cat of every file of the data directory (without pg_wal) to /dev/null:
 #     the cold read limit;
@@ -264,7 +266,7 @@ result()
 	if [ -n "${BENCH_RUNS_FILE:-}" ]; then echo "$*" >> "$BENCH_RUNS_FILE"; fi
 }
 
-echo "pgbench scale $SCALE, data checksums: data directory $size MB (without pg_wal); page cache dropped before each timed run"
+echo "pgbench scale $SCALE, data checksums: data directory $size MB (without pg_wal); page cache dropped before each timed run, the harness started once after"
 
 # ---- the read limit --------------------------------------------------------
 drop_caches
