@@ -72,10 +72,11 @@ build_wal(TestWal *w)
 	return end;
 }
 
+/* The name of segment segno, on the timeline w's file of it has. */
 static void
-segment_name(int segno, char *name)
+segment_name(const TestWal *w, int segno, char *name)
 {
-	snprintf(name, SB_WAL_SEG_NAME_LEN + 1, "%08X%08X%08X", 1, 0, segno);
+	snprintf(name, SB_WAL_SEG_NAME_LEN + 1, "%08X%08X%08X", w->tli[segno], 0, segno);
 }
 
 /* Store segment segno of w in the repository (compressed as cfg says). */
@@ -88,7 +89,7 @@ push_segment(FakeRepo *repo, const TestWal *w, int segno, SbCompressType ct)
 	SbWalPushResult res;
 	SbError		err;
 
-	segment_name(segno, name);
+	segment_name(w, segno, name);
 	snprintf(src, sizeof(src), "%s/%s", repo->root, name);
 	sb_test_write_file(src, w->seg[segno], SEGSZ);
 	cfg.compress_type = ct;
@@ -105,10 +106,15 @@ local_segment(const char *target, const TestWal *w, int segno)
 	char		name[SB_WAL_SEG_NAME_LEN + 1];
 	char		path[512];
 
-	segment_name(segno, name);
+	segment_name(w, segno, name);
 	snprintf(path, sizeof(path), "%s/pg_wal/%s", target, name);
 	sb_test_write_file(path, w->seg[segno], SEGSZ);
 }
+
+/* The target's timeline history for the collections below; none by default. */
+static const SbTimelineEntry *history;
+static int	nhistory;
+static unsigned int target_tli = 1;
 
 /* Collect the list of w's WAL from START to end through the reader given. */
 static SbWalChanges *
@@ -123,7 +129,10 @@ collect_from(const TestWal *w, uint64_t end, SbWalSegmentReader read,
 	in.segsize = SEGSZ;
 	in.system_identifier = w->sysid;
 	in.start_lsn = START;
-	in.start_tli = in.target_tli = 1;
+	in.start_tli = 1;
+	in.target_tli = target_tli;
+	in.history = history;
+	in.nhistory = nhistory;
 	in.end_lsn = end;
 	in.read_segment = read;
 	in.read_end = read_end;
@@ -164,24 +173,25 @@ collect_through_source(FakeRepo *repo, const char *target, const TestWal *w,
 
 /* The path of the stored copy of segment segno. */
 static void
-stored_path(FakeRepo *repo, int segno, char *path, size_t len)
+stored_path(FakeRepo *repo, const TestWal *w, int segno, char *path, size_t len)
 {
 	char		name[SB_WAL_SEG_NAME_LEN + 1];
 	SbWalEntry	entry;
 	SbError		err;
 
-	segment_name(segno, name);
+	segment_name(w, segno, name);
 	SB_REQUIRE(sb_wal_find(repo->st, "main", name, &entry, &err) == SB_OK);
 	snprintf(path, len, "%s/%s", repo->cfg.repo_path, entry.name);
 }
 
 /* Change the byte at offset of the stored copy of segment segno (stored plain). */
 static void
-corrupt_stored(FakeRepo *repo, int segno, long offset, char *path, size_t len)
+corrupt_stored(FakeRepo *repo, const TestWal *w, int segno, long offset,
+			   char *path, size_t len)
 {
 	FILE	   *f;
 
-	stored_path(repo, segno, path, len);
+	stored_path(repo, w, segno, path, len);
 	f = fopen(path, "r+b");
 	SB_REQUIRE(f != NULL);
 	fseek(f, offset, SEEK_SET);
@@ -243,7 +253,7 @@ test_source(void)
 	 * that no record covers (the padding of a page header) makes the list
 	 * unusable.
 	 */
-	corrupt_stored(&repo, 1, SEGSZ - 100, path, sizeof(path));
+	corrupt_stored(&repo, &w, 1, SEGSZ - 100, path, sizeof(path));
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
 	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
 	SB_CHECK_MSG(strcmp(wl_pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
@@ -252,7 +262,7 @@ test_source(void)
 				 (unsigned long long) from_repo);
 	sb_wal_changes_free(ch);
 
-	corrupt_stored(&repo, 3, 2 * 8192 + 21, path, sizeof(path));
+	corrupt_stored(&repo, &w, 3, 2 * 8192 + 21, path, sizeof(path));
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
 	SB_CHECK(wl_unusable_with(ch, "could not read WAL segment 000000010000000000000003"));
 	sb_wal_changes_free(ch);
@@ -260,7 +270,7 @@ test_source(void)
 	push_segment(&repo, &w, 3, SB_COMPRESS_ZSTD);
 
 	/* a segment in neither place */
-	stored_path(&repo, 4, path, sizeof(path));
+	stored_path(&repo, &w, 4, path, sizeof(path));
 	unlink(path);
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
 	SB_CHECK(wl_unusable_with(ch, "WAL segment 000000010000000000000004 is not available"));
@@ -280,9 +290,71 @@ test_source(void)
 	fake_repo_free(&repo);
 }
 
+/*
+ * A timeline switch in the WAL read: segments 4 to 8 are in the files of
+ * timeline 2 (the target's), segment 4 holding the switch point.  The
+ * reader reads ahead timeline 1's names, finds them missing, and reads
+ * timeline 2's when the decoder asks: the same list.
+ */
+static void
+test_timeline_switch(void)
+{
+	FakeRepo	repo;
+	TestWal		w;
+	uint64_t	end = build_wal(&w);
+	SbTimelineEntry hist[1] = {{1, (uint64_t) 4 * SEGSZ + 100}};
+	char		target[512];
+	char		path[1024];
+	SbWalChanges *whole;
+	SbWalChanges *ch;
+	uint64_t	from_repo = 0;
+
+	for (int s = 4; s <= NSEGS; s++)
+		w.tli[s] = 2;
+	history = hist;
+	nhistory = 1;
+	target_tli = 2;
+	fake_repo_init(&repo, "wal_source_tli");
+	snprintf(target, sizeof(target), "%s/data", repo.root);
+	snprintf(path, sizeof(path), "%s/pg_wal", target);
+	mkdir(target, 0700);
+	mkdir(path, 0700);
+	for (int s = 1; s <= NSEGS; s++)
+	{
+		if (s <= 6)
+			push_segment(&repo, &w, s, SB_COMPRESS_ZSTD);
+		else
+			local_segment(target, &w, s);
+	}
+	whole = collect_from(&w, end, tw_read_segment, NULL, &w);
+	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
+	for (int s = 1; s <= NSEGS; s++)
+	{
+		char		rel[64];
+		char		want[4096];
+
+		snprintf(rel, sizeof(rel), "base/5/%d", 16384 + s);
+		snprintf(want, sizeof(want), "%s", wl_pages_of(whole, rel));
+		SB_CHECK_MSG(strcmp(wl_pages_of(ch, rel), want) == 0, "%s: got %s, want %s",
+					 rel, wl_pages_of(ch, rel), want);
+	}
+	SB_CHECK_MSG(from_repo == 6, "%llu segments from the repository",
+				 (unsigned long long) from_repo);
+	sb_wal_changes_free(ch);
+	sb_wal_changes_free(whole);
+	history = NULL;
+	nhistory = 0;
+	target_tli = 1;
+	tw_free(&w);
+	fake_repo_free(&repo);
+}
+
 int
 main(void)
 {
 	test_source();
+	test_timeline_switch();
 	return sb_test_summary("test_wal_source");
 }
