@@ -12,7 +12,10 @@
  * header whose CRC-32C covers the data after the header, then the header
  * up to the CRC field.  A page whose address is not the expected one is
  * the end of valid WAL (a recycled segment).  Anything unexpected makes
- * the list unusable: it is never partial.
+ * the list unusable: it is never partial.  The reader may hand a segment
+ * over in parts as it comes in (wal_changes.h): the decoder asks again
+ * when it gets past what it has, so it decodes what is there while the
+ * rest is still being read.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,7 +24,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 #define SHORT_PHD		24
 #define LONG_PHD		40
