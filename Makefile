@@ -207,7 +207,8 @@ ASAN_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -D_GNU_SOURCE \
 	-I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit
 ASAN_SUPPORT = tests/unit/storage_suite.o tests/unit/mem_storage.o \
-	tests/unit/test_files.o tests/unit/fake_repo.o tests/unit/wal_writer.o
+	tests/unit/test_files.o tests/unit/fake_repo.o tests/unit/wal_writer.o \
+	tests/unit/wal_list_text.o
 ASAN_TESTS = $(addprefix $(ASAN_DIR)/,$(UNIT_TESTS) tests/unit/test_tls)
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
