@@ -30,8 +30,9 @@
  *   unless o->delta_checksum asks to check every file.
  * - Everything the backup does not have is removed: files, directories,
  *   symbolic links, WAL in pg_wal (but segments recycled for later use,
- *   when the WAL's change list is used: recycled_segment()), signal files;
- *   in each tablespace only
+ *   when the WAL's change list is used: recycled_segment(); the segments
+ *   up to the last checkpoint's are then recycled too, recycle_segment()),
+ *   signal files; in each tablespace only
  *   the backup's version directory (PG_<version>_<catversion>) is looked
  *   at, so another cluster's version directory in the same location is
  *   never touched.  A tablespace link pointing elsewhere is replaced.
@@ -180,17 +181,6 @@ recycled_segment(const Restore *r, const char *rel)
 		segno > r->delta_wal_end_segno;
 }
 
-/*
- * Recycle the WAL segment rel (full is its path) instead of removing it:
- * a whole segment in pg_wal named up to the one holding the target's last
- * checkpoint gets the name of a free segment past that one, as PostgreSQL
- * itself recycles segments it no longer needs (recycled_segment() then
- * leaves it).  Its pages keep their old addresses, which PostgreSQL
- * refuses at the new position.  Removing it costs more: freeing a 16 MB
- * segment took 3 ms on the test machine, a rename nothing to speak of.
- * False when rel is no such segment or could not be renamed (it is then
- * removed).
- */
 /* The highest segment number named in the target's pg_wal (0: none). */
 static uint64_t
 highest_segment(const Restore *r)
@@ -217,6 +207,17 @@ highest_segment(const Restore *r)
 	return highest;
 }
 
+/*
+ * Recycle the WAL segment rel (full is its path) instead of removing it:
+ * a whole segment in pg_wal named up to the one holding the target's last
+ * checkpoint gets the name of a free segment past that one, as PostgreSQL
+ * itself recycles segments it no longer needs (recycled_segment() then
+ * leaves it).  Its pages keep their old addresses, which PostgreSQL
+ * refuses at the new position.  Removing it costs more: freeing a 16 MB
+ * segment took 3 ms on the test machine, a rename nothing to speak of.
+ * False when rel is no such segment or could not be renamed (it is then
+ * removed).
+ */
 static bool
 recycle_segment(Restore *r, const char *full, const char *rel)
 {
