@@ -199,38 +199,37 @@ corrupt_stored(FakeRepo *repo, const TestWal *w, int segno, long offset,
 	fclose(f);
 }
 
+/*
+ * A repository and a target data directory with w's segments: 1 to
+ * last_archived stored (plain for those in plain[], else zstd), the rest
+ * in the target's pg_wal.
+ */
 static void
-test_source(void)
+setup(FakeRepo *repo, const char *name, const TestWal *w, int last_archived,
+	  const bool *plain, char *target, size_t len)
 {
-	FakeRepo	repo;
-	TestWal		w;
-	uint64_t	end = build_wal(&w);
-	char		target[512];
 	char		path[1024];
-	SbWalChanges *whole;
-	SbWalChanges *ch;
-	uint64_t	from_repo = 0;
 
-	fake_repo_init(&repo, "wal_source");
-	snprintf(target, sizeof(target), "%s/data", repo.root);
+	fake_repo_init(repo, name);
+	snprintf(target, len, "%s/data", repo->root);
 	snprintf(path, sizeof(path), "%s/pg_wal", target);
 	mkdir(target, 0700);
 	mkdir(path, 0700);
-	/* 1 .. 5 archived (zstd, but 1 and 3 stored plain), 6 .. 8 in pg_wal */
 	for (int s = 1; s <= NSEGS; s++)
 	{
-		if (s <= 5)
-			push_segment(&repo, &w, s, s == 1 || s == 3 ? SB_COMPRESS_NONE : SB_COMPRESS_ZSTD);
+		if (s <= last_archived)
+			push_segment(repo, w, s, plain != NULL && plain[s] ? SB_COMPRESS_NONE : SB_COMPRESS_ZSTD);
 		else
-			local_segment(target, &w, s);
+			local_segment(target, w, s);
 	}
-	whole = collect_from(&w, end, tw_read_segment, NULL, &w);
-	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
+}
 
-	/* the same list, five segments from the repository */
-	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+/* ch is usable and lists for each relation what whole lists. */
+static void
+check_same(const SbWalChanges *whole, const SbWalChanges *ch)
+{
 	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
-	for (int s = 1; s <= NSEGS; s++)
+	for (int s = 1; ch != NULL && s <= NSEGS; s++)
 	{
 		char		rel[64];
 		char		want[4096];
@@ -240,6 +239,29 @@ test_source(void)
 		SB_CHECK_MSG(strcmp(wl_pages_of(ch, rel), want) == 0, "%s: got %s, want %s",
 					 rel, wl_pages_of(ch, rel), want);
 	}
+}
+
+static void
+test_source(void)
+{
+	FakeRepo	repo;
+	TestWal		w;
+	uint64_t	end = build_wal(&w);
+	const bool	plain[NSEGS + 1] = {[1] = true,[3] = true};
+	char		target[512];
+	char		path[1024];
+	SbWalChanges *whole;
+	SbWalChanges *ch;
+	uint64_t	from_repo = 0;
+
+	/* 1 .. 5 archived (zstd, but 1 and 3 stored plain), 6 .. 8 in pg_wal */
+	setup(&repo, "wal_source", &w, 5, plain, target, sizeof(target));
+	whole = collect_from(&w, end, tw_read_segment, NULL, &w);
+	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
+
+	/* the same list, five segments from the repository */
+	ch = collect_through_source(&repo, target, &w, end, &from_repo);
+	check_same(whole, ch);
 	SB_CHECK_MSG(strcmp(wl_pages_of(ch, "base/5/16384"), "3") == 0, "got %s",
 				 wl_pages_of(ch, "base/5/16384"));
 	SB_CHECK_MSG(from_repo == 5, "%llu segments from the repository",
@@ -304,7 +326,6 @@ test_timeline_switch(void)
 	uint64_t	end = build_wal(&w);
 	SbTimelineEntry hist[1] = {{1, (uint64_t) 4 * SEGSZ + 100}};
 	char		target[512];
-	char		path[1024];
 	SbWalChanges *whole;
 	SbWalChanges *ch;
 	uint64_t	from_repo = 0;
@@ -314,32 +335,11 @@ test_timeline_switch(void)
 	history = hist;
 	nhistory = 1;
 	target_tli = 2;
-	fake_repo_init(&repo, "wal_source_tli");
-	snprintf(target, sizeof(target), "%s/data", repo.root);
-	snprintf(path, sizeof(path), "%s/pg_wal", target);
-	mkdir(target, 0700);
-	mkdir(path, 0700);
-	for (int s = 1; s <= NSEGS; s++)
-	{
-		if (s <= 6)
-			push_segment(&repo, &w, s, SB_COMPRESS_ZSTD);
-		else
-			local_segment(target, &w, s);
-	}
+	setup(&repo, "wal_source_tli", &w, 6, NULL, target, sizeof(target));
 	whole = collect_from(&w, end, tw_read_segment, NULL, &w);
 	SB_REQUIRE(whole != NULL && sb_wal_changes_usable(whole, NULL));
 	ch = collect_through_source(&repo, target, &w, end, &from_repo);
-	SB_CHECK(ch != NULL && sb_wal_changes_usable(ch, NULL));
-	for (int s = 1; s <= NSEGS; s++)
-	{
-		char		rel[64];
-		char		want[4096];
-
-		snprintf(rel, sizeof(rel), "base/5/%d", 16384 + s);
-		snprintf(want, sizeof(want), "%s", wl_pages_of(whole, rel));
-		SB_CHECK_MSG(strcmp(wl_pages_of(ch, rel), want) == 0, "%s: got %s, want %s",
-					 rel, wl_pages_of(ch, rel), want);
-	}
+	check_same(whole, ch);
 	SB_CHECK_MSG(from_repo == 6, "%llu segments from the repository",
 				 (unsigned long long) from_repo);
 	sb_wal_changes_free(ch);
