@@ -11,7 +11,7 @@
  */
 #include "block_sum.h"
 
-#include <xxhash.h>
+#include "sb_xxhash.h"
 
 uint64_t
 sb_block_sum(const void *buf, size_t len)

@@ -19,7 +19,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <xxhash.h>
+#include "sb_xxhash.h"
 
 static void
 to_hex(const unsigned char *md, size_t len, char *hex)

@@ -45,7 +45,7 @@
 #include "block_sum.h"
 
 #include <inttypes.h>
-#include <xxhash.h>
+#include "sb_xxhash.h"
 
 typedef struct PatchSink
 {
