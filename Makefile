@@ -53,6 +53,13 @@ OBJS = \
 	worker/block_map.o \
 	$(CORE_OBJS)
 
+# on x86-64 the server's page checksum is built a second time, for AVX2
+# (worker/page_checksum_avx2.c; worker/page_verify.c picks it at run time)
+ifneq (,$(filter x86_64-%,$(shell $(CC) -dumpmachine)))
+OBJS += worker/page_checksum_avx2.o
+worker/page_checksum_avx2.o: override CFLAGS += -mavx2 $(CFLAGS_UNROLL_LOOPS) $(CFLAGS_VECTORIZE)
+endif
+
 CLI_OBJS = cli/main.o cli/options.o cli/cmd_archive.o cli/cmd_restore.o cli/cmd_info.o \
 	cli/json.o cli/cmd_expire.o cli/cmd_verify.o \
 	cli/cmd_rekey.o cli/cmd_server.o cli/help.o cli/help_settings.o cli/cmd_setup.o \

@@ -10,7 +10,9 @@
  * replay rewrites it at restore, so it is skipped.  A page that fails is read
  * once more before it counts: the first read may have caught it half written.
  *
- * This is the one file that compiles the server's checksum implementation.
+ * This file compiles the server's checksum implementation; on x86-64 the
+ * same code built for AVX2 (page_checksum_avx2.c) is used when the CPU has
+ * it.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +26,29 @@
 #include "storage/checksum_impl.h"
 
 #include "worker/page_verify.h"
+
+#ifdef __x86_64__
+extern uint16 sb_page_checksum_avx2(char *page, BlockNumber blkno);
+#endif
+
+typedef uint16 (*PageChecksumFn) (char *page, BlockNumber blkno);
+
+/* the checksum this CPU computes fastest (the same value either way) */
+static PageChecksumFn
+page_checksum_fn(void)
+{
+	static PageChecksumFn fn = NULL;
+
+	if (fn == NULL)
+	{
+		fn = pg_checksum_page;
+#ifdef __x86_64__
+		if (__builtin_cpu_supports("avx2"))
+			fn = sb_page_checksum_avx2;
+#endif
+	}
+	return fn;
+}
 
 /* digits, then optionally _fsm, _vm or _init, then optionally .N */
 static bool
@@ -99,6 +124,7 @@ sb_page_verify_init(SbPageVerify *pv, const char *relpath, bool checksums,
 	pv->start_lsn = start_lsn;
 	pv->active = checksums && sb_relation_segment(relpath, &segno);
 	pv->first_block = (BlockNumber) segno * RELSEG_SIZE;
+	pv->checksum = page_checksum_fn();
 }
 
 static bool
@@ -125,7 +151,7 @@ page_ok(SbPageVerify *pv, char *page, BlockNumber blkno, uint16 *computed)
 		pv->skipped++;
 		return true;
 	}
-	*computed = pg_checksum_page(page, blkno);
+	*computed = pv->checksum(page, blkno);
 	return *computed == ((PageHeader) page)->pd_checksum;
 }
 

@@ -24,6 +24,7 @@ typedef struct SbPageVerify
 	XLogRecPtr	start_lsn;		/* pages at or past it are skipped */
 	uint32		failures;		/* pages that failed, in this file */
 	uint32		skipped;		/* pages written since the backup started */
+	uint16		(*checksum) (char *page, BlockNumber blkno);	/* pg_checksum_page or a faster build of it */
 } SbPageVerify;
 
 /*
