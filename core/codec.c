@@ -25,6 +25,7 @@
 #include "codec.h"
 #include "codec_internal.h"
 #include "cipher.h"
+#include "read_direct.h"
 #include "stanza.h"
 
 #include <errno.h>
@@ -160,7 +161,7 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 
 	rc = sb_storage_write_open(st, path,
 							   flags & ~(SB_WRITE_OVERLAP | SB_WRITE_DIGEST_XXH128 |
-										 SB_WRITE_SEEKABLE),
+										 SB_WRITE_SEEKABLE | SB_WRITE_SOURCE_DIRECT),
 							   &p->w, err);
 	if (rc != SB_OK)
 	{
@@ -279,18 +280,59 @@ store_end(SbStorage *st, StorePipe *p, const char *prefix, const char *suffix,
 /* how far ahead of the reader the disk is asked to read (a multiple of SB_CODEC_BUFSIZE) */
 #define SB_READ_AHEAD	(8 * 1024 * 1024)
 
+/* What sb_read_direct hands each part of a file to */
+typedef struct DirectConsumer
+{
+	StorePipe  *p;
+	int			src_fd;
+	SbStoreInspect inspect;
+	void	   *inspect_arg;
+} DirectConsumer;
+
+static SbStatus
+consume_direct(void *arg, uint8_t *buf, size_t len, uint64_t offset,
+			   SbError *err)
+{
+	DirectConsumer *c = arg;
+	SbStatus	rc = SB_OK;
+
+	if (c->inspect != NULL)
+		rc = c->inspect(c->inspect_arg, c->src_fd, buf, len, offset, err);
+	if (rc == SB_OK)
+		rc = sb_filter_write(c->p->head, buf, len, err);
+	return rc;
+}
+
 /*
  * Push src_fd to its end into the pipe; path names the file for messages.
- * inspect (may be NULL) sees each chunk before it is encoded.
+ * inspect (may be NULL) sees each chunk before it is encoded.  direct:
+ * read past the page cache where the file system and the pipe allow
+ * (SB_WRITE_SOURCE_DIRECT, read_direct.c), else through it.
  */
 static SbStatus
-store_from_fd(StorePipe *p, int src_fd, const char *path,
+store_from_fd(StorePipe *p, int src_fd, const char *path, bool direct,
 			  SbStoreInspect inspect, void *inspect_arg, SbError *err)
 {
 	uint8_t    *buf;
 	uint64_t	offset = 0;
 	SbStatus	rc = SB_OK;
 	bool		eof = false;
+
+	if (direct && p->async != NULL)
+	{
+		DirectConsumer c = {p, src_fd, inspect, inspect_arg};
+		bool		done;
+
+		rc = sb_read_direct(src_fd, p->async, consume_direct, &c, &offset,
+							&done, err);
+		if (rc != SB_OK || done)
+			return rc;
+		/* the rest through the page cache */
+		if (offset > 0 && lseek(src_fd, (off_t) offset, SEEK_SET) < 0)
+			return sb_error_errno(err, errno,
+								  "could not read data to store as \"%s\"",
+								  path);
+	}
 
 	buf = malloc(SB_CODEC_BUFSIZE);
 	if (buf == NULL)
@@ -302,7 +344,7 @@ store_from_fd(StorePipe *p, int src_fd, const char *path,
 	 * they are needed.  Fails harmlessly on pipes.
 	 */
 	(void) posix_fadvise(src_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	(void) posix_fadvise(src_fd, 0, SB_READ_AHEAD, POSIX_FADV_WILLNEED);
+	(void) posix_fadvise(src_fd, (off_t) offset, SB_READ_AHEAD, POSIX_FADV_WILLNEED);
 
 	while (!eof && rc == SB_OK)
 	{
@@ -490,7 +532,8 @@ sb_codec_store_fd_inspect(SbStorage *st, const SbRepoConfig *cfg, int src_fd,
 	rc = store_begin(st, cfg, path, NULL, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = store_from_fd(&p, src_fd, path, inspect, inspect_arg, err);
+	rc = store_from_fd(&p, src_fd, path, (flags & SB_WRITE_SOURCE_DIRECT) != 0,
+					   inspect, inspect_arg, err);
 	if (rc != SB_OK)
 	{
 		store_abort(st, &p);
@@ -586,7 +629,8 @@ sb_codec_store_fd_addressed(SbStorage *st, const SbRepoConfig *cfg,
 	rc = store_begin(st, cfg, open_path, prefix, flags, &p, err);
 	if (rc != SB_OK)
 		return rc;
-	rc = store_from_fd(&p, src_fd, open_path, NULL, NULL, err);
+	rc = store_from_fd(&p, src_fd, open_path,
+					   (flags & SB_WRITE_SOURCE_DIRECT) != 0, NULL, NULL, err);
 	if (rc != SB_OK)
 	{
 		store_abort(st, &p);

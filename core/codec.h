@@ -179,6 +179,24 @@ extern SbFilter *sb_filter_async_new(SbFilter *next);
  * memory, or when f is not an async filter.
  */
 extern uint8_t *sb_filter_async_space(SbFilter *f, size_t *room);
+/*
+ * The same for the bytes that will follow the next ahead bytes written to
+ * f (the buffer's space from there to its end), to read several parts at
+ * once: NULL when that space is still held by the thread (or not there
+ * yet), and then later.  Every buffer is aligned to SB_ASYNC_ALIGN and
+ * SB_ASYNC_BUFSIZE long, and a stream's first byte starts one.
+ */
+extern uint8_t *sb_filter_async_space_at(SbFilter *f, size_t ahead,
+										 size_t *room);
+/*
+ * Allocate every buffer of f now, in huge pages where the kernel has them,
+ * for direct reads into them (filter_async.c says why).  False when f has
+ * allocated a buffer already (or is not an async filter, or out of
+ * memory): its buffers are then allocated one by one, as usual.
+ */
+extern bool sb_filter_async_reserve(SbFilter *f);
+#define SB_ASYNC_ALIGN		4096
+#define SB_ASYNC_BUFSIZE	(1024 * 1024)
 
 /* Sinks (next is NULL). */
 extern SbFilter *sb_filter_storage_sink_new(SbStorage *st, SbWriter *w);

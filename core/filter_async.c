@@ -16,6 +16,11 @@
  * thread is returned by the next write or by finish; freeing the filter
  * without finishing it stops the thread and drops what was queued.
  *
+ * A caller reading with O_DIRECT may read several parts ahead, each into
+ * the space a buffer will take next (sb_filter_async_space_at), and have
+ * all buffers allocated at once in huge pages (sb_filter_async_reserve):
+ * see read_direct.c.
+ *
  * The thread starts when the first buffer is full, and buffers are
  * allocated as they are first needed: a stream that fits in one buffer
  * (most files of a data directory) overlaps nothing, so finish writes it
@@ -37,9 +42,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SB_ASYNC_BUFFERS	4
-#define SB_ASYNC_BUFSIZE	(1024 * 1024)
+#define SB_HUGE_PAGE_SIZE	(2 * 1024 * 1024)
 
 typedef struct AsyncFilter
 {
@@ -50,6 +56,7 @@ typedef struct AsyncFilter
 	pthread_mutex_t lock;
 	pthread_cond_t changed;		/* a buffer was queued or taken, or a state changed */
 	uint8_t    *buf[SB_ASYNC_BUFFERS];
+	uint8_t    *region;			/* all of them at once (reserve), or NULL */
 	size_t		len[SB_ASYNC_BUFFERS];
 	int			head;			/* next buffer the thread takes */
 	int			count;			/* buffers queued */
@@ -59,6 +66,24 @@ typedef struct AsyncFilter
 	SbStatus	rc;				/* the thread's first error */
 	SbError		err;
 } AsyncFilter;
+
+/*
+ * Allocate buffer i if it is not yet (aligned: a caller may read into it
+ * with O_DIRECT, see read_direct.c).  Only for a buffer the thread does
+ * not hold.
+ */
+static bool
+allocate(AsyncFilter *a, int i)
+{
+	void	   *p;
+
+	if (a->buf[i] != NULL)
+		return true;
+	if (posix_memalign(&p, SB_ASYNC_ALIGN, SB_ASYNC_BUFSIZE) != 0)
+		return false;
+	a->buf[i] = p;
+	return true;
+}
 
 static void *
 async_main(void *arg)
@@ -144,8 +169,7 @@ async_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		uint8_t    *dst;
 
 		/* not queued, so the thread never touches it: allocated here */
-		if (a->buf[a->filling] == NULL &&
-			(a->buf[a->filling] = malloc(SB_ASYNC_BUFSIZE)) == NULL)
+		if (!allocate(a, a->filling))
 			return sb_error_oom(err);
 		dst = a->buf[a->filling] + a->len[a->filling];
 		/* read into sb_filter_async_space() by the caller: already there */
@@ -165,19 +189,82 @@ async_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	return SB_OK;
 }
 
-/* A full buffer is queued at once, so the one being filled has room. */
+/*
+ * A full buffer is queued at once, so the one being filled has room.  The
+ * buffers are taken in ring order: the one filled after buffer i is i + 1
+ * (queue_filling), so the k-th after the one being filled may be read into
+ * ahead of time while the thread holds fewer than SB_ASYNC_BUFFERS - k
+ * (it only ever gives buffers back meanwhile).
+ */
 uint8_t *
-sb_filter_async_space(SbFilter *f, size_t *room)
+sb_filter_async_space_at(SbFilter *f, size_t ahead, size_t *room)
 {
 	AsyncFilter *a = (AsyncFilter *) f;
+	size_t		pos;
+	int			k;
+	int			i;
 
 	if (f->write != async_write)
 		return NULL;			/* not an async filter: no space to offer */
-	if (a->buf[a->filling] == NULL &&
-		(a->buf[a->filling] = malloc(SB_ASYNC_BUFSIZE)) == NULL)
+	pos = a->len[a->filling] + ahead;
+	k = (int) (pos / SB_ASYNC_BUFSIZE);
+	if (k >= SB_ASYNC_BUFFERS)
 		return NULL;
-	*room = SB_ASYNC_BUFSIZE - a->len[a->filling];
-	return a->buf[a->filling] + a->len[a->filling];
+	if (k > 0)
+	{
+		bool		free_now;
+
+		/* written by this thread alone: the same buffer is filled again */
+		if (a->synchronous)
+			return NULL;
+		pthread_mutex_lock(&a->lock);
+		free_now = a->count + k < SB_ASYNC_BUFFERS;
+		pthread_mutex_unlock(&a->lock);
+		if (!free_now)
+			return NULL;
+	}
+	i = (a->filling + k) % SB_ASYNC_BUFFERS;
+	if (!allocate(a, i))
+		return NULL;
+	*room = SB_ASYNC_BUFSIZE - pos % SB_ASYNC_BUFSIZE;
+	return a->buf[i] + pos % SB_ASYNC_BUFSIZE;
+}
+
+/*
+ * For direct reads (read_direct.c): every buffer at once, in one region
+ * that the kernel is asked to back with 2 MiB pages.  A virtual disk gets
+ * a direct read as a list of the buffer's physical pages: 256 of 4 kB for
+ * 1 MiB (split in two requests: virtio-blk takes 254 at most), or one or
+ * two large ones.  A 1 GiB table segment read direct, three reads in
+ * flight, on the project machine: 1.1-1.6 GB/s into buffers of 4 kB pages,
+ * 3.1-3.3 GB/s into these.  No more memory than four buffers.
+ */
+bool
+sb_filter_async_reserve(SbFilter *f)
+{
+	AsyncFilter *a = (AsyncFilter *) f;
+	size_t		size = (size_t) SB_ASYNC_BUFFERS * SB_ASYNC_BUFSIZE;
+	void	   *p;
+
+	if (f->write != async_write)
+		return false;
+	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
+		if (a->buf[i] != NULL)
+			return a->region != NULL;	/* too late, or done already */
+	if (posix_memalign(&p, SB_HUGE_PAGE_SIZE, size) != 0)
+		return false;
+	/* a hint: without huge pages the region works the same, slower */
+	(void) madvise(p, size, MADV_HUGEPAGE);
+	a->region = p;
+	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
+		a->buf[i] = a->region + (size_t) i * SB_ASYNC_BUFSIZE;
+	return true;
+}
+
+uint8_t *
+sb_filter_async_space(SbFilter *f, size_t *room)
+{
+	return sb_filter_async_space_at(f, 0, room);
 }
 
 static SbStatus
@@ -231,8 +318,11 @@ async_free(SbFilter *f)
 	}
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->changed);
-	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
-		free(a->buf[i]);
+	if (a->region != NULL)
+		free(a->region);
+	else
+		for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
+			free(a->buf[i]);
 	free(a);
 }
 

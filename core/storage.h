@@ -81,6 +81,14 @@ typedef struct SbStat
  * where it cannot be: zlib, an encrypted stanza, a file stored by ranges.
  */
 #define SB_WRITE_SEEKABLE	0x40
+/*
+ * For the codec only (never passed to a driver): read the source file past
+ * the page cache, several parts at once (core/read_direct.c), when the
+ * pipe has a writer thread (SB_WRITE_OVERLAP) and the file system allows;
+ * else through the page cache.  For large files read once (a backup's),
+ * not for files just written (WAL), which are in the cache.
+ */
+#define SB_WRITE_SOURCE_DIRECT	0x80
 
 /* List flags */
 #define SB_LIST_TEMP		0x01	/* also list temporary files (see below) */

@@ -1732,6 +1732,180 @@ test_store_inspect(void)
 	sb_storage_free(st);
 }
 
+/* What the inspect callback of a direct store saw. */
+typedef struct DirectLog
+{
+	int			calls;
+	uint64_t	next_offset;
+	bool		in_order;		/* offsets follow each other, parts <= 256 kB */
+	bool		aligned;		/* every part starts aligned for O_DIRECT */
+	bool		saw_direct;		/* fd had O_DIRECT while it was read */
+	bool		reread_ok;		/* a page read again into the part worked */
+	int			fail_at;		/* call number that fails, 0 never */
+} DirectLog;
+
+static SbStatus
+direct_cb(void *arg, int fd, uint8_t *buf, size_t len, uint64_t offset,
+		  SbError *err)
+{
+	DirectLog  *log = arg;
+	int			flags = fcntl(fd, F_GETFL);
+
+	log->calls++;
+	if (offset != log->next_offset || len == 0 || len > SB_CODEC_BUFSIZE)
+		log->in_order = false;
+	log->next_offset = offset + len;
+	if (flags >= 0 && (flags & O_DIRECT))
+	{
+		log->saw_direct = true;
+		if ((uintptr_t) buf % SB_ASYNC_ALIGN != 0)
+			log->aligned = false;
+		/* as page_verify.c reads a page again, into the part itself */
+		if (len >= 8192 && pread(fd, buf, 8192, (off_t) offset) != 8192)
+			log->reread_ok = false;
+	}
+	if (log->calls == log->fail_at)
+		return sb_error_set(err, SB_ERR_CORRUPT, "inspect refused part %d",
+							log->calls);
+	return SB_OK;
+}
+
+/*
+ * SB_WRITE_SOURCE_DIRECT with a writer thread: the file is read with
+ * O_DIRECT (seen by inspect), in order, into aligned space, and stored the
+ * same as through the page cache, whatever its size against the 1 MiB
+ * buffers (several reads in flight, the ring of buffers wrapping).  The
+ * descriptor's flags are as before afterwards; a pipe is read the usual
+ * way; an error of inspect stops the store with reads still in flight.
+ */
+static void
+test_store_direct(void)
+{
+	static const size_t sizes[] = {0, 100, 4096, 8192 * 3 + 512, MiB, MiB + 1,
+	3 * MiB, 7 * MiB + 12345};
+	SbStorage  *st = new_storage();
+	SbRepoConfig cfg;
+	char		path[128];
+	uint8_t    *data = gen_pgbench(7 * MiB + 12345, 11);
+	SbError		err;
+	SbStatus	rc;
+
+	cfg_for(&cfg, &codecs[6]);
+	snprintf(path, sizeof(path), "%s/direct-src", tmpdir);
+	for (int i = 0; i < (int) (sizeof(sizes) / sizeof(sizes[0])); i++)
+	{
+		SbStoreResult res;
+		SbStoreResult plain;
+		DirectLog	log;
+		char		name[64];
+		int			fd;
+		int			flags_before;
+
+		SB_REQUIRE(write_whole_file(path, data, sizes[i]));
+		fd = open(path, O_RDONLY);
+		SB_REQUIRE(fd >= 0);
+		memset(&log, 0, sizeof(log));
+		log.in_order = log.aligned = log.reread_ok = true;
+		flags_before = fcntl(fd, F_GETFL);
+		snprintf(name, sizeof(name), "d/direct-%d.zst", i);
+		rc = sb_codec_store_fd_inspect(st, &cfg, fd, name,
+									   SB_WRITE_OVERLAP | SB_WRITE_SOURCE_DIRECT,
+									   direct_cb, &log, &res, &err);
+		SB_CHECK_MSG(rc == SB_OK, "%zu bytes: %s", sizes[i], err.msg);
+		SB_CHECK_MSG(fcntl(fd, F_GETFL) == flags_before,
+					 "%zu bytes: flags not restored", sizes[i]);
+		close(fd);
+		SB_CHECK_MSG(log.in_order && log.next_offset == sizes[i],
+					 "%zu bytes: parts out of order", sizes[i]);
+		SB_CHECK_MSG(log.saw_direct || sizes[i] == 0,
+					 "%zu bytes: not read with O_DIRECT", sizes[i]);
+		SB_CHECK_MSG(log.aligned && log.reread_ok,
+					 "%zu bytes: unaligned part", sizes[i]);
+		SB_CHECK(res.plain_size == sizes[i]);
+
+		/* the same digest and content as read through the page cache */
+		fd = open(path, O_RDONLY);
+		SB_REQUIRE(fd >= 0);
+		snprintf(name, sizeof(name), "d/plain-%d.zst", i);
+		rc = sb_codec_store_fd(st, &cfg, fd, name, 0, &plain, &err);
+		close(fd);
+		SB_REQUIRE(rc == SB_OK);
+		SB_CHECK_MSG(strcmp(res.digest, plain.digest) == 0,
+					 "%zu bytes: digest differs", sizes[i]);
+		snprintf(name, sizeof(name), "d/direct-%d.zst", i);
+		SB_CHECK(fetch_discard(st, name, SB_COMPRESS_ZSTD, res.digest,
+							   sizes[i], &err) == SB_OK);
+	}
+
+	/* an error of inspect with reads in flight: nothing stored, no leak */
+	{
+		DirectLog	log;
+		int			fd = open(path, O_RDONLY);
+		SbStoreResult res;
+
+		SB_REQUIRE(fd >= 0);
+		memset(&log, 0, sizeof(log));
+		log.in_order = log.aligned = log.reread_ok = true;
+		log.fail_at = 6;
+		rc = sb_codec_store_fd_inspect(st, &cfg, fd, "d/refused.zst",
+									   SB_WRITE_OVERLAP | SB_WRITE_SOURCE_DIRECT,
+									   direct_cb, &log, &res, &err);
+		SB_CHECK(rc == SB_ERR_CORRUPT && log.calls == 6);
+		SB_CHECK(!(fcntl(fd, F_GETFL) & O_DIRECT));
+		close(fd);
+		SB_CHECK(!file_exists(st, "d/refused.zst"));
+		SB_CHECK(sb_mem_storage_open_handles(st) == 0);
+	}
+
+	/* a pipe is not read direct: the usual way, whole */
+	{
+		int			pfd[2];
+		pid_t		pid;
+		DirectLog	log;
+		SbStoreResult res;
+		SbStoreResult plain;
+		size_t		len = 3 * MiB + 7;
+
+		SB_REQUIRE(pipe(pfd) == 0);
+		pid = fork();
+		SB_REQUIRE(pid >= 0);
+		if (pid == 0)
+		{
+			size_t		done = 0;
+
+			close(pfd[0]);
+			while (done < len)
+			{
+				ssize_t		n = write(pfd[1], data + done, len - done);
+
+				if (n <= 0)
+					_exit(1);
+				done += (size_t) n;
+			}
+			_exit(0);
+		}
+		close(pfd[1]);
+		memset(&log, 0, sizeof(log));
+		log.in_order = log.aligned = log.reread_ok = true;
+		rc = sb_codec_store_fd_inspect(st, &cfg, pfd[0], "d/pipe.zst",
+									   SB_WRITE_OVERLAP | SB_WRITE_SOURCE_DIRECT,
+									   direct_cb, &log, &res, &err);
+		close(pfd[0]);
+		waitpid(pid, NULL, 0);
+		SB_CHECK_MSG(rc == SB_OK, "pipe: %s", err.msg);
+		SB_CHECK(!log.saw_direct && log.next_offset == len);
+		rc = sb_codec_store_buffer(st, &cfg, data, len, "d/pipe-plain.zst", 0,
+								   &plain, &err);
+		SB_REQUIRE(rc == SB_OK);
+		SB_CHECK(strcmp(res.digest, plain.digest) == 0);
+	}
+
+	unlink(path);
+	free(data);
+	sb_storage_close(st);
+	sb_storage_free(st);
+}
+
 static void
 test_config_and_source_errors(void)
 {
@@ -2934,6 +3108,7 @@ main(void)
 	test_exists_and_replace();
 	test_config_and_source_errors();
 	test_store_inspect();
+	test_store_direct();
 	test_fd_sink_errors();
 	test_direct_sink();
 	test_eintr();
