@@ -51,6 +51,7 @@ static const struct
 	{"backup_schedule", &sb_backup_schedule},
 	{"backup_workers", &sb_backup_workers},
 	{"checksum_failure", &sb_checksum_failure},
+	{"backup_read", &sb_backup_read},
 	{"backup_wal_timeout", &sb_backup_wal_timeout},
 	{"backup_max_rate", &sb_backup_max_rate},
 	{"summary_database", &sb_summary_database},

@@ -18,6 +18,7 @@
 
 int			sb_backup_workers = 2;
 int			sb_checksum_failure = SB_CHECKSUM_FAILURE_WARN;
+int			sb_backup_read = SB_BACKUP_READ_DIRECT;
 int			sb_backup_wal_timeout = 600;
 int			sb_backup_max_rate = 0;
 int			sb_schedule_on_standby = SB_SCHEDULE_PRIMARY_ONLY;

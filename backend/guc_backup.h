@@ -2,6 +2,7 @@
  *
  * guc_backup.h
  *		safebackup.backup_workers, safebackup.checksum_failure,
+ *		safebackup.backup_read,
  *		safebackup.backup_wal_timeout, safebackup.backup_max_rate,
  *		safebackup.summary_database and safebackup.schedule_on_standby.
  *
@@ -19,6 +20,13 @@ typedef enum SbChecksumFailure
 	SB_CHECKSUM_FAILURE_FAIL
 } SbChecksumFailure;
 
+/* How a backup reads its large files: safebackup.backup_read. */
+typedef enum SbBackupRead
+{
+	SB_BACKUP_READ_DIRECT,		/* past the page cache (core/read_direct.c) */
+	SB_BACKUP_READ_PAGE_CACHE	/* through it */
+} SbBackupRead;
+
 /* Where scheduled backups run: safebackup.schedule_on_standby. */
 typedef enum SbScheduleOnStandby
 {
@@ -29,6 +37,7 @@ typedef enum SbScheduleOnStandby
 
 extern int	sb_backup_workers;
 extern int	sb_checksum_failure;
+extern int	sb_backup_read;
 extern int	sb_backup_wal_timeout;	/* seconds; 0: no limit */
 extern int	sb_backup_max_rate;	/* kB per second; 0: no limit */
 extern int	sb_schedule_on_standby;

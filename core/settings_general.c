@@ -53,6 +53,15 @@ checksum_failure_name(int i)
 	return i >= 0 && i < 2 ? names[i] : NULL;
 }
 
+/* the order of SbBackupRead (backend/guc_backup.h) */
+static const char *
+backup_read_name(int i)
+{
+	static const char *const names[] = {"direct", "page_cache"};
+
+	return i >= 0 && i < 2 ? names[i] : NULL;
+}
+
 /* the order of SbScheduleOnStandby (backend/guc_backup.h) */
 static const char *
 schedule_on_standby_name(int i)
@@ -191,6 +200,12 @@ static const SbSetting general_settings[] = {
 		.short_desc = "What a page with a wrong checksum does to a base backup: warn or fail.",
 		.long_desc = "Page checksums are verified only when the cluster has data checksums.",
 	.doc = "what a page with a wrong checksum does to a base backup when the cluster has data checksums: `warn` (a WARNING per page, the backup completes and counts them) or `fail` (the backup fails and is not listed).  See [Page checksums](#page-checksums)"},
+	{.name = "backup_read", .type = SB_SETTING_TYPE_ENUM,
+		.flags = SB_SETTING_SERVER,
+		.int_default = 0, .enum_name = backup_read_name,
+		.short_desc = "How a base backup reads files of 4 MB and more: direct (past the page cache) or page_cache.",
+		.long_desc = "direct reads several parts of a file at once past the kernel's page cache, and falls back to the page cache where the file system refuses.",
+	.doc = "how a base backup reads the files of 4 MB and more: `direct` reads them past the kernel's page cache (`O_DIRECT`, three 1 MiB reads in flight), which spares the kernel a page allocation and a copy per 4 kB and leaves the database's cached pages in the cache; where the file system refuses `O_DIRECT` the file is read through the cache.  `page_cache` reads them through the cache, with the kernel's read-ahead.  See [Parallel backup](#parallel-backup)"},
 	{.name = "backup_wal_timeout", .type = SB_SETTING_TYPE_INT,
 		.flags = SB_SETTING_SERVER | SB_SETTING_SECONDS,
 		.min = 0, .max = 86400, .int_default = 600,

@@ -38,7 +38,11 @@ ALTER SYSTEM RESET safebackup.stanza;
 -- how base backups are copied
 SHOW safebackup.backup_workers;
 SHOW safebackup.checksum_failure;
+SHOW safebackup.backup_read;
 SET safebackup.backup_workers = 4;
+ALTER SYSTEM SET safebackup.backup_read = 'buffered';
+ALTER SYSTEM SET safebackup.backup_read = 'page_cache';
+ALTER SYSTEM RESET safebackup.backup_read;
 ALTER SYSTEM SET safebackup.backup_workers = 0;
 ALTER SYSTEM SET safebackup.backup_workers = 17;
 ALTER SYSTEM SET safebackup.checksum_failure = 'ignore';

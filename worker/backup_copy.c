@@ -145,6 +145,7 @@ typedef struct SbCopyQueue
 	XLogRecPtr	start_lsn;
 	bool		verify_checksums;
 	int			checksum_failure;	/* SbChecksumFailure */
+	int			large_read_flags;	/* SB_WRITE_SOURCE_DIRECT or 0 */
 	char		label[SB_LABEL_LEN];
 	int			write_flags;	/* SB_WRITE_REPLACE when resuming, else
 								 * SB_WRITE_UNIQUE_NAME */
@@ -638,7 +639,8 @@ copy_one(Copier *c, uint32 i)
 	rc = sb_codec_store_fd_inspect(c->st, &q->cfg, fd, path,
 								   SB_WRITE_DEFER_SYNC | SB_WRITE_SEEKABLE |
 								   q->write_flags |
-								   (f->size >= SB_COPY_OVERLAP_MIN ? SB_WRITE_OVERLAP : 0),
+								   (f->size >= SB_COPY_OVERLAP_MIN ?
+									SB_WRITE_OVERLAP | q->large_read_flags : 0),
 								   inspect_chunk, c, &res, &err);
 	close(fd);
 	if (rc != SB_OK)
@@ -1048,6 +1050,8 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	q->start_lsn = start_lsn;
 	q->verify_checksums = DataChecksumsEnabled();
 	q->checksum_failure = sb_checksum_failure;
+	q->large_read_flags = sb_backup_read == SB_BACKUP_READ_DIRECT ?
+		SB_WRITE_SOURCE_DIRECT : 0;
 	strlcpy(q->label, label, sizeof(q->label));
 	/*
 	 * A new backup's files are its own, below its label; their digests of

@@ -188,6 +188,12 @@ uint32
 sb_page_verify_chunk(SbPageVerify *pv, int fd, char *buf, size_t len,
 					 uint64 offset)
 {
+	static union
+	{
+		char		data[BLCKSZ];
+		pg_attribute_aligned(4096) char align;
+	}			reread;
+
 	uint32		before = pv->failures;
 	size_t		pos;
 
@@ -204,10 +210,15 @@ sb_page_verify_chunk(SbPageVerify *pv, int fd, char *buf, size_t len,
 		if (page_ok(pv, page, blkno, &computed))
 			continue;
 
-		/* read it again: it may have been half written on the first read */
-		n = pread(fd, page, BLCKSZ, (off_t) (offset + pos));
+		/*
+		 * Read it again: it may have been half written on the first read.
+		 * Into a buffer aligned for a file read with O_DIRECT
+		 * (safebackup.backup_read = direct), then over the first copy.
+		 */
+		n = pread(fd, reread.data, BLCKSZ, (off_t) (offset + pos));
 		if (n != BLCKSZ)
 			continue;			/* truncated meanwhile: WAL replay restores it */
+		memcpy(page, reread.data, BLCKSZ);
 		if (page_ok(pv, page, blkno, &computed))
 			continue;
 		report_page(pv, page, blkno, computed);
