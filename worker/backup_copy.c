@@ -77,6 +77,8 @@
 
 /* files at least this large are compressed on a thread of their own */
 #define SB_COPY_OVERLAP_MIN		(4 * 1024 * 1024)
+/* how many bytes of small files are asked of the disk ahead of the copiers */
+#define SB_COPY_READ_AHEAD		((uint64) 64 * 1024 * 1024)
 
 /* blocks of room for a file to grow while it is copied */
 #define SB_COPY_SUMS_SLACK		64
@@ -124,6 +126,8 @@ typedef struct SbCopyFile
 	uint32		chunks_cap;
 	uint32		nchunks;		/* the summaries' pages; then those stored */
 	uint64		chunks_size;	/* bytes of the pages stored */
+	uint64		small_before;	/* bytes of the files read ahead (see
+								 * read_ahead_small) before it in the queue */
 } SbCopyFile;
 
 typedef struct SbCopyQueue
@@ -154,6 +158,7 @@ typedef struct SbCopyQueue
 	int			error_code;		/* of the first failure */
 	char		error[SB_LAST_ERROR_LEN];
 	char		sums_path[MAXPGPATH];	/* the block sums (backup_sums.h) */
+	pg_atomic_uint32 read_ahead_next;	/* the next file to read ahead */
 	uint32		nshared;		/* files handed out: all but the last */
 	uint32		nfiles;
 	SbCopyFile	files[FLEXIBLE_ARRAY_MEMBER];
@@ -727,6 +732,57 @@ save_resume_list(SbCopyQueue *q, bool force)
 }
 
 /* Take files from the queue until it is empty. */
+/*
+ * Is f one of the files read ahead?  Those a copier reads through the page
+ * cache on its own thread, whole: under SB_COPY_OVERLAP_MIN, not empty,
+ * not referenced or resumed (not read, or only checked), not taken by its
+ * changed pages.
+ */
+static bool
+read_ahead_wanted(const SbCopyFile *f)
+{
+	return f->size > 0 && f->size < SB_COPY_OVERLAP_MIN &&
+		f->cand.kind == SB_REUSE_NONE && !f->block_mode;
+}
+
+/*
+ * Ask the kernel to read the small files ahead (POSIX_FADV_WILLNEED starts
+ * the reads and returns), up to SB_COPY_READ_AHEAD bytes of them past the
+ * file just taken.  They come last in the queue, and each was read cold by
+ * its copier, which then waited on the disk: a scale-200 backup ended with
+ * both copiers at half a core for its last 0.3-0.5 s.  The first copier to
+ * take a file asks for the first SB_COPY_READ_AHEAD bytes of them while
+ * the large files are copied; each file taken after asks for what its
+ * turn lets in.  Which copier asks for which file is settled by
+ * read_ahead_next; a file that cannot be opened is left to its copier to
+ * report.
+ */
+static void
+read_ahead_small(SbCopyQueue *q, uint32 taken)
+{
+	uint64		limit = q->files[taken].small_before + SB_COPY_READ_AHEAD;
+
+	for (;;)
+	{
+		uint32		j = pg_atomic_read_u32(&q->read_ahead_next);
+		uint32		k = Max(j, taken + 1);	/* those up to taken: too late */
+		SbCopyFile *f = &q->files[k];
+		int			fd;
+
+		if (k >= q->nshared || f->small_before >= limit)
+			return;
+		if (!pg_atomic_compare_exchange_u32(&q->read_ahead_next, &j, k + 1))
+			continue;
+		if (!read_ahead_wanted(f))
+			continue;
+		fd = open(queue_string(q, f->local_off), O_RDONLY | PG_BINARY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		(void) posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+		close(fd);
+	}
+}
+
 static void
 copy_loop(Copier *c)
 {
@@ -740,6 +796,7 @@ copy_loop(Copier *c)
 		i = pg_atomic_fetch_add_u32(&q->next, 1);
 		if (i >= q->nshared)
 			break;
+		read_ahead_small(q, i);
 		copy_one(c, i);
 		if (c->leader)
 		{
@@ -1001,6 +1058,7 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	SbCopyQueue *q;
 	ListCell   *lc;
 	BlockPlan  *plans;
+	uint64		small_bytes = 0;
 
 	files = palloc(sizeof(SbWalkEntry *) * list_length(entries));
 	size = offsetof(SbCopyQueue, files);
@@ -1032,6 +1090,7 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	memset(q, 0, offsetof(SbCopyQueue, files));
 	pg_atomic_init_u32(&q->next, 0);
 	pg_atomic_init_u32(&q->failed, 0);
+	pg_atomic_init_u32(&q->read_ahead_next, 0);
 	pg_atomic_init_u64(&q->bytes_done, 0);
 	pg_atomic_init_u64(&q->files_done, 0);
 	pg_atomic_init_u64(&q->checksum_failures, 0);
@@ -1074,6 +1133,7 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 		SbCopyFile *f = &q->files[i];
 
 		memset(f, 0, sizeof(*f));
+		f->small_before = small_bytes;
 		if (files[i]->size > SB_BLOCK_SIZE)
 		{
 			f->sums_off = side_off;
@@ -1090,6 +1150,8 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 		else if (i < nfiles - 1)
 			sb_reuse_lookup(reuse, files[i]->path, files[i]->size,
 							files[i]->mtime, &f->cand);
+		if (read_ahead_wanted(f))
+			small_bytes += f->size;
 		f->path_off = off;
 		strcpy((char *) q + off, files[i]->path);
 		off += strlen(files[i]->path) + 1;
