@@ -37,15 +37,14 @@
  *-------------------------------------------------------------------------
  */
 #include "codec.h"
+#include "sb_large_alloc.h"
 #include "sb_thread.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define SB_ASYNC_BUFFERS	4
-#define SB_HUGE_PAGE_SIZE	(2 * 1024 * 1024)
 
 typedef struct AsyncFilter
 {
@@ -251,10 +250,8 @@ sb_filter_async_reserve(SbFilter *f)
 	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
 		if (a->buf[i] != NULL)
 			return a->region != NULL;	/* too late, or done already */
-	if (posix_memalign(&p, SB_HUGE_PAGE_SIZE, size) != 0)
+	if ((p = sb_large_alloc(size)) == NULL)
 		return false;
-	/* a hint: without huge pages the region works the same, slower */
-	(void) madvise(p, size, MADV_HUGEPAGE);
 	a->region = p;
 	for (int i = 0; i < SB_ASYNC_BUFFERS; i++)
 		a->buf[i] = a->region + (size_t) i * SB_ASYNC_BUFSIZE;

@@ -14,6 +14,14 @@
  * are aligned to it and ask; where the kernel declines, they stay in
  * normal pages.  The memory used is the same: the buffer is filled whole.
  *
+ * Buffers that the disk reads into or writes from with O_DIRECT gain too:
+ * the device gets a request as a list of the buffer's physical pages, 256
+ * of them for 1 MiB in 4 kB pages, and virtio-blk takes 254 per request.
+ * On the project machine a 1 GiB table segment read direct (three 1 MiB
+ * reads in flight) at 1.1-1.6 GB/s into 4 kB pages, 3.1-3.3 GB/s into
+ * huge pages (core/read_direct.c).  Such buffers are aligned to the huge
+ * page, so also for O_DIRECT.
+ *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
  *-------------------------------------------------------------------------

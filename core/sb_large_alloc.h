@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * sb_large_alloc.h
- *		Buffers of several MiB (whole WAL segments) on huge pages where the
- *		kernel offers them (sb_large_alloc.c).
+ *		Buffers of several MiB (whole WAL segments, the buffers of direct
+ *		reads) on huge pages where the kernel offers them
+ *		(sb_large_alloc.c).
  *
  * Shared core: no postgres.h, no ereport()/palloc().
  *
@@ -15,7 +16,7 @@
 
 /*
  * size bytes, uninitialized, released with free(); NULL when out of
- * memory.
+ * memory.  Of at least 2 MiB: aligned to 2 MiB.
  */
 extern void *sb_large_alloc(size_t size);
 
