@@ -15,9 +15,12 @@
 #
 # For each pgbench SCALE it makes a cluster with data checksums (initdb
 # --data-checksums, pg_safebackup archiving into a local repository) and
-# prints, with the page cache dropped before each timed run (and the
-# harness that starts a timed program, setpriv, env, timeout and time, run
-# once after that, so that its own cold start is not counted: lib.sh):
+# prints, with the page cache dropped before each timed run (after as much
+# memory as the data directory was written to /dev/shm and freed, so that
+# no run pays for the host taking back memory the run before left free;
+# and the harness that starts a timed program, setpriv, env, timeout and
+# time, run once after that, so that its own cold start is not counted:
+# lib.sh):
 #
 #   - cat of every file of the data directory (without pg_wal) to /dev/null:
 #     the cold read limit;
@@ -212,6 +215,7 @@ cleanup()
 	if [ -n "$rgw_started" ]; then
 		"$here/scripts/rgw-start.sh" stop "$rgw" >/dev/null 2>&1
 	fi
+	rm -f /dev/shm/sb-bench-recycle /dev/shm/sb-bench-random
 	# BENCH_KEEP=1 keeps the logs and data to look at
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
@@ -242,6 +246,9 @@ psql_b -c "CREATE EXTENSION pg_safebackup"
 as_pg "$bin/pgbench" -q -i -s "$SCALE" -h "$dir" -p "$port" postgres >/dev/null 2>&1
 psql_b -c "CHECKPOINT"
 size=$(du -sm --exclude=pg_wal "$dir/data" | cut -f1)
+# every timed command starts with as much memory just used and freed
+# as the data directory and its copy's buffers take (lib.sh, drop_caches)
+recycle_mb=$((size + 256))
 if [ -n "${BENCH_SCALES_FILE:-}" ]; then echo "$SCALE data-MB $size" >> "$BENCH_SCALES_FILE"; fi
 
 # wait (bounded) until the archiver has stored every ready segment
@@ -372,7 +379,7 @@ CONF
 	drop_caches
 	start_sampler
 	t=$(now)
-	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start(wait => true)" | tail -1)
+	label=$(psql_timed -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start(wait => true)" | tail -1)
 	s=$(elapsed "$t"); stop_sampler; rss=$backup_rss
 	[ "$r" = posix ] && posix_label=$label
 	result "sb-backup-$r" "$s" "$rss"
@@ -515,7 +522,7 @@ if [ -n "$posix_label" ]; then
 	fi
 	drop_caches
 	t=$(now)
-	label=$(psql_b -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start('incr', wait => true)" | tail -1)
+	label=$(psql_timed -Atc "SET statement_timeout = '${limit}s'; SELECT safebackup.safebackup_start('incr', wait => true)" | tail -1)
 	s=$(elapsed "$t")
 	incr_label=$label
 	result sb-incr "$s"

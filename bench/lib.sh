@@ -8,6 +8,8 @@ as_pg() { runuser -u postgres -- "$@"; }
 # as postgres, by exec (so that $! of "as_pg_exec ... &" is the program's own pid)
 as_pg_exec() { exec setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 psql_b() { as_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
+# psql as a timed command (through setpriv, as every timed command: timed_pg)
+psql_timed() { timed_pg "$bin/psql" -X -q -h "$dir" -p "$port" -d postgres "$@"; }
 now() { date +%s.%N; }
 # seconds since $1, to the millisecond: a delta restore takes under 0.1 s,
 # where hundredths would round by up to 5%
@@ -17,8 +19,24 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # timeout and time cost 13-15 ms to start, which would be counted against
 # every measured program (a delta restore takes under 0.1 s); the measured
 # program's own files stay cold.
+#
+# Before that, with recycle_mb set (MB), write that much to a file in
+# /dev/shm and delete it: on a virtual machine that hands its free memory
+# back to the host (free page reporting), the first use of a page the host
+# took back costs a fault in the host, and a timed command that fills the
+# page cache would pay for what the one before it left free.  After a
+# backup that read the data directory past the page cache, a cat of the
+# 3014 MB took 2.3-5.4 s, and 1.6-1.9 s with 4 GB written and freed just
+# before it.  Every timed command now starts with that much memory the
+# machine has just used.
+recycle_mb=0
 drop_caches() {
-	sync; echo 3 > /proc/sys/vm/drop_caches
+	sync
+	if [ "$recycle_mb" -gt 0 ]; then
+		head -c "${recycle_mb}M" /dev/zero > /dev/shm/sb-bench-recycle
+		rm -f /dev/shm/sb-bench-recycle
+	fi
+	echo 3 > /proc/sys/vm/drop_caches
 	timed_pg /usr/bin/time -o /dev/null true
 }
 # /usr/bin/time -v output file -> MiB
