@@ -731,7 +731,6 @@ save_resume_list(SbCopyQueue *q, bool force)
 	sb_manifest_free(&r);
 }
 
-/* Take files from the queue until it is empty. */
 /*
  * Is f one of the files read ahead?  Those a copier reads through the page
  * cache on its own thread, whole: under SB_COPY_OVERLAP_MIN, not empty,
@@ -766,11 +765,12 @@ read_ahead_small(SbCopyQueue *q, uint32 taken)
 	{
 		uint32		j = pg_atomic_read_u32(&q->read_ahead_next);
 		uint32		k = Max(j, taken + 1);	/* those up to taken: too late */
-		SbCopyFile *f = &q->files[k];
+		SbCopyFile *f;
 		int			fd;
 
-		if (k >= q->nshared || f->small_before >= limit)
+		if (k >= q->nshared || q->files[k].small_before >= limit)
 			return;
+		f = &q->files[k];
 		if (!pg_atomic_compare_exchange_u32(&q->read_ahead_next, &j, k + 1))
 			continue;
 		if (!read_ahead_wanted(f))
@@ -783,6 +783,7 @@ read_ahead_small(SbCopyQueue *q, uint32 taken)
 	}
 }
 
+/* Take files from the queue until it is empty. */
 static void
 copy_loop(Copier *c)
 {
