@@ -323,8 +323,8 @@ store_from_fd(StorePipe *p, int src_fd, const char *path, bool direct,
 		DirectConsumer c = {p, src_fd, inspect, inspect_arg};
 		bool		done;
 
-		rc = sb_read_direct(src_fd, p->async, consume_direct, &c, &offset,
-							&done, err);
+		rc = sb_read_direct(src_fd, path, p->async, consume_direct, &c,
+							&offset, &done, err);
 		if (rc != SB_OK || done)
 			return rc;
 		/* the rest through the page cache */

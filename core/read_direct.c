@@ -133,8 +133,9 @@ wait_first(Reader *r)
 }
 
 SbStatus
-sb_read_direct(int fd, SbFilter *async, SbDirectConsume consume, void *arg,
-			   uint64_t *offset, bool *done, SbError *err)
+sb_read_direct(int fd, const char *path, SbFilter *async,
+			   SbDirectConsume consume, void *arg, uint64_t *offset, bool *done,
+			   SbError *err)
 {
 	Reader		r;
 	struct stat st;
@@ -174,7 +175,9 @@ sb_read_direct(int fd, SbFilter *async, SbDirectConsume consume, void *arg,
 				break;
 			if ((e = submit(&r, buf, room, next)) != 0)
 			{
-				rc = sb_error_errno(err, e, "could not start reading a file");
+				rc = sb_error_errno(err, e,
+									"could not read data to store as \"%s\"",
+									path);
 				break;
 			}
 			next += room;
@@ -189,7 +192,8 @@ sb_read_direct(int fd, SbFilter *async, SbDirectConsume consume, void *arg,
 		}
 		if ((e = wait_first(&r)) != 0)
 		{
-			rc = sb_error_errno(err, e, "could not read a file");
+			rc = sb_error_errno(err, e,
+								"could not read data to store as \"%s\"", path);
 			break;
 		}
 		p = &r.parts[r.first];
@@ -197,7 +201,8 @@ sb_read_direct(int fd, SbFilter *async, SbDirectConsume consume, void *arg,
 			break;				/* refused after all: the rest the usual way */
 		if (p->result < 0)
 		{
-			rc = sb_error_errno(err, (int) -p->result, "could not read a file");
+			rc = sb_error_errno(err, (int) -p->result,
+								"could not read data to store as \"%s\"", path);
 			break;
 		}
 		for (size_t pos = 0; pos < (size_t) p->result && rc == SB_OK;)

@@ -29,14 +29,15 @@ typedef SbStatus (*SbDirectConsume) (void *arg, uint8_t *buf, size_t len,
 /*
  * Read fd from offset 0 to its end with O_DIRECT, up to SB_DIRECT_DEPTH
  * reads in flight, into the space of the async filter async, handing each
- * part to consume in order.  Returns SB_OK with *done set when the whole
+ * part to consume in order; path names the file in messages (as the
+ * codec's buffered reading does).  Returns SB_OK with *done set when the whole
  * file went through; SB_OK with *done false when direct reads cannot be
  * used for this file (the filesystem refuses O_DIRECT, no AIO context):
  * the caller reads it from *offset (what was consumed) the usual way.  An
  * error of a read or of consume is returned as is.  fd's flags are as they
  * were when it returns, and no read is in flight.
  */
-extern SbStatus sb_read_direct(int fd, SbFilter *async,
+extern SbStatus sb_read_direct(int fd, const char *path, SbFilter *async,
 							   SbDirectConsume consume, void *arg,
 							   uint64_t *offset, bool *done, SbError *err);
 
