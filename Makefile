@@ -18,7 +18,7 @@ CORE_OBJS = \
 	core/cluster.o core/crc32c.o core/wal_changes.o core/wal_changes_set.o core/wal_decode.o core/wal_record.o core/wal_changes_query.o \
 	core/sb_error.o core/sb_thread.o core/sb_large_alloc.o core/sb_config.o core/settings.o core/settings_general.o core/conf_file.o \
 	core/codec.o core/info_file.o \
-	core/filter_digest.o core/filter_sink.o core/filter_direct_sink.o core/block_sum.o core/filter_async.o core/read_direct.o \
+	core/filter_digest.o core/filter_sink.o core/filter_direct_sink.o core/block_sum.o core/filter_async.o core/read_direct.o core/aio_ring.o \
 	core/copy_cost.o core/file_io.o \
 	core/filter_compress.o core/filter_stream.o core/filter_zlib.o core/filter_lz4.o core/filter_zstd.o \
 	core/seek_table.o core/codec_range.o \

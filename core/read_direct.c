@@ -19,8 +19,7 @@
  * SB_DIRECT_DEPTH reads are in flight, each into the space the async
  * filter will be handed next (sb_filter_async_space_at): its buffers are
  * aligned, and the bytes are written into the chain where they already
- * are, so nothing is copied.  Linux native AIO (io_submit), not io_uring:
- * it needs no library, and container runtimes commonly forbid io_uring.
+ * are, so nothing is copied (Linux native AIO: aio_ring.c).
  *
  * Where the filesystem refuses O_DIRECT (tmpfs on older kernels, some
  * network filesystems) or the kernel gives no AIO context, the caller
@@ -31,113 +30,20 @@
  *-------------------------------------------------------------------------
  */
 #include "read_direct.h"
+#include "aio_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/aio_abi.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-/* One read in flight */
-typedef struct Part
-{
-	struct iocb cb;
-	uint8_t    *buf;
-	size_t		len;			/* bytes asked for */
-	uint64_t	offset;
-	bool		finished;
-	long long	result;			/* bytes read, or -errno */
-} Part;
-
-typedef struct Reader
-{
-	int			fd;
-	aio_context_t ctx;
-	Part		parts[SB_DIRECT_DEPTH];	/* a ring, in file order */
-	int			first;			/* the oldest in flight */
-	int			count;			/* in flight */
-} Reader;
-
-/* glibc has no wrappers for the AIO system calls */
-static int
-aio_setup(unsigned int n, aio_context_t *ctx)
-{
-	return (int) syscall(SYS_io_setup, n, ctx);
-}
-
-static void
-aio_destroy(aio_context_t ctx)
-{
-	/* waits for the reads still in flight */
-	(void) syscall(SYS_io_destroy, ctx);
-}
-
-/* Ask for len bytes at offset into buf; 0 or an errno */
-static int
-submit(Reader *r, uint8_t *buf, size_t len, uint64_t offset)
-{
-	Part	   *p = &r->parts[(r->first + r->count) % SB_DIRECT_DEPTH];
-	struct iocb *cb = &p->cb;
-
-	memset(p, 0, sizeof(*p));
-	p->buf = buf;
-	p->len = len;
-	p->offset = offset;
-	cb->aio_data = (uint64_t) (uintptr_t) p;
-	cb->aio_lio_opcode = IOCB_CMD_PREAD;
-	cb->aio_fildes = (uint32_t) r->fd;
-	cb->aio_buf = (uint64_t) (uintptr_t) buf;
-	cb->aio_nbytes = len;
-	cb->aio_offset = (int64_t) offset;
-	for (;;)
-	{
-		long		n = syscall(SYS_io_submit, r->ctx, 1L, &cb);
-
-		if (n == 1)
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
-		return n < 0 ? errno : EIO;
-	}
-	r->count++;
-	return 0;
-}
-
-/* Wait until the oldest read in flight has finished; 0 or an errno */
-static int
-wait_first(Reader *r)
-{
-	Part	   *first = &r->parts[r->first];
-
-	while (!first->finished)
-	{
-		struct io_event ev[SB_DIRECT_DEPTH];
-		long		n = syscall(SYS_io_getevents, r->ctx, 1L,
-								(long) SB_DIRECT_DEPTH, ev, NULL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		for (long i = 0; i < n; i++)
-		{
-			Part	   *p = (Part *) (uintptr_t) ev[i].data;
-
-			p->finished = true;
-			p->result = ev[i].res;
-		}
-	}
-	return 0;
-}
 
 SbStatus
 sb_read_direct(int fd, const char *path, SbFilter *async,
 			   SbDirectConsume consume, void *arg, uint64_t *offset, bool *done,
 			   SbError *err)
 {
-	Reader		r;
+	SbAioRing	r;
 	struct stat st;
 	int			flags = fcntl(fd, F_GETFL);
 	uint64_t	next = 0;		/* where the next read starts */
@@ -151,9 +57,7 @@ sb_read_direct(int fd, const char *path, SbFilter *async,
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_DIRECT) != 0)
 		return SB_OK;
 	(void) sb_filter_async_reserve(async);
-	memset(&r, 0, sizeof(r));
-	r.fd = fd;
-	if (aio_setup(SB_DIRECT_DEPTH, &r.ctx) != 0)
+	if (sb_aio_ring_init(&r, fd, SB_DIRECT_DEPTH) != 0)
 	{
 		(void) fcntl(fd, F_SETFL, flags);
 		return SB_OK;
@@ -161,8 +65,8 @@ sb_read_direct(int fd, const char *path, SbFilter *async,
 
 	while (rc == SB_OK && !*done)
 	{
-		Part	   *p;
-		int			e;
+		SbAioOp    *p;
+		int			e = 0;
 
 		/* each read fills the offered space to the end of its buffer */
 		while (r.count < SB_DIRECT_DEPTH)
@@ -173,7 +77,7 @@ sb_read_direct(int fd, const char *path, SbFilter *async,
 
 			if (buf == NULL)
 				break;
-			if ((e = submit(&r, buf, room, next)) != 0)
+			if ((e = sb_aio_ring_submit(&r, false, buf, room, next)) != 0)
 			{
 				rc = sb_error_errno(err, e,
 									"could not read data to store as \"%s\"",
@@ -190,13 +94,12 @@ sb_read_direct(int fd, const char *path, SbFilter *async,
 			rc = sb_error_oom(err);
 			break;
 		}
-		if ((e = wait_first(&r)) != 0)
+		if ((p = sb_aio_ring_wait_first(&r, &e)) == NULL)
 		{
 			rc = sb_error_errno(err, e,
 								"could not read data to store as \"%s\"", path);
 			break;
 		}
-		p = &r.parts[r.first];
 		if (p->result == -EINVAL)
 			break;				/* refused after all: the rest the usual way */
 		if (p->result < 0)
@@ -218,10 +121,9 @@ sb_read_direct(int fd, const char *path, SbFilter *async,
 		/* a short read is the end of the file (later reads are dropped) */
 		if ((size_t) p->result < p->len)
 			*done = true;
-		r.first = (r.first + 1) % SB_DIRECT_DEPTH;
-		r.count--;
+		sb_aio_ring_pop(&r);
 	}
-	aio_destroy(r.ctx);
+	sb_aio_ring_destroy(&r);
 	(void) fcntl(fd, F_SETFL, flags);
 	return rc;
 }
