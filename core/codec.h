@@ -211,6 +211,12 @@ extern SbFilter *sb_filter_fd_sink_new(int fd);
 extern SbFilter *sb_filter_direct_sink_new(int fd, uint64_t size);
 /* Does f write with O_DIRECT now? */
 extern bool sb_filter_direct_sink_is_direct(const SbFilter *f);
+/*
+ * Does f keep several direct writes in flight (aio_ring.c)?  Its writes
+ * then return before the disk has the data, and a writer thread in front
+ * of it (sb_filter_async_new) would only copy the bytes once more.
+ */
+extern bool sb_filter_direct_sink_overlaps(const SbFilter *f);
 /* Collects into a malloc'd buffer; bounded by max_len (SB_ERR_CORRUPT past it). */
 extern SbFilter *sb_filter_buffer_sink_new(size_t max_len);
 /* Valid after finish: the buffer stays owned by the filter until freed. */

@@ -589,8 +589,11 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	else
 		/* a large file goes to the disk past the page cache (O_DIRECT) */
 		sink = sb_filter_direct_sink_new(fd, f->size);
-	/* written (or compared) by a thread of its own, while the next part decompresses */
-	if (sink != NULL)
+	/*
+	 * written (or compared) by a thread of its own, while the next part
+	 * decompresses, unless the sink keeps writes in flight itself
+	 */
+	if (sink != NULL && !sb_filter_direct_sink_overlaps(sink))
 	{
 		async = sb_filter_async_new(sink);
 		if (async == NULL)

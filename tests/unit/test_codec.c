@@ -2011,9 +2011,10 @@ test_direct_sink(void)
 {
 	static const size_t sizes[] = {
 		0, 1, 4095, 4096, 4097, 8191, 1024 * 1024 - 1, 1024 * 1024,
-		1024 * 1024 + 1, 1024 * 1024 + 4096, 3 * 1024 * 1024 + 12345
+		1024 * 1024 + 1, 1024 * 1024 + 4096, 3 * 1024 * 1024 + 12345,
+		4 * 1024 * 1024, 9 * 1024 * 1024 + 4096, 11 * 1024 * 1024 + 12345
 	};
-	size_t		max = 3 * 1024 * 1024 + 12345;
+	size_t		max = 11 * 1024 * 1024 + 12345;
 	uint8_t    *data = gen_random(max, 71);
 	char		path[128];
 	bool		fs_direct;
@@ -2059,6 +2060,10 @@ test_direct_sink(void)
 									 &err) == SB_OK;
 			SB_CHECK_MSG(ok, "size %zu: %s", n, err.msg);
 			SB_CHECK_MSG(sb_filter_finish(sink, &err) == SB_OK, "size %zu: %s", n, err.msg);
+			/* the file position where a descriptor sink leaves it */
+			SB_CHECK_MSG(lseek(fd, 0, SEEK_CUR) == (off_t) (n + (start ? 10 : 0)),
+						 "size %zu, start %d: at %lld", n, start,
+						 (long long) lseek(fd, 0, SEEK_CUR));
 			/* O_DIRECT is off again once finished */
 			SB_CHECK(!sb_filter_direct_sink_is_direct(sink));
 			SB_CHECK((fcntl(fd, F_GETFL) & O_DIRECT) == 0);
@@ -2074,6 +2079,21 @@ test_direct_sink(void)
 			free(got);
 			unlink(path);
 		}
+	}
+
+	/* freed with writes in flight: they are waited for, nothing leaks */
+	snprintf(path, sizeof(path), "%s/direct.abandoned", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	SB_REQUIRE(fd >= 0);
+	{
+		SbFilter   *sink = sb_filter_direct_sink_new(fd, SB_DIRECT_MIN_SIZE);
+		SbError		err;
+
+		SB_REQUIRE(sink != NULL);
+		SB_CHECK(sb_filter_write(sink, data, 3 * 1024 * 1024 + 5, &err) == SB_OK);
+		sink->free(sink);
+		close(fd);
+		unlink(path);
 	}
 
 	/* a file announced smaller than SB_DIRECT_MIN_SIZE goes through the page cache */
