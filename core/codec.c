@@ -70,6 +70,20 @@ sb_filter_free_chain(SbFilter *head)
 }
 
 /* Push to next when there is one; a filter without next discards. */
+uint8_t *
+sb_filter_space(SbFilter *f, size_t *room)
+{
+	if (f == NULL || f->space == NULL)
+		return NULL;
+	return f->space(f, room);
+}
+
+uint8_t *
+sb_filter_space_next(SbFilter *f, size_t *room)
+{
+	return sb_filter_space(f->next, room);
+}
+
 SbStatus
 sb_filter_push(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 {

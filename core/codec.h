@@ -50,6 +50,15 @@ struct SbFilter
 	/* Free this filter only (not next). */
 	void		(*free) (SbFilter *f);
 	SbFilter   *next;
+
+	/*
+	 * Optional (NULL: none offered).  Where the next bytes written to f
+	 * will be kept, and how many fit there (*room, never 0): a stage in
+	 * front may produce them in that space and then write exactly them,
+	 * and f copies nothing.  The stages between must hand their bytes on
+	 * unchanged (sb_filter_space_next).  NULL when no space is offered now.
+	 */
+	uint8_t    *(*space) (SbFilter *f, size_t *room);
 };
 
 /* Push through a filter / finish it. */
@@ -58,6 +67,10 @@ extern SbStatus sb_filter_write(SbFilter *f, const void *buf, size_t len,
 extern SbStatus sb_filter_finish(SbFilter *f, SbError *err);
 /* Free a whole chain starting at head. */
 extern void sb_filter_free_chain(SbFilter *head);
+/* The space f offers (SbFilter.space), or NULL; f may be NULL. */
+extern uint8_t *sb_filter_space(SbFilter *f, size_t *room);
+/* SbFilter.space of a stage that hands its bytes on unchanged: next's */
+extern uint8_t *sb_filter_space_next(SbFilter *f, size_t *room);
 
 /*
  * Filters.  Constructors return NULL only when out of memory.

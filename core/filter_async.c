@@ -333,6 +333,7 @@ sb_filter_async_new(SbFilter *next)
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->changed, NULL);
 	a->base.write = async_write;
+	a->base.space = sb_filter_async_space;
 	a->base.finish = async_finish;
 	a->base.free = async_free;
 	a->base.next = next;

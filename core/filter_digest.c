@@ -138,6 +138,7 @@ digest_ready(DigestFilter *d, bool init_ok, SbFilter *next)
 {
 	d->init_ok = init_ok;
 	d->base.write = digest_write;
+	d->base.space = sb_filter_space_next;
 	d->base.finish = digest_finish;
 	d->base.free = digest_free;
 	d->base.next = next;
@@ -289,6 +290,7 @@ sb_filter_count_new(SbFilter *next)
 	if (c == NULL)
 		return NULL;
 	c->base.write = count_write;
+	c->base.space = sb_filter_space_next;
 	c->base.finish = count_finish;
 	c->base.free = count_free;
 	c->base.next = next;

@@ -188,6 +188,25 @@ write_full(DirectSink *s, SbError *err)
 	return rc;
 }
 
+/* The rest of the buffer being filled, while writes are direct. */
+static uint8_t *
+direct_sink_space(SbFilter *f, size_t *room)
+{
+	DirectSink *s = (DirectSink *) f;
+
+	if (!s->direct)
+		return NULL;
+	if (s->bufs[s->cur] == NULL &&
+		posix_memalign((void **) &s->bufs[s->cur], SB_DIRECT_ALIGN,
+					   SB_DIRECT_BUFSIZE) != 0)
+	{
+		s->bufs[s->cur] = NULL;
+		return NULL;
+	}
+	*room = SB_DIRECT_BUFSIZE - s->len;
+	return s->bufs[s->cur] + s->len;
+}
+
 static SbStatus
 direct_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 {
@@ -220,7 +239,9 @@ direct_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 		}
 		if (n > len)
 			n = len;
-		memcpy(s->bufs[s->cur] + s->len, buf, n);
+		/* produced in our space (direct_sink_space): already there */
+		if (buf != s->bufs[s->cur] + s->len)
+			memcpy(s->bufs[s->cur] + s->len, buf, n);
 		s->len += n;
 		buf += n;
 		len -= n;
@@ -297,6 +318,7 @@ sb_filter_direct_sink_new(int fd, uint64_t size)
 	s->fd = fd;
 	s->offset = (uint64_t) start;
 	s->base.write = direct_sink_write;
+	s->base.space = direct_sink_space;
 	s->base.finish = direct_sink_finish;
 	s->base.free = direct_sink_free;
 	s->base.next = NULL;

@@ -400,7 +400,9 @@ stream_run(StreamFilter *s, const uint8_t *in, size_t in_len, bool end,
 	for (;;)
 	{
 		const uint8_t *in_before = in;
-		uint8_t    *out = s->out + s->out_len;
+		uint8_t    *space = NULL;
+		uint8_t    *start = s->out + s->out_len;
+		uint8_t    *out;
 		size_t		room = SB_CODEC_BUFSIZE - s->out_len;
 		const char *detail = NULL;
 		SbStreamResult r;
@@ -419,6 +421,15 @@ stream_run(StreamFilter *s, const uint8_t *in, size_t in_len, bool end,
 		}
 		if (!end && in_len == 0 && !window_filled)
 			return SB_OK;
+
+		/*
+		 * Decoding, with out empty: straight into the space of the stage
+		 * that keeps the bytes, if it offers some (the direct sink, the
+		 * async filter), so that nothing copies them there
+		 */
+		if (s->ops->decoding && s->out_len == 0 &&
+			(space = sb_filter_space(s->base.next, &room)) != NULL)
+			start = space;
 		if (room == 0)
 		{
 			if ((rc = stream_flush(s, err)) != SB_OK)
@@ -426,19 +437,19 @@ stream_run(StreamFilter *s, const uint8_t *in, size_t in_len, bool end,
 			continue;
 		}
 
+		out = start;
 		r = s->ops->step(s->ctx, &in, &in_len, &out, &room, end, &detail);
 		if (r != SB_STREAM_OK && r != SB_STREAM_END)
 			return stream_failed(s, r, detail, err);
 		s->frame_in += in - in_before;
-		s->frame_out += out - (s->out + s->out_len);
+		s->frame_out += out - start;
 		if (r == SB_STREAM_END)
 		{
 			s->stream_end = true;
 			if ((rc = frame_ended(s, err)) != SB_OK)
 				return rc;
 		}
-		if (in == in_before && out == s->out + s->out_len &&
-			r != SB_STREAM_END)
+		if (in == in_before && out == start && r != SB_STREAM_END)
 		{
 			/* no progress: the step wants more room, or more input */
 			if (s->out_len > 0)
@@ -455,7 +466,14 @@ stream_run(StreamFilter *s, const uint8_t *in, size_t in_len, bool end,
 			return sb_error_set(err, SB_ERR_INTERNAL,
 								"could not compress data: encoder made no progress");
 		}
-		s->out_len = out - s->out;
+		if (space != NULL)
+		{
+			/* the bytes are where they go: handed on at once */
+			if ((rc = sb_filter_push(&s->base, space, out - space, err)) != SB_OK)
+				return rc;
+		}
+		else
+			s->out_len = out - s->out;
 		window_filled = (room == 0);
 	}
 }

@@ -323,6 +323,7 @@ sb_restore_block_check_new(const Restore *r, const SbManifestFile *f,
 	c->repo_path = repo_path;
 	c->block_size = r->m.block_size;
 	c->base.write = block_check_write;
+	c->base.space = sb_filter_space_next;
 	c->base.finish = block_check_finish;
 	c->base.free = block_check_free;
 	c->base.next = next;

@@ -620,6 +620,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 		return sink != NULL && pf != NULL ? err->status : sb_error_oom(err);
 	}
 	pf->base.write = progress_write;
+	pf->base.space = sb_filter_space_next;
 	pf->base.finish = progress_finish;
 	pf->base.free = progress_free;
 	pf->base.next = by_blocks ? check : sink;

@@ -1498,6 +1498,123 @@ test_async_space(void)
 	free(data);
 }
 
+/*
+ * A decoder writes straight into the space the stage that keeps its bytes
+ * offers (SbFilter.space), through pass-through stages: the bytes arrive
+ * whole and in order, nearly all of them already in place, however
+ * little space is offered at once; with none offered, the decoder's own
+ * buffer is used.
+ */
+typedef struct SpaceSink
+{
+	SbFilter	base;
+	uint8_t    *data;			/* everything received */
+	size_t		len;
+	uint8_t		buf[64 * 1024];	/* the space offered */
+	size_t		used;			/* of buf */
+	size_t		offer;			/* how much of it is offered at most */
+	size_t		in_place;		/* bytes written from the space offered */
+} SpaceSink;
+
+static uint8_t *
+space_sink_space(SbFilter *f, size_t *room)
+{
+	SpaceSink  *k = (SpaceSink *) f;
+	size_t		left = sizeof(k->buf) - k->used;
+
+	if (k->offer == 0)
+		return NULL;
+	if (left == 0)
+	{
+		k->used = 0;
+		left = sizeof(k->buf);
+	}
+	*room = left < k->offer ? left : k->offer;
+	return k->buf + k->used;
+}
+
+static SbStatus
+space_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
+{
+	SpaceSink  *k = (SpaceSink *) f;
+
+	(void) err;
+	if (buf == k->buf + k->used)
+	{
+		k->in_place += len;
+		k->used += len;
+	}
+	memcpy(k->data + k->len, buf, len);
+	k->len += len;
+	return SB_OK;
+}
+
+static void
+test_decode_into_space(void)
+{
+	const size_t len = 3 * MiB + 777;
+	uint8_t    *data = gen_pgbench(len, 79);
+
+	for (int t = 0; t < NDAMAGE; t++)
+	{
+		const Codec *c = &damage_codecs[t];
+
+		for (int offer = 0; offer < 3; offer++)
+		{
+			SbFilter   *comp;
+			SbFilter   *buf_sink = sb_filter_buffer_sink_new(2 * len);
+			SpaceSink  *k = calloc(1, sizeof(SpaceSink));
+			SbFilter   *count;
+			SbFilter   *dec;
+			const char *stored;
+			size_t		stored_len;
+			SbError		err;
+			SbStatus	rc;
+
+			SB_REQUIRE(buf_sink != NULL && k != NULL);
+			comp = sb_filter_compress_new(c->type, c->level, buf_sink);
+			SB_REQUIRE(comp != NULL);
+			rc = sb_filter_write(comp, data, len, &err);
+			if (rc == SB_OK)
+				rc = sb_filter_finish(comp, &err);
+			SB_REQUIRE(rc == SB_OK);
+			stored = sb_filter_buffer_data(buf_sink, &stored_len);
+
+			k->data = xmalloc(len + 1);
+			/* none, 100 bytes at a time, up to 64 kB */
+			k->offer = offer == 0 ? 0 : offer == 1 ? 100 : sizeof(k->buf);
+			k->base.write = space_sink_write;
+			k->base.finish = collect_finish;
+			k->base.free = collect_free;
+			k->base.space = space_sink_space;
+			count = sb_filter_count_new(&k->base);
+			dec = sb_filter_decompress_new(c->type, count);
+			SB_REQUIRE(count != NULL && dec != NULL);
+			for (size_t pos = 0; pos < stored_len && rc == SB_OK; pos += 5000)
+				rc = sb_filter_write(dec, stored + pos,
+									 stored_len - pos < 5000 ? stored_len - pos : 5000,
+									 &err);
+			if (rc == SB_OK)
+				rc = sb_filter_finish(dec, &err);
+			SB_CHECK_MSG(rc == SB_OK, "%s: %s", c->name, err.msg);
+			SB_CHECK_MSG(same_bytes(k->data, k->len, data, len),
+						 "%s, space of %zu: decoded bytes differ", c->name,
+						 k->offer);
+			if (offer == 0)
+				SB_CHECK(k->in_place == 0);
+			else
+				SB_CHECK_MSG(k->in_place == len,
+							 "%s, space of %zu: %zu of %zu bytes decoded in place",
+							 c->name, k->offer, k->in_place, len);
+			sb_filter_free_chain(dec);
+			sb_filter_free_chain(comp);
+			free(k->data);
+			free(k);
+		}
+	}
+	free(data);
+}
+
 static void
 test_exists_and_replace(void)
 {
@@ -3124,6 +3241,7 @@ main(void)
 	test_store_overlap();
 	test_async_filter();
 	test_async_space();
+	test_decode_into_space();
 	test_copy_cost();
 	test_exists_and_replace();
 	test_config_and_source_errors();
