@@ -69,7 +69,6 @@ sb_filter_free_chain(SbFilter *head)
 	}
 }
 
-/* Push to next when there is one; a filter without next discards. */
 uint8_t *
 sb_filter_space(SbFilter *f, size_t *room)
 {
@@ -84,6 +83,7 @@ sb_filter_space_next(SbFilter *f, size_t *room)
 	return sb_filter_space(f->next, room);
 }
 
+/* Push to next when there is one; a filter without next discards. */
 SbStatus
 sb_filter_push(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 {

@@ -188,23 +188,28 @@ write_full(DirectSink *s, SbError *err)
 	return rc;
 }
 
+/* The buffer being filled (allocated when first used); NULL when out of memory. */
+static uint8_t *
+filling(DirectSink *s)
+{
+	if (s->bufs[s->cur] == NULL &&
+		posix_memalign((void **) &s->bufs[s->cur], SB_DIRECT_ALIGN,
+					   SB_DIRECT_BUFSIZE) != 0)
+		s->bufs[s->cur] = NULL;
+	return s->bufs[s->cur];
+}
+
 /* The rest of the buffer being filled, while writes are direct. */
 static uint8_t *
 direct_sink_space(SbFilter *f, size_t *room)
 {
 	DirectSink *s = (DirectSink *) f;
+	uint8_t    *buf = s->direct ? filling(s) : NULL;
 
-	if (!s->direct)
+	if (buf == NULL)
 		return NULL;
-	if (s->bufs[s->cur] == NULL &&
-		posix_memalign((void **) &s->bufs[s->cur], SB_DIRECT_ALIGN,
-					   SB_DIRECT_BUFSIZE) != 0)
-	{
-		s->bufs[s->cur] = NULL;
-		return NULL;
-	}
 	*room = SB_DIRECT_BUFSIZE - s->len;
-	return s->bufs[s->cur] + s->len;
+	return buf + s->len;
 }
 
 static SbStatus
@@ -216,27 +221,20 @@ direct_sink_write(SbFilter *f, const uint8_t *buf, size_t len, SbError *err)
 	{
 		size_t		n = SB_DIRECT_BUFSIZE - s->len;
 
-		/* refused: the rest of the file goes through the page cache */
+		/*
+		 * refused: the rest of the file goes through the page cache (only
+		 * write_full turns O_DIRECT off here, and it leaves no buffer
+		 * partly filled)
+		 */
 		if (!s->direct)
 		{
-			SbStatus	rc = SB_OK;
+			SbStatus	rc = put_at(s, buf, len, s->offset, err);
 
-			if (s->len > 0)
-				rc = put_at(s, s->bufs[s->cur], s->len, s->offset, err);
-			s->offset += s->len;
-			s->len = 0;
-			if (rc == SB_OK)
-				rc = put_at(s, buf, len, s->offset, err);
 			s->offset += len;
 			return rc;
 		}
-		if (s->bufs[s->cur] == NULL &&
-			posix_memalign((void **) &s->bufs[s->cur], SB_DIRECT_ALIGN,
-						   SB_DIRECT_BUFSIZE) != 0)
-		{
-			s->bufs[s->cur] = NULL;
+		if (filling(s) == NULL)
 			return sb_error_oom(err);
-		}
 		if (n > len)
 			n = len;
 		/* produced in our space (direct_sink_space): already there */
