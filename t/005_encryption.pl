@@ -185,10 +185,12 @@ sub restore_and_check
 restore_and_check('restored1', $pass1);
 
 # --- refused: wrong passphrase, loose file, no encryption settings
+# (a refused restore may leave files behind: each gets a directory of its own)
+my $refused_restores = 0;
 sub restore_fails_like
 {
 	my ($args, $re, $what) = @_;
-	my $target = "$tmp/target" . int(rand(1000000));
+	my $target = "$tmp/refused" . ++$refused_restores;
 	command_fails_like([ 'pg_safebackup', 'restore', @$args, "--target-dir=$target" ], $re, $what);
 }
 restore_fails_like([ @enc, "--cipher-pass-file=$wrong" ], qr/wrong passphrase/,
