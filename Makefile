@@ -79,7 +79,7 @@ UNIT_TESTS = tests/unit/test_storage tests/unit/test_codec tests/unit/test_repo 
 
 # no -lcurl: the S3 driver loads libcurl when first used (transport/s3_curl.h);
 # no -lsystemd: the repository server loads it to notify systemd (server/notify.c)
-LIBS_CORE = -lssh2 -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash
+LIBS_CORE = -lssh2 -ljson-c -lssl -lcrypto -lz -llz4 -lzstd -lxxhash -luring
 LIBS_CLI = $(LIBS_CORE)
 SHLIB_LINK = $(LIBS_CORE)
 PG_CPPFLAGS = -I$(srcdir)/core -I$(srcdir)/transport -I$(srcdir)/tests/unit

@@ -2,7 +2,8 @@
  *
  * aio_ring.h
  *		Several direct reads or writes of one file in flight at once
- *		(Linux native AIO), finished in the order they were asked for.
+ *		(io_uring, else Linux native AIO), finished in the order they were
+ *		asked for.
  *
  * The disk of a virtual machine serves one 1 MiB request at a time at
  * about half the rate it serves three or more: a file read or written with
@@ -18,6 +19,7 @@
 #define SB_AIO_RING_H
 
 #include <linux/aio_abi.h>
+#include <liburing.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +29,7 @@
 /* One request */
 typedef struct SbAioOp
 {
-	struct iocb cb;
+	struct iocb cb;				/* native AIO only */
 	uint8_t    *buf;
 	size_t		len;			/* bytes asked for */
 	uint64_t	offset;
@@ -39,14 +41,18 @@ typedef struct SbAioRing
 {
 	int			fd;
 	int			depth;			/* requests in flight at most */
+	bool		use_uring;		/* io_uring; else native AIO (ctx) */
+	struct io_uring uring;
 	aio_context_t ctx;
 	SbAioOp		ops[SB_AIO_MAX_DEPTH];	/* a ring, in the order asked */
 	int			first;			/* the oldest in flight */
 	int			count;			/* in flight */
 } SbAioRing;
 
-/* Set up a ring of depth requests for fd; 0 or an errno (no AIO here). */
+/* Set up a ring of depth requests for fd; 0 or an errno (neither kind here). */
 extern int	sb_aio_ring_init(SbAioRing *r, int fd, int depth);
+/* The same with native AIO only (where io_uring is refused; the tests) */
+extern int	sb_aio_ring_init_native(SbAioRing *r, int fd, int depth);
 /* Ask to read (or write) len bytes at offset into (from) buf; 0 or an errno. */
 extern int	sb_aio_ring_submit(SbAioRing *r, bool write, uint8_t *buf,
 							   size_t len, uint64_t offset);

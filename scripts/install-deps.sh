@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything pg_safebackup needs to build and test on Debian 12:
 # PostgreSQL 15 server and headers, libssh2, OpenSSL, libcurl (the S3
-# driver), zlib, liblz4, libzstd, libxxhash (block sums), libsystemd (the
+# driver), zlib, liblz4, libzstd, libxxhash (block sums), liburing (direct
+# reads and writes), libsystemd (the
 # repository server loads it to notify systemd, Type=notify) (and the lz4 and zstd
 # commands the codec tests check files with, and xxhsum, which checks the
 # XXH3-128 digests WAL files are named by), the TAP test modules, sshd (for
@@ -13,7 +14,7 @@ set -euo pipefail
 
 packages=(
 	postgresql-15 postgresql-client-15 postgresql-server-dev-15
-	libssh2-1-dev libssl-dev libcurl4-openssl-dev libjson-c-dev curl zlib1g-dev liblz4-dev libzstd-dev libsystemd0 libxxhash-dev lz4 zstd xxhash
+	libssh2-1-dev libssl-dev libcurl4-openssl-dev libjson-c-dev curl zlib1g-dev liblz4-dev libzstd-dev libsystemd0 libxxhash-dev liburing-dev lz4 zstd xxhash
 	libipc-run-perl openssh-server openssh-client
 	debootstrap iproute2 make gcc procps
 	openssl clang libclang-rt-14-dev

@@ -35,7 +35,7 @@ VERSION=1   # of the root's layout: a change re-runs the package installation
 # stamp of a cached sid root records the list, so the same list keeps it current)
 pg_packages() {
   echo "postgresql-$1 postgresql-server-dev-$1 postgresql-client-$1" \
-    libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev lz4 zstd xxhash libipc-run-perl make gcc \
+    libssh2-1-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libsystemd-dev libxxhash-dev liburing-dev lz4 zstd xxhash libipc-run-perl make gcc \
     openssh-server openssh-client perl ca-certificates procps libcurl4-openssl-dev curl libjson-c-dev
 }
 CLEAN_PACKAGES=(ca-certificates)   # VERSION "none": a clean root
