@@ -26,12 +26,13 @@
  * codec's own thread, so no writer thread is needed in front of the sink
  * (sb_filter_direct_sink_overlaps), and the bytes are copied once instead
  * of twice.  The file is allocated to its announced length first: ext4
- * carries out a direct write that extends a file within io_submit, which
- * then returns only when the disk has the data.  A restore of a pgbench
+ * carries out a direct write that extends a file within the submission
+ * (native AIO's io_submit then returns only when the disk has the data;
+ * io_uring hands such a write to a kernel worker).  A restore of a pgbench
  * scale-200 backup (3 GB), eight alternating runs on the project machine:
  * with one write at a time behind a writer thread 2.09-3.64 s and
  * 2.8-4.6 s of user CPU time (44% of the samples in memmove), with these
- * 2.14-3.06 s and 1.9-2.6 s.  Where the kernel gives no AIO context, one
+ * 2.14-3.06 s and 1.9-2.6 s.  Where the kernel gives no ring, one
  * buffer is written at a time.
  *
  * O_DIRECT wants the buffer, the file offset and the length aligned to the
@@ -326,7 +327,7 @@ sb_filter_direct_sink_new(int fd, uint64_t size)
 		direct_sink_free(&s->base);
 		return sb_filter_fd_sink_new(fd);
 	}
-	/* no AIO context (ENOSYS, or aio-max-nr reached): one write at a time */
+	/* no ring (neither io_uring nor an AIO context): one write at a time */
 	s->aio = sb_aio_ring_init(&s->ring, fd, SB_DIRECT_WRITES) == 0;
 	/* allocated to its length at once, so that no write extends it */
 	if (fallocate(fd, 0, start, (off_t) size) == 0)

@@ -2,7 +2,7 @@
  *
  * read_direct.c
  *		Read a large file past the page cache (O_DIRECT), several parts
- *		at once (Linux native AIO), straight into the buffers of the
+ *		at once (io_uring or native AIO), straight into the buffers of the
  *		codec's writer thread, for the copy of a base backup.
  *
  * Read through the page cache, every 4 kB of a data directory costs the
@@ -19,10 +19,10 @@
  * SB_DIRECT_DEPTH reads are in flight, each into the space the async
  * filter will be handed next (sb_filter_async_space_at): its buffers are
  * aligned, and the bytes are written into the chain where they already
- * are, so nothing is copied (Linux native AIO: aio_ring.c).
+ * are, so nothing is copied (aio_ring.c).
  *
  * Where the filesystem refuses O_DIRECT (tmpfs on older kernels, some
- * network filesystems) or the kernel gives no AIO context, the caller
+ * network filesystems) or the kernel gives no ring (aio_ring.c), the caller
  * reads the file the usual way.
  *
  * Shared core: no postgres.h, no ereport()/palloc().

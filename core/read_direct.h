@@ -32,7 +32,7 @@ typedef SbStatus (*SbDirectConsume) (void *arg, uint8_t *buf, size_t len,
  * part to consume in order; path names the file in messages (as the
  * codec's buffered reading does).  Returns SB_OK with *done set when the whole
  * file went through; SB_OK with *done false when direct reads cannot be
- * used for this file (the filesystem refuses O_DIRECT, no AIO context):
+ * used for this file (the filesystem refuses O_DIRECT, no ring of aio_ring.c):
  * the caller reads it from *offset (what was consumed) the usual way.  An
  * error of a read or of consume is returned as is.  fd's flags are as they
  * were when it returns, and no read is in flight.
