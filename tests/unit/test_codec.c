@@ -2119,6 +2119,22 @@ test_config_and_source_errors(void)
 	sb_mem_storage_free(st);
 }
 
+/* Does the file system of tmpdir take O_DIRECT at all? */
+static bool
+tmpdir_takes_direct(void)
+{
+	char		path[128];
+	int			fd;
+
+	snprintf(path, sizeof(path), "%s/direct.probe", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+	if (fd < 0)
+		return false;
+	close(fd);
+	unlink(path);
+	return true;
+}
+
 /*
  * The O_DIRECT sink: files of every size around its 4 kB alignment and its
  * 1 MiB buffer come out byte for byte, written in odd-sized pieces; direct
@@ -2135,17 +2151,10 @@ test_direct_sink(void)
 	size_t		max = 11 * 1024 * 1024 + 12345;
 	uint8_t    *data = gen_random(max, 71);
 	char		path[128];
-	bool		fs_direct;
+	bool		fs_direct = tmpdir_takes_direct();
 	int			fd;
 
 	SB_REQUIRE(data != NULL);
-	/* does this file system take O_DIRECT at all? */
-	snprintf(path, sizeof(path), "%s/direct.probe", tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
-	fs_direct = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
 	if (!fs_direct)
 		printf("note: %s does not take O_DIRECT: the direct sink is tested buffered\n", tmpdir);
 
@@ -2379,16 +2388,8 @@ out:
 static void
 test_aio_ring(void)
 {
-	char		path[128];
-	int			fd;
-	bool		fs_direct;
+	bool		fs_direct = tmpdir_takes_direct();
 
-	snprintf(path, sizeof(path), "%s/aio.probe", tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
-	fs_direct = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
 	test_aio_ring_kind(false, fs_direct);
 	test_aio_ring_kind(true, fs_direct);
 }
