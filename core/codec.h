@@ -391,6 +391,20 @@ extern SbStatus sb_codec_fetch_range(SbStorage *st, const char *path,
 									 SbError *err);
 
 /*
+ * The frames of a stored file that sb_codec_fetch_range can read, from its
+ * seek table (checked against stored_size and plain_size as that function
+ * checks it), into *frames (freed with sb_seek_list_free): so that a caller
+ * can cut the file into ranges that begin and end where frames do, each
+ * then fetched whole.  SB_ERR_UNSUPPORTED where sb_codec_fetch_range would
+ * return it, and for compress type none (no frames).
+ */
+struct SbSeekList;
+extern SbStatus sb_codec_seek_table(SbStorage *st, const char *path,
+									SbCompressType compress_type,
+									uint64_t stored_size, uint64_t plain_size,
+									struct SbSeekList *frames, SbError *err);
+
+/*
  * Make st ready for the codec: when its settings ask for encryption, load
  * the stanza's key (sb_stanza_load) unless it is loaded already.
  */

@@ -61,6 +61,8 @@ hold_new(SbFilter *next)
 	if (f == NULL)
 		return NULL;
 	f->write = hold_write;
+	/* the frames decode straight into the sink's buffer, where it has one */
+	f->space = sb_filter_space_next;
 	f->finish = hold_finish;
 	f->free = hold_free;
 	f->next = next;
@@ -281,6 +283,37 @@ load_table(SbStorage *st, const char *path, uint64_t stored_size,
 	return SB_OK;
 }
 
+/* Can path be read by ranges at all?  SB_ERR_UNSUPPORTED when not. */
+static SbStatus
+ranges_possible(SbStorage *st, const char *path, SbCompressType compress_type,
+				uint64_t stored_size, uint64_t plain_size, SbError *err)
+{
+	/* the cipher's chunks shift every offset: no table is written there */
+	if (st->cfg.cipher_type != SB_CIPHER_NONE || st->cipher != NULL)
+		return unsupported(path, "The stanza is encrypted.", err);
+	if (compress_type == SB_COMPRESS_ZLIB)
+		return unsupported(path, "It is compressed with zlib, which has no frames.", err);
+	if (compress_type == SB_COMPRESS_NONE && stored_size != plain_size)
+		return unsupported(path, "It holds only some blocks of the file.", err);
+	return SB_OK;
+}
+
+SbStatus
+sb_codec_seek_table(SbStorage *st, const char *path,
+					SbCompressType compress_type, uint64_t stored_size,
+					uint64_t plain_size, SbSeekList *frames, SbError *err)
+{
+	SbStatus	rc;
+
+	memset(frames, 0, sizeof(SbSeekList));
+	rc = ranges_possible(st, path, compress_type, stored_size, plain_size, err);
+	if (rc == SB_OK && compress_type == SB_COMPRESS_NONE)
+		rc = unsupported(path, "It is stored uncompressed, without frames.", err);
+	if (rc == SB_OK)
+		rc = load_table(st, path, stored_size, plain_size, frames, err);
+	return rc;
+}
+
 /* ----------------------------------------------------------------
  *		Fetching frames
  * ----------------------------------------------------------------
@@ -410,15 +443,11 @@ sb_codec_fetch_range(SbStorage *st, const char *path,
 
 	*got_offset = offset;
 	rc = sb_codec_fetch_check(path, compress_type, sink, err);
+	if (rc == SB_OK)
+		rc = ranges_possible(st, path, compress_type, stored_size, plain_size,
+							 err);
 	if (rc != SB_OK)
 		return rc;
-	/* the cipher's chunks shift every offset: no table is written there */
-	if (st->cfg.cipher_type != SB_CIPHER_NONE || st->cipher != NULL)
-		return unsupported(path, "The stanza is encrypted.", err);
-	if (compress_type == SB_COMPRESS_ZLIB)
-		return unsupported(path, "It is compressed with zlib, which has no frames.", err);
-	if (compress_type == SB_COMPRESS_NONE && stored_size != plain_size)
-		return unsupported(path, "It holds only some blocks of the file.", err);
 
 	/* cut the range at the end of the file */
 	if (offset >= plain_size)
