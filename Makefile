@@ -25,7 +25,7 @@ CORE_OBJS = \
 	core/stanza.o core/wal.o core/manifest.o core/manifest_render.o core/manifest_layers.o core/sum_store.o core/backup_chain.o core/repo_info.o \
 	core/cipher.o core/filter_cipher.o core/secret_file.o \
 	core/restore.o core/restore_target.o core/restore_choose.o core/restore_fs.o \
-	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_prefetch.o core/restore_delta.o \
+	core/restore_write.o core/restore_recovery.o core/restore_parallel.o core/restore_parts.o core/restore_prefetch.o core/restore_delta.o \
 	core/restore_blocks.o core/restore_layers.o core/restore_delta_wal.o core/restore_delta_blocks.o core/restore_wal_source.o \
 	core/cron.o core/backup_schedule.o core/name_list.o core/temp_file.o core/temp_leftovers.o core/fs_sync.o \
 	core/wal_timeline.o core/expire.o core/verify.o core/verify_wal.o \

@@ -67,6 +67,8 @@ typedef struct SbRestoreResult
 	uint64_t	bytes_patched;	/* delta: their size (as in the backup) */
 	uint64_t	bytes_patch_written;	/* delta: bytes written into them */
 	int			files_rebuilt;	/* block-incremental: rebuilt from layers */
+	int			files_in_parts; /* cut into parts that several jobs wrote */
+	int			file_parts;		/* those parts */
 
 	/*
 	 * delta: whether the WAL from the backup's start to the target's last
@@ -103,6 +105,12 @@ typedef struct SbRestoreOptions
 	const char *target_timeline;	/* "latest" (NULL or ""), "current" or an ID */
 	bool		standby;		/* standby.signal instead of recovery.signal */
 	int			jobs;			/* files restored in parallel (0 or 1: one) */
+	/*
+	 * With jobs > 1, large files are cut into parts of about this many
+	 * bytes that the jobs share (restore_parts.c); 0: the default, 64 MiB.
+	 * Tests set it smaller.
+	 */
+	uint64_t	part_size;
 	bool		delta;			/* into an existing data directory, see restore_delta.c */
 	bool		delta_checksum; /* delta: checksum every file, never trust times */
 	int			ntablespace_map;

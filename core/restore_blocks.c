@@ -216,13 +216,14 @@ typedef struct BlockCheck
 	uint32_t	block_size;
 	XXH3_state_t *state;
 	uint64_t	block;			/* index of the block being hashed */
+	uint64_t	end;			/* and of the block after the range checked */
 	size_t		have;			/* its bytes so far */
 } BlockCheck;
 
 static SbStatus
 check_block(BlockCheck *c, SbError *err)
 {
-	if (c->block >= c->f->nblocks ||
+	if (c->block >= c->end ||
 		(uint64_t) XXH3_64bits_digest(c->state) != c->sums[c->block])
 		return sb_error_set(err, SB_ERR_CORRUPT,
 							"checksum mismatch in block %" PRIu64 " of repository file \"%s\"",
@@ -269,10 +270,10 @@ block_check_finish(SbFilter *f, SbError *err)
 
 	if (c->have > 0)
 		rc = check_block(c, err);
-	if (rc == SB_OK && c->block != c->f->nblocks)
+	if (rc == SB_OK && c->block != c->end)
 		rc = sb_error_set(err, SB_ERR_CORRUPT,
-						  "repository file \"%s\" has %" PRIu64 " blocks, the manifest %" PRIu64,
-						  c->repo_path, c->block, c->f->nblocks);
+						  "repository file \"%s\" ends at block %" PRIu64 ", the manifest at %" PRIu64,
+						  c->repo_path, c->block, c->end);
 	if (rc == SB_OK)
 		rc = sb_filter_finish(f->next, err);
 	return rc;
@@ -300,6 +301,15 @@ SbFilter *
 sb_restore_block_check_new(const Restore *r, const SbManifestFile *f,
 						   const char *repo_path, SbFilter *next, SbError *err)
 {
+	return sb_restore_block_check_range_new(r, f, repo_path, 0, f->nblocks,
+											next, err);
+}
+
+SbFilter *
+sb_restore_block_check_range_new(const Restore *r, const SbManifestFile *f,
+								 const char *repo_path, uint64_t first,
+								 uint64_t count, SbFilter *next, SbError *err)
+{
 	BlockCheck *c = calloc(1, sizeof(BlockCheck));
 
 	if (c == NULL)
@@ -320,6 +330,8 @@ sb_restore_block_check_new(const Restore *r, const SbManifestFile *f,
 	}
 	(void) XXH3_64bits_reset(c->state);
 	c->f = f;
+	c->block = first;
+	c->end = first + count;
 	c->repo_path = repo_path;
 	c->block_size = r->m.block_size;
 	c->base.write = block_check_write;

@@ -25,6 +25,18 @@
 /* room for a target directory joined with a relative path */
 #define RESTORE_PATH_LEN		(2 * SB_PATH_MAX + 64)
 
+/*
+ * One piece of the jobs' work (restore_parallel.c): a whole file, or a
+ * part of a large one (restore_parts.c)
+ */
+typedef struct RestoreItem
+{
+	int			file;			/* index into the manifest's files */
+	bool		part;			/* a part: [offset, offset + len) of it */
+	uint64_t	offset;
+	uint64_t	len;			/* the file's size for a whole file */
+} RestoreItem;
+
 /* The state of one restore, shared by its steps */
 typedef struct Restore
 {
@@ -49,13 +61,19 @@ typedef struct Restore
 	 * guards the progress counters, the result, next_file and failed.
 	 */
 	pthread_mutex_t lock;
-	int		   *order;			/* manifest indexes to restore, largest first */
+	RestoreItem *order;			/* what to restore, largest first */
 	int			norder;
 	int			next_file;		/* next index into order */
+	int			last_file;		/* and the last one not taken: the small
+								 * files' job takes from there */
+	bool		small_job;		/* there is one (restore_parallel.c) */
+	int		   *parts_left;		/* per file of the manifest: its parts not
+								 * yet written (NULL: no file is cut) */
 	bool		failed;			/* a thread failed: the others stop */
 	struct RestoreThread *first_failure;
 	/* the repository read ahead of the jobs (restore_prefetch.c) */
-	pthread_cond_t file_taken;	/* next_file moved on, or prefetch_stop */
+	pthread_cond_t file_taken;	/* next_file or last_file moved on, or
+								 * prefetch_stop */
 	pthread_t	prefetch_thread;
 	bool		prefetching;	/* prefetch_thread runs */
 	bool		prefetch_stop;
@@ -101,10 +119,52 @@ extern SbStatus sb_restore_create_dirs(Restore *r, SbError *err);
 extern SbStatus sb_restore_one_file(Restore *r, SbStorage *st,
 									const SbManifestFile *f, SbError *err);
 extern SbStatus sb_restore_write_tablespace_map(Restore *r, SbError *err);
+/* a file's new local file (its parent created if need be), and its end */
+extern SbStatus sb_restore_create_file(const char *full, int *fd, SbError *err);
+/*
+ * Give the file written into fd (status rc so far) its mode and mtime and
+ * close it; a file left half written or half patched is removed.
+ */
+extern SbStatus sb_restore_finish_file(const SbManifestFile *f, int fd,
+									   const char *full, SbStatus rc,
+									   SbError *err);
+/*
+ * The filter in front of a file's sink: counts the bytes for the progress
+ * report, refuses more than expected, stops when another job failed, and
+ * tells a failed local write (write_failed) from a repository error.
+ */
+/*
+ * The sink writing len bytes into fd from its offset: direct for a large
+ * file, else behind a writer thread; NULL when out of memory
+ */
+extern SbFilter *sb_restore_writer_new(int fd, uint64_t len);
+extern SbFilter *sb_restore_progress_new(Restore *r, uint64_t expected,
+										 SbFilter *next);
+extern bool sb_restore_progress_write_failed(const SbFilter *f);
+/*
+ * The progress filter in front of check (by_blocks) or of sink, the chain
+ * a file's content goes through; where sink, check (when by_blocks) or it
+ * could not be made, NULL with err set, the filters freed, fd closed and
+ * the file full removed.
+ */
+extern SbFilter *sb_restore_front_new(Restore *r, uint64_t expected,
+									  SbFilter *sink, bool by_blocks,
+									  SbFilter *check, int fd,
+									  const char *full, SbError *err);
 extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
 
 /* restore_parallel.c: every file of the manifest, by o->jobs threads */
 extern SbStatus sb_restore_files(Restore *r, SbError *err);
+/*
+ * restore_parts.c: the jobs' list (r->order), large files cut into parts
+ * when jobs > 1; a part restored; at the end, files whose parts were not
+ * all written removed (after a failure) and the per-file counts freed.
+ */
+extern SbStatus sb_restore_plan(Restore *r, int jobs, SbError *err);
+extern SbStatus sb_restore_one_part(Restore *r, SbStorage *st,
+									const RestoreItem *it, bool *file_done,
+									SbError *err);
+extern void sb_restore_plan_end(Restore *r);
 /*
  * restore_prefetch.c: start or stop the thread that asks the repository
  * for the files the jobs take next (under r->lock, next_file and
@@ -191,6 +251,14 @@ extern SbFilter *sb_restore_block_check_new(const Restore *r,
 											const SbManifestFile *f,
 											const char *repo_path,
 											SbFilter *next, SbError *err);
+/* the same for count blocks of f from block first on */
+extern SbFilter *sb_restore_block_check_range_new(const Restore *r,
+												  const SbManifestFile *f,
+												  const char *repo_path,
+												  uint64_t first,
+												  uint64_t count,
+												  SbFilter *next,
+												  SbError *err);
 extern SbStatus sb_restore_blocks_match(const Restore *r, int fd,
 										const char *path,
 										const SbManifestFile *f, bool *match,

@@ -6,11 +6,17 @@
  *
  * Fetching a file is decompressing (and decrypting) it, checking its
  * SHA-256 and writing it: one core's work per file.  With jobs > 1 that
- * many threads take files from one list, largest first (so that one big
- * file does not finish alone at the end), each through a repository session
+ * many threads take files, and parts of large files (restore_parts.c),
+ * from one list, largest first (so that no large file is left to finish
+ * alone at the end), each through a repository session
  * of its own: the first is the restore's own, the others are opened here,
  * one after the other, before any thread starts (driver libraries need not
  * be initialized concurrently), and share the stanza's key read-only.
+ * With jobs > 1 and files under SMALL_FILE_MAX, one more thread takes
+ * those from the other end of the list, smallest first, until the two ends
+ * meet: creating, reading and decompressing small files is mostly waiting
+ * and system calls, which then overlap the large files' writing instead of
+ * following it (figures in the README, "Parallel restore").
  * Progress stays one total, reported under the restore's lock.  The first
  * error stops every thread at its next buffer and is the one returned.
  * Where the storage can, a thread of restore_prefetch.c asks for the
@@ -29,43 +35,43 @@
 
 #include "sb_thread.h"
 
+/* the small files' job takes files smaller than this (written buffered) */
+#define SMALL_FILE_MAX		SB_DIRECT_MIN_SIZE
+
 typedef struct RestoreThread
 {
 	Restore    *r;
 	SbStorage  *st;
 	bool		own_storage;	/* opened here: closed and freed here */
 	pthread_t	tid;
+	bool		small;			/* the small files' job */
 	bool		started;
 	SbError		err;
 	SbStatus	rc;
 } RestoreThread;
 
-/* Sort file indexes by size, largest first. */
-static const SbManifest *sort_manifest;
-
-static int
-cmp_size_desc(const void *a, const void *b)
+/*
+ * The next piece of work, largest first, or for the small files' job the
+ * smallest; NULL when none is left (for that job: no small file), or a
+ * thread failed.
+ */
+static const RestoreItem *
+next_item(Restore *r, bool small)
 {
-	uint64_t	sa = sort_manifest->files[*(const int *) a].size;
-	uint64_t	sb = sort_manifest->files[*(const int *) b].size;
-
-	return sa < sb ? 1 : sa > sb ? -1 : 0;
-}
-
-/* The next file to restore, or -1 when none is left or a thread failed. */
-static int
-next_file(Restore *r)
-{
-	int			i = -1;
+	const RestoreItem *it = NULL;
 
 	pthread_mutex_lock(&r->lock);
-	if (!r->failed && r->next_file < r->norder)
+	if (!r->failed && r->next_file <= r->last_file)
 	{
-		i = r->order[r->next_file++];
-		pthread_cond_broadcast(&r->file_taken);
+		if (!small)
+			it = &r->order[r->next_file++];
+		else if (r->order[r->last_file].len < SMALL_FILE_MAX)
+			it = &r->order[r->last_file--];
+		if (it != NULL)
+			pthread_cond_broadcast(&r->file_taken);
 	}
 	pthread_mutex_unlock(&r->lock);
-	return i;
+	return it;
 }
 
 /* Record the first failure; the others stop. */
@@ -86,17 +92,25 @@ restore_thread(void *arg)
 {
 	RestoreThread *t = arg;
 	Restore    *r = t->r;
-	int			i;
+	const RestoreItem *it;
 
 	t->rc = SB_OK;
-	while ((i = next_file(r)) >= 0)
+	while ((it = next_item(r, t->small)) != NULL)
 	{
-		t->rc = sb_restore_one_file(r, t->st, &r->m.files[i], &t->err);
+		bool		file_done = true;
+
+		if (it->part)
+			t->rc = sb_restore_one_part(r, t->st, it, &file_done, &t->err);
+		else
+			t->rc = sb_restore_one_file(r, t->st, &r->m.files[it->file],
+										&t->err);
 		if (t->rc != SB_OK)
 		{
 			note_failure(r, t);
 			break;
 		}
+		if (!file_done)
+			continue;
 		pthread_mutex_lock(&r->lock);
 		r->files_done++;
 		r->result->files = r->files_done;
@@ -143,29 +157,31 @@ sb_restore_files(Restore *r, SbError *err)
 {
 	RestoreThread *threads;
 	int			jobs = r->o->jobs > 1 ? r->o->jobs : 1;
-	int			n = 0;
-	SbStatus	rc = SB_OK;
+	SbStatus	rc;
 
-	r->order = malloc(sizeof(int) * (size_t) (r->m.nfiles > 0 ? r->m.nfiles : 1));
-	threads = calloc((size_t) jobs, sizeof(RestoreThread));
-	if (r->order == NULL || threads == NULL)
-	{
-		free(threads);
+	/* room for the small files' job */
+	threads = calloc((size_t) jobs + 1, sizeof(RestoreThread));
+	if (threads == NULL)
 		return sb_error_oom(err);
-	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->file_taken, NULL);
 	r->prefetching = false;
-	for (int i = 0; i < r->m.nfiles; i++)
-		if (!sb_restore_file_skipped(r, r->m.files[i].path))
-			r->order[n++] = i;
-	r->norder = n;
 	r->next_file = 0;
-	sort_manifest = &r->m;
-	qsort(r->order, (size_t) n, sizeof(int), cmp_size_desc);
-	sort_manifest = NULL;
-	if (jobs > n)
-		jobs = n > 0 ? n : 1;
+	rc = sb_restore_plan(r, jobs, err);
+	r->last_file = r->norder - 1;
+	/*
+	 * With several jobs, one more takes the small files from the other
+	 * end, when there are some
+	 */
+	r->small_job = jobs > 1 && r->norder > jobs &&
+		r->order[r->norder - 1].len < SMALL_FILE_MAX;
+	if (jobs > r->norder)
+		jobs = r->norder > 0 ? r->norder : 1;
+	if (r->small_job)
+	{
+		threads[jobs].small = true;
+		jobs++;
+	}
 	for (int j = 0; j < jobs && rc == SB_OK; j++)
 	{
 		threads[j].r = r;
@@ -211,6 +227,8 @@ sb_restore_files(Restore *r, SbError *err)
 		rc = t->rc;
 	}
 
+	/* after a failure, the files whose parts were not all written go */
+	sb_restore_plan_end(r);
 	for (int j = 0; j < jobs; j++)
 		if (threads[j].own_storage)
 			sb_restore_close_session(threads[j].st);

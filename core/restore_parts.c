@@ -218,7 +218,7 @@ sb_restore_one_part(Restore *r, SbStorage *st, const RestoreItem *it,
 	SbCompressType ct;
 	SbFilter   *sink;
 	SbFilter   *check = NULL;
-	SbFilter   *pf = NULL;
+	SbFilter   *pf;
 	uint64_t	got = 0;
 	bool		last;
 	SbStatus	rc;
@@ -246,21 +246,9 @@ sb_restore_one_part(Restore *r, SbStorage *st, const RestoreItem *it,
 												 sb_block_count(it->offset + it->len, bs) -
 												 it->offset / bs,
 												 sink, err);
-	if (check != NULL)
-		pf = sb_restore_progress_new(r, it->len, check);
+	pf = sb_restore_front_new(r, it->len, sink, true, check, fd, full, err);
 	if (pf == NULL)
-	{
-		bool		check_failed = sink != NULL && check == NULL;
-
-		if (check != NULL)
-			check->free(check);
-		if (sink != NULL)
-			sb_filter_free_chain(sink);
-		close(fd);
-		unlink(full);
-		/* the check sets err itself: its sums are read from the manifest */
-		return check_failed ? err->status : sb_error_oom(err);
-	}
+		return err->status;
 	rc = sb_codec_fetch_range(st, repo_path, ct, f->stored_size, f->size,
 							  it->offset, it->len, pf, &got, err);
 	/* cut at frames when planned: anything else is not the same file */

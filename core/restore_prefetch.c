@@ -9,7 +9,8 @@
  * by a job that then waits for the disk, file after file: with the page
  * cache dropped, 0.39 s of a 1 s restore's job time was spent waiting for
  * those reads.  One thread walks the restore's list (restore_parallel.c)
- * up to PREFETCH_AHEAD files past the next one a job takes and hands each
+ * up to PREFETCH_AHEAD files past the next one a job takes (from the small
+ * end where the small files' job takes them from there) and hands each
  * file of at most PREFETCH_MAX_SIZE bytes to the storage's prefetch
  * (posix: posix_fadvise WILLNEED, which starts the reads and returns).
  * Larger files are read ahead by their reader.  Only for storages with a
@@ -36,7 +37,9 @@ static void *
 prefetch_main(void *arg)
 {
 	Restore    *r = arg;
-	int			pos = 0;
+	/* ahead of the small files' job where there is one, else of all jobs */
+	bool		from_end = r->small_job;
+	int			pos = from_end ? r->last_file : r->next_file;
 
 	pthread_mutex_lock(&r->lock);
 	while (!r->failed && !r->prefetch_stop)
@@ -44,19 +47,25 @@ prefetch_main(void *arg)
 		const SbManifestFile *f;
 		char		repo_path[SB_PATH_MAX];
 		SbCompressType ct;
+		bool		part;
 
-		if (pos < r->next_file)
-			pos = r->next_file;
-		if (pos >= r->norder)
+		/* taken already: go on from the next one to be taken */
+		if (from_end ? pos > r->last_file : pos < r->next_file)
+			pos = from_end ? r->last_file : r->next_file;
+		if (r->next_file > r->last_file ||
+			(from_end ? pos < r->next_file : pos > r->last_file))
 			break;
-		if (pos >= r->next_file + PREFETCH_AHEAD)
+		if (from_end ? pos <= r->last_file - PREFETCH_AHEAD :
+			pos >= r->next_file + PREFETCH_AHEAD)
 		{
 			pthread_cond_wait(&r->file_taken, &r->lock);
 			continue;
 		}
-		f = &r->m.files[r->order[pos++]];
+		f = &r->m.files[r->order[pos].file];
+		part = r->order[pos].part;
+		pos += from_end ? -1 : 1;
 		pthread_mutex_unlock(&r->lock);
-		if (f->size <= PREFETCH_MAX_SIZE && !sb_manifest_file_layered(f))
+		if (!part && f->size <= PREFETCH_MAX_SIZE && !sb_manifest_file_layered(f))
 		{
 			sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
 			sb_storage_prefetch(r->st, repo_path);

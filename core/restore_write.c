@@ -117,6 +117,53 @@ progress_free(SbFilter *f)
 	free(f);
 }
 
+SbFilter *
+sb_restore_progress_new(Restore *r, uint64_t expected, SbFilter *next)
+{
+	ProgressFilter *p = calloc(1, sizeof(ProgressFilter));
+
+	if (p == NULL)
+		return NULL;
+	p->base.write = progress_write;
+	p->base.space = sb_filter_space_next;
+	p->base.finish = progress_finish;
+	p->base.free = progress_free;
+	p->base.next = next;
+	p->r = r;
+	p->expected = expected;
+	return &p->base;
+}
+
+SbFilter *
+sb_restore_front_new(Restore *r, uint64_t expected, SbFilter *sink,
+					 bool by_blocks, SbFilter *check, int fd,
+					 const char *full, SbError *err)
+{
+	SbFilter   *pf = NULL;
+	bool		check_failed = sink != NULL && by_blocks && check == NULL;
+
+	if (sink != NULL && !check_failed)
+		pf = sb_restore_progress_new(r, expected, by_blocks ? check : sink);
+	if (pf != NULL)
+		return pf;
+	if (check != NULL)
+		check->free(check);
+	if (sink != NULL)
+		sb_filter_free_chain(sink);
+	close(fd);
+	unlink(full);
+	/* the check sets err itself: its sums are read from the manifest */
+	if (!check_failed)
+		sb_error_oom(err);
+	return NULL;
+}
+
+bool
+sb_restore_progress_write_failed(const SbFilter *f)
+{
+	return ((const ProgressFilter *) f)->write_failed;
+}
+
 /* ----------------------------------------------------------------
  *		Restoring
  * ----------------------------------------------------------------
@@ -435,9 +482,8 @@ sb_restore_file_error(Restore *r, const SbManifestFile *f, const char *full,
 				 f->path, msg);
 }
 
-/* Open a new file full for f's content (its parent created if need be). */
-static SbStatus
-create_file(const char *full, int *fd, SbError *err)
+SbStatus
+sb_restore_create_file(const char *full, int *fd, SbError *err)
 {
 	char		parent[RESTORE_PATH_LEN];
 	char	   *slash;
@@ -478,13 +524,9 @@ count_kept(Restore *r, const SbManifestFile *f)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/*
- * Give the file written into fd (status rc so far) its mode and mtime and
- * close it; a file left half written or half patched is removed.
- */
-static SbStatus
-finish_file(const SbManifestFile *f, int fd, const char *full, SbStatus rc,
-			SbError *err)
+SbStatus
+sb_restore_finish_file(const SbManifestFile *f, int fd, const char *full,
+					   SbStatus rc, SbError *err)
 {
 	struct timespec times[2];
 
@@ -525,6 +567,31 @@ count_patched(Restore *r, const SbManifestFile *f, uint64_t written,
 	pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * sink, written (or compared) by a thread of its own while the next buffer
+ * decompresses, unless it keeps writes in flight itself; NULL when out of
+ * memory (sink freed) or when sink is NULL
+ */
+static SbFilter *
+overlapped(SbFilter *sink)
+{
+	SbFilter   *async;
+
+	if (sink == NULL || sb_filter_direct_sink_overlaps(sink))
+		return sink;
+	async = sb_filter_async_new(sink);
+	if (async == NULL)
+		sb_filter_free_chain(sink);
+	return async;
+}
+
+SbFilter *
+sb_restore_writer_new(int fd, uint64_t len)
+{
+	/* a large file goes to the disk past the page cache (O_DIRECT) */
+	return overlapped(sb_filter_direct_sink_new(fd, len));
+}
+
 SbStatus
 sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 					SbError *err)
@@ -532,7 +599,7 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 	char		full[RESTORE_PATH_LEN];
 	char		repo_path[SB_PATH_MAX];
 	SbCompressType ct;
-	ProgressFilter *pf;
+	SbFilter   *pf = NULL;
 	SbFilter   *sink;
 	SbFilter   *check = NULL;
 	SbFilter   *async = NULL;
@@ -571,70 +638,43 @@ sb_restore_one_file(Restore *r, SbStorage *st, const SbManifestFile *f,
 			{
 				if (rc != SB_OK)
 					sb_restore_file_error(r, f, full, false, err);
-				return finish_file(f, fd, full, rc, err);
+				return sb_restore_finish_file(f, fd, full, rc, err);
 			}
 			/* not stored seekably: compared through its whole stream */
 			sb_error_clear(err);
 			action = SB_DELTA_PATCH;
 		}
 	}
-	if (action == SB_DELTA_CREATE && (rc = create_file(full, &fd, err)) != SB_OK)
+	if (action == SB_DELTA_CREATE &&
+		(rc = sb_restore_create_file(full, &fd, err)) != SB_OK)
 		return rc;
 	if (sb_manifest_file_layered(f))
-		return finish_file(f, fd, full, sb_restore_layers(r, st, f, fd, full, err),
-						   err);
+		return sb_restore_finish_file(f, fd, full,
+									  sb_restore_layers(r, st, f, fd, full, err),
+									  err);
 
 	if (action == SB_DELTA_PATCH)
-		sink = sb_restore_patch_sink_new(fd, full, local_size);
+		sink = async = overlapped(sb_restore_patch_sink_new(fd, full, local_size));
 	else
-		/* a large file goes to the disk past the page cache (O_DIRECT) */
-		sink = sb_filter_direct_sink_new(fd, f->size);
-	/*
-	 * written (or compared) by a thread of its own, while the next part
-	 * decompresses, unless the sink keeps writes in flight itself
-	 */
-	if (sink != NULL && !sb_filter_direct_sink_overlaps(sink))
-	{
-		async = sb_filter_async_new(sink);
-		if (async == NULL)
-			sb_filter_free_chain(sink);
-		sink = async;
-	}
+		sink = sb_restore_writer_new(fd, f->size);
 	/* in this backup or, referenced, in one of its chain */
 	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
 	/* checked block by block when the manifest has sums, else by SHA-256 */
 	by_blocks = sb_restore_can_check_blocks(r, f);
 	if (by_blocks && sink != NULL)
 		check = sb_restore_block_check_new(r, f, repo_path, sink, err);
-	pf = calloc(1, sizeof(ProgressFilter));
-	if (sink == NULL || pf == NULL || (by_blocks && check == NULL))
-	{
-		if (check != NULL)
-			check->free(check);
-		if (sink != NULL)
-			sb_filter_free_chain(sink);
-		free(pf);
-		close(fd);
-		unlink(full);
-		/* the check sets err itself: its sums are read from the manifest */
-		return sink != NULL && pf != NULL ? err->status : sb_error_oom(err);
-	}
-	pf->base.write = progress_write;
-	pf->base.space = sb_filter_space_next;
-	pf->base.finish = progress_finish;
-	pf->base.free = progress_free;
-	pf->base.next = by_blocks ? check : sink;
-	pf->r = r;
-	pf->expected = f->size;
-
-	rc = sb_codec_fetch(st, repo_path, ct, &pf->base,
+	pf = sb_restore_front_new(r, f->size, sink, by_blocks, check, fd, full, err);
+	if (pf == NULL)
+		return err->status;
+	rc = sb_codec_fetch(st, repo_path, ct, pf,
 						by_blocks ? NULL : f->digest, f->size, NULL, err);
 	if (rc != SB_OK)
-		sb_restore_file_error(r, f, full, pf->write_failed, err);
+		sb_restore_file_error(r, f, full, sb_restore_progress_write_failed(pf),
+							  err);
 	else if (action == SB_DELTA_PATCH)
 		count_patched(r, f, sb_restore_patch_sink_written(async->next), false);
-	sb_filter_free_chain(&pf->base);
-	return finish_file(f, fd, full, rc, err);
+	sb_filter_free_chain(pf);
+	return sb_restore_finish_file(f, fd, full, rc, err);
 }
 
 /* tablespace_map: "<oid> <directory>" lines, escaped as PostgreSQL does. */

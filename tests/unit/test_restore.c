@@ -31,6 +31,7 @@
 #include "manifest.h"
 #include "restore.h"
 #include "sb_test.h"
+#include "seek_table.h"
 #include "test_files.h"
 #include "stanza.h"
 #include "storage.h"
@@ -151,6 +152,13 @@ fake_free(FakeBackup *b)
  */
 static uint32_t fake_block_size = 0;
 
+/*
+ * Size of a large file the next make_backup() adds as LARGE_PATH (0:
+ * none); files are then stored seekable, in frames (codec.h).
+ */
+#define LARGE_PATH	"base/1/16400"
+static size_t fake_large_size = 0;
+
 /* Store one file under its backup path and add it to m. */
 static void
 store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
@@ -170,7 +178,9 @@ store_file(const FakeBackup *b, const FakeFile *f, SbManifest *m)
 	*slash = '\0';
 	SB_CHECK(sb_storage_mkdir(st, path, &err) == SB_OK);
 	*slash = '/';
-	SB_CHECK_MSG(sb_codec_store_buffer(st, &c, f->data, f->len, path, 0, &res, &err) == SB_OK,
+	SB_CHECK_MSG(sb_codec_store_buffer(st, &c, f->data, f->len, path,
+									   fake_large_size > 0 ? SB_WRITE_SEEKABLE : 0,
+									   &res, &err) == SB_OK,
 				 "%s", err.msg);
 
 	memset(&mf, 0, sizeof(mf));
@@ -232,6 +242,8 @@ make_backup(FakeBackup *b, const char *stanza, const char *label,
 	fake_add(b, "pg_tblspc/16385/PG_15_202209061/5/16390", make_content(70000, 4), 70000, 0600);
 	fake_add(b, "tablespace_map", strdup("16385 /somewhere/else\n"), 22, 0600);
 	fake_add(b, "postmaster.opts", strdup("/usr/lib/postgresql/15/bin/postgres\n"), 36, 0600);
+	if (fake_large_size > 0)
+		fake_add(b, LARGE_PATH, make_content(fake_large_size, 5), fake_large_size, 0640);
 
 	sb_manifest_init(&m);
 	snprintf(m.label, sizeof(m.label), "%s", label);
@@ -788,6 +800,110 @@ test_corrupt_file_in(const char *stanza)
 }
 
 /*
+ * A large file cut into parts (restore_parts.c): with three jobs and parts
+ * of 1 MiB, a file of 5 MiB and 3 blocks stored seekable (frames of 1 MiB)
+ * is restored in six parts, byte for byte, with its mode and mtime, and
+ * counted once; with one job it is restored whole.  A damaged frame fails
+ * the restore, and the file is not left behind.
+ */
+static void
+test_parts(void)
+{
+	const char *stanza = "parts";
+	FakeBackup	b;
+	SbRestoreOptions o;
+	SbRestoreResult result;
+	SbTablespaceMap map;
+	SbSeekList	frames;
+	SbError		err;
+	char		target[PATH_MAX];
+	char		path[SB_PATH_MAX];
+	char		full[PATH_MAX];
+	const FakeFile *large = NULL;
+	struct stat sb;
+	char	   *data;
+	size_t		len;
+
+	fake_block_size = 8192;
+	fake_large_size = 5 * 1024 * 1024 + 3 * 8192;
+	make_stanza(stanza);
+	make_backup(&b, stanza, "20261201-000000F", SB_COMPRESS_ZSTD, 1795000000,
+				"0/3000100", true, SYSID);
+	fake_large_size = 0;
+	fake_block_size = 0;
+	for (int i = 0; i < b.nfiles; i++)
+		if (strcmp(b.files[i].path, LARGE_PATH) == 0)
+			large = &b.files[i];
+	SB_REQUIRE(large != NULL);
+
+	/* its frames, as the restore cuts them; a file of one frame has none */
+	sb_backup_file_path(stanza, b.label, LARGE_PATH, SB_COMPRESS_ZSTD, path);
+	SB_CHECK(sb_codec_seek_table(st, path, SB_COMPRESS_ZSTD, 0, large->len,
+								 &frames, &err) == SB_ERR_UNSUPPORTED);
+	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
+	SB_REQUIRE(stat(full, &sb) == 0);
+	SB_CHECK_MSG(sb_codec_seek_table(st, path, SB_COMPRESS_ZSTD, (uint64_t) sb.st_size,
+									 large->len, &frames, &err) == SB_OK &&
+				 frames.n == 6, "%s", err.msg);
+	sb_seek_list_free(&frames);
+	sb_backup_file_path(stanza, b.label, "global/pg_control", SB_COMPRESS_ZSTD, path);
+	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
+	SB_REQUIRE(stat(full, &sb) == 0);
+	SB_CHECK(sb_codec_seek_table(st, path, SB_COMPRESS_ZSTD, (uint64_t) sb.st_size,
+								 8192, &frames, &err) == SB_ERR_UNSUPPORTED);
+
+	map.oid = TS_OID;
+	for (int jobs = 1; jobs <= 3; jobs += 2)
+	{
+		const char *p;
+
+		snprintf(target, sizeof(target), "%s/parts%d/data", root, jobs);
+		snprintf(map.dir, sizeof(map.dir), "%s/parts%d/ts", root, jobs);
+		init_options(&o, stanza, target);
+		o.jobs = jobs;
+		o.part_size = 1024 * 1024;
+		o.ntablespace_map = 1;
+		o.tablespace_map = &map;
+		o.result = &result;
+		SB_REQUIRE(sb_restore(st, &o, NULL, NULL, &err) == SB_OK ||
+				   (fprintf(stderr, "restore: %s / %s\n", err.msg, err.detail), false));
+		SB_CHECK_MSG(result.files_in_parts == (jobs > 1 ? 1 : 0) &&
+					 result.file_parts == (jobs > 1 ? 6 : 0),
+					 "jobs %d: %d files in %d parts", jobs,
+					 result.files_in_parts, result.file_parts);
+		/* every file but postmaster.opts and tablespace_map (written anew) */
+		SB_CHECK_MSG(result.files == b.nfiles - 2, "jobs %d: %d files", jobs,
+					 result.files);
+		p = path_in(target, LARGE_PATH);
+		SB_CHECK_MSG(file_is(p, large->data, large->len), "jobs %d: content", jobs);
+		SB_CHECK(mode_of(p) == large->mode);
+		SB_CHECK(stat(p, &sb) == 0 && sb.st_mtime == large->mtime);
+	}
+
+	/* a byte of its fourth frame changed: the part fails, the file goes */
+	sb_backup_file_path(stanza, b.label, LARGE_PATH, SB_COMPRESS_ZSTD, path);
+	snprintf(full, sizeof(full), "%s/%s", cfg.repo_path, path);
+	data = sb_test_read_file(full, &len);
+	SB_REQUIRE(data != NULL && len > 4 * 1024 * 1024);
+	data[3 * 1024 * 1024 + 4096] ^= 0x10;
+	sb_test_write_file(full, data, len);
+	free(data);
+	snprintf(target, sizeof(target), "%s/parts_damaged/data", root);
+	snprintf(map.dir, sizeof(map.dir), "%s/parts_damaged/ts", root);
+	init_options(&o, stanza, target);
+	o.jobs = 3;
+	o.part_size = 1024 * 1024;
+	o.ntablespace_map = 1;
+	o.tablespace_map = &map;
+	SB_CHECK(sb_restore(st, &o, NULL, NULL, &err) == SB_ERR_CORRUPT);
+	SB_CHECK_MSG(strstr(err.msg, LARGE_PATH) != NULL &&
+				 strstr(err.msg, "damaged") != NULL, "%s", err.msg);
+	SB_CHECK(!exists(path_in(target, LARGE_PATH)));
+	SB_CHECK(!exists(path_in(target, "recovery.signal")));
+	fake_free(&b);
+}
+
+/*
  * A block-incremental file (manifest_layers.c): an incremental whose
  * base/1/1259 grew and had two chunks changed stores only those chunks and
  * the new ones, over the full backup's whole file; restore rebuilds it
@@ -1317,6 +1433,7 @@ main(void)
 	test_jobs = 1;
 	fake_block_size = 0;
 
+	test_parts();
 	test_layers();
 	test_choice();
 	test_tablespace_locations();
