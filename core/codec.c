@@ -214,6 +214,8 @@ store_begin(SbStorage *st, const SbRepoConfig *cfg, const char *path,
 										  cfg->compress_level, p->head);
 	if (compress == NULL)
 		goto oom;
+	if (flags & SB_WRITE_NO_FRAME_CHECKSUM)
+		(void) sb_stream_filter_omit_checksum(compress);
 	p->head = compress;
 	/* compression and writing on their own thread, digest on the caller's */
 	if ((flags & SB_WRITE_OVERLAP) && sb_storage_has(st, SB_CAP_WRITE_ANY_THREAD))

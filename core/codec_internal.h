@@ -79,6 +79,13 @@ typedef struct SbStreamOps
 	SbStreamResult (*frame) (void *ctx, const uint8_t *in, size_t in_len,
 							 uint8_t *out, size_t room, size_t *out_len,
 							 const char **detail);
+
+	/*
+	 * Encoders whose frames can carry a checksum of their content: leave
+	 * it out of the frames begun from now on.  NULL: the format has none
+	 * to leave out.
+	 */
+	void		(*omit_checksum) (void *ctx);
 } SbStreamOps;
 
 /* takes ownership of ctx; NULL when ctx is NULL or out of memory */
@@ -92,6 +99,12 @@ extern bool sb_stream_filter_set_label(SbFilter *f, const char *label);
  * nothing changed) when its format has no frames (ops->frame_magic == 0).
  */
 extern bool sb_stream_filter_set_frame_size(SbFilter *f, uint64_t frame_size);
+/*
+ * Make a compressing stream filter write its frames without a checksum of
+ * their content, before it is first written to; false (and nothing
+ * changed) when its format has no such checksum to leave out.
+ */
+extern bool sb_stream_filter_omit_checksum(SbFilter *f);
 
 /*
  * The compression libraries, one file each.  Levels are within the type's

@@ -172,9 +172,17 @@ lz4_release_decompress(void *ctx)
 /* every LZ4 frame starts with it (little-endian) */
 #define SB_LZ4_FRAME_MAGIC		UINT32_C(0x184D2204)
 
+/* read by LZ4F_compressBegin, at the start of each frame */
+static void
+lz4_omit_checksum(void *ctx)
+{
+	((Lz4Compress *) ctx)->prefs.frameInfo.contentChecksumFlag =
+		LZ4F_noContentChecksum;
+}
+
 static const SbStreamOps lz4_compress_ops = {
 	false, SB_LZ4_FRAME_MAGIC, lz4_compress_step, lz4_release_compress,
-	lz4_frame_bound, lz4_compress_frame
+	lz4_frame_bound, lz4_compress_frame, lz4_omit_checksum
 };
 
 static const SbStreamOps lz4_decompress_ops = {

@@ -577,6 +577,18 @@ sb_stream_filter_set_label(SbFilter *f, const char *label)
 }
 
 bool
+sb_stream_filter_omit_checksum(SbFilter *f)
+{
+	StreamFilter *s = (StreamFilter *) f;
+
+	if (f->write != stream_write || s->ops->decoding ||
+		s->ops->omit_checksum == NULL)
+		return false;
+	s->ops->omit_checksum(s->ctx);
+	return true;
+}
+
+bool
 sb_stream_filter_set_frame_size(SbFilter *f, uint64_t frame_size)
 {
 	StreamFilter *s = (StreamFilter *) f;

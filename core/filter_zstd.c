@@ -119,9 +119,16 @@ zstd_release_dctx(void *ctx)
 /* every Zstandard frame starts with it (little-endian) */
 #define SB_ZSTD_FRAME_MAGIC		UINT32_C(0xFD2FB528)
 
+/* a parameter of the frames begun from now on (allowed between frames) */
+static void
+zstd_omit_checksum(void *ctx)
+{
+	(void) ZSTD_CCtx_setParameter((ZSTD_CCtx *) ctx, ZSTD_c_checksumFlag, 0);
+}
+
 static const SbStreamOps zstd_compress_ops = {
 	false, SB_ZSTD_FRAME_MAGIC, zstd_compress_step, zstd_release_cctx,
-	zstd_frame_bound, zstd_compress_frame
+	zstd_frame_bound, zstd_compress_frame, zstd_omit_checksum
 };
 
 static const SbStreamOps zstd_decompress_ops = {

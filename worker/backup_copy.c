@@ -1118,7 +1118,9 @@ build_queue(SbStorage *st, const SbRepoConfig *cfg, const char *label,
 	 * the kind of the stanza (the copiers' sessions never load it)
 	 */
 	q->write_flags = (reuse->resume != NULL ? SB_WRITE_REPLACE : SB_WRITE_UNIQUE_NAME) |
-		sb_codec_digest_flag(st, cfg->stanza);
+		sb_codec_digest_flag(st, cfg->stanza) |
+		/* the manifest's digests and block sums check their content */
+		SB_WRITE_NO_FRAME_CHECKSUM;
 	q->nfiles = nfiles;
 	q->nshared = nfiles - 1;
 

@@ -2979,6 +2979,64 @@ test_seekable(const Codec *c, int mode)
 	sb_mem_storage_free(st);
 }
 
+/*
+ * Bit 2 of the byte after the magic is the content checksum flag of a
+ * Zstandard frame header (Frame_Header_Descriptor) and of an LZ4 frame
+ * descriptor (FLG) alike.
+ */
+static bool
+frame_has_checksum(const uint8_t *frame)
+{
+	return (frame[4] & 0x04) != 0;
+}
+
+/*
+ * SB_WRITE_NO_FRAME_CHECKSUM: every frame of a seekable file (the first
+ * and the next, begun after the setting), and the one frame of a file
+ * stored whole, without the checksum of its content; without the flag,
+ * with it.  Both read back the same, by the codec and by the standard tool.
+ */
+static void
+test_frame_checksum(const Codec *c, int mode)
+{
+	SbStorage  *st = new_storage();
+	const size_t len = 2 * SB_SEEK_FRAME_SIZE + 5000;
+	uint8_t    *data = gen_pgbench(len, 43);
+
+	for (int omit = 0; omit <= 1; omit++)
+	{
+		int			flags = mode | (omit ? SB_WRITE_NO_FRAME_CHECKSUM : 0);
+		SbStoreResult res;
+		const uint8_t *stored;
+		size_t		stored_len;
+		uint32_t	frame0;
+
+		store_seekable(st, c, data, len, "k/seekable", SB_WRITE_SEEKABLE | flags, &res);
+		stored = sb_mem_storage_file(st, "k/seekable", &stored_len);
+		SB_REQUIRE(stored != NULL && stored_len > 17 + 3 * 8);
+		/* the first entry of the table of 3 frames: frame 0's stored size */
+		frame0 = le32_at(stored + stored_len - 17 - 3 * 8 + 8);
+		SB_REQUIRE(frame0 < stored_len);
+		SB_CHECK_MSG(frame_has_checksum(stored) == !omit &&
+					 frame_has_checksum(stored + frame0) == !omit,
+					 "%s, mode %d, omit %d: frames 0 and 1 checksummed: %d %d",
+					 c->name, mode, omit, frame_has_checksum(stored),
+					 frame_has_checksum(stored + frame0));
+		check_fetch_buffer(st, "k/seekable", c, res.digest, data, len, "seekable");
+		SB_CHECK(tool_agrees(c->type, stored, stored_len, data, len));
+
+		store_seekable(st, c, data, len, "k/whole", flags, &res);
+		stored = sb_mem_storage_file(st, "k/whole", &stored_len);
+		SB_REQUIRE(stored != NULL && stored_len > 5);
+		SB_CHECK_MSG(frame_has_checksum(stored) == !omit,
+					 "%s, mode %d, omit %d: whole file's frame", c->name, mode, omit);
+		check_fetch_buffer(st, "k/whole", c, res.digest, data, len, "whole");
+		SB_CHECK(tool_agrees(c->type, stored, stored_len, data, len));
+	}
+	free(data);
+	sb_mem_storage_free(st);
+}
+
 /* What cannot be read by ranges says so, for the caller to fetch it whole. */
 static void
 test_seek_unsupported(void)
@@ -3393,6 +3451,11 @@ main(void)
 	{
 		test_seekable(&seek_codecs[i], 0);
 		test_seekable(&seek_codecs[i], SB_WRITE_OVERLAP);
+		if (seek_codecs[i].type != SB_COMPRESS_NONE)
+		{
+			test_frame_checksum(&seek_codecs[i], 0);
+			test_frame_checksum(&seek_codecs[i], SB_WRITE_OVERLAP);
+		}
 	}
 	test_seek_unsupported();
 	test_seek_damage(&seek_codecs[1]);
