@@ -9,8 +9,9 @@
  * by a job that then waits for the disk, file after file: with the page
  * cache dropped, 0.39 s of a 1 s restore's job time was spent waiting for
  * those reads.  One thread walks the restore's list (restore_parallel.c)
- * up to PREFETCH_AHEAD files past the next one a job takes (from the small
- * end where the small files' job takes them from there) and hands each
+ * up to PREFETCH_AHEAD files past the next one a job takes (or, where
+ * there is a small files' job, the next one it takes, from the other end)
+ * and hands each
  * file of at most PREFETCH_MAX_SIZE bytes to the storage's prefetch
  * (posix: posix_fadvise WILLNEED, which starts the reads and returns).
  * Larger files are read ahead by their reader.  Only for storages with a
