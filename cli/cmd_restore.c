@@ -460,6 +460,11 @@ sb_cmd_restore(SbCliOptions *opts)
 		   "restored backup %s: %d file, %.1f MB in %.1f s\n" :
 		   "restored backup %s: %d files, %.1f MB in %.1f s\n", result.label,
 		   result.files, (double) result.bytes / (1024.0 * 1024.0), elapsed);
+	if (result.files_in_parts > 0)
+		printf(result.files_in_parts == 1 ?
+			   "%d large file written in %d parts shared by %d jobs\n" :
+			   "%d large files written in %d parts shared by %d jobs\n",
+			   result.files_in_parts, result.file_parts, ro.jobs);
 	if (result.files_rebuilt > 0)
 		printf(result.files_rebuilt == 1 ?
 			   "%d file stored by changed blocks rebuilt from its chain and checked block by block\n" :

@@ -5,7 +5,9 @@
 # and, with safebackup.checksum_failure = fail, fails the backup.  A copy
 # worker killed mid-backup (a crash restart) and safebackup.safebackup_cancel() leave
 # no listed backup, stop every copier, and the next backup works; the
-# copiers' block sums file is removed in every case.
+# copiers' block sums file is removed in every case.  Last, a restore by
+# two jobs shares a 256 MB table out in parts (core/restore_parts.c), and
+# the restored cluster's data match.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -154,8 +156,10 @@ $node->safe_psql('postgres',
 
 # --- interrupted parallel backups: two big tables, so both copiers are busy
 $node->command_ok([ 'pgbench', '-i', '-s', '10', 'postgres' ], 'bigger database');
+# accounts2, twice pgbench_accounts (256 MB): restored in parts below
 $node->safe_psql('postgres',
-	'CREATE TABLE accounts2 AS SELECT * FROM pgbench_accounts;
+	'CREATE TABLE accounts2 AS SELECT * FROM pgbench_accounts
+	   UNION ALL SELECT * FROM pgbench_accounts;
 	 ALTER SYSTEM SET safebackup.compress_level = 9; SELECT pg_reload_conf()');
 
 sub start_and_wait_copy_worker
@@ -197,6 +201,28 @@ $node->safe_psql('postgres', 'ALTER SYSTEM RESET safebackup.compress_level; SELE
 my $next = $node->safe_psql('postgres', 'SELECT safebackup.safebackup_start(wait => true)');
 is($node->safe_psql('postgres', "SELECT status FROM safebackup.safebackup_backups() WHERE label = '$next'"),
 	'complete', "the next backup ($next) succeeds");
+
+# --- a restore by two jobs shares the large files out in parts: accounts2
+# (256 MB, one file) is cut into four or five of about 64 MB, and
+# pgbench_accounts (just about 128 MB) into two or three or not at all
+my $big_query = q{SELECT count(*) || ':' || sum(abalance) || ':' || sum(aid) FROM accounts2};
+my $big_before = $node->safe_psql('postgres', $big_query);
+$bench_before = $node->safe_psql('postgres', $bench_query);
+SbTest::switch_and_wait($node);
+my $parts = PostgreSQL::Test::Cluster->new('parts');
+command_like(
+	[
+		'pg_safebackup', 'restore', "--repo-path=$repo", '--stanza=main', '--jobs=2',
+		'--target-dir=' . $parts->data_dir, '--target-action=promote'
+	],
+	qr/^(1 large file|2 large files) written in [4-9] parts shared by 2 jobs$/m,
+	'a restore by two jobs writes the large table in parts');
+SbTest::start_restored($parts, 'restore in parts');
+is($parts->safe_psql('postgres', $big_query), $big_before,
+	'the table restored in parts matches');
+is($parts->safe_psql('postgres', $bench_query), $bench_before,
+	'and so does pgbench_accounts');
+$parts->stop;
 
 $node->stop;
 done_testing();
