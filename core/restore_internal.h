@@ -119,6 +119,7 @@ extern SbStatus sb_restore_create_dirs(Restore *r, SbError *err);
 extern SbStatus sb_restore_one_file(Restore *r, SbStorage *st,
 									const SbManifestFile *f, SbError *err);
 extern SbStatus sb_restore_write_tablespace_map(Restore *r, SbError *err);
+extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
 /* a file's new local file (its parent created if need be), and its end */
 extern SbStatus sb_restore_create_file(const char *full, int *fd, SbError *err);
 /*
@@ -129,29 +130,24 @@ extern SbStatus sb_restore_finish_file(const SbManifestFile *f, int fd,
 									   const char *full, SbStatus rc,
 									   SbError *err);
 /*
- * The filter in front of a file's sink: counts the bytes for the progress
- * report, refuses more than expected, stops when another job failed, and
- * tells a failed local write (write_failed) from a repository error.
- */
-/*
  * The sink writing len bytes into fd from its offset: direct for a large
  * file, else behind a writer thread; NULL when out of memory
  */
 extern SbFilter *sb_restore_writer_new(int fd, uint64_t len);
-extern SbFilter *sb_restore_progress_new(Restore *r, uint64_t expected,
-										 SbFilter *next);
-extern bool sb_restore_progress_write_failed(const SbFilter *f);
 /*
  * The progress filter in front of check (by_blocks) or of sink, the chain
- * a file's content goes through; where sink, check (when by_blocks) or it
- * could not be made, NULL with err set, the filters freed, fd closed and
- * the file full removed.
+ * a file's content goes through: it counts the bytes for the progress
+ * report, refuses more than expected, stops when another job failed, and
+ * tells a failed local write (sb_restore_progress_write_failed) from a
+ * repository error.  Where sink, check (when by_blocks) or it could not be
+ * made, NULL with err set, the filters freed, fd closed and the file full
+ * removed.
  */
 extern SbFilter *sb_restore_front_new(Restore *r, uint64_t expected,
 									  SbFilter *sink, bool by_blocks,
 									  SbFilter *check, int fd,
 									  const char *full, SbError *err);
-extern SbStatus sb_restore_set_dir_modes(Restore *r, SbError *err);
+extern bool sb_restore_progress_write_failed(const SbFilter *f);
 
 /* restore_parallel.c: every file of the manifest, by o->jobs threads */
 extern SbStatus sb_restore_files(Restore *r, SbError *err);

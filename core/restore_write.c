@@ -117,8 +117,8 @@ progress_free(SbFilter *f)
 	free(f);
 }
 
-SbFilter *
-sb_restore_progress_new(Restore *r, uint64_t expected, SbFilter *next)
+static SbFilter *
+progress_new(Restore *r, uint64_t expected, SbFilter *next)
 {
 	ProgressFilter *p = calloc(1, sizeof(ProgressFilter));
 
@@ -143,7 +143,7 @@ sb_restore_front_new(Restore *r, uint64_t expected, SbFilter *sink,
 	bool		check_failed = sink != NULL && by_blocks && check == NULL;
 
 	if (sink != NULL && !check_failed)
-		pf = sb_restore_progress_new(r, expected, by_blocks ? check : sink);
+		pf = progress_new(r, expected, by_blocks ? check : sink);
 	if (pf != NULL)
 		return pf;
 	if (check != NULL)
