@@ -141,7 +141,7 @@ extern SbFilter *sb_restore_writer_new(int fd, uint64_t len);
  * tells a failed local write (sb_restore_progress_write_failed) from a
  * repository error.  Where sink, check (when by_blocks) or it could not be
  * made, NULL with err set, the filters freed, fd closed and the file full
- * removed.
+ * removed (unless full is NULL).
  */
 extern SbFilter *sb_restore_front_new(Restore *r, uint64_t expected,
 									  SbFilter *sink, bool by_blocks,

@@ -19,7 +19,8 @@
  * offset, by whichever job takes it, through a descriptor of its own.  The
  * file is created, empty, before any job starts; the job that writes its
  * last part gives it its mode and modification time.  A file whose parts
- * were not all written (after a failure) is removed.  PART_SIZE, 64 MiB,
+ * were not all written (after a failure) is removed once every job has
+ * stopped.  PART_SIZE, 64 MiB,
  * keeps what one job may be left writing alone at the end to a fraction of
  * a second, and the cost of a part (its seek table read, its ring and
  * buffers set up) small beside its writing.
@@ -231,11 +232,15 @@ sb_restore_one_part(Restore *r, SbStorage *st, const RestoreItem *it,
 	fd = open(full, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return sb_error_errno(err, errno, "could not open file \"%s\"", full);
+	/*
+	 * A failed part leaves the file to sb_restore_plan_end, which removes it
+	 * once every job has stopped: removed now, another job could still try
+	 * to open it and report that instead of this part's error.
+	 */
 	if (lseek(fd, (off_t) it->offset, SEEK_SET) < 0)
 	{
 		rc = sb_error_errno(err, errno, "could not seek in file \"%s\"", full);
 		close(fd);
-		unlink(full);
 		return rc;
 	}
 	sb_manifest_file_location(r->o->stanza, &r->m, f, repo_path, &ct);
@@ -246,7 +251,7 @@ sb_restore_one_part(Restore *r, SbStorage *st, const RestoreItem *it,
 												 sb_block_count(it->offset + it->len, bs) -
 												 it->offset / bs,
 												 sink, err);
-	pf = sb_restore_front_new(r, it->len, sink, true, check, fd, full, err);
+	pf = sb_restore_front_new(r, it->len, sink, true, check, fd, NULL, err);
 	if (pf == NULL)
 		return err->status;
 	rc = sb_codec_fetch_range(st, repo_path, ct, f->stored_size, f->size,
@@ -270,10 +275,8 @@ sb_restore_one_part(Restore *r, SbStorage *st, const RestoreItem *it,
 		*file_done = rc == SB_OK;
 		return rc;
 	}
+	/* after a failure the other parts stop at their next buffer (r->failed) */
 	close(fd);
-	/* the other parts stop at their next buffer (r->failed) */
-	if (rc != SB_OK)
-		unlink(full);
 	return rc;
 }
 

@@ -151,7 +151,8 @@ sb_restore_front_new(Restore *r, uint64_t expected, SbFilter *sink,
 	if (sink != NULL)
 		sb_filter_free_chain(sink);
 	close(fd);
-	unlink(full);
+	if (full != NULL)
+		unlink(full);
 	/* the check sets err itself: its sums are read from the manifest */
 	if (!check_failed)
 		sb_error_oom(err);
